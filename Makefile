@@ -1,0 +1,125 @@
+# pinmm — GNU make build.
+#
+#   make            build/libpinmm.a and build/pinmm (debug checks on, -O2)
+#   make check      the whole suite: plain, ASan+UBSan, and the concurrent
+#                   tests under TSan (what CI and the README run)
+#   make stress     the concurrent tests for STRESS_SECONDS (default 60)
+#   make bench      every bench/ program, release build
+#   make demo       build and run `pinmm demo`
+#
+# Variants (VARIANT=...): debug (build/), release (build/release/),
+# asan (build/asan/), tsan (build/tsan/).  Each variant has its own objects.
+
+VARIANT ?= debug
+CC ?= gcc
+
+ifeq ($(VARIANT),debug)
+OUT := build
+VFLAGS := -O2 -DCONFIG_DEBUG_VM=1
+else ifeq ($(VARIANT),release)
+OUT := build/release
+VFLAGS := -O2 -DNDEBUG
+else ifeq ($(VARIANT),asan)
+OUT := build/asan
+VFLAGS := -O1 -DCONFIG_DEBUG_VM=1 -fsanitize=address,undefined -fno-sanitize-recover=all
+else ifeq ($(VARIANT),tsan)
+OUT := build/tsan
+VFLAGS := -O1 -DCONFIG_DEBUG_VM=1 -fsanitize=thread
+else
+$(error unknown VARIANT $(VARIANT))
+endif
+
+CFLAGS := -std=gnu11 -Wall -Wextra -Werror -g -fno-omit-frame-pointer -pthread \
+	-Iinclude -Isrc $(VFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := -pthread $(VFLAGS)
+LDLIBS := -lurcu-memb -lurcu-common -luring -lxxhash
+
+LIB_SRCS := $(sort $(shell find src -name '*.c'))
+LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/obj/%.o)
+LIB := $(OUT)/libpinmm.a
+
+TOOL_SRCS := $(sort $(wildcard tools/pinmm/*.c))
+TOOL := $(OUT)/pinmm
+
+TESTLIB_SRCS := $(sort $(wildcard tests/lib/*.c))
+TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(OUT)/obj/%.o)
+TEST_SRCS := $(sort $(filter-out tests/lib/%,$(shell find tests -name '*.c')))
+TESTS := $(TEST_SRCS:%.c=$(OUT)/%)
+# Concurrency tests carry the marker PINMM_TEST_CONCURRENT; they also run under TSan.
+CONC_SRCS := $(sort $(shell grep -rl --include='*.c' 'PINMM_TEST_CONCURRENT' tests 2>/dev/null))
+CONC_TESTS := $(CONC_SRCS:%.c=$(OUT)/%)
+
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCHES := $(BENCH_SRCS:%.c=$(OUT)/%)
+
+PROVE ?= prove
+STRESS_SECONDS ?= 2
+export STRESS_SECONDS
+
+.PHONY: all lib tool tests conc-tests benches check check-plain check-asan \
+	check-tsan stress bench demo clean
+
+all: $(LIB) $(TOOL)
+lib: $(LIB)
+tool: $(TOOL)
+tests: $(TESTS)
+conc-tests: $(CONC_TESTS)
+benches: $(BENCHES)
+
+$(OUT)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(TOOL): $(TOOL_SRCS:%.c=$(OUT)/obj/%.o) $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUT)/tests/%: $(OUT)/obj/tests/%.o $(TESTLIB_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUT)/bench/%: $(OUT)/obj/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# --- the test command -------------------------------------------------------
+# TSan needs a fixed address-space layout on kernels with wide mmap
+# randomisation; setarch -R gives it one.
+TSAN_RUN := $(shell command -v setarch >/dev/null 2>&1 && echo "setarch $$(uname -m) -R")
+
+check: check-plain check-asan check-tsan
+
+check-plain:
+	$(MAKE) VARIANT=debug all tests
+	$(PROVE) build/tests/*/*
+
+check-asan:
+	$(MAKE) VARIANT=asan tests
+	ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(PROVE) build/asan/tests/*/*
+
+check-tsan:
+	$(MAKE) VARIANT=tsan conc-tests
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+		$(PROVE) --exec '$(TSAN_RUN)' $(CONC_SRCS:%.c=build/tsan/%)
+
+stress:
+	$(MAKE) VARIANT=tsan conc-tests
+	STRESS_SECONDS=$${STRESS_SECONDS_LONG:-60} TSAN_OPTIONS="halt_on_error=1" \
+		$(PROVE) -v --timer --exec '$(TSAN_RUN)' $(CONC_SRCS:%.c=build/tsan/%)
+
+bench:
+	$(MAKE) VARIANT=release benches
+	@set -e; for b in $(BENCH_SRCS:%.c=build/release/%); do echo "== $$b"; $$b; done
+
+demo: all
+	./build/pinmm demo
+
+clean:
+	rm -rf build
+
+-include $(shell find $(OUT)/obj -name '*.d' 2>/dev/null)

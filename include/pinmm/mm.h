@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The core memory vocabulary: pfn <-> page <-> address, folio geometry,
+ * get/put, the shared zero page, and the pin-count queries every layer uses.
+ */
+#ifndef PINMM_MM_H
+#define PINMM_MM_H
+
+#include <pinmm/gfp.h>
+#include <pinmm/mm_types.h>
+#include <pinmm/mmzone.h>
+#include <pinmm/page-flags.h>
+#include <pinmm/page_ref.h>
+
+/* The frame arena and its struct page array (Linux's vmemmap). */
+extern struct page *pinmm_mem_map;
+extern char *pinmm_arena;
+extern unsigned long pinmm_max_pfn;
+
+static inline bool pfn_valid(unsigned long pfn)
+{
+	return pfn < pinmm_max_pfn;
+}
+
+static inline struct page *pfn_to_page(unsigned long pfn)
+{
+	return pinmm_mem_map + pfn;
+}
+
+static inline unsigned long page_to_pfn(const struct page *page)
+{
+	return (unsigned long)(page - pinmm_mem_map);
+}
+
+static inline void *page_address(const struct page *page)
+{
+	return pinmm_arena + (page_to_pfn(page) << PAGE_SHIFT);
+}
+
+/* Only for addresses inside the arena (kernel direct map in Linux terms). */
+static inline struct page *virt_to_page(const void *addr)
+{
+	return pfn_to_page((unsigned long)((const char *)addr - pinmm_arena) >> PAGE_SHIFT);
+}
+
+static inline unsigned long folio_pfn(const struct folio *f)
+{
+	return page_to_pfn(&f->page);
+}
+
+static inline struct folio *pfn_folio(unsigned long pfn)
+{
+	return page_folio(pfn_to_page(pfn));
+}
+
+static inline void *folio_address(const struct folio *f)
+{
+	return page_address(&f->page);
+}
+
+static inline unsigned int folio_order(const struct folio *f)
+{
+	if (!folio_test_large(f))
+		return 0;
+	return atomic_load_explicit(&((struct folio *)f)->_flags_1, memory_order_relaxed) & 0xff;
+}
+
+static inline unsigned long folio_nr_pages(const struct folio *f)
+{
+	return 1UL << folio_order(f);
+}
+
+static inline size_t folio_size(const struct folio *f)
+{
+	return PAGE_SIZE << folio_order(f);
+}
+
+static inline enum zone_type page_zonenum(const struct page *p)
+{
+	return (enum zone_type)((atomic_load_explicit(&((struct page *)p)->flags,
+						      memory_order_relaxed) >> ZONES_PGSHIFT) &
+				ZONES_MASK);
+}
+
+static inline struct zone *page_zone(const struct page *p)
+{
+	return &pinmm_zones[page_zonenum(p)];
+}
+
+static inline struct zone *folio_zone(const struct folio *f)
+{
+	return page_zone(&f->page);
+}
+
+static inline bool folio_is_zone_movable(const struct folio *f)
+{
+	return page_zonenum(&f->page) == ZONE_MOVABLE;
+}
+
+static inline bool folio_is_zone_device(const struct folio *f)
+{
+	return page_zonenum(&f->page) == ZONE_DEVICE;
+}
+
+/* ---- references ----------------------------------------------------------- */
+
+/* folio_get - one more reference on a folio the caller already holds. */
+static inline void folio_get(struct folio *f)
+{
+	VM_BUG_ON(folio_ref_count(f) <= 0);
+	folio_ref_inc(f);
+}
+
+void __folio_put(struct folio *f);
+
+/**
+ * folio_put - drop a reference; the last one frees the folio.
+ * Context: any; the free takes zone->lock.
+ */
+static inline void folio_put(struct folio *f)
+{
+	if (folio_ref_dec_and_test(f))
+		__folio_put(f);
+}
+
+/* folio_put_refs - drop @refs references at once (batched unpin, unmap). */
+static inline void folio_put_refs(struct folio *f, int refs)
+{
+	if (folio_ref_sub_and_test(f, refs))
+		__folio_put(f);
+}
+
+static inline void get_page(struct page *p)
+{
+	folio_get(page_folio(p));
+}
+
+static inline void put_page(struct page *p)
+{
+	folio_put(page_folio(p));
+}
+
+/* ---- the shared zero page -------------------------------------------------- */
+
+/*
+ * One zeroed, reserved, read-only frame that backs every read of untouched
+ * private anonymous memory. Its frame is write-protected on the host, so a
+ * bug that writes to it faults instead of leaking data.
+ */
+extern struct page *pinmm_zero_page;
+extern unsigned long pinmm_zero_pfn;
+#define ZERO_PAGE(vaddr)	((void)(vaddr), pinmm_zero_page)
+
+static inline bool is_zero_pfn(unsigned long pfn)
+{
+	return pfn == pinmm_zero_pfn;
+}
+
+static inline bool is_zero_page(const struct page *p)
+{
+	return p == pinmm_zero_page;
+}
+
+static inline bool is_zero_folio(const struct folio *f)
+{
+	return is_zero_page(&f->page);
+}
+
+/* ---- pin counting (the rules of ARCHITECTURE.md "Pin accounting") --------- */
+
+/*
+ * A FOLL_PIN on a folio without a pincount field adds this much to _refcount.
+ * A power of two, so pins show in the high bits of a refcount printed in hex.
+ */
+#define GUP_PIN_COUNTING_BIAS	(1U << 10)
+
+/* Large folios keep an exact pincount in page[1] (64-bit Linux: order >= 1). */
+static inline bool folio_has_pincount(const struct folio *f)
+{
+	return folio_test_large(f);
+}
+
+static inline int folio_pincount(const struct folio *f)
+{
+	return atomic_load_explicit(&((struct folio *)f)->_pincount, memory_order_relaxed);
+}
+
+/**
+ * folio_maybe_dma_pinned - might this folio be pinned with FOLL_PIN?
+ *
+ * Exact for large folios (pincount > 0). For small folios the answer comes
+ * from the refcount (>= GUP_PIN_COUNTING_BIAS): "false" is certain, "true" can
+ * be a false positive when a folio has that many ordinary references. Read as
+ * unsigned so even a refcount that overflowed answers "pinned".
+ * Never a false negative. A snapshot: a pin may be taken right after.
+ */
+static inline bool folio_maybe_dma_pinned(const struct folio *f)
+{
+	if (folio_has_pincount(f))
+		return folio_pincount(f) > 0;
+	return (unsigned int)folio_ref_count(f) >= GUP_PIN_COUNTING_BIAS;
+}
+
+static inline bool page_maybe_dma_pinned(const struct page *p)
+{
+	return folio_maybe_dma_pinned(page_folio(p));
+}
+
+/* ---- debugging ------------------------------------------------------------- */
+
+/* Print the state of @page (and its folio) to stderr, with @reason. */
+void dump_page(const struct page *page, const char *reason);
+
+#define VM_BUG_ON_PAGE(cond, page)					\
+	do {								\
+		if (IS_ENABLED_DEBUG_VM && unlikely(cond)) {		\
+			dump_page(page, "VM_BUG_ON_PAGE(" #cond ")");	\
+			BUG();						\
+		}							\
+	} while (0)
+#define VM_BUG_ON_FOLIO(cond, folio)	VM_BUG_ON_PAGE(cond, &(folio)->page)
+#define VM_WARN_ON_ONCE_FOLIO(cond, folio) ({				\
+	bool __w = IS_ENABLED_DEBUG_VM && (cond);			\
+	if (WARN_ON_ONCE(__w))						\
+		dump_page(&(folio)->page, "VM_WARN_ON_ONCE_FOLIO(" #cond ")"); \
+	__w;								\
+})
+
+#ifdef CONFIG_DEBUG_VM
+#define IS_ENABLED_DEBUG_VM 1
+#else
+#define IS_ENABLED_DEBUG_VM 0
+#endif
+
+#endif /* PINMM_MM_H */

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Zones, migratetypes and pageblocks.
+ *
+ * The machine has one node and three zones, in pfn order:
+ *   ZONE_NORMAL   kernel and user memory; holds the CMA area (MIGRATE_CMA
+ *                 pageblocks, which serve only movable allocations)
+ *   ZONE_MOVABLE  movable allocations only: user pages, so it can be emptied
+ *                 (hot-unplugged) by migration — unless something is pinned
+ *   ZONE_DEVICE   the pmem range for fsdax; never on the buddy allocator
+ *
+ * Every 2 MiB pageblock has a migratetype. A free buddy block always sits on
+ * the free list of its pageblock's migratetype (the modern Linux invariant);
+ * when a pageblock changes type its free blocks move lists with it.
+ * MAX_PAGE_ORDER equals pageblock_order here, so a free block never spans two
+ * pageblocks. (x86 Linux allows one order more; nothing in pinning depends on
+ * 4 MiB blocks, and one type per block keeps the invariant exact.)
+ */
+#ifndef PINMM_MMZONE_H
+#define PINMM_MMZONE_H
+
+#include <pinmm/list.h>
+#include <pinmm/locks.h>
+#include <pinmm/vmstat.h>
+#include <pinmm/types.h>
+
+#define MAX_PAGE_ORDER		9
+#define NR_PAGE_ORDERS		(MAX_PAGE_ORDER + 1)
+#define MAX_ORDER_NR_PAGES	(1UL << MAX_PAGE_ORDER)
+#define pageblock_order		9
+#define pageblock_nr_pages	(1UL << pageblock_order)
+
+enum zone_type {
+	ZONE_NORMAL,
+	ZONE_MOVABLE,
+	ZONE_DEVICE,
+	MAX_NR_ZONES
+};
+
+enum migratetype {
+	MIGRATE_UNMOVABLE,
+	MIGRATE_MOVABLE,
+	MIGRATE_RECLAIMABLE,
+	MIGRATE_PCPTYPES,
+	MIGRATE_CMA = MIGRATE_PCPTYPES,	/* movable-only, contiguous on demand */
+	MIGRATE_ISOLATE,		/* being emptied; no allocation from it */
+	MIGRATE_TYPES
+};
+
+struct free_area {
+	struct list_head free_list[MIGRATE_TYPES];	/* (z) */
+	unsigned long nr_free;				/* (z) blocks, all types */
+	unsigned long nr_free_type[MIGRATE_TYPES];	/* (z) blocks per type */
+};
+
+struct zone {
+	spinlock_t lock;		/* protects free_area and buddy pages */
+	const char *name;
+	enum zone_type idx;
+	unsigned long zone_start_pfn;	/* (c) */
+	unsigned long spanned_pages;	/* (c) */
+	unsigned long present_pages;	/* (c) */
+	atomic_long managed_pages;	/* pages handed to the buddy allocator */
+	unsigned long cma_pages;	/* (c) MIGRATE_CMA pages in this zone */
+	struct free_area free_area[NR_PAGE_ORDERS];
+	atomic_long vm_stat[NR_VM_ZONE_STAT_ITEMS];
+};
+
+static inline unsigned long zone_end_pfn(const struct zone *z)
+{
+	return z->zone_start_pfn + z->spanned_pages;
+}
+
+static inline bool zone_spans_pfn(const struct zone *z, unsigned long pfn)
+{
+	return pfn >= z->zone_start_pfn && pfn < zone_end_pfn(z);
+}
+
+static inline bool populated_zone(const struct zone *z)
+{
+	return z->present_pages != 0;
+}
+
+static inline bool is_migrate_cma(int mt)
+{
+	return mt == MIGRATE_CMA;
+}
+
+static inline bool is_migrate_isolate(int mt)
+{
+	return mt == MIGRATE_ISOLATE;
+}
+
+extern const char *const migratetype_names[MIGRATE_TYPES];
+
+/* The machine's zones, indexed by enum zone_type. */
+extern struct zone pinmm_zones[MAX_NR_ZONES];
+
+#define for_each_zone(z) \
+	for ((z) = pinmm_zones; (z) < pinmm_zones + MAX_NR_ZONES; (z)++)
+#define for_each_populated_zone(z) \
+	for_each_zone(z) if (!populated_zone(z)) ; else
+
+/* Migratetype of the pageblock holding @pfn; a lockless read is allowed. */
+int get_pfnblock_migratetype(unsigned long pfn);
+/* Set it (zone->lock held): the free blocks in it move to the new type's lists. */
+void set_pageblock_migratetype_locked(struct zone *zone, unsigned long pfn, int mt);
+
+#endif /* PINMM_MMZONE_H */

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal interfaces of src/mem, headed by the file that owns each function
+ * (the header is a map of the code).
+ */
+#ifndef PINMM_MEM_INTERNAL_H
+#define PINMM_MEM_INTERNAL_H
+
+#include <pinmm/machine.h>
+#include <pinmm/mm.h>
+
+/* ---- machine.c ------------------------------------------------------------ */
+
+struct pinmm_machine {
+	bool booted;
+	struct pinmm_config cfg;
+	unsigned long nr_pfns;		/* arena frames, all zones */
+	size_t arena_bytes;
+	size_t mem_map_bytes;
+	_Atomic uint8_t *pageblock_mt;	/* migratetype per 2 MiB pageblock */
+	size_t nr_pageblocks;
+};
+
+extern struct pinmm_machine pinmm_machine;
+
+/* ---- page_alloc.c ----------------------------------------------------------- */
+
+/* Hand the frames [start, start + nr) of @zone to the buddy allocator (boot). */
+void pinmm_free_area_init(struct zone *zone, unsigned long start, unsigned long nr);
+/* Recount the free lists of @zone; compare with its counters. 0 if they agree. */
+int pinmm_check_zone(struct zone *zone, bool verbose);
+void pinmm_page_alloc_reset(void);
+/* Free pages counted on @zone's free lists (zone->lock held or quiescent). */
+unsigned long zone_free_pages_locked(struct zone *zone);
+
+/* ---- page_owner.c ----------------------------------------------------------- */
+
+#ifdef CONFIG_DEBUG_VM
+int page_owner_init(unsigned long nr_pfns);
+void page_owner_exit(void);
+void set_page_owner(struct page *page, unsigned int order, const struct alloc_site *site);
+void reset_page_owner(struct page *page, unsigned int order);
+void print_page_owner(FILE *out, const struct page *page);
+#else
+static inline int page_owner_init(unsigned long n) { (void)n; return 0; }
+static inline void page_owner_exit(void) {}
+static inline void set_page_owner(struct page *p, unsigned int o, const struct alloc_site *s)
+{ (void)p; (void)o; (void)s; }
+static inline void reset_page_owner(struct page *p, unsigned int o) { (void)p; (void)o; }
+static inline void print_page_owner(FILE *out, const struct page *p) { (void)out; (void)p; }
+#endif
+
+/* ---- vmstat.c --------------------------------------------------------------- */
+
+void vmstat_reset(void);
+
+#endif /* PINMM_MEM_INTERNAL_H */

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Counters and their /proc views. Names are Linux's, so a `pinmm vmstat` line
+ * can be put beside the same line of the live kernel's /proc/vmstat.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+static atomic_long vm_zone_stat[NR_VM_ZONE_STAT_ITEMS];
+static atomic_long vm_node_stat[NR_VM_NODE_STAT_ITEMS];
+static atomic_ulong vm_events[NR_VM_EVENT_ITEMS];
+
+static const char *const zone_stat_names[NR_VM_ZONE_STAT_ITEMS] = {
+	[NR_FREE_PAGES] = "nr_free_pages",
+	[NR_ZONE_INACTIVE_ANON] = "nr_zone_inactive_anon",
+	[NR_ZONE_ACTIVE_ANON] = "nr_zone_active_anon",
+	[NR_ZONE_INACTIVE_FILE] = "nr_zone_inactive_file",
+	[NR_ZONE_ACTIVE_FILE] = "nr_zone_active_file",
+	[NR_ZONE_UNEVICTABLE] = "nr_zone_unevictable",
+	[NR_ZONE_WRITE_PENDING] = "nr_zone_write_pending",
+	[NR_MLOCK] = "nr_mlock",
+	[NR_FREE_CMA_PAGES] = "nr_free_cma",
+};
+
+static const char *const node_stat_names[NR_VM_NODE_STAT_ITEMS] = {
+	[NR_INACTIVE_ANON] = "nr_inactive_anon",
+	[NR_ACTIVE_ANON] = "nr_active_anon",
+	[NR_INACTIVE_FILE] = "nr_inactive_file",
+	[NR_ACTIVE_FILE] = "nr_active_file",
+	[NR_UNEVICTABLE] = "nr_unevictable",
+	[NR_ISOLATED_ANON] = "nr_isolated_anon",
+	[NR_ISOLATED_FILE] = "nr_isolated_file",
+	[NR_ANON_MAPPED] = "nr_anon_pages",
+	[NR_FILE_MAPPED] = "nr_mapped",
+	[NR_FILE_PAGES] = "nr_file_pages",
+	[NR_FILE_DIRTY] = "nr_dirty",
+	[NR_WRITEBACK] = "nr_writeback",
+	[NR_SHMEM] = "nr_shmem",
+	[NR_ANON_THPS] = "nr_anon_transparent_hugepages",
+	[NR_PAGETABLE] = "nr_page_table_pages",
+	[NR_FOLL_PIN_ACQUIRED] = "nr_foll_pin_acquired",
+	[NR_FOLL_PIN_RELEASED] = "nr_foll_pin_released",
+};
+
+static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
+	[PGPGIN] = "pgpgin", [PGPGOUT] = "pgpgout",
+	[PGALLOC_NORMAL] = "pgalloc_normal", [PGALLOC_MOVABLE] = "pgalloc_movable",
+	[PGALLOC_DEVICE] = "pgalloc_device",
+	[ALLOCSTALL] = "allocstall",
+	[PGFREE] = "pgfree", [PGACTIVATE] = "pgactivate", [PGDEACTIVATE] = "pgdeactivate",
+	[PGFAULT] = "pgfault", [PGMAJFAULT] = "pgmajfault",
+	[PGMIGRATE_SUCCESS] = "pgmigrate_success", [PGMIGRATE_FAIL] = "pgmigrate_fail",
+	[THP_MIGRATION_SUCCESS] = "thp_migration_success",
+	[THP_MIGRATION_FAIL] = "thp_migration_fail",
+	[THP_MIGRATION_SPLIT] = "thp_migration_split",
+	[COMPACTMIGRATE_SCANNED] = "compact_migrate_scanned",
+	[COMPACTFREE_SCANNED] = "compact_free_scanned",
+	[COMPACTISOLATED] = "compact_isolated",
+	[COMPACTSTALL] = "compact_stall", [COMPACTFAIL] = "compact_fail",
+	[COMPACTSUCCESS] = "compact_success",
+	[CMA_ALLOC_SUCCESS] = "cma_alloc_success", [CMA_ALLOC_FAIL] = "cma_alloc_fail",
+	[THP_FAULT_ALLOC] = "thp_fault_alloc", [THP_FAULT_FALLBACK] = "thp_fault_fallback",
+	[THP_SPLIT_PAGE] = "thp_split_page", [THP_SPLIT_PAGE_FAILED] = "thp_split_page_failed",
+	[THP_SPLIT_PMD] = "thp_split_pmd",
+	[THP_ZERO_PAGE_ALLOC] = "thp_zero_page_alloc",
+	[COW_FAULT] = "pinmm_cow_copy", [COW_REUSE] = "pinmm_cow_reuse",
+};
+
+void mod_zone_page_state(struct zone *zone, enum zone_stat_item item, long delta)
+{
+	atomic_fetch_add_explicit(&zone->vm_stat[item], delta, memory_order_relaxed);
+	atomic_fetch_add_explicit(&vm_zone_stat[item], delta, memory_order_relaxed);
+}
+
+long zone_page_state(const struct zone *zone, enum zone_stat_item item)
+{
+	return atomic_load_explicit(&((struct zone *)zone)->vm_stat[item], memory_order_relaxed);
+}
+
+long global_zone_page_state(enum zone_stat_item item)
+{
+	return atomic_load_explicit(&vm_zone_stat[item], memory_order_relaxed);
+}
+
+void mod_node_page_state(enum node_stat_item item, long delta)
+{
+	atomic_fetch_add_explicit(&vm_node_stat[item], delta, memory_order_relaxed);
+}
+
+long global_node_page_state(enum node_stat_item item)
+{
+	return atomic_load_explicit(&vm_node_stat[item], memory_order_relaxed);
+}
+
+void count_vm_events(enum vm_event_item item, long delta)
+{
+	atomic_fetch_add_explicit(&vm_events[item], (unsigned long)delta, memory_order_relaxed);
+}
+
+unsigned long global_vm_event(enum vm_event_item item)
+{
+	return atomic_load_explicit(&vm_events[item], memory_order_relaxed);
+}
+
+const char *zone_stat_name(enum zone_stat_item item)
+{
+	return zone_stat_names[item];
+}
+
+const char *node_stat_name(enum node_stat_item item)
+{
+	return node_stat_names[item];
+}
+
+const char *vm_event_name(enum vm_event_item item)
+{
+	return vm_event_names[item];
+}
+
+int pinmm_vmstat_get(const char *name, long *value)
+{
+	for (int i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++)
+		if (!strcmp(name, zone_stat_names[i]))
+			return *value = global_zone_page_state(i), 0;
+	for (int i = 0; i < NR_VM_NODE_STAT_ITEMS; i++)
+		if (!strcmp(name, node_stat_names[i]))
+			return *value = global_node_page_state(i), 0;
+	for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
+		if (!strcmp(name, vm_event_names[i]))
+			return *value = (long)global_vm_event(i), 0;
+	return -ENOENT;
+}
+
+void vmstat_reset(void)
+{
+	for (int i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++)
+		atomic_store(&vm_zone_stat[i], 0);
+	for (int i = 0; i < NR_VM_NODE_STAT_ITEMS; i++)
+		atomic_store(&vm_node_stat[i], 0);
+	for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
+		atomic_store(&vm_events[i], 0);
+}
+
+void pinmm_print_vmstat(FILE *out)
+{
+	for (int i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++)
+		fprintf(out, "%s %ld\n", zone_stat_names[i], global_zone_page_state(i));
+	for (int i = 0; i < NR_VM_NODE_STAT_ITEMS; i++)
+		fprintf(out, "%s %ld\n", node_stat_names[i], global_node_page_state(i));
+	for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
+		fprintf(out, "%s %lu\n", vm_event_names[i], global_vm_event(i));
+}
+
+void pinmm_print_zoneinfo(FILE *out)
+{
+	struct zone *zone;
+
+	for_each_populated_zone(zone) {
+		fprintf(out, "Node 0, zone %8s\n", zone->name);
+		fprintf(out, "  pages free     %ld\n", zone_page_state(zone, NR_FREE_PAGES));
+		fprintf(out, "        spanned  %lu\n", zone->spanned_pages);
+		fprintf(out, "        present  %lu\n", zone->present_pages);
+		fprintf(out, "        managed  %ld\n", atomic_load(&zone->managed_pages));
+		fprintf(out, "        cma      %lu\n", zone->cma_pages);
+		for (int i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++)
+			fprintf(out, "      %s %ld\n", zone_stat_names[i], zone_page_state(zone, i));
+		fprintf(out, "  start_pfn:           %lu\n", zone->zone_start_pfn);
+	}
+}
+
+void pinmm_print_buddyinfo(FILE *out)
+{
+	struct zone *zone;
+
+	for_each_populated_zone(zone) {
+		if (zone->idx == ZONE_DEVICE)
+			continue;
+		fprintf(out, "Node 0, zone %8s ", zone->name);
+		spin_lock(&zone->lock);
+		for (int o = 0; o < NR_PAGE_ORDERS; o++)
+			fprintf(out, "%6lu ", zone->free_area[o].nr_free);
+		spin_unlock(&zone->lock);
+		fprintf(out, "\n");
+	}
+}
+
+void pinmm_print_pagetypeinfo(FILE *out)
+{
+	struct zone *zone;
+
+	fprintf(out, "Page block order: %d\nPages per block:  %lu\n\n", pageblock_order,
+		pageblock_nr_pages);
+	fprintf(out, "Free pages count per migrate type at order ");
+	for (int o = 0; o < NR_PAGE_ORDERS; o++)
+		fprintf(out, "%6d ", o);
+	fprintf(out, "\n");
+	for_each_populated_zone(zone) {
+		if (zone->idx == ZONE_DEVICE)
+			continue;
+		spin_lock(&zone->lock);
+		for (int mt = 0; mt < MIGRATE_TYPES; mt++) {
+			fprintf(out, "Node    0, zone %8s, type %12s ", zone->name,
+				migratetype_names[mt]);
+			for (int o = 0; o < NR_PAGE_ORDERS; o++)
+				fprintf(out, "%6lu ", zone->free_area[o].nr_free_type[mt]);
+			fprintf(out, "\n");
+		}
+		spin_unlock(&zone->lock);
+	}
+	fprintf(out, "\nNumber of blocks type    ");
+	for (int mt = 0; mt < MIGRATE_TYPES; mt++)
+		fprintf(out, "%12s ", migratetype_names[mt]);
+	fprintf(out, "\n");
+	for_each_populated_zone(zone) {
+		unsigned long count[MIGRATE_TYPES] = { 0 };
+
+		if (zone->idx == ZONE_DEVICE)
+			continue;
+		for (unsigned long pfn = zone->zone_start_pfn; pfn < zone_end_pfn(zone);
+		     pfn += pageblock_nr_pages)
+			count[get_pfnblock_migratetype(pfn)]++;
+		fprintf(out, "Node 0, zone %8s ", zone->name);
+		for (int mt = 0; mt < MIGRATE_TYPES; mt++)
+			fprintf(out, "%12lu ", count[mt]);
+		fprintf(out, "\n");
+	}
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* The pinmm command: shared pieces of its subcommands. */
+#ifndef PINMM_TOOL_H
+#define PINMM_TOOL_H
+
+#include <pinmm/machine.h>
+
+struct tool_opts {
+	struct pinmm_config cfg;
+	bool quiet;
+};
+
+int cmd_demo(struct tool_opts *o, int argc, char **argv);
+int cmd_vmstat(struct tool_opts *o, int argc, char **argv);
+
+#endif
