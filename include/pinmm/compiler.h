@@ -51,6 +51,16 @@
 #define barrier()		__asm__ __volatile__("" ::: "memory")
 #define cpu_relax()		__builtin_ia32_pause()
 
+/* Marks a user address: a location in an mm's address space, not a host pointer. */
+#define __user
+
+#define MAX_ERRNO	4095
+#define IS_ERR_VALUE(x)	unlikely((unsigned long)(x) >= (unsigned long)-MAX_ERRNO)
+static inline void *ERR_PTR(long error) { return (void *)error; }
+static inline long PTR_ERR(const void *ptr) { return (long)ptr; }
+static inline bool IS_ERR(const void *ptr) { return IS_ERR_VALUE((unsigned long)ptr); }
+static inline bool IS_ERR_OR_NULL(const void *ptr) { return !ptr || IS_ERR(ptr); }
+
 #if defined(__SANITIZE_THREAD__)
 #define PINMM_TSAN 1
 #elif defined(__has_feature)

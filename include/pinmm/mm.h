@@ -17,6 +17,18 @@ extern struct page *pinmm_mem_map;
 extern char *pinmm_arena;
 extern unsigned long pinmm_max_pfn;
 
+/*
+ * The MMIO window: frames after the last pfn that have no struct page, like a
+ * device BAR. Only VM_PFNMAP mappings (remap_pfn_range) point at them.
+ */
+extern unsigned long pinmm_mmio_pfn, pinmm_mmio_pages;
+
+/* The CPU address of any frame, with or without a struct page. */
+static inline void *pfn_to_virt(unsigned long pfn)
+{
+	return pinmm_arena + (pfn << PAGE_SHIFT);
+}
+
 static inline bool pfn_valid(unsigned long pfn)
 {
 	return pfn < pinmm_max_pfn;

@@ -148,4 +148,173 @@ _Static_assert(sizeof(struct folio) == 3 * sizeof(struct page), "struct folio ov
 #define PAGE_MAPPING_KSM	(PAGE_MAPPING_ANON | PAGE_MAPPING_MOVABLE)
 #define PAGE_MAPPING_FLAGS	(PAGE_MAPPING_ANON | PAGE_MAPPING_MOVABLE)
 
+/* ===========================================================================
+ * Address spaces: mm_struct, vm_area_struct, and the fault descriptor.
+ * Lock letters: (m) mmap_lock, (M) mmap_lock for write, (p) page_table_lock,
+ * (a) atomic, (c) constant after creation.
+ * ===========================================================================
+ */
+#include <pinmm/locks.h>
+#include <pinmm/pgtable.h>
+#include <pinmm/rbtree.h>
+#include <pinmm/seqlock.h>
+
+struct vm_area_struct;
+struct mmu_notifier_subscriptions;
+struct task_struct;
+struct file;
+
+/* vm_flags, Linux's values */
+#define VM_NONE		0x00000000UL
+#define VM_READ		0x00000001UL
+#define VM_WRITE	0x00000002UL
+#define VM_EXEC		0x00000004UL
+#define VM_SHARED	0x00000008UL
+#define VM_MAYREAD	0x00000010UL
+#define VM_MAYWRITE	0x00000020UL
+#define VM_MAYEXEC	0x00000040UL
+#define VM_MAYSHARE	0x00000080UL
+#define VM_GROWSDOWN	0x00000100UL
+#define VM_PFNMAP	0x00000400UL	/* raw pfns, no struct page behind them */
+#define VM_LOCKED	0x00002000UL
+#define VM_IO		0x00004000UL	/* memory-mapped I/O */
+#define VM_DONTCOPY	0x00020000UL	/* MADV_DONTFORK */
+#define VM_DONTEXPAND	0x00040000UL
+#define VM_LOCKONFAULT	0x00080000UL
+#define VM_ACCOUNT	0x00100000UL
+#define VM_NORESERVE	0x00200000UL
+#define VM_HUGETLB	0x00400000UL
+#define VM_WIPEONFORK	0x02000000UL	/* MADV_WIPEONFORK */
+#define VM_DONTDUMP	0x04000000UL
+#define VM_MIXEDMAP	0x10000000UL
+#define VM_HUGEPAGE	0x20000000UL	/* MADV_HUGEPAGE */
+#define VM_NOHUGEPAGE	0x40000000UL	/* MADV_NOHUGEPAGE */
+#define VM_ACCESS_FLAGS	(VM_READ | VM_WRITE | VM_EXEC)
+#define VM_LOCKED_MASK	(VM_LOCKED | VM_LOCKONFAULT)
+/* VMAs that can never merge with a neighbour or be touched by GUP */
+#define VM_SPECIAL	(VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP)
+
+struct vm_area_struct {
+	unsigned long vm_start;			/* (M) first byte */
+	unsigned long vm_end;			/* (M) first byte after */
+	struct mm_struct *vm_mm;		/* (c) */
+	pgprot_t vm_page_prot;			/* (M) PTE bits for new mappings */
+	vm_flags_t vm_flags;			/* (M) VM_* */
+	struct rb_node vm_rb;			/* (M) in mm->mm_rb, by vm_start */
+	struct list_head vm_list;		/* (M) mm->mmap_list, address order */
+	pgoff_t vm_pgoff;			/* (M) offset in PAGE_SIZE units */
+	struct anon_vma *anon_vma;		/* (m + p) set on first anon fault */
+	struct list_head anon_vma_chain;	/* (M) this VMA's anon_vma_chains */
+	struct file *vm_file;			/* (c) NULL for anonymous memory */
+	const struct vm_operations_struct *vm_ops;
+	void *vm_private_data;
+	struct list_head shared;		/* i_mmap list of the file's mapping */
+};
+
+/* mm->flags bits */
+#define MMF_HAS_PINNED		0	/* FOLL_PIN happened once; sticky */
+#define MMF_OOM_SKIP		1
+#define MMF_UNSTABLE		2	/* being torn down */
+
+enum mm_counter {
+	MM_FILEPAGES,
+	MM_ANONPAGES,
+	MM_SWAPENTS,
+	MM_SHMEMPAGES,
+	NR_MM_COUNTERS
+};
+
+#define TASK_SIZE	((1UL << 47) - PAGE_SIZE)
+#define TASK_SIZE_MAX	TASK_SIZE
+#define FIRST_USER_ADDRESS	0x10000UL
+
+struct mm_struct {
+	struct rb_root mm_rb;			/* (m) VMAs by address */
+	struct list_head mmap_list;		/* (m) VMAs in address order */
+	int map_count;				/* (m) number of VMAs */
+	pgd_t *pgd;				/* (c) top-level table */
+	atomic_int mm_users;			/* (a) users of the address space */
+	atomic_int mm_count;			/* (a) references to the struct */
+	struct rw_semaphore mmap_lock;
+	spinlock_t page_table_lock;		/* installs tables, guards PMD leaves */
+	/*
+	 * (a) Odd while fork write-protects COW mappings: GUP-fast pins back
+	 * off instead of racing the copy (Linux: write_protect_seq).
+	 */
+	seqcount_t write_protect_seq;
+	atomic_ulong flags;			/* (a) MMF_* */
+	atomic_long pinned_vm;			/* (a) pages pinned long-term, charged by callers */
+	unsigned long locked_vm;		/* (M) VM_LOCKED pages */
+	unsigned long total_vm;			/* (M) mapped pages */
+	unsigned long mmap_base;		/* (c) top of the mmap area */
+	atomic_long rss_stat[NR_MM_COUNTERS];	/* (a) resident pages by kind */
+	atomic_long pgtables_bytes;		/* (a) */
+	unsigned long def_flags;		/* (M) default vm_flags */
+	struct mmu_notifier_subscriptions *notifier_subscriptions; /* (M) */
+	struct task_struct *owner;
+};
+
+static inline bool mm_flags_test(int bit, const struct mm_struct *mm)
+{
+	return (atomic_load_explicit(&((struct mm_struct *)mm)->flags,
+				     memory_order_relaxed) >> bit) & 1;
+}
+
+/* fault flags: what the faulting access wants and what the handler may do */
+#define FAULT_FLAG_WRITE		(1U << 0)
+#define FAULT_FLAG_MKWRITE		(1U << 1)
+#define FAULT_FLAG_ALLOW_RETRY		(1U << 2)	/* may drop mmap_lock and return RETRY */
+#define FAULT_FLAG_RETRY_NOWAIT		(1U << 3)	/* ... without waiting, lock kept */
+#define FAULT_FLAG_KILLABLE		(1U << 4)
+#define FAULT_FLAG_TRIED		(1U << 5)	/* second try after a RETRY */
+#define FAULT_FLAG_USER			(1U << 6)
+#define FAULT_FLAG_REMOTE		(1U << 7)	/* not current's mm */
+#define FAULT_FLAG_INSTRUCTION		(1U << 8)
+#define FAULT_FLAG_INTERRUPTIBLE	(1U << 9)
+#define FAULT_FLAG_UNSHARE		(1U << 10)	/* make an anon page exclusive, R/O */
+#define FAULT_FLAG_ORIG_PTE_VALID	(1U << 11)
+
+typedef unsigned int vm_fault_t;
+#define VM_FAULT_OOM		0x000001
+#define VM_FAULT_SIGBUS		0x000002
+#define VM_FAULT_MAJOR		0x000004
+#define VM_FAULT_HWPOISON	0x000010
+#define VM_FAULT_SIGSEGV	0x000040
+#define VM_FAULT_NOPAGE		0x000100
+#define VM_FAULT_LOCKED		0x000200
+#define VM_FAULT_RETRY		0x000400	/* mmap_lock was released; try again */
+#define VM_FAULT_FALLBACK	0x000800	/* huge fault failed: use small pages */
+#define VM_FAULT_DONE_COW	0x001000
+#define VM_FAULT_COMPLETED	0x004000	/* done, and mmap_lock was released */
+#define VM_FAULT_ERROR	(VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_HWPOISON)
+
+struct vm_fault {
+	struct vm_area_struct *vma;
+	gfp_t gfp_mask;
+	pgoff_t pgoff;			/* logical page offset in the VMA's object */
+	unsigned long address;		/* page-aligned faulting address */
+	unsigned long real_address;	/* as given */
+	unsigned int flags;		/* FAULT_FLAG_* */
+	pud_t *pud;
+	pmd_t *pmd;
+	pte_t *pte;			/* set while the PTE table is mapped */
+	pte_t orig_pte;
+	pmd_t orig_pmd;
+	spinlock_t *ptl;
+	struct page *page;		/* ->fault() returns the page here */
+	struct page *cow_page;
+};
+
+struct vm_operations_struct {
+	void (*open)(struct vm_area_struct *vma);
+	void (*close)(struct vm_area_struct *vma);
+	/* Fill vmf->page (referenced, locked with VM_FAULT_LOCKED) for vmf->pgoff. */
+	vm_fault_t (*fault)(struct vm_fault *vmf);
+	vm_fault_t (*huge_fault)(struct vm_fault *vmf, unsigned int order);
+	/* A shared file page is about to become writable: the fs may refuse. */
+	vm_fault_t (*page_mkwrite)(struct vm_fault *vmf);
+	vm_fault_t (*pfn_mkwrite)(struct vm_fault *vmf);
+	const char *(*name)(struct vm_area_struct *vma);
+};
+
 #endif /* PINMM_MM_TYPES_H */

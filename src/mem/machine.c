@@ -18,6 +18,11 @@ char *pinmm_arena;
 unsigned long pinmm_max_pfn;
 struct page *pinmm_zero_page;
 unsigned long pinmm_zero_pfn = ~0UL;
+unsigned long pinmm_mmio_pfn;
+unsigned long pinmm_mmio_pages;
+
+/* A device BAR's worth of frames past the last struct page (for VM_PFNMAP). */
+#define MMIO_BYTES	(2UL << 20)
 
 static const char *const zone_names[MAX_NR_ZONES] = {
 	[ZONE_NORMAL] = "Normal",
@@ -134,6 +139,8 @@ static void unmap_all(void)
 	pinmm_mem_map = NULL;
 	m->pageblock_mt = NULL;
 	pinmm_max_pfn = 0;
+	pinmm_mmio_pfn = 0;
+	pinmm_mmio_pages = 0;
 }
 
 static int setup_zero_page(void)
@@ -187,7 +194,7 @@ int pinmm_boot(const struct pinmm_config *cfg)
 	cma = cfg->cma_bytes >> PAGE_SHIFT;
 	pmem = cfg->pmem_bytes >> PAGE_SHIFT;
 	m->nr_pfns = normal + movable + pmem;
-	m->arena_bytes = m->nr_pfns << PAGE_SHIFT;
+	m->arena_bytes = (m->nr_pfns << PAGE_SHIFT) + MMIO_BYTES;
 	m->mem_map_bytes = m->nr_pfns * sizeof(struct page);
 	m->nr_pageblocks = m->nr_pfns >> pageblock_order;
 
@@ -199,6 +206,8 @@ int pinmm_boot(const struct pinmm_config *cfg)
 		return -ENOMEM;
 	}
 	pinmm_max_pfn = m->nr_pfns;
+	pinmm_mmio_pfn = m->nr_pfns;
+	pinmm_mmio_pages = MMIO_BYTES >> PAGE_SHIFT;
 	vmstat_reset();
 	pinmm_page_alloc_reset();
 
