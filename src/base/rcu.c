@@ -16,6 +16,7 @@
 
 #include <pinmm/bug.h>
 #include <pinmm/rcupdate.h>
+#include <pinmm/wait.h>
 
 #include <pthread.h>
 
@@ -136,10 +137,35 @@ void call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head))
 	urcu_memb_call_rcu((struct urcu_rcu_head *)(void *)head->__urcu, rcu_callback);
 }
 
+/*
+ * rcu_barrier() queues a callback of its own and waits for it, instead of
+ * calling urcu_memb_barrier(): that one allocates its marker here and frees it
+ * on the uninstrumented callback thread, which TSan reports as a race that no
+ * annotation of ours can cover. pinmm never sets per-CPU or per-thread
+ * call_rcu workers, so every callback is on liburcu's default queue, which
+ * runs them in the order they were queued.
+ */
+struct rcu_barrier_waiter {
+	struct rcu_head head;
+	atomic_int done;
+};
+
+static void rcu_barrier_done(struct rcu_head *head)
+{
+	struct rcu_barrier_waiter *w = container_of(head, struct rcu_barrier_waiter, head);
+
+	atomic_store_explicit(&w->done, 1, memory_order_release);
+	/* Only hashes the address: the waiter's frame may already be gone. */
+	wake_up_var(&w->done);
+}
+
 void rcu_barrier(void)
 {
+	struct rcu_barrier_waiter w = { .done = 0 };
+
 	VM_BUG_ON(rcu_nesting);
-	urcu_memb_barrier();
+	call_rcu(&w.head, rcu_barrier_done);
+	wait_var_event(&w.done, atomic_load_explicit(&w.done, memory_order_acquire));
 	tsan_acquire(&rcu_cb_sync);
 	tsan_acquire(&rcu_gp_sync);
 }
