@@ -24,7 +24,7 @@ OUT := build/asan
 VFLAGS := -O1 -DCONFIG_DEBUG_VM=1 -fsanitize=address,undefined -fno-sanitize-recover=all
 else ifeq ($(VARIANT),tsan)
 OUT := build/tsan
-VFLAGS := -O1 -DCONFIG_DEBUG_VM=1 -fsanitize=thread
+VFLAGS := -O1 -DCONFIG_DEBUG_VM=1 -fsanitize=thread -Wno-tsan
 else
 $(error unknown VARIANT $(VARIANT))
 endif

@@ -76,7 +76,9 @@ struct folio *__folio_alloc_site(gfp_t gfp, unsigned int order, const struct all
 /**
  * __free_pages - drop a reference on pages from alloc_pages(); free on the last.
  * For an order > 0 allocation without __GFP_COMP, only the first page holds the
- * reference; the whole 2^@order block is freed together.
+ * reference; the whole 2^@order block is freed together. If someone else still
+ * holds a (speculative) reference on the first page, every other page is freed
+ * now and the first one when that reference is dropped.
  */
 void __free_pages(struct page *page, unsigned int order);
 

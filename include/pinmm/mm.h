@@ -218,6 +218,84 @@ static inline bool page_maybe_dma_pinned(const struct page *p)
 	return folio_maybe_dma_pinned(page_folio(p));
 }
 
+/**
+ * folio_is_longterm_pinnable - may this folio stay pinned indefinitely?
+ *
+ * No for folios in CMA or isolated pageblocks (CMA must stay allocatable),
+ * in ZONE_MOVABLE (must stay hot-unpluggable) and in ZONE_DEVICE (fsdax
+ * blocks belong to the filesystem). The shared zero page is always fine: it is
+ * "pinned" without being counted. A FOLL_LONGTERM pin migrates the others first.
+ */
+static inline bool folio_is_longterm_pinnable(const struct folio *folio)
+{
+	int mt = get_pfnblock_migratetype(folio_pfn(folio));
+
+	if (mt == MIGRATE_CMA || mt == MIGRATE_ISOLATE)
+		return false;
+	if (is_zero_folio(folio))
+		return true;
+	if (folio_is_zone_device(folio))
+		return false;
+	return !folio_is_zone_movable(folio);
+}
+
+/**
+ * folio_mark_dirty - the folio's contents are newer than its backing store.
+ * Return: true if this call dirtied it. Context: the caller holds the folio
+ * lock, or otherwise keeps the folio's mapping alive (as Linux requires).
+ */
+bool folio_mark_dirty(struct folio *folio);
+
+static inline bool set_page_dirty(struct page *page)
+{
+	return folio_mark_dirty(page_folio(page));
+}
+
+/* ---- page-table walking (offsets only: no locking, no allocation) --------- */
+
+/*
+ * Linux's pgd_offset()/pud_offset()/pmd_offset()/pte_offset_kernel(): the
+ * entry for @addr in the next-level table an entry points to. Table pages
+ * are machine frames, reached through pfn_to_virt(). The caller makes sure the
+ * upper entry is present and points to a table (not a leaf), and holds
+ * whatever keeps that table alive (mmap_lock, or rcu_read_lock() for GUP-fast).
+ */
+static inline pgd_t *pgd_offset(struct mm_struct *mm, unsigned long addr)
+{
+	return mm->pgd + pgd_index(addr);
+}
+
+static inline pud_t *pud_offset(pgd_t *pgd, unsigned long addr)
+{
+	return (pud_t *)pfn_to_virt(pgd_pfn(pgdp_get(pgd))) + pud_index(addr);
+}
+
+static inline pmd_t *pmd_offset(pud_t *pud, unsigned long addr)
+{
+	return (pmd_t *)pfn_to_virt(pud_pfn(pudp_get(pud))) + pmd_index(addr);
+}
+
+static inline pte_t *pte_offset_kernel(pmd_t *pmd, unsigned long addr)
+{
+	return (pte_t *)pfn_to_virt(pmd_pfn(pmdp_get_lockless(pmd))) + pte_index(addr);
+}
+
+/* The same, from an entry value already read (the lockless walk reads once). */
+static inline pud_t *pud_offset_lockless(pgd_t pgd, unsigned long addr)
+{
+	return (pud_t *)pfn_to_virt(pgd_pfn(pgd)) + pud_index(addr);
+}
+
+static inline pmd_t *pmd_offset_lockless(pud_t pud, unsigned long addr)
+{
+	return (pmd_t *)pfn_to_virt(pud_pfn(pud)) + pmd_index(addr);
+}
+
+static inline pte_t *pte_offset_lockless(pmd_t pmd, unsigned long addr)
+{
+	return (pte_t *)pfn_to_virt(pmd_pfn(pmd)) + pte_index(addr);
+}
+
 /* ---- debugging ------------------------------------------------------------- */
 
 /* Print the state of @page (and its folio) to stderr, with @reason. */

@@ -22,6 +22,7 @@
 
 #include <pinmm/bug.h>
 #include <pinmm/list.h>
+#include <pinmm/rcupdate.h>
 #include <pinmm/types.h>
 
 struct address_space;
@@ -44,8 +45,15 @@ struct page {
 			unsigned long private;		/* (z) buddy order; fs data */
 		};
 		struct {				/* page-table pages */
-			unsigned long __pt_pad;
-			struct list_head pt_list;	/* deferred-free list */
+			union {
+				struct {
+					unsigned long __pt_pad;
+					/* PMD table: deposited PTE tables (THP) */
+					struct list_head pt_list;
+				};
+				/* freeing after a grace period (GUP-fast walks under RCU) */
+				struct rcu_head pt_rcu_head;
+			};
 			unsigned long pt_index;		/* which table level, debug */
 			unsigned long ptl_space;	/* holds a spinlock_t */
 		};

@@ -25,9 +25,10 @@ static inline void seqcount_init(seqcount_t *s)
  * before the writer's later loads too: fork makes write_protect_seq odd, then
  * reads pin counts, while GUP-fast takes a pin, issues smp_mb() and re-checks.
  *
- * GCC rejects atomic_thread_fence() under -fsanitize=thread (-Wtsan), and TSan
- * does not model fences; TSan builds use a seq_cst RMW instead, which is a
- * full fence on x86, the only target of those builds.
+ * Under -fsanitize=thread GCC rejects atomic_thread_fence() in a function that
+ * gets inlined (-Wtsan, an error with -Werror), and TSan does not model fences
+ * anyway; TSan builds use a seq_cst RMW instead, a full fence on x86, the only
+ * target of those builds.
  */
 static inline void raw_write_seqcount_begin(seqcount_t *s)
 {

@@ -11,8 +11,8 @@
  *             users together, plus mmgrab()); the last mmdrop() frees the
  *             page-table root and the struct.
  *
- * Lock letters: (c) constant after creation, (a) atomic, (t) only the
- * thread running the task, or a caller that owns the task, touches it.
+ * Lock letters: (c) constant after creation, (a) atomic, (t) written only
+ * by the thread running the task (or its owner at exit) under alloc_lock.
  */
 #ifndef PINMM_TASK_H
 #define PINMM_TASK_H
@@ -30,6 +30,8 @@ struct task_struct {
 	atomic_int sigpending;		/* (a) fatal signal: pinmm_current_ctx.sigpending points here */
 	unsigned int flags;		/* (t) PF_* (sched.h) */
 	struct task_struct *parent;	/* (c) */
+	/* Linux's task_lock(): guards ->mm against get_task_mm() racing exit. */
+	spinlock_t alloc_lock;
 };
 
 /**

@@ -17,7 +17,11 @@ void dump_page(const struct page *page, const char *reason)
 {
 	unsigned long pfn = page_to_pfn(page);
 	const struct folio *folio = page_folio(page);
-	unsigned long flags = atomic_load(&((struct page *)page)->flags);
+	/*
+	 * The folio's flags, as Linux prints them: a tail's own word holds
+	 * only per-page bits, and page[1]'s low byte is the folio order.
+	 */
+	unsigned long flags = atomic_load(&((struct folio *)folio)->flags);
 
 	fprintf(stderr, "page: pfn:%#lx refcount:%d mapcount:%d mapping:%p index:%#lx",
 		pfn, page_ref_count(page),

@@ -33,6 +33,30 @@ void pinmm_page_alloc_reset(void);
 /* Free pages counted on @zone's free lists (zone->lock held or quiescent). */
 unsigned long zone_free_pages_locked(struct zone *zone);
 
+/*
+ * For src/migrate (Linux keeps these in mm/internal.h too): take a free block
+ * of @order off its free list (zone->lock held, @page a buddy of that order;
+ * returns the pages taken, not counted as allocated), the order of a free
+ * block (zone->lock held; 0 if @page is not a buddy), and turn taken pages
+ * into allocated order-0 pages with a reference each (Linux split_page()).
+ */
+unsigned long __isolate_free_page(struct page *page, unsigned int order);
+unsigned int buddy_order_locked(struct page *page);
+void prep_isolated_pages(struct page *page, unsigned int order, const struct alloc_site *site);
+
+/* ---- src/migrate/compaction.c ------------------------------------------------ */
+
+/*
+ * Direct compaction for a failed allocation of @order with @gfp: compact the
+ * zones @gfp may use. True if a block of @order may now be free.
+ */
+bool try_to_compact_pages(gfp_t gfp, unsigned int order);
+
+/* ---- src/migrate/cma.c ------------------------------------------------------- */
+
+/* Boot: the CMA area of ZONE_NORMAL becomes one empty cma_alloc_pages() area. */
+void cma_init_reserved_areas(void);
+
 /* ---- page_owner.c ----------------------------------------------------------- */
 
 #ifdef CONFIG_DEBUG_VM

@@ -7,10 +7,15 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pinmm/rcupdate.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+
+#ifdef PINMM_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
 
 struct pinmm_machine pinmm_machine;
 struct page *pinmm_mem_map;
@@ -46,20 +51,27 @@ int pinmm_parse_size(const char *s, unsigned long *bytes)
 {
 	char *end;
 	unsigned long long v;
+	unsigned int shift = 0;
 
 	if (!s || !*s)
+		return -EINVAL;
+	/* strtoull() would take "-1" as ULLONG_MAX: a size is never negative */
+	if (s[strspn(s, " \t")] == '-')
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 0);
 	if (errno || end == s)
 		return -EINVAL;
 	switch (*end) {
-	case 'G': case 'g': v <<= 10; /* fall through */
-	case 'M': case 'm': v <<= 10; /* fall through */
-	case 'K': case 'k': v <<= 10; end++; break;
+	case 'G': case 'g': shift += 10; /* fall through */
+	case 'M': case 'm': shift += 10; /* fall through */
+	case 'K': case 'k': shift += 10; end++; break;
 	case '\0': break;
 	default: return -EINVAL;
 	}
+	if (v > (ULLONG_MAX >> shift))
+		return -EINVAL;
+	v <<= shift;
 	if (*end && !(end[0] == 'i' && end[1] == 'B' && !end[2]) &&
 	    !((end[0] == 'B') && !end[1]))
 		return -EINVAL;
@@ -129,8 +141,17 @@ static void unmap_all(void)
 {
 	struct pinmm_machine *m = &pinmm_machine;
 
-	if (pinmm_arena)
+	if (pinmm_arena) {
+#ifdef PINMM_ASAN
+		/*
+		 * Free frames are poisoned, and ASan keeps shadow state across
+		 * munmap(): whatever the host maps here next (a thread stack, the
+		 * next machine's memmap) would fault as use-after-poison.
+		 */
+		ASAN_UNPOISON_MEMORY_REGION(pinmm_arena, m->arena_bytes);
+#endif
 		munmap(pinmm_arena, m->arena_bytes);
+	}
 	if (pinmm_mem_map)
 		munmap(pinmm_mem_map, m->mem_map_bytes);
 	free((void *)m->pageblock_mt);
@@ -225,6 +246,7 @@ int pinmm_boot(const struct pinmm_config *cfg)
 	pinmm_free_area_init(&pinmm_zones[ZONE_NORMAL], 0, normal);
 	if (movable)
 		pinmm_free_area_init(&pinmm_zones[ZONE_MOVABLE], normal, movable);
+	cma_init_reserved_areas();	/* src/migrate: an empty CMA bitmap per boot */
 	err = setup_zero_page();
 	if (err) {
 		m->booted = false;

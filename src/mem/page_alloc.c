@@ -401,12 +401,43 @@ struct page *__alloc_pages_site(gfp_t gfp, unsigned int order, const struct allo
 	if (mt == MIGRATE_MOVABLE)
 		alloc_flags |= ALLOC_CMA;
 	page = get_page_from_freelist(order, mt, alloc_flags, gfp_zone(gfp));
+	/*
+	 * src/migrate: a high-order request that may sleep compacts the zones
+	 * it may use once and tries again (Linux's __alloc_pages_direct_compact).
+	 */
+	if (!page && order > 0 && (gfp & __GFP_DIRECT_RECLAIM) &&
+	    try_to_compact_pages(gfp, order))
+		page = get_page_from_freelist(order, mt, alloc_flags, gfp_zone(gfp));
 	if (!page) {
 		count_vm_event(ALLOCSTALL);
 		return NULL;
 	}
 	prep_new_page(page, order, gfp, site);
 	return page;
+}
+
+/* ---- taking free blocks directly (src/migrate) ------------------------------ */
+
+unsigned long __isolate_free_page(struct page *page, unsigned int order)
+{
+	struct zone *zone = page_zone(page);
+
+	lockdep_assert_held(&zone->lock);
+	VM_BUG_ON(!PageBuddy(page) || buddy_order(page) != order);
+	del_from_free_list(page, zone, order, get_pfnblock_migratetype(page_to_pfn(page)));
+	return 1UL << order;
+}
+
+unsigned int buddy_order_locked(struct page *page)
+{
+	lockdep_assert_held(&page_zone(page)->lock);
+	return PageBuddy(page) ? buddy_order(page) : 0;
+}
+
+void prep_isolated_pages(struct page *page, unsigned int order, const struct alloc_site *site)
+{
+	for (unsigned long i = 0; i < (1UL << order); i++)
+		prep_new_page(&page[i], 0, 0, site);
 }
 
 struct folio *__folio_alloc_site(gfp_t gfp, unsigned int order, const struct alloc_site *site)
@@ -455,6 +486,15 @@ static bool free_pages_prepare(struct page *page, unsigned int order)
 	unsigned long nr = 1UL << order;
 	const char *why;
 
+	/*
+	 * The head first, while the folio fields in page[1] and page[2] are
+	 * intact: a bad folio is leaked whole, with its order, so the shutdown
+	 * report shows one folio rather than 2^order stray frames.
+	 */
+	if (free_page_is_bad(page, &why)) {
+		bad_page(page, why);
+		return false;
+	}
 	if (PageHead(page)) {
 		struct folio *folio = (struct folio *)page;
 
@@ -484,7 +524,7 @@ static bool free_pages_prepare(struct page *page, unsigned int order)
 			p->private = 0;
 		}
 	}
-	for (unsigned long i = 0; i < nr; i++) {
+	for (unsigned long i = 1; i < nr; i++) {
 		struct page *p = &page[i];
 
 		if (free_page_is_bad(p, &why)) {
@@ -546,10 +586,22 @@ static void free_one_block(struct page *page, unsigned int order)
 void __free_pages(struct page *page, unsigned int order)
 {
 	struct folio *folio = (struct folio *)page;
+	/* read before the put: once our reference is gone the page may be reused */
+	bool head = PageHead(page);
 
 	VM_BUG_ON(PageTail(page));
-	if (folio_ref_dec_and_test(folio))
+	if (folio_ref_dec_and_test(folio)) {
 		free_one_block(page, order);
+	} else if (!head) {
+		/*
+		 * Someone holds a speculative reference on the first page of a
+		 * loose block (a pfn walk, a lockless lookup); its folio_put()
+		 * will free that page alone. Free the rest now, as Linux does,
+		 * or it would leak.
+		 */
+		while (order-- > 0)
+			free_one_block(page + (1UL << order), order);
+	}
 }
 
 /* The last reference to @f is gone: give its frames back. (Linux: mm/swap.c) */
@@ -560,6 +612,12 @@ void __folio_put(struct folio *f)
 		WARN_ON_ONCE(1);
 		return;
 	}
+	/*
+	 * The last reference also takes the folio off the LRU (Linux's
+	 * __page_cache_release): nobody can isolate a folio with no references.
+	 */
+	if (folio_test_lru(f))
+		__folio_clear_lru(f);
 	free_one_block(&f->page, folio_order(f));
 }
 

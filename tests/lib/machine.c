@@ -4,6 +4,7 @@
 #include "mem/internal.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <pinmm/bug.h>
 #include <pinmm/mm.h>
 #include <pinmm/vmstat.h>
@@ -46,27 +47,66 @@ bool test_shutdown_ok(const char *name)
 
 static int saved_stderr = -1;
 static bool saved_quiet;
+static FILE *capture;
+
+static void redirect_stderr(int fd)
+{
+	fflush(stderr);
+	if (saved_stderr >= 0)
+		bail_out("stderr redirections do not nest");
+	saved_stderr = dup(STDERR_FILENO);
+	if (fd < 0 || saved_stderr < 0 || dup2(fd, STDERR_FILENO) < 0)
+		bail_out("cannot redirect stderr");
+}
+
+static void restore_stderr(void)
+{
+	fflush(stderr);
+	dup2(saved_stderr, STDERR_FILENO);
+	close(saved_stderr);
+	saved_stderr = -1;
+}
 
 void quiet_stderr_begin(void)
 {
 	int devnull = open("/dev/null", O_WRONLY);
 
-	fflush(stderr);
-	saved_stderr = dup(STDERR_FILENO);
-	if (devnull < 0 || saved_stderr < 0)
-		bail_out("quiet_stderr_begin: cannot redirect stderr");
-	dup2(devnull, STDERR_FILENO);
+	redirect_stderr(devnull);
 	close(devnull);
 	saved_quiet = pinmm_warn_set_quiet(true);
 }
 
 void quiet_stderr_end(void)
 {
-	fflush(stderr);
 	pinmm_warn_set_quiet(saved_quiet);
-	dup2(saved_stderr, STDERR_FILENO);
-	close(saved_stderr);
-	saved_stderr = -1;
+	restore_stderr();
+}
+
+void capture_stderr_begin(void)
+{
+	capture = tmpfile();
+	if (!capture)
+		bail_out("tmpfile failed");
+	redirect_stderr(fileno(capture));
+}
+
+char *capture_stderr_end(void)
+{
+	long len;
+	char *buf;
+
+	restore_stderr();
+	fseek(capture, 0, SEEK_END);
+	len = ftell(capture);
+	rewind(capture);
+	buf = malloc((size_t)len + 1);
+	if (!buf)
+		bail_out("out of memory");
+	len = (long)fread(buf, 1, (size_t)len, capture);
+	buf[len] = '\0';
+	fclose(capture);
+	capture = NULL;
+	return buf;
 }
 
 uint64_t test_rand(uint64_t *state)

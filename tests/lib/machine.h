@@ -37,6 +37,14 @@ bool test_shutdown_ok(const char *name);
 void quiet_stderr_begin(void);
 void quiet_stderr_end(void);
 
+/*
+ * Like quiet_stderr_begin(), but keep what is written: capture_stderr_end()
+ * returns it as a NUL-terminated string to free(). WARN output stays on
+ * (it is part of what a test may want to see).
+ */
+void capture_stderr_begin(void);
+char *capture_stderr_end(void);
+
 /* Deterministic per-test pseudo-random numbers (xorshift64*). */
 uint64_t test_rand(uint64_t *state);
 

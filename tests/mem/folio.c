@@ -169,6 +169,26 @@ static void test_references(void)
 		folio_put(f);
 	}
 	folio_put(big);
+
+	/* a speculative reference on the first page of a loose (non-__GFP_COMP) block */
+	{
+		long free0 = global_zone_page_state(NR_FREE_PAGES);
+		struct page *page = alloc_pages(GFP_KERNEL, 3);
+
+		if (!page)
+			bail_out("alloc_pages failed");
+		ok(folio_try_get(page_folio(page)), "speculative grab: succeeds on the first page "
+		   "of a live loose block");
+		__free_pages(page, 3);
+		is_int(global_zone_page_state(NR_FREE_PAGES), free0 - 1, "__free_pages: with a "
+		       "speculative reference on the first page, the other 2^order - 1 pages are "
+		       "freed at once (as Linux's __free_pages)");
+		ok(!PageBuddy(page) && page_ref_count(page) == 1, "__free_pages: the first page "
+		   "stays allocated for the speculative holder");
+		folio_put(page_folio(page));
+		is_int(global_zone_page_state(NR_FREE_PAGES), free0, "__free_pages: the first page "
+		       "is freed when the speculative reference is dropped; nothing leaks");
+	}
 	test_shutdown_ok("folio references");
 }
 

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Transparent huge pages (src/mm/huge_memory.c): 2 MiB anon folios mapped by
+ * one PMD leaf, their COW, fork, zap, mprotect and split.
+ *
+ * Policy, as /sys/kernel/mm/transparent_hugepage/enabled: "madvise" by
+ * default (only VMAs with VM_HUGEPAGE), "always", or "never". An anon write
+ * fault in a 2 MiB-aligned range that lies wholly inside an eligible VMA
+ * allocates an order-9 folio (GFP_TRANSHUGE; small pages and
+ * THP_FAULT_FALLBACK when there is none). Read faults do not use a huge zero
+ * page: they fall back to the small shared zero page, PTE by PTE.
+ *
+ * Every THP PMD has a PTE table deposited with it, so splitting the PMD
+ * (split_huge_pmd) never needs memory. A write to a PMD-mapped THP that is not
+ * exclusive splits the PMD and COWs the one 4 KiB page (Linux's behaviour);
+ * a partial munmap/mprotect/MADV_DONTNEED splits the PMD first.
+ */
+#ifndef PINMM_HUGE_MM_H
+#define PINMM_HUGE_MM_H
+
+#include <pinmm/mm.h>
+
+/* pinmm has no huge zero folio: read faults in THP ranges use the small one. */
+static inline bool is_huge_zero_folio(const struct folio *folio)
+{
+	(void)folio;
+	return false;
+}
+
+static inline bool is_huge_zero_pmd(pmd_t pmd)
+{
+	(void)pmd;
+	return false;
+}
+
+enum transparent_hugepage_mode {
+	THP_MODE_NEVER,
+	THP_MODE_MADVISE,
+	THP_MODE_ALWAYS,
+};
+
+/* pinmm_thp_set_mode - set the global THP policy; return the previous one. */
+enum transparent_hugepage_mode pinmm_thp_set_mode(enum transparent_hugepage_mode mode);
+enum transparent_hugepage_mode pinmm_thp_get_mode(void);
+
+/**
+ * thp_vma_allowable - may an anon fault at @address be served by a PMD THP?
+ * @vma: the VMA.
+ * @address: the faulting address.
+ *
+ * Anonymous, not VM_NOHUGEPAGE, the policy allows it (VM_HUGEPAGE under
+ * "madvise"), and the aligned 2 MiB around @address lies inside @vma with a
+ * linear page index aligned to 512.
+ * Return: true if a THP may be faulted in.
+ */
+bool thp_vma_allowable(struct vm_area_struct *vma, unsigned long address);
+
+/*
+ * The fault side, called by handle_mm_fault() with mmap_lock held for
+ * reading; each returns VM_FAULT_FALLBACK to mean "continue with PTEs".
+ */
+vm_fault_t do_huge_pmd_anonymous_page(struct vm_fault *vmf);
+vm_fault_t do_huge_pmd_wp_page(struct vm_fault *vmf);
+void huge_pmd_set_accessed(struct vm_fault *vmf);
+
+/**
+ * split_huge_pmd - replace a PMD leaf by a PTE table mapping the same pages.
+ * @vma: the VMA.
+ * @pmd: the PMD entry.
+ * @address: any address inside the 2 MiB it maps.
+ *
+ * Each of the 512 PTEs keeps the PMD's write, dirty and young bits and each
+ * page inherits the head's PageAnonExclusive; the PMD's mapping becomes 512
+ * PTE mappings (and references). Counts THP_SPLIT_PMD. Does nothing if the
+ * entry is no longer a leaf. MMU notifiers see a CLEAR event for the 2 MiB.
+ * Context: mmap_lock held (read or write); takes the PMD-table lock.
+ */
+void split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long address);
+/* split_huge_pmd() without notifiers, for callers inside their own range. */
+void __split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long address);
+/* Split the PMD mapping @address in @vma, if there is one. */
+void split_huge_pmd_address(struct vm_area_struct *vma, unsigned long address);
+
+/**
+ * vma_adjust_trans_huge - split PMD THPs that straddle @start or @end.
+ * @vma: the VMA about to be split, shrunk or partly changed.
+ * @start: a boundary (split only if it is not 2 MiB aligned).
+ * @end: the other boundary.
+ *
+ * Context: mmap_lock held for writing.
+ */
+void vma_adjust_trans_huge(struct vm_area_struct *vma, unsigned long start,
+			   unsigned long end);
+
+/* Zap, fork and mprotect of one PMD leaf (memory.c, mprotect.c). */
+void zap_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr);
+/* 0 copied; -EAGAIN the source was split (copy the PTEs); -ENOMEM. */
+int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
+		  pmd_t *dst_pmd, pmd_t *src_pmd, unsigned long addr);
+/* Return 1 if the leaf was changed, 0 if it was not a leaf any more. */
+int change_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr,
+		    pgprot_t newprot);
+
+/**
+ * split_folio - split a large folio into order-0 folios.
+ * @folio: locked, referenced by the caller, and not mapped. (Linux first
+ *         replaces the mappings by migration entries and restores them after;
+ *         here the caller unmaps, or the migration layer does it.)
+ *
+ * The refcount is frozen at the one reference the caller holds; any other
+ * reference (a GET, a pin) makes the split fail, with nothing changed. Each
+ * page becomes a folio with one reference and the folio's flags, mapping and
+ * index; the caller keeps its reference and the lock on the first one, the
+ * others are unlocked and dropped by their reference (freed unless someone
+ * else found them). Counts THP_SPLIT_PAGE, or THP_SPLIT_PAGE_FAILED.
+ * Context: folio locked; no page-table lock held.
+ * Return: 0, -EAGAIN for extra references, -EBUSY if mapped, -EINVAL for a
+ * small folio.
+ */
+int split_folio(struct folio *folio);
+int split_huge_page(struct page *page);
+
+#endif /* PINMM_HUGE_MM_H */

@@ -1,0 +1,1088 @@
+// SPDX-License-Identifier: MIT
+/*
+ * get_user_pages() and pin_user_pages(): the slow path, the argument rules,
+ * the entry points, and the release side.
+ *
+ * The slow path runs under mmap_lock (read): for each page it walks the page
+ * tables (follow_page_mask), and when nothing suitable is mapped it faults
+ * (faultin_page) and looks again. A pin (FOLL_PIN) differs from a reference
+ * (FOLL_GET) only in how it is counted, so the rest of the system can ask
+ * folio_maybe_dma_pinned() — see docs/pin_user_pages.md.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <pinmm/huge_mm.h>
+#include <pinmm/pagemap.h>
+#include <pinmm/sched.h>
+#include <pinmm/uaccess.h>
+
+/* ===========================================================================
+ * Counting: references and pins
+ * ===========================================================================
+ */
+
+void mm_set_has_pinned_flag(struct mm_struct *mm)
+{
+	/* test first: a pinning loop must not bounce the mm's cache line */
+	if (!mm_flags_test(MMF_HAS_PINNED, mm))
+		set_bit(MMF_HAS_PINNED, &mm->flags);
+}
+
+/**
+ * try_grab_folio - take @refs references or pins on @folio (slow path).
+ * @folio: a folio the caller keeps alive (page-table lock held on its mapping).
+ * @refs: how many pages of it the caller takes.
+ * @flags: FOLL_GET (+@refs references) or FOLL_PIN (+@refs pins, see below).
+ *
+ * FOLL_PIN on the shared zero page counts nothing: it can never change, so
+ * nobody needs to know it is pinned. A pin of a large folio adds @refs to the
+ * refcount and to the exact _pincount; of a small folio, @refs times
+ * GUP_PIN_COUNTING_BIAS to the refcount.
+ *
+ * Return: 0; -ENOMEM if the refcount is not positive (WARN: the caller's
+ * reference is missing) or the grab would pass PAGE_REF_CEILING.
+ */
+int try_grab_folio(struct folio *folio, int refs, unsigned int flags)
+{
+	if (WARN_ON_ONCE(folio_ref_count(folio) <= 0))
+		return -ENOMEM;
+	if (flags & FOLL_GET)
+		return folio_ref_try_add(folio, refs) ? 0 : -ENOMEM;
+	if (!(flags & FOLL_PIN))
+		return 0;
+	if (is_zero_folio(folio))
+		return 0;
+	if (folio_has_pincount(folio)) {
+		if (!folio_ref_try_add(folio, refs))
+			return -ENOMEM;
+		atomic_fetch_add_explicit(&folio->_pincount, refs, memory_order_relaxed);
+	} else if (!folio_ref_try_add(folio, refs * (int)GUP_PIN_COUNTING_BIAS)) {
+		return -ENOMEM;
+	}
+	mod_node_page_state(NR_FOLL_PIN_ACQUIRED, refs);
+	return 0;
+}
+
+/*
+ * Undo of try_grab_folio*(). Releasing pins that the folio cannot be holding
+ * (a pincount or refcount too small for them) is a caller bug: warn and leave
+ * the folio alone rather than corrupt it.
+ */
+void gup_put_folio(struct folio *folio, int refs, unsigned int flags)
+{
+	if (flags & FOLL_PIN) {
+		if (is_zero_folio(folio))
+			return;
+		if (folio_has_pincount(folio)) {
+			if (WARN_ON_ONCE(folio_pincount(folio) < refs))
+				return;
+			atomic_fetch_sub_explicit(&folio->_pincount, refs, memory_order_relaxed);
+		} else {
+			if (WARN_ON_ONCE((unsigned int)folio_ref_count(folio) <
+					 (unsigned int)refs * GUP_PIN_COUNTING_BIAS))
+				return;
+			refs *= GUP_PIN_COUNTING_BIAS;
+			mod_node_page_state(NR_FOLL_PIN_RELEASED, refs / GUP_PIN_COUNTING_BIAS);
+			folio_put_refs(folio, refs);
+			return;
+		}
+		mod_node_page_state(NR_FOLL_PIN_RELEASED, refs);
+	}
+	folio_put_refs(folio, refs);
+}
+
+/*
+ * Debug check of the rule that makes R/O pins coherent: a pinned anonymous
+ * page is exclusive to its mm (for a PTE-mapped THP, the page or its head).
+ */
+void sanity_check_pinned_pages(struct page **pages, unsigned long npages)
+{
+	if (!IS_ENABLED_DEBUG_VM)
+		return;
+	for (; npages; npages--, pages++) {
+		struct page *page = *pages;
+		struct folio *folio;
+
+		if (!page)
+			continue;
+		folio = page_folio(page);
+		if (is_zero_page(page) || !folio_test_anon(folio))
+			continue;
+		if (!folio_test_large(folio))
+			VM_WARN_ON_ONCE_FOLIO(!PageAnonExclusive(page), folio);
+		else
+			VM_WARN_ON_ONCE_FOLIO(!PageAnonExclusive(&folio->page) &&
+					      !PageAnonExclusive(page), folio);
+	}
+}
+
+/**
+ * unpin_user_page - release one pin taken by pin_user_pages*().
+ * A no-op for the shared zero page. Context: any; may free the folio.
+ */
+void unpin_user_page(struct page *page)
+{
+	sanity_check_pinned_pages(&page, 1);
+	gup_put_folio(page_folio(page), 1, FOLL_PIN);
+}
+
+/** unpin_folio - release one pin of @folio (memfd_pin_folios, folio_add_pin). */
+void unpin_folio(struct folio *folio)
+{
+	gup_put_folio(folio, 1, FOLL_PIN);
+}
+
+/* The folio of pages[i] and how many entries from i on belong to it. */
+static struct folio *gup_folio_next(struct page **pages, unsigned long npages,
+				    unsigned long i, unsigned long *ntails)
+{
+	struct folio *folio = page_folio(pages[i]);
+	unsigned long nr = 1;
+
+	while (i + nr < npages && pages[i + nr] && page_folio(pages[i + nr]) == folio)
+		nr++;
+	*ntails = nr;
+	return folio;
+}
+
+/* The folio of page + i in a physically contiguous run, and its share of it. */
+static struct folio *gup_folio_range_next(struct page *start, unsigned long npages,
+					  unsigned long i, unsigned long *ntails)
+{
+	struct page *next = start + i;
+	struct folio *folio = page_folio(next);
+	unsigned long nr = 1;
+
+	if (folio_test_large(folio))
+		nr = min(npages - i, folio_nr_pages(folio) - (unsigned long)(next - &folio->page));
+	*ntails = nr;
+	return folio;
+}
+
+/**
+ * unpin_user_pages - release the pins of an array of pages.
+ * @pages: as filled by pin_user_pages*(); NULL entries are skipped.
+ * @npages: entries; a negative errno passed here by mistake is a WARN and a no-op.
+ *
+ * Consecutive entries of one folio are released with one atomic operation.
+ */
+void unpin_user_pages(struct page **pages, unsigned long npages)
+{
+	unsigned long i, nr;
+
+	if (WARN_ON_ONCE(IS_ERR_VALUE(npages)))
+		return;
+	sanity_check_pinned_pages(pages, npages);
+	for (i = 0; i < npages; i += nr) {
+		struct folio *folio;
+
+		if (!pages[i]) {
+			nr = 1;
+			continue;
+		}
+		folio = gup_folio_next(pages, npages, i, &nr);
+
+		gup_put_folio(folio, (int)nr, FOLL_PIN);
+	}
+}
+
+/* Dirty under the folio lock, as Linux does (writeback may be cleaning it). */
+static void gup_folio_mark_dirty_locked(struct folio *folio)
+{
+	if (folio_test_dirty(folio))
+		return;
+	folio_lock(folio);
+	folio_mark_dirty(folio);
+	folio_unlock(folio);
+}
+
+/**
+ * unpin_user_pages_dirty_lock - mark pages dirty, then release their pins.
+ * @pages: the pinned pages (NULL entries are not allowed here, as in Linux).
+ * @npages: entries.
+ * @make_dirty: false: same as unpin_user_pages().
+ *
+ * For what a device wrote: each folio not already dirty is dirtied under its
+ * folio lock, once per run of entries of the same folio.
+ * Context: may sleep (folio lock).
+ */
+void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages, bool make_dirty)
+{
+	unsigned long i, nr;
+
+	if (!make_dirty) {
+		unpin_user_pages(pages, npages);
+		return;
+	}
+	if (WARN_ON_ONCE(IS_ERR_VALUE(npages)))
+		return;
+	sanity_check_pinned_pages(pages, npages);
+	for (i = 0; i < npages; i += nr) {
+		struct folio *folio = gup_folio_next(pages, npages, i, &nr);
+
+		gup_folio_mark_dirty_locked(folio);
+		gup_put_folio(folio, (int)nr, FOLL_PIN);
+	}
+}
+
+/**
+ * unpin_user_page_range_dirty_lock - the same for a physically contiguous run.
+ * @page: first page of the run; @npages: its length; @make_dirty: as above.
+ */
+void unpin_user_page_range_dirty_lock(struct page *page, unsigned long npages, bool make_dirty)
+{
+	unsigned long i, nr;
+
+	for (i = 0; i < npages; i += nr) {
+		struct folio *folio = gup_folio_range_next(page, npages, i, &nr);
+
+		if (make_dirty)
+			gup_folio_mark_dirty_locked(folio);
+		gup_put_folio(folio, (int)nr, FOLL_PIN);
+	}
+}
+
+/**
+ * unpin_folios - release one pin per entry; NULL entries skipped, identical
+ * neighbours released together.
+ */
+void unpin_folios(struct folio **folios, unsigned long nfolios)
+{
+	unsigned long i = 0, j;
+
+	if (WARN_ON_ONCE(IS_ERR_VALUE(nfolios)))
+		return;
+	while (i < nfolios) {
+		if (!folios[i]) {
+			i++;
+			continue;
+		}
+		for (j = i + 1; j < nfolios && folios[j] == folios[i]; j++)
+			;
+		gup_put_folio(folios[i], (int)(j - i), FOLL_PIN);
+		i = j;
+	}
+}
+
+/** unpin_user_folio - release @npages pins of one folio (coalesced buffers). */
+void unpin_user_folio(struct folio *folio, unsigned long npages)
+{
+	gup_put_folio(folio, (int)npages, FOLL_PIN);
+}
+
+/**
+ * folio_add_pin - one more pin on a folio the caller has already pinned.
+ *
+ * Counted in nr_foll_pin_acquired (Linux does not; pinmm does, so the two
+ * counters balance when the added pin is released with unpin_folio()).
+ */
+void folio_add_pin(struct folio *folio)
+{
+	if (is_zero_folio(folio))
+		return;
+	if (folio_has_pincount(folio)) {
+		WARN_ON_ONCE(folio_pincount(folio) < 1);
+		folio_ref_inc(folio);
+		atomic_fetch_add_explicit(&folio->_pincount, 1, memory_order_relaxed);
+	} else {
+		WARN_ON_ONCE((unsigned int)folio_ref_count(folio) < GUP_PIN_COUNTING_BIAS);
+		folio_ref_add(folio, GUP_PIN_COUNTING_BIAS);
+	}
+	mod_node_page_state(NR_FOLL_PIN_ACQUIRED, 1);
+}
+
+/** folio_add_pins - @pins more pins on an already pinned folio. Return: 0 or -ENOMEM. */
+int folio_add_pins(struct folio *folio, unsigned int pins)
+{
+	VM_WARN_ON_ONCE(!folio_maybe_dma_pinned(folio));
+	return try_grab_folio(folio, (int)pins, FOLL_PIN);
+}
+
+/* ===========================================================================
+ * Following the page tables (slow path, mmap_lock held)
+ * ===========================================================================
+ */
+
+struct follow_page_context {
+	unsigned int page_mask;		/* a leaf covers page_mask + 1 pages */
+};
+
+/* A hole: FOLL_DUMP wants an error rather than a page to be allocated. */
+static struct page *no_page_table(struct vm_area_struct *vma, unsigned int flags)
+{
+	if ((flags & FOLL_DUMP) && vma_is_anonymous(vma))
+		return ERR_PTR(-EFAULT);
+	return NULL;
+}
+
+/*
+ * May a write-intent lookup use a present entry that is not writable? Only a
+ * FOLL_FORCE write into a private mapping that is not writable now, and only
+ * once COW has given this mm an exclusive anonymous page: anything else must
+ * go through a write fault (this is the Dirty-COW / CVE-2022-2590 rule).
+ */
+static bool can_follow_write_common(struct page *page, struct vm_area_struct *vma,
+				    unsigned int flags)
+{
+	if (!(flags & FOLL_FORCE))
+		return false;
+	if (vma->vm_flags & (VM_MAYSHARE | VM_SHARED))
+		return false;
+	if (!(vma->vm_flags & VM_MAYWRITE))
+		return false;
+	if (vma->vm_flags & VM_WRITE)
+		return false;
+	return page && PageAnon(page) && PageAnonExclusive(page);
+}
+
+static bool can_follow_write_pte(pte_t pte, struct page *page, struct vm_area_struct *vma,
+				 unsigned int flags)
+{
+	return pte_write(pte) || can_follow_write_common(page, vma, flags);
+}
+
+static bool can_follow_write_pmd(pmd_t pmd, struct page *page, struct vm_area_struct *vma,
+				 unsigned int flags)
+{
+	return pmd_write(pmd) || can_follow_write_common(page, vma, flags);
+}
+
+static struct page *follow_page_pte(struct vm_area_struct *vma, unsigned long address,
+				    pmd_t *pmd, unsigned int flags)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct page *page;
+	struct folio *folio;
+	spinlock_t *ptl;
+	pte_t *ptep, pte;
+	int ret;
+
+	ptep = pte_offset_map_lock(mm, pmd, address, &ptl);
+	if (!ptep)
+		return no_page_table(vma, flags);
+	pte = ptep_get(ptep);
+	if (!pte_present(pte))
+		goto no_page;
+	page = vm_normal_page(vma, address, pte);
+	if ((flags & FOLL_WRITE) && !can_follow_write_pte(pte, page, vma, flags)) {
+		page = NULL;	/* a write fault will COW or make it writable */
+		goto out;
+	}
+	if (!page) {
+		if (is_zero_pfn(pte_pfn(pte))) {
+			if (flags & FOLL_DUMP) {
+				page = ERR_PTR(-EFAULT);
+				goto out;
+			}
+			page = pfn_to_page(pte_pfn(pte));
+		} else {
+			/* a special PTE with no struct page behind it */
+			page = ERR_PTR(-EEXIST);
+			goto out;
+		}
+	}
+	folio = page_folio(page);
+	if (!pte_write(pte) && gup_must_unshare(vma, flags, page)) {
+		page = ERR_PTR(-EMLINK);
+		goto out;
+	}
+	VM_BUG_ON_PAGE((flags & FOLL_PIN) && PageAnon(page) && !PageAnonExclusive(page) &&
+		       !PageAnonExclusive(&folio->page), page);
+	ret = try_grab_folio(folio, 1, flags);
+	if (ret) {
+		page = ERR_PTR(ret);
+		goto out;
+	}
+	if (flags & FOLL_TOUCH) {
+		if ((flags & FOLL_WRITE) && !pte_dirty(pte) && !folio_test_dirty(folio))
+			folio_mark_dirty(folio);
+		folio_set_referenced(folio);
+	}
+out:
+	pte_unmap_unlock(ptep, ptl);
+	return page;
+no_page:
+	pte_unmap_unlock(ptep, ptl);
+	if (!pte_none(pte))
+		return NULL;	/* a migration entry: the fault path waits for it */
+	return no_page_table(vma, flags);
+}
+
+/* A PMD leaf (THP), PMD lock held. */
+static struct page *follow_huge_pmd(struct vm_area_struct *vma, unsigned long addr,
+				    pmd_t pmdval, unsigned int flags,
+				    struct follow_page_context *ctx)
+{
+	struct page *page = pfn_to_page(pmd_pfn(pmdval)) + ((addr & ~PMD_MASK) >> PAGE_SHIFT);
+	struct folio *folio = page_folio(page);
+	int ret;
+
+	if ((flags & FOLL_WRITE) && !can_follow_write_pmd(pmdval, page, vma, flags))
+		return NULL;
+	/* no FOLL_DUMP huge-zero check: pinmm maps no huge zero page (huge_mm.h) */
+	if (!pmd_write(pmdval) && gup_must_unshare(vma, flags, page))
+		return ERR_PTR(-EMLINK);
+	VM_BUG_ON_PAGE((flags & FOLL_PIN) && PageAnon(page) && !PageAnonExclusive(page), page);
+	ret = try_grab_folio(folio, 1, flags);
+	if (ret)
+		return ERR_PTR(ret);
+	if (flags & FOLL_TOUCH) {
+		if ((flags & FOLL_WRITE) && !pmd_dirty(pmdval) && !folio_test_dirty(folio))
+			folio_mark_dirty(folio);
+		folio_set_referenced(folio);
+	}
+	ctx->page_mask = HPAGE_PMD_NR - 1;
+	return page;
+}
+
+static struct page *follow_pmd_mask(struct vm_area_struct *vma, unsigned long address,
+				    pud_t *pudp, unsigned int flags,
+				    struct follow_page_context *ctx)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	pmd_t *pmd = pmd_offset(pudp, address), pmdval;
+	struct page *page;
+	spinlock_t *ptl;
+
+	pmdval = pmdp_get_lockless(pmd);
+	if (pmd_none(pmdval) || !pmd_present(pmdval))
+		return no_page_table(vma, flags);
+	if (!pmd_leaf(pmdval))
+		return follow_page_pte(vma, address, pmd, flags);
+	if (flags & FOLL_SPLIT_PMD) {
+		split_huge_pmd(vma, pmd, address);
+		/* split left a PTE table (or nothing, if it raced with a zap) */
+		pmdval = pmdp_get_lockless(pmd);
+		if (pmd_none(pmdval) || !pmd_present(pmdval))
+			return no_page_table(vma, flags);
+		if (!pmd_leaf(pmdval))
+			return follow_page_pte(vma, address, pmd, flags);
+	}
+	ptl = pmd_lockptr(mm, pmd);
+	spin_lock(ptl);
+	pmdval = pmdp_get(pmd);
+	if (unlikely(!pmd_leaf(pmdval))) {
+		spin_unlock(ptl);
+		if (pmd_none(pmdval) || !pmd_present(pmdval))
+			return no_page_table(vma, flags);
+		return follow_page_pte(vma, address, pmd, flags);
+	}
+	page = follow_huge_pmd(vma, address, pmdval, flags, ctx);
+	spin_unlock(ptl);
+	return page;
+}
+
+/*
+ * follow_page_mask - the page mapped at @address, grabbed per @flags.
+ *
+ * Return: the page (with a reference or pin if FOLL_GET/FOLL_PIN); NULL if
+ * nothing suitable is mapped (fault it in); ERR_PTR(-EMLINK) if the page must
+ * be unshared first; ERR_PTR(-EEXIST) for a pfn with no struct page; another
+ * ERR_PTR on errors. ctx->page_mask tells how far a huge leaf reaches.
+ */
+static struct page *follow_page_mask(struct vm_area_struct *vma, unsigned long address,
+				     unsigned int flags, struct follow_page_context *ctx)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	pgd_t *pgd = pgd_offset(mm, address);
+	pud_t *pud;
+
+	ctx->page_mask = 0;
+	if (pgd_none(pgdp_get(pgd)))
+		return no_page_table(vma, flags);
+	pud = pud_offset(pgd, address);
+	if (pud_none(pudp_get(pud)) || !pud_present(pudp_get(pud)))
+		return no_page_table(vma, flags);
+	return follow_pmd_mask(vma, address, pud, flags, ctx);
+}
+
+/* ===========================================================================
+ * Faulting in, and the per-page loop
+ * ===========================================================================
+ */
+
+static int vm_fault_to_errno(vm_fault_t ret, unsigned int foll_flags)
+{
+	if (ret & VM_FAULT_OOM)
+		return -ENOMEM;
+	if (ret & VM_FAULT_HWPOISON)
+		return (foll_flags & FOLL_HWPOISON) ? -EHWPOISON : -EFAULT;
+	if (ret & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * Fault one page in, as the access @flags describes. Return: 0 to look again;
+ * -EBUSY when the fault dropped mmap_lock (VM_FAULT_RETRY; *locked is 0 unless
+ * it was FOLL_NOWAIT); -EAGAIN when it completed with the lock dropped; or
+ * the fault's error.
+ */
+static int faultin_page(struct vm_area_struct *vma, unsigned long address, unsigned int flags,
+			bool unshare, int *locked)
+{
+	unsigned int fault_flags = 0;
+	vm_fault_t ret;
+
+	if (flags & FOLL_NOFAULT)
+		return -EFAULT;
+	if (flags & FOLL_WRITE)
+		fault_flags |= FAULT_FLAG_WRITE;
+	if (flags & FOLL_REMOTE)
+		fault_flags |= FAULT_FLAG_REMOTE;
+	if (flags & FOLL_UNLOCKABLE) {
+		fault_flags |= FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE;
+		if (flags & FOLL_INTERRUPTIBLE)
+			fault_flags |= FAULT_FLAG_INTERRUPTIBLE;
+	}
+	if (flags & FOLL_NOWAIT)
+		fault_flags |= FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_RETRY_NOWAIT;
+	if (flags & FOLL_TRIED)
+		fault_flags |= FAULT_FLAG_TRIED;
+	if (unshare) {
+		fault_flags |= FAULT_FLAG_UNSHARE;
+		/* an unshare never writes, and a write needs no unshare */
+		VM_BUG_ON(fault_flags & FAULT_FLAG_WRITE);
+	}
+
+	ret = handle_mm_fault(vma, address, fault_flags, NULL);
+	if (ret & VM_FAULT_COMPLETED) {
+		*locked = 0;
+		return -EAGAIN;
+	}
+	if (ret & VM_FAULT_ERROR) {
+		int err = vm_fault_to_errno(ret, flags);
+
+		if (err)
+			return err;
+		BUG();
+	}
+	if (ret & VM_FAULT_RETRY) {
+		if (!(fault_flags & FAULT_FLAG_RETRY_NOWAIT))
+			*locked = 0;
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/*
+ * Can GUP take a writable long-term pin of a file mapping? Not if the file
+ * system tracks dirtying through write faults (writeback write-protects the
+ * page and expects a fault before the next write; a device would write
+ * silently). shmem-like mappings without writeback are fine.
+ */
+static bool vma_needs_dirty_tracking(struct vm_area_struct *vma)
+{
+	if ((vma->vm_flags & (VM_SHARED | VM_WRITE)) != (VM_SHARED | VM_WRITE))
+		return false;
+	if (!vma->vm_file)
+		return false;
+	return vma->vm_ops && (vma->vm_ops->page_mkwrite || vma->vm_ops->pfn_mkwrite);
+}
+
+static bool writable_file_mapping_allowed(struct vm_area_struct *vma, unsigned long gup_flags)
+{
+	if ((gup_flags & (FOLL_PIN | FOLL_LONGTERM)) != (FOLL_PIN | FOLL_LONGTERM))
+		return true;
+	return !vma_needs_dirty_tracking(vma);
+}
+
+/* What the VMA allows, per Linux's check_vma_flags(). Return: 0 or -errno. */
+static int check_vma_flags(struct vm_area_struct *vma, unsigned long gup_flags)
+{
+	vm_flags_t vm_flags = vma->vm_flags;
+	bool write = gup_flags & FOLL_WRITE;
+
+	if (vm_flags & (VM_IO | VM_PFNMAP))
+		return -EFAULT;
+	if ((gup_flags & FOLL_ANON) && !vma_is_anonymous(vma))
+		return -EFAULT;
+	if ((gup_flags & FOLL_LONGTERM) && vma_is_fsdax(vma))
+		return -EOPNOTSUPP;
+	if (write) {
+		if (!vma_is_anonymous(vma) && !writable_file_mapping_allowed(vma, gup_flags))
+			return -EFAULT;
+		if (!(vm_flags & VM_WRITE)) {
+			if (!(gup_flags & FOLL_FORCE))
+				return -EFAULT;
+			/* forced writes only break COW; never into a shared mapping */
+			if (!is_cow_mapping(vm_flags))
+				return -EFAULT;
+		}
+	} else if (!(vm_flags & VM_READ)) {
+		if (!(gup_flags & FOLL_FORCE))
+			return -EFAULT;
+		if (!(vm_flags & VM_MAYREAD))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+/*
+ * __get_user_pages - the per-page loop (mmap_lock held for read).
+ *
+ * Return: pages done from @start if any, else the error (or 0 when a fault
+ * dropped the lock before anything was done; *locked then says so).
+ */
+static long __get_user_pages(struct mm_struct *mm, unsigned long start,
+			     unsigned long nr_pages, unsigned int gup_flags,
+			     struct page **pages, int *locked)
+{
+	struct follow_page_context ctx = { 0 };
+	struct vm_area_struct *vma = NULL;
+	long ret = 0, i = 0;
+
+	if (!nr_pages)
+		return 0;
+	start &= PAGE_MASK;
+	VM_WARN_ON_ONCE(!!pages != !!(gup_flags & (FOLL_GET | FOLL_PIN)));
+
+	do {
+		unsigned long page_increm;
+		struct page *page;
+
+		if (!vma || start >= vma->vm_end) {
+			vma = vma_lookup(mm, start);
+			if (gup_flags & FOLL_MADV_POPULATE) {
+				if (!vma) {
+					ret = -ENOMEM;
+					goto out;
+				}
+				if (check_vma_flags(vma, gup_flags)) {
+					ret = -EINVAL;
+					goto out;
+				}
+				goto retry;
+			}
+			/* GUP never expands a stack: no VMA is simply a fault */
+			if (!vma) {
+				ret = -EFAULT;
+				goto out;
+			}
+			ret = check_vma_flags(vma, gup_flags);
+			if (ret)
+				goto out;
+		}
+retry:
+		if (fatal_signal_pending_current()) {
+			ret = -EINTR;
+			goto out;
+		}
+		page = follow_page_mask(vma, start, gup_flags, &ctx);
+		if (!page || PTR_ERR(page) == -EMLINK) {
+			ret = faultin_page(vma, start, gup_flags, PTR_ERR(page) == -EMLINK, locked);
+			switch (ret) {
+			case 0:
+				goto retry;
+			case -EBUSY:
+			case -EAGAIN:
+				ret = 0;
+				/* fall through */
+			case -EFAULT:
+			case -ENOMEM:
+			case -EHWPOISON:
+			case -EINTR:
+				goto out;
+			}
+			BUG();
+		} else if (PTR_ERR(page) == -EEXIST) {
+			/* a pfn without struct page: an error only if pages are wanted */
+			if (pages) {
+				ret = -EEXIST;
+				goto out;
+			}
+		} else if (IS_ERR(page)) {
+			ret = PTR_ERR(page);
+			goto out;
+		}
+
+		page_increm = 1 + (~(start >> PAGE_SHIFT) & ctx.page_mask);
+		if (page_increm > nr_pages)
+			page_increm = nr_pages;
+		if (pages && !IS_ERR(page)) {
+			/* one grab for the rest of a huge leaf, not one per page */
+			if (page_increm > 1 &&
+			    try_grab_folio(page_folio(page), (int)page_increm - 1, gup_flags)) {
+				gup_put_folio(page_folio(page), 1, gup_flags);
+				ret = -EFAULT;
+				goto out;
+			}
+			for (unsigned long j = 0; j < page_increm; j++)
+				pages[i + j] = page + j;
+		}
+		i += page_increm;
+		start += page_increm << PAGE_SHIFT;
+		nr_pages -= page_increm;
+	} while (nr_pages);
+out:
+	return i ? i : ret;
+}
+
+/*
+ * __get_user_pages_locked - the locking and retry driver.
+ *
+ * With *locked == 0 the mmap_lock is taken here and released before
+ * returning; with *locked == 1 the caller holds it. If FOLL_UNLOCKABLE lets a
+ * fault drop the lock, the loop re-takes it and retries the page that faulted
+ * (FOLL_TRIED), and *locked tells the caller whether it still holds the lock.
+ */
+long __get_user_pages_locked(struct mm_struct *mm, unsigned long start,
+			     unsigned long nr_pages, struct page **pages, int *locked,
+			     unsigned int flags)
+{
+	bool must_unlock = false;
+	long ret, pages_done;
+
+	if (!nr_pages)
+		return 0;
+	if (!*locked) {
+		if (mmap_read_lock_killable(mm))
+			return -EAGAIN;
+		must_unlock = true;
+		*locked = 1;
+	} else {
+		mmap_assert_locked(mm);
+	}
+	if (flags & FOLL_PIN)
+		mm_set_has_pinned_flag(mm);
+	/* callers that want pages but no pin get references (historical rule) */
+	if (pages && !(flags & FOLL_PIN))
+		flags |= FOLL_GET;
+
+	pages_done = 0;
+	for (;;) {
+		ret = __get_user_pages(mm, start, nr_pages, flags, pages, locked);
+		if (!(flags & FOLL_UNLOCKABLE)) {
+			pages_done = ret;
+			break;
+		}
+		/* a fault that dropped the lock never reports an error */
+		if (!*locked)
+			BUG_ON(ret < 0 || (unsigned long)ret >= nr_pages);
+		if (ret > 0) {
+			nr_pages -= ret;
+			pages_done += ret;
+			if (!nr_pages)
+				break;
+		}
+		if (*locked) {
+			/* no VM_FAULT_RETRY, or it was FOLL_NOWAIT */
+			if (!pages_done)
+				pages_done = ret;
+			break;
+		}
+		/* the lock was dropped: retry the page that faulted */
+		if (pages)
+			pages += ret;
+		start += (unsigned long)ret << PAGE_SHIFT;
+		must_unlock = true;
+retry:
+		if (fatal_signal_pending_current()) {
+			if (!pages_done)
+				pages_done = -EINTR;
+			break;
+		}
+		ret = mmap_read_lock_killable(mm);
+		if (ret) {
+			if (!pages_done)
+				pages_done = ret;
+			break;
+		}
+		*locked = 1;
+		ret = __get_user_pages(mm, start, 1, flags | FOLL_TRIED, pages, locked);
+		if (!*locked) {
+			BUG_ON(ret != 0);
+			goto retry;
+		}
+		if (ret != 1) {
+			if (!pages_done)
+				pages_done = ret;
+			break;
+		}
+		nr_pages--;
+		pages_done++;
+		if (!nr_pages)
+			break;
+		if (pages)
+			pages++;
+		start += PAGE_SIZE;
+	}
+	if (must_unlock && *locked) {
+		mmap_read_unlock(mm);
+		*locked = 0;
+	}
+	/* pinning nothing without FOLL_NOWAIT means something went wrong */
+	if (WARN_ON_ONCE(pages_done == 0 && !(flags & FOLL_NOWAIT)))
+		return -EFAULT;
+	return pages_done;
+}
+
+#define GUP_LONGTERM_MAX_PASSES	1000
+
+/*
+ * __gup_longterm_locked - a pin that may have to move the pages first.
+ *
+ * Without FOLL_LONGTERM this is __get_user_pages_locked(). With it, faults
+ * allocate pinnable memory only (memalloc_pin_save), and pages found in
+ * ZONE_MOVABLE or CMA are migrated and the whole range pinned again until
+ * every folio may stay pinned, as Linux's loop does.
+ */
+long __gup_longterm_locked(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
+			   struct page **pages, int *locked, unsigned int gup_flags)
+{
+	unsigned int pin_scope, passes = 0;
+	long rc, nr_pinned;
+
+	if (!(gup_flags & FOLL_LONGTERM))
+		return __get_user_pages_locked(mm, start, nr_pages, pages, locked, gup_flags);
+
+	pin_scope = memalloc_pin_save();
+	do {
+		/*
+		 * Linux retries without bound. A folio that can never be isolated
+		 * (the CMA-pages-inserted-by-a-driver case the 2025 revert left
+		 * open) would spin forever; pinmm gives up after many passes.
+		 */
+		if (WARN_ON_ONCE(++passes > GUP_LONGTERM_MAX_PASSES)) {
+			rc = -ENOMEM;
+			break;
+		}
+		nr_pinned = __get_user_pages_locked(mm, start, nr_pages, pages, locked, gup_flags);
+		if (nr_pinned <= 0) {
+			rc = nr_pinned;
+			break;
+		}
+		rc = check_and_migrate_movable_pages((unsigned long)nr_pinned, pages);
+		if (rc == -EAGAIN)
+			cond_resched();
+	} while (rc == -EAGAIN);
+	memalloc_pin_restore(pin_scope);
+	return rc ? rc : nr_pinned;
+}
+
+/* ===========================================================================
+ * The entry points
+ * ===========================================================================
+ */
+
+/*
+ * The argument rules of Linux's is_valid_gup_args(), in its order. Every
+ * refusal is a WARN_ON_ONCE: these are programming errors at the call site.
+ */
+static bool is_valid_gup_args(struct page **pages, int *locked, unsigned int *gup_flags_p,
+			      unsigned int to_set)
+{
+	unsigned int gup_flags = *gup_flags_p;
+
+	if (WARN_ON_ONCE(gup_flags & INTERNAL_GUP_FLAGS))
+		return false;
+	gup_flags |= to_set;
+	if (locked) {
+		if (WARN_ON_ONCE(*locked != 1))
+			return false;
+		gup_flags |= FOLL_UNLOCKABLE;
+	}
+	if (WARN_ON_ONCE((gup_flags & (FOLL_PIN | FOLL_GET)) == (FOLL_PIN | FOLL_GET)))
+		return false;
+	if (WARN_ON_ONCE(!(gup_flags & FOLL_PIN) && (gup_flags & FOLL_LONGTERM)))
+		return false;
+	if (WARN_ON_ONCE((gup_flags & (FOLL_GET | FOLL_PIN)) && !pages))
+		return false;
+	if (WARN_ON_ONCE((gup_flags & FOLL_LONGTERM) && (gup_flags & FOLL_PCI_P2PDMA)))
+		return false;
+	*gup_flags_p = gup_flags;
+	return true;
+}
+
+long get_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
+			   unsigned int gup_flags, struct page **pages, int *locked)
+{
+	int local_locked = 1;
+
+	if (!is_valid_gup_args(pages, locked, &gup_flags, FOLL_TOUCH | FOLL_REMOTE))
+		return -EINVAL;
+	return __get_user_pages_locked(mm, start, nr_pages, pages,
+				       locked ? locked : &local_locked, gup_flags);
+}
+
+long get_user_pages(unsigned long start, unsigned long nr_pages, unsigned int gup_flags,
+		    struct page **pages)
+{
+	int locked = 1;
+
+	if (!is_valid_gup_args(pages, NULL, &gup_flags, FOLL_TOUCH))
+		return -EINVAL;
+	return __get_user_pages_locked(current->mm, start, nr_pages, pages, &locked, gup_flags);
+}
+
+long get_user_pages_unlocked(unsigned long start, unsigned long nr_pages,
+			     struct page **pages, unsigned int gup_flags)
+{
+	int locked = 0;
+
+	if (!is_valid_gup_args(pages, NULL, &gup_flags, FOLL_TOUCH | FOLL_UNLOCKABLE))
+		return -EINVAL;
+	return __get_user_pages_locked(current->mm, start, nr_pages, pages, &locked, gup_flags);
+}
+
+long pin_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
+			   unsigned int gup_flags, struct page **pages, int *locked)
+{
+	int local_locked = 1;
+
+	if (!is_valid_gup_args(pages, locked, &gup_flags, FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE))
+		return 0;
+	return __gup_longterm_locked(mm, start, nr_pages, pages,
+				     locked ? locked : &local_locked, gup_flags);
+}
+
+long pin_user_pages(unsigned long start, unsigned long nr_pages, unsigned int gup_flags,
+		    struct page **pages)
+{
+	int locked = 1;
+
+	if (!is_valid_gup_args(pages, NULL, &gup_flags, FOLL_PIN))
+		return 0;
+	return __gup_longterm_locked(current->mm, start, nr_pages, pages, &locked, gup_flags);
+}
+
+long pin_user_pages_unlocked(unsigned long start, unsigned long nr_pages,
+			     struct page **pages, unsigned int gup_flags)
+{
+	int locked = 0;
+
+	if (!is_valid_gup_args(pages, NULL, &gup_flags, FOLL_PIN | FOLL_TOUCH | FOLL_UNLOCKABLE))
+		return 0;
+	return __gup_longterm_locked(current->mm, start, nr_pages, pages, &locked, gup_flags);
+}
+
+int get_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags,
+			struct page **pages)
+{
+	if (!is_valid_gup_args(pages, NULL, &gup_flags, FOLL_GET))
+		return -EINVAL;
+	return gup_fast_fallback(start, (unsigned long)(long)nr_pages, gup_flags, pages);
+}
+
+int get_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup_flags,
+			     struct page **pages)
+{
+	if (!is_valid_gup_args(pages, NULL, &gup_flags, FOLL_GET | FOLL_FAST_ONLY))
+		return -EINVAL;
+	return gup_fast_fallback(start, (unsigned long)(long)nr_pages, gup_flags, pages);
+}
+
+int pin_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags,
+			struct page **pages)
+{
+	if (!is_valid_gup_args(pages, NULL, &gup_flags, FOLL_PIN))
+		return -EINVAL;
+	return gup_fast_fallback(start, (unsigned long)(long)nr_pages, gup_flags, pages);
+}
+
+/* ===========================================================================
+ * Faulting without keeping anything: fixup_user_fault() and fault_in_*()
+ * ===========================================================================
+ */
+
+static bool vma_permits_fault(struct vm_area_struct *vma, unsigned int fault_flags)
+{
+	bool write = fault_flags & FAULT_FLAG_WRITE;
+	vm_flags_t need = write ? VM_WRITE : VM_READ;
+
+	return (vma->vm_flags & need) != 0;
+}
+
+int fixup_user_fault(struct mm_struct *mm, unsigned long address, unsigned int fault_flags,
+		     bool *unlocked)
+{
+	struct vm_area_struct *vma;
+	vm_fault_t ret;
+
+	if (unlocked)
+		fault_flags |= FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE;
+retry:
+	vma = vma_lookup(mm, address);
+	if (!vma)
+		return -EFAULT;
+	if (!vma_permits_fault(vma, fault_flags))
+		return -EFAULT;
+	if ((fault_flags & FAULT_FLAG_KILLABLE) && fatal_signal_pending_current())
+		return -EINTR;
+	ret = handle_mm_fault(vma, address, fault_flags, NULL);
+	if (ret & VM_FAULT_COMPLETED) {
+		/* completed with the lock dropped: hand it back locked, as promised */
+		mmap_read_lock(mm);
+		*unlocked = true;
+		return 0;
+	}
+	if (ret & VM_FAULT_ERROR) {
+		int err = vm_fault_to_errno(ret, 0);
+
+		if (err)
+			return err;
+		BUG();
+	}
+	if (ret & VM_FAULT_RETRY) {
+		mmap_read_lock(mm);
+		*unlocked = true;
+		fault_flags |= FAULT_FLAG_TRIED;
+		goto retry;
+	}
+	return 0;
+}
+
+size_t fault_in_writeable(char __user *uaddr, size_t size)
+{
+	unsigned long start = (unsigned long)uaddr, end, addr;
+
+	if (!size)
+		return 0;
+	if (start + size < start)
+		return size;
+	end = start + size;
+	/* one write of zero per page, as Linux: destructive by design */
+	for (addr = start; addr < end; addr = (addr & PAGE_MASK) + PAGE_SIZE)
+		if (put_user((char)0, (char __user *)addr))
+			return end - addr;
+	return 0;
+}
+
+size_t fault_in_readable(const char __user *uaddr, size_t size)
+{
+	unsigned long start = (unsigned long)uaddr, end, addr;
+	char c;
+
+	if (!size)
+		return 0;
+	if (start + size < start)
+		return size;
+	end = start + size;
+	for (addr = start; addr < end; addr = (addr & PAGE_MASK) + PAGE_SIZE)
+		if (get_user(c, (char __user *)addr))
+			return end - addr;
+	(void)c;
+	return 0;
+}
+
+size_t fault_in_safe_writeable(const char __user *uaddr, size_t size)
+{
+	unsigned long start = (unsigned long)uaddr, end, addr;
+	struct mm_struct *mm = current->mm;
+	bool unlocked = false;
+
+	if (!size)
+		return 0;
+	if (start + size < start)
+		return size;
+	end = PAGE_ALIGN(start + size);
+	mmap_read_lock(mm);
+	for (addr = start & PAGE_MASK; addr < end; addr += PAGE_SIZE)
+		if (fixup_user_fault(mm, addr, FAULT_FLAG_WRITE, &unlocked))
+			break;
+	mmap_read_unlock(mm);
+	if (addr <= start)
+		return size;
+	return addr < start + size ? start + size - addr : 0;
+}

@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: MIT
+/*
+ * GUP-fast: take references or pins without mmap_lock.
+ *
+ * The walk reads each page-table entry once, inside an RCU read-side section
+ * (page-table pages are freed only after a grace period, so every table the
+ * walk reaches stays readable), grabs the folio speculatively (add-unless-zero,
+ * which fails on a free or frozen folio), then re-reads the entries and backs
+ * off if anything changed. Whoever invalidates a mapping does the mirror
+ * image: change the entry first, then check for pins. Between the two, either
+ * GUP-fast sees the change or the other side sees the pin.
+ *
+ * Pins also sample mm->write_protect_seq: while fork write-protects COW
+ * mappings the count is odd and GUP-fast gives up at once, and if it moved
+ * during the walk everything taken is dropped. Anything the walk cannot decide
+ * (not present, special, not writable, must unshare, not long-term pinnable)
+ * ends the walk; the slow path finishes the rest unless FOLL_FAST_ONLY.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <pinmm/rcupdate.h>
+
+/*
+ * try_get_folio - speculative grab of @refs references on the folio of @page.
+ * The page may be freed, split or reused under us: refuse a free or frozen
+ * folio, and re-check after the grab that the page still belongs to it.
+ */
+static struct folio *try_get_folio(struct page *page, int refs)
+{
+	struct folio *folio;
+
+retry:
+	folio = page_folio(page);
+	if (WARN_ON_ONCE(folio_ref_count(folio) < 0))
+		return NULL;
+	if (unlikely(!folio_ref_try_add(folio, refs)))
+		return NULL;
+	if (unlikely(page_folio(page) != folio)) {
+		/* split or freed-and-reused in between: drop and look again */
+		folio_put_refs(folio, refs);
+		goto retry;
+	}
+	return folio;
+}
+
+/**
+ * try_grab_folio_fast - speculative GET or PIN of @refs pages of one folio.
+ *
+ * Return: the folio, or NULL (the caller falls back to the slow path). For a
+ * long-term pin a folio that may not stay pinned is refused here, so the slow
+ * path can migrate it. A pin of a small folio is one atomic add of the whole
+ * bias (the count taken in one step, then the folio re-checked), not two.
+ */
+struct folio *try_grab_folio_fast(struct page *page, int refs, unsigned int flags)
+{
+	struct folio *folio;
+
+	if (WARN_ON_ONCE((flags & (FOLL_GET | FOLL_PIN)) == 0))
+		return NULL;
+	if (flags & FOLL_GET)
+		return try_get_folio(page, refs);
+
+	/* FOLL_PIN: the zero page is pinned without counting */
+	if (is_zero_page(page))
+		return page_folio(page);
+retry:
+	folio = page_folio(page);
+	if (folio_has_pincount(folio)) {
+		folio = try_get_folio(page, refs);
+		if (!folio)
+			return NULL;
+		if (!folio_has_pincount(folio)) {
+			/* split under us: retake as a small folio */
+			folio_put_refs(folio, refs);
+			goto retry;
+		}
+	} else {
+		if (unlikely(!folio_ref_try_add(folio, refs * (int)GUP_PIN_COUNTING_BIAS)))
+			return NULL;
+		if (unlikely(page_folio(page) != folio || folio_has_pincount(folio))) {
+			folio_put_refs(folio, refs * (int)GUP_PIN_COUNTING_BIAS);
+			goto retry;
+		}
+	}
+	if (unlikely((flags & FOLL_LONGTERM) && !folio_is_longterm_pinnable(folio))) {
+		folio_put_refs(folio, folio_has_pincount(folio) ?
+			       refs : refs * (int)GUP_PIN_COUNTING_BIAS);
+		return NULL;
+	}
+	if (folio_has_pincount(folio))
+		atomic_fetch_add_explicit(&folio->_pincount, refs, memory_order_relaxed);
+	/* pairs with folio_try_share_anon_rmap_*(): unmap-then-check vs pin-then-check */
+	smp_mb__after_atomic();
+	return folio;
+}
+
+/* Undo a speculative grab that the re-check refused (not counted yet). */
+static void gup_fast_undo(struct folio *folio, int refs, unsigned int flags)
+{
+	if ((flags & FOLL_PIN) && !is_zero_folio(folio)) {
+		if (folio_has_pincount(folio))
+			atomic_fetch_sub_explicit(&folio->_pincount, refs, memory_order_relaxed);
+		else
+			refs *= GUP_PIN_COUNTING_BIAS;
+	} else if (flags & FOLL_PIN) {
+		return;
+	}
+	folio_put_refs(folio, refs);
+}
+
+/*
+ * May GUP-fast hand out this folio for these flags? It cannot see the VMA,
+ * so it looks at the folio: writable long-term pins of file pages that need
+ * dirty tracking must be refused, and only the slow path can tell, so
+ * everything but anonymous (and shmem-like) folios falls back.
+ */
+static bool gup_fast_folio_allowed(struct folio *folio, unsigned int flags)
+{
+	unsigned long mapping;
+
+	if ((flags & (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)) !=
+	    (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE))
+		return true;
+	mapping = (unsigned long)atomic_load_explicit(&folio->mapping, memory_order_acquire);
+	if (!mapping)
+		return false;	/* truncated under us: let the slow path decide */
+	if (mapping & PAGE_MAPPING_ANON)
+		return true;
+	/* a file folio: only shmem-like mappings may be pinned so (none yet) */
+	return mapping_is_shmem((struct address_space *)mapping);
+}
+
+/*
+ * How many PTEs from @ptep on map consecutive pages of @folio with the same
+ * bits as @pte, so one atomic grabs them all (Linux's folio_pte_batch idea).
+ */
+static int gup_fast_pte_batch(pte_t *ptep, pte_t pte, struct folio *folio, struct page *page,
+			      unsigned long addr, unsigned long end)
+{
+	unsigned long left_in_folio = folio_nr_pages(folio) - (unsigned long)(page - &folio->page);
+	unsigned long max = min((end - addr) >> PAGE_SHIFT, left_in_folio);
+	unsigned long expect = pte_val(pte);
+	int nr = 1;
+
+	while ((unsigned long)nr < max) {
+		expect += PAGE_SIZE;
+		if (pte_val(ptep_get_lockless(ptep + nr)) != expect)
+			break;
+		nr++;
+	}
+	return nr;
+}
+
+static bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsigned long end,
+			       unsigned int flags, struct page **pages, int *nr)
+{
+	pte_t *ptep = pte_offset_lockless(pmd, addr);
+	bool write = flags & FOLL_WRITE;
+
+	while (addr != end) {
+		pte_t pte = ptep_get_lockless(ptep);
+		struct folio *folio;
+		struct page *page;
+		int batch = 1;
+
+		if (!pte_access_permitted(pte, write) || pte_special(pte))
+			return false;
+		page = pfn_to_page(pte_pfn(pte));
+		/* the folio as it looks now; try_grab re-checks it under a reference */
+		folio = page_folio(page);
+		if (folio_test_large(folio))
+			batch = gup_fast_pte_batch(ptep, pte, folio, page, addr, end);
+		folio = try_grab_folio_fast(page, batch, flags);
+		if (!folio)
+			return false;
+		/* held now, so it cannot be split: is the batch still inside it? */
+		if (unlikely(batch > 1 && page_folio(page + batch - 1) != folio)) {
+			gup_fast_undo(folio, batch, flags);
+			return false;
+		}
+		/* re-check: the PMD (table freed?) and every PTE we grabbed for */
+		if (unlikely(pmd_val(pmd) != pmd_val(pmdp_get_lockless(pmdp)))) {
+			gup_fast_undo(folio, batch, flags);
+			return false;
+		}
+		for (int i = 0; i < batch; i++) {
+			if (unlikely(pte_val(ptep_get_lockless(ptep + i)) !=
+				     pte_val(pte) + ((unsigned long)i << PAGE_SHIFT))) {
+				gup_fast_undo(folio, batch, flags);
+				return false;
+			}
+		}
+		if (!gup_fast_folio_allowed(folio, flags) ||
+		    (!pte_write(pte) && gup_must_unshare(NULL, flags, page))) {
+			gup_fast_undo(folio, batch, flags);
+			return false;
+		}
+		if (!folio_test_referenced(folio))
+			folio_set_referenced(folio);
+		for (int i = 0; i < batch; i++)
+			pages[(*nr)++] = page + i;
+		ptep += batch;
+		addr += (unsigned long)batch << PAGE_SHIFT;
+	}
+	return true;
+}
+
+static bool gup_fast_pmd_leaf(pmd_t orig, pmd_t *pmdp, unsigned long addr, unsigned long end,
+			      unsigned int flags, struct page **pages, int *nr)
+{
+	struct page *page;
+	struct folio *folio;
+	int refs;
+
+	if (!pmd_access_permitted(orig, flags & FOLL_WRITE) || pmd_special(orig))
+		return false;
+	page = pfn_to_page(pmd_pfn(orig)) + ((addr & ~PMD_MASK) >> PAGE_SHIFT);
+	refs = (int)((end - addr) >> PAGE_SHIFT);
+	/* one atomic for the whole sub-range: the historical 5.12 speed-up */
+	folio = try_grab_folio_fast(page, refs, flags);
+	if (!folio)
+		return false;
+	if (unlikely(pmd_val(orig) != pmd_val(pmdp_get_lockless(pmdp))) ||
+	    !gup_fast_folio_allowed(folio, flags) ||
+	    (!pmd_write(orig) && gup_must_unshare(NULL, flags, &folio->page))) {
+		gup_fast_undo(folio, refs, flags);
+		return false;
+	}
+	for (int i = 0; i < refs; i++)
+		pages[(*nr)++] = page + i;
+	if (!folio_test_referenced(folio))
+		folio_set_referenced(folio);
+	return true;
+}
+
+static unsigned long level_end(unsigned long addr, unsigned long end, unsigned long size)
+{
+	unsigned long boundary = (addr + size) & ~(size - 1);
+
+	return boundary - 1 < end - 1 ? boundary : end;
+}
+
+static bool gup_fast_pmd_range(pud_t pud, unsigned long addr, unsigned long end,
+			       unsigned int flags, struct page **pages, int *nr)
+{
+	pmd_t *pmdp = pmd_offset_lockless(pud, addr);
+
+	do {
+		pmd_t pmd = pmdp_get_lockless(pmdp);
+		unsigned long next = level_end(addr, end, PMD_SIZE);
+
+		if (!pmd_present(pmd))
+			return false;
+		if (pmd_leaf(pmd)) {
+			if (!gup_fast_pmd_leaf(pmd, pmdp, addr, next, flags, pages, nr))
+				return false;
+		} else if (!gup_fast_pte_range(pmd, pmdp, addr, next, flags, pages, nr)) {
+			return false;
+		}
+		addr = next;
+		pmdp++;
+	} while (addr != end);
+	return true;
+}
+
+static void gup_fast_pgd_range(unsigned long addr, unsigned long end, unsigned int flags,
+			       struct page **pages, int *nr)
+{
+	pgd_t *pgdp = pgd_offset(current->mm, addr);
+
+	do {
+		pgd_t pgd = pgdp_get(pgdp);
+		unsigned long pgd_next = level_end(addr, end, 1UL << PGDIR_SHIFT);
+		pud_t *pudp;
+
+		if (!pgd_present(pgd))
+			return;
+		pudp = pud_offset_lockless(pgd, addr);
+		do {
+			pud_t pud = pudp_get(pudp);
+			unsigned long next = level_end(addr, pgd_next, PUD_SIZE);
+
+			if (!pud_present(pud) || pud_leaf(pud))
+				return;
+			if (!gup_fast_pmd_range(pud, addr, next, flags, pages, nr))
+				return;
+			addr = next;
+			pudp++;
+		} while (addr != pgd_next);
+		pgdp++;
+	} while (addr != end);
+}
+
+/* Release what a walk took, when fork's write-protect raced with it. */
+static void gup_fast_unpin_user_pages(struct page **pages, int nr, unsigned int flags)
+{
+	for (int i = 0; i < nr;) {
+		struct folio *folio = page_folio(pages[i]);
+		int run = 1;
+
+		while (i + run < nr && page_folio(pages[i + run]) == folio)
+			run++;
+		gup_fast_undo(folio, run, flags);
+		i += run;
+	}
+}
+
+/* The lockless walk over [start, end). Return: pages taken from start. */
+static int gup_fast(unsigned long start, unsigned long end, unsigned int flags,
+		    struct page **pages)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned int seq = 0;
+	int nr = 0;
+
+	/* fork is write-protecting: a pin now could race the COW setup */
+	if ((flags & FOLL_PIN) && !raw_seqcount_try_begin(&mm->write_protect_seq, &seq))
+		return 0;
+	rcu_read_lock();
+	gup_fast_pgd_range(start, end, flags, pages, &nr);
+	rcu_read_unlock();
+	if (flags & FOLL_PIN) {
+		if (read_seqcount_retry(&mm->write_protect_seq, seq)) {
+			gup_fast_unpin_user_pages(pages, nr, flags);
+			return 0;
+		}
+		/* counted only once kept: one atomic per call, not per page */
+		if (nr) {
+			long counted = 0;
+
+			for (int i = 0; i < nr; i++)
+				counted += !is_zero_page(pages[i]);
+			mod_node_page_state(NR_FOLL_PIN_ACQUIRED, counted);
+		}
+		sanity_check_pinned_pages(pages, (unsigned long)nr);
+	}
+	return nr;
+}
+
+/**
+ * gup_fast_fallback - lockless first, then the slow path for what is left.
+ *
+ * Return: pages taken from @start (the fast part's count if the slow part
+ * then failed), or -EINVAL (flags the fast API does not take), -EOVERFLOW
+ * (range wraps), -EFAULT (past the top of user space), or the slow path's
+ * error when nothing was taken.
+ */
+int gup_fast_fallback(unsigned long start, unsigned long nr_pages, unsigned int gup_flags,
+		      struct page **pages)
+{
+	unsigned long len, end;
+	int nr_pinned, locked = 0;
+	long ret;
+
+	if (WARN_ON_ONCE(gup_flags & ~(FOLL_WRITE | FOLL_LONGTERM | FOLL_FORCE | FOLL_PIN |
+				       FOLL_GET | FOLL_FAST_ONLY | FOLL_NOFAULT |
+				       FOLL_PCI_P2PDMA | FOLL_HONOR_NUMA_FAULT)))
+		return -EINVAL;
+	if (gup_flags & FOLL_PIN)
+		mm_set_has_pinned_flag(current->mm);
+
+	start &= PAGE_MASK;
+	if (__builtin_mul_overflow(nr_pages, PAGE_SIZE, &len) ||
+	    __builtin_add_overflow(start, len, &end))
+		return -EOVERFLOW;
+	if (end > TASK_SIZE_MAX)
+		return -EFAULT;
+	if (!nr_pages)
+		return 0;
+
+	nr_pinned = gup_fast(start, end, gup_flags, pages);
+	if ((unsigned long)nr_pinned == nr_pages || (gup_flags & FOLL_FAST_ONLY))
+		return nr_pinned;
+
+	start += (unsigned long)nr_pinned << PAGE_SHIFT;
+	pages += nr_pinned;
+	ret = __gup_longterm_locked(current->mm, start, nr_pages - (unsigned long)nr_pinned, pages,
+				    &locked, gup_flags | FOLL_TOUCH | FOLL_UNLOCKABLE);
+	if (ret < 0)
+		return nr_pinned ? nr_pinned : (int)ret;
+	return (int)ret + nr_pinned;
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal interfaces of src/migrate, headed by the file that owns each
+ * function (the header is a map of the code).
+ */
+#ifndef PINMM_MIGRATE_INTERNAL_H
+#define PINMM_MIGRATE_INTERNAL_H
+
+#include "mem/internal.h"
+
+#include <pinmm/migrate.h>
+
+/* ---- lru.c ---------------------------------------------------------------------- */
+
+/* NR_ISOLATED_ANON/FILE follow every isolated folio: +nr on isolation, -nr when it ends. */
+void folio_account_isolated(struct folio *folio, int sign);
+
+/* ---- page_isolation.c ----------------------------------------------------------- */
+
+/*
+ * The pageblocks [start, end) rounded out to pageblocks, switched to
+ * MIGRATE_ISOLATE so nothing is allocated from them and whatever is freed
+ * in them stays on the isolate free lists; their old types, to put back.
+ */
+struct isolated_range {
+	struct zone *zone;
+	unsigned long start_pfn;	/* pageblock aligned */
+	unsigned long end_pfn;		/* pageblock aligned */
+	uint8_t *saved_mt;		/* one per pageblock */
+};
+
+/*
+ * Isolate the pageblocks covering [@start, @end) of one zone. -EBUSY if one
+ * is isolated already (another alloc_contig_range or offline owns it),
+ * -ENOMEM. Context: takes zone->lock.
+ */
+int start_isolate_page_range(struct isolated_range *r, unsigned long start, unsigned long end);
+/* Give every pageblock of @r its old type back (free pages move lists with it). */
+void undo_isolate_page_range(struct isolated_range *r);
+/*
+ * The first pfn of [@start, @end) that is not inside a free block of an
+ * isolated pageblock, or @end if they all are. Context: zone->lock held.
+ */
+unsigned long __first_busy_pfn(unsigned long start, unsigned long end);
+/*
+ * Take every free block overlapping [@start, @end) off the free lists (all
+ * must be free and isolated: check with __first_busy_pfn() under the same
+ * hold of zone->lock). With @prep the frames become allocated order-0
+ * pages with one reference each, else they stay unowned (offline).
+ * *@outer_start / *@outer_end: the extent of the blocks taken, which may
+ * overhang the range at both ends. Context: zone->lock held.
+ */
+void __take_free_range(unsigned long start, unsigned long end, bool prep,
+		       unsigned long *outer_start, unsigned long *outer_end);
+
+/* ---- compaction.c --------------------------------------------------------------- */
+
+#define ISOLATE_NO_LARGE	0x1u	/* compaction: leave large folios alone */
+#define ISOLATE_ASYNC		0x2u	/* only MOVABLE/CMA pageblocks */
+
+/*
+ * Isolate up to @max in-use LRU folios from [@pfn, @end) onto @list
+ * (Linux isolate_migratepages_block). Free frames, non-LRU pages, isolated
+ * folios and anon folios with more references than mappings (pinned or held:
+ * migration would fail) are skipped. Adds the pfns looked at to *@scanned.
+ * Return: the pfn to continue from.
+ */
+unsigned long isolate_migratepages_range(struct list_head *list, unsigned long pfn,
+					 unsigned long end, unsigned int flags,
+					 unsigned int max, unsigned long *scanned);
+
+/* ---- contig.c ------------------------------------------------------------------- */
+
+/*
+ * Migrate every in-use folio of [@start, @end) (already isolated) somewhere
+ * else, with @gfp for the destinations, a few rounds (Linux
+ * __alloc_contig_migrate_range). Return: 0, or -EBUSY/-ENOMEM/-EINTR.
+ */
+int migrate_range_out(unsigned long start, unsigned long end, gfp_t gfp, int reason);
+
+#endif /* PINMM_MIGRATE_INTERNAL_H */

@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Page migration (Linux: mm/migrate.c, and try_to_migrate() of mm/rmap.c).
+ *
+ * Moving a folio while it stays mapped, in the order Linux does it:
+ *
+ *   1. lock the source (trylock in MIGRATE_ASYNC), wait for writeback in
+ *      MIGRATE_SYNC, allocate the destination;
+ *   2. unmap the source from every mm through rmap: each PTE is cleared
+ *      inside an MMU_NOTIFY_MIGRATE invalidation and replaced by a migration
+ *      entry that remembers the pfn, whether the PTE was writable, whether
+ *      the page was anon-exclusive, and its dirty/young/soft-dirty bits. An
+ *      anon-exclusive page is first "shared" (folio_try_share_anon_rmap_pte),
+ *      which fails if the folio may be pinned: then the PTE is put back and
+ *      the folio is not migrated this time;
+ *   3. freeze the refcount at exactly the references we can explain (our
+ *      isolation reference; anon folios have no cache references). A GET or
+ *      a pin taken meanwhile makes the freeze fail: the migration entries are
+ *      turned back into PTEs of the source and the attempt fails (-EAGAIN:
+ *      retried by the next pass, up to NR_MAX_MIGRATE_PAGES_RETRY);
+ *   4. copy the data and the flags that travel, give the destination the
+ *      source's mapping and index, replace every migration entry by a PTE of
+ *      the destination with the old permissions (anon-exclusive again where
+ *      the entry says so), unlock (which wakes the faults waiting on the
+ *      migration entries) and free the source.
+ *
+ * Large folios. A PMD-mapped THP is first split at the PMD (split_huge_pmd:
+ * pinmm has no PMD migration entries), then migrated whole into a folio of
+ * the same order, which comes back mapped by PTEs — Linux with
+ * CONFIG_ARCH_ENABLE_THP_MIGRATION keeps the PMD, at the price of PMD
+ * migration entries in every page-table walker. When no destination of the
+ * same order exists, the folio is split at the destination instead: each of
+ * its pages moves into its own order-0 folio, and the source is freed whole.
+ * That is what Linux's split-then-migrate reaches (thp_migration_split),
+ * without handing an unmapped, half-split folio around.
+ *
+ * Page-cache folios cannot move yet (no address_space migrate_folio until
+ * src/fs): they fail with -EBUSY.
+ *
+ * Synchronisation:
+ *   migrate vs fault     the fault sees the migration entry, takes a reference
+ *                        on the source (fails while frozen: it retries) and
+ *                        waits for the folio lock, then retries the access
+ *   migrate vs zap/fork  page-table locks; zap drops migration entries, fork
+ *                        copies them (writable ones become readable in both)
+ *   migrate vs GUP-fast  GUP-fast cannot follow a migration entry; a pin taken
+ *                        before the PTE was cleared is seen by
+ *                        folio_try_share_anon_rmap_pte() or by the freeze
+ *   migrate vs migrate   PG_lru isolation: one migrator per folio
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <pinmm/huge_mm.h>
+#include <pinmm/memory.h>
+#include <pinmm/mmu_notifier.h>
+#include <pinmm/pagemap.h>
+#include <pinmm/rmap.h>
+#include <pinmm/sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NR_MAX_MIGRATE_PAGES_RETRY	10
+#define MIGRATEPAGE_SUCCESS		0
+
+/* Where each page of the source goes: one folio of the same order, or one per page. */
+struct migrate_dst {
+	struct folio *src;
+	struct folio *whole;		/* same order as src, or NULL when split */
+	struct folio **pieces;		/* order-0 destinations, one per page */
+};
+
+static struct page *dst_page(const struct migrate_dst *d, unsigned long i)
+{
+	return d->whole ? folio_page(d->whole, i) : &d->pieces[i]->page;
+}
+
+static bool folio_is_thp(const struct folio *folio)
+{
+	return folio_test_large(folio) && folio_order(folio) == HPAGE_PMD_ORDER;
+}
+
+/* ---- unmap: PTEs -> migration entries ----------------------------------------------- */
+
+/* try_to_migrate_one(): one VMA. False (stop the walk) if a page may be pinned. */
+static bool try_to_migrate_one(struct folio *folio, struct vm_area_struct *vma,
+			       unsigned long address, void *arg)
+{
+	struct page_vma_mapped_walk pvmw = PVMW_INIT(folio, vma, address);
+	struct mmu_notifier_range range;
+	unsigned long end = min(address + folio_size(folio), vma->vm_end);
+	bool ret = true;
+
+	(void)arg;
+	/* no PMD migration entries: a THP mapped by a PMD is mapped by PTEs first */
+	if (folio_test_large(folio))
+		for (unsigned long a = address & PMD_MASK; a < end; a += PMD_SIZE)
+			split_huge_pmd_address(vma, max(a, vma->vm_start));
+
+	mmu_notifier_range_init_owner(&range, MMU_NOTIFY_MIGRATE, 0, vma->vm_mm,
+				      address & PAGE_MASK, end, NULL);
+	mmu_notifier_invalidate_range_start(&range);
+	while (page_vma_mapped_walk(&pvmw)) {
+		struct page *subpage;
+		bool anon_exclusive;
+		enum swp_type type;
+		pte_t pteval;
+
+		if (!pvmw.pte) {
+			/* a PMD came back (racing THP fault): try again later */
+			page_vma_mapped_walk_done(&pvmw);
+			ret = false;
+			break;
+		}
+		pteval = ptep_get(pvmw.pte);
+		if (!pte_present(pteval))
+			continue;	/* already a migration entry */
+		subpage = pte_page(pteval);
+		anon_exclusive = folio_test_anon(folio) && PageAnonExclusive(subpage);
+		pteval = ptep_get_and_clear(pvmw.pte);
+		if (pte_dirty(pteval))
+			folio_mark_dirty(folio);
+		/*
+		 * The PTE is clear, so GUP-fast can no longer find the page; if it
+		 * pinned before, share says so and the mapping goes back as it was.
+		 */
+		if (anon_exclusive && folio_try_share_anon_rmap_pte(folio, subpage)) {
+			set_pte(pvmw.pte, pteval);
+			page_vma_mapped_walk_done(&pvmw);
+			ret = false;
+			break;
+		}
+		if (pte_write(pteval))
+			type = SWP_MIGRATION_WRITE;
+		else if (anon_exclusive)
+			type = SWP_MIGRATION_READ_EXCLUSIVE;
+		else
+			type = SWP_MIGRATION_READ;
+		set_pte(pvmw.pte, make_migration_pte(type, page_to_pfn(subpage), pteval));
+		/* the entry keeps the rss charge; the mapping and its reference go */
+		folio_remove_rmap_pte(folio, subpage, vma);
+		folio_put(folio);	/* never the last: the isolation reference stays */
+	}
+	mmu_notifier_invalidate_range_end(&range);
+	return ret;
+}
+
+static void try_to_migrate(struct folio *folio, struct anon_vma *anon_vma)
+{
+	struct rmap_walk_control rwc = {
+		.rmap_one = try_to_migrate_one,
+		.anon_vma = anon_vma,
+	};
+
+	rmap_walk(folio, &rwc);
+}
+
+/* ---- remap: migration entries -> PTEs ------------------------------------------------ */
+
+/* remove_migration_pte(): one VMA; @folio is the (locked) source being walked. */
+static bool remove_migration_pte(struct folio *folio, struct vm_area_struct *vma,
+				 unsigned long address, void *arg)
+{
+	const struct migrate_dst *d = arg;
+	struct page_vma_mapped_walk pvmw = PVMW_INIT(folio, vma, address);
+	unsigned long src_pfn = folio_pfn(folio);
+
+	while (page_vma_mapped_walk(&pvmw)) {
+		pte_t old, pte;
+		swp_entry_t entry;
+		struct folio *new;
+		struct page *page;
+		unsigned long idx;
+		int rmap_flags = RMAP_NONE;
+
+		if (!pvmw.pte)
+			continue;	/* a PMD leaf of the source: nothing to restore */
+		old = ptep_get(pvmw.pte);
+		if (!is_migration_pte(old))
+			continue;
+		entry = pte_to_swp_entry(old);
+		idx = swp_offset(entry) - src_pfn;
+		page = d ? dst_page(d, idx) : folio_page(folio, idx);
+		new = page_folio(page);
+
+		pte = mk_pte(page, vma->vm_page_prot);
+		if (!(pte_val(old) & _PAGE_SWP_YOUNG))
+			pte = pte_mkold(pte);
+		else
+			pte = pte_mkyoung(pte);
+		if ((pte_val(old) & _PAGE_SWP_DIRTY) && folio_test_dirty(new))
+			pte = pte_mkdirty(pte);
+		if (pte_val(old) & _PAGE_SWP_SOFT_DIRTY)
+			pte = __pte(pte_val(pte) | _PAGE_SOFT_DIRTY);
+		if (is_writable_migration_entry(entry))
+			pte = pte_mkwrite(pte);
+		else
+			pte = pte_wrprotect(pte);	/* the old permission, not the VMA's */
+
+		folio_get(new);
+		if (folio_test_anon(new)) {
+			if (!is_readable_migration_entry(entry))
+				rmap_flags |= RMAP_EXCLUSIVE;
+			folio_add_anon_rmap_pte(new, page, vma, pvmw.address, rmap_flags);
+		} else {
+			folio_add_file_rmap_pte(new, page, vma);
+		}
+		set_pte(pvmw.pte, pte);
+	}
+	return true;
+}
+
+/*
+ * Replace the migration entries that point at @src by PTEs of @d's
+ * destinations, or of @src itself when @d is NULL (the migration failed).
+ */
+static void remove_migration_ptes(struct folio *src, const struct migrate_dst *d,
+				  struct anon_vma *anon_vma)
+{
+	struct rmap_walk_control rwc = {
+		.arg = (void *)d,
+		.rmap_one = remove_migration_pte,
+		.anon_vma = anon_vma,
+	};
+
+	if (!anon_vma)
+		return;		/* never mapped anon: no entries to restore */
+	rmap_walk(src, &rwc);
+}
+
+/* ---- the move itself ----------------------------------------------------------------- */
+
+/* Flags that describe the contents travel with them (Linux folio_migrate_flags). */
+static void folio_migrate_flags(struct folio *dst, struct folio *src)
+{
+	if (folio_test_referenced(src))
+		folio_set_referenced(dst);
+	if (folio_test_uptodate(src))
+		folio_mark_uptodate(dst);
+	if (folio_test_clear_active(src))
+		folio_set_active(dst);
+	else if (folio_test_clear_unevictable(src))
+		folio_set_unevictable(dst);
+	if (folio_test_workingset(src))
+		folio_set_workingset(dst);
+	if (folio_test_checked(src))
+		folio_set_checked(dst);
+	if (folio_test_swapbacked(src))
+		folio_set_swapbacked(dst);
+	if (folio_test_clear_mlocked(src))
+		folio_set_mlocked(dst);
+	if (folio_test_dirty(src))
+		folio_set_dirty(dst);
+}
+
+/* Copy contents, flags, mapping and index of @src's pages to @d. Both frozen/locked. */
+static void migrate_contents(const struct migrate_dst *d)
+{
+	struct folio *src = d->src;
+	struct address_space *mapping = atomic_load_explicit(&src->mapping, memory_order_relaxed);
+	unsigned long nr = folio_nr_pages(src);
+
+	if (d->whole) {
+		memcpy(folio_address(d->whole), folio_address(src), folio_size(src));
+		d->whole->index = src->index;
+		folio_migrate_flags(d->whole, src);
+		atomic_store_explicit(&d->whole->mapping, mapping, memory_order_release);
+		return;
+	}
+	for (unsigned long i = 0; i < nr; i++) {
+		struct folio *piece = d->pieces[i];
+
+		memcpy(folio_address(piece), page_address(folio_page(src, i)), PAGE_SIZE);
+		piece->index = src->index + i;
+		if (folio_test_referenced(src))
+			folio_set_referenced(piece);
+		if (folio_test_uptodate(src))
+			folio_mark_uptodate(piece);
+		if (folio_test_swapbacked(src))
+			folio_set_swapbacked(piece);
+		if (folio_test_dirty(src))
+			folio_set_dirty(piece);
+		atomic_store_explicit(&piece->mapping, mapping, memory_order_release);
+	}
+	/* flags the free check refuses: they moved to the pieces' side or end here */
+	folio_clear_active(src);
+	folio_clear_unevictable(src);
+	folio_clear_mlocked(src);
+}
+
+static void dst_for_each(const struct migrate_dst *d, void (*fn)(struct folio *))
+{
+	if (d->whole) {
+		fn(d->whole);
+		return;
+	}
+	for (unsigned long i = 0; i < folio_nr_pages(d->src); i++)
+		fn(d->pieces[i]);
+}
+
+static void dst_lock(struct folio *f)
+{
+	/* nobody else knows the destination yet */
+	if (!folio_trylock(f))
+		BUG();
+}
+
+/* Give unused destinations back (the allocator's callback, or folio_put()). */
+static void put_dsts(struct migrate_dst *d, free_folio_t put_new_folio, unsigned long private)
+{
+	unsigned long nr = d->whole ? 1 : folio_nr_pages(d->src);
+
+	for (unsigned long i = 0; i < nr; i++) {
+		struct folio *f = d->whole ? d->whole : d->pieces[i];
+
+		if (!f)
+			continue;
+		if (put_new_folio)
+			put_new_folio(f, private);
+		else
+			folio_put(f);
+	}
+}
+
+/*
+ * Allocate the destinations of @src: one folio of its order, or with @split
+ * one order-0 folio per page (each asked for as its own page, so the
+ * callback sees order 0 and the page's zone).
+ */
+static int get_dsts(struct migrate_dst *d, bool split, new_folio_t get_new_folio,
+		    unsigned long private)
+{
+	struct folio *src = d->src;
+	unsigned long nr = folio_nr_pages(src);
+
+	d->whole = NULL;
+	d->pieces = NULL;
+	if (!split) {
+		d->whole = get_new_folio(src, private);
+		return d->whole ? 0 : -ENOMEM;
+	}
+	d->pieces = calloc(nr, sizeof(*d->pieces));
+	if (!d->pieces)
+		return -ENOMEM;
+	for (unsigned long i = 0; i < nr; i++) {
+		/* a tail page reads as an order-0 "folio" of the right zone */
+		d->pieces[i] = get_new_folio((struct folio *)folio_page(src, i), private);
+		if (!d->pieces[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The migration of @src is over, one way or the other: drop the isolation. */
+static void migrate_folio_done(struct folio *src)
+{
+	list_del(&src->lru);
+	folio_account_isolated(src, -1);
+	folio_put(src);
+}
+
+/*
+ * Migrate one isolated folio (Linux migrate_folio_unmap + migrate_folio_move).
+ * Return: MIGRATEPAGE_SUCCESS (the folio left @from and is freed), -EAGAIN
+ * (transient: locked, extra reference, a page maybe pinned), -ENOMEM (no
+ * destination), or another -errno (permanent for this call).
+ */
+static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_folio,
+			     free_folio_t put_new_folio, unsigned long private,
+			     enum migrate_mode mode)
+{
+	struct migrate_dst d = { .src = src };
+	struct anon_vma *anon_vma = NULL;
+	int expected = 1;	/* our isolation reference; anon folios have no cache */
+	int rc;
+
+	if (folio_ref_count(src) == 1) {
+		/* every user let go while it was isolated: nothing left to move */
+		folio_clear_active(src);
+		folio_clear_unevictable(src);
+		migrate_folio_done(src);
+		return MIGRATEPAGE_SUCCESS;
+	}
+	if (!folio_trylock(src)) {
+		if (mode == MIGRATE_ASYNC)
+			return -EAGAIN;
+		folio_lock(src);
+	}
+	if (folio_test_writeback(src)) {
+		if (mode != MIGRATE_SYNC) {
+			rc = -EBUSY;
+			goto out_unlock_src;
+		}
+		folio_wait_writeback(src);
+	}
+	if (!folio_test_anon(src) && atomic_load(&src->mapping)) {
+		rc = -EBUSY;	/* page cache: no migrate_folio until src/fs */
+		goto out_unlock_src;
+	}
+	rc = get_dsts(&d, split, get_new_folio, private);
+	if (rc)
+		goto out_put_dst;
+	dst_for_each(&d, dst_lock);
+
+	/* keeps the anon_vma (and so the walk back) alive while nothing maps the folio */
+	if (folio_test_anon(src))
+		anon_vma = folio_get_anon_vma(src);
+	if (folio_mapped(src))
+		try_to_migrate(src, anon_vma);
+	if (folio_mapped(src)) {
+		rc = -EAGAIN;	/* maybe pinned, or a PMD could not be split */
+		goto out_remap;
+	}
+	if (!folio_ref_freeze(src, expected)) {
+		rc = -EAGAIN;	/* a reference we cannot explain: a GET or a pin */
+		goto out_remap;
+	}
+	migrate_contents(&d);
+	folio_ref_unfreeze(src, expected);
+
+	dst_for_each(&d, folio_add_lru);
+	remove_migration_ptes(src, &d, anon_vma);
+	dst_for_each(&d, folio_unlock);
+	folio_unlock(src);
+	if (anon_vma)
+		put_anon_vma(anon_vma);
+	migrate_folio_done(src);
+	/* the allocation references: the new mappings hold their own */
+	dst_for_each(&d, folio_put);
+	free(d.pieces);
+	return MIGRATEPAGE_SUCCESS;
+
+out_remap:
+	remove_migration_ptes(src, NULL, anon_vma);
+	if (anon_vma)
+		put_anon_vma(anon_vma);
+	dst_for_each(&d, folio_unlock);
+out_put_dst:
+	put_dsts(&d, put_new_folio, private);
+	free(d.pieces);
+out_unlock_src:
+	folio_unlock(src);
+	return rc;
+}
+
+/**
+ * migrate_pages - move the contents of isolated folios to new folios.
+ * @from: isolated folios, through folio->lru.
+ * @get_new_folio: allocates a destination for a source folio.
+ * @put_new_folio: frees an unused destination, or NULL for folio_put().
+ * @private: for both callbacks.
+ * @mode: MIGRATE_ASYNC never sleeps on a folio lock or writeback.
+ * @reason: MR_*.
+ * @ret_succeeded: if not NULL, set to the number of folios migrated.
+ *
+ * Up to NR_MAX_MIGRATE_PAGES_RETRY passes over the list: a folio that failed
+ * for a transient reason (-EAGAIN: locked, an extra reference, maybe pinned)
+ * is tried again in the next pass, the others leave the list's working part
+ * at once. A large folio with no destination of its order is split at the
+ * destination (thp_migration_split). No destination for a small folio stops
+ * everything (-ENOMEM), as in Linux. Counts pgmigrate_success/_fail (pages)
+ * and thp_migration_success/_fail/_split.
+ * Context: may sleep; no mmap_lock or page-table lock held.
+ * Return: 0 if every folio moved; else the number that did not, or -ENOMEM.
+ * Folios that did not move are on @from again for putback_movable_pages().
+ */
+int migrate_pages(struct list_head *from, new_folio_t get_new_folio,
+		  free_folio_t put_new_folio, unsigned long private,
+		  enum migrate_mode mode, int reason, unsigned int *ret_succeeded)
+{
+	unsigned long nr_succeeded_pages = 0, nr_failed_pages = 0;
+	unsigned int nr_succeeded = 0, nr_failed = 0;
+	long thp_succeeded = 0, thp_failed = 0, thp_split = 0;
+	struct folio *folio, *next;
+	LIST_HEAD(ret_folios);
+	int retry = 1, rc = 0;
+
+	(void)reason;
+	for (int pass = 0; pass < NR_MAX_MIGRATE_PAGES_RETRY && retry; pass++) {
+		retry = 0;
+		list_for_each_entry_safe(folio, next, from, lru) {
+			bool is_thp = folio_is_thp(folio);
+			unsigned long nr = folio_nr_pages(folio);
+			bool split = false;
+			int r;
+
+			r = migrate_folio_one(folio, false, get_new_folio, put_new_folio,
+					      private, mode);
+			if (r == -ENOMEM && folio_test_large(folio)) {
+				split = true;
+				r = migrate_folio_one(folio, true, get_new_folio, put_new_folio,
+						      private, mode);
+			}
+			switch (r) {
+			case MIGRATEPAGE_SUCCESS:
+				nr_succeeded++;
+				nr_succeeded_pages += nr;
+				if (is_thp && split)
+					thp_split++;
+				else if (is_thp)
+					thp_succeeded++;
+				break;
+			case -EAGAIN:
+				retry++;
+				break;
+			case -ENOMEM:
+				nr_failed++;
+				nr_failed_pages += nr;
+				thp_failed += is_thp;
+				list_move_tail(&folio->lru, &ret_folios);
+				rc = -ENOMEM;
+				goto out;
+			default:
+				nr_failed++;
+				nr_failed_pages += nr;
+				thp_failed += is_thp;
+				list_move_tail(&folio->lru, &ret_folios);
+				break;
+			}
+		}
+		if (retry)
+			cond_resched();
+	}
+out:
+	/* what is still on @from gave -EAGAIN every time, or was not reached */
+	list_for_each_entry(folio, from, lru) {
+		nr_failed++;
+		nr_failed_pages += folio_nr_pages(folio);
+		thp_failed += folio_is_thp(folio);
+	}
+	list_splice_init(&ret_folios, from);
+
+	count_vm_events(PGMIGRATE_SUCCESS, (long)nr_succeeded_pages);
+	count_vm_events(PGMIGRATE_FAIL, (long)nr_failed_pages);
+	count_vm_events(THP_MIGRATION_SUCCESS, thp_succeeded);
+	count_vm_events(THP_MIGRATION_FAIL, thp_failed);
+	count_vm_events(THP_MIGRATION_SPLIT, thp_split);
+	if (ret_succeeded)
+		*ret_succeeded = nr_succeeded;
+	return rc ? rc : (int)nr_failed;
+}
+
+/**
+ * alloc_migration_target - the usual get_new_folio for migrate_pages().
+ * @src: the folio to be moved (its order and zone matter).
+ * @private: a struct migration_target_control *, or 0 for GFP_HIGHUSER_MOVABLE.
+ *
+ * A folio of @src's order. A source in ZONE_MOVABLE may go to ZONE_MOVABLE
+ * again (__GFP_HIGHMEM) if the mask is movable; a long-term pin passes a mask
+ * without __GFP_MOVABLE so the destination is pinnable. Large destinations
+ * never compact on their own (the caller is already moving memory around).
+ * Context: may take zone->lock.
+ * Return: the folio with one reference, or NULL.
+ */
+struct folio *alloc_migration_target(struct folio *src, unsigned long private)
+{
+	const struct migration_target_control *mtc = (const void *)private;
+	gfp_t gfp = mtc ? mtc->gfp_mask : GFP_HIGHUSER_MOVABLE;
+	unsigned int order = folio_order(src);
+
+	if (folio_is_zone_movable(src))
+		gfp |= __GFP_HIGHMEM;
+	if (order)
+		gfp = (gfp | __GFP_NOWARN) & ~__GFP_DIRECT_RECLAIM;
+	return folio_alloc(gfp, order);
+}

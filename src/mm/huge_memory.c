@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Transparent huge pages: PMD-mapped anon THPs, their faults, COW, fork,
+ * zap, mprotect, PMD split and folio split (Linux: mm/huge_memory.c).
+ * See include/pinmm/huge_mm.h for the policy.
+ */
+#include <pinmm/huge_mm.h>
+#include <pinmm/memory.h>
+#include <pinmm/mman.h>
+#include <pinmm/mmu_notifier.h>
+#include <pinmm/pagemap.h>
+#include <pinmm/rmap.h>
+#include <pinmm/vmstat.h>
+
+#include <errno.h>
+
+static _Atomic int thp_mode = THP_MODE_MADVISE;
+
+enum transparent_hugepage_mode pinmm_thp_set_mode(enum transparent_hugepage_mode mode)
+{
+	return (enum transparent_hugepage_mode)atomic_exchange(&thp_mode, (int)mode);
+}
+
+enum transparent_hugepage_mode pinmm_thp_get_mode(void)
+{
+	return (enum transparent_hugepage_mode)atomic_load_explicit(&thp_mode,
+								    memory_order_relaxed);
+}
+
+bool thp_vma_allowable(struct vm_area_struct *vma, unsigned long address)
+{
+	unsigned long haddr = address & PMD_MASK;
+
+	/* shared anon memory would be shmem THP in Linux: another policy */
+	if (!vma_is_anonymous(vma) ||
+	    (vma->vm_flags & (VM_NOHUGEPAGE | VM_SHARED | VM_PFNMAP | VM_IO | VM_HUGETLB)))
+		return false;
+	switch (pinmm_thp_get_mode()) {
+	case THP_MODE_NEVER:
+		return false;
+	case THP_MODE_MADVISE:
+		if (!(vma->vm_flags & VM_HUGEPAGE))
+			return false;
+		break;
+	case THP_MODE_ALWAYS:
+		break;
+	}
+	if (haddr < vma->vm_start || haddr + PMD_SIZE > vma->vm_end)
+		return false;
+	/* the folio index must be 512-aligned too (rmap finds pages by index) */
+	return IS_ALIGNED((vma->vm_start >> PAGE_SHIFT) - vma->vm_pgoff, HPAGE_PMD_NR);
+}
+
+/* ---- faults -------------------------------------------------------------------- */
+
+vm_fault_t do_huge_pmd_anonymous_page(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long haddr = vmf->address & PMD_MASK;
+	struct folio *folio;
+	struct page *table;
+	spinlock_t *ptl;
+	pmd_t entry;
+
+	/* no huge zero page: reads map the small zero page PTE by PTE */
+	if (!(vmf->flags & FAULT_FLAG_WRITE))
+		return VM_FAULT_FALLBACK;
+	if (anon_vma_prepare(vma))
+		return VM_FAULT_OOM;
+	folio = folio_alloc(current_gfp_context(GFP_TRANSHUGE | __GFP_ZERO), HPAGE_PMD_ORDER);
+	if (!folio) {
+		count_vm_event(THP_FAULT_FALLBACK);
+		return VM_FAULT_FALLBACK;
+	}
+	/* deposited now so that splitting this PMD never needs memory */
+	table = pte_table_alloc(mm);
+	if (!table) {
+		folio_put(folio);
+		count_vm_event(THP_FAULT_FALLBACK);
+		return VM_FAULT_FALLBACK;
+	}
+	__folio_mark_uptodate(folio);
+	entry = pmd_mkyoung(pmd_mkhuge(pfn_pmd(folio_pfn(folio), vma_pte_prot(vma))));
+	if (vma->vm_flags & VM_WRITE)
+		entry = pmd_mkwrite(pmd_mkdirty(entry));
+
+	ptl = pmd_lock(mm, vmf->pmd);
+	if (!pmd_none(pmdp_get(vmf->pmd))) {
+		/* someone else mapped something here: the caller looks again */
+		spin_unlock(ptl);
+		folio_put(folio);
+		pte_table_free(mm, table);
+		return VM_FAULT_FALLBACK;
+	}
+	folio_add_new_anon_rmap(folio, vma, haddr, RMAP_EXCLUSIVE);
+	pgtable_trans_huge_deposit(mm, vmf->pmd, table);
+	set_pmd(vmf->pmd, entry);
+	add_mm_counter(mm, MM_ANONPAGES, HPAGE_PMD_NR);
+	spin_unlock(ptl);
+	count_vm_event(THP_FAULT_ALLOC);
+	return 0;
+}
+
+void huge_pmd_set_accessed(struct vm_fault *vmf)
+{
+	spinlock_t *ptl = pmd_lock(vmf->vma->vm_mm, vmf->pmd);
+	pmd_t entry = pmdp_get(vmf->pmd);
+
+	if (pmd_same(entry, vmf->orig_pmd)) {
+		entry = pmd_mkyoung(entry);
+		if ((vmf->flags & FAULT_FLAG_WRITE) && pmd_write(entry))
+			entry = pmd_mkdirty(entry);
+		if (!pmd_same(entry, vmf->orig_pmd))
+			set_pmd(vmf->pmd, entry);
+	}
+	spin_unlock(ptl);
+}
+
+vm_fault_t do_huge_pmd_wp_page(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	bool unshare = vmf->flags & FAULT_FLAG_UNSHARE;
+	pmd_t orig = vmf->orig_pmd;
+	struct folio *folio;
+	struct page *page;
+	spinlock_t *ptl;
+
+	ptl = pmd_lock(vma->vm_mm, vmf->pmd);
+	if (!pmd_same(pmdp_get(vmf->pmd), orig)) {
+		spin_unlock(ptl);
+		return 0;
+	}
+	page = vm_normal_page_pmd(vma, vmf->address, orig);
+	if (!page || !folio_test_anon(page_folio(page)))
+		goto unlock_fallback;
+	folio = page_folio(page);
+	if (PageAnonExclusive(page))
+		goto reuse;
+	/* the same rule as do_wp_page(): only the sole reference may reuse */
+	if (folio_ref_count(folio) != 1 || !folio_trylock(folio))
+		goto unlock_fallback;
+	/* acquire: pairs with the release of the last other folio_put() */
+	if (atomic_load_explicit(&folio->_refcount, memory_order_acquire) != 1) {
+		folio_unlock(folio);
+		goto unlock_fallback;
+	}
+	folio_move_anon_rmap(folio, vma);
+	SetPageAnonExclusive(page);
+	folio_unlock(folio);
+reuse:
+	if (!unshare) {
+		pmd_t entry = pmd_mkyoung(orig);
+
+		set_pmd(vmf->pmd, maybe_pmd_mkwrite(pmd_mkdirty(entry), vma));
+		count_vm_event(COW_REUSE);
+	}
+	spin_unlock(ptl);
+	return 0;
+
+unlock_fallback:
+	spin_unlock(ptl);
+	/* Linux: split the PMD and COW only the 4 KiB that was written */
+	split_huge_pmd(vma, vmf->pmd, vmf->address);
+	return VM_FAULT_FALLBACK;
+}
+
+/* ---- split of the PMD mapping ------------------------------------------------------ */
+
+static void __split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd,
+				    unsigned long haddr, pmd_t old)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct page *table = pgtable_trans_huge_withdraw(mm, pmd);
+	pte_t *ptes;
+
+	if (WARN_ON_ONCE(!table))
+		return;
+	ptes = page_address(table);
+	if (pmd_leaf(old)) {
+		struct page *page = pmd_page(old);
+		struct folio *folio = page_folio(page);
+		/* the PTEs keep write, dirty, young, soft-dirty and NX of the PMD */
+		unsigned long bits = pmd_val(old) & ~(PTE_PFN_MASK | _PAGE_PSE);
+
+		/* the PMD's one mapping and reference become 512 */
+		folio_ref_add(folio, HPAGE_PMD_NR - 1);
+		if (folio_test_anon(folio))
+			folio_add_anon_rmap_ptes(folio, page, HPAGE_PMD_NR, vma, haddr,
+						 PageAnonExclusive(page) ? RMAP_EXCLUSIVE : RMAP_NONE);
+		else
+			folio_add_file_rmap_ptes(folio, page, HPAGE_PMD_NR, vma);
+		for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
+			set_pte(&ptes[i], __pte(bits | ((pmd_pfn(old) + i) << PAGE_SHIFT)));
+		/* publish the filled table: a lockless walker sees old leaf or new table */
+		set_pmd(pmd, pmd_mktable(table));
+		folio_remove_rmap_pmd(folio, page, vma);
+	} else {
+		/* a PMD migration entry becomes 512 PTE migration entries */
+		swp_entry_t e = pmd_to_swp_entry(old);
+
+		for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
+			set_pte(&ptes[i], swp_entry_to_pte(swp_entry(swp_type(e),
+								      swp_offset(e) + i)));
+		set_pmd(pmd, pmd_mktable(table));
+	}
+	count_vm_event(THP_SPLIT_PMD);
+}
+
+void __split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long address)
+{
+	spinlock_t *ptl = pmd_lock(vma->vm_mm, pmd);
+	pmd_t old = pmdp_get(pmd);
+
+	if (pmd_leaf(old) || is_swap_pmd(old))
+		__split_huge_pmd_locked(vma, pmd, address & PMD_MASK, old);
+	spin_unlock(ptl);
+}
+
+void split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long address)
+{
+	struct mmu_notifier_range range;
+	unsigned long haddr = address & PMD_MASK;
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, haddr,
+				haddr + PMD_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+	__split_huge_pmd(vma, pmd, address);
+	mmu_notifier_invalidate_range_end(&range);
+}
+
+void split_huge_pmd_address(struct vm_area_struct *vma, unsigned long address)
+{
+	pmd_t *pmd = mm_find_pmd(vma->vm_mm, address);
+	pmd_t val;
+
+	if (!pmd)
+		return;
+	val = pmdp_get_lockless(pmd);
+	if (pmd_leaf(val) || is_swap_pmd(val))
+		split_huge_pmd(vma, pmd, address);
+}
+
+static void split_huge_pmd_if_needed(struct vm_area_struct *vma, unsigned long address)
+{
+	unsigned long haddr = address & PMD_MASK;
+
+	if (IS_ALIGNED(address, PMD_SIZE))
+		return;
+	if (haddr < vma->vm_start || haddr + PMD_SIZE > vma->vm_end)
+		return;
+	split_huge_pmd_address(vma, address);
+}
+
+void vma_adjust_trans_huge(struct vm_area_struct *vma, unsigned long start,
+			   unsigned long end)
+{
+	split_huge_pmd_if_needed(vma, start);
+	split_huge_pmd_if_needed(vma, end);
+}
+
+/* ---- zap, fork, mprotect ------------------------------------------------------------- */
+
+void zap_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct folio *folio = NULL;
+	struct page *table;
+	spinlock_t *ptl;
+	pmd_t old;
+
+	(void)addr;
+	ptl = pmd_lock(mm, pmd);
+	old = pmdp_get(pmd);
+	if (!pmd_leaf(old) && !is_swap_pmd(old)) {
+		spin_unlock(ptl);
+		return;
+	}
+	old = pmdp_get_and_clear(pmd);
+	table = pgtable_trans_huge_withdraw(mm, pmd);
+	if (pmd_leaf(old)) {
+		struct page *page = pmd_page(old);
+
+		folio = page_folio(page);
+		folio_remove_rmap_pmd(folio, page, vma);
+		add_mm_counter(mm, mm_counter(folio), -(long)HPAGE_PMD_NR);
+		if (!folio_test_anon(folio) && pmd_dirty(old))
+			folio_mark_dirty(folio);
+	} else if (is_migration_entry(pmd_to_swp_entry(old))) {
+		add_mm_counter(mm, mm_counter(pfn_folio(swp_offset(pmd_to_swp_entry(old)))),
+			       -(long)HPAGE_PMD_NR);
+	}
+	spin_unlock(ptl);
+	if (table)
+		pte_table_free(mm, table);
+	if (folio)
+		folio_put(folio);
+}
+
+int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
+		  pmd_t *dst_pmd, pmd_t *src_pmd, unsigned long addr)
+{
+	struct mm_struct *dst_mm = dst_vma->vm_mm, *src_mm = src_vma->vm_mm;
+	bool is_cow = is_cow_mapping(src_vma->vm_flags);
+	spinlock_t *dst_ptl, *src_ptl;
+	struct folio *folio;
+	struct page *page, *table;
+	pmd_t pmd;
+
+	table = pte_table_alloc(dst_mm);
+	if (!table)
+		return -ENOMEM;
+	dst_ptl = pmd_lock(dst_mm, dst_pmd);
+	src_ptl = pmd_lockptr(src_mm, src_pmd);
+	spin_lock_nested(src_ptl, 1);
+	pmd = pmdp_get(src_pmd);
+	if (WARN_ON_ONCE(!pmd_none(pmdp_get(dst_pmd))))
+		goto out_again;
+	if (is_swap_pmd(pmd)) {
+		swp_entry_t e = pmd_to_swp_entry(pmd);
+
+		if (!is_migration_entry(e))
+			goto out_again;
+		if (swp_type(e) != SWP_MIGRATION_READ && is_cow) {
+			pmd = swp_entry_to_pmd(swp_entry(SWP_MIGRATION_READ, swp_offset(e)));
+			set_pmd(src_pmd, pmd);
+		}
+		add_mm_counter(dst_mm, mm_counter(pfn_folio(swp_offset(e))), HPAGE_PMD_NR);
+		pgtable_trans_huge_deposit(dst_mm, dst_pmd, table);
+		set_pmd(dst_pmd, pmd);
+		goto out;
+	}
+	if (!pmd_leaf(pmd))
+		goto out_again;
+	page = pmd_page(pmd);
+	folio = page_folio(page);
+	folio_get(folio);
+	if (folio_test_anon(folio) && !(src_vma->vm_flags & VM_SHARED)) {
+		if (folio_try_dup_anon_rmap_pmd(folio, page, dst_vma, src_vma)) {
+			/* may be pinned: split, and copy the pages one by one */
+			folio_put(folio);
+			spin_unlock(src_ptl);
+			spin_unlock(dst_ptl);
+			pte_table_free(dst_mm, table);
+			__split_huge_pmd(src_vma, src_pmd, addr);
+			return -EAGAIN;
+		}
+	} else {
+		folio_dup_file_rmap_pmd(folio, page);
+	}
+	add_mm_counter(dst_mm, mm_counter(folio), HPAGE_PMD_NR);
+	pgtable_trans_huge_deposit(dst_mm, dst_pmd, table);
+	if (is_cow && pmd_write(pmd)) {
+		set_pmd(src_pmd, pmd_wrprotect(pmd));
+		pmd = pmd_wrprotect(pmd);
+	}
+	set_pmd(dst_pmd, pmd_mkold(pmd));
+out:
+	spin_unlock(src_ptl);
+	spin_unlock(dst_ptl);
+	return 0;
+out_again:
+	spin_unlock(src_ptl);
+	spin_unlock(dst_ptl);
+	pte_table_free(dst_mm, table);
+	return -EAGAIN;
+}
+
+int change_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr,
+		    pgprot_t newprot)
+{
+	spinlock_t *ptl = pmd_lock(vma->vm_mm, pmd);
+	pmd_t old = pmdp_get(pmd), entry;
+	struct page *page;
+
+	(void)addr;
+	if (is_swap_pmd(old)) {
+		swp_entry_t e = pmd_to_swp_entry(old);
+
+		if (is_writable_migration_entry(e)) {
+			bool anon = folio_test_anon(pfn_folio(swp_offset(e)));
+
+			set_pmd(pmd, swp_entry_to_pmd(swp_entry(anon ? SWP_MIGRATION_READ_EXCLUSIVE :
+								SWP_MIGRATION_READ,
+								swp_offset(e))));
+		}
+		spin_unlock(ptl);
+		return 1;
+	}
+	if (!pmd_leaf(old)) {
+		spin_unlock(ptl);
+		return 0;
+	}
+	entry = pmd_modify(old, newprot);
+	page = vm_normal_page_pmd(vma, addr, old);
+	if (!(vma->vm_flags & VM_SHARED)) {
+		/* private: writable only where no COW is pending */
+		entry = pmd_wrprotect(entry);
+		if ((vma->vm_flags & VM_WRITE) && (newprot.pgprot & _PAGE_USER) && page &&
+		    PageAnon(page) && PageAnonExclusive(page))
+			entry = pmd_mkwrite(entry);
+	} else if ((vma->vm_flags & VM_WRITE) && pmd_dirty(old) && (newprot.pgprot & _PAGE_USER)) {
+		entry = pmd_mkwrite(entry);
+	}
+	set_pmd(pmd, entry);
+	spin_unlock(ptl);
+	return 1;
+}
+
+/* ---- split of the folio -------------------------------------------------------------- */
+
+/* Folio flags each new small folio inherits (Linux __split_huge_page_tail). */
+#define SPLIT_INHERIT_FLAGS						\
+	(BIT(PG_referenced) | BIT(PG_swapbacked) | BIT(PG_uptodate) |	\
+	 BIT(PG_active) | BIT(PG_dirty))
+/* Bits of a tail page that are its own and survive the split. */
+#define SPLIT_PER_PAGE_FLAGS	(BIT(PG_anon_exclusive) | BIT(PG_hwpoison) | \
+				 (ZONES_MASK << ZONES_PGSHIFT))
+
+int split_folio(struct folio *folio)
+{
+	unsigned long nr, inherit, mapping;
+	pgoff_t index;
+
+	if (!folio_test_large(folio))
+		return -EINVAL;
+	VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
+	mapping = (unsigned long)atomic_load_explicit(&folio->mapping, memory_order_relaxed);
+	/* mapped folios are unmapped by the caller (migration entries in Linux) */
+	if (folio_mapped(folio) || (mapping && !(mapping & PAGE_MAPPING_ANON))) {
+		count_vm_event(THP_SPLIT_PAGE_FAILED);
+		return -EBUSY;
+	}
+	/* only the caller's reference may exist: a GET or a pin keeps it whole */
+	if (folio_pincount(folio) || !folio_ref_freeze(folio, 1)) {
+		count_vm_event(THP_SPLIT_PAGE_FAILED);
+		return -EAGAIN;
+	}
+	nr = folio_nr_pages(folio);
+	index = folio->index;
+	inherit = atomic_load_explicit(&folio->flags, memory_order_relaxed) & SPLIT_INHERIT_FLAGS;
+
+	/* the large-folio fields in page[1] and page[2] go back to plain pages */
+	for (unsigned long i = 1; i < min(nr, 3UL); i++) {
+		struct page *p = folio_page(folio, i);
+
+		p->lru.next = p->lru.prev = NULL;
+		atomic_store_explicit(&p->mapping, NULL, memory_order_relaxed);
+		p->index = 0;
+		p->private = 0;
+	}
+	for (unsigned long i = 1; i < nr; i++) {
+		struct page *p = folio_page(folio, i);
+		unsigned long f = atomic_load_explicit(&p->flags, memory_order_relaxed);
+
+		atomic_store_explicit(&p->flags, (f & SPLIT_PER_PAGE_FLAGS) | inherit,
+				      memory_order_relaxed);
+		atomic_store_explicit(&p->mapping, (struct address_space *)mapping,
+				      memory_order_relaxed);
+		p->index = index + i;
+		set_page_count(p, 1);
+		/* last: page_folio() of this page now answers itself */
+		atomic_store_explicit(&p->compound_head, 0, memory_order_release);
+	}
+	__folio_clear_head(folio);
+	folio_ref_unfreeze(folio, 1);
+	/* unmapped tails have no user left: they go back to the allocator */
+	for (unsigned long i = 1; i < nr; i++)
+		folio_put(page_folio(folio_page(folio, i)));
+	count_vm_event(THP_SPLIT_PAGE);
+	return 0;
+}
+
+int split_huge_page(struct page *page)
+{
+	return split_folio(page_folio(page));
+}

@@ -1,0 +1,718 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Reverse mapping: anon_vmas and their chains, mapcounts, the anon-exclusive
+ * rules of fork and unmap, and the walk from a folio to its mappings
+ * (Linux: mm/rmap.c, mm/page_vma_mapped.c). See include/pinmm/rmap.h.
+ *
+ * Lock order: anon_vma root rwsem (40) before page-table locks (50, 55).
+ */
+#include <pinmm/memory.h>
+#include <pinmm/rmap.h>
+#include <pinmm/vmstat.h>
+
+#include <errno.h>
+#include <stdlib.h>
+
+/* ---- anon_vma life cycle ------------------------------------------------------ */
+
+static struct anon_vma *anon_vma_alloc(void)
+{
+	struct anon_vma *av = calloc(1, sizeof(*av));
+
+	if (!av)
+		return NULL;
+	av->root = av;
+	av->parent = av;
+	atomic_init(&av->refcount, 1);
+	init_rwsem(&av->rwsem, LOCK_RANK_ANON_VMA);
+	INIT_LIST_HEAD(&av->head);
+	return av;
+}
+
+static void anon_vma_free_rcu(struct rcu_head *head)
+{
+	struct anon_vma *av = container_of(head, struct anon_vma, rcu);
+
+	destroy_rwsem(&av->rwsem);
+	free(av);
+}
+
+void put_anon_vma(struct anon_vma *av)
+{
+	while (av && atomic_fetch_sub_explicit(&av->refcount, 1, memory_order_acq_rel) == 1) {
+		struct anon_vma *root = av->root;
+
+		VM_BUG_ON(!list_empty(&av->head));
+		/* lockless lookups (folio_get_anon_vma) may still read it */
+		call_rcu(&av->rcu, anon_vma_free_rcu);
+		/* a child kept its root (and the root's rwsem) alive */
+		av = root != av ? root : NULL;
+	}
+}
+
+static bool anon_vma_get_unless_zero(struct anon_vma *av)
+{
+	int old = atomic_load_explicit(&av->refcount, memory_order_relaxed);
+
+	do {
+		if (old <= 0)
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(&av->refcount, &old, old + 1,
+							memory_order_acquire,
+							memory_order_relaxed));
+	return true;
+}
+
+struct anon_vma *folio_get_anon_vma(struct folio *folio)
+{
+	struct anon_vma *av;
+
+	rcu_read_lock();
+	av = folio_anon_vma(folio);
+	/* unmapped: the anon_vma may be gone already (nothing pins it) */
+	if (!av || !folio_mapped(folio) || !anon_vma_get_unless_zero(av)) {
+		rcu_read_unlock();
+		return NULL;
+	}
+	/* raced with the last unmap: the anon_vma may be on its way out */
+	if (!folio_mapped(folio)) {
+		rcu_read_unlock();
+		put_anon_vma(av);
+		return NULL;
+	}
+	rcu_read_unlock();
+	return av;
+}
+
+static void anon_vma_chain_link(struct vm_area_struct *vma, struct anon_vma_chain *avc,
+				struct anon_vma *av)
+{
+	lockdep_assert_held_write(&av->root->rwsem);
+	avc->vma = vma;
+	avc->anon_vma = av;
+	list_add(&avc->same_vma, &vma->anon_vma_chain);
+	list_add_tail(&avc->same_anon_vma, &av->head);
+}
+
+int anon_vma_prepare(struct vm_area_struct *vma)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct anon_vma_chain *avc;
+	struct anon_vma *av;
+
+	if (likely(vma_anon_vma(vma)))
+		return 0;
+	avc = malloc(sizeof(*avc));
+	av = anon_vma_alloc();
+	if (!avc || !av) {
+		free(avc);
+		if (av) {
+			destroy_rwsem(&av->rwsem);
+			free(av);
+		}
+		return -ENOMEM;
+	}
+	down_write(&av->rwsem);
+	spin_lock(&mm->page_table_lock);
+	/* racing faults under mmap_lock (read): the first one wins */
+	if (!vma->anon_vma) {
+		anon_vma_chain_link(vma, avc, av);
+		__atomic_store_n(&vma->anon_vma, av, __ATOMIC_RELEASE);
+		avc = NULL;
+		av = NULL;
+	}
+	spin_unlock(&mm->page_table_lock);
+	if (av) {
+		up_write(&av->rwsem);
+		destroy_rwsem(&av->rwsem);
+		free(av);
+		free(avc);
+	} else {
+		up_write(&vma_anon_vma(vma)->rwsem);
+	}
+	return 0;
+}
+
+int anon_vma_clone(struct vm_area_struct *dst, struct vm_area_struct *src)
+{
+	struct anon_vma_chain *pavc;
+	struct anon_vma *root;
+
+	if (!src->anon_vma || list_empty(&src->anon_vma_chain))
+		return 0;
+	root = src->anon_vma->root;
+	down_write(&root->rwsem);
+	list_for_each_entry(pavc, &src->anon_vma_chain, same_vma) {
+		struct anon_vma_chain *avc = malloc(sizeof(*avc));
+
+		if (!avc) {
+			up_write(&root->rwsem);
+			dst->anon_vma = NULL;
+			unlink_anon_vmas(dst);
+			return -ENOMEM;
+		}
+		VM_BUG_ON(pavc->anon_vma->root != root);
+		anon_vma_chain_link(dst, avc, pavc->anon_vma);
+	}
+	up_write(&root->rwsem);
+	if (!dst->anon_vma)
+		dst->anon_vma = src->anon_vma;
+	return 0;
+}
+
+int anon_vma_fork(struct vm_area_struct *vma, struct vm_area_struct *pvma)
+{
+	struct anon_vma_chain *avc;
+	struct anon_vma *av, *root;
+	int err;
+
+	if (!pvma->anon_vma)
+		return 0;
+	vma->anon_vma = NULL;
+	err = anon_vma_clone(vma, pvma);
+	if (err)
+		return err;
+	av = anon_vma_alloc();
+	avc = malloc(sizeof(*avc));
+	if (!av || !avc) {
+		free(avc);
+		if (av) {
+			destroy_rwsem(&av->rwsem);
+			free(av);
+		}
+		unlink_anon_vmas(vma);
+		return -ENOMEM;
+	}
+	/* the child's own anon_vma: its COW copies point here, not at the parent's */
+	root = pvma->anon_vma->root;
+	av->root = root;
+	av->parent = pvma->anon_vma;
+	atomic_fetch_add_explicit(&root->refcount, 1, memory_order_relaxed);
+	down_write(&root->rwsem);
+	anon_vma_chain_link(vma, avc, av);
+	up_write(&root->rwsem);
+	__atomic_store_n(&vma->anon_vma, av, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void unlink_anon_vmas(struct vm_area_struct *vma)
+{
+	struct anon_vma_chain *avc, *next;
+	struct anon_vma *root = NULL;
+
+	list_for_each_entry_safe(avc, next, &vma->anon_vma_chain, same_vma) {
+		struct anon_vma *av = avc->anon_vma;
+
+		if (av->root != root) {
+			if (root)
+				up_write(&root->rwsem);
+			root = av->root;
+			down_write(&root->rwsem);
+		}
+		list_del(&avc->same_anon_vma);
+		/* an anon_vma left without VMAs is dropped below, unlocked */
+		if (list_empty(&av->head))
+			continue;
+		list_del(&avc->same_vma);
+		free(avc);
+	}
+	if (root)
+		up_write(&root->rwsem);
+	list_for_each_entry_safe(avc, next, &vma->anon_vma_chain, same_vma) {
+		put_anon_vma(avc->anon_vma);
+		list_del(&avc->same_vma);
+		free(avc);
+	}
+	__atomic_store_n(&vma->anon_vma, NULL, __ATOMIC_RELEASE);
+}
+
+/* ---- mapcounts ----------------------------------------------------------------- */
+
+static inline int mapcount_inc(atomic_int *c)
+{
+	return atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+static inline int mapcount_dec(atomic_int *c)
+{
+	return atomic_fetch_sub_explicit(c, 1, memory_order_relaxed);
+}
+
+static enum node_stat_item folio_mapped_item(const struct folio *folio)
+{
+	return folio_test_anon(folio) ? NR_ANON_MAPPED : NR_FILE_MAPPED;
+}
+
+/* One more PTE mapping of @nr pages; return how many became mapped at all. */
+static int __folio_add_rmap_ptes(struct folio *folio, struct page *page, int nr)
+{
+	int first = 0;
+
+	if (!folio_test_large(folio)) {
+		VM_BUG_ON(nr != 1);
+		return mapcount_inc(&page->_mapcount) == -1;
+	}
+	for (int i = 0; i < nr; i++) {
+		if (mapcount_inc(&page[i]._mapcount) == -1 &&
+		    atomic_fetch_add_explicit(&folio->_nr_pages_mapped, 1,
+					      memory_order_relaxed) + 1 < ENTIRELY_MAPPED)
+			first++;
+	}
+	atomic_fetch_add_explicit(&folio->_large_mapcount, nr, memory_order_relaxed);
+	return first;
+}
+
+/* One more PMD mapping; return pages that became mapped, and *@pmd_first. */
+static int __folio_add_rmap_pmd(struct folio *folio, bool *pmd_first)
+{
+	int nr = 0;
+
+	*pmd_first = false;
+	if (mapcount_inc(&folio->_entire_mapcount) == -1) {
+		int mapped = atomic_fetch_add_explicit(&folio->_nr_pages_mapped, ENTIRELY_MAPPED,
+						       memory_order_relaxed) + ENTIRELY_MAPPED;
+
+		*pmd_first = true;
+		if (mapped < 2 * ENTIRELY_MAPPED)
+			nr = (int)folio_nr_pages(folio) - (mapped & FOLIO_PAGES_MAPPED);
+	}
+	atomic_fetch_add_explicit(&folio->_large_mapcount, 1, memory_order_relaxed);
+	return nr;
+}
+
+void folio_add_new_anon_rmap(struct folio *folio, struct vm_area_struct *vma,
+			     unsigned long address, int flags)
+{
+	struct anon_vma *av = vma_anon_vma(vma);
+	bool exclusive = flags & RMAP_EXCLUSIVE;
+	long nr = (long)folio_nr_pages(folio);
+
+	VM_BUG_ON(!av);
+	VM_BUG_ON_FOLIO(folio_test_anon(folio), folio);
+	VM_BUG_ON(address < vma->vm_start || address + folio_size(folio) > vma->vm_end);
+	__folio_set_swapbacked(folio);
+	folio->index = linear_page_index(vma, address);
+	atomic_store_explicit(&folio->mapping,
+			      (struct address_space *)((unsigned long)av | PAGE_MAPPING_ANON),
+			      memory_order_release);
+	if (!folio_test_large(folio)) {
+		atomic_store_explicit(&folio->_mapcount, 0, memory_order_relaxed);
+		if (exclusive)
+			SetPageAnonExclusive(&folio->page);
+	} else if (folio_order(folio) == HPAGE_PMD_ORDER) {
+		atomic_store_explicit(&folio->_entire_mapcount, 0, memory_order_relaxed);
+		atomic_store_explicit(&folio->_large_mapcount, 0, memory_order_relaxed);
+		atomic_store_explicit(&folio->_nr_pages_mapped, ENTIRELY_MAPPED,
+				      memory_order_relaxed);
+		/* a PMD mapping keeps exclusivity on the head page only */
+		if (exclusive)
+			SetPageAnonExclusive(&folio->page);
+		mod_node_page_state(NR_ANON_THPS, 1);
+	} else {
+		for (long i = 0; i < nr; i++) {
+			struct page *p = folio_page(folio, i);
+
+			atomic_store_explicit(&p->_mapcount, 0, memory_order_relaxed);
+			if (exclusive)
+				SetPageAnonExclusive(p);
+		}
+		atomic_store_explicit(&folio->_large_mapcount, (int)nr - 1, memory_order_relaxed);
+		atomic_store_explicit(&folio->_nr_pages_mapped, (int)nr, memory_order_relaxed);
+	}
+	mod_node_page_state(NR_ANON_MAPPED, nr);
+}
+
+void folio_add_anon_rmap_ptes(struct folio *folio, struct page *page, int nr,
+			      struct vm_area_struct *vma, unsigned long address, int flags)
+{
+	int first;
+
+	(void)vma;
+	(void)address;
+	VM_BUG_ON_FOLIO(!folio_test_anon(folio), folio);
+	first = __folio_add_rmap_ptes(folio, page, nr);
+	if (flags & RMAP_EXCLUSIVE)
+		for (int i = 0; i < nr; i++)
+			SetPageAnonExclusive(page + i);
+	if (first)
+		mod_node_page_state(NR_ANON_MAPPED, first);
+}
+
+void folio_add_anon_rmap_pmd(struct folio *folio, struct page *page,
+			     struct vm_area_struct *vma, unsigned long address, int flags)
+{
+	bool pmd_first;
+	int nr;
+
+	(void)vma;
+	(void)address;
+	VM_BUG_ON_FOLIO(!folio_test_anon(folio) || folio_order(folio) != HPAGE_PMD_ORDER, folio);
+	nr = __folio_add_rmap_pmd(folio, &pmd_first);
+	if (flags & RMAP_EXCLUSIVE)
+		SetPageAnonExclusive(page);
+	if (nr)
+		mod_node_page_state(NR_ANON_MAPPED, nr);
+	if (pmd_first)
+		mod_node_page_state(NR_ANON_THPS, 1);
+}
+
+void folio_add_file_rmap_ptes(struct folio *folio, struct page *page, int nr,
+			      struct vm_area_struct *vma)
+{
+	int first;
+
+	(void)vma;
+	first = __folio_add_rmap_ptes(folio, page, nr);
+	if (first)
+		mod_node_page_state(NR_FILE_MAPPED, first);
+}
+
+void folio_add_file_rmap_pmd(struct folio *folio, struct page *page,
+			     struct vm_area_struct *vma)
+{
+	bool pmd_first;
+	int nr;
+
+	(void)page;
+	(void)vma;
+	nr = __folio_add_rmap_pmd(folio, &pmd_first);
+	if (nr)
+		mod_node_page_state(NR_FILE_MAPPED, nr);
+}
+
+void folio_remove_rmap_ptes(struct folio *folio, struct page *page, int nr,
+			    struct vm_area_struct *vma)
+{
+	int last = 0;
+
+	(void)vma;
+	if (!folio_test_large(folio)) {
+		VM_BUG_ON(nr != 1);
+		last = mapcount_dec(&page->_mapcount) == 0;
+	} else {
+		for (int i = 0; i < nr; i++) {
+			if (mapcount_dec(&page[i]._mapcount) == 0 &&
+			    atomic_fetch_sub_explicit(&folio->_nr_pages_mapped, 1,
+						      memory_order_relaxed) - 1 < ENTIRELY_MAPPED)
+				last++;
+		}
+		atomic_fetch_sub_explicit(&folio->_large_mapcount, nr, memory_order_relaxed);
+	}
+	VM_BUG_ON_PAGE(atomic_load_explicit(&page->_mapcount, memory_order_relaxed) < -1, page);
+	if (last)
+		mod_node_page_state(folio_mapped_item(folio), -last);
+}
+
+void folio_remove_rmap_pmd(struct folio *folio, struct page *page,
+			   struct vm_area_struct *vma)
+{
+	int nr = 0;
+
+	(void)page;
+	(void)vma;
+	if (mapcount_dec(&folio->_entire_mapcount) == 0) {
+		int mapped = atomic_fetch_sub_explicit(&folio->_nr_pages_mapped, ENTIRELY_MAPPED,
+						       memory_order_relaxed) - ENTIRELY_MAPPED;
+
+		if (mapped < ENTIRELY_MAPPED) {
+			nr = (int)folio_nr_pages(folio) - (mapped & FOLIO_PAGES_MAPPED);
+			if (folio_test_anon(folio))
+				mod_node_page_state(NR_ANON_THPS, -1);
+		}
+	}
+	atomic_fetch_sub_explicit(&folio->_large_mapcount, 1, memory_order_relaxed);
+	if (nr)
+		mod_node_page_state(folio_mapped_item(folio), -nr);
+}
+
+void folio_dup_file_rmap_ptes(struct folio *folio, struct page *page, int nr)
+{
+	for (int i = 0; i < nr; i++)
+		mapcount_inc(&page[i]._mapcount);
+	if (folio_test_large(folio))
+		atomic_fetch_add_explicit(&folio->_large_mapcount, nr, memory_order_relaxed);
+}
+
+void folio_dup_file_rmap_pmd(struct folio *folio, struct page *page)
+{
+	(void)page;
+	mapcount_inc(&folio->_entire_mapcount);
+	atomic_fetch_add_explicit(&folio->_large_mapcount, 1, memory_order_relaxed);
+}
+
+int folio_try_dup_anon_rmap_ptes(struct folio *folio, struct page *page, int nr,
+				 struct vm_area_struct *dst, struct vm_area_struct *src)
+{
+	bool maybe_pinned;
+
+	(void)dst;
+	if (!folio_test_anon(folio)) {
+		folio_dup_file_rmap_ptes(folio, page, nr);
+		return 0;
+	}
+	/*
+	 * A page the parent may have pinned stays the parent's, writable: the
+	 * child gets a copy now, else the parent's next write would COW away
+	 * from the page the device uses.
+	 */
+	maybe_pinned = folio_needs_cow_for_dma(src, folio);
+	if (maybe_pinned)
+		for (int i = 0; i < nr; i++)
+			if (PageAnonExclusive(page + i))
+				return -EBUSY;
+	for (int i = 0; i < nr; i++)
+		if (PageAnonExclusive(page + i))
+			ClearPageAnonExclusive(page + i);
+	folio_dup_file_rmap_ptes(folio, page, nr);
+	return 0;
+}
+
+int folio_try_dup_anon_rmap_pmd(struct folio *folio, struct page *page,
+				struct vm_area_struct *dst, struct vm_area_struct *src)
+{
+	(void)dst;
+	if (!folio_test_anon(folio)) {
+		folio_dup_file_rmap_pmd(folio, page);
+		return 0;
+	}
+	if (PageAnonExclusive(page)) {
+		if (folio_needs_cow_for_dma(src, folio))
+			return -EBUSY;
+		ClearPageAnonExclusive(page);
+	}
+	folio_dup_file_rmap_pmd(folio, page);
+	return 0;
+}
+
+static int __folio_try_share_anon_rmap(struct folio *folio, struct page *page)
+{
+	VM_BUG_ON_FOLIO(!folio_test_anon(folio), folio);
+	VM_BUG_ON_PAGE(!PageAnonExclusive(page), page);
+	/*
+	 * The caller cleared the entry. GUP-fast pins first and re-reads the
+	 * entry after: with full barriers on both sides, it sees the cleared
+	 * entry and backs off, or we see its pin here.
+	 */
+	pinmm_smp_mb();
+	if (unlikely(folio_maybe_dma_pinned(folio)))
+		return -EBUSY;
+	ClearPageAnonExclusive(page);
+	/* pairs with the read barrier of gup_must_unshare() */
+	pinmm_smp_mb();
+	return 0;
+}
+
+int folio_try_share_anon_rmap_pte(struct folio *folio, struct page *page)
+{
+	return __folio_try_share_anon_rmap(folio, page);
+}
+
+int folio_try_share_anon_rmap_pmd(struct folio *folio, struct page *page)
+{
+	return __folio_try_share_anon_rmap(folio, page);
+}
+
+void folio_move_anon_rmap(struct folio *folio, struct vm_area_struct *vma)
+{
+	struct anon_vma *av = vma_anon_vma(vma);
+
+	VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
+	VM_BUG_ON(!av);
+	atomic_store_explicit(&folio->mapping,
+			      (struct address_space *)((unsigned long)av | PAGE_MAPPING_ANON),
+			      memory_order_release);
+}
+
+int folio_mapcount(const struct folio *folio)
+{
+	if (!folio_test_large(folio))
+		return atomic_load_explicit(&((struct folio *)folio)->_mapcount,
+					    memory_order_relaxed) + 1;
+	return atomic_load_explicit(&((struct folio *)folio)->_large_mapcount,
+				    memory_order_relaxed) + 1;
+}
+
+bool folio_mapped(const struct folio *folio)
+{
+	return folio_mapcount(folio) > 0;
+}
+
+/* ---- the walk ------------------------------------------------------------------- */
+
+unsigned long vma_address(struct vm_area_struct *vma, pgoff_t pgoff, unsigned long nr_pages)
+{
+	long diff = (long)(pgoff - vma->vm_pgoff);
+	unsigned long address;
+
+	if (diff >= 0) {
+		address = vma->vm_start + ((unsigned long)diff << PAGE_SHIFT);
+		if (address < vma->vm_start || address >= vma->vm_end)
+			return -EFAULT;
+		return address;
+	}
+	/* a large folio may start before the VMA */
+	if (diff + (long)nr_pages > 0)
+		return vma->vm_start;
+	return -EFAULT;
+}
+
+void rmap_walk(struct folio *folio, struct rmap_walk_control *rwc)
+{
+	struct anon_vma *av = rwc->anon_vma, *root;
+	struct anon_vma_chain *avc;
+	pgoff_t pgoff = folio->index;
+	unsigned long nr = folio_nr_pages(folio);
+	bool own_ref = false;
+
+	VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
+	if (!folio_test_anon(folio))
+		return;		/* file rmap (i_mmap) comes with the fs layer */
+	if (!av) {
+		av = folio_get_anon_vma(folio);
+		if (!av)
+			return;
+		own_ref = true;
+	}
+	root = av->root;
+	down_read(&root->rwsem);
+	list_for_each_entry(avc, &av->head, same_anon_vma) {
+		struct vm_area_struct *vma = avc->vma;
+		unsigned long address = vma_address(vma, pgoff, nr);
+
+		if (IS_ERR_VALUE(address))
+			continue;
+		if (rwc->invalid_vma && rwc->invalid_vma(vma, rwc->arg))
+			continue;
+		if (!rwc->rmap_one(folio, vma, address, rwc->arg))
+			break;
+	}
+	up_read(&root->rwsem);
+	if (own_ref)
+		put_anon_vma(av);
+}
+
+static bool pfn_in_folio(const struct folio *folio, unsigned long pfn)
+{
+	unsigned long start = folio_pfn(folio);
+
+	return pfn >= start && pfn < start + folio_nr_pages(folio);
+}
+
+static bool pte_maps_folio(const struct folio *folio, pte_t pte)
+{
+	if (pte_present(pte))
+		return !pte_special(pte) && pfn_in_folio(folio, pte_pfn(pte));
+	if (is_swap_pte(pte)) {
+		swp_entry_t e = pte_to_swp_entry(pte);
+
+		return is_migration_entry(e) && pfn_in_folio(folio, swp_offset(e));
+	}
+	return false;
+}
+
+static void pvmw_unlock(struct page_vma_mapped_walk *pvmw)
+{
+	if (pvmw->pte)
+		pte_unmap_unlock(pvmw->pte, pvmw->ptl);
+	else if (pvmw->ptl)
+		spin_unlock(pvmw->ptl);
+	pvmw->pte = NULL;
+	pvmw->pmd = NULL;
+	pvmw->ptl = NULL;
+}
+
+void page_vma_mapped_walk_done(struct page_vma_mapped_walk *pvmw)
+{
+	pvmw_unlock(pvmw);
+	if (pvmw->started)
+		rcu_read_unlock();
+	pvmw->started = false;
+}
+
+bool page_vma_mapped_walk(struct page_vma_mapped_walk *pvmw)
+{
+	struct vm_area_struct *vma = pvmw->vma;
+	struct mm_struct *mm = vma->vm_mm;
+	struct folio *folio = pvmw->folio;
+	unsigned long address;
+
+	if (!pvmw->started) {
+		unsigned long fstart = vma->vm_start +
+			((long)(folio->index - vma->vm_pgoff) << PAGE_SHIFT);
+
+		pvmw->started = true;
+		pvmw->end = min(fstart + folio_size(folio), vma->vm_end);
+		pvmw->address = max(pvmw->address, vma->vm_start);
+		pvmw->pte = NULL;
+		pvmw->pmd = NULL;
+		pvmw->ptl = NULL;
+		/* upper tables stay valid while we look (they are RCU-freed) */
+		rcu_read_lock();
+		address = pvmw->address;
+	} else if (pvmw->pte) {
+		address = pvmw->address + PAGE_SIZE;
+		if (address >= pvmw->end || !(address & ~PMD_MASK)) {
+			pvmw_unlock(pvmw);
+		} else {
+			pvmw->pte++;
+			goto check_pte;
+		}
+	} else {
+		/* a PMD hit covers the whole folio in this VMA */
+		page_vma_mapped_walk_done(pvmw);
+		return false;
+	}
+
+	while (address < pvmw->end) {
+		pmd_t *pmd = mm_find_pmd(mm, address);
+		pmd_t pmdval;
+
+		if (!pmd) {
+			address = pmd_addr_end(address, pvmw->end);
+			continue;
+		}
+		pmdval = pmdp_get_lockless(pmd);
+		if (pmd_leaf(pmdval) || is_swap_pmd(pmdval)) {
+			spinlock_t *ptl = pmd_lock(mm, pmd);
+
+			pmdval = pmdp_get(pmd);
+			if (pmd_leaf(pmdval) || is_swap_pmd(pmdval)) {
+				unsigned long pfn = pmd_leaf(pmdval) ? pmd_pfn(pmdval) :
+					swp_offset(pmd_to_swp_entry(pmdval));
+
+				if (pfn_in_folio(folio, pfn)) {
+					pvmw->pmd = pmd;
+					pvmw->ptl = ptl;
+					pvmw->address = address & PMD_MASK;
+					return true;
+				}
+				spin_unlock(ptl);
+				address = pmd_addr_end(address, pvmw->end);
+				continue;
+			}
+			spin_unlock(ptl);
+		}
+		if (!pmd_is_table(pmdval)) {
+			address = pmd_addr_end(address, pvmw->end);
+			continue;
+		}
+		pvmw->pte = pte_offset_map_lock(mm, pmd, address, &pvmw->ptl);
+		if (!pvmw->pte)
+			continue;	/* the PMD changed under us: look again */
+		pvmw->pmd = pmd;
+check_pte:
+		for (;;) {
+			if (pte_maps_folio(folio, ptep_get(pvmw->pte))) {
+				pvmw->address = address;
+				return true;
+			}
+			address += PAGE_SIZE;
+			if (address >= pvmw->end || !(address & ~PMD_MASK))
+				break;
+			pvmw->pte++;
+		}
+		pvmw_unlock(pvmw);
+	}
+	page_vma_mapped_walk_done(pvmw);
+	return false;
+}

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tasks, current, and the two reference counts of an mm_struct.
+ *
+ * A task is attached to at most one host thread at a time; the thread's
+ * pinmm_current_ctx points at it, and at its fatal-signal word so that the
+ * killable waits of src/base see pinmm_task_kill().
+ */
+#include "vma.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static atomic_int next_pid = 1;
+
+/* The kernel-thread task kthread_use_mm() made for this thread, if any. */
+static __thread struct task_struct *kthread_task;
+
+struct task_struct *pinmm_current(void)
+{
+	return pinmm_current_ctx.task;
+}
+
+/* ---- mm_struct ------------------------------------------------------------ */
+
+struct mm_struct *mm_alloc(void)
+{
+	struct mm_struct *mm = calloc(1, sizeof(*mm));
+
+	if (!mm)
+		return NULL;
+	mm->mm_rb = RB_ROOT;
+	INIT_LIST_HEAD(&mm->mmap_list);
+	init_rwsem(&mm->mmap_lock, LOCK_RANK_MMAP);
+	spin_lock_init(&mm->page_table_lock, LOCK_RANK_PAGE_TABLE);
+	seqcount_init(&mm->write_protect_seq);
+	atomic_init(&mm->mm_users, 1);
+	atomic_init(&mm->mm_count, 1);	/* held for all the users together */
+	mm->mmap_base = PINMM_MMAP_BASE;
+	mmu_notifier_subscriptions_init(mm);
+	if (pgd_alloc(mm)) {
+		destroy_rwsem(&mm->mmap_lock);
+		free(mm);
+		return NULL;
+	}
+	return mm;
+}
+
+void mmgrab(struct mm_struct *mm)
+{
+	int old = atomic_fetch_add_explicit(&mm->mm_count, 1, memory_order_relaxed);
+
+	VM_BUG_ON(old <= 0);
+}
+
+void mmdrop(struct mm_struct *mm)
+{
+	/* Release: every use of the mm happens before the free below. */
+	if (atomic_fetch_sub_explicit(&mm->mm_count, 1, memory_order_acq_rel) != 1)
+		return;
+	VM_BUG_ON(atomic_load_explicit(&mm->mm_users, memory_order_relaxed) != 0);
+	VM_BUG_ON(mm->map_count != 0);
+	mmu_notifier_subscriptions_destroy(mm);
+	pgd_free(mm);
+	destroy_rwsem(&mm->mmap_lock);
+	free(mm);
+}
+
+void mmget(struct mm_struct *mm)
+{
+	int old = atomic_fetch_add_explicit(&mm->mm_users, 1, memory_order_relaxed);
+
+	VM_BUG_ON(old <= 0);
+}
+
+bool mmget_not_zero(struct mm_struct *mm)
+{
+	int old = atomic_load_explicit(&mm->mm_users, memory_order_relaxed);
+
+	do {
+		if (old == 0)
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(&mm->mm_users, &old, old + 1,
+							memory_order_acquire,
+							memory_order_relaxed));
+	return true;
+}
+
+void mmput(struct mm_struct *mm)
+{
+	if (atomic_fetch_sub_explicit(&mm->mm_users, 1, memory_order_acq_rel) != 1)
+		return;
+	exit_mmap(mm);
+	mmdrop(mm);
+}
+
+struct mm_struct *get_task_mm(struct task_struct *t)
+{
+	struct mm_struct *mm;
+
+	spin_lock(&t->alloc_lock);
+	mm = t->mm;
+	/* A kernel thread's borrowed mm is not its own to hand out. */
+	if (mm && (t->flags & PF_KTHREAD))
+		mm = NULL;
+	if (mm)
+		mmget(mm);
+	spin_unlock(&t->alloc_lock);
+	return mm;
+}
+
+/* ---- tasks ------------------------------------------------------------------ */
+
+struct task_struct *pinmm_task_alloc(const char *comm, struct mm_struct *mm,
+				     struct task_struct *parent)
+{
+	struct task_struct *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->pid = atomic_fetch_add_explicit(&next_pid, 1, memory_order_relaxed);
+	strncpy(t->comm, comm ? comm : "", sizeof(t->comm) - 1);
+	t->mm = mm;
+	t->parent = parent;
+	atomic_init(&t->sigpending, 0);
+	spin_lock_init(&t->alloc_lock, LOCK_RANK_LEAF);
+	if (mm)
+		mm->owner = t;
+	return t;
+}
+
+struct task_struct *pinmm_task_create(const char *comm)
+{
+	struct mm_struct *mm = mm_alloc();
+	struct task_struct *t;
+
+	if (!mm)
+		return NULL;
+	t = pinmm_task_alloc(comm, mm, NULL);
+	if (!t)
+		mmput(mm);
+	return t;
+}
+
+void pinmm_task_attach(struct task_struct *t)
+{
+	pinmm_current_ctx.task = t;
+	pinmm_current_ctx.sigpending = t ? &t->sigpending : NULL;
+}
+
+void pinmm_task_detach(void)
+{
+	pinmm_current_ctx.task = NULL;
+	pinmm_current_ctx.sigpending = NULL;
+}
+
+void pinmm_task_kill(struct task_struct *t)
+{
+	atomic_store_explicit(&t->sigpending, 1, memory_order_relaxed);
+}
+
+/* exit_mm(): the task lets go of its address space. */
+static void exit_mm(struct task_struct *t)
+{
+	struct mm_struct *mm;
+
+	spin_lock(&t->alloc_lock);
+	mm = t->mm;
+	t->mm = NULL;
+	spin_unlock(&t->alloc_lock);
+	if (!mm)
+		return;
+	if (mm->owner == t)
+		mm->owner = NULL;
+	mmput(mm);
+}
+
+void pinmm_task_exit(struct task_struct *t)
+{
+	if (!t)
+		return;
+	if (pinmm_current() == t)
+		pinmm_task_detach();
+	if (t->flags & PF_KTHREAD) {
+		/* A worker still borrowing an mm gives it back (a bug, but don't leak). */
+		if (WARN_ON_ONCE(t->mm)) {
+			mmdrop(t->mm);
+			t->mm = NULL;
+		}
+	} else {
+		exit_mm(t);
+	}
+	if (kthread_task == t)
+		kthread_task = NULL;
+	free(t);
+}
+
+/* ---- kernel threads borrowing an mm ---------------------------------------- */
+
+void kthread_use_mm(struct mm_struct *mm)
+{
+	struct task_struct *tsk = pinmm_current();
+
+	if (!tsk) {
+		tsk = pinmm_task_alloc("kworker", NULL, NULL);
+		BUG_ON(!tsk);	/* a few bytes; Linux's kthreads exist before they work */
+		tsk->flags |= PF_KTHREAD;
+		kthread_task = tsk;
+		pinmm_task_attach(tsk);
+	}
+	if (WARN_ON_ONCE(!(tsk->flags & PF_KTHREAD)) || WARN_ON_ONCE(tsk->mm))
+		return;
+	/* The struct must outlive our use; the caller holds the mappings (mmget). */
+	mmgrab(mm);
+	spin_lock(&tsk->alloc_lock);
+	tsk->mm = mm;
+	spin_unlock(&tsk->alloc_lock);
+}
+
+void kthread_unuse_mm(struct mm_struct *mm)
+{
+	struct task_struct *tsk = pinmm_current();
+
+	if (WARN_ON_ONCE(!tsk || tsk->mm != mm || !(tsk->flags & PF_KTHREAD)))
+		return;
+	spin_lock(&tsk->alloc_lock);
+	tsk->mm = NULL;
+	spin_unlock(&tsk->alloc_lock);
+	mmdrop(mm);
+	if (kthread_task == tsk) {
+		/* The task existed only to carry the mm: the thread goes back to none. */
+		kthread_task = NULL;
+		pinmm_task_detach();
+		free(tsk);
+	}
+}

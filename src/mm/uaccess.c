@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: MIT
+/*
+ * CPU access to user memory: copy_to_user(), copy_from_user(), clear_user(),
+ * access_process_vm() (Linux: arch uaccess + the page-fault path, and
+ * mm/memory.c's __access_remote_vm()).
+ *
+ * One page at a time: look the entry up under its page-table lock; if the
+ * access is allowed, take a folio reference (frames without a struct page
+ * are copied under the lock instead), drop the lock and copy through the
+ * frame's arena address; if not, fault like the CPU would and look again.
+ */
+#include <pinmm/gup.h>
+#include <pinmm/memory.h>
+#include <pinmm/mman.h>
+#include <pinmm/rmap.h>
+#include <pinmm/task.h>
+#include <pinmm/uaccess.h>
+
+#include <string.h>
+
+enum ua_op { UA_READ, UA_WRITE, UA_CLEAR };
+
+struct ua_req {
+	enum ua_op op;
+	bool user;		/* a user-mode access: the PTE's bits decide */
+	bool force;		/* FOLL_FORCE: a kernel access ignoring VMA protection */
+	char *buf;		/* host side */
+};
+
+static void ua_copy(struct ua_req *r, void *frame, size_t off, size_t done, size_t n)
+{
+	char *p = (char *)frame + off;
+
+	switch (r->op) {
+	case UA_READ:
+		memcpy(r->buf + done, p, n);
+		break;
+	case UA_WRITE:
+		memcpy(p, r->buf + done, n);
+		break;
+	case UA_CLEAR:
+		memset(p, 0, n);
+		break;
+	}
+}
+
+/* May this kernel-side access go through @pte without a fault? */
+static bool kernel_access_ok(struct vm_area_struct *vma, unsigned long addr, pte_t pte,
+			     bool write)
+{
+	struct page *page;
+
+	if (!write)
+		return true;
+	if (pte_write(pte))
+		return true;
+	if (!(vma->vm_flags & VM_WRITE)) {
+		/* a forced write lands only in a private page of our own (COW broken) */
+		page = vm_normal_page(vma, addr, pte);
+		return page && PageAnon(page) && PageAnonExclusive(page);
+	}
+	return false;
+}
+
+/*
+ * Copy @n bytes (inside one page) at @addr. Return true if done, false if
+ * the page must be faulted in first.
+ */
+static bool ua_one(struct vm_area_struct *vma, unsigned long addr, size_t done, size_t n,
+		   struct ua_req *r)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	bool write = r->op != UA_READ;
+	size_t off = addr & ~PAGE_MASK;
+	struct folio *folio;
+	struct page *page;
+	spinlock_t *ptl;
+	pmd_t *pmd = mm_find_pmd(mm, addr);
+	pmd_t pmdval;
+	pte_t *pte, ptent;
+
+	if (!pmd)
+		return false;
+	pmdval = pmdp_get_lockless(pmd);
+	if (pmd_leaf(pmdval)) {
+		ptl = pmd_lock(mm, pmd);
+		pmdval = pmdp_get(pmd);
+		if (!pmd_leaf(pmdval) ||
+		    (r->user ? !pmd_access_permitted(pmdval, write) : (write && !pmd_write(pmdval)))) {
+			spin_unlock(ptl);
+			return false;
+		}
+		if (write && !pmd_dirty(pmdval))
+			set_pmd(pmd, pmd_mkyoung(pmd_mkdirty(pmdval)));
+		page = pmd_page(pmdval) + ((addr & ~PMD_MASK) >> PAGE_SHIFT);
+		folio = page_folio(page);
+		folio_get(folio);
+		spin_unlock(ptl);
+		ua_copy(r, page_address(page), off, done, n);
+		folio_put(folio);
+		return true;
+	}
+	pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	if (!pte)
+		return false;
+	ptent = ptep_get(pte);
+	if (!pte_present(ptent) ||
+	    (r->user ? !pte_access_permitted(ptent, write) :
+		       !kernel_access_ok(vma, addr, ptent, write))) {
+		pte_unmap_unlock(pte, ptl);
+		return false;
+	}
+	/* what the MMU does on an access */
+	if (!pte_young(ptent) || (write && !pte_dirty(ptent)))
+		set_pte(pte, write ? pte_mkdirty(pte_mkyoung(ptent)) : pte_mkyoung(ptent));
+	page = vm_normal_page(vma, addr, ptent);
+	if (!page) {
+		/* the zero page (reads only) or a PFNMAP frame: copy under the lock */
+		ua_copy(r, pfn_to_virt(pte_pfn(ptent)), off, done, n);
+		pte_unmap_unlock(pte, ptl);
+		return true;
+	}
+	folio = page_folio(page);
+	folio_get(folio);
+	pte_unmap_unlock(pte, ptl);
+	ua_copy(r, page_address(page), off, done, n);
+	folio_put(folio);
+	return true;
+}
+
+/* GUP's check_vma_flags() for a kernel access (access_process_vm). */
+static bool kernel_vma_ok(struct vm_area_struct *vma, bool write, bool force)
+{
+	vm_flags_t f = vma->vm_flags;
+
+	if (write) {
+		if (f & VM_WRITE)
+			return true;
+		/* FOLL_FORCE writes only COW: never into a shared mapping */
+		return force && (f & VM_MAYWRITE) && is_cow_mapping(f);
+	}
+	if (f & VM_READ)
+		return true;
+	return force && (f & VM_MAYREAD);
+}
+
+static size_t access_mm(struct mm_struct *mm, unsigned long addr, size_t len, struct ua_req *r)
+{
+	bool write = r->op != UA_READ;
+	size_t done = 0;
+
+	if (!len)
+		return 0;
+	if (mmap_read_lock_killable(mm))
+		return 0;
+	while (done < len) {
+		unsigned long a = addr + done;
+		size_t n = min(len - done, PAGE_SIZE - (a & ~PAGE_MASK));
+		struct vm_area_struct *vma;
+		int tries = 0;
+
+		if (a < addr || a >= TASK_SIZE)
+			break;
+		vma = vma_lookup(mm, a);
+		if (!vma)
+			break;		/* a hole: -EFAULT */
+		if (!r->user && !kernel_vma_ok(vma, write, r->force))
+			break;
+		while (!ua_one(vma, a, done, n, r)) {
+			unsigned int flags = write ? FAULT_FLAG_WRITE : 0;
+			vm_fault_t ret;
+
+			if (r->user)
+				flags |= FAULT_FLAG_USER;
+			if (!current || mm != current->mm)
+				flags |= FAULT_FLAG_REMOTE;
+			ret = handle_mm_fault(vma, a, flags, NULL);
+			/* SIGSEGV (no permission), SIGBUS (PFNMAP hole), OOM: stop here */
+			if ((ret & VM_FAULT_ERROR) || ++tries > 16)
+				goto out;
+		}
+		done += n;
+	}
+out:
+	mmap_read_unlock(mm);
+	return done;
+}
+
+static struct mm_struct *current_mm(void)
+{
+	struct task_struct *t = current;
+
+	return t ? t->mm : NULL;
+}
+
+unsigned long copy_to_user(void __user *to, const void *from, unsigned long n)
+{
+	struct mm_struct *mm = current_mm();
+	struct ua_req r = { .op = UA_WRITE, .user = true, .buf = (char *)from };
+
+	if (!mm)
+		return n;
+	return n - access_mm(mm, (unsigned long)to, n, &r);
+}
+
+unsigned long copy_from_user(void *to, const void __user *from, unsigned long n)
+{
+	struct mm_struct *mm = current_mm();
+	struct ua_req r = { .op = UA_READ, .user = true, .buf = to };
+	size_t done = mm ? access_mm(mm, (unsigned long)from, n, &r) : 0;
+
+	/* Linux zeroes what could not be read, so no stale kernel data leaks */
+	if (done < n)
+		memset((char *)to + done, 0, n - done);
+	return n - done;
+}
+
+unsigned long clear_user(void __user *to, unsigned long n)
+{
+	struct mm_struct *mm = current_mm();
+	struct ua_req r = { .op = UA_CLEAR, .user = true };
+
+	if (!mm)
+		return n;
+	return n - access_mm(mm, (unsigned long)to, n, &r);
+}
+
+int access_process_vm(struct task_struct *tsk, unsigned long addr, void *buf, int len,
+		      unsigned int gup_flags)
+{
+	struct ua_req r = {
+		.op = (gup_flags & FOLL_WRITE) ? UA_WRITE : UA_READ,
+		.user = false,
+		.force = gup_flags & FOLL_FORCE,
+		.buf = buf,
+	};
+	struct mm_struct *mm;
+	size_t done;
+
+	if (len <= 0)
+		return 0;
+	mm = get_task_mm(tsk);
+	if (!mm)
+		return 0;
+	done = access_mm(mm, addr, (size_t)len, &r);
+	mmput(mm);
+	return (int)done;
+}

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fork's page copy (Linux copy_page_range / copy_present_pte) and the rmap
+ * that sees both sides afterwards: COW sharing, private later writes, the
+ * early copy of a page that may be pinned, and rmap_walk finding mappers.
+ */
+#include "pt_helpers.h"
+
+#define NPAGES 4
+
+static void each_side_sees_its_own_writes(void)
+{
+	struct task_struct *t, *child = NULL;
+	struct mm_struct *mm, *cmm;
+	struct folio *folio;
+	bool same = true, ro = true;
+
+	pt_boot();
+	t = pt_process("parent");
+	mm = t->mm;
+	pt_mmap(PT_BASE, NPAGES * PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	for (int i = 0; i < NPAGES; i++)
+		pt_put(PT_BASE + i * PAGE_SIZE, 100 + i);
+	is_int(pinmm_fork(t, "child", &child), 0, "fork: succeeds");
+	cmm = child->mm;
+	for (int i = 0; i < NPAGES; i++) {
+		unsigned long a = PT_BASE + i * PAGE_SIZE;
+
+		same &= pt_pfn(mm, a) == pt_pfn(cmm, a);
+		ro &= !pte_write(pt_pte(mm, a)) && !pte_write(pt_pte(cmm, a));
+	}
+	ok(same, "fork: the child maps the parent's anon pages (COW sharing, no copy)");
+	ok(ro, "fork: both sides' PTEs are write-protected (copy_present_pte)");
+	folio = pt_folio(mm, PT_BASE);
+	ok(!PageAnonExclusive(&folio->page) && folio_mapcount(folio) == 2 &&
+	   folio_ref_count(folio) == 2,
+	   "fork: a shared page is not exclusive, mapcount 2, refcount 2");
+	is_int(get_mm_counter(cmm, MM_ANONPAGES), NPAGES, "fork: the child's rss counts them");
+
+	pinmm_task_attach(child);
+	is_uint(pt_get(PT_BASE), 100, "fork: the child reads the data there was at fork");
+	pt_put(PT_BASE, 200);
+	pinmm_task_attach(t);
+	is_uint(pt_get(PT_BASE), 100, "fork: the parent does not see the child's later write");
+	pt_put(PT_BASE + PAGE_SIZE, 300);
+	pinmm_task_attach(child);
+	is_uint(pt_get(PT_BASE + PAGE_SIZE), 101,
+		"fork: the child does not see the parent's later write");
+	is_uint(pt_get(PT_BASE), 200, "fork: the child sees its own write");
+	pinmm_task_attach(t);
+	ok(pt_pfn(mm, PT_BASE) != pt_pfn(cmm, PT_BASE) &&
+	   pt_pfn(mm, PT_BASE + PAGE_SIZE) != pt_pfn(cmm, PT_BASE + PAGE_SIZE) &&
+	   pt_pfn(mm, PT_BASE + 2 * PAGE_SIZE) == pt_pfn(cmm, PT_BASE + 2 * PAGE_SIZE),
+	   "fork: only the written pages were copied");
+	pt_teardown("each_side_sees_its_own_writes", (struct task_struct *[]){ t, child }, 2);
+}
+
+static void pinned_page_is_copied_for_child(void)
+{
+	struct task_struct *t, *child = NULL;
+	struct mm_struct *mm, *cmm;
+	struct folio *folio;
+	unsigned long pfn, copies0;
+
+	pt_boot();
+	t = pt_process("pinner");
+	mm = t->mm;
+	pt_mmap(PT_BASE, 2 * PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	pt_put(PT_BASE, 42);
+	pt_put(PT_BASE + PAGE_SIZE, 43);
+	pfn = pt_pfn(mm, PT_BASE);
+	folio = pfn_folio(pfn);
+	/* stand-in for a FOLL_PIN: the mm has pinned, the folio looks pinned */
+	atomic_fetch_or(&mm->flags, 1UL << MMF_HAS_PINNED);
+	folio_ref_add(folio, GUP_PIN_COUNTING_BIAS);
+	copies0 = ev(COW_FAULT);
+	is_int(pinmm_fork(t, "child", &child), 0, "fork: succeeds with a maybe-pinned page");
+	cmm = child->mm;
+	ok(pt_pfn(cmm, PT_BASE) != pfn && pt_pfn(cmm, PT_BASE) != -1UL,
+	   "fork: a maybe-pinned page is copied for the child at once (copy_present_page)");
+	ok(pte_write(pt_pte(mm, PT_BASE)) && PageAnonExclusive(&folio->page) &&
+	   pt_pfn(mm, PT_BASE) == pfn,
+	   "fork: the parent keeps the pinned page, writable and exclusive");
+	ok(pt_pfn(cmm, PT_BASE + PAGE_SIZE) == pt_pfn(mm, PT_BASE + PAGE_SIZE) &&
+	   !pte_write(pt_pte(mm, PT_BASE + PAGE_SIZE)),
+	   "fork: an unpinned page next to it is shared COW as usual");
+	pt_put(PT_BASE, 4242);
+	is_uint(pt_pfn(mm, PT_BASE), pfn,
+		"fork: the parent's later write goes to the same (pinned) pfn, no COW");
+	is_uint(ev(COW_FAULT) - copies0, 0, "fork: and takes no COW fault");
+	is_uint(*(unsigned long *)folio_address(folio), 4242,
+		"fork: the device's view of the pinned page sees the parent's write");
+	pinmm_task_attach(child);
+	is_uint(pt_get(PT_BASE), 42, "fork: the child's copy holds the data from fork time");
+	pinmm_task_attach(t);
+	folio_ref_sub(folio, GUP_PIN_COUNTING_BIAS);
+	pt_teardown("pinned_page_is_copied_for_child", (struct task_struct *[]){ t, child }, 2);
+}
+
+struct mappers {
+	int n;
+	struct mm_struct *mms[4];
+};
+
+static bool count_mapper(struct folio *folio, struct vm_area_struct *vma, unsigned long addr,
+			 void *arg)
+{
+	struct page_vma_mapped_walk pvmw = PVMW_INIT(folio, vma, addr);
+	struct mappers *m = arg;
+
+	while (page_vma_mapped_walk(&pvmw)) {
+		if (m->n < 4)
+			m->mms[m->n] = vma->vm_mm;
+		m->n++;
+	}
+	return true;
+}
+
+static int walk_mappers(struct folio *folio, struct mappers *m)
+{
+	struct rmap_walk_control rwc = { .arg = m, .rmap_one = count_mapper };
+
+	m->n = 0;
+	folio_lock(folio);
+	rmap_walk(folio, &rwc);
+	folio_unlock(folio);
+	return m->n;
+}
+
+static void rmap_after_fork_and_munmap(void)
+{
+	struct task_struct *t, *child = NULL, *grandchild = NULL;
+	struct mm_struct *mm, *cmm, *gmm;
+	struct folio *folio;
+	struct mappers m;
+
+	pt_boot();
+	t = pt_process("rmap");
+	mm = t->mm;
+	pt_mmap(PT_BASE, 2 * PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	pt_put(PT_BASE + PAGE_SIZE, 9);
+	folio = pt_folio(mm, PT_BASE + PAGE_SIZE);
+	folio_get(folio);	/* keep it to look at after every mapping is gone */
+	is_int(walk_mappers(folio, &m), 1, "rmap: a private page has one mapper");
+	pinmm_fork(t, "child", &child);
+	cmm = child->mm;
+	pinmm_fork(child, "grandchild", &grandchild);
+	gmm = grandchild->mm;
+	pinmm_task_attach(t);
+	is_int(walk_mappers(folio, &m), 3,
+	       "rmap: after two forks rmap_walk finds parent, child and grandchild (anon_vma chains)");
+	ok(m.n == 3 && ((m.mms[0] == mm) + (m.mms[1] == mm) + (m.mms[2] == mm)) == 1 &&
+	   ((m.mms[0] == cmm) + (m.mms[1] == cmm) + (m.mms[2] == cmm)) == 1 &&
+	   ((m.mms[0] == gmm) + (m.mms[1] == gmm) + (m.mms[2] == gmm)) == 1,
+	   "rmap: each mm is found exactly once");
+	is_int(folio_mapcount(folio), 3, "rmap: folio_mapcount agrees");
+
+	pinmm_task_attach(child);
+	is_int(vm_munmap(PT_BASE, 2 * PAGE_SIZE), 0, "rmap: the child unmaps the range");
+	pinmm_task_attach(t);
+	is_int(walk_mappers(folio, &m), 2, "rmap: after the child's munmap two mappers remain");
+	pinmm_task_attach(grandchild);
+	pt_put(PT_BASE + PAGE_SIZE, 10);	/* COW: the grandchild leaves the page */
+	pinmm_task_attach(t);
+	is_int(walk_mappers(folio, &m), 1, "rmap: after the grandchild's COW one mapper remains");
+	is_int(vm_munmap(PT_BASE, 2 * PAGE_SIZE), 0, "rmap: the parent unmaps it too");
+	is_int(walk_mappers(folio, &m), 0, "rmap: rmap_walk finds no mapper after munmap");
+	ok(!folio_mapped(folio) && folio_ref_count(folio) == 1,
+	   "rmap: the unmapped page is held only by our reference");
+	folio_put(folio);
+	pt_teardown("rmap_after_fork_and_munmap",
+		    (struct task_struct *[]){ t, child, grandchild }, 3);
+}
+
+static void zero_and_shared(void)
+{
+	struct task_struct *t, *child = NULL;
+	struct mm_struct *mm, *cmm;
+	struct folio *folio;
+
+	pt_boot();
+	t = pt_process("shared");
+	mm = t->mm;
+	pt_mmap(PT_BASE - PAGE_SIZE, 2 * PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	pt_mmap(PT_BASE + PAGE_SIZE, PAGE_SIZE, PT_RW, MAP_SHARED);
+	pt_get(PT_BASE);
+	pt_put(PT_BASE - PAGE_SIZE, 1);	/* an anon_vma: fork copies this VMA's PTEs */
+	pt_put(PT_BASE + PAGE_SIZE, 1);
+	pinmm_fork(t, "child", &child);
+	cmm = child->mm;
+	ok(pt_pfn(cmm, PT_BASE) == pinmm_zero_pfn && pte_special(pt_pte(cmm, PT_BASE)),
+	   "fork: a zero-page PTE is copied as it is (special, same pfn)");
+	folio = pt_folio(mm, PT_BASE + PAGE_SIZE);
+	ok(pt_pfn(cmm, PT_BASE + PAGE_SIZE) == folio_pfn(folio) &&
+	   pte_write(pt_pte(mm, PT_BASE + PAGE_SIZE)) && pte_write(pt_pte(cmm, PT_BASE + PAGE_SIZE)),
+	   "fork: a MAP_SHARED page stays shared and writable on both sides");
+	pinmm_task_attach(child);
+	pt_put(PT_BASE + PAGE_SIZE, 2);
+	pinmm_task_attach(t);
+	is_uint(pt_get(PT_BASE + PAGE_SIZE), 2, "fork: the parent sees the child's write to shared memory");
+	pt_teardown("zero_and_shared", (struct task_struct *[]){ t, child }, 2);
+}
+
+int main(void)
+{
+	plan_no_plan();
+	each_side_sees_its_own_writes();
+	pinned_page_is_copied_for_child();
+	rmap_after_fork_and_munmap();
+	zero_and_shared();
+	return done_testing();
+}

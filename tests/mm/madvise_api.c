@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+/*
+ * madvise(): argument rules and the advice that changes vm_flags, with
+ * Linux's errors (madvise_behavior_valid, madvise_walk_vmas,
+ * madvise_vma_behavior, madvise_populate).
+ */
+#include "vma_helpers.h"
+
+#define BASE	0x300000000UL
+#define RW	(PROT_READ | PROT_WRITE)
+
+static int madv(unsigned long start, size_t len, int advice)
+{
+	return do_madvise(current->mm, start, len, advice);
+}
+
+static vm_flags_t flags_at(unsigned long addr)
+{
+	struct vm_area_struct *vma = vt_vma(addr);
+
+	return vma ? vma->vm_flags : 0;
+}
+
+static void arguments(void)
+{
+	struct task_struct *t;
+
+	vt_boot();
+	t = vt_process("madv-args");
+	vt_mmap(BASE, 4 * PAGE_SIZE, RW, MAP_PRIVATE | MAP_FIXED);
+	is_int(madv(BASE, PAGE_SIZE, 12345), -EINVAL, "madvise: unknown advice is -EINVAL");
+	is_int(madv(BASE, PAGE_SIZE, MADV_FREE), -EINVAL,
+	       "madvise: advice pinmm does not implement (MADV_FREE) is -EINVAL");
+	is_int(madv(BASE + 1, PAGE_SIZE, MADV_DONTNEED), -EINVAL,
+	       "madvise: an unaligned start is -EINVAL");
+	is_int(madv(BASE, 0, MADV_DONTNEED), 0, "madvise: length 0 succeeds");
+	is_int(madv(BASE, (size_t)-1, MADV_DONTNEED), -EINVAL,
+	       "madvise: a length that overflows when page-aligned is -EINVAL");
+	is_int(madv(BASE + 8 * PAGE_SIZE, PAGE_SIZE, MADV_DONTFORK), -ENOMEM,
+	       "madvise: advice on an unmapped range is -ENOMEM");
+	is_int(madv(BASE + 2 * PAGE_SIZE, 4 * PAGE_SIZE, MADV_DONTFORK), -ENOMEM,
+	       "madvise: a range that runs past the mapping is -ENOMEM ...");
+	ok((flags_at(BASE + 2 * PAGE_SIZE) & VM_DONTCOPY) && !(flags_at(BASE) & VM_DONTCOPY),
+	   "madvise: ... after advising the mapped part (madvise_walk_vmas)");
+	is_int(madv(BASE, 4 * PAGE_SIZE, MADV_DONTNEED), 0, "madvise: MADV_DONTNEED on anon memory");
+	is_int(madv(BASE + 5 * PAGE_SIZE, PAGE_SIZE, MADV_POPULATE_READ), -ENOMEM,
+	       "madvise: MADV_POPULATE_READ of an unmapped range is -ENOMEM");
+	pinmm_task_exit(t);
+	test_shutdown_ok("madvise arguments");
+}
+
+static void fork_flags(void)
+{
+	struct task_struct *t;
+	struct mm_struct *mm;
+
+	vt_boot();
+	t = vt_process("madv-fork");
+	mm = t->mm;
+	vt_mmap(BASE, 8 * PAGE_SIZE, RW, MAP_PRIVATE | MAP_FIXED);
+	vt_mmap(BASE + 8 * PAGE_SIZE, 2 * PAGE_SIZE, RW, MAP_SHARED | MAP_FIXED);
+
+	is_int(madv(BASE + 2 * PAGE_SIZE, 2 * PAGE_SIZE, MADV_DONTFORK), 0, "madvise: MADV_DONTFORK");
+	ok((flags_at(BASE + 2 * PAGE_SIZE) & VM_DONTCOPY) && vt_nr_vmas(mm) == 4,
+	   "madvise: MADV_DONTFORK sets VM_DONTCOPY on just the range (split)");
+	is_int(madv(BASE + 2 * PAGE_SIZE, 2 * PAGE_SIZE, MADV_DOFORK), 0, "madvise: MADV_DOFORK");
+	ok(!(flags_at(BASE + 2 * PAGE_SIZE) & VM_DONTCOPY) && vt_nr_vmas(mm) == 2,
+	   "madvise: MADV_DOFORK clears it and the pieces merge back");
+
+	is_int(madv(BASE + 4 * PAGE_SIZE, 4 * PAGE_SIZE, MADV_WIPEONFORK), 0,
+	       "madvise: MADV_WIPEONFORK on private anonymous memory");
+	ok((flags_at(BASE + 4 * PAGE_SIZE) & VM_WIPEONFORK) && !(flags_at(BASE) & VM_WIPEONFORK),
+	   "madvise: MADV_WIPEONFORK sets VM_WIPEONFORK on the range");
+	is_int(madv(BASE + 8 * PAGE_SIZE, PAGE_SIZE, MADV_WIPEONFORK), -EINVAL,
+	       "madvise: MADV_WIPEONFORK on a shared mapping is -EINVAL");
+	is_int(madv(BASE + 4 * PAGE_SIZE, 4 * PAGE_SIZE, MADV_KEEPONFORK), 0,
+	       "madvise: MADV_KEEPONFORK");
+	ok(!(flags_at(BASE + 4 * PAGE_SIZE) & VM_WIPEONFORK) && vt_nr_vmas(mm) == 2,
+	   "madvise: MADV_KEEPONFORK clears VM_WIPEONFORK and the VMAs merge back");
+
+	is_int(madv(BASE, 2 * PAGE_SIZE, MADV_HUGEPAGE), 0, "madvise: MADV_HUGEPAGE");
+	ok((flags_at(BASE) & VM_HUGEPAGE) && !(flags_at(BASE) & VM_NOHUGEPAGE) &&
+	   !(flags_at(BASE + 2 * PAGE_SIZE) & VM_HUGEPAGE) && vt_nr_vmas(mm) == 3,
+	   "madvise: MADV_HUGEPAGE sets VM_HUGEPAGE on the range only");
+	is_int(madv(BASE, 8 * PAGE_SIZE, MADV_NOHUGEPAGE), 0, "madvise: MADV_NOHUGEPAGE");
+	ok((flags_at(BASE) & VM_NOHUGEPAGE) && !(flags_at(BASE) & VM_HUGEPAGE) &&
+	   vt_nr_vmas(mm) == 2,
+	   "madvise: MADV_NOHUGEPAGE replaces VM_HUGEPAGE; equal flags merge into one VMA");
+	pinmm_task_exit(t);
+	test_shutdown_ok("madvise fork/THP flags");
+}
+
+static void populate_rules(void)
+{
+	struct task_struct *t;
+	unsigned long dev;
+
+	vt_boot();
+	t = vt_process("madv-pop");
+	vt_mmap(BASE, 4 * PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_FIXED);
+	vt_mmap(BASE + 4 * PAGE_SIZE, 4 * PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_FIXED);
+	is_int(madv(BASE, 4 * PAGE_SIZE, MADV_POPULATE_WRITE), -EINVAL,
+	       "madvise: MADV_POPULATE_WRITE on a read-only mapping is -EINVAL");
+	is_int(madv(BASE + 4 * PAGE_SIZE, PAGE_SIZE, MADV_POPULATE_READ), -EINVAL,
+	       "madvise: MADV_POPULATE_READ on PROT_NONE is -EINVAL");
+	is_int(madv(BASE, 4 * PAGE_SIZE, MADV_POPULATE_READ), 0,
+	       "madvise: MADV_POPULATE_READ on a readable mapping succeeds");
+	dev = pinmm_map_device(pinmm_mmio_pfn, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE);
+	ok(!IS_ERR_VALUE(dev), "pinmm_map_device: maps the MMIO window");
+	if (!IS_ERR_VALUE(dev)) {
+		struct vm_area_struct *vma = vt_vma(dev);
+
+		ok(vma && (vma->vm_flags & (VM_IO | VM_PFNMAP)) == (VM_IO | VM_PFNMAP) &&
+		   !vma_is_anonymous(vma) && (vma->vm_flags & VM_SHARED),
+		   "pinmm_map_device: a shared VM_IO|VM_PFNMAP VMA that is not anonymous");
+		is_int(madv(dev, PAGE_SIZE, MADV_POPULATE_READ), -EINVAL,
+		       "madvise: MADV_POPULATE_READ on VM_PFNMAP|VM_IO is -EINVAL");
+		is_int(madv(dev, PAGE_SIZE, MADV_DONTFORK), -EINVAL,
+		       "madvise: MADV_DONTFORK on VM_IO is -EINVAL");
+		is_int(madv(dev, PAGE_SIZE, MADV_DONTNEED), -EINVAL,
+		       "madvise: MADV_DONTNEED on VM_PFNMAP is -EINVAL");
+		is_int(vm_munmap(dev, 2 * PAGE_SIZE), 0, "munmap: a device mapping");
+	}
+	pinmm_task_exit(t);
+	test_shutdown_ok("madvise populate rules");
+}
+
+int main(void)
+{
+	plan_no_plan();
+	arguments();
+	fork_flags();
+	populate_rules();
+	return done_testing();
+}

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers for the page-table, fault, COW, THP, rmap and uaccess tests
+ * (tests/mm/{pt,fault,cow,thp,rmap,uaccess}_*.c): a machine and a process per
+ * case, a look at the entry that maps an address, and the teardown check.
+ */
+#ifndef PINMM_TESTS_MM_PT_HELPERS_H
+#define PINMM_TESTS_MM_PT_HELPERS_H
+
+#include "../lib/machine.h"
+
+#include <pinmm/huge_mm.h>
+#include <pinmm/memory.h>
+#include <pinmm/mm.h>
+#include <pinmm/mman.h>
+#include <pinmm/pagemap.h>
+#include <pinmm/rcupdate.h>
+#include <pinmm/rmap.h>
+#include <pinmm/task.h>
+#include <pinmm/uaccess.h>
+#include <pinmm/vmstat.h>
+
+#define PT_BASE	0x600000000UL		/* 2 MiB (and 1 GiB) aligned */
+#define PT_RW	(PROT_READ | PROT_WRITE)
+
+static inline void pt_boot(void)
+{
+	test_boot(128, 32, 16);
+}
+
+static inline struct task_struct *pt_process(const char *comm)
+{
+	struct task_struct *t = pinmm_task_create(comm);
+
+	if (!t)
+		bail_out("pinmm_task_create(%s) failed", comm);
+	pinmm_task_attach(t);
+	return t;
+}
+
+static inline unsigned long pt_mmap(unsigned long addr, unsigned long len, unsigned long prot,
+				    unsigned long flags)
+{
+	unsigned long a = vm_mmap(NULL, addr, len, prot, flags | MAP_ANONYMOUS | MAP_FIXED, 0);
+
+	if (a != addr)
+		bail_out("vm_mmap(%#lx, %#lx) = %#lx", addr, len, a);
+	return a;
+}
+
+/* The VMA of @addr (looked up under mmap_lock; valid while nothing unmaps it). */
+static inline struct vm_area_struct *pt_vma(struct mm_struct *mm, unsigned long addr)
+{
+	struct vm_area_struct *vma;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, addr);
+	mmap_read_unlock(mm);
+	return vma;
+}
+
+/* What maps @addr in @mm: the PTE (or the PMD leaf as *@leaf), 0 if nothing. */
+static inline unsigned long pt_entry(struct mm_struct *mm, unsigned long addr, bool *leaf)
+{
+	unsigned long val = 0;
+	spinlock_t *ptl;
+	pmd_t *pmd;
+	pte_t *pte;
+
+	*leaf = false;
+	mmap_read_lock(mm);
+	pmd = mm_find_pmd(mm, addr);
+	if (pmd && pmd_leaf(pmdp_get(pmd))) {
+		*leaf = true;
+		val = pmd_val(pmdp_get(pmd));
+	} else if (pmd && (pte = pte_offset_map_lock(mm, pmd, addr, &ptl))) {
+		val = pte_val(ptep_get(pte));
+		pte_unmap_unlock(pte, ptl);
+	}
+	mmap_read_unlock(mm);
+	return val;
+}
+
+static inline pte_t pt_pte(struct mm_struct *mm, unsigned long addr)
+{
+	bool leaf;
+
+	return __pte(pt_entry(mm, addr, &leaf));
+}
+
+/* The pfn mapped at @addr (PTE or inside a PMD leaf), or -1UL. */
+static inline unsigned long pt_pfn(struct mm_struct *mm, unsigned long addr)
+{
+	bool leaf;
+	unsigned long v = pt_entry(mm, addr, &leaf);
+
+	if (!(v & _PAGE_PRESENT))
+		return -1UL;
+	if (leaf)
+		return pmd_pfn(__pmd(v)) + ((addr & ~PMD_MASK) >> PAGE_SHIFT);
+	return pte_pfn(__pte(v));
+}
+
+static inline struct folio *pt_folio(struct mm_struct *mm, unsigned long addr)
+{
+	unsigned long pfn = pt_pfn(mm, addr);
+
+	return pfn == -1UL || is_zero_pfn(pfn) ? NULL : pfn_folio(pfn);
+}
+
+/* Write / read one word at a user address through the CPU path. */
+static inline int pt_put(unsigned long addr, unsigned long v)
+{
+	return put_user(v, (unsigned long __user *)addr);
+}
+
+static inline unsigned long pt_get(unsigned long addr)
+{
+	unsigned long v = ~0UL;
+
+	if (get_user(v, (unsigned long __user *)addr))
+		return ~0UL;
+	return v;
+}
+
+static inline unsigned long ev(enum vm_event_item e)
+{
+	return global_vm_event(e);
+}
+
+/*
+ * The end of every case: the tasks exit, tables come back after a grace
+ * period, only the zero page stays allocated, then the standard teardown.
+ */
+static inline void pt_teardown(const char *name, struct task_struct **tasks, int n)
+{
+	pinmm_task_detach();
+	for (int i = 0; i < n; i++)
+		if (tasks[i])
+			pinmm_task_exit(tasks[i]);
+	rcu_barrier();
+	is_int(global_node_page_state(NR_ANON_MAPPED), 0,
+	       "%s: teardown: nr_anon_pages back to 0 (every mapping dropped)", name);
+	is_int(global_node_page_state(NR_PAGETABLE), 0,
+	       "%s: teardown: every page table freed (nr_page_table_pages 0)", name);
+	is_uint(pinmm_frames_in_use(), 1,
+		"%s: teardown: only the zero page is still allocated", name);
+	test_shutdown_ok(name);
+}
+
+#endif /* PINMM_TESTS_MM_PT_HELPERS_H */
