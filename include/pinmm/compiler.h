@@ -47,7 +47,16 @@
 #define smp_mb()		atomic_thread_fence(memory_order_seq_cst)
 #define smp_rmb()		atomic_thread_fence(memory_order_acquire)
 #define smp_wmb()		atomic_thread_fence(memory_order_release)
+/*
+ * After an atomic read-modify-write: on x86 the locked instruction is
+ * already a full barrier, so (as in Linux) only the compiler must not move
+ * accesses across it.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+#define smp_mb__after_atomic()	barrier()
+#else
 #define smp_mb__after_atomic()	smp_mb()
+#endif
 #define barrier()		__asm__ __volatile__("" ::: "memory")
 #define cpu_relax()		__builtin_ia32_pause()
 

@@ -421,7 +421,7 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
  * The PTEs are special: vm_normal_page() gives NULL for them and no
  * reference or mapcount is taken.
  * Context: mmap_lock held for write.
- * Return: 0, -EINVAL for a bad range, -EBUSY if a PTE is already there,
+ * Return: 0, -EINVAL for a bad range, -EACCES if a PTE is already there,
  * -ENOMEM.
  */
 int remap_pfn_range(struct vm_area_struct *vma, unsigned long addr, unsigned long pfn,

@@ -52,7 +52,8 @@ retry:
  * path can migrate it. A pin of a small folio is one atomic add of the whole
  * bias (the count taken in one step, then the folio re-checked), not two.
  */
-struct folio *try_grab_folio_fast(struct page *page, int refs, unsigned int flags)
+static __always_inline struct folio *__try_grab_folio_fast(struct page *page, int refs,
+							   unsigned int flags)
 {
 	struct folio *folio;
 
@@ -95,6 +96,11 @@ retry:
 	return folio;
 }
 
+struct folio *try_grab_folio_fast(struct page *page, int refs, unsigned int flags)
+{
+	return __try_grab_folio_fast(page, refs, flags);
+}
+
 /* Undo a speculative grab that the re-check refused (not counted yet). */
 static void gup_fast_undo(struct folio *folio, int refs, unsigned int flags)
 {
@@ -131,6 +137,36 @@ static bool gup_fast_folio_allowed(struct folio *folio, unsigned int flags)
 	return mapping_is_shmem((struct address_space *)mapping);
 }
 
+/* How many entries ahead the walk and the unpin loop prefetch struct pages. */
+#define GUP_PREFETCH_AHEAD	8
+
+/*
+ * Fill @dst with @page, @page + 1, ... @page + @n - 1. A THP fills 512
+ * entries; four at a time with GCC vector extensions keeps that at store
+ * bandwidth (the plain loop is not vectorised at -O2).
+ */
+static inline void fill_pages(struct page **dst, struct page *page, int n)
+{
+	typedef unsigned long v4ul __attribute__((vector_size(32)));
+	const unsigned long sz = sizeof(struct page);
+	v4ul v = { (unsigned long)page, (unsigned long)page + sz,
+		   (unsigned long)page + 2 * sz, (unsigned long)page + 3 * sz };
+	const v4ul step = { 4 * sz, 4 * sz, 4 * sz, 4 * sz };
+	int i = 0;
+
+	for (; i + 4 <= n; i += 4, v += step)
+		__builtin_memcpy(dst + i, &v, sizeof(v));
+	for (; i < n; i++)
+		dst[i] = page + i;
+}
+
+/* What one lockless walk has taken so far. */
+struct gup_fast_ctx {
+	struct page **pages;
+	int nr;			/* entries filled in pages[] */
+	int nr_zero;		/* of which the shared zero page: pinned without counting */
+};
+
 /*
  * How many PTEs from @ptep on map consecutive pages of @folio with the same
  * bits as @pte, so one atomic grabs them all (Linux's folio_pte_batch idea).
@@ -153,7 +189,7 @@ static int gup_fast_pte_batch(pte_t *ptep, pte_t pte, struct folio *folio, struc
 }
 
 static bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsigned long end,
-			       unsigned int flags, struct page **pages, int *nr)
+			       unsigned int flags, struct gup_fast_ctx *ctx)
 {
 	pte_t *ptep = pte_offset_lockless(pmd, addr);
 	bool write = flags & FOLL_WRITE;
@@ -167,11 +203,21 @@ static bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsig
 		if (!pte_access_permitted(pte, write) || pte_special(pte))
 			return false;
 		page = pfn_to_page(pte_pfn(pte));
+		/*
+		 * The struct page of each small folio is a cache miss: start the
+		 * next few now (same table page, so the entries are mapped).
+		 */
+		if (addr + GUP_PREFETCH_AHEAD * PAGE_SIZE < end) {
+			pte_t ahead = ptep_get_lockless(ptep + GUP_PREFETCH_AHEAD);
+
+			if (pte_present(ahead) && !pte_special(ahead))
+				__builtin_prefetch(pfn_to_page(pte_pfn(ahead)), 1);
+		}
 		/* the folio as it looks now; try_grab re-checks it under a reference */
 		folio = page_folio(page);
 		if (folio_test_large(folio))
 			batch = gup_fast_pte_batch(ptep, pte, folio, page, addr, end);
-		folio = try_grab_folio_fast(page, batch, flags);
+		folio = __try_grab_folio_fast(page, batch, flags);
 		if (!folio)
 			return false;
 		/* held now, so it cannot be split: is the batch still inside it? */
@@ -199,7 +245,9 @@ static bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsig
 		if (!folio_test_referenced(folio))
 			folio_set_referenced(folio);
 		for (int i = 0; i < batch; i++)
-			pages[(*nr)++] = page + i;
+			ctx->pages[ctx->nr + i] = page + i;
+		ctx->nr += batch;
+		ctx->nr_zero += is_zero_page(page);
 		ptep += batch;
 		addr += (unsigned long)batch << PAGE_SHIFT;
 	}
@@ -207,7 +255,7 @@ static bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsig
 }
 
 static bool gup_fast_pmd_leaf(pmd_t orig, pmd_t *pmdp, unsigned long addr, unsigned long end,
-			      unsigned int flags, struct page **pages, int *nr)
+			      unsigned int flags, struct gup_fast_ctx *ctx)
 {
 	struct page *page;
 	struct folio *folio;
@@ -218,7 +266,7 @@ static bool gup_fast_pmd_leaf(pmd_t orig, pmd_t *pmdp, unsigned long addr, unsig
 	page = pfn_to_page(pmd_pfn(orig)) + ((addr & ~PMD_MASK) >> PAGE_SHIFT);
 	refs = (int)((end - addr) >> PAGE_SHIFT);
 	/* one atomic for the whole sub-range: the historical 5.12 speed-up */
-	folio = try_grab_folio_fast(page, refs, flags);
+	folio = __try_grab_folio_fast(page, refs, flags);
 	if (!folio)
 		return false;
 	if (unlikely(pmd_val(orig) != pmd_val(pmdp_get_lockless(pmdp))) ||
@@ -227,8 +275,8 @@ static bool gup_fast_pmd_leaf(pmd_t orig, pmd_t *pmdp, unsigned long addr, unsig
 		gup_fast_undo(folio, refs, flags);
 		return false;
 	}
-	for (int i = 0; i < refs; i++)
-		pages[(*nr)++] = page + i;
+	fill_pages(ctx->pages + ctx->nr, page, refs);
+	ctx->nr += refs;
 	if (!folio_test_referenced(folio))
 		folio_set_referenced(folio);
 	return true;
@@ -242,7 +290,7 @@ static unsigned long level_end(unsigned long addr, unsigned long end, unsigned l
 }
 
 static bool gup_fast_pmd_range(pud_t pud, unsigned long addr, unsigned long end,
-			       unsigned int flags, struct page **pages, int *nr)
+			       unsigned int flags, struct gup_fast_ctx *ctx)
 {
 	pmd_t *pmdp = pmd_offset_lockless(pud, addr);
 
@@ -253,9 +301,9 @@ static bool gup_fast_pmd_range(pud_t pud, unsigned long addr, unsigned long end,
 		if (!pmd_present(pmd))
 			return false;
 		if (pmd_leaf(pmd)) {
-			if (!gup_fast_pmd_leaf(pmd, pmdp, addr, next, flags, pages, nr))
+			if (!gup_fast_pmd_leaf(pmd, pmdp, addr, next, flags, ctx))
 				return false;
-		} else if (!gup_fast_pte_range(pmd, pmdp, addr, next, flags, pages, nr)) {
+		} else if (!gup_fast_pte_range(pmd, pmdp, addr, next, flags, ctx)) {
 			return false;
 		}
 		addr = next;
@@ -265,7 +313,7 @@ static bool gup_fast_pmd_range(pud_t pud, unsigned long addr, unsigned long end,
 }
 
 static void gup_fast_pgd_range(unsigned long addr, unsigned long end, unsigned int flags,
-			       struct page **pages, int *nr)
+			       struct gup_fast_ctx *ctx)
 {
 	pgd_t *pgdp = pgd_offset(current->mm, addr);
 
@@ -283,7 +331,7 @@ static void gup_fast_pgd_range(unsigned long addr, unsigned long end, unsigned i
 
 			if (!pud_present(pud) || pud_leaf(pud))
 				return;
-			if (!gup_fast_pmd_range(pud, addr, next, flags, pages, nr))
+			if (!gup_fast_pmd_range(pud, addr, next, flags, ctx))
 				return;
 			addr = next;
 			pudp++;
@@ -310,32 +358,27 @@ static void gup_fast_unpin_user_pages(struct page **pages, int nr, unsigned int 
 static int gup_fast(unsigned long start, unsigned long end, unsigned int flags,
 		    struct page **pages)
 {
+	struct gup_fast_ctx ctx = { .pages = pages };
 	struct mm_struct *mm = current->mm;
 	unsigned int seq = 0;
-	int nr = 0;
 
 	/* fork is write-protecting: a pin now could race the COW setup */
 	if ((flags & FOLL_PIN) && !raw_seqcount_try_begin(&mm->write_protect_seq, &seq))
 		return 0;
 	rcu_read_lock();
-	gup_fast_pgd_range(start, end, flags, pages, &nr);
+	gup_fast_pgd_range(start, end, flags, &ctx);
 	rcu_read_unlock();
 	if (flags & FOLL_PIN) {
 		if (read_seqcount_retry(&mm->write_protect_seq, seq)) {
-			gup_fast_unpin_user_pages(pages, nr, flags);
+			gup_fast_unpin_user_pages(pages, ctx.nr, flags);
 			return 0;
 		}
 		/* counted only once kept: one atomic per call, not per page */
-		if (nr) {
-			long counted = 0;
-
-			for (int i = 0; i < nr; i++)
-				counted += !is_zero_page(pages[i]);
-			mod_node_page_state(NR_FOLL_PIN_ACQUIRED, counted);
-		}
-		sanity_check_pinned_pages(pages, (unsigned long)nr);
+		if (ctx.nr > ctx.nr_zero)
+			mod_node_page_state(NR_FOLL_PIN_ACQUIRED, ctx.nr - ctx.nr_zero);
+		sanity_check_pinned_pages(pages, (unsigned long)ctx.nr);
 	}
-	return nr;
+	return ctx.nr;
 }
 
 /**

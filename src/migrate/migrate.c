@@ -66,13 +66,14 @@
 /* Where each page of the source goes: one folio of the same order, or one per page. */
 struct migrate_dst {
 	struct folio *src;
-	struct folio *whole;		/* same order as src, or NULL when split */
-	struct folio **pieces;		/* order-0 destinations, one per page */
+	bool split;			/* one order-0 destination per page */
+	struct folio *whole;		/* !split: same order as src */
+	struct folio **pieces;		/* split: one per page of src */
 };
 
 static struct page *dst_page(const struct migrate_dst *d, unsigned long i)
 {
-	return d->whole ? folio_page(d->whole, i) : &d->pieces[i]->page;
+	return d->split ? &d->pieces[i]->page : folio_page(d->whole, i);
 }
 
 static bool folio_is_thp(const struct folio *folio)
@@ -260,7 +261,7 @@ static void migrate_contents(const struct migrate_dst *d)
 	struct address_space *mapping = atomic_load_explicit(&src->mapping, memory_order_relaxed);
 	unsigned long nr = folio_nr_pages(src);
 
-	if (d->whole) {
+	if (!d->split) {
 		memcpy(folio_address(d->whole), folio_address(src), folio_size(src));
 		d->whole->index = src->index;
 		folio_migrate_flags(d->whole, src);
@@ -290,7 +291,7 @@ static void migrate_contents(const struct migrate_dst *d)
 
 static void dst_for_each(const struct migrate_dst *d, void (*fn)(struct folio *))
 {
-	if (d->whole) {
+	if (!d->split) {
 		fn(d->whole);
 		return;
 	}
@@ -308,10 +309,10 @@ static void dst_lock(struct folio *f)
 /* Give unused destinations back (the allocator's callback, or folio_put()). */
 static void put_dsts(struct migrate_dst *d, free_folio_t put_new_folio, unsigned long private)
 {
-	unsigned long nr = d->whole ? 1 : folio_nr_pages(d->src);
+	unsigned long nr = d->split ? folio_nr_pages(d->src) : 1;
 
 	for (unsigned long i = 0; i < nr; i++) {
-		struct folio *f = d->whole ? d->whole : d->pieces[i];
+		struct folio *f = d->split ? (d->pieces ? d->pieces[i] : NULL) : d->whole;
 
 		if (!f)
 			continue;
@@ -324,8 +325,7 @@ static void put_dsts(struct migrate_dst *d, free_folio_t put_new_folio, unsigned
 
 /*
  * Allocate the destinations of @src: one folio of its order, or with @split
- * one order-0 folio per page (each asked for as its own page, so the
- * callback sees order 0 and the page's zone).
+ * one order-0 folio per page.
  */
 static int get_dsts(struct migrate_dst *d, bool split, new_folio_t get_new_folio,
 		    unsigned long private)
@@ -333,6 +333,7 @@ static int get_dsts(struct migrate_dst *d, bool split, new_folio_t get_new_folio
 	struct folio *src = d->src;
 	unsigned long nr = folio_nr_pages(src);
 
+	d->split = split;
 	d->whole = NULL;
 	d->pieces = NULL;
 	if (!split) {
@@ -343,8 +344,11 @@ static int get_dsts(struct migrate_dst *d, bool split, new_folio_t get_new_folio
 	if (!d->pieces)
 		return -ENOMEM;
 	for (unsigned long i = 0; i < nr; i++) {
-		/* a tail page reads as an order-0 "folio" of the right zone */
-		d->pieces[i] = get_new_folio((struct folio *)folio_page(src, i), private);
+		/*
+		 * What the callback gets describes the piece: a tail page of
+		 * the source reads as an order-0 folio of the source's zone.
+		 */
+		d->pieces[i] = get_new_folio((struct folio *)folio_page(src, 1), private);
 		if (!d->pieces[i])
 			return -ENOMEM;
 	}
@@ -424,10 +428,10 @@ static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_
 	folio_unlock(src);
 	if (anon_vma)
 		put_anon_vma(anon_vma);
-	migrate_folio_done(src);
-	/* the allocation references: the new mappings hold their own */
+	/* the allocation references (the new mappings hold their own), then the source */
 	dst_for_each(&d, folio_put);
 	free(d.pieces);
+	migrate_folio_done(src);
 	return MIGRATEPAGE_SUCCESS;
 
 out_remap:

@@ -1106,8 +1106,10 @@ int populate_range(struct vm_area_struct *vma, unsigned long start, unsigned lon
 		if (fatal_signal_pending_current())
 			return -EINTR;
 		/* a racing change may undo us: look at the same page again */
-		if (populated(vma, addr, write))
+		if (populated(vma, addr, write)) {
 			addr += PAGE_SIZE;
+			tries = 0;	/* progress: the bound is per page */
+		}
 	}
 	return 0;
 }

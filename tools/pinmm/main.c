@@ -23,6 +23,7 @@ static void usage(FILE *out)
 		"\n"
 		"commands:\n"
 		"  demo          boot a machine and walk through what it does\n"
+		"  bench         the kernel's gup_test on pinmm (bench --help), --kernel to compare\n"
 		"  vmstat        counters of a freshly booted machine, /proc/vmstat format\n"
 		"  zoneinfo      zones, /proc/zoneinfo-like\n"
 		"  buddyinfo     free blocks per order, /proc/buddyinfo format\n"
@@ -119,6 +120,8 @@ int main(int argc, char **argv)
 	argv += optind;
 	if (!strcmp(cmd, "demo"))
 		return cmd_demo(&o, argc, argv);
+	if (!strcmp(cmd, "bench"))
+		return cmd_bench(&o, argc, argv);
 	if (!strcmp(cmd, "vmstat"))
 		return cmd_vmstat(&o, argc, argv);
 	if (!strcmp(cmd, "zoneinfo"))

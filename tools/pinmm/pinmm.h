@@ -12,5 +12,6 @@ struct tool_opts {
 
 int cmd_demo(struct tool_opts *o, int argc, char **argv);
 int cmd_vmstat(struct tool_opts *o, int argc, char **argv);
+int cmd_bench(struct tool_opts *o, int argc, char **argv);
 
 #endif
