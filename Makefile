@@ -34,7 +34,7 @@ CFLAGS := -std=gnu11 -Wall -Wextra -Werror -g -fno-omit-frame-pointer -pthread \
 LDFLAGS := -pthread $(VFLAGS)
 LDLIBS := -lurcu-memb -lurcu-common -luring -lxxhash
 
-LIB_SRCS := $(sort $(shell find src -name '*.c'))
+LIB_SRCS := $(sort $(shell find src drivers -name '*.c'))
 LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/obj/%.o)
 LIB := $(OUT)/libpinmm.a
 

@@ -38,10 +38,13 @@ static unsigned long collect_longterm_unpinnable_folios(struct list_head *movabl
 			continue;	/* already on our list from an earlier page */
 		if (!folio_isolate_lru(folio))
 			continue;
+		/*
+		 * folio_isolate_lru() has counted it in nr_isolated_*; migrate_pages()
+		 * or putback_movable_pages() uncount it. Counting it here again (as
+		 * Linux's caller does, whose isolate_lru does not count) doubled it.
+		 */
 		folio_set_isolated(folio);
 		list_add_tail(&folio->lru, movable);
-		mod_node_page_state(folio_test_anon(folio) ? NR_ISOLATED_ANON : NR_ISOLATED_FILE,
-				    (long)folio_nr_pages(folio));
 	}
 	return collected;
 }
@@ -66,11 +69,8 @@ static long migrate_longterm_unpinnable_folios(struct list_head *movable,
 		unpin_user_page(pages[i]);
 		pages[i] = NULL;
 	}
-	list_for_each_entry(folio, movable, lru) {
+	list_for_each_entry(folio, movable, lru)
 		folio_clear_isolated(folio);
-		mod_node_page_state(folio_test_anon(folio) ? NR_ISOLATED_ANON : NR_ISOLATED_FILE,
-				    -(long)folio_nr_pages(folio));
-	}
 	if (!list_empty(movable) &&
 	    migrate_pages(movable, alloc_migration_target, NULL, (unsigned long)&mtc,
 			  MIGRATE_SYNC, MR_LONGTERM_PIN, NULL))

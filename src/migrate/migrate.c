@@ -184,7 +184,9 @@ static bool remove_migration_pte(struct folio *folio, struct vm_area_struct *vma
 		page = d ? dst_page(d, idx) : folio_page(folio, idx);
 		new = page_folio(page);
 
-		pte = mk_pte(page, vma->vm_page_prot);
+		/* mprotect stores vm_page_prot without our locks: READ_ONCE (vma.c) */
+		pte = mk_pte(page, (pgprot_t){ __atomic_load_n(&vma->vm_page_prot.pgprot,
+							       __ATOMIC_RELAXED) });
 		if (!(pte_val(old) & _PAGE_SWP_YOUNG))
 			pte = pte_mkold(pte);
 		else
@@ -406,10 +408,14 @@ static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_
 		goto out_put_dst;
 	dst_for_each(&d, dst_lock);
 
-	/* keeps the anon_vma (and so the walk back) alive while nothing maps the folio */
+	/*
+	 * Keeps the anon_vma (and so the walk back) alive while nothing maps
+	 * the folio; NULL means it is mapped nowhere, and an isolated, locked
+	 * anon folio cannot gain a first mapping.
+	 */
 	if (folio_test_anon(src))
 		anon_vma = folio_get_anon_vma(src);
-	if (folio_mapped(src))
+	if (anon_vma)
 		try_to_migrate(src, anon_vma);
 	if (folio_mapped(src)) {
 		rc = -EAGAIN;	/* maybe pinned, or a PMD could not be split */

@@ -6,6 +6,7 @@
  */
 #include <pinmm/huge_mm.h>
 #include <pinmm/memory.h>
+#include <pinmm/migrate.h>
 #include <pinmm/mman.h>
 #include <pinmm/mmu_notifier.h>
 #include <pinmm/pagemap.h>
@@ -94,6 +95,7 @@ vm_fault_t do_huge_pmd_anonymous_page(struct vm_fault *vmf)
 		return VM_FAULT_FALLBACK;
 	}
 	folio_add_new_anon_rmap(folio, vma, haddr, RMAP_EXCLUSIVE);
+	folio_add_lru(folio);	/* src/migrate: now visible to migration */
 	pgtable_trans_huge_deposit(mm, vmf->pmd, table);
 	set_pmd(vmf->pmd, entry);
 	add_mm_counter(mm, MM_ANONPAGES, HPAGE_PMD_NR);

@@ -20,6 +20,7 @@
  */
 #include <pinmm/huge_mm.h>
 #include <pinmm/memory.h>
+#include <pinmm/migrate.h>
 #include <pinmm/mman.h>
 #include <pinmm/mmu_notifier.h>
 #include <pinmm/pagemap.h>
@@ -72,19 +73,24 @@ static void migration_entry_wait(struct vm_fault *vmf)
 	spinlock_t *ptl;
 	pte_t *pte;
 
-	pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &ptl);
-	if (!pte)
-		return;
-	if (!pte_same(ptep_get(pte), vmf->orig_pte)) {
-		pte_unmap_unlock(pte, ptl);
-		return;
-	}
-	folio = pfn_folio(swp_offset(pte_to_swp_entry(vmf->orig_pte)));
-	if (!folio_try_get(folio)) {
-		/* frozen: the migration is about to finish */
+	for (;;) {
+		pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &ptl);
+		if (!pte)
+			return;
+		if (!pte_same(ptep_get(pte), vmf->orig_pte)) {
+			pte_unmap_unlock(pte, ptl);
+			return;
+		}
+		folio = pfn_folio(swp_offset(pte_to_swp_entry(vmf->orig_pte)));
+		if (folio_try_get(folio))
+			break;
+		/*
+		 * src/migrate: frozen, the migrator is copying. Wait that out
+		 * here, re-checking the entry, rather than return at once and
+		 * let the caller (uaccess: 16 tries) burn its retries meanwhile.
+		 */
 		pte_unmap_unlock(pte, ptl);
 		cond_resched();
-		return;
 	}
 	pte_unmap_unlock(pte, ptl);
 	folio_wait_locked(folio);
@@ -161,6 +167,7 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 	 * ask to unshare them.
 	 */
 	folio_add_new_anon_rmap(folio, vma, vmf->address, RMAP_EXCLUSIVE);
+	folio_add_lru(folio);	/* src/migrate: now visible to migration */
 	set_pte(pte, entry);
 	pte_unmap_unlock(pte, ptl);
 	return 0;
@@ -255,6 +262,7 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf, struct folio *old_folio,
 		/* clear first: a lockless walker must never see old and new mixed */
 		ptep_get_and_clear(pte);
 		folio_add_new_anon_rmap(new, vma, vmf->address, RMAP_EXCLUSIVE);
+		folio_add_lru(new);	/* src/migrate: now visible to migration */
 		set_pte(pte, entry);
 		if (old_folio) {
 			folio_remove_rmap_pte(old_folio, old_page, vma);
@@ -412,6 +420,7 @@ static bool finish_fault(struct vm_fault *vmf, struct page *page, bool anon, boo
 	if (anon) {
 		inc_mm_counter(mm, MM_ANONPAGES);
 		folio_add_new_anon_rmap(folio, vma, vmf->address, RMAP_EXCLUSIVE);
+		folio_add_lru(folio);	/* src/migrate: now visible to migration */
 	} else {
 		inc_mm_counter(mm, mm_counter(folio));
 		folio_add_file_rmap_pte(folio, page, vma);
@@ -822,6 +831,7 @@ static void copy_present_page(struct vm_area_struct *dst_vma, pte_t *dst_pte, un
 	memcpy(folio_address(new), page_address(page), PAGE_SIZE);
 	__folio_mark_uptodate(new);
 	folio_add_new_anon_rmap(new, dst_vma, addr, RMAP_EXCLUSIVE);
+	folio_add_lru(new);	/* src/migrate: now visible to migration */
 	rss[MM_ANONPAGES]++;
 	entry = mk_pte(&new->page, vma_pte_prot(dst_vma));
 	entry = maybe_mkwrite(pte_mkdirty(entry), dst_vma);

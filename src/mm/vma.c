@@ -104,7 +104,14 @@ void vma_link(struct mm_struct *mm, struct vm_area_struct *vma)
 	rb_link_node(&vma->vm_rb, parent, link);
 	rb_insert_color(&vma->vm_rb, &mm->mm_rb);
 	list_add(&vma->vm_list, prev ? &prev->vm_list : &mm->mmap_list);
-	vma->vm_mm = mm;
+	/*
+	 * Every caller made the VMA for @mm already (vm_area_alloc, or a dup in
+	 * fork/split that set it), and fork/split have linked it into its
+	 * anon_vma first, so rmap walkers may read vm_mm now without any lock
+	 * of ours: do not store it again (TSan: race with try_to_migrate_one).
+	 */
+	if (WARN_ON_ONCE(vma->vm_mm != mm))
+		vma->vm_mm = mm;
 	mm->map_count++;
 }
 

@@ -1,15 +1,26 @@
 // SPDX-License-Identifier: MIT
 /*
  * pinmm demo: the story of the machine, told by running it.
- * Chapter 1 (physical memory): boot, allocate a mix of orders and
- * migratetypes, show where they came from, free them, show they coalesced.
+ *  1. physical memory: allocate a mix of orders and migratetypes, free, coalesce
+ *  2. address spaces: zero page, faults, fork and copy-on-write
+ *  3. the pinning cases of pin_user_pages.rst, each through its driver:
+ *     Direct I/O, an RDMA region that migrates out of CMA/ZONE_MOVABLE,
+ *     a pin across fork, ODP without pins, struct page inspection
  */
 #include "pinmm.h"
 
+#include <errno.h>
+#include <pinmm/drivers.h>
+#include <pinmm/migrate.h>
 #include <pinmm/mm.h>
+#include <pinmm/mman.h>
+#include <pinmm/task.h>
+#include <pinmm/uaccess.h>
 #include <pinmm/vmstat.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define say(o, ...) do { if (!(o)->quiet) printf(__VA_ARGS__); } while (0)
 
@@ -79,10 +90,293 @@ static int chapter_physical_memory(struct tool_opts *o)
 	return 0;
 }
 
+
+static long stat(const char *name)
+{
+	long v = 0;
+
+	pinmm_vmstat_get(name, &v);
+	return v;
+}
+
+#define CHECK(o, cond, ...)						\
+	do {								\
+		if (!(cond)) {						\
+			printf("pinmm demo: FAILED: " __VA_ARGS__);	\
+			printf("\n");					\
+			return 1;					\
+		}							\
+	} while (0)
+
+static void show_page(struct tool_opts *o, const char *what, unsigned long addr)
+{
+	struct page_info pi;
+
+	if (page_info_get(addr, 1, &pi) != 1) {
+		say(o, "    %-34s (not mapped)\n", what);
+		return;
+	}
+	say(o, "    %-34s pfn %#7lx zone %-7s block %-9s ref %-5d map %d%s%s\n", what, pi.pfn,
+	    pi.zone, pi.migratetype, pi.refcount, pi.mapcount,
+	    pi.maybe_dma_pinned ? "  maybe-DMA-pinned" : "",
+	    pi.anon_exclusive ? "  anon-exclusive" : "");
+}
+
+static int chapter_address_spaces(struct tool_opts *o, struct task_struct *task)
+{
+	const unsigned long size = 8UL << 20;
+	unsigned long addr, frames0 = pinmm_frames_in_use();
+	struct task_struct *child;
+	char c = 0;
+
+	say(o, "\n== 2. Address spaces\n\n");
+	addr = vm_mmap(NULL, 0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	CHECK(o, !IS_ERR_VALUE(addr), "mmap");
+	get_user(c, (char __user *)addr);
+	say(o, "A read of untouched private memory maps the shared zero page (read %d):\n", c);
+	show_page(o, "after a read", addr);
+	put_user((char)'P', (char __user *)addr);
+	say(o, "A write replaces it with a zeroed movable folio:\n");
+	show_page(o, "after a write", addr);
+	CHECK(o, pinmm_fork(task, "child", &child) == 0, "fork");
+	say(o, "After fork both map it read-only (COW); the parent writes and gets a copy:\n");
+	show_page(o, "parent, before its write", addr);
+	put_user((char)'Q', (char __user *)addr);
+	show_page(o, "parent, after its write", addr);
+	pinmm_task_attach(child);
+	get_user(c, (char __user *)addr);
+	show_page(o, "child (still the old page)", addr);
+	say(o, "  the child reads '%c', the parent wrote 'Q'; pinmm_cow_copy %ld\n", c,
+	    stat("pinmm_cow_copy"));
+	pinmm_task_attach(task);
+	pinmm_task_exit(child);
+	CHECK(o, c == 'P', "child saw the parent's write");
+	vm_munmap(addr, size);
+	say(o, "munmap and the child's exit return its frames: %lu in use (%lu before the mmap;\n"
+	       "  the difference is page tables the parent's mm keeps until it exits)\n",
+	    pinmm_frames_in_use(), frames0);
+	return 0;
+}
+
+static int case_dio(struct tool_opts *o)
+{
+	char path[] = "/tmp/pinmm-demo-XXXXXX", buf[64], data_at_4096[8];
+	const size_t len = 4 * PAGE_SIZE;
+	unsigned long addr;
+	char *data = malloc(len);
+	int fd = mkstemp(path);
+	ssize_t n;
+
+	CHECK(o, fd >= 0 && data, "temp file");
+	unlink(path);
+	for (size_t i = 0; i < len; i++)
+		data[i] = (char)('a' + i % 26);
+	CHECK(o, pwrite(fd, data, len, 0) == (ssize_t)len, "pwrite");
+	memcpy(data_at_4096, data + PAGE_SIZE, 8);
+	addr = vm_mmap(NULL, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	n = dio_pread(fd, addr, len, 0);
+	copy_from_user(buf, (void __user *)(addr + PAGE_SIZE), 8);
+	buf[8] = 0;
+	say(o, "Case 1, Direct I/O: pin_user_pages_fast(FOLL_WRITE), the disk writes the frames,\n"
+	       "  unpin_user_pages_dirty_lock(): read %zd bytes; user memory at +4096 says \"%s\"\n",
+	    n, buf);
+	close(fd);
+	vm_munmap(addr, len);
+	free(data);
+	CHECK(o, n == (ssize_t)len && !memcmp(buf, data_at_4096, 8), "direct I/O data");
+	return 0;
+}
+
+/* Memory other users hold, so the allocator's CMA balance rule kicks in. */
+struct ballast {
+	struct page **pages;
+	unsigned long nr, cap;
+};
+
+static bool ballast_add(struct ballast *b, struct page *page)
+{
+	if (b->nr == b->cap) {
+		struct page **n = realloc(b->pages, (b->cap * 2 + 64) * sizeof(*n));
+
+		if (!n)
+			return false;
+		b->pages = n;
+		b->cap = b->cap * 2 + 64;
+	}
+	b->pages[b->nr++] = page;
+	return true;
+}
+
+/*
+ * Take all of ZONE_MOVABLE (movable blocks) and all but @keep_mb of
+ * ZONE_NORMAL's non-CMA memory (unmovable blocks), as other processes and the
+ * kernel would under memory pressure. Cheap: the frames are never touched.
+ */
+static void ballast_fill(struct ballast *b, unsigned long keep_mb)
+{
+	struct zone *normal = &pinmm_zones[ZONE_NORMAL];
+	struct page *page;
+
+	while ((page = alloc_pages(GFP_HIGHUSER_MOVABLE, MAX_PAGE_ORDER))) {
+		if (page_zonenum(page) != ZONE_MOVABLE || !ballast_add(b, page)) {
+			__free_pages(page, MAX_PAGE_ORDER);
+			break;
+		}
+	}
+	while (zone_page_state(normal, NR_FREE_PAGES) - zone_page_state(normal, NR_FREE_CMA_PAGES) >
+	       (long)((keep_mb << 20) >> PAGE_SHIFT) &&
+	       (page = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER))) {
+		if (!ballast_add(b, page)) {
+			__free_pages(page, MAX_PAGE_ORDER);
+			break;
+		}
+	}
+}
+
+static void ballast_free(struct ballast *b)
+{
+	for (unsigned long i = 0; i < b->nr; i++)
+		__free_pages(b->pages[i], MAX_PAGE_ORDER);
+	free(b->pages);
+}
+
+/* Can the camera driver still get the whole CMA area? (cma_alloc()) */
+static bool cma_whole_area_allocatable(void)
+{
+	unsigned long count = pinmm_zones[ZONE_NORMAL].cma_pages;
+	struct page *page;
+	bool quiet = pinmm_warn_set_quiet(true);
+	FILE *saved = stderr;
+
+	/* alloc_contig_range names the busy pfn on stderr; the demo says it instead */
+	stderr = fopen("/dev/null", "w");
+	page = cma_alloc_pages(count, 0);
+	fclose(stderr);
+	stderr = saved;
+	pinmm_warn_set_quiet(quiet);
+	if (!page)
+		return false;
+	cma_release_pages(page, count);
+	return true;
+}
+
+static int case_rdma_and_fork(struct tool_opts *o, struct task_struct *task)
+{
+	const size_t len = 4UL << 20;
+	const unsigned long npages = len >> PAGE_SHIFT;
+	struct ballast ballast = { 0 };
+	struct page **short_pins;
+	unsigned long addr, frames;
+	struct task_struct *child;
+	struct rdma_mr *mr;
+	char dev[8] = { 0 }, c = 0;
+	long mig0, got;
+	int err;
+
+	if (!pinmm_zones[ZONE_NORMAL].cma_pages) {
+		say(o, "\nCase 2, RDMA: skipped (the machine has no CMA area; see --cma)\n");
+		return 0;
+	}
+	ballast_fill(&ballast, 32);
+	say(o, "\nCase 2, RDMA. Memory is tight: other users hold ZONE_MOVABLE and most of\n"
+	       "ZONE_NORMAL, so the allocator's CMA balance rule puts new user pages in CMA:\n");
+	addr = vm_mmap(NULL, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	do_madvise(current->mm, addr, len, MADV_POPULATE_WRITE);
+	show_page(o, "buffer page 0", addr);
+
+	short_pins = calloc(npages, sizeof(*short_pins));
+	got = pin_user_pages_fast(addr, (int)npages, FOLL_WRITE, short_pins);
+	say(o, "  While a short-term pin (Direct I/O style) holds it, the CMA area cannot be\n"
+	       "  handed to its owner: cma_alloc of the whole area %s.\n",
+	    cma_whole_area_allocatable() ? "SUCCEEDS (unexpected)" : "fails with -EBUSY");
+	if (got > 0)
+		unpin_user_pages(short_pins, (unsigned long)got);
+	free(short_pins);
+
+	mig0 = stat("pgmigrate_success");
+	err = rdma_reg_mr(addr, len, RDMA_ACCESS_LOCAL_WRITE | RDMA_ACCESS_REMOTE_WRITE, &mr);
+	CHECK(o, !err, "rdma_reg_mr: %s", strerror(-err));
+	say(o, "  rdma_reg_mr(): pin_user_pages_fast(FOLL_WRITE|FOLL_LONGTERM) first migrated\n"
+	       "  %ld pages out of CMA to unmovable memory, then kept the pins (pinned_vm %ld):\n",
+	    stat("pgmigrate_success") - mig0, atomic_load(&current->mm->pinned_vm));
+	show_page(o, "buffer page 0, registered", addr);
+	say(o, "  With the region registered for as long as it likes, cma_alloc of the whole\n"
+	       "  area %s: that is what FOLL_LONGTERM's migration is for.\n",
+	    cma_whole_area_allocatable() ? "succeeds" : "FAILS (unexpected)");
+	CHECK(o, folio_is_longterm_pinnable(page_folio(mr->pages[0])), "pinned page is pinnable");
+	ballast_free(&ballast);
+
+	say(o, "\nA pin across fork: the child must not share the pinned page, or the parent's\n"
+	       "next write would COW it away from the device.\n");
+	put_user((char)'1', (char __user *)addr);
+	CHECK(o, pinmm_fork(task, "child", &child) == 0, "fork");
+	put_user((char)'2', (char __user *)addr);
+	rdma_dma_read(mr, 0, dev, 1);
+	show_page(o, "parent page 0 (still the pinned one)", addr);
+	pinmm_task_attach(child);
+	get_user(c, (char __user *)addr);
+	show_page(o, "child page 0 (a copy made at fork)", addr);
+	pinmm_task_attach(task);
+	say(o, "  parent wrote '2' after fork: the device reads '%c', the child reads '%c'\n",
+	    dev[0], c);
+	pinmm_task_exit(child);
+	CHECK(o, dev[0] == '2' && c == '1', "pin across fork");
+
+	rdma_dma_write(mr, 100, "from-the-nic", 12);
+	copy_from_user(dev, (void __user *)(addr + 100), 8);
+	say(o, "  the device writes; the process reads \"%.8s\" at +100\n", dev);
+	frames = pinmm_frames_in_use();
+	rdma_dereg_mr(mr);
+	vm_munmap(addr, len);
+	say(o, "  rdma_dereg_mr() unpins with the pages dirtied; munmap frees %lu frames\n",
+	    frames - pinmm_frames_in_use());
+	return 0;
+}
+
+static int case_odp(struct tool_opts *o)
+{
+	const size_t len = 16 * PAGE_SIZE;
+	unsigned long addr;
+	struct odp_mr *mr;
+	char buf[8];
+
+	addr = vm_mmap(NULL, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	CHECK(o, odp_reg_mr(current->mm, addr, len, &mr) == 0, "odp_reg_mr");
+	odp_dma_write(mr, 0, "odp-data", 8);
+	say(o, "\nCase 3, a device that faults (ODP/HMM): no pins, an interval notifier instead.\n"
+	       "  device write: %lu device faults, nr_foll_pin_acquired unchanged\n",
+	    atomic_load(&mr->device_faults));
+	show_page(o, "page 0, used by the device", addr);
+	do_madvise(current->mm, addr, len, MADV_DONTNEED);
+	say(o, "  MADV_DONTNEED: the notifier took %lu page(s) back from the device\n",
+	    atomic_load(&mr->invalidations));
+	odp_dma_read(mr, 0, buf, 8);
+	say(o, "  the device reads again: a new fault (%lu in all), zeroes as the process sees\n",
+	    atomic_load(&mr->device_faults));
+	odp_dereg_mr(mr);
+	vm_munmap(addr, len);
+	return 0;
+}
+
+static int chapter_pinning(struct tool_opts *o, struct task_struct *task)
+{
+	long acq0 = stat("nr_foll_pin_acquired"), rel0 = stat("nr_foll_pin_released");
+
+	say(o, "\n== 3. Pinning: the cases of pin_user_pages.rst\n\n");
+	if (case_dio(o) || case_rdma_and_fork(o, task) || case_odp(o))
+		return 1;
+	say(o, "\nCase 4, struct page inspection (the page lines above) uses get_user_pages():\n"
+	       "a plain reference, never a pin.\n");
+	say(o, "\nPins taken in this chapter: %ld, released: %ld\n",
+	    stat("nr_foll_pin_acquired") - acq0, stat("nr_foll_pin_released") - rel0);
+	return 0;
+}
+
 static void print_counters(struct tool_opts *o)
 {
 	static const char *const names[] = {
 		"nr_free_pages", "nr_free_cma", "pgalloc_normal", "pgalloc_movable", "pgfree",
+		"pgfault", "pinmm_cow_copy", "pinmm_cow_reuse", "pgmigrate_success",
 		"nr_foll_pin_acquired", "nr_foll_pin_released",
 	};
 
@@ -107,6 +401,17 @@ int cmd_demo(struct tool_opts *o, int argc, char **argv)
 		return 1;
 	}
 	ret |= chapter_physical_memory(o);
+	if (!ret) {
+		struct task_struct *task = pinmm_task_create("demo");
+
+		pinmm_task_attach(task);
+		ret |= chapter_address_spaces(o, task);
+		if (!ret)
+			ret |= chapter_pinning(o, task);
+		pinmm_task_attach(task);
+		pinmm_task_detach();
+		pinmm_task_exit(task);
+	}
 	print_counters(o);
 	err = pinmm_shutdown();
 	say(o, "\nShutdown: %s\n", err ? "LEAKS (see above)" : "every frame is back on a free list");

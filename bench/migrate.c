@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bench/migrate: what moving a mapped page costs. A process maps anon
+ * memory; the folios are isolated and migrated back and forth between
+ * ZONE_MOVABLE and ZONE_NORMAL with migrate_pages(): unmap through rmap,
+ * freeze, copy, remap. Figures are ns per migrated 4 KiB page and per 2 MiB
+ * THP, each next to a plain memcpy() of the same size from the same run (the
+ * floor: migration must copy the bytes). Prints figures only; the headline
+ * is the last line.
+ */
+#include <pinmm/huge_mm.h>
+#include <pinmm/machine.h>
+#include <pinmm/memory.h>
+#include <pinmm/migrate.h>
+#include <pinmm/mm.h>
+#include <pinmm/mman.h>
+#include <pinmm/rmap.h>
+#include <pinmm/task.h>
+#include <pinmm/uaccess.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BASE		0x700000000UL
+#define SMALL_PAGES	4096UL		/* 16 MiB of 4 KiB folios */
+#define SMALL_ROUNDS	8
+#define THPS		8		/* 16 MiB of 2 MiB folios */
+#define THP_ROUNDS	8
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "migrate: %s failed\n", what);
+	exit(1);
+}
+
+/* The folio mapped at @addr (PTE or PMD leaf), or NULL. */
+static struct folio *folio_at(struct mm_struct *mm, unsigned long addr)
+{
+	struct folio *folio = NULL;
+	spinlock_t *ptl;
+	pmd_t *pmd;
+	pte_t *pte;
+
+	mmap_read_lock(mm);
+	pmd = mm_find_pmd(mm, addr);
+	if (pmd && pmd_leaf(pmdp_get(pmd))) {
+		folio = page_folio(pmd_page(pmdp_get(pmd)));
+	} else if (pmd && (pte = pte_offset_map_lock(mm, pmd, addr, &ptl))) {
+		pte_t v = ptep_get(pte);
+
+		if (pte_present(v))
+			folio = page_folio(pte_page(v));
+		pte_unmap_unlock(pte, ptl);
+	}
+	mmap_read_unlock(mm);
+	return folio;
+}
+
+/* Isolate the folios of [addr, addr + n * step) onto @list. */
+static void isolate(struct mm_struct *mm, unsigned long addr, unsigned long n,
+		    unsigned long step, struct list_head *list)
+{
+	for (unsigned long i = 0; i < n; i++) {
+		struct folio *folio = folio_at(mm, addr + i * step);
+
+		if (!folio || !folio_try_get(folio))
+			continue;
+		if (folio_isolate_lru(folio))
+			list_add_tail(&folio->lru, list);
+		folio_put(folio);
+	}
+}
+
+/* Migrate @n folios @rounds times, alternating zones; ns per folio moved. */
+static double measure(struct mm_struct *mm, unsigned long n, unsigned long step,
+		      unsigned int rounds, unsigned long *moved_out)
+{
+	uint64_t ns = 0;
+	unsigned long moved = 0;
+
+	for (unsigned int r = 0; r < rounds; r++) {
+		struct migration_target_control mtc = {
+			.gfp_mask = (r & 1) ? GFP_HIGHUSER_MOVABLE : GFP_USER,
+			.reason = MR_SYSCALL,
+		};
+		unsigned int succ = 0;
+		LIST_HEAD(list);
+		uint64_t t0;
+
+		isolate(mm, BASE, n, step, &list);
+		t0 = now_ns();
+		migrate_pages(&list, alloc_migration_target, NULL, (unsigned long)&mtc,
+			      MIGRATE_SYNC, MR_SYSCALL, &succ);
+		ns += now_ns() - t0;
+		putback_movable_pages(&list);
+		moved += succ;
+	}
+	*moved_out = moved;
+	return moved ? (double)ns / (double)moved : 0;
+}
+
+/* ns per memcpy of @size bytes between two buffers (both warmed). */
+static double memcpy_ns(size_t size, unsigned long iters)
+{
+	char *a = aligned_alloc(4096, size), *b = aligned_alloc(4096, size);
+	uint64_t t0, ns;
+
+	if (!a || !b)
+		die("aligned_alloc");
+	memset(a, 1, size);
+	memset(b, 2, size);
+	t0 = now_ns();
+	for (unsigned long i = 0; i < iters; i++) {
+		memcpy(i & 1 ? a : b, i & 1 ? b : a, size);
+		__asm__ __volatile__("" ::: "memory");
+	}
+	ns = now_ns() - t0;
+	free(a);
+	free(b);
+	return (double)ns / (double)iters;
+}
+
+int main(void)
+{
+	struct pinmm_config cfg;
+	struct task_struct *t;
+	struct mm_struct *mm;
+	unsigned long moved4k, moved2m;
+	double ns4k, ns2m, cp4k, cp2m;
+	static char buf[PAGE_SIZE];
+
+	pinmm_config_default(&cfg);
+	cfg.mem_bytes = 512UL << 20;
+	cfg.movable_bytes = 128UL << 20;
+	cfg.cma_bytes = 64UL << 20;
+	cfg.pmem_bytes = 0;
+	if (pinmm_boot(&cfg))
+		die("pinmm_boot");
+	t = pinmm_task_create("bench");
+	if (!t)
+		die("pinmm_task_create");
+	pinmm_task_attach(t);
+	mm = t->mm;
+
+	/* 4 KiB folios */
+	if (vm_mmap(NULL, BASE, SMALL_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0) != BASE)
+		die("vm_mmap");
+	memset(buf, 0x5a, sizeof(buf));
+	for (unsigned long i = 0; i < SMALL_PAGES; i++)
+		if (copy_to_user((void __user *)(BASE + i * PAGE_SIZE), buf, PAGE_SIZE))
+			die("fill");
+	ns4k = measure(mm, SMALL_PAGES, PAGE_SIZE, SMALL_ROUNDS, &moved4k);
+	cp4k = memcpy_ns(PAGE_SIZE, moved4k);
+	vm_munmap(BASE, SMALL_PAGES * PAGE_SIZE);
+
+	/* 2 MiB THPs */
+	if (vm_mmap(NULL, BASE, THPS * HPAGE_PMD_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0) != BASE ||
+	    do_madvise(mm, BASE, THPS * HPAGE_PMD_SIZE, MADV_HUGEPAGE))
+		die("vm_mmap THP");
+	for (unsigned long i = 0; i < THPS * HPAGE_PMD_NR; i++)
+		if (copy_to_user((void __user *)(BASE + i * PAGE_SIZE), buf, PAGE_SIZE))
+			die("fill THP");
+	ns2m = measure(mm, THPS, HPAGE_PMD_SIZE, THP_ROUNDS, &moved2m);
+	cp2m = memcpy_ns(HPAGE_PMD_SIZE, moved2m ? moved2m : 1);
+	vm_munmap(BASE, THPS * HPAGE_PMD_SIZE);
+
+	pinmm_task_detach();
+	pinmm_task_exit(t);
+	if (pinmm_shutdown())
+		die("pinmm_shutdown");
+
+	printf("4 KiB folio: %lu migrated, %.0f ns each; memcpy 4 KiB %.0f ns (x%.1f)\n",
+	       moved4k, ns4k, cp4k, cp4k > 0 ? ns4k / cp4k : 0);
+	printf("2 MiB THP:   %lu migrated, %.0f ns each; memcpy 2 MiB %.0f ns (x%.1f)\n",
+	       moved2m, ns2m, cp2m, cp2m > 0 ? ns2m / cp2m : 0);
+	printf("migrate ns: 4k %.0f (memcpy %.0f) 2m %.0f (memcpy %.0f)\n", ns4k, cp4k, ns2m,
+	       cp2m);
+	return 0;
+}

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Case 3, hardware that can fault (RDMA on-demand paging, HMM, SVA): no pins
+ * at all. The device keeps its own page table of pfns for the range; an
+ * interval notifier tells it when the mm takes a page away (munmap, COW,
+ * migration, ...), and it drops the entry and faults again on next access.
+ *
+ * The protocol is Linux's (Documentation/mm/hmm.rst): sample the notifier
+ * sequence, look the page up without holding anything, then take the device
+ * lock and install the entry only if no invalidation ran in between. The
+ * invalidate callback takes the same lock, so a page cannot be freed while
+ * the device is using it — which is what a pin would otherwise be for.
+ */
+#include <errno.h>
+#include <pinmm/drivers.h>
+#include <pinmm/mman.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A device page-table entry: pfn << 2 | ODP_PRESENT | ODP_WRITE (0: none). */
+#define ODP_PRESENT	0x1UL
+#define ODP_WRITE	0x2UL
+
+static bool odp_invalidate(struct mmu_interval_notifier *sub,
+			   const struct mmu_notifier_range *range, unsigned long cur_seq)
+{
+	struct odp_mr *mr = container_of(sub, struct odp_mr, notifier);
+	unsigned long start = max(range->start, mr->addr);
+	unsigned long end = min(range->end, mr->addr + (mr->npages << PAGE_SHIFT));
+
+	if (!mmu_notifier_range_blockable(range))
+		return false;
+	mutex_lock(&mr->lock);
+	mmu_interval_set_seq(sub, cur_seq);
+	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
+		unsigned long i = (a - mr->addr) >> PAGE_SHIFT;
+
+		if (mr->dev_pfn[i]) {
+			mr->dev_pfn[i] = 0;
+			atomic_fetch_add(&mr->invalidations, 1);
+		}
+	}
+	mutex_unlock(&mr->lock);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops odp_ops = {
+	.invalidate = odp_invalidate,
+};
+
+int odp_reg_mr(struct mm_struct *mm, unsigned long addr, size_t length, struct odp_mr **out)
+{
+	struct odp_mr *mr;
+	int err;
+
+	if (!length || (addr | length) & ~PAGE_MASK)
+		return -EINVAL;
+	mr = calloc(1, sizeof(*mr));
+	if (!mr)
+		return -ENOMEM;
+	mr->mm = mm;
+	mr->addr = addr;
+	mr->npages = length >> PAGE_SHIFT;
+	mr->dev_pfn = calloc(mr->npages, sizeof(*mr->dev_pfn));
+	mutex_init(&mr->lock, LOCK_RANK_LEAF);
+	if (!mr->dev_pfn) {
+		free(mr);
+		return -ENOMEM;
+	}
+	err = mmu_interval_notifier_insert(&mr->notifier, mm, addr, length, &odp_ops);
+	if (err) {
+		free(mr->dev_pfn);
+		free(mr);
+		return err;
+	}
+	*out = mr;
+	return 0;
+}
+
+void odp_dereg_mr(struct odp_mr *mr)
+{
+	mmu_interval_notifier_remove(&mr->notifier);
+	mutex_destroy(&mr->lock);
+	free(mr->dev_pfn);
+	free(mr);
+}
+
+/*
+ * Make page @i present on the device; return with mr->lock held and the
+ * entry valid. A device page fault: the reference GUP takes is dropped at
+ * once — the notifier, not a reference, keeps the mapping honest.
+ */
+static int odp_fault_locked(struct odp_mr *mr, unsigned long i, bool write)
+{
+	for (;;) {
+		unsigned long seq = mmu_interval_read_begin(&mr->notifier);
+		unsigned long addr = mr->addr + (i << PAGE_SHIFT);
+		struct page *page;
+		long got;
+
+		mmap_read_lock(mr->mm);
+		got = get_user_pages_remote(mr->mm, addr, 1, write ? FOLL_WRITE : 0, &page, NULL);
+		mmap_read_unlock(mr->mm);
+		if (got != 1)
+			return got < 0 ? (int)got : -EFAULT;
+		mutex_lock(&mr->lock);
+		if (mmu_interval_read_retry(&mr->notifier, seq)) {
+			mutex_unlock(&mr->lock);
+			put_page(page);
+			continue;
+		}
+		mr->dev_pfn[i] = page_to_pfn(page) << 2 | ODP_PRESENT | (write ? ODP_WRITE : 0);
+		atomic_fetch_add(&mr->device_faults, 1);
+		put_page(page);
+		return 0;
+	}
+}
+
+static int odp_dma(struct odp_mr *mr, size_t offset, void *buf, size_t len, bool to_mem)
+{
+	size_t done = 0;
+
+	if (offset > mr->npages << PAGE_SHIFT || len > (mr->npages << PAGE_SHIFT) - offset)
+		return -EINVAL;
+	while (done < len) {
+		size_t pos = offset + done, in = pos & ~PAGE_MASK;
+		size_t n = min(len - done, PAGE_SIZE - in);
+		unsigned long i = pos >> PAGE_SHIFT;
+		char *frame;
+
+		mutex_lock(&mr->lock);
+		/* no entry, or a read-only one for a write: a device page fault */
+		if (!mr->dev_pfn[i] || (to_mem && !(mr->dev_pfn[i] & ODP_WRITE))) {
+			int err;
+
+			mutex_unlock(&mr->lock);
+			err = odp_fault_locked(mr, i, to_mem);
+			if (err)
+				return err;
+		}
+		frame = (char *)pfn_to_virt(mr->dev_pfn[i] >> 2) + in;
+		if (to_mem)
+			memcpy(frame, (char *)buf + done, n);
+		else
+			memcpy((char *)buf + done, frame, n);
+		mutex_unlock(&mr->lock);
+		done += n;
+	}
+	return 0;
+}
+
+int odp_dma_write(struct odp_mr *mr, size_t offset, const void *src, size_t len)
+{
+	return odp_dma(mr, offset, (void *)src, len, true);
+}
+
+int odp_dma_read(struct odp_mr *mr, size_t offset, void *dst, size_t len)
+{
+	return odp_dma(mr, offset, dst, len, false);
+}

@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Pins and COW (Linux selftests/mm/cow.c, in our own words; the rules are
+ * mm/internal.h gup_must_unshare(), mm/memory.c do_wp_page()/copy_present_pte(),
+ * include/linux/rmap.h folio_try_dup_anon_rmap_*()): R-UNSHARE, R-FORK,
+ * R-REUSE. Every case asks "what does the device see" by reading the pinned
+ * page through page_address(), and "what does each process see" through
+ * copy_from_user().
+ */
+#include "helpers.h"
+
+enum mem_kind { SMALL, THP };
+
+static const char *kind_name(enum mem_kind k)
+{
+	return k == THP ? "PMD THP" : "small page";
+}
+
+/* Map the backing at GT_BASE and fill it with @tag. Return pages, 0 to skip. */
+static unsigned long setup_mem(enum mem_kind k, uint64_t tag)
+{
+	unsigned long n = k == THP ? HPAGE_PMD_NR : 1;
+
+	if (k == THP) {
+		if (!gt_thp(GT_BASE))
+			return 0;
+	} else {
+		gt_mmap(GT_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	}
+	if (!gt_fill(GT_BASE, n, tag))
+		bail_out("fill");
+	return n;
+}
+
+static struct task_struct *fork_child(struct task_struct *parent)
+{
+	struct task_struct *child = NULL;
+
+	if (pinmm_fork(parent, "child", &child))
+		bail_out("fork failed");
+	pinmm_task_attach(parent);
+	return child;
+}
+
+/* Does @t read @tag's pattern at [addr, +n pages)? */
+static bool task_reads(struct task_struct *t, struct task_struct *back, unsigned long addr,
+		       unsigned long n, uint64_t tag)
+{
+	unsigned long bad;
+
+	pinmm_task_attach(t);
+	bad = gt_check(addr, n, tag);
+	pinmm_task_attach(back);
+	return bad == 0;
+}
+
+/*
+ * The cow.c matrix: pin, fork (child alive), parent writes. The pinned page
+ * (what the device sees) shows the parent's new data; the child still sees
+ * the old data. Fork must have copied the maybe-pinned page for the child.
+ */
+static const struct cow_row {
+	enum mem_kind kind;
+	bool write, fast;
+} cow_rows[] = {
+	{ SMALL, false, false }, { SMALL, false, true }, { SMALL, true, false },
+	{ SMALL, true, true }, { THP, false, false }, { THP, false, true },
+	{ THP, true, false }, { THP, true, true },
+};
+
+static void run_cow_row(const struct cow_row *row)
+{
+	static struct page *pages[HPAGE_PMD_NR];
+	struct task_struct *t[2] = { NULL, NULL };
+	char name[96];
+	unsigned long n, moved = 0;
+	long r;
+
+	snprintf(name, sizeof(name), "%s, %s pin, %s", kind_name(row->kind),
+		 row->write ? "R/W" : "R/O", row->fast ? "pin_user_pages_fast" : "pin_user_pages");
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = gt_process("cow-parent");
+	n = setup_mem(row->kind, 1);
+	if (!n) {
+		skip(6, "no THP");
+		gt_teardown(name, t, 1);
+		return;
+	}
+	r = gt_pin_any(row->fast, GT_BASE, n, row->write ? FOLL_WRITE : 0, pages);
+	is_int(r, (long)n, "R-FORK [%s]: the pin takes all %lu pages", name, n);
+	if (r != (long)n) {
+		if (r > 0)
+			unpin_user_pages(pages, (unsigned long)r);
+		gt_teardown(name, t, 1);
+		return;
+	}
+	t[1] = fork_child(t[0]);
+	ok(gt_fill(GT_BASE, n, 2), "R-FORK [%s]: the parent writes new data after fork", name);
+	is_uint(gt_pages_bad(pages, n, GT_BASE, 2), 0, "R-FORK [%s]: the pinned pages show the "
+		"parent's new data (the device and the parent still share the page)", name);
+	ok(task_reads(t[1], t[0], GT_BASE, n, 1), "R-FORK [%s]: the child still sees the old data "
+	   "(fork copied the pinned page for it)", name);
+	for (unsigned long i = 0; i < n; i++)
+		moved += gt_pfn(current->mm, GT_BASE + i * PAGE_SIZE) != page_to_pfn(pages[i]);
+	is_uint(moved, 0, "R-FORK [%s]: the parent still maps every pinned page", name);
+	unpin_user_pages(pages, n);
+	ok(gt_fill(GT_BASE, n, 3) && task_reads(t[1], t[0], GT_BASE, n, 1),
+	   "R-FORK [%s]: after unpin the two processes stay independent", name);
+	gt_teardown(name, t, 2);
+}
+
+/*
+ * R/O pin of a page COW-shared with a live child: unshare first (cow.c #9/#10).
+ * The pinned page ends up exclusive and mapped by the parent, so the parent's
+ * later write is visible through the pin; the child keeps the old page.
+ */
+static void ro_pin_shared(enum mem_kind kind, bool fast)
+{
+	struct page *pages[4];
+	struct task_struct *t[2] = { NULL, NULL };
+	const unsigned long np = kind == THP ? 4 : 1;
+	const unsigned long addr = GT_BASE + (kind == THP ? 10 * PAGE_SIZE : 0);
+	char name[96];
+	unsigned long mapped = 0, excl = 0, shared_with_child = 0;
+	long r, only_fast;
+
+	snprintf(name, sizeof(name), "%s, R/O pin of a shared page, %s", kind_name(kind),
+		 fast ? "pin_user_pages_fast" : "pin_user_pages");
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = gt_process("unshare-parent");
+	if (!setup_mem(kind, 1)) {
+		skip(7, "no THP");
+		gt_teardown(name, t, 1);
+		return;
+	}
+	t[1] = fork_child(t[0]);
+	only_fast = gt_fast_only(addr, np, FOLL_PIN, pages);
+	is_int(only_fast, 0, "R-FAST/R-UNSHARE [%s]: the lockless walk refuses a R/O pin of a "
+	       "non-exclusive anon page (gup_must_unshare)", name);
+	if (only_fast > 0)
+		unpin_user_pages(pages, (unsigned long)only_fast);
+	r = gt_pin_any(fast, addr, np, 0, pages);
+	is_int(r, (long)np, "R-UNSHARE [%s]: the R/O pin succeeds", name);
+	for (long i = 0; i < (r > 0 ? r : 0); i++) {
+		unsigned long a = addr + (unsigned long)i * PAGE_SIZE;
+
+		mapped += gt_pfn(current->mm, a) == page_to_pfn(pages[i]);
+		excl += gt_exclusive(pages[i]);
+		shared_with_child += gt_pfn(t[1]->mm, a) == page_to_pfn(pages[i]);
+	}
+	is_uint(mapped, np, "R-UNSHARE [%s]: the pinned page is the one the parent maps now", name);
+	is_uint(excl, np, "R-UNSHARE [%s]: the pinned page is exclusive (PageAnonExclusive)", name);
+	is_uint(shared_with_child, 0, "R-UNSHARE [%s]: the child maps another page (unshare "
+		"copied, since the child still uses the old one)", name);
+	ok(gt_fill(addr, np, 2), "R-UNSHARE [%s]: the parent writes", name);
+	is_uint(gt_pages_bad(pages, np, addr, 2), 0, "R-UNSHARE [%s]: the parent's write is "
+		"visible through the R/O pin", name);
+	ok(task_reads(t[1], t[0], addr, np, 1), "R-UNSHARE [%s]: the child still sees the old "
+	   "data", name);
+	if (r > 0)
+		unpin_user_pages(pages, (unsigned long)r);
+	gt_teardown(name, t, 2);
+}
+
+/* R/O pin of a previously shared page (the child exited): cow.c #11/#12. */
+static void ro_pin_prev_shared(enum mem_kind kind, bool fast)
+{
+	struct page *pages[4];
+	struct task_struct *t[2] = { NULL, NULL };
+	const unsigned long np = kind == THP ? 4 : 1;
+	const unsigned long addr = GT_BASE + (kind == THP ? 10 * PAGE_SIZE : 0);
+	unsigned long pfn0 = 0, mapped = 0, excl = 0;
+	char name[96];
+	long r, cow0;
+
+	snprintf(name, sizeof(name), "%s, R/O pin of a previously shared page, %s",
+		 kind_name(kind), fast ? "pin_user_pages_fast" : "pin_user_pages");
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = gt_process("prev-shared");
+	if (!setup_mem(kind, 1)) {
+		skip(5, "no THP");
+		gt_teardown(name, t, 1);
+		return;
+	}
+	pfn0 = gt_pfn(current->mm, addr);
+	t[1] = fork_child(t[0]);
+	pinmm_task_exit(t[1]);
+	t[1] = NULL;
+	pinmm_task_attach(t[0]);
+	ok(!gt_writable(current->mm, addr) && !gt_exclusive(gt_page(current->mm, addr)),
+	   "setup [%s]: after the child exited the page is still mapped R/O and not marked "
+	   "exclusive", name);
+	cow0 = gt_ev(COW_FAULT);
+	r = gt_pin_any(fast, addr, np, 0, pages);
+	is_int(r, (long)np, "R-UNSHARE [%s]: the R/O pin succeeds", name);
+	for (long i = 0; i < (r > 0 ? r : 0); i++) {
+		mapped += gt_pfn(current->mm, addr + (unsigned long)i * PAGE_SIZE) ==
+			  page_to_pfn(pages[i]);
+		excl += gt_exclusive(pages[i]);
+	}
+	is_uint(mapped + excl, 2 * np, "R-UNSHARE [%s]: the pinned pages are mapped by the "
+		"process and exclusive", name);
+	if (kind == SMALL)
+		ok(r == 1 && page_to_pfn(pages[0]) == pfn0 && gt_ev(COW_FAULT) == cow0,
+		   "R-REUSE [%s]: the sole owner's page is reused in place by the unshare (same "
+		   "pfn, no copy)", name);
+	ok(gt_fill(addr, np, 2), "R-UNSHARE [%s]: the process writes", name);
+	is_uint(gt_pages_bad(pages, np, addr, 2), 0, "R-UNSHARE [%s]: the write is visible "
+		"through the pin", name);
+	if (r > 0)
+		unpin_user_pages(pages, (unsigned long)r);
+	gt_teardown(name, t, 1);
+}
+
+/* R/O pin of an exclusive page: pinned as is; later writes reuse it (cow.c #13/#14). */
+static void ro_pin_exclusive(enum mem_kind kind, bool fast)
+{
+	struct page *pages[4];
+	struct task_struct *t = NULL;
+	const unsigned long np = kind == THP ? 4 : 1;
+	const unsigned long addr = GT_BASE + (kind == THP ? 10 * PAGE_SIZE : 0);
+	char name[96];
+	unsigned long pfn0;
+	long r, only_fast, cow0;
+
+	snprintf(name, sizeof(name), "%s, R/O pin of an exclusive page, %s", kind_name(kind),
+		 fast ? "pin_user_pages_fast" : "pin_user_pages");
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = gt_process("exclusive");
+	if (!setup_mem(kind, 1)) {
+		skip(5, "no THP");
+		gt_teardown(name, &t, 1);
+		return;
+	}
+	pfn0 = gt_pfn(current->mm, addr);
+	only_fast = gt_fast_only(addr, np, FOLL_PIN, pages);
+	is_int(only_fast, (long)np, "R-FAST [%s]: the lockless walk pins an exclusive anon page "
+	       "R/O without falling back", name);
+	if (only_fast > 0)
+		unpin_user_pages(pages, (unsigned long)only_fast);
+	cow0 = gt_ev(COW_FAULT);
+	r = gt_pin_any(fast, addr, np, 0, pages);
+	ok(r == (long)np && page_to_pfn(pages[0]) == pfn0, "R-UNSHARE [%s]: an exclusive page is "
+	   "pinned as it is (no unshare)", name);
+	/* R/O and back: the PTE may come back writable only because the page is exclusive */
+	is_int(do_mprotect(GT_BASE, kind == THP ? PMD_SIZE : PAGE_SIZE, PROT_READ) +
+	       do_mprotect(GT_BASE, kind == THP ? PMD_SIZE : PAGE_SIZE, GT_RW), 0,
+	       "setup [%s]: mprotect R/O, then R/W", name);
+	ok(gt_fill(addr, np, 2), "R-REUSE [%s]: the process writes after mprotect", name);
+	is_uint(gt_pfn(current->mm, addr), pfn0, "R-REUSE [%s]: the write reused the pinned page "
+		"(still mapped)", name);
+	is_int(gt_ev(COW_FAULT) - cow0, 0, "R-REUSE [%s]: no COW copy happened", name);
+	is_uint(gt_pages_bad(pages, np, addr, 2), 0, "R-REUSE [%s]: the write is visible through "
+		"the pin", name);
+	if (r > 0)
+		unpin_user_pages(pages, (unsigned long)r);
+	gt_teardown(name, &t, 1);
+}
+
+/*
+ * The zero page in a private writable mapping: a R/O FOLL_LONGTERM pin
+ * unshares it into a fresh anon page (so the pin follows later writes); a
+ * short-term R/O pin may return the zero page itself.
+ */
+static void zero_page_pins(bool fast)
+{
+	struct page *pages[2];
+	struct task_struct *t;
+	const unsigned long addr = GT_BASE;
+	const char *how = fast ? "pin_user_pages_fast" : "pin_user_pages";
+	long r;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = gt_process("zero");
+	gt_mmap(addr, 2 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	is_int(do_madvise(current->mm, addr, 2 * PAGE_SIZE, MADV_POPULATE_READ), 0,
+	       "setup: MADV_POPULATE_READ");
+	ok(is_zero_pfn(gt_pfn(current->mm, addr)), "setup: read-populated memory maps the zero "
+	   "page");
+	r = gt_pin_any(fast, addr, 1, 0, pages);
+	ok(r == 1 && is_zero_page(pages[0]), "R-UNSHARE: a short-term R/O pin returns the zero "
+	   "page itself (%s)", how);
+	if (r == 1)
+		unpin_user_page(pages[0]);
+	r = gt_pin_any(fast, addr, 1, FOLL_LONGTERM, pages);
+	is_int(r, 1, "R-UNSHARE: a R/O FOLL_LONGTERM pin of the zero page succeeds (%s)", how);
+	if (r == 1) {
+		ok(!is_zero_page(pages[0]) && PageAnon(pages[0]) && PageAnonExclusive(pages[0]),
+		   "R-UNSHARE: ... and pins a fresh exclusive anon page, not the zero page (non-anon "
+		   "page, LONGTERM, COW mapping) (%s)", how);
+		is_uint(gt_pfn(current->mm, addr), page_to_pfn(pages[0]), "R-UNSHARE: the process "
+			"maps the pinned page (%s)", how);
+		ok(folio_is_longterm_pinnable(page_folio(pages[0])), "R-LT: the new page is long-term "
+		   "pinnable (%s)", how);
+		ok(gt_fill(addr, 1, 9), "R-UNSHARE: the process writes (%s)", how);
+		ok(gt_page_holds(pages[0], addr, 9), "R-UNSHARE: the later write is seen through "
+		   "the long-term R/O pin (%s)", how);
+		unpin_user_page(pages[0]);
+	} else {
+		skip(4, "long-term pin failed");
+	}
+	gt_teardown(fast ? "zero page pins, fast" : "zero page pins", &t, 1);
+}
+
+/*
+ * Fork copies a pinned page for the child at once: the child's pfn differs,
+ * the parent keeps its page, writable, and its next write takes no fault.
+ */
+static void fork_copies_pinned(enum mem_kind kind)
+{
+	static struct page *pages[HPAGE_PMD_NR];
+	struct task_struct *t[2] = { NULL, NULL };
+	char name[64];
+	unsigned long n, same = 0, moved = 0, ro = 0;
+	long r, reuse0, cow0;
+
+	snprintf(name, sizeof(name), "fork of a pinned %s", kind_name(kind));
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = gt_process("fork-pinned");
+	n = setup_mem(kind, 1);
+	if (!n) {
+		skip(7, "no THP");
+		gt_teardown(name, t, 1);
+		return;
+	}
+	r = gt_pin(GT_BASE, n, FOLL_WRITE | FOLL_LONGTERM, pages);
+	is_int(r, (long)n, "R-FORK [%s]: pinned (FOLL_LONGTERM)", name);
+	if (r != (long)n) {
+		if (r > 0)
+			unpin_user_pages(pages, (unsigned long)r);
+		gt_teardown(name, t, 1);
+		return;
+	}
+	reuse0 = gt_ev(COW_REUSE);
+	cow0 = gt_ev(COW_FAULT);
+	t[1] = fork_child(t[0]);
+	for (unsigned long i = 0; i < n; i++) {
+		unsigned long a = GT_BASE + i * PAGE_SIZE;
+
+		same += gt_pfn(t[1]->mm, a) == page_to_pfn(pages[i]);
+		moved += gt_pfn(t[0]->mm, a) != page_to_pfn(pages[i]);
+		ro += !gt_writable(t[0]->mm, a);
+	}
+	is_uint(same, 0, "R-FORK [%s]: the child got its own copy of every pinned page at fork",
+		name);
+	is_uint(moved, 0, "R-FORK [%s]: the parent still maps the pinned pages", name);
+	is_uint(ro, 0, "R-FORK [%s]: the parent's entries stayed writable (not write-protected "
+		"for COW)", name);
+	ok(gt_exclusive(pages[0]), "R-FORK [%s]: the pinned page stays exclusive", name);
+	ok(gt_fill(GT_BASE, n, 2), "R-FORK [%s]: the parent writes", name);
+	ok(gt_ev(COW_REUSE) == reuse0 && gt_ev(COW_FAULT) == cow0,
+	   "R-FORK [%s]: ... without any write fault (COW_REUSE %+ld, COW_FAULT %+ld)", name,
+	   gt_ev(COW_REUSE) - reuse0, gt_ev(COW_FAULT) - cow0);
+	ok(task_reads(t[1], t[0], GT_BASE, n, 1) && gt_pages_bad(pages, n, GT_BASE, 2) == 0,
+	   "R-FORK [%s]: the child keeps the old data, the pin sees the new", name);
+	unpin_user_pages(pages, n);
+	gt_teardown(name, t, 2);
+}
+
+int main(void)
+{
+	plan_no_plan();
+	for (size_t i = 0; i < ARRAY_SIZE(cow_rows); i++)
+		run_cow_row(&cow_rows[i]);
+	for (int k = SMALL; k <= THP; k++)
+		for (int fast = 0; fast < 2; fast++) {
+			ro_pin_shared((enum mem_kind)k, fast);
+			ro_pin_prev_shared((enum mem_kind)k, fast);
+			ro_pin_exclusive((enum mem_kind)k, fast);
+		}
+	zero_page_pins(false);
+	zero_page_pins(true);
+	fork_copies_pinned(SMALL);
+	fork_copies_pinned(THP);
+	return done_testing();
+}
