@@ -16,6 +16,7 @@
 #include <pinmm/pagemap.h>
 #include <pinmm/sched.h>
 #include <pinmm/uaccess.h>
+#include <unistd.h>
 
 /* ===========================================================================
  * Counting: references and pins
@@ -862,7 +863,8 @@ retry:
 	return pages_done;
 }
 
-#define GUP_LONGTERM_MAX_PASSES	1000
+/* about a second of retrying before giving up (see __gup_longterm_locked) */
+#define GUP_LONGTERM_MAX_PASSES	10000
 
 /*
  * __gup_longterm_locked - a pin that may have to move the pages first.
@@ -898,8 +900,12 @@ long __gup_longterm_locked(struct mm_struct *mm, unsigned long start, unsigned l
 			break;
 		}
 		rc = check_and_migrate_movable_pages((unsigned long)nr_pinned, pages);
+		/*
+		 * A folio another migrator holds isolated comes back soon:
+		 * yield, then sleep briefly, instead of spinning on it.
+		 */
 		if (rc == -EAGAIN)
-			cond_resched();
+			passes < 16 ? cond_resched() : (void)usleep(100);
 	} while (rc == -EAGAIN);
 	memalloc_pin_restore(pin_scope);
 	return rc ? rc : nr_pinned;

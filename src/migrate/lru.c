@@ -11,9 +11,10 @@
  * unmapped. The last folio_put() clears PG_lru (__folio_put), so a free frame
  * never looks isolatable.
  *
- * Synchronisation: PG_lru is changed only by atomic bit operations; every
- * function here needs a reference on the folio (or, for folio_add_lru(), to
- * be the folio's only user), never a lock.
+ * Synchronisation: PG_lru is changed only by atomic bit operations (setting
+ * it is a release, clearing it by isolation an acquire: folio->lru passes
+ * from one isolator to the next); every function here needs a reference on
+ * the folio, never a lock.
  */
 #include "internal.h"
 
@@ -38,7 +39,12 @@ void folio_add_lru(struct folio *folio)
 {
 	VM_BUG_ON_FOLIO(folio_ref_count(folio) <= 0, folio);
 	VM_WARN_ON_ONCE_FOLIO(folio_test_lru(folio), folio);
-	folio_set_lru(folio);
+	/*
+	 * Release, pairing with the test-and-clear of folio_isolate_lru():
+	 * the next isolator reuses folio->lru, so it must see our last use of
+	 * it (a putback's list_del) done. Linux gets this from the lru_lock.
+	 */
+	atomic_fetch_or_explicit(&folio->flags, BIT(PG_lru), memory_order_release);
 }
 
 /**

@@ -173,6 +173,7 @@ static bool remove_migration_pte(struct folio *folio, struct vm_area_struct *vma
 		struct page *page;
 		unsigned long idx;
 		int rmap_flags = RMAP_NONE;
+		pgprot_t prot;
 
 		if (!pvmw.pte)
 			continue;	/* a PMD leaf of the source: nothing to restore */
@@ -184,9 +185,13 @@ static bool remove_migration_pte(struct folio *folio, struct vm_area_struct *vma
 		page = d ? dst_page(d, idx) : folio_page(folio, idx);
 		new = page_folio(page);
 
-		/* mprotect stores vm_page_prot without our locks: READ_ONCE (vma.c) */
-		pte = mk_pte(page, (pgprot_t){ __atomic_load_n(&vma->vm_page_prot.pgprot,
-							       __ATOMIC_RELAXED) });
+		/*
+		 * mprotect stores vm_page_prot without our locks: READ_ONCE
+		 * (vma.c). pgprot_entry(): a PROT_NONE VMA still gets a present
+		 * (non-user) entry, never one that reads as a swap entry.
+		 */
+		prot.pgprot = __atomic_load_n(&vma->vm_page_prot.pgprot, __ATOMIC_RELAXED);
+		pte = mk_pte(page, pgprot_entry(prot));
 		if (!(pte_val(old) & _PAGE_SWP_YOUNG))
 			pte = pte_mkold(pte);
 		else

@@ -748,12 +748,16 @@ static void zap_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr,
 	pmd_t val = pmdp_get_lockless(pmd);
 
 	if (pmd_leaf(val) || is_swap_pmd(val)) {
-		if (IS_ALIGNED(addr, PMD_SIZE) && end - addr == PMD_SIZE) {
+		/*
+		 * src/migrate: migration splits PMDs from rmap, without
+		 * mmap_lock. If that split won the race, zap_huge_pmd() finds a
+		 * table and does nothing: fall through and zap its PTEs (as
+		 * Linux's zap_pmd_range() does when zap_huge_pmd() returns 0).
+		 */
+		if (IS_ALIGNED(addr, PMD_SIZE) && end - addr == PMD_SIZE)
 			zap_huge_pmd(vma, pmd, addr);
-			return;
-		}
-		/* a THP that faulted in after the caller split the ends */
-		__split_huge_pmd(vma, pmd, addr);
+		else	/* a THP that faulted in after the caller split the ends */
+			__split_huge_pmd(vma, pmd, addr);
 	}
 	while (addr < end && pmd_is_table(pmdp_get_lockless(pmd)))
 		addr = zap_pte_range(vma, pmd, addr, end, batch);

@@ -14,6 +14,7 @@
 #include <pinmm/mman.h>
 #include <pinmm/rmap.h>
 #include <pinmm/task.h>
+#include <pinmm/sched.h>
 #include <pinmm/uaccess.h>
 
 #include <string.h>
@@ -144,6 +145,8 @@ static bool kernel_vma_ok(struct vm_area_struct *vma, bool write, bool force)
 	return force && (f & VM_MAYREAD);
 }
 
+#define UACCESS_MAX_FAULT_RETRIES	1000000
+
 static size_t access_mm(struct mm_struct *mm, unsigned long addr, size_t len, struct ua_req *r)
 {
 	bool write = r->op != UA_READ;
@@ -176,7 +179,18 @@ static size_t access_mm(struct mm_struct *mm, unsigned long addr, size_t len, st
 				flags |= FAULT_FLAG_REMOTE;
 			ret = handle_mm_fault(vma, a, flags, NULL);
 			/* SIGSEGV (no permission), SIGBUS (PFNMAP hole), OOM: stop here */
-			if ((ret & VM_FAULT_ERROR) || ++tries > 16)
+			if (ret & VM_FAULT_ERROR)
+				goto out;
+			/*
+			 * Like a CPU, retry as long as the fault makes no error:
+			 * a migration or a racing zap can undo it many times over.
+			 * Give the other side the CPU, stop for a fatal signal, and
+			 * only a fault handler that never converges trips the WARN.
+			 */
+			if (++tries > 16)
+				cond_resched();
+			if (fatal_signal_pending_current() ||
+			    WARN_ON_ONCE(tries > UACCESS_MAX_FAULT_RETRIES))
 				goto out;
 		}
 		done += n;

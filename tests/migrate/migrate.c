@@ -217,6 +217,41 @@ static void test_maybe_pinned(void)
 	mg_teardown("migrate maybe pinned", &t, 1);
 }
 
+/* The new PTE takes the VMA's protection as it is now (mprotect raced or not). */
+static void test_protections(void)
+{
+	struct task_struct *t;
+	struct mm_struct *mm;
+	unsigned int succ;
+	unsigned long pfn0;
+	pte_t pte;
+	bool leaf;
+
+	mg_boot();
+	t = mg_process("prot");
+	mm = t->mm;
+	mg_mmap(MG_BASE, NPAGES * PAGE_SIZE);
+	mg_fill(MG_BASE, NPAGES, 14);
+	is_int(do_mprotect(MG_BASE, NPAGES * PAGE_SIZE, PROT_READ), 0, "migrate: mprotect(READ)");
+	pfn0 = mg_pfn(mm, MG_BASE);
+	is_int(migrate_one(mm, MG_BASE, GFP_USER, &succ, NULL), 0,
+	       "migrate: a page of a read-only VMA migrates");
+	pte = __pte(mg_entry(mm, MG_BASE, &leaf));
+	ok(pte_present(pte) && !pte_write(pte) && pte_pfn(pte) != pfn0,
+	   "migrate: and comes back read-only (SWP_MIGRATION_READ_EXCLUSIVE)");
+	is_int(do_mprotect(MG_BASE, NPAGES * PAGE_SIZE, PROT_NONE), 0, "migrate: mprotect(NONE)");
+	pfn0 = mg_pfn(mm, MG_BASE + PAGE_SIZE);
+	is_int(migrate_one(mm, MG_BASE + PAGE_SIZE, GFP_USER, &succ, NULL), 0,
+	       "migrate: a page of a PROT_NONE VMA migrates");
+	pte = __pte(mg_entry(mm, MG_BASE + PAGE_SIZE, &leaf));
+	ok(pte_present(pte) && !(pte_val(pte) & _PAGE_USER) && pte_pfn(pte) != pfn0,
+	   "migrate: and comes back as a PROT_NONE entry (present, no user access), "
+	   "not as something that reads like a swap entry");
+	is_int(do_mprotect(MG_BASE, NPAGES * PAGE_SIZE, MG_RW), 0, "migrate: mprotect(RW)");
+	is_uint(mg_check(MG_BASE, NPAGES, 14), 0, "migrate: the data survived both");
+	mg_teardown("migrate protections", &t, 1);
+}
+
 /* A folio whose mappings all went away while isolated is simply freed. */
 static void test_freed_while_isolated(void)
 {
@@ -390,6 +425,7 @@ int main(void)
 	test_fork_mappers_follow();
 	test_extra_reference();
 	test_maybe_pinned();
+	test_protections();
 	test_freed_while_isolated();
 	test_enomem_and_async();
 	test_thp_whole();
