@@ -19,8 +19,8 @@ static void test_small(void)
 	int ref0;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("acct-small");
-	gt_mmap(addr, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t = test_process("acct-small");
+	test_mmap_fixed(addr, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	gt_populate(addr, 4 * PAGE_SIZE);
 	p = gt_page(current->mm, addr);
 	folio = page_folio(p);
@@ -88,7 +88,7 @@ static void test_thp(void)
 	int ref0;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("acct-thp");
+	t = test_process("acct-thp");
 	if (!gt_thp(addr)) {
 		skip(1, "no PMD THP could be faulted in");
 		gt_teardown("THP accounting", &t, 1);
@@ -142,7 +142,7 @@ static void test_thp(void)
 		is_int(folio_ref_count(folio), ref0, "R-UNPIN: refcount back (%s)", how);
 	}
 	/* a range that spans a THP tail and small pages after it */
-	gt_mmap(addr + PMD_SIZE, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	test_mmap_fixed(addr + PMD_SIZE, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	gt_populate(addr + PMD_SIZE, 4 * PAGE_SIZE);
 	acq0 = gt_acq();
 	r = gt_pin(addr + PMD_SIZE - 2 * PAGE_SIZE, 6, 0, pages);
@@ -169,8 +169,8 @@ static void test_zero_page(void)
 
 	test_boot(TEST_MEM_MB, 0, 0);
 	zref = folio_ref_count(page_folio(pinmm_zero_page));
-	t = gt_process("acct-zero");
-	gt_mmap(addr, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t = test_process("acct-zero");
+	test_mmap_fixed(addr, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	for (int fast = 0; fast < 2; fast++) {
 		const char *how = fast ? "pin_user_pages_fast" : "pin_user_pages";
 		unsigned long zeros = 0;
@@ -224,9 +224,9 @@ static void test_unpin_rules(void)
 	bool saved, have_thp;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("acct-unpin");
+	t = test_process("acct-unpin");
 	have_thp = gt_thp(addr);
-	gt_mmap(small, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	test_mmap_fixed(small, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	gt_populate(small, 4 * PAGE_SIZE);
 	f0 = page_folio(gt_page(current->mm, small));
 	f1 = page_folio(gt_page(current->mm, small + PAGE_SIZE));
@@ -332,8 +332,8 @@ static void test_dirty(void)
 	long r;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("acct-dirty");
-	gt_mmap(small, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t = test_process("acct-dirty");
+	test_mmap_fixed(small, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	gt_populate(small, 4 * PAGE_SIZE);
 	for (int i = 0; i < 4; i++) {
 		f[i] = page_folio(gt_page(current->mm, small + i * PAGE_SIZE));
@@ -393,8 +393,8 @@ static void test_ceiling(void)
 	int high;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("acct-ceiling");
-	gt_mmap(addr, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t = test_process("acct-ceiling");
+	test_mmap_fixed(addr, PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	gt_populate(addr, PAGE_SIZE);
 	folio = page_folio(gt_page(current->mm, addr));
 
@@ -451,8 +451,8 @@ static void test_has_pinned(void)
 	for (int fast = 0; fast < 2; fast++) {
 		const char *how = fast ? "pin_user_pages_fast" : "pin_user_pages";
 
-		t[fast] = gt_process(fast ? "has-fast" : "has-slow");
-		gt_mmap(addr, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+		t[fast] = test_process(fast ? "has-fast" : "has-slow");
+		test_mmap_fixed(addr, PAGE_SIZE, GT_RW, MAP_PRIVATE);
 		gt_populate(addr, PAGE_SIZE);
 		ok(!gt_has_pinned(current->mm), "R-HAS: a new mm has MMF_HAS_PINNED clear (%s case)",
 		   how);
@@ -482,8 +482,8 @@ static void test_add_pin(void)
 	int ref0;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("acct-addpin");
-	gt_mmap(small, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t = test_process("acct-addpin");
+	test_mmap_fixed(small, PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	gt_populate(small, PAGE_SIZE);
 	f = page_folio(gt_page(current->mm, small));
 	gt_pin(small, 1, 0, pages);

@@ -176,8 +176,8 @@ static void test_refusals(void)
 	int n = 0;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("args");
-	gt_mmap(addr, NPAGES * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t = test_process("args");
+	test_mmap_fixed(addr, NPAGES * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	gt_populate(addr, NPAGES * PAGE_SIZE);
 
 #define ROW(ep_, flags_, null_, locked_, want_, rule_, ...) do {			\
@@ -261,8 +261,8 @@ static void test_zero_pages(void)
 	unsigned long w;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("args-zero");
-	gt_mmap(addr, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t = test_process("args-zero");
+	test_mmap_fixed(addr, PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	gt_populate(addr, PAGE_SIZE);
 	acq0 = gt_acq();
 	w = gt_warn_begin(&saved);
@@ -313,8 +313,8 @@ static void test_fast_ranges(void)
 	bool saved;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("args-range");
-	gt_mmap(GT_BASE, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t = test_process("args-range");
+	test_mmap_fixed(GT_BASE, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	gt_populate(GT_BASE, 4 * PAGE_SIZE);
 	acq0 = gt_acq();
 	w = gt_warn_begin(&saved);
@@ -359,14 +359,14 @@ static void test_null_pages_get(void)
 	struct task_struct *t;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("args-null");
+	t = test_process("args-null");
 	for (size_t i = 0; i < ARRAY_SIZE(get_eps); i++) {
 		unsigned long addr = GT_BASE + i * PMD_SIZE, present = 0, ref1 = 0;
 		long acq0, faults0 = gt_ev(PGFAULT), r;
 		unsigned long w;
 		bool saved;
 
-		gt_mmap(addr, NPAGES * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+		test_mmap_fixed(addr, NPAGES * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 		acq0 = gt_acq();
 		w = gt_warn_begin(&saved);
 		r = call_ep(get_eps[i], addr, NPAGES, FOLL_WRITE, NULL, NULL);

@@ -25,7 +25,7 @@ static unsigned long setup_mem(enum mem_kind k, uint64_t tag)
 		if (!gt_thp(GT_BASE))
 			return 0;
 	} else {
-		gt_mmap(GT_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+		test_mmap_fixed(GT_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	}
 	if (!gt_fill(GT_BASE, n, tag))
 		bail_out("fill");
@@ -79,7 +79,7 @@ static void run_cow_row(const struct cow_row *row)
 	snprintf(name, sizeof(name), "%s, %s pin, %s", kind_name(row->kind),
 		 row->write ? "R/W" : "R/O", row->fast ? "pin_user_pages_fast" : "pin_user_pages");
 	test_boot(TEST_MEM_MB, 0, 0);
-	t[0] = gt_process("cow-parent");
+	t[0] = test_process("cow-parent");
 	n = setup_mem(row->kind, 1);
 	if (!n) {
 		skip(6, "no THP");
@@ -101,7 +101,7 @@ static void run_cow_row(const struct cow_row *row)
 	ok(task_reads(t[1], t[0], GT_BASE, n, 1), "R-FORK [%s]: the child still sees the old data "
 	   "(fork copied the pinned page for it)", name);
 	for (unsigned long i = 0; i < n; i++)
-		moved += gt_pfn(current->mm, GT_BASE + i * PAGE_SIZE) != page_to_pfn(pages[i]);
+		moved += test_pt_pfn(current->mm, GT_BASE + i * PAGE_SIZE) != page_to_pfn(pages[i]);
 	is_uint(moved, 0, "R-FORK [%s]: the parent still maps every pinned page", name);
 	unpin_user_pages(pages, n);
 	ok(gt_fill(GT_BASE, n, 3) && task_reads(t[1], t[0], GT_BASE, n, 1),
@@ -127,7 +127,7 @@ static void ro_pin_shared(enum mem_kind kind, bool fast)
 	snprintf(name, sizeof(name), "%s, R/O pin of a shared page, %s", kind_name(kind),
 		 fast ? "pin_user_pages_fast" : "pin_user_pages");
 	test_boot(TEST_MEM_MB, 0, 0);
-	t[0] = gt_process("unshare-parent");
+	t[0] = test_process("unshare-parent");
 	if (!setup_mem(kind, 1)) {
 		skip(7, "no THP");
 		gt_teardown(name, t, 1);
@@ -144,9 +144,9 @@ static void ro_pin_shared(enum mem_kind kind, bool fast)
 	for (long i = 0; i < (r > 0 ? r : 0); i++) {
 		unsigned long a = addr + (unsigned long)i * PAGE_SIZE;
 
-		mapped += gt_pfn(current->mm, a) == page_to_pfn(pages[i]);
+		mapped += test_pt_pfn(current->mm, a) == page_to_pfn(pages[i]);
 		excl += gt_exclusive(pages[i]);
-		shared_with_child += gt_pfn(t[1]->mm, a) == page_to_pfn(pages[i]);
+		shared_with_child += test_pt_pfn(t[1]->mm, a) == page_to_pfn(pages[i]);
 	}
 	is_uint(mapped, np, "R-UNSHARE [%s]: the pinned page is the one the parent maps now", name);
 	is_uint(excl, np, "R-UNSHARE [%s]: the pinned page is exclusive (PageAnonExclusive)", name);
@@ -176,13 +176,13 @@ static void ro_pin_prev_shared(enum mem_kind kind, bool fast)
 	snprintf(name, sizeof(name), "%s, R/O pin of a previously shared page, %s",
 		 kind_name(kind), fast ? "pin_user_pages_fast" : "pin_user_pages");
 	test_boot(TEST_MEM_MB, 0, 0);
-	t[0] = gt_process("prev-shared");
+	t[0] = test_process("prev-shared");
 	if (!setup_mem(kind, 1)) {
 		skip(5, "no THP");
 		gt_teardown(name, t, 1);
 		return;
 	}
-	pfn0 = gt_pfn(current->mm, addr);
+	pfn0 = test_pt_pfn(current->mm, addr);
 	t[1] = fork_child(t[0]);
 	pinmm_task_exit(t[1]);
 	t[1] = NULL;
@@ -194,7 +194,7 @@ static void ro_pin_prev_shared(enum mem_kind kind, bool fast)
 	r = gt_pin_any(fast, addr, np, 0, pages);
 	is_int(r, (long)np, "R-UNSHARE [%s]: the R/O pin succeeds", name);
 	for (long i = 0; i < (r > 0 ? r : 0); i++) {
-		mapped += gt_pfn(current->mm, addr + (unsigned long)i * PAGE_SIZE) ==
+		mapped += test_pt_pfn(current->mm, addr + (unsigned long)i * PAGE_SIZE) ==
 			  page_to_pfn(pages[i]);
 		excl += gt_exclusive(pages[i]);
 	}
@@ -226,13 +226,13 @@ static void ro_pin_exclusive(enum mem_kind kind, bool fast)
 	snprintf(name, sizeof(name), "%s, R/O pin of an exclusive page, %s", kind_name(kind),
 		 fast ? "pin_user_pages_fast" : "pin_user_pages");
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("exclusive");
+	t = test_process("exclusive");
 	if (!setup_mem(kind, 1)) {
 		skip(5, "no THP");
 		gt_teardown(name, &t, 1);
 		return;
 	}
-	pfn0 = gt_pfn(current->mm, addr);
+	pfn0 = test_pt_pfn(current->mm, addr);
 	only_fast = gt_fast_only(addr, np, FOLL_PIN, pages);
 	is_int(only_fast, (long)np, "R-FAST [%s]: the lockless walk pins an exclusive anon page "
 	       "R/O without falling back", name);
@@ -247,7 +247,7 @@ static void ro_pin_exclusive(enum mem_kind kind, bool fast)
 	       do_mprotect(GT_BASE, kind == THP ? PMD_SIZE : PAGE_SIZE, GT_RW), 0,
 	       "setup [%s]: mprotect R/O, then R/W", name);
 	ok(gt_fill(addr, np, 2), "R-REUSE [%s]: the process writes after mprotect", name);
-	is_uint(gt_pfn(current->mm, addr), pfn0, "R-REUSE [%s]: the write reused the pinned page "
+	is_uint(test_pt_pfn(current->mm, addr), pfn0, "R-REUSE [%s]: the write reused the pinned page "
 		"(still mapped)", name);
 	is_int(gt_ev(COW_FAULT) - cow0, 0, "R-REUSE [%s]: no COW copy happened", name);
 	is_uint(gt_pages_bad(pages, np, addr, 2), 0, "R-REUSE [%s]: the write is visible through "
@@ -271,11 +271,11 @@ static void zero_page_pins(bool fast)
 	long r;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("zero");
-	gt_mmap(addr, 2 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t = test_process("zero");
+	test_mmap_fixed(addr, 2 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	is_int(do_madvise(current->mm, addr, 2 * PAGE_SIZE, MADV_POPULATE_READ), 0,
 	       "setup: MADV_POPULATE_READ");
-	ok(is_zero_pfn(gt_pfn(current->mm, addr)), "setup: read-populated memory maps the zero "
+	ok(is_zero_pfn(test_pt_pfn(current->mm, addr)), "setup: read-populated memory maps the zero "
 	   "page");
 	r = gt_pin_any(fast, addr, 1, 0, pages);
 	ok(r == 1 && is_zero_page(pages[0]), "R-UNSHARE: a short-term R/O pin returns the zero "
@@ -288,7 +288,7 @@ static void zero_page_pins(bool fast)
 		ok(!is_zero_page(pages[0]) && PageAnon(pages[0]) && PageAnonExclusive(pages[0]),
 		   "R-UNSHARE: ... and pins a fresh exclusive anon page, not the zero page (non-anon "
 		   "page, LONGTERM, COW mapping) (%s)", how);
-		is_uint(gt_pfn(current->mm, addr), page_to_pfn(pages[0]), "R-UNSHARE: the process "
+		is_uint(test_pt_pfn(current->mm, addr), page_to_pfn(pages[0]), "R-UNSHARE: the process "
 			"maps the pinned page (%s)", how);
 		ok(folio_is_longterm_pinnable(page_folio(pages[0])), "R-LT: the new page is long-term "
 		   "pinnable (%s)", how);
@@ -316,7 +316,7 @@ static void fork_copies_pinned(enum mem_kind kind)
 
 	snprintf(name, sizeof(name), "fork of a pinned %s", kind_name(kind));
 	test_boot(TEST_MEM_MB, 0, 0);
-	t[0] = gt_process("fork-pinned");
+	t[0] = test_process("fork-pinned");
 	n = setup_mem(kind, 1);
 	if (!n) {
 		skip(7, "no THP");
@@ -337,8 +337,8 @@ static void fork_copies_pinned(enum mem_kind kind)
 	for (unsigned long i = 0; i < n; i++) {
 		unsigned long a = GT_BASE + i * PAGE_SIZE;
 
-		same += gt_pfn(t[1]->mm, a) == page_to_pfn(pages[i]);
-		moved += gt_pfn(t[0]->mm, a) != page_to_pfn(pages[i]);
+		same += test_pt_pfn(t[1]->mm, a) == page_to_pfn(pages[i]);
+		moved += test_pt_pfn(t[0]->mm, a) != page_to_pfn(pages[i]);
 		ro += !gt_writable(t[0]->mm, a);
 	}
 	is_uint(same, 0, "R-FORK [%s]: the child got its own copy of every pinned page at fork",

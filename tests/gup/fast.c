@@ -21,20 +21,20 @@ static void test_fast_only(void)
 	long r, faults0;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("fast-only");
-	gt_mmap(addr, 8 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t = test_process("fast-only");
+	test_mmap_fixed(addr, 8 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	faults0 = gt_ev(PGFAULT);
 	r = get_user_pages_fast_only(addr, 8, FOLL_WRITE, pages);
 	is_int(r, 0, "R-FAST: get_user_pages_fast_only() on unpopulated memory returns 0 (no "
 	       "fallback)");
-	ok(gt_ev(PGFAULT) == faults0 && gt_pfn(current->mm, addr) == -1UL,
+	ok(gt_ev(PGFAULT) == faults0 && test_pt_pfn(current->mm, addr) == -1UL,
 	   "R-FAST: ... and faulted nothing in");
 	gt_populate(addr, 4 * PAGE_SIZE);
 	r = get_user_pages_fast_only(addr, 4, FOLL_WRITE, pages);
 	is_int(r, 4, "R-FAST: get_user_pages_fast_only() on populated memory returns the full "
 	       "count");
 	for (long i = 0; i < (r > 0 ? r : 0); i++)
-		right += gt_pfn(current->mm, addr + (unsigned long)i * PAGE_SIZE) ==
+		right += test_pt_pfn(current->mm, addr + (unsigned long)i * PAGE_SIZE) ==
 			 page_to_pfn(pages[i]) && folio_ref_count(page_folio(pages[i])) == 2;
 	is_uint(right, 4, "R-FAST: the mapped pages, each with one more reference (FOLL_GET)");
 	gt_put_pages(pages, r);
@@ -68,13 +68,13 @@ static void test_same_pages(void)
 	long rs, rf, rw;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("fast-same");
+	t = test_process("fast-same");
 	if (!gt_thp(thp)) {
 		skip(4, "no THP");
 		gt_teardown("fast and slow agree", &t, 1);
 		return;
 	}
-	gt_mmap(small, 16 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	test_mmap_fixed(small, 16 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	gt_populate(small, 16 * PAGE_SIZE);
 	rs = gt_pin(start, n, FOLL_WRITE, slow);
 	rf = pin_user_pages_fast(start, (int)n, FOLL_WRITE, fast);
@@ -110,8 +110,8 @@ static void test_write_protect_seq(void)
 	unsigned int seq0;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("fast-seq");
-	gt_mmap(addr, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t = test_process("fast-seq");
+	test_mmap_fixed(addr, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	gt_populate(addr, 4 * PAGE_SIZE);
 	r = gt_fast_only(addr, 4, FOLL_PIN, pages);
 	is_int(r, 4, "R-FAST: with write_protect_seq even the walk pins populated pages");
@@ -154,10 +154,10 @@ static void test_write_ro_pte(void)
 	long r;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t[0] = gt_process("fast-cow");
-	gt_mmap(addr, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t[0] = test_process("fast-cow");
+	test_mmap_fixed(addr, PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	ok(gt_fill(addr, 1, 1), "setup: write a page");
-	pfn0 = gt_pfn(current->mm, addr);
+	pfn0 = test_pt_pfn(current->mm, addr);
 	if (pinmm_fork(t[0], "child", &t[1]))
 		bail_out("fork");
 	pinmm_task_attach(t[0]);
@@ -170,10 +170,10 @@ static void test_write_ro_pte(void)
 	r = pin_user_pages_fast(addr, 1, FOLL_WRITE, pages);
 	is_int(r, 1, "R-FAST: pin_user_pages_fast(FOLL_WRITE) falls back and succeeds");
 	if (r == 1) {
-		ok(page_to_pfn(pages[0]) != pfn0 && gt_pfn(current->mm, addr) == page_to_pfn(pages[0]),
+		ok(page_to_pfn(pages[0]) != pfn0 && test_pt_pfn(current->mm, addr) == page_to_pfn(pages[0]),
 		   "R-FAST: the slow path's write fault broke COW: a new page, mapped by the parent");
 		ok(gt_writable(current->mm, addr), "R-FAST: ... writable now");
-		is_uint(gt_pfn(t[1]->mm, addr), pfn0, "R-FAST: the child keeps the old page");
+		is_uint(test_pt_pfn(t[1]->mm, addr), pfn0, "R-FAST: the child keeps the old page");
 		ok(gt_page_holds(pages[0], addr, 1), "R-FAST: the copy holds the data");
 		gt_page_write(pages[0], addr, 2);
 		unpin_user_page(pages[0]);
@@ -185,10 +185,10 @@ static void test_write_ro_pte(void)
 		skip(6, "pin failed");
 	}
 	/* the zero page: a write pin never returns it */
-	gt_mmap(zaddr, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	test_mmap_fixed(zaddr, PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	do_madvise(current->mm, zaddr, PAGE_SIZE, MADV_POPULATE_READ);
 	r = pin_user_pages_fast(zaddr, 1, FOLL_WRITE, pages);
-	ok(r == 1 && !is_zero_page(pages[0]) && gt_pfn(current->mm, zaddr) == page_to_pfn(pages[0]),
+	ok(r == 1 && !is_zero_page(pages[0]) && test_pt_pfn(current->mm, zaddr) == page_to_pfn(pages[0]),
 	   "R-FAST: a write pin over the zero page falls back and gets a fresh anon page");
 	if (r == 1)
 		unpin_user_page(pages[0]);
@@ -204,8 +204,8 @@ static void test_fallback_reasons(void)
 	long r;
 
 	test_boot(64, 32, 0);
-	t = gt_process("fast-reasons");
-	gt_mmap(addr, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t = test_process("fast-reasons");
+	test_mmap_fixed(addr, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	gt_populate(addr, 4 * PAGE_SIZE);
 	ok(!folio_is_longterm_pinnable(page_folio(gt_page(current->mm, addr))),
 	   "setup: the pages are in ZONE_MOVABLE");

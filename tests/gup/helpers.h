@@ -13,6 +13,7 @@
 #ifndef PINMM_TESTS_GUP_HELPERS_H
 #define PINMM_TESTS_GUP_HELPERS_H
 
+#include "../lib/process.h"
 #include "../lib/machine.h"
 
 #include "gup/internal.h"
@@ -40,27 +41,6 @@
 /* A pages[] value no GUP call writes: "untouched". */
 #define GT_POISON	((struct page *)0x5ea1edUL)
 
-static inline struct task_struct *gt_process(const char *comm)
-{
-	struct task_struct *t = pinmm_task_create(comm);
-
-	if (!t)
-		bail_out("pinmm_task_create(%s) failed", comm);
-	pinmm_task_attach(t);
-	return t;
-}
-
-/* An anonymous mapping at exactly @addr in current->mm. */
-static inline unsigned long gt_mmap(unsigned long addr, unsigned long len, unsigned long prot,
-				    unsigned long flags)
-{
-	unsigned long a = vm_mmap(NULL, addr, len, prot, flags | MAP_ANONYMOUS | MAP_FIXED, 0);
-
-	if (a != addr)
-		bail_out("vm_mmap(%#lx, %#lx) = %#lx", addr, len, a);
-	return a;
-}
-
 static inline void gt_populate(unsigned long addr, unsigned long len)
 {
 	int err = do_madvise(current->mm, addr, len, MADV_POPULATE_WRITE);
@@ -69,60 +49,18 @@ static inline void gt_populate(unsigned long addr, unsigned long len)
 		bail_out("MADV_POPULATE_WRITE(%#lx, %#lx) = %d", addr, len, err);
 }
 
-/* What maps @addr in @mm: the PTE or the PMD leaf (*@leaf), 0 if nothing. */
-static inline unsigned long gt_entry(struct mm_struct *mm, unsigned long addr, bool *leaf)
-{
-	unsigned long val = 0;
-	spinlock_t *ptl;
-	pmd_t *pmd;
-	pte_t *pte;
-
-	*leaf = false;
-	mmap_read_lock(mm);
-	pmd = mm_find_pmd(mm, addr);
-	if (pmd && pmd_leaf(pmdp_get(pmd))) {
-		*leaf = true;
-		val = pmd_val(pmdp_get(pmd));
-	} else if (pmd && (pte = pte_offset_map_lock(mm, pmd, addr, &ptl))) {
-		val = pte_val(ptep_get(pte));
-		pte_unmap_unlock(pte, ptl);
-	}
-	mmap_read_unlock(mm);
-	return val;
-}
-
-/* The pfn mapped at @addr (PTE or inside a PMD leaf), or -1UL. */
-static inline unsigned long gt_pfn(struct mm_struct *mm, unsigned long addr)
-{
-	bool leaf;
-	unsigned long v = gt_entry(mm, addr, &leaf);
-
-	if (!(v & _PAGE_PRESENT))
-		return -1UL;
-	if (leaf)
-		return pmd_pfn(__pmd(v)) + ((addr & ~PMD_MASK) >> PAGE_SHIFT);
-	return pte_pfn(__pte(v));
-}
-
 static inline struct page *gt_page(struct mm_struct *mm, unsigned long addr)
 {
-	unsigned long pfn = gt_pfn(mm, addr);
+	unsigned long pfn = test_pt_pfn(mm, addr);
 
 	return pfn == -1UL ? NULL : pfn_to_page(pfn);
-}
-
-static inline bool gt_pmd_mapped(struct mm_struct *mm, unsigned long addr)
-{
-	bool leaf;
-
-	return gt_entry(mm, addr, &leaf) && leaf;
 }
 
 /* Is the entry mapping @addr writable (PTE or PMD leaf)? */
 static inline bool gt_writable(struct mm_struct *mm, unsigned long addr)
 {
 	bool leaf;
-	unsigned long v = gt_entry(mm, addr, &leaf);
+	unsigned long v = test_pt_entry(mm, addr, &leaf);
 
 	return (v & (_PAGE_PRESENT | _PAGE_RW)) == (_PAGE_PRESENT | _PAGE_RW);
 }
@@ -133,11 +71,11 @@ static inline bool gt_writable(struct mm_struct *mm, unsigned long addr)
  */
 static inline bool gt_thp(unsigned long addr)
 {
-	gt_mmap(addr, PMD_SIZE, GT_RW, MAP_PRIVATE);
+	test_mmap_fixed(addr, PMD_SIZE, GT_RW, MAP_PRIVATE);
 	if (do_madvise(current->mm, addr, PMD_SIZE, MADV_HUGEPAGE))
 		bail_out("MADV_HUGEPAGE failed");
 	gt_populate(addr, PMD_SIZE);
-	return gt_pmd_mapped(current->mm, addr) &&
+	return test_pmd_mapped(current->mm, addr) &&
 	       folio_order(page_folio(gt_page(current->mm, addr))) == HPAGE_PMD_ORDER;
 }
 

@@ -75,7 +75,7 @@ static void lt_migrates(enum place p, bool thp, bool fast, bool write)
 		 thp ? "THP" : "small pages", write ? "R/W" : "R/O",
 		 fast ? "pin_user_pages_fast" : "pin_user_pages");
 	lt_boot(p);
-	t = gt_process("lt");
+	t = test_process("lt");
 	if (thp) {
 		if (!gt_thp(GT_BASE)) {
 			skip(7, "no THP");
@@ -83,12 +83,12 @@ static void lt_migrates(enum place p, bool thp, bool fast, bool write)
 			return;
 		}
 	} else {
-		gt_mmap(GT_BASE, n * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+		test_mmap_fixed(GT_BASE, n * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	}
 	if (!gt_fill(GT_BASE, n, 1))
 		bail_out("fill");
 	for (unsigned long i = 0; i < n; i++) {
-		pfn0[i] = gt_pfn(current->mm, GT_BASE + i * PAGE_SIZE);
+		pfn0[i] = test_pt_pfn(current->mm, GT_BASE + i * PAGE_SIZE);
 		was_there += in_place(pfn_to_page(pfn0[i]), p) &&
 			     !folio_is_longterm_pinnable(pfn_folio(pfn0[i]));
 	}
@@ -106,7 +106,7 @@ static void lt_migrates(enum place p, bool thp, bool fast, bool write)
 
 		bad += !pinnable_here(pages[i]);
 		stayed += page_to_pfn(pages[i]) == pfn0[i];
-		unmapped += gt_pfn(current->mm, a) != page_to_pfn(pages[i]);
+		unmapped += test_pt_pfn(current->mm, a) != page_to_pfn(pages[i]);
 	}
 	ok(r == (long)n && bad == 0, "R-LT [%s]: every pinned page is long-term pinnable: "
 	   "ZONE_NORMAL, not CMA (%lu bad)", name, bad);
@@ -140,8 +140,8 @@ static void lt_memalloc_pin(bool fast, bool thp)
 	snprintf(name, sizeof(name), "faulted under FOLL_LONGTERM, %s, %s",
 		 thp ? "THP range" : "small pages", fast ? "pin_user_pages_fast" : "pin_user_pages");
 	lt_boot(MOVABLE);
-	t = gt_process("lt-memalloc");
-	gt_mmap(GT_BASE, n * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t = test_process("lt-memalloc");
+	test_mmap_fixed(GT_BASE, n * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	if (thp)
 		do_madvise(current->mm, GT_BASE, PMD_SIZE, MADV_HUGEPAGE);
 	mig0 = gt_ev(PGMIGRATE_SUCCESS);
@@ -157,7 +157,7 @@ static void lt_memalloc_pin(bool fast, bool thp)
 	if (r > 0)
 		unpin_user_pages(pages, (unsigned long)r);
 	/* a later ordinary fault is movable again */
-	gt_mmap(GT_BASE + PMD_SIZE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	test_mmap_fixed(GT_BASE + PMD_SIZE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	gt_populate(GT_BASE + PMD_SIZE, PAGE_SIZE);
 	ok(page_zonenum(gt_page(current->mm, GT_BASE + PMD_SIZE)) == ZONE_MOVABLE,
 	   "R-LT [%s]: an ordinary fault afterwards uses ZONE_MOVABLE again", name);
@@ -180,11 +180,11 @@ static void lt_failure(bool extra_ref, bool fast)
 		 extra_ref ? "an extra folio reference" : "destination allocation fails",
 		 fast ? "pin_user_pages_fast" : "pin_user_pages");
 	lt_boot(MOVABLE);
-	t = gt_process("lt-fail");
-	gt_mmap(GT_BASE, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t = test_process("lt-fail");
+	test_mmap_fixed(GT_BASE, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	if (!gt_fill(GT_BASE, 4, 1))
 		bail_out("fill");
-	pfn0 = gt_pfn(current->mm, GT_BASE);
+	pfn0 = test_pt_pfn(current->mm, GT_BASE);
 	folio = pfn_folio(pfn0);
 	/* only page 0 is held: the pages that can move must not stay pinned either */
 	todo = !on_lru(GT_BASE);
@@ -209,7 +209,7 @@ static void lt_failure(bool extra_ref, bool fast)
 	is_int(folio_ref_count(folio), ref0, "R-LT [%s]: the folio's refcount is back", name);
 	ok(!folio_maybe_dma_pinned(folio) && !folio_test_isolated(folio),
 	   "R-LT [%s]: not maybe-pinned, not left isolated", name);
-	ok(gt_pfn(current->mm, GT_BASE) == pfn0 && gt_check(GT_BASE, 4, 1) == 0,
+	ok(test_pt_pfn(current->mm, GT_BASE) == pfn0 && gt_check(GT_BASE, 4, 1) == 0,
 	   "R-LT [%s]: the page stays mapped where it was, data intact", name);
 	is_int(global_node_page_state(NR_ISOLATED_ANON), 0, "R-LT [%s]: nr_isolated_anon back "
 	       "to 0", name);
@@ -231,11 +231,11 @@ static void st_no_migrate_contig(void)
 	bool todo;
 
 	lt_boot(CMA);
-	t = gt_process("st-contig");
-	gt_mmap(GT_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t = test_process("st-contig");
+	test_mmap_fixed(GT_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	if (!gt_fill(GT_BASE, 1, 1))
 		bail_out("fill");
-	pfn = gt_pfn(current->mm, GT_BASE);
+	pfn = test_pt_pfn(current->mm, GT_BASE);
 	ok(get_pfnblock_migratetype(pfn) == MIGRATE_CMA, "setup: the user page sits in a CMA "
 	   "pageblock");
 	mig0 = gt_ev(PGMIGRATE_SUCCESS);
@@ -250,7 +250,7 @@ static void st_no_migrate_contig(void)
 	       "-EBUSY while a short-term pin is held there");
 	if (!err)
 		free_contig_range(start, pageblock_nr_pages);
-	ok(gt_pfn(current->mm, GT_BASE) == pfn && gt_page_holds(pages[0], GT_BASE, 1),
+	ok(test_pt_pfn(current->mm, GT_BASE) == pfn && gt_page_holds(pages[0], GT_BASE, 1),
 	   "R-PINNED-SIDE: the pinned page was not moved: still mapped, data intact");
 	if (r == 1)
 		unpin_user_page(pages[0]);
@@ -281,11 +281,11 @@ static void st_offline(void)
 	bool todo;
 
 	lt_boot(MOVABLE);
-	t = gt_process("st-offline");
-	gt_mmap(GT_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t = test_process("st-offline");
+	test_mmap_fixed(GT_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	if (!gt_fill(GT_BASE, 1, 1))
 		bail_out("fill");
-	pfn = gt_pfn(current->mm, GT_BASE);
+	pfn = test_pt_pfn(current->mm, GT_BASE);
 	ok(page_zonenum(pfn_to_page(pfn)) == ZONE_MOVABLE, "setup: the page is in ZONE_MOVABLE");
 	r = pin_user_pages_fast(GT_BASE, 1, 0, pages);
 	start = pfn & ~(pageblock_nr_pages - 1);
@@ -296,7 +296,7 @@ static void st_offline(void)
 	       "with -EBUSY");
 	if (!err)
 		online_pages(start, pageblock_nr_pages);
-	ok(r == 1 && gt_pfn(current->mm, GT_BASE) == pfn && gt_page_holds(pages[0], GT_BASE, 1),
+	ok(r == 1 && test_pt_pfn(current->mm, GT_BASE) == pfn && gt_page_holds(pages[0], GT_BASE, 1),
 	   "R-PINNED-SIDE: the pinned page stayed, data intact");
 	if (r == 1)
 		unpin_user_page(pages[0]);
@@ -324,14 +324,14 @@ static void lt_already_pinnable(void)
 	long r, mig0;
 
 	test_boot(64, 0, 0);	/* everything is ZONE_NORMAL, MIGRATE_MOVABLE */
-	t = gt_process("lt-normal");
-	gt_mmap(GT_BASE, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t = test_process("lt-normal");
+	test_mmap_fixed(GT_BASE, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	gt_populate(GT_BASE, 4 * PAGE_SIZE);
 	mig0 = gt_ev(PGMIGRATE_SUCCESS);
 	for (int fast = 0; fast < 2; fast++) {
 		r = gt_pin_any(fast, GT_BASE, 4, FOLL_LONGTERM | FOLL_WRITE, pages);
 		for (long i = 0; i < (r > 0 ? r : 0); i++)
-			moved += gt_pfn(current->mm, GT_BASE + (unsigned long)i * PAGE_SIZE) !=
+			moved += test_pt_pfn(current->mm, GT_BASE + (unsigned long)i * PAGE_SIZE) !=
 				 page_to_pfn(pages[i]) || !pinnable_here(pages[i]);
 		ok(r == 4 && moved == 0, "R-LT: a long-term pin of ZONE_NORMAL memory pins it in "
 		   "place (%s)", fast ? "pin_user_pages_fast" : "pin_user_pages");

@@ -22,7 +22,7 @@ static void test_pfnmap(void)
 	long acq0 = 0, r;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("slow-pfnmap");
+	t = test_process("slow-pfnmap");
 	addr = pinmm_map_device(pinmm_mmio_pfn, 2 * PAGE_SIZE, GT_RW);
 	if (IS_ERR_VALUE(addr)) {
 		skip(6, "pinmm_map_device failed");
@@ -57,13 +57,13 @@ static void test_force_write_private(void)
 	long r;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t[0] = gt_process("slow-force");
-	gt_mmap(addr, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t[0] = test_process("slow-force");
+	test_mmap_fixed(addr, PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	ok(gt_fill(addr, 1, 1), "setup: the parent writes a page");
 	if (pinmm_fork(t[0], "child", &t[1]))
 		bail_out("fork");
 	orig = gt_page(current->mm, addr);
-	child_pfn = gt_pfn(t[1]->mm, addr);
+	child_pfn = test_pt_pfn(t[1]->mm, addr);
 	ok(page_to_pfn(orig) == child_pfn, "setup: after fork the page is COW-shared");
 	is_int(do_mprotect(addr, PAGE_SIZE, PROT_READ), 0, "setup: mprotect(PROT_READ)");
 
@@ -83,7 +83,7 @@ static void test_force_write_private(void)
 		ok(pages[0] != orig && PageAnon(pages[0]) && PageAnonExclusive(pages[0]),
 		   "R-VMA: the forced write broke COW: a new exclusive anon page, not the shared "
 		   "original (can_follow_write_common)");
-		is_uint(gt_pfn(current->mm, addr), page_to_pfn(pages[0]),
+		is_uint(test_pt_pfn(current->mm, addr), page_to_pfn(pages[0]),
 			"R-VMA: the parent's mapping now points at the new page");
 		ok(!gt_writable(current->mm, addr), "R-VMA: ... and stays read-only (the VMA is "
 		   "PROT_READ; only the forced access may write)");
@@ -93,14 +93,14 @@ static void test_force_write_private(void)
 		pinmm_task_attach(t[1]);
 		is_uint(gt_check(addr, 1, 1), 0, "R-VMA: the child still reads the original: the "
 			"shared page was never written");
-		is_uint(gt_pfn(t[1]->mm, addr), child_pfn, "R-VMA: the child's mapping is unchanged");
+		is_uint(test_pt_pfn(t[1]->mm, addr), child_pfn, "R-VMA: the child's mapping is unchanged");
 		pinmm_task_attach(t[0]);
 	} else {
 		skip(5, "forced write failed");
 	}
 
 	/* the zero page behind an untouched PROT_READ private mapping */
-	gt_mmap(zaddr, PAGE_SIZE, PROT_READ, MAP_PRIVATE);
+	test_mmap_fixed(zaddr, PAGE_SIZE, PROT_READ, MAP_PRIVATE);
 	r = gt_get(zaddr, 1, 0, pages);
 	ok(r == 1 && is_zero_page(pages[0]), "setup: a read of untouched PROT_READ memory maps "
 	   "the zero page");
@@ -135,8 +135,8 @@ static void test_force_shared_and_prot_none(void)
 	long r;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("slow-shared");
-	gt_mmap(shared, PAGE_SIZE, GT_RW, MAP_SHARED);
+	t = test_process("slow-shared");
+	test_mmap_fixed(shared, PAGE_SIZE, GT_RW, MAP_SHARED);
 	ok(gt_fill(shared, 1, 4), "setup: write shared memory");
 	is_int(do_mprotect(shared, PAGE_SIZE, PROT_READ), 0, "setup: mprotect(PROT_READ)");
 	r = gt_get(shared, 1, FOLL_FORCE | FOLL_WRITE, pages);
@@ -154,7 +154,7 @@ static void test_force_shared_and_prot_none(void)
 		unpin_user_page(pages[0]);
 	is_uint(gt_check(shared, 1, 4), 0, "R-VMA: the shared data was never written");
 
-	gt_mmap(none, 2 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	test_mmap_fixed(none, 2 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	ok(gt_fill(none, 2, 5), "setup: write two private pages");
 	is_int(do_mprotect(none, 2 * PAGE_SIZE, PROT_NONE), 0, "setup: mprotect(PROT_NONE)");
 	for (int fast = 0; fast < 2; fast++) {
@@ -189,16 +189,16 @@ static void test_fault_in_and_partial(void)
 	long r, acq0, faults0;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("slow-partial");
-	gt_mmap(addr, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
-	gt_mmap(addr + 5 * PAGE_SIZE, 3 * PAGE_SIZE, GT_RW, MAP_PRIVATE);	/* hole at page 4 */
+	t = test_process("slow-partial");
+	test_mmap_fixed(addr, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	test_mmap_fixed(addr + 5 * PAGE_SIZE, 3 * PAGE_SIZE, GT_RW, MAP_PRIVATE);	/* hole at page 4 */
 
 	faults0 = gt_ev(PGFAULT);
 	r = gt_pin(addr, 4, FOLL_WRITE, pages);
 	is_int(r, 4, "R-PART: pin_user_pages(FOLL_WRITE) of 4 unpopulated pages faults them in "
 	       "and returns 4");
 	for (long i = 0; i < r; i++)
-		wrong += gt_pfn(current->mm, addr + i * PAGE_SIZE) != page_to_pfn(pages[i]) ||
+		wrong += test_pt_pfn(current->mm, addr + i * PAGE_SIZE) != page_to_pfn(pages[i]) ||
 			 is_zero_page(pages[i]);
 	is_uint(wrong, 0, "R-PART: each pinned page is the one now mapped (a new anon page)");
 	ok(gt_ev(PGFAULT) - faults0 >= 4, "R-PART: the pages came from faults (PGFAULT +%ld)",
@@ -245,8 +245,8 @@ static void test_flags(void)
 	long r, faults0;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("slow-flags");
-	gt_mmap(addr, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t = test_process("slow-flags");
+	test_mmap_fixed(addr, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	faults0 = gt_ev(PGFAULT);
 	r = gt_pin(addr, 2, FOLL_NOFAULT, pages);
 	is_int(r, -EFAULT, "R-VMA: FOLL_NOFAULT on unpopulated memory: -EFAULT (faultin_page "
@@ -254,7 +254,7 @@ static void test_flags(void)
 	r = pin_user_pages_fast(addr, 2, FOLL_NOFAULT, pages);
 	is_int(r, -EFAULT, "R-VMA: pin_user_pages_fast(FOLL_NOFAULT) on unpopulated memory: "
 	       "-EFAULT");
-	ok(gt_ev(PGFAULT) == faults0 && gt_pfn(current->mm, addr) == -1UL,
+	ok(gt_ev(PGFAULT) == faults0 && test_pt_pfn(current->mm, addr) == -1UL,
 	   "R-VMA: FOLL_NOFAULT did not fault anything in");
 	gt_populate(addr, 2 * PAGE_SIZE);
 	r = gt_pin(addr, 4, FOLL_NOFAULT | FOLL_WRITE, pages);
@@ -284,13 +284,13 @@ static void test_flags(void)
 
 		r = gt_pin(thp + 3 * PAGE_SIZE, 2, FOLL_SPLIT_PMD, pages);
 		is_int(r, 2, "R-VMA: pin_user_pages(FOLL_SPLIT_PMD) of a PMD-mapped THP returns 2");
-		ok(!gt_pmd_mapped(current->mm, thp), "R-VMA: FOLL_SPLIT_PMD left the THP PTE-mapped");
+		ok(!test_pmd_mapped(current->mm, thp), "R-VMA: FOLL_SPLIT_PMD left the THP PTE-mapped");
 		is_int(gt_ev(THP_SPLIT_PMD) - splits0, 1, "R-VMA: one PMD split (thp_split_pmd +1)");
 		ok(r == 2 && page_folio(pages[0]) == folio && folio_test_large(folio) &&
 		   pages[0] == folio_page(folio, 3),
 		   "R-VMA: the folio itself stays large; the pin is on its subpage 3");
 		is_int(folio_pincount(folio), 2, "R-CNT: two subpage pins on the PTE-mapped THP");
-		is_uint(gt_pfn(current->mm, thp + 300 * PAGE_SIZE), folio_pfn(folio) + 300,
+		is_uint(test_pt_pfn(current->mm, thp + 300 * PAGE_SIZE), folio_pfn(folio) + 300,
 			"R-VMA: every subpage is still mapped by its PTE after the split");
 		if (r > 0)
 			unpin_user_pages(pages, (unsigned long)r);
@@ -315,8 +315,8 @@ static void test_fatal_signal(void)
 	long r, acq0;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("slow-signal");
-	gt_mmap(addr, 2 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t = test_process("slow-signal");
+	test_mmap_fixed(addr, 2 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	gt_populate(addr, 2 * PAGE_SIZE);
 	pinmm_task_kill(t);
 	acq0 = gt_acq();
@@ -381,8 +381,8 @@ static void test_remote(void)
 	const unsigned long addr = GT_BASE;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("slow-remote");
-	gt_mmap(addr, 16 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	t = test_process("slow-remote");
+	test_mmap_fixed(addr, 16 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	ok(gt_fill(addr, 2, 6), "setup: the target process writes its first two pages");
 	for (int k = 0; k < 8; k++) {
 		struct remote_arg a = {
@@ -402,7 +402,7 @@ static void test_remote(void)
 		is_int(a.ret, 4, "R-REMOTE: %s(locked %s) %s returns 4 (faulting the target's "
 		       "missing pages in)", fn, a.use_locked ? "= &1" : "NULL", how);
 		for (long i = 0; i < (a.ret > 0 ? a.ret : 0); i++)
-			wrong += gt_pfn(t->mm, a.addr + i * PAGE_SIZE) != page_to_pfn(a.pages[i]);
+			wrong += test_pt_pfn(t->mm, a.addr + i * PAGE_SIZE) != page_to_pfn(a.pages[i]);
 		is_uint(wrong, 0, "R-REMOTE: the pages are the target mm's mapped pages (%s, %s)",
 			fn, how);
 		if (a.use_locked)
@@ -436,15 +436,15 @@ static void test_fault_in_helpers(void)
 	int r;
 
 	test_boot(TEST_MEM_MB, 0, 0);
-	t = gt_process("slow-fixup");
-	gt_mmap(addr, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);		/* [addr, +4) then a hole */
-	gt_mmap(ro, 2 * PAGE_SIZE, PROT_READ, MAP_PRIVATE);
+	t = test_process("slow-fixup");
+	test_mmap_fixed(addr, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);		/* [addr, +4) then a hole */
+	test_mmap_fixed(ro, 2 * PAGE_SIZE, PROT_READ, MAP_PRIVATE);
 
 	mmap_read_lock(current->mm);
 	r = fixup_user_fault(current->mm, addr + 8, FAULT_FLAG_WRITE, &unlocked);
 	mmap_read_unlock(current->mm);
 	is_int(r, 0, "R-VMA: fixup_user_fault(WRITE) on writable memory resolves the fault (0)");
-	ok(gt_pfn(current->mm, addr) != -1UL && !is_zero_pfn(gt_pfn(current->mm, addr)) &&
+	ok(test_pt_pfn(current->mm, addr) != -1UL && !is_zero_pfn(test_pt_pfn(current->mm, addr)) &&
 	   gt_writable(current->mm, addr), "R-VMA: ... a writable anon page is now mapped");
 	ok(!unlocked, "R-VMA: ... without dropping the lock (*unlocked stays false)");
 	mmap_read_lock(current->mm);

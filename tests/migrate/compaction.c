@@ -58,7 +58,7 @@ static void test_compact_zone_now(void)
 	int moved;
 
 	mg_boot();
-	t = mg_process("compact");
+	t = test_process("compact");
 	len = fragment_movable(t->mm, 21);
 	before = free_blocks(zone, pageblock_order);
 	is_uint(before, 0, "compaction: the fragmented zone has no free order-9 block");
@@ -97,7 +97,7 @@ static void test_direct_compaction(void)
 	long stall0, success0;
 
 	mg_boot();
-	t = mg_process("direct");
+	t = test_process("direct");
 	len = fragment_movable(t->mm, 22);
 	/* take every free order-9 block of ZONE_NORMAL, without compacting for them */
 	while (nheld < ARRAY_SIZE(held) && (page = alloc_pages(GFP_NOWAIT | __GFP_MOVABLE, 9)))

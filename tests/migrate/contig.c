@@ -140,23 +140,23 @@ static void test_mapped_pages_move(void)
 	int ret;
 
 	mg_boot();
-	t = mg_process("contig");
+	t = test_process("contig");
 	mm = t->mm;
 	mg_mmap(MG_BASE, NPAGES * PAGE_SIZE);
 	mg_fill(MG_BASE, NPAGES, 1);
-	pfn0 = mg_pfn(mm, MG_BASE);
+	pfn0 = test_pt_pfn(mm, MG_BASE);
 	ok(pfn0 != -1UL && page_zonenum(pfn_to_page(pfn0)) == ZONE_MOVABLE,
 	   "contig: user memory comes from ZONE_MOVABLE (GFP_HIGHUSER_MOVABLE)");
 	start = ALIGN_DOWN(pfn0, pageblock_nr_pages);
 	for (unsigned long i = 0; i < NPAGES; i++) {
-		unsigned long p = mg_pfn(mm, MG_BASE + i * PAGE_SIZE);
+		unsigned long p = test_pt_pfn(mm, MG_BASE + i * PAGE_SIZE);
 
 		pages_in_range += p >= start && p < start + pageblock_nr_pages;
 	}
 	succ0 = ev(PGMIGRATE_SUCCESS);
 	ret = alloc_contig_range(start, start + pageblock_nr_pages, MIGRATE_MOVABLE, GFP_KERNEL);
 	is_int(ret, 0, "contig: a pageblock holding mapped anon pages is emptied by migration");
-	moved_pfn = mg_pfn(mm, MG_BASE);
+	moved_pfn = test_pt_pfn(mm, MG_BASE);
 	ok(moved_pfn != pfn0 && (moved_pfn < start || moved_pfn >= start + pageblock_nr_pages),
 	   "contig: the mapping now points outside the range (pfn %#lx -> %#lx)", pfn0,
 	   moved_pfn);
@@ -180,7 +180,7 @@ static void test_extra_ref_busy(void)
 	int ret;
 
 	mg_boot();
-	t = mg_process("contig-ref");
+	t = test_process("contig-ref");
 	mm = t->mm;
 	mg_mmap(MG_BASE, NPAGES * PAGE_SIZE);
 	mg_fill(MG_BASE, NPAGES, 2);
@@ -197,7 +197,7 @@ static void test_extra_ref_busy(void)
 	snprintf(want, sizeof(want), "pfn %#lx", pfn);
 	ok(strstr(err, want) != NULL, "contig: the report names the held page (%s)", want);
 	free(err);
-	is_uint(mg_pfn(mm, MG_BASE + 5 * PAGE_SIZE), pfn,
+	is_uint(test_pt_pfn(mm, MG_BASE + 5 * PAGE_SIZE), pfn,
 		"contig: the held page stays mapped where it was");
 	is_uint(mg_check(MG_BASE, NPAGES, 2), 0, "contig: and its data is intact");
 	is_int(ev(PGMIGRATE_FAIL), fail0,
@@ -206,7 +206,7 @@ static void test_extra_ref_busy(void)
 	folio_put(folio);
 	ret = alloc_contig_range(pfn, pfn + 1, MIGRATE_MOVABLE, GFP_KERNEL);
 	is_int(ret, 0, "contig: after the reference is dropped the same allocation succeeds");
-	ok(mg_pfn(mm, MG_BASE + 5 * PAGE_SIZE) != pfn, "contig: the page was moved away");
+	ok(test_pt_pfn(mm, MG_BASE + 5 * PAGE_SIZE) != pfn, "contig: the page was moved away");
 	is_uint(mg_check(MG_BASE, NPAGES, 2), 0, "contig: data intact after the move");
 	if (!ret)
 		free_contig_range(pfn, 1);
@@ -264,13 +264,13 @@ static void test_cma_moves_user_pages(void)
 	/* no ZONE_MOVABLE: user memory lands in ZONE_NORMAL, half of it CMA */
 	test_boot(64, 0, 32);
 	cma_pages = pinmm_zones[ZONE_NORMAL].cma_pages;
-	t = mg_process("cma-user");
+	t = test_process("cma-user");
 	mm = t->mm;
 	npages = MB_PAGES(12);
 	mg_mmap(MG_BASE, npages * PAGE_SIZE);
 	mg_fill(MG_BASE, npages, 3);
 	for (unsigned long i = 0; i < npages; i++) {
-		unsigned long p = mg_pfn(mm, MG_BASE + i * PAGE_SIZE);
+		unsigned long p = test_pt_pfn(mm, MG_BASE + i * PAGE_SIZE);
 
 		total++;
 		in_cma += p >= cma_base() && p < cma_base() + cma_pages;
@@ -281,7 +281,7 @@ static void test_cma_moves_user_pages(void)
 	ok(all != NULL, "cma: claiming the whole area migrates the user pages out of it");
 	in_cma = 0;
 	for (unsigned long i = 0; i < npages; i++) {
-		unsigned long p = mg_pfn(mm, MG_BASE + i * PAGE_SIZE);
+		unsigned long p = test_pt_pfn(mm, MG_BASE + i * PAGE_SIZE);
 
 		in_cma += p >= cma_base() && p < cma_base() + cma_pages;
 	}

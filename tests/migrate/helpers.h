@@ -7,6 +7,7 @@
 #ifndef PINMM_TESTS_MIGRATE_HELPERS_H
 #define PINMM_TESTS_MIGRATE_HELPERS_H
 
+#include "../lib/process.h"
 #include "../lib/machine.h"
 
 #include "mem/internal.h"
@@ -37,16 +38,6 @@
 static inline void mg_boot(void)
 {
 	test_boot(MG_MEM_MB, MG_MOVABLE_MB, MG_CMA_MB);
-}
-
-static inline struct task_struct *mg_process(const char *comm)
-{
-	struct task_struct *t = pinmm_task_create(comm);
-
-	if (!t)
-		bail_out("pinmm_task_create(%s) failed", comm);
-	pinmm_task_attach(t);
-	return t;
 }
 
 /* A private anonymous mapping at @addr in current's mm. */
@@ -99,51 +90,9 @@ static inline unsigned long mg_check(unsigned long addr, unsigned long npages, u
 	return bad;
 }
 
-/* The present entry that maps @addr in @mm (PTE, or PMD leaf in *@leaf); 0 if none. */
-static inline unsigned long mg_entry(struct mm_struct *mm, unsigned long addr, bool *leaf)
-{
-	unsigned long val = 0;
-	spinlock_t *ptl;
-	pmd_t *pmd;
-	pte_t *pte;
-
-	*leaf = false;
-	mmap_read_lock(mm);
-	pmd = mm_find_pmd(mm, addr);
-	if (pmd && pmd_leaf(pmdp_get(pmd))) {
-		*leaf = true;
-		val = pmd_val(pmdp_get(pmd));
-	} else if (pmd && (pte = pte_offset_map_lock(mm, pmd, addr, &ptl))) {
-		val = pte_val(ptep_get(pte));
-		pte_unmap_unlock(pte, ptl);
-	}
-	mmap_read_unlock(mm);
-	return val;
-}
-
-/* The pfn mapped at @addr, or -1UL. */
-static inline unsigned long mg_pfn(struct mm_struct *mm, unsigned long addr)
-{
-	bool leaf;
-	unsigned long v = mg_entry(mm, addr, &leaf);
-
-	if (!(v & _PAGE_PRESENT))
-		return -1UL;
-	if (leaf)
-		return pmd_pfn(__pmd(v)) + ((addr & ~PMD_MASK) >> PAGE_SHIFT);
-	return pte_pfn(__pte(v));
-}
-
-static inline bool mg_pmd_mapped(struct mm_struct *mm, unsigned long addr)
-{
-	bool leaf;
-
-	return mg_entry(mm, addr, &leaf) && leaf;
-}
-
 static inline struct folio *mg_folio(struct mm_struct *mm, unsigned long addr)
 {
-	unsigned long pfn = mg_pfn(mm, addr);
+	unsigned long pfn = test_pt_pfn(mm, addr);
 
 	return pfn == -1UL || is_zero_pfn(pfn) ? NULL : pfn_folio(pfn);
 }

@@ -13,7 +13,7 @@ static bool range_free_of_users(struct mm_struct *mm, unsigned long start, unsig
 				unsigned long npages)
 {
 	for (unsigned long i = 0; i < npages; i++) {
-		unsigned long p = mg_pfn(mm, MG_BASE + i * PAGE_SIZE);
+		unsigned long p = test_pt_pfn(mm, MG_BASE + i * PAGE_SIZE);
 
 		if (p == -1UL || (p >= start && p < start + nr))
 			return false;
@@ -32,11 +32,11 @@ static void test_offline_online(void)
 	int ret;
 
 	mg_boot();
-	t = mg_process("offline");
+	t = test_process("offline");
 	mg_mmap(MG_BASE, NPAGES * PAGE_SIZE);
 	mg_fill(MG_BASE, NPAGES, 31);
 	start = zone->zone_start_pfn;
-	ok(mg_pfn(t->mm, MG_BASE) >= start && mg_pfn(t->mm, MG_BASE) < start + nr,
+	ok(test_pt_pfn(t->mm, MG_BASE) >= start && test_pt_pfn(t->mm, MG_BASE) < start + nr,
 	   "offline: the user pages sit in the range to offline");
 	managed0 = atomic_load(&zone->managed_pages);
 	succ0 = ev(PGMIGRATE_SUCCESS);
@@ -80,7 +80,7 @@ static void test_offline_busy(void)
 	int ret;
 
 	mg_boot();
-	t = mg_process("offline-busy");
+	t = test_process("offline-busy");
 	mg_mmap(MG_BASE, NPAGES * PAGE_SIZE);
 	mg_fill(MG_BASE, NPAGES, 32);
 	start = zone->zone_start_pfn;
@@ -99,7 +99,7 @@ static void test_offline_busy(void)
 	       "offline: on failure nothing is taken away");
 	is_int(get_pfnblock_migratetype(start), MIGRATE_MOVABLE,
 	       "offline: on failure the pageblocks are restored");
-	is_uint(mg_pfn(t->mm, MG_BASE + 100 * PAGE_SIZE), pfn, "offline: the held page stayed");
+	is_uint(test_pt_pfn(t->mm, MG_BASE + 100 * PAGE_SIZE), pfn, "offline: the held page stayed");
 	is_uint(mg_check(MG_BASE, NPAGES, 32), 0, "offline: all data intact");
 	folio_put(folio);
 	is_int(offline_pages(start, nr), 0, "offline: without the reference the range goes offline");

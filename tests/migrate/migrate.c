@@ -40,11 +40,11 @@ static void test_anon_migrates(void)
 	int ret;
 
 	mg_boot();
-	t = mg_process("migrate");
+	t = test_process("migrate");
 	mm = t->mm;
 	mg_mmap(MG_BASE, NPAGES * PAGE_SIZE);
 	mg_fill(MG_BASE, NPAGES, 7);
-	pfn0 = mg_pfn(mm, addr);
+	pfn0 = test_pt_pfn(mm, addr);
 	ok(folio_test_lru(pfn_folio(pfn0)),
 	   "migrate: a freshly faulted anon folio is on the LRU (folio_add_lru after the fault)");
 	inuse0 = pinmm_frames_in_use();
@@ -54,7 +54,7 @@ static void test_anon_migrates(void)
 	ret = migrate_one(mm, addr, GFP_USER, &succ, NULL);
 	is_int(ret, 0, "migrate: migrate_pages returns 0 when every folio moved");
 	is_uint(succ, 1, "migrate: *ret_succeeded counts the folio");
-	pfn1 = mg_pfn(mm, addr);
+	pfn1 = test_pt_pfn(mm, addr);
 	ok(pfn1 != pfn0 && pfn1 != -1UL, "migrate: the PTE maps a new frame (%#lx -> %#lx)", pfn0,
 	   pfn1);
 	ok(pfn1 != -1UL && page_zonenum(pfn_to_page(pfn1)) == ZONE_NORMAL,
@@ -63,7 +63,7 @@ static void test_anon_migrates(void)
 	is_int(ev(PGMIGRATE_SUCCESS) - succ0, 1, "migrate: pgmigrate_success +1");
 	is_int(ev(PGMIGRATE_FAIL) - fail0, 0, "migrate: pgmigrate_fail unchanged");
 	is_uint(pinmm_frames_in_use(), inuse0, "migrate: the old frame was freed");
-	pte = __pte(mg_entry(mm, addr, &leaf));
+	pte = __pte(test_pt_entry(mm, addr, &leaf));
 	ok(pte_write(pte), "migrate: a writable PTE comes back writable (SWP_MIGRATION_WRITE)");
 	ok(pte_dirty(pte), "migrate: the dirty bit travels through the migration entry");
 	folio = pfn_folio(pfn1);
@@ -77,7 +77,7 @@ static void test_anon_migrates(void)
 	   "migrate: mapping (anon_vma) and index travel to the destination");
 	mmap_read_unlock(mm);
 	/* it is still an ordinary exclusive page: a write goes in place */
-	ok(!put_user(0xabcdUL, (unsigned long __user *)addr) && mg_pfn(mm, addr) == pfn1,
+	ok(!put_user(0xabcdUL, (unsigned long __user *)addr) && test_pt_pfn(mm, addr) == pfn1,
 	   "migrate: a write after migration reuses the page in place (no COW)");
 	mg_teardown("migrate anon", &t, 1);
 }
@@ -96,26 +96,26 @@ static void test_fork_mappers_follow(void)
 	int ret;
 
 	mg_boot();
-	t[0] = mg_process("parent");
+	t[0] = test_process("parent");
 	mm = t[0]->mm;
 	mg_mmap(MG_BASE, NPAGES * PAGE_SIZE);
 	mg_fill(MG_BASE, NPAGES, 8);
 	if (pinmm_fork(t[0], "child", &t[1]))
 		bail_out("pinmm_fork failed");
-	pfn0 = mg_pfn(mm, addr);
-	is_uint(mg_pfn(t[1]->mm, addr), pfn0, "migrate+fork: parent and child share the page");
+	pfn0 = test_pt_pfn(mm, addr);
+	is_uint(test_pt_pfn(t[1]->mm, addr), pfn0, "migrate+fork: parent and child share the page");
 	ret = migrate_one(mm, addr, GFP_USER, &succ, NULL);
 	is_int(ret, 0, "migrate+fork: a page mapped by two mms migrates");
-	pfn1 = mg_pfn(mm, addr);
+	pfn1 = test_pt_pfn(mm, addr);
 	ok(pfn1 != pfn0, "migrate+fork: the parent's PTE maps the new frame");
-	is_uint(mg_pfn(t[1]->mm, addr), pfn1,
+	is_uint(test_pt_pfn(t[1]->mm, addr), pfn1,
 		"migrate+fork: the child's PTE maps the same new frame (rmap found both)");
 	folio = pfn_folio(pfn1);
 	is_int(folio_mapcount(folio), 2, "migrate+fork: the new folio has both mappings");
 	is_int(folio_ref_count(folio), 2, "migrate+fork: and both mappings' references");
 	ok(!PageAnonExclusive(&folio->page),
 	   "migrate+fork: a shared page stays shared (SWP_MIGRATION_READ, no RMAP_EXCLUSIVE)");
-	pte = __pte(mg_entry(mm, addr, &leaf));
+	pte = __pte(test_pt_entry(mm, addr, &leaf));
 	ok(!pte_write(pte), "migrate+fork: a read-only COW PTE comes back read-only");
 	is_uint(mg_check(MG_BASE, NPAGES, 8), 0, "migrate+fork: the parent reads the same data");
 	for (unsigned long i = 0; i < NPAGES; i++) {
@@ -128,7 +128,7 @@ static void test_fork_mappers_follow(void)
 			child_same &= buf[w] == mg_word(8, i, w);
 	}
 	ok(child_same, "migrate+fork: the child reads the same data");
-	ok(!put_user(0x1234UL, (unsigned long __user *)addr) && mg_pfn(mm, addr) != pfn1,
+	ok(!put_user(0x1234UL, (unsigned long __user *)addr) && test_pt_pfn(mm, addr) != pfn1,
 	   "migrate+fork: a write by the parent still COWs away from the shared page");
 	is_int(access_process_vm(t[1], addr, buf, 8, 0), 8, "migrate+fork: child read after COW");
 	is_uint(buf[0], mg_word(8, 5, 0), "migrate+fork: the child still sees the old data");
@@ -150,11 +150,11 @@ static void test_extra_reference(void)
 	int ret;
 
 	mg_boot();
-	t = mg_process("extra-ref");
+	t = test_process("extra-ref");
 	mm = t->mm;
 	mg_mmap(MG_BASE, NPAGES * PAGE_SIZE);
 	mg_fill(MG_BASE, NPAGES, 9);
-	pfn0 = mg_pfn(mm, addr);
+	pfn0 = test_pt_pfn(mm, addr);
 	folio = pfn_folio(pfn0);
 	folio_get(folio);	/* a GET, standing in for a pin */
 	fail0 = ev(PGMIGRATE_FAIL);
@@ -167,8 +167,8 @@ static void test_extra_reference(void)
 	   "migrate: the folio is left on the list for putback_movable_pages");
 	is_int(ev(PGMIGRATE_FAIL) - fail0, 1, "migrate: pgmigrate_fail +1");
 	is_int(ev(PGMIGRATE_SUCCESS) - succ0, 0, "migrate: pgmigrate_success unchanged");
-	is_uint(mg_pfn(mm, addr), pfn0, "migrate: the PTE maps the same frame again (remapped)");
-	pte = __pte(mg_entry(mm, addr, &leaf));
+	is_uint(test_pt_pfn(mm, addr), pfn0, "migrate: the PTE maps the same frame again (remapped)");
+	pte = __pte(test_pt_entry(mm, addr, &leaf));
 	ok(pte_present(pte) && pte_write(pte),
 	   "migrate: the migration entry became the same writable PTE");
 	ok(PageAnonExclusive(&folio->page), "migrate: the page is anon-exclusive again");
@@ -180,7 +180,7 @@ static void test_extra_reference(void)
 	folio_put(folio);
 	ret = migrate_one(mm, addr, GFP_USER, &succ, NULL);
 	is_int(ret, 0, "migrate: once the reference is dropped the folio migrates");
-	ok(mg_pfn(mm, addr) != pfn0, "migrate: and moved");
+	ok(test_pt_pfn(mm, addr) != pfn0, "migrate: and moved");
 	is_uint(mg_check(MG_BASE, NPAGES, 9), 0, "migrate: data intact after the move");
 	mg_teardown("migrate extra ref", &t, 1);
 }
@@ -197,18 +197,18 @@ static void test_maybe_pinned(void)
 	int ret;
 
 	mg_boot();
-	t = mg_process("pinned");
+	t = test_process("pinned");
 	mm = t->mm;
 	mg_mmap(MG_BASE, NPAGES * PAGE_SIZE);
 	mg_fill(MG_BASE, NPAGES, 10);
-	pfn0 = mg_pfn(mm, addr);
+	pfn0 = test_pt_pfn(mm, addr);
 	folio = pfn_folio(pfn0);
 	/* what a FOLL_PIN adds to a small folio, without the pin counters */
 	folio_ref_add(folio, (int)GUP_PIN_COUNTING_BIAS);
 	ret = migrate_one(mm, addr, GFP_USER, &succ, &left);
 	is_int(ret, 1, "migrate: an anon-exclusive page that may be pinned is not unmapped "
 	       "(folio_try_share_anon_rmap_pte: -EBUSY)");
-	ok(pte_write(__pte(mg_entry(mm, addr, &leaf))) && mg_pfn(mm, addr) == pfn0,
+	ok(pte_write(__pte(test_pt_entry(mm, addr, &leaf))) && test_pt_pfn(mm, addr) == pfn0,
 	   "migrate: its PTE was restored as it was, writable");
 	ok(PageAnonExclusive(&folio->page), "migrate: and it stays exclusive");
 	putback_movable_pages(&left);
@@ -228,22 +228,22 @@ static void test_protections(void)
 	bool leaf;
 
 	mg_boot();
-	t = mg_process("prot");
+	t = test_process("prot");
 	mm = t->mm;
 	mg_mmap(MG_BASE, NPAGES * PAGE_SIZE);
 	mg_fill(MG_BASE, NPAGES, 14);
 	is_int(do_mprotect(MG_BASE, NPAGES * PAGE_SIZE, PROT_READ), 0, "migrate: mprotect(READ)");
-	pfn0 = mg_pfn(mm, MG_BASE);
+	pfn0 = test_pt_pfn(mm, MG_BASE);
 	is_int(migrate_one(mm, MG_BASE, GFP_USER, &succ, NULL), 0,
 	       "migrate: a page of a read-only VMA migrates");
-	pte = __pte(mg_entry(mm, MG_BASE, &leaf));
+	pte = __pte(test_pt_entry(mm, MG_BASE, &leaf));
 	ok(pte_present(pte) && !pte_write(pte) && pte_pfn(pte) != pfn0,
 	   "migrate: and comes back read-only (SWP_MIGRATION_READ_EXCLUSIVE)");
 	is_int(do_mprotect(MG_BASE, NPAGES * PAGE_SIZE, PROT_NONE), 0, "migrate: mprotect(NONE)");
-	pfn0 = mg_pfn(mm, MG_BASE + PAGE_SIZE);
+	pfn0 = test_pt_pfn(mm, MG_BASE + PAGE_SIZE);
 	is_int(migrate_one(mm, MG_BASE + PAGE_SIZE, GFP_USER, &succ, NULL), 0,
 	       "migrate: a page of a PROT_NONE VMA migrates");
-	pte = __pte(mg_entry(mm, MG_BASE + PAGE_SIZE, &leaf));
+	pte = __pte(test_pt_entry(mm, MG_BASE + PAGE_SIZE, &leaf));
 	ok(pte_present(pte) && !(pte_val(pte) & _PAGE_USER) && pte_pfn(pte) != pfn0,
 	   "migrate: and comes back as a PROT_NONE entry (present, no user access), "
 	   "not as something that reads like a swap entry");
@@ -263,7 +263,7 @@ static void test_freed_while_isolated(void)
 	int ret;
 
 	mg_boot();
-	t = mg_process("freed");
+	t = test_process("freed");
 	mm = t->mm;
 	mg_mmap(MG_BASE, NPAGES * PAGE_SIZE);
 	mg_fill(MG_BASE, NPAGES, 11);
@@ -295,7 +295,7 @@ static void test_enomem_and_async(void)
 	int ret;
 
 	mg_boot();
-	t = mg_process("enomem");
+	t = test_process("enomem");
 	mm = t->mm;
 	mg_mmap(MG_BASE, NPAGES * PAGE_SIZE);
 	mg_fill(MG_BASE, NPAGES, 12);
@@ -328,7 +328,7 @@ static void test_enomem_and_async(void)
 
 static struct task_struct *thp_process(struct mm_struct **mm)
 {
-	struct task_struct *t = mg_process("thp");
+	struct task_struct *t = test_process("thp");
 
 	*mm = t->mm;
 	mg_mmap(MG_BASE, HPAGE_PMD_SIZE);
@@ -351,8 +351,8 @@ static void test_thp_whole(void)
 
 	mg_boot();
 	t = thp_process(&mm);
-	ok(mg_pmd_mapped(mm, MG_BASE), "thp: a write fault in a MADV_HUGEPAGE range maps a THP");
-	pfn0 = mg_pfn(mm, MG_BASE);
+	ok(test_pmd_mapped(mm, MG_BASE), "thp: a write fault in a MADV_HUGEPAGE range maps a THP");
+	pfn0 = test_pt_pfn(mm, MG_BASE);
 	src = pfn_folio(pfn0);
 	ok(folio_test_lru(src), "thp: the THP is on the LRU");
 	thp0 = ev(THP_MIGRATION_SUCCESS);
@@ -361,14 +361,14 @@ static void test_thp_whole(void)
 	inuse0 = pinmm_frames_in_use();
 	ret = migrate_one(mm, MG_BASE, GFP_USER, &succ, NULL);
 	is_int(ret, 0, "thp: a THP migrates when a 2 MiB destination exists");
-	pfn1 = mg_pfn(mm, MG_BASE);
+	pfn1 = test_pt_pfn(mm, MG_BASE);
 	dst = pfn1 == -1UL ? NULL : pfn_folio(pfn1);
 	ok(dst && pfn1 != pfn0 && folio_order(dst) == HPAGE_PMD_ORDER,
 	   "thp: the destination is one order-9 folio");
 	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
-		contiguous &= mg_pfn(mm, MG_BASE + i * PAGE_SIZE) == pfn1 + i;
+		contiguous &= test_pt_pfn(mm, MG_BASE + i * PAGE_SIZE) == pfn1 + i;
 	ok(contiguous, "thp: every page maps its place in the new folio");
-	ok(!mg_pmd_mapped(mm, MG_BASE), "thp: it comes back mapped by PTEs (pinmm splits the "
+	ok(!test_pmd_mapped(mm, MG_BASE), "thp: it comes back mapped by PTEs (pinmm splits the "
 	   "PMD instead of using PMD migration entries)");
 	is_int(ev(THP_MIGRATION_SUCCESS) - thp0, 1, "thp: thp_migration_success +1");
 	is_int(ev(PGMIGRATE_SUCCESS) - succ0, (long)HPAGE_PMD_NR, "thp: pgmigrate_success +512");
@@ -393,7 +393,7 @@ static void test_thp_split(void)
 
 	mg_boot();
 	t = thp_process(&mm);
-	pfn0 = mg_pfn(mm, MG_BASE);
+	pfn0 = test_pt_pfn(mm, MG_BASE);
 	split0 = ev(THP_MIGRATION_SPLIT);
 	succ0 = ev(PGMIGRATE_SUCCESS);
 	thp0 = ev(THP_MIGRATION_SUCCESS);
@@ -404,7 +404,7 @@ static void test_thp_split(void)
 	is_int(ret, 0, "thp: without a 2 MiB destination the THP is split and its pages "
 	       "migrated one by one");
 	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++) {
-		unsigned long pfn = mg_pfn(mm, MG_BASE + i * PAGE_SIZE);
+		unsigned long pfn = test_pt_pfn(mm, MG_BASE + i * PAGE_SIZE);
 
 		moved &= pfn != -1UL && (pfn < pfn0 || pfn >= pfn0 + HPAGE_PMD_NR);
 		small &= pfn != -1UL && !folio_test_large(pfn_folio(pfn));

@@ -74,7 +74,7 @@ static void test_fault_waits(void)
 	unsigned long bad = 0;
 
 	mg_boot();
-	s.task = mg_process("conc");
+	s.task = test_process("conc");
 	s.mm = s.task->mm;
 	mg_mmap(MG_BASE, NPAGES * PAGE_SIZE);
 	mg_fill(MG_BASE, NPAGES, 41);
@@ -111,7 +111,7 @@ static void test_fork_conc(void)
 	unsigned long bad = 0;
 
 	mg_boot();
-	t[0] = mg_process("conc-parent");
+	t[0] = test_process("conc-parent");
 	mg_mmap(MG_BASE, NPAGES * PAGE_SIZE);
 	mg_fill(MG_BASE, NPAGES, 42);
 	if (pinmm_fork(t[0], "conc-child", &t[1]))

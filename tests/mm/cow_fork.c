@@ -16,9 +16,9 @@ static void each_side_sees_its_own_writes(void)
 	bool same = true, ro = true;
 
 	pt_boot();
-	t = pt_process("parent");
+	t = test_process("parent");
 	mm = t->mm;
-	pt_mmap(PT_BASE, NPAGES * PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	test_mmap_fixed(PT_BASE, NPAGES * PAGE_SIZE, PT_RW, MAP_PRIVATE);
 	for (int i = 0; i < NPAGES; i++)
 		pt_put(PT_BASE + i * PAGE_SIZE, 100 + i);
 	is_int(pinmm_fork(t, "child", &child), 0, "fork: succeeds");
@@ -26,7 +26,7 @@ static void each_side_sees_its_own_writes(void)
 	for (int i = 0; i < NPAGES; i++) {
 		unsigned long a = PT_BASE + i * PAGE_SIZE;
 
-		same &= pt_pfn(mm, a) == pt_pfn(cmm, a);
+		same &= test_pt_pfn(mm, a) == test_pt_pfn(cmm, a);
 		ro &= !pte_write(pt_pte(mm, a)) && !pte_write(pt_pte(cmm, a));
 	}
 	ok(same, "fork: the child maps the parent's anon pages (COW sharing, no copy)");
@@ -48,9 +48,9 @@ static void each_side_sees_its_own_writes(void)
 		"fork: the child does not see the parent's later write");
 	is_uint(pt_get(PT_BASE), 200, "fork: the child sees its own write");
 	pinmm_task_attach(t);
-	ok(pt_pfn(mm, PT_BASE) != pt_pfn(cmm, PT_BASE) &&
-	   pt_pfn(mm, PT_BASE + PAGE_SIZE) != pt_pfn(cmm, PT_BASE + PAGE_SIZE) &&
-	   pt_pfn(mm, PT_BASE + 2 * PAGE_SIZE) == pt_pfn(cmm, PT_BASE + 2 * PAGE_SIZE),
+	ok(test_pt_pfn(mm, PT_BASE) != test_pt_pfn(cmm, PT_BASE) &&
+	   test_pt_pfn(mm, PT_BASE + PAGE_SIZE) != test_pt_pfn(cmm, PT_BASE + PAGE_SIZE) &&
+	   test_pt_pfn(mm, PT_BASE + 2 * PAGE_SIZE) == test_pt_pfn(cmm, PT_BASE + 2 * PAGE_SIZE),
 	   "fork: only the written pages were copied");
 	pt_teardown("each_side_sees_its_own_writes", (struct task_struct *[]){ t, child }, 2);
 }
@@ -63,12 +63,12 @@ static void pinned_page_is_copied_for_child(void)
 	unsigned long pfn, copies0;
 
 	pt_boot();
-	t = pt_process("pinner");
+	t = test_process("pinner");
 	mm = t->mm;
-	pt_mmap(PT_BASE, 2 * PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	test_mmap_fixed(PT_BASE, 2 * PAGE_SIZE, PT_RW, MAP_PRIVATE);
 	pt_put(PT_BASE, 42);
 	pt_put(PT_BASE + PAGE_SIZE, 43);
-	pfn = pt_pfn(mm, PT_BASE);
+	pfn = test_pt_pfn(mm, PT_BASE);
 	folio = pfn_folio(pfn);
 	/* stand-in for a FOLL_PIN: the mm has pinned, the folio looks pinned */
 	atomic_fetch_or(&mm->flags, 1UL << MMF_HAS_PINNED);
@@ -76,16 +76,16 @@ static void pinned_page_is_copied_for_child(void)
 	copies0 = ev(COW_FAULT);
 	is_int(pinmm_fork(t, "child", &child), 0, "fork: succeeds with a maybe-pinned page");
 	cmm = child->mm;
-	ok(pt_pfn(cmm, PT_BASE) != pfn && pt_pfn(cmm, PT_BASE) != -1UL,
+	ok(test_pt_pfn(cmm, PT_BASE) != pfn && test_pt_pfn(cmm, PT_BASE) != -1UL,
 	   "fork: a maybe-pinned page is copied for the child at once (copy_present_page)");
 	ok(pte_write(pt_pte(mm, PT_BASE)) && PageAnonExclusive(&folio->page) &&
-	   pt_pfn(mm, PT_BASE) == pfn,
+	   test_pt_pfn(mm, PT_BASE) == pfn,
 	   "fork: the parent keeps the pinned page, writable and exclusive");
-	ok(pt_pfn(cmm, PT_BASE + PAGE_SIZE) == pt_pfn(mm, PT_BASE + PAGE_SIZE) &&
+	ok(test_pt_pfn(cmm, PT_BASE + PAGE_SIZE) == test_pt_pfn(mm, PT_BASE + PAGE_SIZE) &&
 	   !pte_write(pt_pte(mm, PT_BASE + PAGE_SIZE)),
 	   "fork: an unpinned page next to it is shared COW as usual");
 	pt_put(PT_BASE, 4242);
-	is_uint(pt_pfn(mm, PT_BASE), pfn,
+	is_uint(test_pt_pfn(mm, PT_BASE), pfn,
 		"fork: the parent's later write goes to the same (pinned) pfn, no COW");
 	is_uint(ev(COW_FAULT) - copies0, 0, "fork: and takes no COW fault");
 	is_uint(*(unsigned long *)folio_address(folio), 4242,
@@ -135,9 +135,9 @@ static void rmap_after_fork_and_munmap(void)
 	struct mappers m;
 
 	pt_boot();
-	t = pt_process("rmap");
+	t = test_process("rmap");
 	mm = t->mm;
-	pt_mmap(PT_BASE, 2 * PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	test_mmap_fixed(PT_BASE, 2 * PAGE_SIZE, PT_RW, MAP_PRIVATE);
 	pt_put(PT_BASE + PAGE_SIZE, 9);
 	folio = pt_folio(mm, PT_BASE + PAGE_SIZE);
 	folio_get(folio);	/* keep it to look at after every mapping is gone */
@@ -179,19 +179,19 @@ static void zero_and_shared(void)
 	struct folio *folio;
 
 	pt_boot();
-	t = pt_process("shared");
+	t = test_process("shared");
 	mm = t->mm;
-	pt_mmap(PT_BASE - PAGE_SIZE, 2 * PAGE_SIZE, PT_RW, MAP_PRIVATE);
-	pt_mmap(PT_BASE + PAGE_SIZE, PAGE_SIZE, PT_RW, MAP_SHARED);
+	test_mmap_fixed(PT_BASE - PAGE_SIZE, 2 * PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	test_mmap_fixed(PT_BASE + PAGE_SIZE, PAGE_SIZE, PT_RW, MAP_SHARED);
 	pt_get(PT_BASE);
 	pt_put(PT_BASE - PAGE_SIZE, 1);	/* an anon_vma: fork copies this VMA's PTEs */
 	pt_put(PT_BASE + PAGE_SIZE, 1);
 	pinmm_fork(t, "child", &child);
 	cmm = child->mm;
-	ok(pt_pfn(cmm, PT_BASE) == pinmm_zero_pfn && pte_special(pt_pte(cmm, PT_BASE)),
+	ok(test_pt_pfn(cmm, PT_BASE) == pinmm_zero_pfn && pte_special(pt_pte(cmm, PT_BASE)),
 	   "fork: a zero-page PTE is copied as it is (special, same pfn)");
 	folio = pt_folio(mm, PT_BASE + PAGE_SIZE);
-	ok(pt_pfn(cmm, PT_BASE + PAGE_SIZE) == folio_pfn(folio) &&
+	ok(test_pt_pfn(cmm, PT_BASE + PAGE_SIZE) == folio_pfn(folio) &&
 	   pte_write(pt_pte(mm, PT_BASE + PAGE_SIZE)) && pte_write(pt_pte(cmm, PT_BASE + PAGE_SIZE)),
 	   "fork: a MAP_SHARED page stays shared and writable on both sides");
 	pinmm_task_attach(child);

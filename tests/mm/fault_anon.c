@@ -18,9 +18,9 @@ static void zero_page_then_write(void)
 	pte_t pte;
 
 	pt_boot();
-	t = pt_process("fault");
+	t = test_process("fault");
 	mm = t->mm;
-	pt_mmap(PT_BASE, 4 * PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	test_mmap_fixed(PT_BASE, 4 * PAGE_SIZE, PT_RW, MAP_PRIVATE);
 	frames0 = pinmm_frames_in_use();
 	tables0 = global_node_page_state(NR_PAGETABLE);
 	anon0 = global_node_page_state(NR_ANON_MAPPED);
@@ -84,13 +84,13 @@ static void reuse_and_copy(void)
 	struct folio *folio;
 
 	pt_boot();
-	t = pt_process("cow");
+	t = test_process("cow");
 	mm = t->mm;
-	pt_mmap(PT_BASE, 2 * PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	test_mmap_fixed(PT_BASE, 2 * PAGE_SIZE, PT_RW, MAP_PRIVATE);
 	pt_put(PT_BASE, 1);
 	pt_put(PT_BASE + PAGE_SIZE, 2);
-	pfn0 = pt_pfn(mm, PT_BASE);
-	pfn1 = pt_pfn(mm, PT_BASE + PAGE_SIZE);
+	pfn0 = test_pt_pfn(mm, PT_BASE);
+	pfn1 = test_pt_pfn(mm, PT_BASE + PAGE_SIZE);
 	fork_and_exit_child(t);
 
 	folio = pt_folio(mm, PT_BASE);
@@ -100,7 +100,7 @@ static void reuse_and_copy(void)
 	reuse0 = ev(COW_REUSE);
 	copy0 = ev(COW_FAULT);
 	pt_put(PT_BASE, 11);
-	is_uint(pt_pfn(mm, PT_BASE), pfn0,
+	is_uint(test_pt_pfn(mm, PT_BASE), pfn0,
 		"cow: a page only this mm references is reused on write: same pfn (wp_can_reuse_anon_folio)");
 	is_uint(ev(COW_REUSE) - reuse0, 1, "cow: the reuse is counted (pinmm_cow_reuse)");
 	is_uint(ev(COW_FAULT) - copy0, 0, "cow: no copy was made");
@@ -113,7 +113,7 @@ static void reuse_and_copy(void)
 	reuse0 = ev(COW_REUSE);
 	copy0 = ev(COW_FAULT);
 	pt_put(PT_BASE + PAGE_SIZE, 22);
-	ok(pt_pfn(mm, PT_BASE + PAGE_SIZE) != pfn1,
+	ok(test_pt_pfn(mm, PT_BASE + PAGE_SIZE) != pfn1,
 	   "cow: a page with an extra folio_get is copied on write, never reused (refcount > 1)");
 	is_uint(ev(COW_FAULT) - copy0, 1, "cow: the copy is counted (pinmm_cow_copy)");
 	is_uint(ev(COW_REUSE) - reuse0, 0, "cow: and no reuse");
@@ -133,7 +133,7 @@ static void reuse_and_copy(void)
 	is_uint(handle_mm_fault(vma_lookup(mm, PT_BASE), PT_BASE, FAULT_FLAG_WRITE, NULL), 0,
 		"cow: a kernel (forced) write fault on the read-only PTE succeeds");
 	mmap_read_unlock(mm);
-	is_uint(pt_pfn(mm, PT_BASE), pfn0,
+	is_uint(test_pt_pfn(mm, PT_BASE), pfn0,
 		"cow: a PageAnonExclusive page is reused in place even behind a read-only PTE");
 	is_uint(ev(COW_REUSE) - reuse0, 1, "cow: counted as a reuse, not a copy");
 	is_uint(ev(COW_FAULT) - copy0, 0, "cow: no copy");
@@ -145,7 +145,7 @@ static void reuse_and_copy(void)
 		is_int(access_process_vm(t, PT_BASE, &v, sizeof(v), 0x1 | 0x8), sizeof(v),
 		       "cow: a FOLL_FORCE write reaches the exclusive page of a read-only private mapping");
 	}
-	is_uint(pt_pfn(mm, PT_BASE), pfn0, "cow: ... in place (can_follow_write_pte)");
+	is_uint(test_pt_pfn(mm, PT_BASE), pfn0, "cow: ... in place (can_follow_write_pte)");
 	do_mprotect(PT_BASE, PAGE_SIZE, PT_RW);
 	ok(pte_write(pt_pte(mm, PT_BASE)),
 	   "cow: mprotect(RW) maps an exclusive anon page writable at once (can_change_pte_writable)");
@@ -162,11 +162,11 @@ static void unshare_fault(void)
 	vm_fault_t ret;
 
 	pt_boot();
-	t = pt_process("unshare");
+	t = test_process("unshare");
 	mm = t->mm;
-	pt_mmap(PT_BASE, PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	test_mmap_fixed(PT_BASE, PAGE_SIZE, PT_RW, MAP_PRIVATE);
 	pt_put(PT_BASE, 5);
-	pfn0 = pt_pfn(mm, PT_BASE);
+	pfn0 = test_pt_pfn(mm, PT_BASE);
 	pinmm_fork(t, "child", &child);
 	pinmm_task_attach(t);
 	mmap_read_lock(mm);
@@ -174,7 +174,7 @@ static void unshare_fault(void)
 	ret = handle_mm_fault(vma, PT_BASE, FAULT_FLAG_UNSHARE, NULL);
 	mmap_read_unlock(mm);
 	is_uint(ret, 0, "unshare: FAULT_FLAG_UNSHARE on a shared anon page succeeds");
-	ok(pt_pfn(mm, PT_BASE) != pfn0 && PageAnonExclusive(pfn_to_page(pt_pfn(mm, PT_BASE))),
+	ok(test_pt_pfn(mm, PT_BASE) != pfn0 && PageAnonExclusive(pfn_to_page(test_pt_pfn(mm, PT_BASE))),
 	   "unshare: a page the child still maps is copied into an exclusive page");
 	ok(!pte_write(pt_pte(mm, PT_BASE)),
 	   "unshare: the PTE stays read-only (unshare is not a write)");
@@ -196,10 +196,10 @@ static void sigsegv_sigbus(void)
 	vm_fault_t ret;
 
 	pt_boot();
-	t = pt_process("sig");
+	t = test_process("sig");
 	mm = t->mm;
-	pt_mmap(PT_BASE, PAGE_SIZE, PROT_READ, MAP_PRIVATE);
-	pt_mmap(PT_BASE + PAGE_SIZE, PAGE_SIZE, PT_RW, MAP_SHARED);
+	test_mmap_fixed(PT_BASE, PAGE_SIZE, PROT_READ, MAP_PRIVATE);
+	test_mmap_fixed(PT_BASE + PAGE_SIZE, PAGE_SIZE, PT_RW, MAP_SHARED);
 	do_mprotect(PT_BASE + PAGE_SIZE, PAGE_SIZE, PROT_READ);
 	mmap_read_lock(mm);
 	vma = vma_lookup(mm, PT_BASE);

@@ -7,6 +7,7 @@
 #ifndef PINMM_TESTS_MM_PT_HELPERS_H
 #define PINMM_TESTS_MM_PT_HELPERS_H
 
+#include "../lib/process.h"
 #include "../lib/machine.h"
 
 #include <pinmm/huge_mm.h>
@@ -28,26 +29,6 @@ static inline void pt_boot(void)
 	test_boot(128, 32, 16);
 }
 
-static inline struct task_struct *pt_process(const char *comm)
-{
-	struct task_struct *t = pinmm_task_create(comm);
-
-	if (!t)
-		bail_out("pinmm_task_create(%s) failed", comm);
-	pinmm_task_attach(t);
-	return t;
-}
-
-static inline unsigned long pt_mmap(unsigned long addr, unsigned long len, unsigned long prot,
-				    unsigned long flags)
-{
-	unsigned long a = vm_mmap(NULL, addr, len, prot, flags | MAP_ANONYMOUS | MAP_FIXED, 0);
-
-	if (a != addr)
-		bail_out("vm_mmap(%#lx, %#lx) = %#lx", addr, len, a);
-	return a;
-}
-
 /* The VMA of @addr (looked up under mmap_lock; valid while nothing unmaps it). */
 static inline struct vm_area_struct *pt_vma(struct mm_struct *mm, unsigned long addr)
 {
@@ -59,51 +40,16 @@ static inline struct vm_area_struct *pt_vma(struct mm_struct *mm, unsigned long 
 	return vma;
 }
 
-/* What maps @addr in @mm: the PTE (or the PMD leaf as *@leaf), 0 if nothing. */
-static inline unsigned long pt_entry(struct mm_struct *mm, unsigned long addr, bool *leaf)
-{
-	unsigned long val = 0;
-	spinlock_t *ptl;
-	pmd_t *pmd;
-	pte_t *pte;
-
-	*leaf = false;
-	mmap_read_lock(mm);
-	pmd = mm_find_pmd(mm, addr);
-	if (pmd && pmd_leaf(pmdp_get(pmd))) {
-		*leaf = true;
-		val = pmd_val(pmdp_get(pmd));
-	} else if (pmd && (pte = pte_offset_map_lock(mm, pmd, addr, &ptl))) {
-		val = pte_val(ptep_get(pte));
-		pte_unmap_unlock(pte, ptl);
-	}
-	mmap_read_unlock(mm);
-	return val;
-}
-
 static inline pte_t pt_pte(struct mm_struct *mm, unsigned long addr)
 {
 	bool leaf;
 
-	return __pte(pt_entry(mm, addr, &leaf));
-}
-
-/* The pfn mapped at @addr (PTE or inside a PMD leaf), or -1UL. */
-static inline unsigned long pt_pfn(struct mm_struct *mm, unsigned long addr)
-{
-	bool leaf;
-	unsigned long v = pt_entry(mm, addr, &leaf);
-
-	if (!(v & _PAGE_PRESENT))
-		return -1UL;
-	if (leaf)
-		return pmd_pfn(__pmd(v)) + ((addr & ~PMD_MASK) >> PAGE_SHIFT);
-	return pte_pfn(__pte(v));
+	return __pte(test_pt_entry(mm, addr, &leaf));
 }
 
 static inline struct folio *pt_folio(struct mm_struct *mm, unsigned long addr)
 {
-	unsigned long pfn = pt_pfn(mm, addr);
+	unsigned long pfn = test_pt_pfn(mm, addr);
 
 	return pfn == -1UL || is_zero_pfn(pfn) ? NULL : pfn_folio(pfn);
 }

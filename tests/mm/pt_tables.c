@@ -15,12 +15,12 @@ static void alloc_account_free(void)
 	pmd_t *pmd;
 
 	pt_boot();
-	t = pt_process("pt");
+	t = test_process("pt");
 	mm = t->mm;
 	tables0 = global_node_page_state(NR_PAGETABLE);
 	is_uint(mm_pgtables_bytes(mm), 0, "pt: a new mm has only its PGD (not in pgtables_bytes)");
-	pt_mmap(PT_BASE, PAGE_SIZE, PT_RW, MAP_PRIVATE);
-	pt_mmap(PT_BASE + PMD_SIZE, PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	test_mmap_fixed(PT_BASE, PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	test_mmap_fixed(PT_BASE + PMD_SIZE, PAGE_SIZE, PT_RW, MAP_PRIVATE);
 	pt_put(PT_BASE, 1);
 	is_int(global_node_page_state(NR_PAGETABLE) - tables0, 3,
 	       "pt: the first touch allocates a PUD, a PMD and a PTE table");
@@ -53,9 +53,9 @@ static void lockless_walk_under_rcu(void)
 	pte_t *pte;
 
 	pt_boot();
-	t = pt_process("rcuwalk");
+	t = test_process("rcuwalk");
 	mm = t->mm;
-	pt_mmap(PT_BASE, PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	test_mmap_fixed(PT_BASE, PAGE_SIZE, PT_RW, MAP_PRIVATE);
 	pt_put(PT_BASE, 3);
 	pmd = mm_find_pmd(mm, PT_BASE);
 	pte = pte_offset_map(pmd, PT_BASE, &pmdval);

@@ -19,12 +19,12 @@ static void fault_and_partial_munmap(void)
 	unsigned long v __maybe_unused;
 
 	pt_boot();
-	t = pt_process("thp");
+	t = test_process("thp");
 	mm = t->mm;
-	pt_mmap(PT_BASE, 2 * PMD_SIZE, PT_RW, MAP_PRIVATE);
+	test_mmap_fixed(PT_BASE, 2 * PMD_SIZE, PT_RW, MAP_PRIVATE);
 	is_int(do_madvise(mm, PT_BASE, 2 * PMD_SIZE, MADV_HUGEPAGE), 0, "thp: MADV_HUGEPAGE");
 	pt_put(PT_BASE + 5 * PAGE_SIZE, 0xabc);
-	pt_entry(mm, PT_BASE, &leaf);
+	test_pt_entry(mm, PT_BASE, &leaf);
 	folio = pt_folio(mm, PT_BASE);
 	ok(leaf && folio && folio_order(folio) == HPAGE_PMD_ORDER,
 	   "thp: a write fault in an aligned VM_HUGEPAGE range maps an order-9 folio by a PMD leaf");
@@ -45,13 +45,13 @@ static void fault_and_partial_munmap(void)
 	split0 = ev(THP_SPLIT_PMD);
 	is_int(vm_munmap(PT_BASE + 100 * PAGE_SIZE, PAGE_SIZE), 0,
 	       "thp: munmap of one 4 KiB in the middle succeeds");
-	pt_entry(mm, PT_BASE, &leaf);
+	test_pt_entry(mm, PT_BASE, &leaf);
 	ok(!leaf, "thp: the PMD was split into a PTE table (split_huge_pmd)");
 	is_uint(ev(THP_SPLIT_PMD) - split0, 1, "thp: thp_split_pmd counts it");
 	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++) {
 		if (i == 100)
 			continue;
-		pfns &= pt_pfn(mm, PT_BASE + i * PAGE_SIZE) == pfn0 + i;
+		pfns &= test_pt_pfn(mm, PT_BASE + i * PAGE_SIZE) == pfn0 + i;
 		data &= pt_get(PT_BASE + i * PAGE_SIZE) == 0x1000 + i;
 	}
 	ok(pfns, "thp: the other 511 pages keep their pfns");
@@ -59,7 +59,7 @@ static void fault_and_partial_munmap(void)
 	ok(pte_write(pt_pte(mm, PT_BASE)) && pte_dirty(pt_pte(mm, PT_BASE)) &&
 	   PageAnonExclusive(pfn_to_page(pfn0 + 7)),
 	   "thp: the PTEs keep the PMD's write and dirty bits, the pages their exclusivity");
-	is_uint(pt_pfn(mm, PT_BASE + 100 * PAGE_SIZE), -1UL, "thp: the unmapped page has no PTE");
+	is_uint(test_pt_pfn(mm, PT_BASE + 100 * PAGE_SIZE), -1UL, "thp: the unmapped page has no PTE");
 	is_int(get_user(v, (unsigned long __user *)(PT_BASE + 100 * PAGE_SIZE)), -EFAULT,
 	       "thp: an access to the unmapped page faults as missing (-EFAULT)");
 	ok(folio_mapcount(folio) == HPAGE_PMD_NR - 1 && folio_entire_mapcount(folio) == 0 &&
@@ -70,10 +70,10 @@ static void fault_and_partial_munmap(void)
 
 	/* mprotect of 4 KiB inside a second THP also splits only its PMD */
 	pt_put(PT_BASE + PMD_SIZE, 1);
-	pt_entry(mm, PT_BASE + PMD_SIZE, &leaf);
+	test_pt_entry(mm, PT_BASE + PMD_SIZE, &leaf);
 	ok(leaf, "thp: the second 2 MiB gets its own THP");
 	do_mprotect(PT_BASE + PMD_SIZE + 3 * PAGE_SIZE, PAGE_SIZE, PROT_READ);
-	pt_entry(mm, PT_BASE + PMD_SIZE, &leaf);
+	test_pt_entry(mm, PT_BASE + PMD_SIZE, &leaf);
 	ok(!leaf && !pte_write(pt_pte(mm, PT_BASE + PMD_SIZE + 3 * PAGE_SIZE)) &&
 	   pte_write(pt_pte(mm, PT_BASE + PMD_SIZE + 4 * PAGE_SIZE)),
 	   "thp: mprotect of one 4 KiB splits the PMD and write-protects only that page");
@@ -88,29 +88,29 @@ static void cow_after_fork(void)
 	bool leaf, cleaf, shared = true;
 
 	pt_boot();
-	t = pt_process("thpfork");
+	t = test_process("thpfork");
 	mm = t->mm;
-	pt_mmap(PT_BASE, PMD_SIZE, PT_RW, MAP_PRIVATE);
+	test_mmap_fixed(PT_BASE, PMD_SIZE, PT_RW, MAP_PRIVATE);
 	do_madvise(mm, PT_BASE, PMD_SIZE, MADV_HUGEPAGE);
 	pt_put(PT_BASE, 7);
 	folio = pt_folio(mm, PT_BASE);
 	pinmm_fork(t, "child", &child);
 	cmm = child->mm;
 	pinmm_task_attach(t);
-	pt_entry(mm, PT_BASE, &leaf);
-	pt_entry(cmm, PT_BASE, &cleaf);
-	ok(leaf && cleaf && pt_pfn(cmm, PT_BASE) == pt_pfn(mm, PT_BASE),
+	test_pt_entry(mm, PT_BASE, &leaf);
+	test_pt_entry(cmm, PT_BASE, &cleaf);
+	ok(leaf && cleaf && test_pt_pfn(cmm, PT_BASE) == test_pt_pfn(mm, PT_BASE),
 	   "thp: fork shares the THP: both map it by a PMD leaf (copy_huge_pmd)");
 	ok(folio_entire_mapcount(folio) == 2 && !PageAnonExclusive(&folio->page) &&
-	   !pmd_write(__pmd(pt_entry(mm, PT_BASE, &leaf))),
+	   !pmd_write(__pmd(test_pt_entry(mm, PT_BASE, &leaf))),
 	   "thp: entire mapcount 2, not exclusive, both PMDs write-protected");
 	pt_put(PT_BASE + 9 * PAGE_SIZE, 99);
-	pt_entry(mm, PT_BASE, &leaf);
-	ok(!leaf && pt_pfn(mm, PT_BASE + 9 * PAGE_SIZE) != folio_pfn(folio) + 9,
+	test_pt_entry(mm, PT_BASE, &leaf);
+	ok(!leaf && test_pt_pfn(mm, PT_BASE + 9 * PAGE_SIZE) != folio_pfn(folio) + 9,
 	   "thp: a write splits the parent's PMD and COWs only the written 4 KiB");
 	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
 		if (i != 9)
-			shared &= pt_pfn(mm, PT_BASE + i * PAGE_SIZE) == folio_pfn(folio) + i;
+			shared &= test_pt_pfn(mm, PT_BASE + i * PAGE_SIZE) == folio_pfn(folio) + i;
 	ok(shared, "thp: the other 511 pages stay shared with the child");
 	pinmm_task_attach(child);
 	is_uint(pt_get(PT_BASE + 9 * PAGE_SIZE), 0, "thp: the child still sees the old data");
@@ -126,24 +126,24 @@ static void policy_and_fallback(void)
 	bool leaf;
 
 	pt_boot();
-	t = pt_process("policy");
+	t = test_process("policy");
 	mm = t->mm;
-	pt_mmap(PT_BASE, 3 * PMD_SIZE, PT_RW, MAP_PRIVATE);
+	test_mmap_fixed(PT_BASE, 3 * PMD_SIZE, PT_RW, MAP_PRIVATE);
 	pt_put(PT_BASE, 1);
-	pt_entry(mm, PT_BASE, &leaf);
+	test_pt_entry(mm, PT_BASE, &leaf);
 	ok(!leaf, "thp: \"madvise\" mode (default): no THP without MADV_HUGEPAGE");
 	pinmm_thp_set_mode(THP_MODE_ALWAYS);
 	pt_put(PT_BASE + PMD_SIZE, 1);
-	pt_entry(mm, PT_BASE + PMD_SIZE, &leaf);
+	test_pt_entry(mm, PT_BASE + PMD_SIZE, &leaf);
 	ok(leaf, "thp: \"always\" mode: a THP without madvise");
 	pt_get(PT_BASE + 2 * PMD_SIZE);
-	pt_entry(mm, PT_BASE + 2 * PMD_SIZE, &leaf);
-	ok(!leaf && pt_pfn(mm, PT_BASE + 2 * PMD_SIZE) == pinmm_zero_pfn,
+	test_pt_entry(mm, PT_BASE + 2 * PMD_SIZE, &leaf);
+	ok(!leaf && test_pt_pfn(mm, PT_BASE + 2 * PMD_SIZE) == pinmm_zero_pfn,
 	   "thp: a read fault falls back to the small zero page (no huge zero page)");
 	pinmm_thp_set_mode(THP_MODE_NEVER);
 	zap_page_range_single(pt_vma(mm, PT_BASE + PMD_SIZE), PT_BASE + PMD_SIZE, PMD_SIZE);
 	pt_put(PT_BASE + PMD_SIZE, 1);
-	pt_entry(mm, PT_BASE + PMD_SIZE, &leaf);
+	test_pt_entry(mm, PT_BASE + PMD_SIZE, &leaf);
 	ok(!leaf, "thp: \"never\" mode: small pages only");
 	pinmm_thp_set_mode(THP_MODE_MADVISE);
 	pt_teardown("policy_and_fallback", &t, 1);

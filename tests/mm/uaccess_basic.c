@@ -17,8 +17,8 @@ static void rw_and_protection(void)
 	char buf[3 * PAGE_SIZE], back[3 * PAGE_SIZE];
 
 	pt_boot();
-	t = pt_process("uaccess");
-	pt_mmap(PT_BASE, 4 * PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	t = test_process("uaccess");
+	test_mmap_fixed(PT_BASE, 4 * PAGE_SIZE, PT_RW, MAP_PRIVATE);
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (char)(i * 7);
 	is_uint(copy_to_user((void __user *)(PT_BASE + 100), buf, sizeof(buf)), 0,
@@ -59,7 +59,7 @@ static void pfnmap_read(void)
 	struct vm_area_struct *vma;
 
 	pt_boot();
-	t = pt_process("pfnmap");
+	t = test_process("pfnmap");
 	*(unsigned long *)pfn_to_virt(pinmm_mmio_pfn + 1) = pattern;
 	addr = pinmm_map_device(pinmm_mmio_pfn, 2 * PAGE_SIZE, PT_RW);
 	ok(!IS_ERR_VALUE(addr), "uaccess: a device BAR is mapped (remap_pfn_range)");
@@ -86,11 +86,11 @@ static void forced_access(void)
 
 	pt_boot();
 	tracer = pinmm_task_create("tracer");
-	t = pt_process("tracee");
-	pt_mmap(PT_BASE, PAGE_SIZE, PROT_READ, MAP_PRIVATE);
-	pt_mmap(PT_BASE + PAGE_SIZE, PAGE_SIZE, PROT_READ, MAP_SHARED);
+	t = test_process("tracee");
+	test_mmap_fixed(PT_BASE, PAGE_SIZE, PROT_READ, MAP_PRIVATE);
+	test_mmap_fixed(PT_BASE + PAGE_SIZE, PAGE_SIZE, PROT_READ, MAP_SHARED);
 	pt_get(PT_BASE);
-	zero_before = pt_pfn(t->mm, PT_BASE);
+	zero_before = test_pt_pfn(t->mm, PT_BASE);
 	pinmm_task_attach(tracer);
 	is_int(access_process_vm(t, PT_BASE, &v, sizeof(v), FOLL_WRITE), 0,
 	       "uaccess: access_process_vm cannot write a read-only mapping without FOLL_FORCE");

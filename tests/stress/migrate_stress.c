@@ -195,7 +195,7 @@ int main(void)
 		snprintf(comm, sizeof(comm), "stress%u", i);
 		w->id = i;
 		w->rng = 0x243f6a8885a308d3ull * (i + 1);
-		w->task = mg_process(comm);
+		w->task = test_process(comm);
 		mg_mmap(MG_BASE, NPAGES * PAGE_SIZE);
 		for (unsigned long p = 0; p < NPAGES; p++) {
 			static uint64_t buf[PAGE_SIZE / 8];
