@@ -8,25 +8,33 @@
 #include <pinmm/mman.h>
 #include <pinmm/rmap.h>
 #include <pinmm/task.h>
-#include <stdlib.h>
 
 long page_info_get(unsigned long addr, unsigned long npages, struct page_info *out)
 {
 	struct mm_struct *mm = current->mm;
-	struct page **pages = calloc(npages, sizeof(*pages));
 	long got;
 
-	if (!pages)
-		return -ENOMEM;
-	mmap_read_lock(mm);
-	got = get_user_pages(addr, npages, 0, pages);
-	mmap_read_unlock(mm);
-	for (long i = 0; i < got; i++) {
-		struct page *page = pages[i];
-		struct folio *folio = page_folio(page);
-		unsigned long pfn = page_to_pfn(page);
+	/*
+	 * One page per call: a THP range in one call would hold a reference
+	 * per subpage, and each report would count the ones not yet put.
+	 */
+	for (got = 0; got < (long)npages; got++) {
+		struct page *page;
+		struct folio *folio;
+		unsigned long pfn;
+		long ret;
 
-		out[i] = (struct page_info){
+		mmap_read_lock(mm);
+		ret = get_user_pages(addr + ((unsigned long)got << PAGE_SHIFT), 1, 0, &page);
+		mmap_read_unlock(mm);
+		if (ret != 1) {
+			if (!got)
+				got = ret < 0 ? ret : -EFAULT;
+			break;
+		}
+		folio = page_folio(page);
+		pfn = page_to_pfn(page);
+		out[got] = (struct page_info){
 			.pfn = pfn,
 			.zone = page_zone(page)->name,
 			.migratetype = migratetype_names[get_pfnblock_migratetype(pfn)],
@@ -42,6 +50,5 @@ long page_info_get(unsigned long addr, unsigned long npages, struct page_info *o
 		};
 		put_page(page);
 	}
-	free(pages);
 	return got;
 }

@@ -35,7 +35,8 @@ enum {
 	FOLL_LONGTERM = 1 << 8,		/* held indefinitely: only with FOLL_PIN */
 	FOLL_SPLIT_PMD = 1 << 9,	/* split PMD-mapped THPs first */
 	FOLL_PCI_P2PDMA = 1 << 10,	/* allow P2P device pages */
-	FOLL_INTERRUPTIBLE = 1 << 11,	/* any signal interrupts a retried fault */
+	FOLL_INTERRUPTIBLE = 1 << 11,	/* any signal interrupts a retried fault; pinmm
+					   has only fatal signals, so same as without */
 	FOLL_HONOR_NUMA_FAULT = 1 << 12,
 };
 

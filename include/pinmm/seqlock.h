@@ -23,7 +23,8 @@ static inline void seqcount_init(seqcount_t *s)
  * Make the count odd. The full fence orders the odd count before the writes
  * it covers (a reader that sees one of them sees the odd count on retry), and
  * before the writer's later loads too: fork makes write_protect_seq odd, then
- * reads pin counts, while GUP-fast takes a pin, issues smp_mb() and re-checks.
+ * reads pin counts, while GUP-fast takes a pin (a locked RMW: a full barrier
+ * on x86, which smp_mb__after_atomic() relies on) and re-checks.
  *
  * Under -fsanitize=thread GCC rejects atomic_thread_fence() in a function that
  * gets inlined (-Wtsan, an error with -Werror), and TSan does not model fences
@@ -72,7 +73,7 @@ static inline bool raw_seqcount_try_begin(const seqcount_t *s, unsigned int *sta
 /*
  * Did a writer run since @start? Orders the reader's loads before the check;
  * it does not order the reader's earlier stores (a reader that needs that, as
- * GUP-fast after taking a pin, issues smp_mb() first). The protected data must
+ * GUP-fast after taking a pin, whose locked RMW is the full barrier). The protected data must
  * be read with atomic (READ_ONCE) loads: a racing writer may be changing it.
  */
 static inline bool read_seqcount_retry(const seqcount_t *s, unsigned int start)

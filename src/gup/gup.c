@@ -12,11 +12,11 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pinmm/huge_mm.h>
 #include <pinmm/pagemap.h>
 #include <pinmm/sched.h>
 #include <pinmm/uaccess.h>
-#include <unistd.h>
 
 /* ===========================================================================
  * Counting: references and pins
@@ -47,6 +47,9 @@ void mm_set_has_pinned_flag(struct mm_struct *mm)
 int try_grab_folio(struct folio *folio, int refs, unsigned int flags)
 {
 	if (WARN_ON_ONCE(folio_ref_count(folio) <= 0))
+		return -ENOMEM;
+	/* refs * GUP_PIN_COUNTING_BIAS below must not overflow: refuse, never wrap */
+	if (refs <= 0 || refs > PAGE_REF_CEILING / (int)GUP_PIN_COUNTING_BIAS)
 		return -ENOMEM;
 	if (flags & FOLL_GET)
 		return folio_ref_try_add(folio, refs) ? 0 : -ENOMEM;
@@ -320,21 +323,17 @@ void folio_add_pin(struct folio *folio)
 {
 	if (is_zero_folio(folio))
 		return;
-	if (folio_has_pincount(folio)) {
-		WARN_ON_ONCE(folio_pincount(folio) < 1);
-		folio_ref_inc(folio);
-		atomic_fetch_add_explicit(&folio->_pincount, 1, memory_order_relaxed);
-	} else {
-		WARN_ON_ONCE((unsigned int)folio_ref_count(folio) < GUP_PIN_COUNTING_BIAS);
-		folio_ref_add(folio, GUP_PIN_COUNTING_BIAS);
-	}
-	mod_node_page_state(NR_FOLL_PIN_ACQUIRED, 1);
+	WARN_ON_ONCE(!folio_maybe_dma_pinned(folio));
+	/* through the checked grab: the refcount ceiling holds here too */
+	WARN_ON_ONCE(try_grab_folio(folio, 1, FOLL_PIN));
 }
 
 /** folio_add_pins - @pins more pins on an already pinned folio. Return: 0 or -ENOMEM. */
 int folio_add_pins(struct folio *folio, unsigned int pins)
 {
 	VM_WARN_ON_ONCE(!folio_maybe_dma_pinned(folio));
+	if (pins > INT_MAX)
+		return -ENOMEM;
 	return try_grab_folio(folio, (int)pins, FOLL_PIN);
 }
 
@@ -409,11 +408,12 @@ static struct page *follow_page_pte(struct vm_area_struct *vma, unsigned long ad
 		goto out;
 	}
 	if (!page) {
+		/* core dumps skip every special page, the zero page included */
+		if (flags & FOLL_DUMP) {
+			page = ERR_PTR(-EFAULT);
+			goto out;
+		}
 		if (is_zero_pfn(pte_pfn(pte))) {
-			if (flags & FOLL_DUMP) {
-				page = ERR_PTR(-EFAULT);
-				goto out;
-			}
 			page = pfn_to_page(pte_pfn(pte));
 		} else {
 			/* a special PTE with no struct page behind it */
@@ -863,8 +863,8 @@ retry:
 	return pages_done;
 }
 
-/* about a second of retrying before giving up (see __gup_longterm_locked) */
-#define GUP_LONGTERM_MAX_PASSES	10000
+/* passes of migrate-and-pin-again before giving up (see __gup_longterm_locked) */
+#define GUP_LONGTERM_MAX_PASSES	100000
 
 /*
  * __gup_longterm_locked - a pin that may have to move the pages first.
@@ -885,27 +885,27 @@ long __gup_longterm_locked(struct mm_struct *mm, unsigned long start, unsigned l
 
 	pin_scope = memalloc_pin_save();
 	do {
-		/*
-		 * Linux retries without bound. A folio that can never be isolated
-		 * (the CMA-pages-inserted-by-a-driver case the 2025 revert left
-		 * open) would spin forever; pinmm gives up after many passes.
-		 */
-		if (WARN_ON_ONCE(++passes > GUP_LONGTERM_MAX_PASSES)) {
-			rc = -ENOMEM;
-			break;
-		}
 		nr_pinned = __get_user_pages_locked(mm, start, nr_pages, pages, locked, gup_flags);
 		if (nr_pinned <= 0) {
 			rc = nr_pinned;
 			break;
 		}
 		rc = check_and_migrate_movable_pages((unsigned long)nr_pinned, pages);
+		if (rc != -EAGAIN)
+			break;
 		/*
-		 * A folio another migrator holds isolated comes back soon:
-		 * yield, then sleep briefly, instead of spinning on it.
+		 * Nothing is pinned now. Linux retries without bound; a folio
+		 * that another migrator holds isolated comes back soon, so
+		 * yield to it. A fatal signal ends the wait, and so (with
+		 * -ENOMEM, as a failed migration does) does a folio that never
+		 * becomes isolatable — the driver-inserted CMA page case that
+		 * Linux leaves open.
 		 */
-		if (rc == -EAGAIN)
-			passes < 16 ? cond_resched() : (void)usleep(100);
+		cond_resched();
+		if (fatal_signal_pending_current())
+			rc = -EINTR;
+		else if (++passes > GUP_LONGTERM_MAX_PASSES)
+			rc = -ENOMEM;
 	} while (rc == -EAGAIN);
 	memalloc_pin_restore(pin_scope);
 	return rc ? rc : nr_pinned;

@@ -170,6 +170,7 @@ struct gup_fast_ctx {
 /*
  * How many PTEs from @ptep on map consecutive pages of @folio with the same
  * bits as @pte, so one atomic grabs them all (Linux's folio_pte_batch idea).
+ * Per-page state (PageAnonExclusive) is still checked page by page.
  */
 static int gup_fast_pte_batch(pte_t *ptep, pte_t pte, struct folio *folio, struct page *page,
 			      unsigned long addr, unsigned long end)
@@ -231,14 +232,18 @@ static bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsig
 			return false;
 		}
 		for (int i = 0; i < batch; i++) {
+			/*
+			 * Same entry bits do not mean same answer: exclusivity is
+			 * per page (PageAnonExclusive), so a R/O pin asks for each.
+			 */
 			if (unlikely(pte_val(ptep_get_lockless(ptep + i)) !=
-				     pte_val(pte) + ((unsigned long)i << PAGE_SHIFT))) {
+				     pte_val(pte) + ((unsigned long)i << PAGE_SHIFT)) ||
+			    (!pte_write(pte) && gup_must_unshare(NULL, flags, page + i))) {
 				gup_fast_undo(folio, batch, flags);
 				return false;
 			}
 		}
-		if (!gup_fast_folio_allowed(folio, flags) ||
-		    (!pte_write(pte) && gup_must_unshare(NULL, flags, page))) {
+		if (!gup_fast_folio_allowed(folio, flags)) {
 			gup_fast_undo(folio, batch, flags);
 			return false;
 		}

@@ -34,16 +34,14 @@ static unsigned long collect_longterm_unpinnable_folios(struct list_head *movabl
 		if (folio_is_longterm_pinnable(folio))
 			continue;
 		collected++;
-		if (folio_test_isolated(folio))
-			continue;	/* already on our list from an earlier page */
+		/*
+		 * Fails if the folio is already isolated, by another migrator or
+		 * by us for an earlier page: it is still counted, so we retry.
+		 * folio_isolate_lru() counts nr_isolated_*; migrate_pages() and
+		 * putback_movable_pages() uncount it (Linux's caller counts).
+		 */
 		if (!folio_isolate_lru(folio))
 			continue;
-		/*
-		 * folio_isolate_lru() has counted it in nr_isolated_*; migrate_pages()
-		 * or putback_movable_pages() uncount it. Counting it here again (as
-		 * Linux's caller does, whose isolate_lru does not count) doubled it.
-		 */
-		folio_set_isolated(folio);
 		list_add_tail(&folio->lru, movable);
 	}
 	return collected;
@@ -62,15 +60,12 @@ static long migrate_longterm_unpinnable_folios(struct list_head *movable,
 		.gfp_mask = GFP_USER | __GFP_NOWARN,
 		.reason = MR_LONGTERM_PIN,
 	};
-	struct folio *folio;
 	long ret = -EAGAIN;
 
 	for (unsigned long i = 0; i < nr_pages; i++) {
 		unpin_user_page(pages[i]);
 		pages[i] = NULL;
 	}
-	list_for_each_entry(folio, movable, lru)
-		folio_clear_isolated(folio);
 	if (!list_empty(movable) &&
 	    migrate_pages(movable, alloc_migration_target, NULL, (unsigned long)&mtc,
 			  MIGRATE_SYNC, MR_LONGTERM_PIN, NULL))
