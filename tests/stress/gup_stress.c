@@ -205,8 +205,10 @@ static void *mutator_fn(void *arg)
 			}
 			break;
 		case 5:
-		case 6:	/* the CPU writes slot 0 */
-			put_user(v, (unsigned long __user *)a);
+		case 6:	/* the CPU writes slot 0: each mutator its own word of it, since
+			 * two CPUs storing to one word is the test's race, not pinmm's */
+			put_user(v, (unsigned long __user *)(a + ((uintptr_t)arg - 1) *
+							   sizeof(unsigned long)));
 			break;
 		case 7:
 			compact_zone_now(movable);
