@@ -10,6 +10,8 @@
  *   case 2  io_uring fixed buffers  iou_*          FOLL_WRITE | FOLL_LONGTERM, per-folio unpin
  *   case 3  ODP / HMM-style device  odp_*          no pins: interval notifier + refault
  *   case 4  struct page inspection  page_info_*    get_user_pages() (FOLL_GET)
+ *   note    filesystem DAX (pmem)   fsdax_*        short-term pins work; FOLL_LONGTERM
+ *                                                  is refused with -EOPNOTSUPP
  *
  * A "device" here touches memory the way hardware does: through the frames
  * of the pages it holds (page_address()), never through page tables.
@@ -153,5 +155,27 @@ struct page_info {
  * Return: entries filled, or -errno.
  */
 long page_info_get(unsigned long addr, unsigned long npages, struct page_info *out);
+
+/* ---- case 2's note: DAX pages cannot be long-term pinned ------------------- */
+
+#include <pinmm/fs.h>
+
+/* A DAX file on the machine's pmem (ZONE_DEVICE): no page cache, the pages are storage. */
+struct fsdax_file {
+	struct file file;
+	struct inode inode;
+	unsigned long npages;
+	struct page **pages;		/* pmem pages, one file reference each */
+};
+
+/* fsdax_create - a zeroed DAX file of @size bytes. Return 0, -EINVAL (no pmem), -ENOSPC. */
+int fsdax_create(size_t size, struct fsdax_file **out);
+/* Drop the file's references; pages still mapped or pinned return at their last put. */
+void fsdax_destroy(struct fsdax_file *f);
+/* mmap the file into current->mm (MAP_SHARED or MAP_PRIVATE). Return address or -errno. */
+unsigned long fsdax_mmap(struct fsdax_file *f, size_t len, unsigned long prot,
+			 unsigned long flags);
+/* pmem pages allocated now (files, plus pages kept alive by mappings or pins). */
+unsigned long fsdax_pages_in_use(void);
 
 #endif /* PINMM_DRIVERS_H */

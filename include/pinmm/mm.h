@@ -125,6 +125,12 @@ static inline void folio_get(struct folio *f)
 
 void __folio_put(struct folio *f);
 
+/*
+ * Who gets a ZONE_DEVICE folio back when its last reference goes: the device
+ * driver (Linux's dev_pagemap_ops.page_free). One pmem device per machine.
+ */
+extern void (*pinmm_device_folio_free)(struct folio *folio);
+
 /**
  * folio_put - drop a reference; the last one frees the folio.
  * Context: any; the free takes zone->lock.

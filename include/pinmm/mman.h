@@ -306,6 +306,18 @@ int do_munlock(unsigned long start, size_t len);
  * Context: may sleep; takes current->mm's mmap_lock for writing.
  * Return: the user address, or a negative errno as an unsigned long.
  */
+/**
+ * vm_mmap_driver - what a driver's ->mmap sets up: a VMA of current->mm with
+ * the driver's operations, file and private data; pages come from ->fault.
+ * @len: bytes; @prot: PROT_*; @flags: MAP_SHARED or MAP_PRIVATE.
+ * @pgoff: offset in the object, in pages.
+ * Context: takes current->mm's mmap_lock for writing.
+ * Return: the address, or -errno.
+ */
+unsigned long vm_mmap_driver(unsigned long len, unsigned long prot, unsigned long flags,
+			     unsigned long pgoff, const struct vm_operations_struct *ops,
+			     struct file *file, void *private_data);
+
 unsigned long pinmm_map_device(unsigned long pfn, unsigned long size, unsigned long prot);
 
 /**

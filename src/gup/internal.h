@@ -5,21 +5,13 @@
 #ifndef PINMM_GUP_INTERNAL_H
 #define PINMM_GUP_INTERNAL_H
 
+#include <pinmm/fs.h>
 #include <pinmm/gup.h>
 #include <pinmm/mman.h>
 #include <pinmm/memory.h>
 #include <pinmm/task.h>
 
-/*
- * Until src/fs exists there are no file mappings: no fsdax VMA, and no file
- * folio is shmem. Both become real with the file layer.
- */
-static inline bool vma_is_fsdax(struct vm_area_struct *vma)
-{
-	(void)vma;
-	return false;
-}
-
+/* Until src/fs exists no file folio is shmem; that comes with the page cache. */
 static inline bool mapping_is_shmem(struct address_space *mapping)
 {
 	(void)mapping;

@@ -24,6 +24,9 @@
 
 struct zone pinmm_zones[MAX_NR_ZONES];
 
+/* The ZONE_DEVICE owner's page_free (Linux: pgmap->ops->page_free). */
+void (*pinmm_device_folio_free)(struct folio *folio);
+
 const char *const migratetype_names[MIGRATE_TYPES] = {
 	[MIGRATE_UNMOVABLE] = "Unmovable",
 	[MIGRATE_MOVABLE] = "Movable",
@@ -609,7 +612,8 @@ void __folio_put(struct folio *f)
 {
 	if (unlikely(folio_is_zone_device(f))) {
 		/* device pages return to their driver, not the buddy allocator */
-		WARN_ON_ONCE(1);
+		if (!WARN_ON_ONCE(!pinmm_device_folio_free))
+			pinmm_device_folio_free(f);
 		return;
 	}
 	/*

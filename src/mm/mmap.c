@@ -424,6 +424,41 @@ out:
 	return addr;
 }
 
+unsigned long vm_mmap_driver(unsigned long len, unsigned long prot, unsigned long flags,
+			     unsigned long pgoff, const struct vm_operations_struct *ops,
+			     struct file *file, void *private_data)
+{
+	struct task_struct *tsk = current;
+	struct mm_struct *mm = tsk ? tsk->mm : NULL;
+	bool shared = (flags & MAP_TYPE) == MAP_SHARED;
+	struct vm_area_struct *vma;
+	unsigned long addr;
+	vm_flags_t vm_flags;
+
+	if (WARN_ON_ONCE(!mm || !ops))
+		return -EINVAL;
+	len = PAGE_ALIGN(len);
+	if (!len)
+		return -EINVAL;
+	vm_flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+	if (shared)
+		vm_flags |= VM_SHARED | VM_MAYSHARE;
+	if (mmap_write_lock_killable(mm))
+		return -EINTR;
+	addr = get_unmapped_area(mm, false, 0, len);
+	if (!IS_ERR_VALUE(addr))
+		addr = mmap_region(mm, addr, len, vm_flags, pgoff, ops);
+	if (!IS_ERR_VALUE(addr)) {
+		vma = vma_lookup(mm, addr);
+		vma->vm_file = file;
+		vma->vm_private_data = private_data;
+		if (ops->open)
+			ops->open(vma);
+	}
+	mmap_write_unlock(mm);
+	return addr;
+}
+
 /* ---- mprotect ---------------------------------------------------------------- */
 
 static int mprotect_newflags(struct vm_area_struct *vma, vm_flags_t *flags, void *arg)
