@@ -75,7 +75,7 @@ int try_grab_folio(struct folio *folio, int refs, unsigned int flags)
  * small for them) is a caller bug: warn and leave the folio alone rather than
  * corrupt it.
  */
-static int __gup_put_folio(struct folio *folio, int refs, unsigned int flags)
+int __gup_put_folio(struct folio *folio, int refs, unsigned int flags)
 {
 	int pins = 0;
 

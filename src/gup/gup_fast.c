@@ -101,20 +101,6 @@ struct folio *try_grab_folio_fast(struct page *page, int refs, unsigned int flag
 	return __try_grab_folio_fast(page, refs, flags);
 }
 
-/* Undo a speculative grab that the re-check refused (not counted yet). */
-static void gup_fast_undo(struct folio *folio, int refs, unsigned int flags)
-{
-	if ((flags & FOLL_PIN) && !is_zero_folio(folio)) {
-		if (folio_has_pincount(folio))
-			atomic_fetch_sub_explicit(&folio->_pincount, refs, memory_order_relaxed);
-		else
-			refs *= GUP_PIN_COUNTING_BIAS;
-	} else if (flags & FOLL_PIN) {
-		return;
-	}
-	folio_put_refs(folio, refs);
-}
-
 /*
  * May GUP-fast hand out this folio for these flags? It cannot see the VMA,
  * so it looks at the folio: writable long-term pins of file pages that need
@@ -237,12 +223,12 @@ static bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsig
 			return false;
 		/* held now, so it cannot be split: is the batch still inside it? */
 		if (unlikely(batch > 1 && page_folio(page + batch - 1) != folio)) {
-			gup_fast_undo(folio, batch, flags);
+			__gup_put_folio(folio, batch, flags);
 			return false;
 		}
 		/* re-check: the PMD (table freed?) and every PTE we grabbed for */
 		if (unlikely(pmd_val(pmd) != pmd_val(pmdp_get_lockless(pmdp)))) {
-			gup_fast_undo(folio, batch, flags);
+			__gup_put_folio(folio, batch, flags);
 			return false;
 		}
 		for (int i = 0; i < batch; i++) {
@@ -253,12 +239,12 @@ static bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsig
 			if (unlikely(pte_val(ptep_get_lockless(ptep + i)) !=
 				     pte_val(pte) + ((unsigned long)i << PAGE_SHIFT)) ||
 			    (!pte_write(pte) && gup_must_unshare(NULL, flags, page + i))) {
-				gup_fast_undo(folio, batch, flags);
+				__gup_put_folio(folio, batch, flags);
 				return false;
 			}
 		}
 		if (!gup_fast_folio_allowed(folio, flags)) {
-			gup_fast_undo(folio, batch, flags);
+			__gup_put_folio(folio, batch, flags);
 			return false;
 		}
 		if (!folio_test_referenced(folio))
@@ -291,7 +277,7 @@ static bool gup_fast_pmd_leaf(pmd_t orig, pmd_t *pmdp, unsigned long addr, unsig
 	if (unlikely(pmd_val(orig) != pmd_val(pmdp_get_lockless(pmdp))) ||
 	    !gup_fast_folio_allowed(folio, flags) ||
 	    (!pmd_write(orig) && gup_must_unshare(NULL, flags, &folio->page))) {
-		gup_fast_undo(folio, refs, flags);
+		__gup_put_folio(folio, refs, flags);
 		return false;
 	}
 	fill_pages(ctx->pages + ctx->nr, page, refs);
@@ -368,7 +354,7 @@ static void gup_fast_unpin_user_pages(struct page **pages, int nr, unsigned int 
 
 		while (i + run < nr && page_folio(pages[i + run]) == folio)
 			run++;
-		gup_fast_undo(folio, run, flags);
+		__gup_put_folio(folio, run, flags);
 		i += run;
 	}
 }

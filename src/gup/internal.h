@@ -22,6 +22,11 @@ static inline bool mapping_is_shmem(struct address_space *mapping)
 
 /* Take @refs references or pins on a folio whose refcount is known stable. */
 int __must_check try_grab_folio(struct folio *folio, int refs, unsigned int flags);
+/*
+ * Release what try_grab_folio*() took without touching the pin counters;
+ * returns the pins released (GUP-fast undoes grabs it has not counted yet).
+ */
+int __gup_put_folio(struct folio *folio, int refs, unsigned int flags);
 /* Release what try_grab_folio*() took. */
 void gup_put_folio(struct folio *folio, int refs, unsigned int flags);
 long __get_user_pages_locked(struct mm_struct *mm, unsigned long start,
