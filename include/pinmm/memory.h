@@ -339,6 +339,8 @@ struct page *pgtable_trans_huge_withdraw(struct mm_struct *mm, pmd_t *pmd);
 struct page *pte_table_alloc(struct mm_struct *mm);
 /* Free a PTE table that was never reachable by a walker (or was withdrawn). */
 void pte_table_free(struct mm_struct *mm, struct page *table);
+/* Free a withdrawn PTE table a lockless walker may still read: after a grace period. */
+void pte_table_free_rcu(struct mm_struct *mm, struct page *table);
 /* The PMD value that points to the PTE table @table. */
 static inline pmd_t pmd_mktable(struct page *table)
 {

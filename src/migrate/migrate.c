@@ -26,9 +26,10 @@
  *
  * Large folios. A PMD-mapped THP is first split at the PMD (split_huge_pmd:
  * pinmm has no PMD migration entries), then migrated whole into a folio of
- * the same order, which comes back mapped by PTEs — Linux with
- * CONFIG_ARCH_ENABLE_THP_MIGRATION keeps the PMD, at the price of PMD
- * migration entries in every page-table walker. When no destination of the
+ * the same order, which comes back mapped by PTEs and is then mapped by a
+ * PMD again (collapse_pte_mapped_thp) wherever a VMA maps all of it in one
+ * aligned 2 MiB — what Linux with CONFIG_ARCH_ENABLE_THP_MIGRATION reaches
+ * through PMD migration entries. When no destination of the
  * same order exists, the folio is split at the destination instead: each of
  * its pages moves into its own order-0 folio, and the source is freed whole.
  * That is what Linux's split-then-migrate reaches (thp_migration_split),
@@ -214,6 +215,21 @@ static bool remove_migration_pte(struct folio *folio, struct vm_area_struct *vma
 			folio_add_file_rmap_pte(new, page, vma);
 		}
 		set_pte(pvmw.pte, pte);
+	}
+	/*
+	 * A whole THP (destination, or the source put back) that this VMA maps
+	 * by 512 PTEs in one aligned 2 MiB: the PMD mapping that the split took
+	 * away comes back, as Linux's remove_migration_pmd() keeps it.
+	 */
+	if (!d || !d->split) {
+		struct folio *thp = d ? d->whole : folio;
+
+		if (folio_is_thp(thp)) {
+			long off = (long)(folio->index - vma->vm_pgoff);
+
+			collapse_pte_mapped_thp(vma, vma->vm_start + ((unsigned long)off << PAGE_SHIFT),
+						thp);
+		}
 	}
 	return true;
 }

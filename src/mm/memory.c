@@ -703,7 +703,7 @@ static unsigned long zap_pte_range(struct vm_area_struct *vma, pmd_t *pmd, unsig
 
 	pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
 	if (!pte)
-		return end;
+		return addr;	/* not a table now: the caller looks again */
 	for (; addr < end; addr += PAGE_SIZE, pte++) {
 		pte_t ptent = ptep_get(pte);
 		struct folio *folio;
@@ -745,22 +745,32 @@ static unsigned long zap_pte_range(struct vm_area_struct *vma, pmd_t *pmd, unsig
 static void zap_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr,
 		    unsigned long end, struct zap_batch *batch)
 {
-	pmd_t val = pmdp_get_lockless(pmd);
+	while (addr < end) {
+		pmd_t val = pmdp_get_lockless(pmd);
 
-	if (pmd_leaf(val) || is_swap_pmd(val)) {
+		if (pmd_leaf(val) || is_swap_pmd(val)) {
+			/*
+			 * src/migrate: migration splits PMDs from rmap, without
+			 * mmap_lock. If that split won the race, zap_huge_pmd()
+			 * finds a table and does nothing: look again and zap its
+			 * PTEs (as Linux's zap_pmd_range() does when
+			 * zap_huge_pmd() returns 0).
+			 */
+			if (IS_ALIGNED(addr, PMD_SIZE) && end - addr == PMD_SIZE)
+				zap_huge_pmd(vma, pmd, addr);
+			else	/* a THP that faulted in after the caller split the ends */
+				__split_huge_pmd(vma, pmd, addr);
+			continue;
+		}
+		if (!pmd_is_table(val))
+			break;
 		/*
-		 * src/migrate: migration splits PMDs from rmap, without
-		 * mmap_lock. If that split won the race, zap_huge_pmd() finds a
-		 * table and does nothing: fall through and zap its PTEs (as
-		 * Linux's zap_pmd_range() does when zap_huge_pmd() returns 0).
+		 * Returns @addr unchanged if the table became a leaf meanwhile
+		 * (migration remaps a THP by a PMD under mmap_lock for reading,
+		 * as MADV_DONTNEED holds it): the loop then zaps the leaf.
 		 */
-		if (IS_ALIGNED(addr, PMD_SIZE) && end - addr == PMD_SIZE)
-			zap_huge_pmd(vma, pmd, addr);
-		else	/* a THP that faulted in after the caller split the ends */
-			__split_huge_pmd(vma, pmd, addr);
-	}
-	while (addr < end && pmd_is_table(pmdp_get_lockless(pmd)))
 		addr = zap_pte_range(vma, pmd, addr, end, batch);
+	}
 }
 
 static void unmap_page_range(struct vm_area_struct *vma, unsigned long addr, unsigned long end)

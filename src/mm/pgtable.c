@@ -87,6 +87,11 @@ void pte_table_free(struct mm_struct *mm, struct page *table)
 	pt_free_now(mm, table);
 }
 
+void pte_table_free_rcu(struct mm_struct *mm, struct page *table)
+{
+	pt_free_deferred(mm, table);
+}
+
 int pgd_alloc(struct mm_struct *mm)
 {
 	struct page *page = pt_alloc_page(mm, PT_PGD);

@@ -78,7 +78,7 @@ static void lt_migrates(enum place p, bool thp, bool fast, bool write)
 	t = test_process("lt");
 	if (thp) {
 		if (!gt_thp(GT_BASE)) {
-			skip(7, "no THP");
+			skip(9, "no THP");
 			gt_teardown(name, &t, 1);
 			return;
 		}
@@ -119,6 +119,16 @@ static void lt_migrates(enum place p, bool thp, bool fast, bool write)
 	   gt_ev(PGMIGRATE_SUCCESS) - mig0);
 	ok(r == (long)n && gt_acq() - acq0 >= (long)n && folio_maybe_dma_pinned(page_folio(pages[0])),
 	   "R-LT [%s]: the kept pins are counted (the first pass's pins were released)", name);
+	if (thp) {
+		struct folio *f = r == (long)n ? page_folio(pages[0]) : NULL;
+
+		/* migration splits the PMD to move the THP, then maps it by a PMD again */
+		ok(f && test_pmd_mapped(current->mm, GT_BASE) && folio_order(f) == HPAGE_PMD_ORDER &&
+		   folio_is_longterm_pinnable(f) && page_folio(pages[n - 1]) == f,
+		   "R-LT [%s]: the address is PMD-mapped by one pinnable THP", name);
+		is_int(f ? folio_pincount(f) : -1, (int)HPAGE_PMD_NR,
+		       "R-LT [%s]: 512 pins on that one folio", name);
+	}
 	if (todo)
 		todo_end();
 	if (r > 0)

@@ -368,17 +368,77 @@ static void test_thp_whole(void)
 	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
 		contiguous &= test_pt_pfn(mm, MG_BASE + i * PAGE_SIZE) == pfn1 + i;
 	ok(contiguous, "thp: every page maps its place in the new folio");
-	ok(!test_pmd_mapped(mm, MG_BASE), "thp: it comes back mapped by PTEs (pinmm splits the "
-	   "PMD instead of using PMD migration entries)");
+	ok(test_pmd_mapped(mm, MG_BASE), "thp: it comes back mapped by a PMD leaf (split for "
+	   "the move, then collapse_pte_mapped_thp)");
 	is_int(ev(THP_MIGRATION_SUCCESS) - thp0, 1, "thp: thp_migration_success +1");
 	is_int(ev(PGMIGRATE_SUCCESS) - succ0, (long)HPAGE_PMD_NR, "thp: pgmigrate_success +512");
 	is_int(ev(THP_MIGRATION_SPLIT) - split0, 0, "thp: no split");
 	is_uint(mg_check(MG_BASE, HPAGE_PMD_NR, 13), 0, "thp: all 2 MiB read back the same");
 	is_uint(pinmm_frames_in_use(), inuse0,
 		"thp: the old THP was freed (the deposited table now maps the PTEs)");
-	if (dst)
-		is_int(folio_mapcount(dst), (int)HPAGE_PMD_NR, "thp: 512 PTE mappings");
+	if (dst) {
+		bool ptes_gone = true, tails_shared = true;
+
+		is_int(folio_mapcount(dst), 1, "thp: one PMD mapping");
+		is_int(folio_entire_mapcount(dst), 1, "thp: entire mapcount 1");
+		is_int(folio_nr_pages_mapped(dst), 0, "thp: no page mapped by a PTE");
+		for (unsigned long i = 0; i < HPAGE_PMD_NR; i++) {
+			ptes_gone &= page_pte_mapcount(folio_page(dst, i)) == 0;
+			if (i)
+				tails_shared &= !PageAnonExclusive(folio_page(dst, i));
+		}
+		ok(ptes_gone, "thp: every page's _mapcount is back to -1");
+		ok(PageAnonExclusive(folio_page(dst, 0)) && tails_shared,
+		   "thp: exclusivity on the head page only, as a fresh PMD mapping");
+		is_int(folio_ref_count(dst), 1, "thp: one reference, the PMD's");
+	}
+	is_int(global_node_page_state(NR_ANON_THPS), 1, "thp: NR_ANON_THPS counts it");
+	is_int(global_node_page_state(NR_ANON_MAPPED), (long)HPAGE_PMD_NR,
+		"thp: NR_ANON_MAPPED 512");
 	mg_teardown("thp whole", &t, 1);
+}
+
+/* After the PMD came back: fork, mprotect, a partial munmap and exit behave. */
+static void test_thp_remap_ops(void)
+{
+	struct task_struct *t[2] = { NULL, NULL };
+	struct mm_struct *mm;
+	struct folio *dst;
+	unsigned long pfn1;
+	unsigned int succ = 0;
+	uint64_t v = 0;
+
+	mg_boot();
+	t[0] = thp_process(&mm);
+	is_int(migrate_one(mm, MG_BASE, GFP_USER, &succ, NULL), 0, "thp remap: migrated");
+	ok(test_pmd_mapped(mm, MG_BASE), "thp remap: PMD-mapped");
+	pfn1 = test_pt_pfn(mm, MG_BASE);
+	dst = pfn_folio(pfn1);
+	is_int(do_mprotect(MG_BASE, HPAGE_PMD_SIZE, PROT_READ), 0, "thp remap: mprotect(READ)");
+	ok(test_pmd_mapped(mm, MG_BASE), "thp remap: still a PMD after mprotect of all of it");
+	is_int(do_mprotect(MG_BASE, HPAGE_PMD_SIZE, MG_RW), 0, "thp remap: mprotect(RW)");
+	is_int(pinmm_fork(t[0], "child", &t[1]), 0, "thp remap: fork");
+	ok(test_pmd_mapped(t[1]->mm, MG_BASE) && test_pt_pfn(t[1]->mm, MG_BASE) == pfn1,
+	   "thp remap: the child maps the same THP by a PMD");
+	is_int(folio_entire_mapcount(dst), 2, "thp remap: two PMD mappings");
+	ok(!PageAnonExclusive(folio_page(dst, 0)), "thp remap: no longer exclusive after fork");
+	/* the parent writes: COW of the 4 KiB written, the child keeps its data */
+	pinmm_task_attach(t[0]);
+	put_user((uint64_t)0xdead, (uint64_t __user *)(MG_BASE + 5 * PAGE_SIZE));
+	pinmm_task_attach(t[1]);
+	ok(get_user(v, (uint64_t __user *)(MG_BASE + 5 * PAGE_SIZE)) == 0 &&
+	   v == mg_word(13, 5, 0), "thp remap: the child does not see the parent's write");
+	is_uint(mg_check(MG_BASE, HPAGE_PMD_NR, 13), 0, "thp remap: the child's 2 MiB intact");
+	pinmm_task_attach(t[0]);
+	ok(get_user(v, (uint64_t __user *)(MG_BASE + 5 * PAGE_SIZE)) == 0 && v == 0xdead,
+	   "thp remap: the parent sees its write");
+	is_uint(mg_check(MG_BASE, HPAGE_PMD_NR, 13), 1,
+		"thp remap: the parent's other pages intact");
+	is_int(vm_munmap(MG_BASE + HPAGE_PMD_SIZE / 2, HPAGE_PMD_SIZE / 2), 0,
+	       "thp remap: munmap of the upper half");
+	is_uint(mg_check(MG_BASE, HPAGE_PMD_NR / 2, 13), 1,
+		"thp remap: the lower half intact (and the written page)");
+	mg_teardown("thp remap ops", t, 2);
 }
 
 static void test_thp_split(void)
@@ -429,6 +489,7 @@ int main(void)
 	test_freed_while_isolated();
 	test_enomem_and_async();
 	test_thp_whole();
+	test_thp_remap_ops();
 	test_thp_split();
 	return done_testing();
 }
