@@ -151,6 +151,13 @@ static void map_region(int r)
 		fail("re-mmap", a);
 }
 
+/*
+ * The two mutators both replace the THP region; the unmap + map + madvise
+ * sequence is the test's own, so one at a time (the pinners and the rest of
+ * the mutators still race it).
+ */
+static pthread_mutex_t huge_remap = PTHREAD_MUTEX_INITIALIZER;
+
 static void map_huge(void)
 {
 	unsigned long a = vm_mmap(NULL, HUGE_BASE, PMD_SIZE, GT_RW,
@@ -200,8 +207,10 @@ static void *mutator_fn(void *arg)
 			break;
 		case 4:	/* and now and then a fresh THP */
 			if ((x >> 20) % 4 == 0) {
+				pthread_mutex_lock(&huge_remap);
 				vm_munmap(HUGE_BASE, PMD_SIZE);
 				map_huge();
+				pthread_mutex_unlock(&huge_remap);
 			}
 			break;
 		case 5:
