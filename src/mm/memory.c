@@ -373,6 +373,10 @@ static vm_fault_t do_wp_page(struct vm_fault *vmf)
 
 /* ---- file (vm_ops->fault) faults ---------------------------------------------------- */
 
+/* ->fault() answered without handing back a locked, referenced page. */
+#define VM_FAULT_NO_PAGE_BACK \
+	(VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY | VM_FAULT_DONE_COW | VM_FAULT_COMPLETED)
+
 static vm_fault_t __do_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
@@ -380,8 +384,7 @@ static vm_fault_t __do_fault(struct vm_fault *vmf)
 
 	vmf->page = NULL;
 	ret = vma->vm_ops->fault(vmf);
-	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY | VM_FAULT_DONE_COW |
-		   VM_FAULT_COMPLETED))
+	if (ret & VM_FAULT_NO_PAGE_BACK)
 		return ret;
 	if (WARN_ON_ONCE(!vmf->page))
 		return VM_FAULT_SIGBUS;
@@ -430,21 +433,32 @@ static bool finish_fault(struct vm_fault *vmf, struct page *page, bool anon, boo
 	return true;
 }
 
-static vm_fault_t do_read_fault(struct vm_fault *vmf)
+/*
+ * Map the locked page ->fault() returned (a write to a shared mapping also
+ * dirties it), unlock it, and drop the reference if it did not get mapped.
+ */
+static void finish_fault_unlock(struct vm_fault *vmf, bool write)
 {
-	vm_fault_t ret = __do_fault(vmf);
-	struct folio *folio;
+	struct folio *folio = page_folio(vmf->page);
 
-	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY | VM_FAULT_DONE_COW |
-		   VM_FAULT_COMPLETED))
-		return ret;
-	folio = page_folio(vmf->page);
-	if (finish_fault(vmf, vmf->page, false, false)) {
+	if (finish_fault(vmf, vmf->page, false, write)) {
+		/* the mapping's reference keeps the folio: mmap_lock stops munmap */
+		if (write)
+			folio_mark_dirty(folio);
 		folio_unlock(folio);
 	} else {
 		folio_unlock(folio);
 		folio_put(folio);
 	}
+}
+
+static vm_fault_t do_read_fault(struct vm_fault *vmf)
+{
+	vm_fault_t ret = __do_fault(vmf);
+
+	if (ret & VM_FAULT_NO_PAGE_BACK)
+		return ret;
+	finish_fault_unlock(vmf, false);
 	return 0;
 }
 
@@ -460,8 +474,7 @@ static vm_fault_t do_cow_fault(struct vm_fault *vmf)
 	if (!new)
 		return VM_FAULT_OOM;
 	ret = __do_fault(vmf);
-	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY | VM_FAULT_DONE_COW |
-		   VM_FAULT_COMPLETED)) {
+	if (ret & VM_FAULT_NO_PAGE_BACK) {
 		folio_put(new);
 		return ret;
 	}
@@ -483,8 +496,7 @@ static vm_fault_t do_shared_fault(struct vm_fault *vmf)
 	struct folio *folio;
 	vm_fault_t ret = __do_fault(vmf);
 
-	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY | VM_FAULT_DONE_COW |
-		   VM_FAULT_COMPLETED))
+	if (ret & VM_FAULT_NO_PAGE_BACK)
 		return ret;
 	folio = page_folio(vmf->page);
 	if (vma->vm_ops->page_mkwrite) {
@@ -500,14 +512,7 @@ static vm_fault_t do_shared_fault(struct vm_fault *vmf)
 		if (!(tmp & VM_FAULT_LOCKED))
 			folio_lock(folio);
 	}
-	if (finish_fault(vmf, vmf->page, false, true)) {
-		/* the mapping's reference keeps the folio: mmap_lock stops munmap */
-		folio_mark_dirty(folio);
-		folio_unlock(folio);
-	} else {
-		folio_unlock(folio);
-		folio_put(folio);
-	}
+	finish_fault_unlock(vmf, true);
 	return 0;
 }
 
