@@ -18,7 +18,10 @@
 
 enum lock_rank {
 	LOCK_RANK_NONE = 0,		/* not order-checked (still recorded) */
+	LOCK_RANK_DIR = 3,		/* a directory's lock: name lookup and create */
+	LOCK_RANK_I_RWSEM = 5,		/* inode->i_rwsem (write/truncate; faults under it) */
 	LOCK_RANK_MMAP = 10,		/* mm->mmap_lock */
+	LOCK_RANK_INVALIDATE = 12,	/* mapping->invalidate_lock (truncate vs fault) */
 	LOCK_RANK_MMU_NOTIFIER = 15,	/* notifier subscription list */
 	LOCK_RANK_FOLIO = 20,		/* folio lock (PG_locked) */
 	LOCK_RANK_I_MMAP = 30,		/* mapping->i_mmap_rwsem */
@@ -26,6 +29,8 @@ enum lock_rank {
 	LOCK_RANK_PAGE_TABLE = 50,	/* mm->page_table_lock, PMD-level ptl */
 	LOCK_RANK_PTE = 55,		/* PTE-table ptl */
 	LOCK_RANK_LRU = 60,		/* lruvec lock */
+	LOCK_RANK_I_PAGES = 65,		/* xa_lock of mapping->i_pages (dirty tags under ptl) */
+	LOCK_RANK_WB_LIST = 67,		/* bdi_writeback.list_lock (dirty inode list) */
 	LOCK_RANK_ZONE = 70,		/* zone->lock */
 	LOCK_RANK_LEAF = 100,		/* takes no other lock while held */
 };
