@@ -29,7 +29,7 @@ else
 $(error unknown VARIANT $(VARIANT))
 endif
 
-CFLAGS := -std=gnu11 -Wall -Wextra -Werror -g -fno-omit-frame-pointer -pthread \
+CFLAGS := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -fno-omit-frame-pointer -pthread \
 	-Iinclude -Isrc $(VFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(VFLAGS)
 LDLIBS := -lurcu-memb -lurcu-common -luring -lxxhash

@@ -69,6 +69,7 @@ static inline void *ERR_PTR(long error) { return (void *)error; }
 static inline long PTR_ERR(const void *ptr) { return (long)ptr; }
 static inline bool IS_ERR(const void *ptr) { return IS_ERR_VALUE((unsigned long)ptr); }
 static inline bool IS_ERR_OR_NULL(const void *ptr) { return !ptr || IS_ERR(ptr); }
+static inline void *ERR_CAST(const void *ptr) { return (void *)ptr; }
 
 #if defined(__SANITIZE_THREAD__)
 #define PINMM_TSAN 1

@@ -162,10 +162,9 @@ long page_info_get(unsigned long addr, unsigned long npages, struct page_info *o
 
 /* A DAX file on the machine's pmem (ZONE_DEVICE): no page cache, the pages are storage. */
 struct fsdax_file {
-	struct file file;
-	struct inode inode;
+	struct file *file;		/* src/fs/dax.c's file */
 	unsigned long npages;
-	struct page **pages;		/* pmem pages, one file reference each */
+	struct page **pages;		/* its pmem pages (valid while the file is open) */
 };
 
 /* fsdax_create - a zeroed DAX file of @size bytes. Return 0, -EINVAL (no pmem), -ENOSPC. */

@@ -54,10 +54,12 @@ static inline void dec_mm_counter(struct mm_struct *mm, int member)
 	add_mm_counter(mm, member, -1);
 }
 
-/* Which counter a mapped folio is charged to. */
+/* Which counter a mapped folio is charged to: anon, shmem (swap-backed) or file. */
 static inline int mm_counter(const struct folio *folio)
 {
-	return folio_test_anon(folio) ? MM_ANONPAGES : MM_FILEPAGES;
+	if (folio_test_anon(folio))
+		return MM_ANONPAGES;
+	return folio_test_swapbacked(folio) ? MM_SHMEMPAGES : MM_FILEPAGES;
 }
 
 static inline unsigned long get_mm_rss(struct mm_struct *mm)
@@ -396,6 +398,28 @@ void zap_page_range_single(struct vm_area_struct *vma, unsigned long address,
  * page-table locks.
  */
 void unmap_vma_range(struct vm_area_struct *vma, unsigned long start, unsigned long end);
+
+struct address_space;
+/**
+ * unmap_mapping_range - unmap a byte range of a file from every process.
+ * @mapping: the file's page cache.
+ * @holebegin: first byte (rounded down to a page).
+ * @holelen: bytes (rounded up); 0: to the end of the file.
+ * @even_cows: also zap private COW copies (truncation: the file ends here);
+ *             0 leaves them (invalidation: the copies are the process's).
+ *
+ * Walks the file's i_mmap list; MMU notifiers fire for each range zapped.
+ * Context: may sleep; takes i_mmap_rwsem (read), then page-table locks.
+ * Needs no mmap_lock; callers usually hold invalidate_lock or the folio
+ * lock, which both rank above i_mmap_rwsem.
+ */
+void unmap_mapping_range(struct address_space *mapping, loff_t const holebegin,
+			 loff_t const holelen, int even_cows);
+/* The same in pages: [@start, @start + @nr); @nr == 0: to the end. */
+void unmap_mapping_pages(struct address_space *mapping, pgoff_t start, pgoff_t nr,
+			 bool even_cows);
+/* Unmap every PTE of a locked page-cache folio from every process. */
+void unmap_mapping_folio(struct folio *folio);
 /**
  * copy_page_range - fork: copy @src_vma's page-table entries into @dst_vma.
  * @dst_vma: the child's VMA (same range), already linked by anon_vma_fork().

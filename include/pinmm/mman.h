@@ -199,6 +199,22 @@ static inline unsigned long vma_pages(const struct vm_area_struct *vma)
  */
 pgprot_t vm_get_page_prot(vm_flags_t vm_flags);
 
+/*
+ * vma_wants_writenotify - must writes to this shared mapping fault first, so
+ * the file system sees each page become dirty (->page_mkwrite, or a cache
+ * that writes back)? Then its PTEs start read-only (Linux's rule).
+ */
+bool vma_wants_writenotify(struct vm_area_struct *vma, pgprot_t vm_page_prot);
+/*
+ * vma_needs_dirty_tracking - a shared writable mapping of such a file: what
+ * a writable FOLL_LONGTERM pin must not be taken on (gup.c).
+ */
+bool vma_needs_dirty_tracking(struct vm_area_struct *vma);
+/* The PTE protection for @vma with @flags, write-notify included. */
+pgprot_t vma_get_page_prot(const struct vm_area_struct *vma, vm_flags_t flags);
+/* Set vma->vm_page_prot from its flags (mmap, mprotect). mmap_lock held for writing. */
+void vma_set_page_prot(struct vm_area_struct *vma);
+
 /* ---- the mmap family: current->mm, mmap_lock taken inside ---------------- */
 
 /**

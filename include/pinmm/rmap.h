@@ -314,6 +314,16 @@ struct page_vma_mapped_walk {
 bool page_vma_mapped_walk(struct page_vma_mapped_walk *pvmw);
 void page_vma_mapped_walk_done(struct page_vma_mapped_walk *pvmw);
 
+/**
+ * folio_mkclean - write-protect and clean every shared mapping of a locked
+ * page-cache folio (the rmap walk over i_mmap), so the next store faults
+ * and reaches ->page_mkwrite. Writeback calls it before it writes.
+ * Return: how many entries were dirty or writable (the caller then treats
+ * the folio as dirty: a dirty PTE's data is the folio's).
+ * Context: folio locked; takes i_mmap_rwsem (read) and page-table locks.
+ */
+int folio_mkclean(struct folio *folio);
+
 /* Where @page of @vma's mapping would be (Linux vma_address); -EFAULT if outside. */
 unsigned long vma_address(struct vm_area_struct *vma, pgoff_t pgoff, unsigned long nr_pages);
 

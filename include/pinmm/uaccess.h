@@ -34,6 +34,12 @@ struct task_struct;
 unsigned long copy_to_user(void __user *to, const void *from, unsigned long n);
 /* copy_from_user - the reverse; the bytes not copied are zeroed in @to. */
 unsigned long copy_from_user(void *to, const void __user *from, unsigned long n);
+/*
+ * __copy_from_user_inatomic - copy_from_user() that leaves the bytes it
+ * could not copy untouched (for copies into a page-cache folio, which must
+ * not be zeroed); meant for use under pagefault_disable(). Bytes NOT copied.
+ */
+unsigned long __copy_from_user_inatomic(void *to, const void __user *from, unsigned long n);
 /* clear_user - write @n zero bytes at user address @to; bytes NOT cleared. */
 unsigned long clear_user(void __user *to, unsigned long n);
 
@@ -53,6 +59,16 @@ unsigned long clear_user(void __user *to, unsigned long n);
 	__typeof__(*(ptr)) __pu_val = (x);				\
 	copy_to_user((ptr), &__pu_val, sizeof(__pu_val)) ? -EFAULT : 0;	\
 })
+
+/*
+ * pagefault_disable / pagefault_enable - while disabled (they nest), user
+ * accesses of this thread never fault and never wait for mmap_lock: an
+ * access that would need either stops short, as Linux's do inside
+ * pagefault_disable(). For copies made under a folio lock.
+ */
+void pagefault_disable(void);
+void pagefault_enable(void);
+bool pagefault_disabled(void);
 
 /**
  * access_process_vm - read or write another process's memory (ptrace, /proc/pid/mem).

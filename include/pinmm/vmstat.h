@@ -42,8 +42,12 @@ enum node_stat_item {
 	NR_FILE_DIRTY,		/* nr_dirty */
 	NR_WRITEBACK,
 	NR_SHMEM,
+	NR_SHMEM_THPS,		/* nr_shmem_hugepages */
+	NR_SHMEM_PMDMAPPED,	/* nr_shmem_pmdmapped */
 	NR_ANON_THPS,		/* nr_anon_transparent_hugepages */
 	NR_PAGETABLE,		/* nr_page_table_pages */
+	NR_DIRTIED,		/* pages dirtied, ever */
+	NR_WRITTEN,		/* pages written back, ever */
 	NR_FOLL_PIN_ACQUIRED,
 	NR_FOLL_PIN_RELEASED,
 	NR_VM_NODE_STAT_ITEMS
@@ -63,6 +67,9 @@ enum vm_event_item {
 	THP_FAULT_ALLOC, THP_FAULT_FALLBACK,
 	THP_SPLIT_PAGE, THP_SPLIT_PAGE_FAILED, THP_SPLIT_PMD,
 	THP_ZERO_PAGE_ALLOC,
+	THP_FILE_ALLOC, THP_FILE_MAPPED,
+	PINMM_WB_PINNED_INPLACE,	/* pinmm: pinned folios written in place (linux policy) */
+	PINMM_WB_PINNED_BOUNCE,		/* pinmm: pinned folios written from a bounce copy */
 	COW_FAULT,		/* pinmm: write faults that copied */
 	COW_REUSE,		/* pinmm: write faults that reused in place */
 	NR_VM_EVENT_ITEMS

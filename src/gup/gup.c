@@ -613,19 +613,12 @@ static int faultin_page(struct vm_area_struct *vma, unsigned long address, unsig
 
 /*
  * Can GUP take a writable long-term pin of a file mapping? Not if the file
- * system tracks dirtying through write faults (writeback write-protects the
- * page and expects a fault before the next write; a device would write
- * silently). shmem-like mappings without writeback are fine.
+ * system tracks dirtying through write faults (vma_needs_dirty_tracking():
+ * a ->page_mkwrite, or a cache that writes back): writeback write-protects
+ * the page and expects a fault before the next write, and a device writing
+ * through a long-term pin never faults. shmem and hugetlbfs do not write
+ * back, so they are allowed (Lorenzo Stoakes, Linux 6.5).
  */
-static bool vma_needs_dirty_tracking(struct vm_area_struct *vma)
-{
-	if ((vma->vm_flags & (VM_SHARED | VM_WRITE)) != (VM_SHARED | VM_WRITE))
-		return false;
-	if (!vma->vm_file)
-		return false;
-	return vma->vm_ops && (vma->vm_ops->page_mkwrite || vma->vm_ops->pfn_mkwrite);
-}
-
 static bool writable_file_mapping_allowed(struct vm_area_struct *vma, unsigned long gup_flags)
 {
 	if ((gup_flags & (FOLL_PIN | FOLL_LONGTERM)) != (FOLL_PIN | FOLL_LONGTERM))

@@ -119,8 +119,12 @@ static bool gup_fast_folio_allowed(struct folio *folio, unsigned int flags)
 		return false;	/* truncated under us: let the slow path decide */
 	if (mapping & PAGE_MAPPING_ANON)
 		return true;
-	/* a file folio: only shmem-like mappings may be pinned so (none yet) */
-	return mapping_is_shmem((struct address_space *)mapping);
+	/*
+	 * A file folio: only shmem may be pinned so. The address space is
+	 * freed after an RCU grace period, and we are inside rcu_read_lock():
+	 * reading its flags is safe even if the folio was truncated meanwhile.
+	 */
+	return shmem_mapping((struct address_space *)mapping);
 }
 
 /* How many entries ahead the walk and the unpin loop prefetch struct pages. */

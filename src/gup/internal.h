@@ -11,12 +11,6 @@
 #include <pinmm/memory.h>
 #include <pinmm/task.h>
 
-/* Until src/fs exists no file folio is shmem; that comes with the page cache. */
-static inline bool mapping_is_shmem(struct address_space *mapping)
-{
-	(void)mapping;
-	return false;
-}
 
 /* ---- gup.c ---------------------------------------------------------------- */
 
@@ -56,12 +50,6 @@ static inline bool gup_must_unshare(struct vm_area_struct *vma, unsigned int fla
 			return false;
 		return !vma || is_cow_mapping(vma->vm_flags);
 	}
-	/*
-	 * pinmm's shared anonymous memory uses anon folios (Linux uses shmem):
-	 * they are never COW-shared, and the fault path will not unshare them.
-	 */
-	if (vma && !is_cow_mapping(vma->vm_flags))
-		return false;
 	/* pairs with the barrier in folio_try_share_anon_rmap_*() */
 	smp_rmb();
 	return !PageAnonExclusive(page);

@@ -57,6 +57,16 @@ bool try_to_compact_pages(gfp_t gfp, unsigned int order);
 /* Boot: the CMA area of ZONE_NORMAL becomes one empty cma_alloc_pages() area. */
 void cma_init_reserved_areas(void);
 
+/* ---- src/fs/super.c ---------------------------------------------------------- */
+
+/*
+ * Boot: the file directory and the file systems (0 or -errno, reported on
+ * stderr). Shutdown: everything written back and evicted; the number of
+ * inodes still referenced (files left open or mapped) is returned.
+ */
+int pinmm_fs_boot(const struct pinmm_config *cfg);
+unsigned long pinmm_fs_shutdown(void);
+
 /* ---- page_owner.c ----------------------------------------------------------- */
 
 #ifdef CONFIG_DEBUG_VM

@@ -253,6 +253,15 @@ int pinmm_boot(const struct pinmm_config *cfg)
 		unmap_all();
 		return err;
 	}
+	/* src/fs: a file directory that is missing or read-only fails the boot here */
+	err = pinmm_fs_boot(cfg);
+	if (err) {
+		teardown_zero_page();
+		rcu_barrier();
+		m->booted = false;
+		unmap_all();
+		return err;
+	}
 	return 0;
 }
 
@@ -317,6 +326,12 @@ int pinmm_shutdown(void)
 
 	if (!m->booted)
 		return -EINVAL;
+	/* the page cache is written back and dropped; files still open leak */
+	leaked = pinmm_fs_shutdown();
+	if (leaked) {
+		fprintf(stderr, "pinmm: shutdown with %lu file(s) still open or mapped\n", leaked);
+		errors++;
+	}
 	/* page tables and other RCU-freed memory must be back first */
 	rcu_barrier();
 	teardown_zero_page();

@@ -1,19 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
- * Dirtying folios (Linux: mm/page-writeback.c). Anonymous folios only carry
- * the flag; a file folio also moves the node's dirty counter and lets its
- * address space track it, through the hook the file layer installs.
+ * Dirtying folios (Linux: folio_mark_dirty() of mm/page-writeback.c). An
+ * anonymous folio only carries the flag; a page-cache folio is dirtied
+ * through its mapping's ->dirty_folio, which the file layer provides (the
+ * tag, the counters, the inode's place on the dirty list; src/fs).
  */
 #include "internal.h"
 
-/* Set by the file layer: account a newly dirtied file folio. */
-void (*pinmm_account_dirty_folio)(struct folio *folio);
+#include <pinmm/fs.h>
+#include <pinmm/pagemap.h>
 
 bool folio_mark_dirty(struct folio *folio)
 {
-	if (folio_test_set_dirty(folio))
-		return false;
-	if (!folio_test_anon(folio) && atomic_load(&folio->mapping) && pinmm_account_dirty_folio)
-		pinmm_account_dirty_folio(folio);
-	return true;
+	struct address_space *mapping = folio_mapping(folio);
+
+	if (mapping && mapping->a_ops && mapping->a_ops->dirty_folio)
+		return mapping->a_ops->dirty_folio(mapping, folio);
+	/* anon, or a page-cache folio truncated meanwhile: the flag alone */
+	return !folio_test_set_dirty(folio);
 }

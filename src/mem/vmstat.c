@@ -38,8 +38,12 @@ static const char *const node_stat_names[NR_VM_NODE_STAT_ITEMS] = {
 	[NR_FILE_DIRTY] = "nr_dirty",
 	[NR_WRITEBACK] = "nr_writeback",
 	[NR_SHMEM] = "nr_shmem",
+	[NR_SHMEM_THPS] = "nr_shmem_hugepages",
+	[NR_SHMEM_PMDMAPPED] = "nr_shmem_pmdmapped",
 	[NR_ANON_THPS] = "nr_anon_transparent_hugepages",
 	[NR_PAGETABLE] = "nr_page_table_pages",
+	[NR_DIRTIED] = "nr_dirtied",
+	[NR_WRITTEN] = "nr_written",
 	[NR_FOLL_PIN_ACQUIRED] = "nr_foll_pin_acquired",
 	[NR_FOLL_PIN_RELEASED] = "nr_foll_pin_released",
 };
@@ -65,6 +69,9 @@ static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
 	[THP_SPLIT_PAGE] = "thp_split_page", [THP_SPLIT_PAGE_FAILED] = "thp_split_page_failed",
 	[THP_SPLIT_PMD] = "thp_split_pmd",
 	[THP_ZERO_PAGE_ALLOC] = "thp_zero_page_alloc",
+	[THP_FILE_ALLOC] = "thp_file_alloc", [THP_FILE_MAPPED] = "thp_file_mapped",
+	[PINMM_WB_PINNED_INPLACE] = "pinmm_wb_pinned_inplace",
+	[PINMM_WB_PINNED_BOUNCE] = "pinmm_wb_pinned_bounce",
 	[COW_FAULT] = "pinmm_cow_copy", [COW_REUSE] = "pinmm_cow_reuse",
 };
 

@@ -47,11 +47,13 @@ static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 			/* No anon_vma: the child faults in fresh zeroed pages. */
 			tmp->anon_vma = NULL;
 		} else if (anon_vma_fork(tmp, mpnt)) {
-			vm_area_free(tmp);
+			vm_area_undo_dup(tmp);
 			err = -ENOMEM;
 			break;
 		}
 		vma_link(mm, tmp);
+		/* the child's mapping of a file is found by truncation and writeback too */
+		vma_link_file(tmp);
 		mm->total_vm += vma_pages(tmp);
 		if (tmp->vm_ops && tmp->vm_ops->open)
 			tmp->vm_ops->open(tmp);

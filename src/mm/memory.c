@@ -24,6 +24,7 @@
 #include <pinmm/mman.h>
 #include <pinmm/mmu_notifier.h>
 #include <pinmm/pagemap.h>
+#include <pinmm/fs.h>
 #include <pinmm/rmap.h>
 #include <pinmm/sched.h>
 #include <pinmm/vmstat.h>
@@ -342,6 +343,7 @@ static vm_fault_t do_wp_page(struct vm_fault *vmf)
 	page = vm_normal_page(vma, vmf->address, vmf->orig_pte);
 	if (page)
 		folio = page_folio(page);
+	vmf->page = page;	/* ->page_mkwrite looks here */
 
 	if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE)) {
 		if (unshare) {
@@ -688,7 +690,18 @@ vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address,
 struct zap_batch {
 	struct folio *folios[ZAP_BATCH];
 	int nr;
+	/* Linux's zap_details: which entries an unmap_mapping_range() takes */
+	struct folio *single_folio;	/* only the PTEs of this folio */
+	bool skip_cows;			/* leave private COW copies (anon) alone */
 };
+
+/* Does the zap described by @b leave the entry that maps @folio? */
+static bool zap_skip_folio(const struct zap_batch *b, struct folio *folio)
+{
+	if (b->single_folio && folio != b->single_folio)
+		return true;
+	return b->skip_cows && folio_test_anon(folio);
+}
 
 static void zap_batch_flush(struct zap_batch *b)
 {
@@ -718,6 +731,20 @@ static unsigned long zap_pte_range(struct vm_area_struct *vma, pmd_t *pmd, unsig
 			continue;
 		if (batch->nr == ZAP_BATCH)
 			break;
+		if (batch->single_folio || batch->skip_cows) {
+			/* unmap_mapping_range(): look before clearing */
+			unsigned long pfn;
+
+			if (pte_present(ptent))
+				pfn = pte_pfn(ptent);
+			else if (is_migration_entry(pte_to_swp_entry(ptent)))
+				pfn = swp_offset(pte_to_swp_entry(ptent));
+			else
+				continue;
+			if (!pfn_valid(pfn) || (pte_present(ptent) && pte_special(ptent)) ||
+			    zap_skip_folio(batch, pfn_folio(pfn)))
+				continue;
+		}
 		ptent = ptep_get_and_clear(pte);
 		if (!pte_present(ptent)) {
 			swp_entry_t e = pte_to_swp_entry(ptent);
@@ -753,6 +780,9 @@ static void zap_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr,
 	while (addr < end) {
 		pmd_t val = pmdp_get_lockless(pmd);
 
+		if (pmd_leaf(val) && (batch->single_folio || batch->skip_cows) &&
+		    zap_skip_folio(batch, page_folio(pmd_page(val))))
+			break;	/* unmap_mapping_range(): not this one */
 		if (pmd_leaf(val) || is_swap_pmd(val)) {
 			/*
 			 * src/migrate: migration splits PMDs from rmap, without
@@ -778,10 +808,10 @@ static void zap_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr,
 	}
 }
 
-static void unmap_page_range(struct vm_area_struct *vma, unsigned long addr, unsigned long end)
+static void __unmap_page_range(struct vm_area_struct *vma, unsigned long addr,
+			       unsigned long end, struct zap_batch *batch)
 {
 	struct mm_struct *mm = vma->vm_mm;
-	struct zap_batch batch = { .nr = 0 };
 
 	while (addr < end) {
 		unsigned long next = pmd_addr_end(addr, end);
@@ -791,10 +821,17 @@ static void unmap_page_range(struct vm_area_struct *vma, unsigned long addr, uns
 			addr = pud_addr_end(addr, end);
 			continue;
 		}
-		zap_pmd(vma, pmd, addr, next, &batch);
+		zap_pmd(vma, pmd, addr, next, batch);
 		addr = next;
 		cond_resched();
 	}
+}
+
+static void unmap_page_range(struct vm_area_struct *vma, unsigned long addr, unsigned long end)
+{
+	struct zap_batch batch = { .nr = 0 };
+
+	__unmap_page_range(vma, addr, end, &batch);
 }
 
 void unmap_vma_range(struct vm_area_struct *vma, unsigned long start, unsigned long end)
@@ -827,6 +864,78 @@ void zap_page_range_single(struct vm_area_struct *vma, unsigned long address,
 	mmu_notifier_invalidate_range_start(&range);
 	unmap_page_range(vma, start, end);
 	mmu_notifier_invalidate_range_end(&range);
+}
+
+/* ---- unmapping a file's range from every mm (truncation, invalidation) -------------- */
+
+/* Zap the part of @vma that maps file pages [@first, @last], as @details says. */
+static void unmap_mapping_range_vma(struct vm_area_struct *vma, pgoff_t first, pgoff_t last,
+				    struct zap_batch *details)
+{
+	pgoff_t vstart = vma->vm_pgoff, vend = vma->vm_pgoff + vma_pages(vma) - 1;
+	unsigned long start, end;
+	struct mmu_notifier_range range;
+
+	if (last < vstart || first > vend)
+		return;
+	start = vma->vm_start + ((max(first, vstart) - vstart) << PAGE_SHIFT);
+	end = vma->vm_start + ((min(last, vend) - vstart + 1) << PAGE_SHIFT);
+	/* a PMD-mapped folio straddling the range is split; its PTEs go one by one */
+	vma_adjust_trans_huge(vma, start, end);
+	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, vma->vm_mm, start, end);
+	mmu_notifier_invalidate_range_start(&range);
+	__unmap_page_range(vma, start, end, details);
+	mmu_notifier_invalidate_range_end(&range);
+}
+
+static void unmap_mapping_pages_details(struct address_space *mapping, pgoff_t first,
+					pgoff_t last, struct zap_batch *details)
+{
+	struct vm_area_struct *vma;
+
+	/*
+	 * The file rmap: every VMA of every mm that maps the file. No
+	 * mmap_lock: i_mmap_rwsem keeps the VMAs and their bounds stable.
+	 */
+	i_mmap_lock_read(mapping);
+	list_for_each_entry(vma, &mapping->i_mmap, shared)
+		unmap_mapping_range_vma(vma, first, last, details);
+	i_mmap_unlock_read(mapping);
+}
+
+void unmap_mapping_pages(struct address_space *mapping, pgoff_t start, pgoff_t nr,
+			 bool even_cows)
+{
+	struct zap_batch details = { .nr = 0, .skip_cows = !even_cows };
+	pgoff_t last = nr ? start + nr - 1 : ~0UL;
+
+	if (last < start)
+		last = ~0UL;
+	unmap_mapping_pages_details(mapping, start, last, &details);
+}
+
+void unmap_mapping_range(struct address_space *mapping, loff_t const holebegin,
+			 loff_t const holelen, int even_cows)
+{
+	pgoff_t hba = (pgoff_t)((unsigned long long)holebegin >> PAGE_SHIFT);
+	pgoff_t hlen = (pgoff_t)(((unsigned long long)holelen + PAGE_SIZE - 1) >> PAGE_SHIFT);
+
+	/* a length past the top of the offset space means "to the end" */
+	if (holelen && hba + hlen < hba)
+		hlen = 0;
+	unmap_mapping_pages(mapping, hba, hlen, even_cows);
+}
+
+void unmap_mapping_folio(struct folio *folio)
+{
+	struct address_space *mapping = folio_mapping(folio);
+	struct zap_batch details = { .nr = 0, .single_folio = folio, .skip_cows = true };
+
+	VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
+	if (!mapping)
+		return;
+	unmap_mapping_pages_details(mapping, folio->index,
+				    folio->index + folio_nr_pages(folio) - 1, &details);
 }
 
 /* ---- fork ------------------------------------------------------------------------ */

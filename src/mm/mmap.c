@@ -2,14 +2,23 @@
 /*
  * mmap, munmap, mprotect (the VMA side), exit_mmap, and device mappings.
  *
- * Anonymous memory only, for now: a MAP_PRIVATE mapping is private anon
- * (COW across fork); a MAP_SHARED one is a VM_SHARED|VM_MAYSHARE VMA with
- * no vm_ops whose pages are allocated on fault and shared, never copied,
- * across fork. Linux backs shared anonymous memory with a shmem file; here
- * the page tables are the only place its pages live, which is enough until
- * src/fs brings shmem.
+ * A MAP_PRIVATE anonymous mapping is private anon memory (COW across
+ * fork). A file mapping holds a reference on its file, gets its vm_ops from
+ * the file's ->mmap and sits on the file's i_mmap list; MAP_PRIVATE ones COW
+ * page-cache pages into anon copies on write. MAP_SHARED|MAP_ANONYMOUS is
+ * a mapping of a fresh shmem file (shmem_zero_setup()), as in Linux.
+ *
+ * Shared writable mappings of a file that tracks dirty pages (a ->page_mkwrite,
+ * or a cache that writes back) start write-protected (vma_wants_writenotify()),
+ * so the first store of each page reaches the file system.
+ *
+ * Two calls go up to src/fs, as Linux's mm does: fput() when a VMA goes,
+ * and shmem_zero_setup() for shared anonymous memory (docs/overview.md).
  */
 #include "vma.h"
+
+#include <pinmm/shmem_fs.h>
+#include <pinmm/writeback.h>
 
 /* ---- protection ------------------------------------------------------------ */
 
@@ -30,6 +39,44 @@ pgprot_t vm_get_page_prot(vm_flags_t vm_flags)
 	if (!(vm_flags & VM_EXEC))
 		prot |= _PAGE_NX;
 	return (pgprot_t){ prot };
+}
+
+/* Does a write to this shared mapping need a fault the file system sees? */
+static bool vma_wants_writenotify_flags(const struct vm_area_struct *vma, vm_flags_t flags)
+{
+	if ((flags & (VM_WRITE | VM_SHARED)) != (VM_WRITE | VM_SHARED))
+		return false;
+	if (vma->vm_ops && (vma->vm_ops->page_mkwrite || vma->vm_ops->pfn_mkwrite))
+		return true;
+	/* a cache that writes back must see every folio get dirty */
+	return vma->vm_file && mapping_can_writeback(vma->vm_file->f_mapping);
+}
+
+bool vma_wants_writenotify(struct vm_area_struct *vma, pgprot_t vm_page_prot)
+{
+	(void)vm_page_prot;
+	return vma_wants_writenotify_flags(vma, vma->vm_flags);
+}
+
+bool vma_needs_dirty_tracking(struct vm_area_struct *vma)
+{
+	return vma_wants_writenotify_flags(vma, vma->vm_flags | VM_WRITE) &&
+	       (vma->vm_flags & VM_WRITE);
+}
+
+pgprot_t vma_get_page_prot(const struct vm_area_struct *vma, vm_flags_t flags)
+{
+	/* write-notify: the PTEs of a shared mapping start read-only, like private ones */
+	if (vma_wants_writenotify_flags(vma, flags))
+		flags &= ~VM_SHARED;
+	return vm_get_page_prot(flags);
+}
+
+void vma_set_page_prot(struct vm_area_struct *vma)
+{
+	/* rmap walkers read it without mmap_lock (WRITE_ONCE in Linux) */
+	__atomic_store_n(&vma->vm_page_prot.pgprot,
+			 vma_get_page_prot(vma, vma->vm_flags).pgprot, __ATOMIC_RELAXED);
 }
 
 static vm_flags_t calc_vm_prot_bits(unsigned long prot)
@@ -106,6 +153,8 @@ void remove_vma(struct vm_area_struct *vma)
 {
 	if (vma->vm_ops && vma->vm_ops->close)
 		vma->vm_ops->close(vma);
+	if (vma->vm_file)
+		fput(vma->vm_file);
 	vm_area_free(vma);
 }
 
@@ -127,8 +176,10 @@ static void unmap_region(struct mm_struct *mm, struct list_head *detached,
 	list_for_each_entry(vma, detached, vm_list)
 		unmap_vma_range(vma, vma->vm_start, vma->vm_end);
 	/* Before the tables go: an rmap walker must not reach them through us. */
-	list_for_each_entry(vma, detached, vm_list)
+	list_for_each_entry(vma, detached, vm_list) {
 		unlink_anon_vmas(vma);
+		unlink_file_vma(vma);
+	}
 	free_pgd_range(mm, start, end, prev ? prev->vm_end : FIRST_USER_ADDRESS,
 		       next ? next->vm_start : USER_PGTABLES_CEILING);
 	list_for_each_entry_safe(vma, tmp, detached, vm_list) {
@@ -217,41 +268,92 @@ int vm_munmap(unsigned long start, size_t len)
  * Create the VMA for [@addr, @addr + @len), replacing whatever was there
  * (MAP_FIXED), and merge it with compatible neighbours.
  */
-static unsigned long mmap_region(struct mm_struct *mm, unsigned long addr, unsigned long len,
-				 vm_flags_t vm_flags, pgoff_t pgoff,
+static unsigned long mmap_region(struct mm_struct *mm, struct file *file, unsigned long addr,
+				 unsigned long len, vm_flags_t vm_flags, pgoff_t pgoff,
 				 const struct vm_operations_struct *ops)
 {
+	struct address_space *writable = NULL;
 	struct vm_area_struct *vma;
 	int err;
 
+	struct vm_area_desc desc = {
+		.start = addr,
+		.end = addr + len,
+		.pgoff = pgoff,
+		.file = file,
+		.vm_flags = vm_flags,
+		.vm_ops = ops,
+	};
+
+	/* the file system looks first, before anything exists (memfd seals) */
+	if (file && file->f_op->mmap_prepare) {
+		err = file->f_op->mmap_prepare(&desc);
+		if (err)
+			return (unsigned long)(long)err;
+		vm_flags = desc.vm_flags;
+		ops = desc.vm_ops;
+	}
+	/* a shared writable mapping of a write-sealed memfd is refused */
+	if (file && (vm_flags & (VM_SHARED | VM_MAYWRITE)) == (VM_SHARED | VM_MAYWRITE)) {
+		err = mapping_map_writable(file->f_mapping);
+		if (err)
+			return err;
+		writable = file->f_mapping;
+	}
 	/* Allocate first: a failure must not have unmapped the old mapping. */
 	vma = vm_area_alloc(mm);
-	if (!vma)
-		return -ENOMEM;
+	if (!vma) {
+		err = -ENOMEM;
+		goto out;
+	}
 	if (find_vma_intersection(mm, addr, addr + len)) {
 		err = do_munmap(mm, addr, len);
-		if (err) {
-			vm_area_free(vma);
-			return err;
-		}
+		if (err)
+			goto free_vma;
 	}
 	if (mm->map_count >= DEFAULT_MAX_MAP_COUNT) {
-		vm_area_free(vma);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto free_vma;
 	}
 	vma->vm_start = addr;
 	vma->vm_end = addr + len;
 	vma->vm_flags = vm_flags;
-	vma->vm_page_prot = vm_get_page_prot(vm_flags);
 	vma->vm_pgoff = pgoff;
 	vma->vm_ops = ops;
+	vma->vm_private_data = desc.private_data;
+	if (file) {
+		vma->vm_file = get_file(file);
+		/* the older hook: the file system's ->mmap sets the operations */
+		if (!file->f_op->mmap_prepare) {
+			err = file->f_op->mmap(file, vma);
+			if (err)
+				goto free_vma;
+		}
+	} else if (vm_flags & VM_SHARED) {
+		err = shmem_zero_setup(vma);
+		if (err)
+			goto free_vma;
+	}
+	vma_set_page_prot(vma);
 	vma_link(mm, vma);
+	vma_link_file(vma);
 	mm->total_vm += len >> PAGE_SHIFT;
 	if (vm_flags & VM_LOCKED)
 		mm->locked_vm += len >> PAGE_SHIFT;
 	vma = vma_merge_prev(mm, vma);
 	vma_merge_next(mm, vma);
-	return addr;
+	err = 0;
+	goto out;
+
+free_vma:
+	if (vma->vm_file)
+		fput(vma->vm_file);
+	vm_area_free(vma);
+out:
+	/* the VMA holds its own count now (vma_link_file()); drop the check's */
+	if (writable)
+		mapping_unmap_writable(writable);
+	return err ? (unsigned long)(long)err : addr;
 }
 
 /*
@@ -267,8 +369,8 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
 	*populate = 0;
 	if (!len)
 		return -EINVAL;
-	if (file)
-		return -ENODEV;	/* file mappings arrive with src/fs */
+	if (file && (!file->f_op || (!file->f_op->mmap && !file->f_op->mmap_prepare)))
+		return -ENODEV;
 	len = PAGE_ALIGN(len);
 	if (!len)
 		return -ENOMEM;
@@ -283,8 +385,19 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
 	case MAP_SHARED:
 	case MAP_SHARED_VALIDATE:
 		vm_flags |= VM_SHARED | VM_MAYSHARE;
+		if (file) {
+			/* writing through the mapping needs a file open for writing */
+			if ((prot & PROT_WRITE) && !(file->f_mode & FMODE_WRITE))
+				return -EACCES;
+			if (!(file->f_mode & FMODE_WRITE))
+				vm_flags &= ~(VM_MAYWRITE | VM_SHARED);
+			if (!(file->f_mode & FMODE_READ))
+				return -EACCES;
+		}
 		break;
 	case MAP_PRIVATE:
+		if (file && !(file->f_mode & FMODE_READ))
+			return -EACCES;
 		break;
 	default:
 		return -EINVAL;
@@ -306,14 +419,20 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
 		if ((flags & MAP_FIXED_NOREPLACE) && find_vma_intersection(mm, addr, addr + len))
 			return -EEXIST;
 	} else {
-		addr = get_unmapped_area(mm, !file, addr, len);
+		/* THP-capable memory gets a PMD-aligned place: anon, shmem, memfd */
+		addr = get_unmapped_area(mm, !file || shmem_mapping(file->f_mapping), addr, len);
 		if (IS_ERR_VALUE(addr))
 			return addr;
 	}
-	/* Anonymous memory: the offset is the address, so split halves line up. */
-	pgoff = addr >> PAGE_SHIFT;
+	if (!file) {
+		/*
+		 * Private anon: the offset is the address, so split halves
+		 * line up. Shared anon is a new shmem file mapped from 0.
+		 */
+		pgoff = (vm_flags & VM_SHARED) ? 0 : addr >> PAGE_SHIFT;
+	}
 
-	addr = mmap_region(mm, addr, len, vm_flags, pgoff, NULL);
+	addr = mmap_region(mm, file, addr, len, vm_flags, pgoff, NULL);
 	if (!IS_ERR_VALUE(addr) &&
 	    ((vm_flags & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE))
 		*populate = len;
@@ -410,7 +529,7 @@ unsigned long pinmm_map_device(unsigned long pfn, unsigned long size, unsigned l
 	addr = get_unmapped_area(mm, false, 0, len);
 	if (IS_ERR_VALUE(addr))
 		goto out;
-	addr = mmap_region(mm, addr, len, vm_flags, pfn, &device_vm_ops);
+	addr = mmap_region(mm, NULL, addr, len, vm_flags, pfn, &device_vm_ops);
 	if (IS_ERR_VALUE(addr))
 		goto out;
 	vma = vma_lookup(mm, addr);
@@ -447,11 +566,16 @@ unsigned long vm_mmap_driver(unsigned long len, unsigned long prot, unsigned lon
 		return -EINTR;
 	addr = get_unmapped_area(mm, false, 0, len);
 	if (!IS_ERR_VALUE(addr))
-		addr = mmap_region(mm, addr, len, vm_flags, pgoff, ops);
+		addr = mmap_region(mm, NULL, addr, len, vm_flags, pgoff, ops);
 	if (!IS_ERR_VALUE(addr)) {
 		vma = vma_lookup(mm, addr);
-		vma->vm_file = file;
+		if (file) {
+			/* the driver's file, referenced and on its i_mmap like any other */
+			vma->vm_file = get_file(file);
+			vma_link_file(vma);
+		}
 		vma->vm_private_data = private_data;
+		vma_set_page_prot(vma);
 		if (ops->open)
 			ops->open(vma);
 	}
@@ -529,8 +653,10 @@ void exit_mmap(struct mm_struct *mm)
 	mmap_write_lock(mm);
 	list_for_each_entry(vma, &mm->mmap_list, vm_list)
 		unmap_vma_range(vma, vma->vm_start, vma->vm_end);
-	list_for_each_entry(vma, &mm->mmap_list, vm_list)
+	list_for_each_entry(vma, &mm->mmap_list, vm_list) {
 		unlink_anon_vmas(vma);
+		unlink_file_vma(vma);
+	}
 	if (!list_empty(&mm->mmap_list))
 		free_pgd_range(mm, vma_first(mm)->vm_start, vma_last(mm)->vm_end,
 			       FIRST_USER_ADDRESS, USER_PGTABLES_CEILING);

@@ -79,7 +79,7 @@ long change_protection(struct vm_area_struct *vma, unsigned long start,
 		       unsigned long end, unsigned long newflags)
 {
 	struct mm_struct *mm = vma->vm_mm;
-	pgprot_t newprot = pgprot_entry(vm_get_page_prot(newflags));
+	pgprot_t newprot = pgprot_entry(vma_get_page_prot(vma, newflags));
 	struct mmu_notifier_range range;
 	unsigned long addr;
 	long pages = 0;

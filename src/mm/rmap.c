@@ -7,6 +7,8 @@
  * Lock order: anon_vma root rwsem (40) before page-table locks (50, 55).
  */
 #include <pinmm/memory.h>
+#include <pinmm/mmu_notifier.h>
+#include <pinmm/pagemap.h>
 #include <pinmm/rmap.h>
 #include <pinmm/vmstat.h>
 
@@ -556,6 +558,34 @@ unsigned long vma_address(struct vm_area_struct *vma, pgoff_t pgoff, unsigned lo
 	return -EFAULT;
 }
 
+/*
+ * The file rmap: every VMA on the mapping's i_mmap list whose range covers
+ * the folio's index. The folio lock keeps ->mapping stable (truncation
+ * takes it); i_mmap_rwsem keeps the list and the VMAs' bounds stable.
+ */
+static void rmap_walk_file(struct folio *folio, struct rmap_walk_control *rwc)
+{
+	struct address_space *mapping = folio_mapping(folio);
+	pgoff_t pgoff = folio->index;
+	unsigned long nr = folio_nr_pages(folio);
+	struct vm_area_struct *vma;
+
+	if (!mapping)
+		return;
+	i_mmap_lock_read(mapping);
+	list_for_each_entry(vma, &mapping->i_mmap, shared) {
+		unsigned long address = vma_address(vma, pgoff, nr);
+
+		if (IS_ERR_VALUE(address))
+			continue;
+		if (rwc->invalid_vma && rwc->invalid_vma(vma, rwc->arg))
+			continue;
+		if (!rwc->rmap_one(folio, vma, address, rwc->arg))
+			break;
+	}
+	i_mmap_unlock_read(mapping);
+}
+
 void rmap_walk(struct folio *folio, struct rmap_walk_control *rwc)
 {
 	struct anon_vma *av = rwc->anon_vma, *root;
@@ -565,8 +595,10 @@ void rmap_walk(struct folio *folio, struct rmap_walk_control *rwc)
 	bool own_ref = false;
 
 	VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
-	if (!folio_test_anon(folio))
-		return;		/* file rmap (i_mmap) comes with the fs layer */
+	if (!folio_test_anon(folio)) {
+		rmap_walk_file(folio, rwc);
+		return;
+	}
 	if (!av) {
 		av = folio_get_anon_vma(folio);
 		if (!av)
@@ -715,4 +747,68 @@ check_pte:
 	}
 	page_vma_mapped_walk_done(pvmw);
 	return false;
+}
+
+/* ---- folio_mkclean: write-protect every mapping of a file folio ---------------- */
+
+static bool page_mkclean_one(struct folio *folio, struct vm_area_struct *vma,
+			     unsigned long address, void *arg)
+{
+	struct page_vma_mapped_walk pvmw = PVMW_INIT(folio, vma, address);
+	struct mmu_notifier_range range;
+	int *cleaned = arg;
+
+	/* secondary MMUs (ODP devices) must drop write access too */
+	mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_PAGE, 0, vma->vm_mm, address,
+				min(address + folio_size(folio), vma->vm_end));
+	mmu_notifier_invalidate_range_start(&range);
+	while (page_vma_mapped_walk(&pvmw)) {
+		if (pvmw.pte) {
+			pte_t entry = ptep_get(pvmw.pte);
+
+			if (!pte_present(entry) || (!pte_dirty(entry) && !pte_write(entry)))
+				continue;
+			/*
+			 * Clear, then set the clean read-only entry: a lockless
+			 * walker (GUP-fast) sees the old entry, none, or the new
+			 * one, and re-checks after grabbing.
+			 */
+			entry = ptep_get_and_clear(pvmw.pte);
+			set_pte(pvmw.pte, pte_wrprotect(pte_mkclean(entry)));
+			(*cleaned)++;
+		} else {
+			pmd_t entry = pmdp_get(pvmw.pmd);
+
+			if (!pmd_leaf(entry) || (!pmd_dirty(entry) && !pmd_write(entry)))
+				continue;
+			entry = pmdp_get_and_clear(pvmw.pmd);
+			set_pmd(pvmw.pmd, pmd_wrprotect(pmd_mkclean(entry)));
+			(*cleaned)++;
+		}
+	}
+	mmu_notifier_invalidate_range_end(&range);
+	return true;
+}
+
+/* Private mappings are never writable to the page cache: nothing to clean there. */
+static bool invalid_mkclean_vma(struct vm_area_struct *vma, void *arg)
+{
+	(void)arg;
+	return !(vma->vm_flags & VM_SHARED);
+}
+
+int folio_mkclean(struct folio *folio)
+{
+	struct rmap_walk_control rwc = {
+		.rmap_one = page_mkclean_one,
+		.invalid_vma = invalid_mkclean_vma,
+	};
+	int cleaned = 0;
+
+	VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
+	if (!folio_mapped(folio) || !folio_mapping(folio))
+		return 0;
+	rwc.arg = &cleaned;
+	rmap_walk(folio, &rwc);
+	return cleaned;
 }

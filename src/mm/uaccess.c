@@ -122,6 +122,18 @@ static bool ua_one(struct vm_area_struct *vma, unsigned long addr, size_t done, 
 		return true;
 	}
 	folio = page_folio(page);
+	if (write && !folio_test_anon(folio)) {
+		/*
+		 * A store into a page-cache page completes under the PTE lock,
+		 * as a CPU's store completes before the TLB flush of a
+		 * write-protect: folio_mkclean() takes this lock, so once
+		 * writeback has cleaned the folio no earlier store can still
+		 * be landing in it (stable pages).
+		 */
+		ua_copy(r, page_address(page), off, done, n);
+		pte_unmap_unlock(pte, ptl);
+		return true;
+	}
 	folio_get(folio);
 	pte_unmap_unlock(pte, ptl);
 	ua_copy(r, page_address(page), off, done, n);
@@ -147,14 +159,39 @@ static bool kernel_vma_ok(struct vm_area_struct *vma, bool write, bool force)
 
 #define UACCESS_MAX_FAULT_RETRIES	1000000
 
+/* pagefault_disable() depth of this thread. */
+static _Thread_local unsigned int pagefault_disable_depth;
+
+void pagefault_disable(void)
+{
+	pagefault_disable_depth++;
+}
+
+void pagefault_enable(void)
+{
+	BUG_ON(!pagefault_disable_depth);
+	pagefault_disable_depth--;
+}
+
+bool pagefault_disabled(void)
+{
+	return pagefault_disable_depth != 0;
+}
+
 static size_t access_mm(struct mm_struct *mm, unsigned long addr, size_t len, struct ua_req *r)
 {
 	bool write = r->op != UA_READ;
+	bool nofault = pagefault_disabled();
 	size_t done = 0;
 
 	if (!len)
 		return 0;
-	if (mmap_read_lock_killable(mm))
+	/*
+	 * With faults disabled the caller may hold a folio lock (below
+	 * mmap_lock in the order): the page-table walk must not wait for it.
+	 * A hardware walk takes no lock at all; a busy lock here is a "fault".
+	 */
+	if (nofault ? !mmap_read_trylock(mm) : mmap_read_lock_killable(mm))
 		return 0;
 	while (done < len) {
 		unsigned long a = addr + done;
@@ -172,6 +209,9 @@ static size_t access_mm(struct mm_struct *mm, unsigned long addr, size_t len, st
 		while (!ua_one(vma, a, done, n, r)) {
 			unsigned int flags = write ? FAULT_FLAG_WRITE : 0;
 			vm_fault_t ret;
+
+			if (nofault)
+				goto out;	/* the caller faults in and retries */
 
 			if (r->user)
 				flags |= FAULT_FLAG_USER;
@@ -227,6 +267,15 @@ unsigned long copy_from_user(void *to, const void __user *from, unsigned long n)
 	if (done < n)
 		memset((char *)to + done, 0, n - done);
 	return n - done;
+}
+
+unsigned long __copy_from_user_inatomic(void *to, const void __user *from, unsigned long n)
+{
+	struct mm_struct *mm = current_mm();
+	struct ua_req r = { .op = UA_READ, .user = true, .buf = to };
+
+	/* no zeroing: @to may be a page-cache folio whose other bytes count */
+	return n - (mm ? access_mm(mm, (unsigned long)from, n, &r) : 0);
 }
 
 unsigned long clear_user(void __user *to, unsigned long n)

@@ -11,6 +11,7 @@
  */
 #include "vma.h"
 
+#include <pinmm/fs.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +45,17 @@ struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
 	*vma = *orig;
 	/* The copy shares the anon_vma pointer but none of the links. */
 	vma_init_links(vma);
+	/* ... and holds its own reference on the file it maps */
+	if (vma->vm_file)
+		get_file(vma->vm_file);
 	return vma;
+}
+
+void vm_area_undo_dup(struct vm_area_struct *vma)
+{
+	if (vma->vm_file)
+		fput(vma->vm_file);
+	vm_area_free(vma);
 }
 
 void vm_area_free(struct vm_area_struct *vma)
@@ -52,6 +63,78 @@ void vm_area_free(struct vm_area_struct *vma)
 	if (IS_ENABLED_DEBUG_VM)
 		memset(vma, 0x6b, sizeof(*vma));	/* use-after-free shows as 0x6b6b... */
 	free(vma);
+}
+
+/* ---- the file rmap: i_mmap ------------------------------------------------ */
+
+static bool vma_is_shared_maywrite(const struct vm_area_struct *vma)
+{
+	return (vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) == (VM_SHARED | VM_MAYWRITE);
+}
+
+int mapping_map_writable(struct address_space *mapping)
+{
+	int v = atomic_load(&mapping->i_mmap_writable);
+
+	/* negative: F_SEAL_WRITE denies writable shared mappings */
+	do {
+		if (v < 0)
+			return -EPERM;
+	} while (!atomic_compare_exchange_weak(&mapping->i_mmap_writable, &v, v + 1));
+	return 0;
+}
+
+void mapping_unmap_writable(struct address_space *mapping)
+{
+	atomic_fetch_sub(&mapping->i_mmap_writable, 1);
+}
+
+void vma_link_file(struct vm_area_struct *vma)
+{
+	struct address_space *mapping;
+
+	if (!vma->vm_file)
+		return;
+	mapping = vma->vm_file->f_mapping;
+	i_mmap_lock_write(mapping);
+	if (vma_is_shared_maywrite(vma))
+		atomic_fetch_add(&mapping->i_mmap_writable, 1);
+	list_add_tail(&vma->shared, &mapping->i_mmap);
+	i_mmap_unlock_write(mapping);
+}
+
+void unlink_file_vma(struct vm_area_struct *vma)
+{
+	struct address_space *mapping;
+
+	if (!vma->vm_file || list_empty(&vma->shared))
+		return;
+	mapping = vma->vm_file->f_mapping;
+	i_mmap_lock_write(mapping);
+	if (vma_is_shared_maywrite(vma))
+		mapping_unmap_writable(mapping);
+	list_del_init(&vma->shared);
+	i_mmap_unlock_write(mapping);
+}
+
+/*
+ * File rmap walkers read a VMA's bounds and offset under i_mmap_rwsem, not
+ * mmap_lock: changing them takes it for writing (before the anon_vma lock,
+ * as Linux's vma_prepare() does).
+ */
+static struct address_space *vma_file_lock(struct vm_area_struct *vma)
+{
+	struct address_space *mapping = vma->vm_file ? vma->vm_file->f_mapping : NULL;
+
+	if (mapping)
+		i_mmap_lock_write(mapping);
+	return mapping;
+}
+
+static void vma_file_unlock(struct address_space *mapping)
+{
+	if (mapping)
+		i_mmap_unlock_write(mapping);
 }
 
 /* ---- tree and list -------------------------------------------------------- */
@@ -226,6 +309,7 @@ bool vma_tree_consistent(struct mm_struct *mm)
 int __split_vma(struct mm_struct *mm, struct vm_area_struct *vma, unsigned long addr,
 		int new_below)
 {
+	struct address_space *mapping;
 	struct vm_area_struct *new;
 	struct anon_vma *av;
 	int err;
@@ -245,7 +329,7 @@ int __split_vma(struct mm_struct *mm, struct vm_area_struct *vma, unsigned long 
 	}
 	err = anon_vma_clone(new, vma);
 	if (err) {
-		vm_area_free(new);
+		vm_area_undo_dup(new);
 		return err;
 	}
 	if (new->vm_ops && new->vm_ops->open)
@@ -261,6 +345,7 @@ int __split_vma(struct mm_struct *mm, struct vm_area_struct *vma, unsigned long 
 	 * Moving vm_start up keeps @vma's place in the tree: no other VMA
 	 * starts in the range it gives up, and @new is linked after.
 	 */
+	mapping = vma_file_lock(vma);
 	av = vma_anon_lock(vma);
 	if (new_below) {
 		vma->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
@@ -269,7 +354,9 @@ int __split_vma(struct mm_struct *mm, struct vm_area_struct *vma, unsigned long 
 		vma->vm_end = addr;
 	}
 	vma_anon_unlock(av);
+	vma_file_unlock(mapping);
 	vma_link(mm, new);
+	vma_link_file(new);
 	return 0;
 }
 
@@ -342,13 +429,6 @@ static bool vma_can_merge(const struct vm_area_struct *a, const struct vm_area_s
 		return false;
 	if (a->vm_ops && a->vm_ops->close)
 		return false;
-	/*
-	 * Shared anonymous memory has no object to compare (Linux gives each
-	 * mapping its own shmem file): two such VMAs are never known to be
-	 * the same mapping, so they stay apart.
-	 */
-	if (!a->vm_file && (a->vm_flags & VM_SHARED))
-		return false;
 	if (a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) != b->vm_pgoff)
 		return false;
 	if (a->anon_vma == b->anon_vma)
@@ -367,6 +447,7 @@ static bool vma_can_merge(const struct vm_area_struct *a, const struct vm_area_s
 static bool vma_merge_pair(struct mm_struct *mm, struct vm_area_struct *a,
 			   struct vm_area_struct *b)
 {
+	struct address_space *mapping;
 	struct anon_vma *av;
 
 	if (!a->anon_vma && b->anon_vma) {
@@ -378,10 +459,13 @@ static bool vma_merge_pair(struct mm_struct *mm, struct vm_area_struct *a,
 		}
 	}
 	vma_unlink(mm, b);
+	mapping = vma_file_lock(a);
 	av = vma_anon_lock(a);
 	a->vm_end = b->vm_end;
 	vma_anon_unlock(av);
+	vma_file_unlock(mapping);
 	unlink_anon_vmas(b);
+	unlink_file_vma(b);
 	remove_vma(b);
 	return true;
 }
@@ -469,8 +553,7 @@ int vma_modify_flags_range(struct mm_struct *mm, unsigned long start, unsigned l
 			old = vma->vm_flags;
 			/* rmap walkers read these without mmap_lock (READ_ONCE in Linux). */
 			__atomic_store_n(&vma->vm_flags, flags, __ATOMIC_RELAXED);
-			__atomic_store_n(&vma->vm_page_prot.pgprot,
-					 vm_get_page_prot(flags).pgprot, __ATOMIC_RELAXED);
+			vma_set_page_prot(vma);
 			if (op->apply)
 				err = op->apply(vma, old, op->arg);
 			/*

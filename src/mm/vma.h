@@ -32,6 +32,20 @@ struct vm_area_struct *vm_area_alloc(struct mm_struct *mm);
 /* A copy of @orig (same mm, range, flags, anon_vma pointer), not linked, no chains. */
 struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig);
 void vm_area_free(struct vm_area_struct *vma);
+/* Free a vm_area_dup() copy that was never linked (drops its file reference). */
+void vm_area_undo_dup(struct vm_area_struct *vma);
+
+/*
+ * The file rmap: a VMA that maps a file is on the file's i_mmap list while
+ * it is linked in its mm (vma_link_file() after vma_link(); unlink_file_vma()
+ * after its pages are zapped), so truncation and writeback find every PTE.
+ * Shared writable ones are counted in i_mmap_writable (memfd write seals).
+ */
+void vma_link_file(struct vm_area_struct *vma);
+void unlink_file_vma(struct vm_area_struct *vma);
+/* One more writable shared mapping: -EPERM if F_SEAL_WRITE denies them. */
+int mapping_map_writable(struct address_space *mapping);
+void mapping_unmap_writable(struct address_space *mapping);
 
 /* Link @vma into @mm's tree and list (mmap_lock held for writing); map_count++. */
 void vma_link(struct mm_struct *mm, struct vm_area_struct *vma);

@@ -191,11 +191,14 @@ static void zero_and_shared(void)
 	ok(test_pt_pfn(cmm, PT_BASE) == pinmm_zero_pfn && pte_special(pt_pte(cmm, PT_BASE)),
 	   "fork: a zero-page PTE is copied as it is (special, same pfn)");
 	folio = pt_folio(mm, PT_BASE + PAGE_SIZE);
-	ok(test_pt_pfn(cmm, PT_BASE + PAGE_SIZE) == folio_pfn(folio) &&
-	   pte_write(pt_pte(mm, PT_BASE + PAGE_SIZE)) && pte_write(pt_pte(cmm, PT_BASE + PAGE_SIZE)),
-	   "fork: a MAP_SHARED page stays shared and writable on both sides");
+	ok(test_pt_pfn(cmm, PT_BASE + PAGE_SIZE) == -1UL && pte_write(pt_pte(mm, PT_BASE + PAGE_SIZE)),
+	   "fork: a MAP_SHARED (shmem) mapping's PTEs are not copied: the child refaults "
+	   "(vma_needs_copy), the parent's stays writable");
 	pinmm_task_attach(child);
 	pt_put(PT_BASE + PAGE_SIZE, 2);
+	ok(test_pt_pfn(cmm, PT_BASE + PAGE_SIZE) == folio_pfn(folio) &&
+	   pte_write(pt_pte(cmm, PT_BASE + PAGE_SIZE)),
+	   "fork: the child's fault maps the same shmem page, writable");
 	pinmm_task_attach(t);
 	is_uint(pt_get(PT_BASE + PAGE_SIZE), 2, "fork: the parent sees the child's write to shared memory");
 	pt_teardown("zero_and_shared", (struct task_struct *[]){ t, child }, 2);

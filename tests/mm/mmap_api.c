@@ -6,6 +6,8 @@
  */
 #include "vma_helpers.h"
 
+#include <pinmm/shmem_fs.h>
+
 #define BASE	0x200000000UL
 #define RW	(PROT_READ | PROT_WRITE)
 
@@ -121,8 +123,11 @@ static void fixed(void)
 	   "mmap: MAP_SHARED|MAP_FIXED over three VMAs replaces them with one shared VMA");
 	ok(vma->vm_page_prot.pgprot == PAGE_NONE.pgprot,
 	   "mmap: PROT_NONE gives PAGE_NONE PTE protection");
-	ok(vma_is_anonymous(vma) && !is_cow_mapping(vma->vm_flags),
-	   "mmap: shared anonymous memory is anonymous (no vm_ops) and not a COW mapping");
+	ok(!vma_is_anonymous(vma) && vma_is_shmem(vma) && vma->vm_file &&
+	   shmem_mapping(vma->vm_file->f_mapping) && vma->vm_pgoff == 0 &&
+	   !is_cow_mapping(vma->vm_flags),
+	   "mmap: shared anonymous memory is a shmem file mapped from offset 0, not anon and "
+	   "not COW (Linux: shmem_zero_setup)");
 	pinmm_task_exit(t);
 	test_shutdown_ok("MAP_FIXED");
 }
