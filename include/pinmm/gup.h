@@ -137,6 +137,10 @@ void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages, bool
 void unpin_user_page_range_dirty_lock(struct page *page, unsigned long npages, bool make_dirty);
 void unpin_folio(struct folio *folio);
 void unpin_folios(struct folio **folios, unsigned long nfolios);
+struct file;
+/* Pin a memfd's folios by file range (see gup.c); long-term, migrating first. */
+long memfd_pin_folios(struct file *memfd, loff_t start, loff_t end, struct folio **folios,
+		      unsigned int max_folios, pgoff_t *offset);
 void unpin_user_folio(struct folio *folio, unsigned long npages);
 void folio_add_pin(struct folio *folio);
 int folio_add_pins(struct folio *folio, unsigned int pins);

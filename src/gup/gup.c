@@ -16,6 +16,7 @@
 #include <pinmm/huge_mm.h>
 #include <pinmm/pagemap.h>
 #include <pinmm/sched.h>
+#include <pinmm/shmem_fs.h>
 #include <pinmm/uaccess.h>
 
 /* ===========================================================================
@@ -305,6 +306,71 @@ void unpin_folios(struct folio **folios, unsigned long nfolios)
 		gup_put_folio(folios[i], (int)(j - i), FOLL_PIN);
 		i = j;
 	}
+}
+
+/**
+ * memfd_pin_folios - pin the folios of a memfd's range [@start, @end].
+ * @memfd: a shmem file (memfd, tmpfs); hugetlbfs is not there yet.
+ * @start: first byte; @end: last byte, inclusive, below i_size.
+ * @folios: out: one pin per distinct folio, in file order.
+ * @max_folios: room in @folios.
+ * @offset: out: the offset of @start in the first folio.
+ *
+ * Not page-table based: the memfd's page cache is looked up directly (udmabuf,
+ * VFIO, iommufd use it), holes are filled with new folios, and the pins are
+ * always long-term: folios in ZONE_MOVABLE or CMA are migrated first, with
+ * allocations inside memalloc_pin_save(), exactly as FOLL_LONGTERM does.
+ * Release each with unpin_folio() (or unpin_folios()).
+ * Context: may sleep.
+ * Return: the number of folios pinned (may be less than the range needs if
+ * @max_folios is reached), or -EINVAL (bad range, not shmem), -ENOMEM; on
+ * error nothing is left pinned.
+ */
+long memfd_pin_folios(struct file *memfd, loff_t start, loff_t end, struct folio **folios,
+		      unsigned int max_folios, pgoff_t *offset)
+{
+	unsigned int pin_scope, nr_folios = 0;
+	long ret;
+
+	if (start < 0 || start > end || !max_folios)
+		return -EINVAL;
+	if (!memfd || !shmem_mapping(memfd->f_mapping))
+		return -EINVAL;
+	if (end >= i_size_read(file_inode(memfd)))
+		return -EINVAL;
+	pin_scope = memalloc_pin_save();
+	do {
+		pgoff_t index = (pgoff_t)(start >> PAGE_SHIFT), last = (pgoff_t)(end >> PAGE_SHIFT);
+
+		nr_folios = 0;
+		while (index <= last && nr_folios < max_folios) {
+			struct folio *folio;
+			int err = shmem_get_folio(file_inode(memfd), index, &folio, SGP_CACHE);
+
+			if (err) {
+				ret = err;
+				goto err;
+			}
+			folio_unlock(folio);
+			err = try_grab_folio(folio, 1, FOLL_PIN);
+			folio_put(folio);	/* the pin keeps it now */
+			if (err) {
+				ret = -EINVAL;
+				goto err;
+			}
+			if (!nr_folios)
+				*offset = (pgoff_t)(start - folio_pos(folio));
+			folios[nr_folios++] = folio;
+			index = folio_next_index(folio);
+		}
+		ret = check_and_migrate_movable_folios(nr_folios, folios);
+	} while (ret == -EAGAIN);
+	memalloc_pin_restore(pin_scope);
+	return ret ? ret : (long)nr_folios;
+err:
+	memalloc_pin_restore(pin_scope);
+	unpin_folios(folios, nr_folios);
+	return ret;
 }
 
 /** unpin_user_folio - release @npages pins of one folio (coalesced buffers). */

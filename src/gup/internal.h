@@ -70,5 +70,7 @@ int gup_fast_fallback(unsigned long start, unsigned long nr_pages, unsigned int 
  * everything when migration failed.
  */
 long check_and_migrate_movable_pages(unsigned long nr_pages, struct page **pages);
+/* The same for an array of pinned folios, one pin each (memfd_pin_folios). */
+long check_and_migrate_movable_folios(unsigned long nr_folios, struct folio **folios);
 
 #endif /* PINMM_GUP_INTERNAL_H */

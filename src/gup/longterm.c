@@ -13,20 +13,51 @@
 #include <pinmm/migrate.h>
 
 /*
+ * A pinned array of pages (pin_user_pages) or of folios (memfd_pin_folios):
+ * the same check serves both, as Linux's struct pages_or_folios does.
+ */
+struct pages_or_folios {
+	union {
+		struct page **pages;
+		struct folio **folios;
+	};
+	bool has_folios;
+	unsigned long nr_entries;
+};
+
+static struct folio *pofs_get_folio(const struct pages_or_folios *pofs, unsigned long i)
+{
+	return pofs->has_folios ? pofs->folios[i] : page_folio(pofs->pages[i]);
+}
+
+/* Unpin every entry and clear it: nothing stays pinned while we migrate. */
+static void pofs_unpin_all(struct pages_or_folios *pofs)
+{
+	for (unsigned long i = 0; i < pofs->nr_entries; i++) {
+		if (pofs->has_folios) {
+			unpin_folio(pofs->folios[i]);
+			pofs->folios[i] = NULL;
+		} else {
+			unpin_user_page(pofs->pages[i]);
+			pofs->pages[i] = NULL;
+		}
+	}
+}
+
+/*
  * Collect the distinct folios that may not stay long-term pinned, isolating
  * the ones that can be migrated onto @movable. Return how many such folios
  * there were, isolated or not: one that could not be isolated right now still
  * means "unpin and retry", as in Linux after the June 2025 revert.
  */
 static unsigned long collect_longterm_unpinnable_folios(struct list_head *movable,
-							 unsigned long nr_pages,
-							 struct page **pages)
+							 const struct pages_or_folios *pofs)
 {
 	struct folio *prev = NULL;
 	unsigned long collected = 0;
 
-	for (unsigned long i = 0; i < nr_pages; i++) {
-		struct folio *folio = page_folio(pages[i]);
+	for (unsigned long i = 0; i < pofs->nr_entries; i++) {
+		struct folio *folio = pofs_get_folio(pofs, i);
 
 		if (folio == prev)
 			continue;
@@ -48,12 +79,12 @@ static unsigned long collect_longterm_unpinnable_folios(struct list_head *movabl
 }
 
 /*
- * Unpin the whole range (pages[] entries become NULL) and migrate @movable.
+ * Unpin the whole range (entries become NULL) and migrate @movable.
  * Return: -EAGAIN when the caller should pin again, or the error after which
  * nothing is left pinned.
  */
 static long migrate_longterm_unpinnable_folios(struct list_head *movable,
-					       unsigned long nr_pages, struct page **pages)
+					       struct pages_or_folios *pofs)
 {
 	struct migration_target_control mtc = {
 		/* GFP_USER: not movable, so neither ZONE_MOVABLE nor CMA */
@@ -62,10 +93,7 @@ static long migrate_longterm_unpinnable_folios(struct list_head *movable,
 	};
 	long ret = -EAGAIN;
 
-	for (unsigned long i = 0; i < nr_pages; i++) {
-		unpin_user_page(pages[i]);
-		pages[i] = NULL;
-	}
+	pofs_unpin_all(pofs);
 	if (!list_empty(movable) &&
 	    migrate_pages(movable, alloc_migration_target, NULL, (unsigned long)&mtc,
 			  MIGRATE_SYNC, MR_LONGTERM_PIN, NULL))
@@ -74,11 +102,33 @@ static long migrate_longterm_unpinnable_folios(struct list_head *movable,
 	return ret;
 }
 
-long check_and_migrate_movable_pages(unsigned long nr_pages, struct page **pages)
+static long check_and_migrate_movable_pages_or_folios(struct pages_or_folios *pofs)
 {
 	LIST_HEAD(movable);
 
-	if (!collect_longterm_unpinnable_folios(&movable, nr_pages, pages))
+	if (!collect_longterm_unpinnable_folios(&movable, pofs))
 		return 0;
-	return migrate_longterm_unpinnable_folios(&movable, nr_pages, pages);
+	return migrate_longterm_unpinnable_folios(&movable, pofs);
+}
+
+long check_and_migrate_movable_pages(unsigned long nr_pages, struct page **pages)
+{
+	struct pages_or_folios pofs = {
+		.pages = pages,
+		.has_folios = false,
+		.nr_entries = nr_pages,
+	};
+
+	return check_and_migrate_movable_pages_or_folios(&pofs);
+}
+
+long check_and_migrate_movable_folios(unsigned long nr_folios, struct folio **folios)
+{
+	struct pages_or_folios pofs = {
+		.folios = folios,
+		.has_folios = true,
+		.nr_entries = nr_folios,
+	};
+
+	return check_and_migrate_movable_pages_or_folios(&pofs);
 }

@@ -35,8 +35,11 @@
  * That is what Linux's split-then-migrate reaches (thp_migration_split),
  * without handing an unmapped, half-split folio around.
  *
- * Page-cache folios cannot move yet (no address_space migrate_folio until
- * src/fs): they fail with -EBUSY.
+ * Page-cache folios move with their cache: the references the cache and
+ * the file system's private data (a block map) hold are expected, the rmap
+ * walk goes through the file's i_mmap, and the mapping's ->migrate_folio
+ * puts the destination into the source's slots (lookups that meet the
+ * frozen source retry). A pinned one fails the freeze like an anon one.
  *
  * Synchronisation:
  *   migrate vs fault     the fault sees the migration entry, takes a reference
@@ -247,7 +250,7 @@ static void remove_migration_ptes(struct folio *src, const struct migrate_dst *d
 		.anon_vma = anon_vma,
 	};
 
-	if (!anon_vma)
+	if (!anon_vma && folio_test_anon(src))
 		return;		/* never mapped anon: no entries to restore */
 	rmap_walk(src, &rwc);
 }
@@ -397,8 +400,10 @@ static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_
 			     enum migrate_mode mode)
 {
 	struct migrate_dst d = { .src = src };
+	struct address_space *mapping = NULL;
 	struct anon_vma *anon_vma = NULL;
 	int expected = 1;	/* our isolation reference; anon folios have no cache */
+	bool file;
 	int rc;
 
 	if (folio_ref_count(src) == 1) {
@@ -420,9 +425,24 @@ static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_
 		}
 		folio_wait_writeback(src);
 	}
-	if (!folio_test_anon(src) && atomic_load(&src->mapping)) {
-		rc = -EBUSY;	/* page cache: no migrate_folio until src/fs */
-		goto out_unlock_src;
+	/*
+	 * A page-cache folio: the cache and the file system's private data
+	 * (a block map) hold references we can explain, and ->migrate_folio
+	 * moves both to the destination. Its slots in the cache are one folio
+	 * each: it moves whole or not at all.
+	 */
+	file = !folio_test_anon(src);
+	if (file) {
+		mapping = folio_mapping(src);
+		if (!mapping) {
+			rc = -EBUSY;	/* truncated, but still held by someone */
+			goto out_unlock_src;
+		}
+		if (!mapping->a_ops->migrate_folio || split) {
+			rc = -EBUSY;
+			goto out_unlock_src;
+		}
+		expected += (int)folio_nr_pages(src) + folio_test_private(src);
 	}
 	rc = get_dsts(&d, split, get_new_folio, private);
 	if (rc)
@@ -436,7 +456,7 @@ static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_
 	 */
 	if (folio_test_anon(src))
 		anon_vma = folio_get_anon_vma(src);
-	if (anon_vma)
+	if (anon_vma || (file && folio_mapped(src)))
 		try_to_migrate(src, anon_vma);
 	if (folio_mapped(src)) {
 		rc = -EAGAIN;	/* maybe pinned, or a PMD could not be split */
@@ -446,11 +466,25 @@ static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_
 		rc = -EAGAIN;	/* a reference we cannot explain: a GET or a pin */
 		goto out_remap;
 	}
+	if (file) {
+		/* the destination takes the source's slots (lookups retry on the frozen source) */
+		rc = mapping->a_ops->migrate_folio(mapping, d.whole, src, mode);
+		if (rc) {
+			folio_ref_unfreeze(src, expected);
+			goto out_remap;
+		}
+	}
 	migrate_contents(&d);
-	folio_ref_unfreeze(src, expected);
+	/* a page-cache source keeps only our isolation reference: the rest moved */
+	folio_ref_unfreeze(src, file ? 1 : expected);
 
 	dst_for_each(&d, folio_add_lru);
 	remove_migration_ptes(src, &d, anon_vma);
+	if (file) {
+		/* the walk above needed the source's mapping; now it is nobody's */
+		folio_clear_dirty(src);	/* its dirt is the destination's now */
+		atomic_store_explicit(&src->mapping, NULL, memory_order_release);
+	}
 	dst_for_each(&d, folio_unlock);
 	folio_unlock(src);
 	if (anon_vma)
