@@ -73,7 +73,12 @@ static inline struct file *fs_memfd(const char *name, unsigned int flags)
 /* The byte at @i of a pattern (@seed picks which one). */
 static inline unsigned char fs_pat(unsigned long seed, unsigned long i)
 {
-	return (unsigned char)((i * 131 + seed * 7 + (i >> 12)) ^ (seed >> 3));
+	/* a mix, not a ramp: a shift or a stale copy of other bytes shows */
+	uint64_t x = i * 0x9e3779b97f4a7c15ULL + seed * 0xbf58476d1ce4e5b9ULL;
+
+	x ^= x >> 31;
+	x *= 0x94d049bb133111ebULL;
+	return (unsigned char)(x >> 56);
 }
 
 static inline void fs_fill(void *buf, size_t len, unsigned long seed, unsigned long off)
