@@ -519,6 +519,19 @@ int filemap_write_and_wait_range(struct address_space *mapping, loff_t lstart, l
  */
 unsigned long pinmm_drop_caches(void);
 
+/**
+ * pinmm_reclaim_page_cache - reclaim clean disk page cache, as kswapd would.
+ * @nr_to_reclaim: pages wanted.
+ * @may_unmap: also take mapped folios (unmapping them from every process).
+ *
+ * Dirty folios and folios under writeback stay (the flusher cleans them);
+ * maybe-pinned folios stay untouched (pinmm's rule; Linux would release
+ * their buffers); a folio someone else holds loses its block map (Linux's
+ * order) but stays in the cache. shmem is not reclaimed (no swap).
+ * Context: may sleep (with @may_unmap). Return: pages reclaimed.
+ */
+unsigned long pinmm_reclaim_page_cache(unsigned long nr_to_reclaim, bool may_unmap);
+
 /* The machine's file directory (absolute), or NULL before boot. */
 const char *pinmm_file_dir(void);
 

@@ -50,6 +50,13 @@ struct alloc_site {
 	&__site;							\
 })
 
+/*
+ * Direct reclaim: what a failed allocation that may sleep calls before it
+ * gives up (the file layer installs it: clean page cache). Pages wanted in,
+ * pages freed out.
+ */
+extern unsigned long (*pinmm_direct_reclaim)(unsigned long nr_pages);
+
 int gfp_migratetype(gfp_t gfp);
 enum zone_type gfp_zone(gfp_t gfp);
 /* The gfp mask after applying the current thread's scope (memalloc_pin). */

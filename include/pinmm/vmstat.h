@@ -70,6 +70,8 @@ enum vm_event_item {
 	THP_FILE_ALLOC, THP_FILE_MAPPED,
 	PINMM_WB_PINNED_INPLACE,	/* pinmm: pinned folios written in place (linux policy) */
 	PINMM_WB_PINNED_BOUNCE,		/* pinmm: pinned folios written from a bounce copy */
+	PGSCAN_FILE, PGSTEAL_FILE,
+	PINMM_RECLAIM_PINNED_SKIP,	/* pinmm: reclaim left a maybe-pinned folio alone */
 	COW_FAULT,		/* pinmm: write faults that copied */
 	COW_REUSE,		/* pinmm: write faults that reused in place */
 	NR_VM_EVENT_ITEMS

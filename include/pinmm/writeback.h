@@ -156,6 +156,12 @@ struct pinmm_dirty_limits {
 	unsigned int dirty_writeback_centisecs;	/* the flusher's period; 0: only on demand */
 };
 
+/*
+ * global_dirty_limits - the thresholds now, in pages: a share of the memory
+ * writeback could make free (free pages + page cache - shmem).
+ */
+void global_dirty_limits(unsigned long *background, unsigned long *dirty);
+
 /* Read/replace the limits (Linux's defaults: 10, 20, 3000, 500). */
 void pinmm_get_dirty_limits(struct pinmm_dirty_limits *out);
 void pinmm_set_dirty_limits(const struct pinmm_dirty_limits *in);

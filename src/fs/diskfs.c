@@ -287,7 +287,8 @@ static int diskfs_write_folio(struct folio *folio, struct writeback_control *wbc
 		 * a snapshot, so the block on disk is consistent, and keep the
 		 * folio dirty so what the device writes next goes out next time.
 		 */
-		io->bounce = folio_alloc(GFP_KERNEL | __GFP_NOWARN | (folio_order(folio) ?
+		/* no direct reclaim from writeback: it would wait for itself */
+		io->bounce = folio_alloc(GFP_NOWAIT | __GFP_NOWARN | (folio_order(folio) ?
 					 __GFP_COMP : 0), folio_order(folio));
 		if (!io->bounce)
 			goto redirty;
@@ -802,8 +803,10 @@ int diskfs_init(const char *dir)
 	if (err)
 		goto out_sb;
 	pinmm_diskfs_sb = sb;
+	pinmm_direct_reclaim = diskfs_direct_reclaim;
 	err = bdi_register(&diskfs.bdi, "diskfs");
 	if (err) {
+		pinmm_direct_reclaim = NULL;
 		pinmm_diskfs_sb = NULL;
 		disk_stop();
 		goto out_sb;
@@ -822,6 +825,7 @@ out_dir:
 void diskfs_exit(void)
 {
 	/* the caller flushed: stop the flusher first, then the disk it feeds */
+	pinmm_direct_reclaim = NULL;
 	bdi_unregister(&diskfs.bdi);
 	disk_stop();
 	mutex_destroy(&diskfs.dir_lock);

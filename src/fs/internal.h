@@ -101,8 +101,6 @@ ssize_t direct_io_write(struct kiocb *iocb, struct iov_iter *iter, const struct 
 
 /* ---- page-writeback.c ------------------------------------------------------------ */
 
-/* Machine-wide dirty limits in pages, from the tunables and memory size. */
-void global_dirty_limits(unsigned long *background, unsigned long *dirty);
 /* Reset the writeback tunables and policy to Linux's defaults (boot). */
 void writeback_reset(void);
 
@@ -140,6 +138,18 @@ static inline struct shmem_inode_info *SHMEM_I(const struct inode *inode)
 /* Start/stop the device thread (diskfs mount/unmount). */
 int disk_start(void);
 void disk_stop(void);
+
+/* ---- vmscan.c --------------------------------------------------------------------- */
+
+/*
+ * __remove_mapping - take an unmapped, locked, clean @folio out of the cache
+ * if nobody but the cache and the caller (one reference) holds it: the
+ * refcount is frozen, so a racing lookup or pin fails instead.
+ * Return: true if removed; the caller's reference is then the only one.
+ */
+bool __remove_mapping(struct address_space *mapping, struct folio *folio);
+/* The allocator's direct reclaim hook: clean, unmapped disk page cache. */
+unsigned long diskfs_direct_reclaim(unsigned long nr_pages);
 
 /* ---- dax.c ---------------------------------------------------------------------------- */
 

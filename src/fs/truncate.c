@@ -158,37 +158,6 @@ void truncate_pagecache_range(struct inode *inode, loff_t lstart, loff_t lend)
 /* ---- removal that may fail ------------------------------------------------------ */
 
 /*
- * __remove_mapping - take an unmapped, locked, clean @folio out of the cache
- * if nobody but the cache and the caller (one reference) holds it.
- * Return: true if removed; the caller's reference is then the only one.
- */
-static bool __remove_mapping(struct address_space *mapping, struct folio *folio)
-{
-	int refs = 1 + (int)folio_nr_pages(folio);
-
-	xa_lock(&mapping->i_pages);
-	/*
-	 * Freeze, not just look: a lookup, a GUP-fast grab or a pin racing
-	 * us fails on the frozen count (and retries) instead of taking a
-	 * folio that is leaving. An extra holder makes the freeze fail.
-	 */
-	if (!folio_ref_freeze(folio, refs)) {
-		xa_unlock(&mapping->i_pages);
-		return false;
-	}
-	if (folio_test_dirty(folio)) {
-		folio_ref_unfreeze(folio, refs);
-		xa_unlock(&mapping->i_pages);
-		return false;
-	}
-	__filemap_remove_folio(folio, NULL);
-	xa_unlock(&mapping->i_pages);
-	/* the cache's references are dropped by unfreezing at the caller's one */
-	folio_ref_unfreeze(folio, 1);
-	return true;
-}
-
-/*
  * The fs state of a clean folio goes first (->release_folio: the block
  * map); then the folio itself if nobody holds it. Locked, referenced folio.
  */

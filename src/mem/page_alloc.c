@@ -387,6 +387,8 @@ static struct page *get_page_from_freelist(unsigned int order, int mt, unsigned 
 	return NULL;
 }
 
+unsigned long (*pinmm_direct_reclaim)(unsigned long nr_pages);
+
 struct page *__alloc_pages_site(gfp_t gfp, unsigned int order, const struct alloc_site *site)
 {
 	unsigned int alloc_flags = 0;
@@ -404,6 +406,13 @@ struct page *__alloc_pages_site(gfp_t gfp, unsigned int order, const struct allo
 	if (mt == MIGRATE_MOVABLE)
 		alloc_flags |= ALLOC_CMA;
 	page = get_page_from_freelist(order, mt, alloc_flags, gfp_zone(gfp));
+	/*
+	 * src/fs: direct reclaim of clean page cache (the file layer installs
+	 * the hook), then one more try, as __alloc_pages_direct_reclaim() does.
+	 */
+	if (!page && (gfp & __GFP_DIRECT_RECLAIM) && pinmm_direct_reclaim &&
+	    pinmm_direct_reclaim(max(32UL, 1UL << order)))
+		page = get_page_from_freelist(order, mt, alloc_flags, gfp_zone(gfp));
 	/*
 	 * src/migrate: a high-order request that may sleep compacts the zones
 	 * it may use once and tries again (Linux's __alloc_pages_direct_compact).

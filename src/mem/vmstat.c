@@ -72,6 +72,8 @@ static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
 	[THP_FILE_ALLOC] = "thp_file_alloc", [THP_FILE_MAPPED] = "thp_file_mapped",
 	[PINMM_WB_PINNED_INPLACE] = "pinmm_wb_pinned_inplace",
 	[PINMM_WB_PINNED_BOUNCE] = "pinmm_wb_pinned_bounce",
+	[PGSCAN_FILE] = "pgscan_file", [PGSTEAL_FILE] = "pgsteal_file",
+	[PINMM_RECLAIM_PINNED_SKIP] = "pinmm_reclaim_pinned_skip",
 	[COW_FAULT] = "pinmm_cow_copy", [COW_REUSE] = "pinmm_cow_reuse",
 };
 
