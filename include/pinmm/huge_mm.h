@@ -94,6 +94,14 @@ void vma_adjust_trans_huge(struct vm_area_struct *vma, unsigned long start,
 
 /* Zap, fork and mprotect of one PMD leaf (memory.c, mprotect.c). */
 void zap_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr);
+/*
+ * do_set_pmd - map a locked, PMD-sized page-cache folio (shmem THP) at the
+ * fault address with one PMD, if the VMA covers the aligned 2 MiB, the
+ * folio lies exactly under it and the PMD is empty. Return 0 (mapped: the
+ * fault's folio reference is the mapping's) or VM_FAULT_FALLBACK.
+ * Context: mmap_lock held; takes the PMD lock.
+ */
+vm_fault_t do_set_pmd(struct vm_fault *vmf, struct folio *folio, bool write);
 /* 0 copied; -EAGAIN the source was split (copy the PTEs); -ENOMEM. */
 int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
 		  pmd_t *dst_pmd, pmd_t *src_pmd, unsigned long addr);

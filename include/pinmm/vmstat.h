@@ -42,8 +42,8 @@ enum node_stat_item {
 	NR_FILE_DIRTY,		/* nr_dirty */
 	NR_WRITEBACK,
 	NR_SHMEM,
-	NR_SHMEM_THPS,		/* nr_shmem_hugepages */
-	NR_SHMEM_PMDMAPPED,	/* nr_shmem_pmdmapped */
+	NR_SHMEM_THPS,		/* nr_shmem_hugepages (in THPs, as Linux prints it) */
+	NR_SHMEM_PMDMAPPED,	/* nr_shmem_pmdmapped (in THPs) */
 	NR_ANON_THPS,		/* nr_anon_transparent_hugepages */
 	NR_PAGETABLE,		/* nr_page_table_pages */
 	NR_DIRTIED,		/* pages dirtied, ever */

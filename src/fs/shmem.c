@@ -80,11 +80,11 @@ static bool shmem_huge_allowed(struct inode *inode, pgoff_t index, struct vm_are
 
 /* A new zeroed folio for the hole at @index, in the cache and locked; or ERR_PTR. */
 static struct folio *shmem_alloc_and_add_folio(struct inode *inode, pgoff_t index,
-					       struct vm_area_struct *vma)
+					       struct vm_area_struct *vma, bool huge)
 {
 	struct address_space *mapping = inode->i_mapping;
 	gfp_t gfp = current_gfp_context(mapping_gfp_mask(mapping) | __GFP_ZERO);
-	unsigned int order = shmem_huge_allowed(inode, index, vma) ? HPAGE_PMD_ORDER : 0;
+	unsigned int order = huge && shmem_huge_allowed(inode, index, vma) ? HPAGE_PMD_ORDER : 0;
 	struct folio *folio;
 	int err;
 
@@ -105,7 +105,7 @@ static struct folio *shmem_alloc_and_add_folio(struct inode *inode, pgoff_t inde
 		folio_put(folio);
 		if (err == -EEXIST && order) {
 			/* some small folio is there already: fill our page alone */
-			return shmem_alloc_and_add_folio(inode, index, NULL);
+			return shmem_alloc_and_add_folio(inode, index, vma, false);
 		}
 		return ERR_PTR(err);
 	}
@@ -129,7 +129,7 @@ static int shmem_get_folio_vma(struct inode *inode, pgoff_t index, struct folio 
 			break;
 		if (sgp == SGP_READ || sgp == SGP_NOALLOC)
 			return 0;	/* a hole, and nobody asked to fill it */
-		folio = shmem_alloc_and_add_folio(inode, index, vma);
+		folio = shmem_alloc_and_add_folio(inode, index, vma, true);
 		if (!IS_ERR(folio))
 			break;
 		if (PTR_ERR(folio) != -EEXIST)

@@ -167,14 +167,82 @@ unlock_fallback:
 	return VM_FAULT_FALLBACK;
 }
 
+/* ---- page-cache folios mapped by a PMD -------------------------------------------- */
+
+vm_fault_t do_set_pmd(struct vm_fault *vmf, struct folio *folio, bool write)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long haddr = vmf->address & PMD_MASK;
+	spinlock_t *ptl;
+	pmd_t entry;
+
+	if (haddr < vma->vm_start || haddr + PMD_SIZE > vma->vm_end ||
+	    (vma->vm_flags & VM_NOHUGEPAGE))
+		return VM_FAULT_FALLBACK;
+	/* the folio must lie exactly under this aligned 2 MiB of the VMA */
+	if (linear_page_index(vma, haddr) != folio->index)
+		return VM_FAULT_FALLBACK;
+	entry = pmd_mkyoung(pmd_mkhuge(pfn_pmd(folio_pfn(folio), vma_pte_prot(vma))));
+	if (write)
+		entry = maybe_pmd_mkwrite(pmd_mkdirty(entry), vma);
+	else if (!(vma->vm_flags & VM_SHARED))
+		entry = pmd_wrprotect(entry);
+	ptl = pmd_lock(mm, vmf->pmd);
+	if (!pmd_none(pmdp_get(vmf->pmd))) {
+		spin_unlock(ptl);
+		return VM_FAULT_FALLBACK;
+	}
+	/* the fault's reference on the folio becomes the PMD's */
+	folio_add_file_rmap_pmd(folio, &folio->page, vma);
+	add_mm_counter(mm, mm_counter(folio), HPAGE_PMD_NR);
+	set_pmd(vmf->pmd, entry);
+	spin_unlock(ptl);
+	count_vm_event(THP_FILE_MAPPED);
+	return 0;
+}
+
 /* ---- split of the PMD mapping ------------------------------------------------------ */
+
+/*
+ * A page-cache folio mapped by a PMD (shmem THP): splitting the mapping just
+ * removes it; the next access maps PTEs from the cache (Linux does the same:
+ * nothing was deposited for a file PMD).
+ */
+static void __split_huge_pmd_file(struct vm_area_struct *vma, pmd_t *pmd, pmd_t old)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct folio *folio;
+	struct page *page;
+
+	pmdp_get_and_clear(pmd);
+	if (!pmd_leaf(old))
+		return;
+	page = pmd_page(old);
+	folio = page_folio(page);
+	if (pmd_dirty(old))
+		folio_mark_dirty(folio);
+	if (pmd_young(old))
+		folio_set_referenced(folio);
+	folio_remove_rmap_pmd(folio, page, vma);
+	add_mm_counter(mm, mm_counter(folio), -(long)HPAGE_PMD_NR);
+	/* the cache holds it too: this is never the last reference */
+	folio_put(folio);
+	count_vm_event(THP_SPLIT_PMD);
+}
 
 static void __split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd,
 				    unsigned long haddr, pmd_t old)
 {
 	struct mm_struct *mm = vma->vm_mm;
-	struct page *table = pgtable_trans_huge_withdraw(mm, pmd);
+	struct page *table;
 	pte_t *ptes;
+
+	if (!vma_is_anonymous(vma)) {
+		__split_huge_pmd_file(vma, pmd, old);
+		return;
+	}
+	table = pgtable_trans_huge_withdraw(mm, pmd);
 
 	if (WARN_ON_ONCE(!table))
 		return;
@@ -414,6 +482,9 @@ int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma
 	struct page *page, *table;
 	pmd_t pmd;
 
+	/* a file's PMD (shmem THP): the child refaults it from the cache */
+	if (!vma_is_anonymous(dst_vma))
+		return 0;
 	table = pte_table_alloc(dst_mm);
 	if (!table)
 		return -ENOMEM;

@@ -408,8 +408,14 @@ static bool finish_fault(struct vm_fault *vmf, struct page *page, bool anon, boo
 	spinlock_t *ptl;
 	pte_t entry, *pte;
 
-	if (pmd_none(pmdp_get_lockless(vmf->pmd)) && __pte_alloc(mm, vmf->pmd))
-		return false;
+	if (pmd_none(pmdp_get_lockless(vmf->pmd))) {
+		/* a PMD-sized page-cache folio (shmem THP) is mapped whole if it can be */
+		if (!anon && folio_order(folio) == HPAGE_PMD_ORDER &&
+		    do_set_pmd(vmf, folio, write) != VM_FAULT_FALLBACK)
+			return true;
+		if (__pte_alloc(mm, vmf->pmd))
+			return false;
+	}
 	pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &ptl);
 	if (!pte)
 		return false;
@@ -546,8 +552,13 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 	struct mm_struct *mm = vma->vm_mm;
 	pte_t entry, *pte;
 
-	if (pmd_none(pmdp_get_lockless(vmf->pmd)) && __pte_alloc(mm, vmf->pmd))
-		return VM_FAULT_OOM;
+	if (pmd_none(pmdp_get_lockless(vmf->pmd))) {
+		/* a file fault maps its own table, or a PMD (finish_fault()) */
+		if (!vma_is_anonymous(vma) && !(vma->vm_flags & (VM_PFNMAP | VM_IO)))
+			return do_fault(vmf);
+		if (__pte_alloc(mm, vmf->pmd))
+			return VM_FAULT_OOM;
+	}
 	pte = pte_offset_map(vmf->pmd, vmf->address, NULL);
 	if (!pte)
 		return 0;	/* the PMD changed (THP raced in): the access retries */

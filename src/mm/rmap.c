@@ -380,6 +380,8 @@ void folio_add_file_rmap_pmd(struct folio *folio, struct page *page,
 	nr = __folio_add_rmap_pmd(folio, &pmd_first);
 	if (nr)
 		mod_node_page_state(NR_FILE_MAPPED, nr);
+	if (pmd_first && folio_test_swapbacked(folio))
+		mod_node_page_state(NR_SHMEM_PMDMAPPED, 1);
 }
 
 void folio_remove_rmap_ptes(struct folio *folio, struct page *page, int nr,
@@ -421,6 +423,9 @@ void folio_remove_rmap_pmd(struct folio *folio, struct page *page,
 			if (folio_test_anon(folio))
 				mod_node_page_state(NR_ANON_THPS, -1);
 		}
+		/* the last PMD mapping of a shmem THP went */
+		if (!folio_test_anon(folio) && folio_test_swapbacked(folio))
+			mod_node_page_state(NR_SHMEM_PMDMAPPED, -1);
 	}
 	atomic_fetch_sub_explicit(&folio->_large_mapcount, 1, memory_order_relaxed);
 	if (nr)
