@@ -491,6 +491,15 @@ int do_ftruncate(struct file *file, loff_t length, int small);
 /* vfs_truncate - truncate(2) by name in the machine's file directory. */
 int vfs_truncate(const char *path, loff_t length);
 
+/**
+ * do_msync - msync(2) on current->mm: MS_SYNC writes back and waits for the
+ * file ranges behind the shared file mappings of [@start, @start + @len).
+ * Return: 0, -EINVAL (unaligned start, bad flags, MS_SYNC|MS_ASYNC),
+ * -ENOMEM (part of the range unmapped), -EBUSY (MS_INVALIDATE on mlocked
+ * memory), or the writeback error fsync reports.
+ */
+int do_msync(unsigned long start, size_t len, int flags);
+
 /* fallocate modes */
 #define FALLOC_FL_KEEP_SIZE	0x01
 #define FALLOC_FL_PUNCH_HOLE	0x02

@@ -14,6 +14,7 @@
  */
 #include "helpers.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 static void boot_errors(void)
@@ -254,6 +255,47 @@ static void truncate_file(void)
 	fs_teardown("truncate_file", NULL);
 }
 
+static void sync_calls(void)
+{
+	struct task_struct *t;
+	struct file *f;
+	unsigned long a;
+	long dirty0;
+
+	fs_boot();
+	t = test_process("sync");
+	f = fs_open("sync", O_RDWR | O_CREAT);
+	do_ftruncate(f, 8 * PAGE_SIZE, 1);
+	vfs_fsync(f, 0);
+	a = fs_mmap(f, FS_BASE, 8 * PAGE_SIZE, FS_RW, MAP_SHARED, 0);
+	dirty0 = fs_stat(NR_FILE_DIRTY);
+	fs_uwrite(a, 8 * PAGE_SIZE, 14, 0);
+	is_int(fs_stat(NR_FILE_DIRTY) - dirty0, 8, "msync: eight pages dirtied through the mapping");
+	is_int(do_msync(a + 1, PAGE_SIZE, MS_SYNC), -EINVAL, "msync: an unaligned start is -EINVAL");
+	is_int(do_msync(a, PAGE_SIZE, MS_SYNC | MS_ASYNC), -EINVAL,
+	       "msync: MS_SYNC|MS_ASYNC together is -EINVAL");
+	is_int(do_msync(a, 2 * PAGE_SIZE, MS_SYNC), 0, "msync: MS_SYNC of the first two pages");
+	is_int(fs_host_bad("sync", 0, 2 * PAGE_SIZE, 14), 0, "msync: they are on the disk");
+	is_int(fs_stat(NR_FILE_DIRTY) - dirty0, 6, "msync: only the range was written");
+	is_int(sync_file_range(f, -1, 10, SYNC_FILE_RANGE_WRITE), -EINVAL,
+	       "sync_file_range: a negative offset is -EINVAL");
+	is_int(sync_file_range(f, 0, 10, 0x80), -EINVAL, "sync_file_range: unknown flags are -EINVAL");
+	is_int(sync_file_range(f, 2 * PAGE_SIZE, 2 * PAGE_SIZE,
+			       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+			       SYNC_FILE_RANGE_WAIT_AFTER), 0,
+	       "sync_file_range: write and wait for pages 2-3");
+	is_int(fs_host_bad("sync", 2 * PAGE_SIZE, 2 * PAGE_SIZE, 14), 0,
+	       "sync_file_range: they are on the disk");
+	is_int(fs_stat(NR_FILE_DIRTY) - dirty0, 4, "sync_file_range: the rest is still dirty");
+	is_int(do_msync(a, 16 * PAGE_SIZE, MS_SYNC), -ENOMEM,
+	       "msync: a range running past the mapping is -ENOMEM ...");
+	is_int(fs_stat(NR_FILE_DIRTY) - dirty0, 0, "msync: ... after the mapped part was written");
+	is_int(fs_host_bad("sync", 0, 8 * PAGE_SIZE, 14), 0, "msync: all eight pages on the disk");
+	vm_munmap(a, 8 * PAGE_SIZE);
+	fput(f);
+	fs_teardown("sync_calls", t);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -264,5 +306,6 @@ int main(void)
 	fsync_error_once();
 	enospc();
 	truncate_file();
+	sync_calls();
 	return done_testing();
 }
