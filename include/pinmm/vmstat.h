@@ -103,5 +103,7 @@ void pinmm_print_vmstat(FILE *out);
 void pinmm_print_zoneinfo(FILE *out);
 void pinmm_print_buddyinfo(FILE *out);
 void pinmm_print_pagetypeinfo(FILE *out);
+/* /proc/meminfo: totals, the page cache (Cached, Dirty, Writeback, Shmem, Mapped), THPs, CMA. */
+void pinmm_print_meminfo(FILE *out);
 
 #endif /* PINMM_VMSTAT_H */

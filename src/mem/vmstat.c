@@ -162,6 +162,52 @@ void pinmm_print_vmstat(FILE *out)
 		fprintf(out, "%s %lu\n", vm_event_names[i], global_vm_event(i));
 }
 
+/*
+ * /proc/meminfo (Linux: fs/proc/meminfo.c), the lines that mean something
+ * here, in kB. MemAvailable is free memory plus the page cache that could
+ * be written back and dropped (not shmem: without swap it cannot go).
+ */
+void pinmm_print_meminfo(FILE *out)
+{
+	const unsigned long kb = PAGE_SIZE / 1024;
+	long total = 0, cma_total = 0, free_pages = global_zone_page_state(NR_FREE_PAGES);
+	long file = global_node_page_state(NR_FILE_PAGES), shmem = global_node_page_state(NR_SHMEM);
+	struct zone *zone;
+
+	for_each_populated_zone(zone) {
+		if (zone->idx == ZONE_DEVICE)
+			continue;
+		total += atomic_load(&zone->managed_pages);
+		cma_total += (long)zone->cma_pages;
+	}
+#define MI(name, pages) fprintf(out, "%-16s%8ld kB\n", name ":", (long)(pages) * (long)kb)
+	MI("MemTotal", total);
+	MI("MemFree", free_pages);
+	MI("MemAvailable", free_pages + file - shmem);
+	MI("Buffers", 0);
+	MI("Cached", file);
+	MI("SwapCached", 0);
+	MI("Unevictable", global_node_page_state(NR_UNEVICTABLE));
+	MI("Mlocked", global_zone_page_state(NR_MLOCK));
+	MI("SwapTotal", 0);
+	MI("SwapFree", 0);
+	MI("Dirty", global_node_page_state(NR_FILE_DIRTY));
+	MI("Writeback", global_node_page_state(NR_WRITEBACK));
+	MI("AnonPages", global_node_page_state(NR_ANON_MAPPED));
+	MI("Mapped", global_node_page_state(NR_FILE_MAPPED));
+	MI("Shmem", shmem);
+	MI("PageTables", global_node_page_state(NR_PAGETABLE));
+	MI("AnonHugePages", global_node_page_state(NR_ANON_THPS) * HPAGE_PMD_NR);
+	MI("ShmemHugePages", global_node_page_state(NR_SHMEM_THPS) * HPAGE_PMD_NR);
+	MI("ShmemPmdMapped", global_node_page_state(NR_SHMEM_PMDMAPPED) * HPAGE_PMD_NR);
+	MI("CmaTotal", cma_total);
+	MI("CmaFree", global_zone_page_state(NR_FREE_CMA_PAGES));
+#undef MI
+	fprintf(out, "HugePages_Total:       0\nHugePages_Free:        0\n"
+		"HugePages_Rsvd:        0\nHugePages_Surp:        0\n");
+	fprintf(out, "%-16s%8lu kB\n", "Hugepagesize:", HPAGE_PMD_SIZE / 1024);
+}
+
 void pinmm_print_zoneinfo(FILE *out)
 {
 	struct zone *zone;

@@ -2,7 +2,8 @@
 /*
  * pinmm: boot a machine and run one of the subcommands on it.
  *
- *   pinmm [machine options] demo | vmstat | zoneinfo | buddyinfo | pagetypeinfo
+ *   pinmm [machine options] demo | bench | vmstat | meminfo | zoneinfo | buddyinfo |
+ *                            pagetypeinfo
  */
 #include "pinmm.h"
 
@@ -28,6 +29,7 @@ static void usage(FILE *out)
 		"  zoneinfo      zones, /proc/zoneinfo-like\n"
 		"  buddyinfo     free blocks per order, /proc/buddyinfo format\n"
 		"  pagetypeinfo  free blocks per order and migratetype, pageblock types\n"
+		"  meminfo       memory totals and the page cache, /proc/meminfo format\n"
 		"\n"
 		"machine options (sizes take K, M, G suffixes; multiples of 2M):\n"
 		"  -m, --mem SIZE       memory: ZONE_NORMAL + ZONE_MOVABLE (default 1G)\n"
@@ -130,6 +132,8 @@ int main(int argc, char **argv)
 		return cmd_view(&o, pinmm_print_buddyinfo);
 	if (!strcmp(cmd, "pagetypeinfo"))
 		return cmd_view(&o, pinmm_print_pagetypeinfo);
+	if (!strcmp(cmd, "meminfo"))
+		return cmd_view(&o, pinmm_print_meminfo);
 	fprintf(stderr, "pinmm: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return 2;

@@ -14,4 +14,8 @@ int cmd_demo(struct tool_opts *o, int argc, char **argv);
 int cmd_vmstat(struct tool_opts *o, int argc, char **argv);
 int cmd_bench(struct tool_opts *o, int argc, char **argv);
 
+struct task_struct;
+/* demo chapter 4 (demo_files.c): files, writeback and pins */
+int chapter_files(struct tool_opts *o, struct task_struct *task);
+
 #endif
