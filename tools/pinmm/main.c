@@ -36,6 +36,8 @@ static void usage(FILE *out)
 		"  -M, --movable SIZE   of which ZONE_MOVABLE (default 256M)\n"
 		"  -c, --cma SIZE       CMA area inside ZONE_NORMAL (default 128M)\n"
 		"  -p, --pmem SIZE      pmem (fsdax) range, ZONE_DEVICE (default 64M)\n"
+		"  -f, --file-dir DIR   host directory for the disk file system (default: a\n"
+		"                       fresh temporary one, removed at the end)\n"
 		"  -q, --quiet          less narration\n"
 		"  -h, --help           this text\n");
 }
@@ -75,6 +77,7 @@ int main(int argc, char **argv)
 		{ "movable", required_argument, NULL, 'M' },
 		{ "cma", required_argument, NULL, 'c' },
 		{ "pmem", required_argument, NULL, 'p' },
+		{ "file-dir", required_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -84,7 +87,7 @@ int main(int argc, char **argv)
 	int c;
 
 	pinmm_config_default(&o.cfg);
-	while ((c = getopt_long(argc, argv, "+m:M:c:p:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+m:M:c:p:f:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (parse_size_opt("mem", optarg, &o.cfg.mem_bytes))
@@ -101,6 +104,9 @@ int main(int argc, char **argv)
 		case 'p':
 			if (parse_size_opt("pmem", optarg, &o.cfg.pmem_bytes))
 				return 2;
+			break;
+		case 'f':
+			o.cfg.file_dir = optarg;
 			break;
 		case 'q':
 			o.quiet = true;
