@@ -260,32 +260,22 @@ void wakeup_flusher_threads(void)
 		wake_up_var(&wb->work_pending);
 }
 
+/* sync(2) on one inode: write back and wait; keep the first error. */
+static bool flush_inode(struct inode *inode, void *arg)
+{
+	int *err = arg, ret = filemap_write_and_wait(inode->i_mapping);
+
+	if (ret && !*err)
+		*err = ret;
+	return false;
+}
+
 int pinmm_writeback_flush(void)
 {
-	struct super_block *sb = pinmm_diskfs_sb;
-	struct inode *inode, *toput = NULL;
 	int err = 0;
 
-	if (!sb)
-		return 0;
 	/* every inode with a cache, not only the listed ones: sync(2) waits for all I/O */
-	spin_lock(&sb->s_inode_list_lock);
-	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
-		int ret;
-
-		if (!atomic_load(&inode->i_data.nrpages) || !__igrab(inode))
-			continue;
-		spin_unlock(&sb->s_inode_list_lock);
-		ret = filemap_write_and_wait(inode->i_mapping);
-		if (ret && !err)
-			err = ret;
-		if (toput)
-			iput(toput);
-		toput = inode;
-		spin_lock(&sb->s_inode_list_lock);
-	}
-	spin_unlock(&sb->s_inode_list_lock);
-	if (toput)
-		iput(toput);
+	if (pinmm_diskfs_sb)
+		iterate_cached_inodes(pinmm_diskfs_sb, flush_inode, &err);
 	return err;
 }

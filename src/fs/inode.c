@@ -160,3 +160,32 @@ unsigned long prune_unused_inodes(struct super_block *sb, bool all)
 		pruned++;
 	}
 }
+
+void iterate_cached_inodes(struct super_block *sb, bool (*fn)(struct inode *inode, void *arg),
+			   void *arg)
+{
+	struct inode *inode, *toput = NULL;
+	bool stop = false;
+
+	spin_lock(&sb->s_inode_list_lock);
+	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
+		if (!atomic_load(&inode->i_data.nrpages) || !__igrab(inode))
+			continue;
+		spin_unlock(&sb->s_inode_list_lock);
+		stop = fn(inode, arg);
+		/*
+		 * Our reference kept @inode on the list, so the walk may go on
+		 * from it; the previous one is released only now (Linux's
+		 * toput_inode): never stand on an inode evicted meanwhile.
+		 */
+		if (toput)
+			iput(toput);
+		toput = inode;
+		spin_lock(&sb->s_inode_list_lock);
+		if (stop)
+			break;
+	}
+	spin_unlock(&sb->s_inode_list_lock);
+	if (toput)
+		iput(toput);
+}

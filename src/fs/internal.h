@@ -58,6 +58,14 @@ void evict(struct inode *inode);
 bool __igrab(struct inode *inode);
 /* Find a linked, cached inode of @sb by name and take a reference; NULL if none. */
 struct inode *ilookup_name(struct super_block *sb, const char *name);
+/*
+ * iterate_cached_inodes - call @fn(inode, @arg) on every inode of @sb that
+ * has page cache, holding a reference on it (never one being evicted);
+ * stop early when @fn returns true. Context: @fn may sleep; the last iput()
+ * of an unlinked inode evicts it.
+ */
+void iterate_cached_inodes(struct super_block *sb, bool (*fn)(struct inode *inode, void *arg),
+			   void *arg);
 /* Evict the unused inodes of @sb that have no page cache left (drop_caches 2). */
 unsigned long prune_unused_inodes(struct super_block *sb, bool all);
 

@@ -278,19 +278,6 @@ static int shmem_write_end(struct file *file, struct address_space *mapping, lof
 	return (int)copied;
 }
 
-static ssize_t shmem_file_write_iter(struct kiocb *iocb, struct iov_iter *from)
-{
-	struct inode *inode = file_inode(iocb->ki_filp);
-	ssize_t ret;
-
-	inode_lock(inode);
-	if (iocb->ki_flags & IOCB_APPEND)
-		iocb->ki_pos = i_size_read(inode);
-	ret = generic_perform_write(iocb, from);
-	inode_unlock(inode);
-	return ret;
-}
-
 /* tmpfs has no storage: fsync only reports errors, and shmem has none */
 static int shmem_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 {
@@ -366,7 +353,7 @@ out:
 
 static const struct file_operations shmem_fops = {
 	.read_iter = shmem_file_read_iter,
-	.write_iter = shmem_file_write_iter,
+	.write_iter = generic_file_write_iter,
 	.mmap_prepare = shmem_mmap_prepare,
 	.fsync = shmem_fsync,
 	.fallocate = shmem_fallocate,

@@ -183,33 +183,18 @@ unsigned long pinmm_fs_shutdown(void)
 	return left;
 }
 
-/*
- * drop_caches on one super block: evict what can go from each inode's cache.
- * The list may change while we work: each inode is held by a reference
- * while its cache is dropped, and released only once the next one is held,
- * so the walk never stands on an inode that was evicted meanwhile (Linux's
- * toput_inode).
- */
+/* drop_caches on one inode: evict what can go from its cache. */
+static bool drop_pagecache_inode(struct inode *inode, void *arg)
+{
+	*(unsigned long *)arg += invalidate_mapping_pages(inode->i_mapping, 0, ~0UL);
+	return false;
+}
+
 static unsigned long drop_pagecache_sb(struct super_block *sb)
 {
-	struct inode *inode, *toput = NULL;
 	unsigned long freed = 0;
 
-	spin_lock(&sb->s_inode_list_lock);
-	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
-		if (inode->i_freeing || !atomic_load(&inode->i_data.nrpages))
-			continue;
-		__igrab(inode);
-		spin_unlock(&sb->s_inode_list_lock);
-		freed += invalidate_mapping_pages(inode->i_mapping, 0, ~0UL);
-		if (toput)
-			iput(toput);
-		toput = inode;
-		spin_lock(&sb->s_inode_list_lock);
-	}
-	spin_unlock(&sb->s_inode_list_lock);
-	if (toput)
-		iput(toput);
+	iterate_cached_inodes(sb, drop_pagecache_inode, &freed);
 	return freed;
 }
 

@@ -108,32 +108,28 @@ static unsigned long reclaim_mapping(struct address_space *mapping, unsigned lon
 	return reclaimed;
 }
 
+struct reclaim_control {
+	unsigned long nr_to_reclaim, reclaimed;
+	bool may_unmap;
+};
+
+/* One inode (a linked disk file: its iput() never evicts, nothing sleeps). */
+static bool reclaim_inode(struct inode *inode, void *arg)
+{
+	struct reclaim_control *rc = arg;
+
+	rc->reclaimed += reclaim_mapping(inode->i_mapping, rc->nr_to_reclaim - rc->reclaimed,
+					 rc->may_unmap);
+	return rc->reclaimed >= rc->nr_to_reclaim;
+}
+
 unsigned long pinmm_reclaim_page_cache(unsigned long nr_to_reclaim, bool may_unmap)
 {
-	struct super_block *sb = pinmm_diskfs_sb;
-	struct inode *inode, *toput = NULL;
-	unsigned long reclaimed = 0;
+	struct reclaim_control rc = { .nr_to_reclaim = nr_to_reclaim, .may_unmap = may_unmap };
 
-	if (!sb)
-		return 0;
-	spin_lock(&sb->s_inode_list_lock);
-	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
-		if (reclaimed >= nr_to_reclaim)
-			break;
-		if (!atomic_load(&inode->i_data.nrpages) || !__igrab(inode))
-			continue;
-		spin_unlock(&sb->s_inode_list_lock);
-		reclaimed += reclaim_mapping(inode->i_mapping, nr_to_reclaim - reclaimed, may_unmap);
-		/* a linked disk inode: this never evicts (nothing sleeps on a lock here) */
-		if (toput)
-			iput(toput);
-		toput = inode;
-		spin_lock(&sb->s_inode_list_lock);
-	}
-	spin_unlock(&sb->s_inode_list_lock);
-	if (toput)
-		iput(toput);
-	return reclaimed;
+	if (pinmm_diskfs_sb && nr_to_reclaim)
+		iterate_cached_inodes(pinmm_diskfs_sb, reclaim_inode, &rc);
+	return rc.reclaimed;
 }
 
 /*

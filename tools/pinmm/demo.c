@@ -27,7 +27,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define say(o, ...) do { if (!(o)->quiet) printf(__VA_ARGS__); } while (0)
 
 static const char *block_type(struct page *page)
 {
@@ -104,14 +103,6 @@ static long stat(const char *name)
 	return v;
 }
 
-#define CHECK(o, cond, ...)						\
-	do {								\
-		if (!(cond)) {						\
-			printf("pinmm demo: FAILED: " __VA_ARGS__);	\
-			printf("\n");					\
-			return 1;					\
-		}							\
-	} while (0)
 
 static void show_page(struct tool_opts *o, const char *what, unsigned long addr)
 {

@@ -23,15 +23,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define say(o, ...) do { if (!(o)->quiet) printf(__VA_ARGS__); } while (0)
-#define CHECK(o, cond, ...)						\
-	do {								\
-		if (!(cond)) {						\
-			printf("pinmm demo: FAILED: " __VA_ARGS__);	\
-			printf("\n");					\
-			return 1;					\
-		}							\
-	} while (0)
 
 static bool pte_writable(struct mm_struct *mm, unsigned long addr)
 {
