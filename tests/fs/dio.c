@@ -243,6 +243,44 @@ static void kernel_buffers_and_eof(void)
 	fs_teardown("kernel_buffers_and_eof", NULL);
 }
 
+static void failing_disk(void)
+{
+	struct task_struct *t;
+	struct file *f;
+	long acq0, rel0;
+	loff_t pos = 0;
+
+	fs_boot();
+	t = test_process("fail");
+	f = dio_open("failing");
+	test_mmap_fixed(FS_BASE, 4 * PAGE_SIZE, FS_RW, MAP_PRIVATE);
+	fs_uwrite(FS_BASE, 4 * PAGE_SIZE, 9, 0);
+	is_int(vfs_write(f, (const char __user *)FS_BASE, 4 * PAGE_SIZE, &pos), 4 * PAGE_SIZE,
+	       "failing disk: a direct write while the disk works");
+	acq0 = fs_stat(NR_FOLL_PIN_ACQUIRED);
+	rel0 = fs_stat(NR_FOLL_PIN_RELEASED);
+	pinmm_disk_fail_nth(PINMM_DISK_FAIL_READ, 1, 0, EIO);
+	pos = 0;
+	is_int(vfs_read(f, (char __user *)FS_BASE, 4 * PAGE_SIZE, &pos), -EIO,
+	       "failing disk: a direct read the disk fails is -EIO");
+	is_int(pos, 0, "failing disk: the file position did not move");
+	is_int(fs_stat(NR_FOLL_PIN_ACQUIRED) - acq0, fs_stat(NR_FOLL_PIN_RELEASED) - rel0,
+	       "failing disk: every pin taken for it was released (no leaked pin)");
+	pinmm_disk_fail_nth(PINMM_DISK_FAIL_WRITE, 1, 0, ENOSPC);
+	pos = 0;
+	is_int(vfs_write(f, (const char __user *)FS_BASE, 4 * PAGE_SIZE, &pos), -ENOSPC,
+	       "failing disk: a direct write to a full disk is -ENOSPC");
+	is_int(fs_stat(NR_FOLL_PIN_ACQUIRED) - acq0, fs_stat(NR_FOLL_PIN_RELEASED) - rel0,
+	       "failing disk: ... and its pins were released too");
+	pos = 0;
+	is_int(vfs_read(f, (char __user *)FS_BASE, 4 * PAGE_SIZE, &pos), 4 * PAGE_SIZE,
+	       "failing disk: once it works again the data written before is intact");
+	is_int(fs_ucheck(FS_BASE, 4 * PAGE_SIZE, 9, 0), 0, "failing disk: (no corrupted state)");
+	vm_munmap(FS_BASE, 4 * PAGE_SIZE);
+	fput(f);
+	fs_teardown("failing_disk", t);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -252,5 +290,6 @@ int main(void)
 	pinned_cache_falls_back();
 	read_into_shared_file_mapping();
 	kernel_buffers_and_eof();
+	failing_disk();
 	return done_testing();
 }

@@ -55,8 +55,16 @@ static void writenotify(void)
 	   "writenotify: a shared writable mapping of a file that writes back starts "
 	   "write-protected (vma_wants_writenotify)");
 	mmap_read_unlock(t->mm);
-	ok(get_user(c, (char __user *)a) == 0 && c == (char)fs_pat(1, 0),
-	   "fault: a read fault reads the file from the disk (filemap_fault)");
+	{
+		long mapped0 = fs_stat(NR_FILE_MAPPED), maj0 = (long)fs_event(PGMAJFAULT);
+		long in0 = (long)fs_event(PGPGIN);
+
+		ok(get_user(c, (char __user *)a) == 0 && c == (char)fs_pat(1, 0),
+		   "fault: a read fault reads the file from the disk (filemap_fault)");
+		is_int(fs_stat(NR_FILE_MAPPED) - mapped0, 1, "fault: nr_mapped counts the mapped page");
+		is_int((long)fs_event(PGMAJFAULT) - maj0, 1, "fault: a major fault (pgmajfault)");
+		is_int((long)fs_event(PGPGIN) - in0, 4, "fault: pgpgin counts the 4 KiB read");
+	}
 	ok(test_pt_pfn(t->mm, a) != -1UL && !pte_rw(t->mm, a),
 	   "writenotify: the read fault maps the page read-only");
 	folio = fs_cached(f, 0);

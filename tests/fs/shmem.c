@@ -261,6 +261,43 @@ static void punch_hole(void)
 	fs_teardown("punch_hole", NULL);
 }
 
+/*
+ * Truncation takes a pinned folio out of the cache but the pin keeps the
+ * frame: the device may go on writing it (ASan: no use after free), and the
+ * last unpin frees it.
+ */
+static void truncate_under_pin(void)
+{
+	struct task_struct *t;
+	struct page *page;
+	struct file *f;
+	unsigned long a, before;
+	long n;
+
+	fs_boot();
+	t = test_process("trpin");
+	f = fs_memfd("trpin", 0);
+	do_ftruncate(f, 2 * PAGE_SIZE, 1);
+	a = fs_mmap(f, FS_BASE, 2 * PAGE_SIZE, FS_RW, MAP_SHARED, 0);
+	n = pin_user_pages_fast(a + PAGE_SIZE, 1, FOLL_WRITE | FOLL_LONGTERM, &page);
+	is_int(n, 1, "truncate under pin: a long-term pin of page 1");
+	before = pinmm_frames_in_use();
+	is_int(do_ftruncate(f, 0, 1), 0, "truncate under pin: truncate the file to 0");
+	ok(folio_mapping(page_folio(page)) == NULL && test_pt_pfn(t->mm, a + PAGE_SIZE) == -1UL,
+	   "truncate under pin: the pinned folio left the cache and every mapping");
+	ok(folio_maybe_dma_pinned(page_folio(page)),
+	   "truncate under pin: it is still pinned: the frame is the device's until unpin");
+	memset(page_address(page), 0x5a, PAGE_SIZE);	/* the device writes on, safely */
+	is_uint(pinmm_frames_in_use(), before,
+		"truncate under pin: the pinned frame was not freed by the truncation");
+	unpin_user_pages_dirty_lock(&page, 1, true);
+	is_uint(pinmm_frames_in_use(), before - 1,
+		"truncate under pin: the unpin freed the frame (a dirty, truncated folio: no crash)");
+	vm_munmap(a, 2 * PAGE_SIZE);
+	fput(f);
+	fs_teardown("truncate_under_pin", t);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -271,5 +308,6 @@ int main(void)
 	write_seal_vs_pin();
 	shared_anon_is_shmem();
 	punch_hole();
+	truncate_under_pin();
 	return done_testing();
 }

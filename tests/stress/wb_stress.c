@@ -12,6 +12,10 @@
  *   - one CPU stores new patterns through the mapping (faults, stable pages);
  * while other threads fsync, reclaim (unmapping, releasing block maps),
  * drop caches, and compact ZONE_MOVABLE (migrating page-cache folios).
+ * On a second file, one thread truncates and regrows it (and punches holes)
+ * while another faults, stores and pins pages of its mapping: truncation
+ * versus faults versus pins (no data is expected to survive there; the
+ * checks are ASan/TSan's, and the pin balance).
  *
  * Two phases of half the time each:
  *   stable  PINMM_WB_PIN_STABLE: after every fsync each block on disk
@@ -32,13 +36,15 @@
 #define NDEVICES	2
 #define NWRITERS	(NDEVICES + 1)	/* writer w owns pages p with p % NWRITERS == w */
 
+#define NPAGES2		32
+
 static struct task_struct *proc;
-static struct file *file;
-static unsigned long base;
+static struct file *file, *file2;
+static unsigned long base, base2;
 static atomic_bool stop_writers, stop_others;
 static atomic_ulong gen[NPAGES];		/* the last generation written to each page */
 static atomic_ulong device_writes, cpu_writes, fsyncs, torn_stable, torn_linux, reclaimed,
-		    compactions, failures;
+		    compactions, failures, truncations, trunc_pins, trunc_faults;
 
 static void fail(const char *what, unsigned long v)
 {
@@ -143,10 +149,56 @@ static void *mm_main(void *arg)
 	return NULL;
 }
 
+static void *truncate_main(void *arg)
+{
+	unsigned long rnd = 0x7777;
+
+	(void)arg;
+	while (!atomic_load(&stop_others)) {
+		unsigned long x = test_rand(&rnd);
+
+		if (x & 1)
+			do_ftruncate(file2, (loff_t)((x >> 8) % (NPAGES2 + 1)) * PAGE_SIZE, 1);
+		else
+			vfs_fallocate(file2, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				      (loff_t)((x >> 8) % NPAGES2) * PAGE_SIZE, 3 * PAGE_SIZE);
+		do_ftruncate(file2, NPAGES2 * PAGE_SIZE, 1);
+		atomic_fetch_add(&truncations, 1);
+	}
+	return NULL;
+}
+
+/* Faults, stores and pins on the file being truncated; failures (SIGBUS) are expected. */
+static void *pinfault_main(void *arg)
+{
+	unsigned long rnd = 0x4242;
+	unsigned char buf[PAGE_SIZE];
+
+	(void)arg;
+	kthread_use_mm(proc->mm);
+	memset(buf, 0x33, sizeof(buf));
+	while (!atomic_load(&stop_others)) {
+		unsigned long x = test_rand(&rnd), a = base2 + ((x >> 8) % NPAGES2) * PAGE_SIZE;
+		struct page *page;
+
+		if (x & 1) {
+			if (!fs_uwrite(a, 64, x, 0))
+				atomic_fetch_add(&trunc_faults, 1);
+		} else if (pin_user_pages_fast(a, 1, FOLL_WRITE, &page) == 1) {
+			/* the frame stays the device's even if truncation takes it away */
+			pinmm_dma_copy(page_address(page), buf, sizeof(buf));
+			unpin_user_pages_dirty_lock(&page, 1, true);
+			atomic_fetch_add(&trunc_pins, 1);
+		}
+	}
+	kthread_unuse_mm(proc->mm);
+	return NULL;
+}
+
 static void run_phase(enum pinmm_wb_pin_policy policy, double seconds)
 {
 	const char *name = policy == PINMM_WB_PIN_STABLE ? "stable" : "linux";
-	pthread_t dev[NDEVICES], cpu, syncer, mmt;
+	pthread_t dev[NDEVICES], cpu, syncer, mmt, trunc, pinfault;
 	unsigned long lost = 0, bad;
 	double end;
 
@@ -158,6 +210,8 @@ static void run_phase(enum pinmm_wb_pin_policy policy, double seconds)
 	pthread_create(&cpu, NULL, cpu_main, NULL);
 	pthread_create(&syncer, NULL, fsync_main, NULL);
 	pthread_create(&mmt, NULL, mm_main, NULL);
+	pthread_create(&trunc, NULL, truncate_main, NULL);
+	pthread_create(&pinfault, NULL, pinfault_main, NULL);
 	end = now_sec() + seconds;
 	while (now_sec() < end && !atomic_load(&failures))
 		usleep(10000);
@@ -168,6 +222,8 @@ static void run_phase(enum pinmm_wb_pin_policy policy, double seconds)
 	atomic_store(&stop_others, true);
 	pthread_join(syncer, NULL);
 	pthread_join(mmt, NULL);
+	pthread_join(trunc, NULL);
+	pthread_join(pinfault, NULL);
 
 	is_int(vfs_fsync(file, 0), 0, "wb_stress [%s]: the final fsync", name);
 	bad = verify_now();
@@ -201,7 +257,10 @@ int main(void)
 	file = fs_open("wb", O_RDWR | O_CREAT);
 	do_ftruncate(file, NPAGES * PAGE_SIZE, 1);
 	base = fs_mmap(file, FS_BASE, NPAGES * PAGE_SIZE, FS_RW, MAP_SHARED, 0);
-	if (base != FS_BASE)
+	file2 = fs_open("tr", O_RDWR | O_CREAT);
+	do_ftruncate(file2, NPAGES2 * PAGE_SIZE, 1);
+	base2 = fs_mmap(file2, FS_BASE + PMD_SIZE, NPAGES2 * PAGE_SIZE, FS_RW, MAP_SHARED, 0);
+	if (base != FS_BASE || base2 != FS_BASE + PMD_SIZE)
 		bail_out("mmap");
 	pinmm_task_detach();
 
@@ -214,12 +273,18 @@ int main(void)
 	diag("%lu device writes, %lu CPU stores, %lu fsyncs, %lu pages reclaimed, %lu compactions",
 	     atomic_load(&device_writes), atomic_load(&cpu_writes), atomic_load(&fsyncs),
 	     atomic_load(&reclaimed), atomic_load(&compactions));
+	diag("second file: %lu truncations/punches, %lu pins and %lu stores through its mapping",
+	     atomic_load(&truncations), atomic_load(&trunc_pins), atomic_load(&trunc_faults));
 	ok(atomic_load(&device_writes) > 0 && atomic_load(&cpu_writes) > 0 &&
-	   atomic_load(&fsyncs) > 0, "wb_stress: every kind of thread made progress");
+	   atomic_load(&fsyncs) > 0 && atomic_load(&truncations) > 0 &&
+	   atomic_load(&trunc_pins) + atomic_load(&trunc_faults) > 0,
+	   "wb_stress: every kind of thread made progress");
 	is_uint(atomic_load(&failures), 0, "wb_stress: no pin, store or fsync failed");
 
 	pinmm_task_attach(proc);
 	vm_munmap(base, NPAGES * PAGE_SIZE);
+	vm_munmap(base2, NPAGES2 * PAGE_SIZE);
+	fput(file2);
 	fput(file);
 	pinmm_set_wb_pin_policy(PINMM_WB_PIN_LINUX);
 	fs_teardown("wb_stress", proc);
