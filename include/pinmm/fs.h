@@ -316,6 +316,7 @@ struct super_block {
 	const char *s_id;			/* (c) "diskfs", "tmpfs", "dax" */
 	const struct super_operations *s_op;	/* (c) */
 	struct backing_dev_info *s_bdi;		/* (c) NULL: no writeback */
+	loff_t s_maxbytes;			/* (c) the largest file size (-EFBIG past it) */
 	spinlock_t s_inode_list_lock;		/* s_inodes */
 	struct list_head s_inodes;
 	atomic_ulong s_next_ino;

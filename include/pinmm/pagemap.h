@@ -246,6 +246,12 @@ vm_fault_t filemap_page_mkwrite(struct vm_fault *vmf);
 ssize_t filemap_read(struct kiocb *iocb, struct iov_iter *to, ssize_t already_read);
 ssize_t generic_file_read_iter(struct kiocb *iocb, struct iov_iter *to);
 ssize_t generic_perform_write(struct kiocb *iocb, struct iov_iter *from);
+/*
+ * generic_write_checks - before a write (i_rwsem held): O_APPEND's position,
+ * -EFBIG past s_maxbytes (or the count cut to fit), and the old EOF's tail
+ * zeroed when the write leaves a gap. Return: bytes to write, 0, or -errno.
+ */
+ssize_t generic_write_checks(struct kiocb *iocb, struct iov_iter *from);
 ssize_t generic_file_write_iter(struct kiocb *iocb, struct iov_iter *from);
 int generic_file_mmap(struct file *file, struct vm_area_struct *vma);
 
@@ -275,6 +281,13 @@ void truncate_inode_pages(struct address_space *mapping, loff_t lstart);
 void truncate_inode_pages_final(struct address_space *mapping);
 /* Set i_size to @newsize and drop what lies beyond (zap mappings, cache). */
 void truncate_setsize(struct inode *inode, loff_t newsize);
+/*
+ * pagecache_isize_extended - the file is about to grow from @from to @to:
+ * zero what the cached folio holding the old EOF has past it (a store
+ * through a mapping past EOF is not file data), write-protecting it first.
+ * Context: i_rwsem held; the folio at @from must not be locked by the caller.
+ */
+void pagecache_isize_extended(struct inode *inode, loff_t from, loff_t to);
 void truncate_pagecache(struct inode *inode, loff_t newsize);
 void truncate_pagecache_range(struct inode *inode, loff_t lstart, loff_t lend);
 /*

@@ -446,18 +446,37 @@ static int diskfs_mmap(struct file *file, struct vm_area_struct *vma)
 
 /* ---- size changes ---------------------------------------------------------------------------- */
 
-/* Re-checksum block @blk from what the host file holds now (after a cut or a punch). */
-static int diskfs_recsum_block(struct diskfs_inode *di, unsigned long blk)
+/*
+ * Re-checksum block @blk from what the host file holds now (after a cut or a
+ * punch). A cached folio over it may be under writeback, whose bio stores
+ * its own checksum: lock the folio and wait, so neither overwrites the
+ * other's answer (no new writeback starts while we hold the lock).
+ */
+static int diskfs_recsum_block(struct inode *inode, unsigned long blk)
 {
+	struct diskfs_inode *di = DISKFS_I(inode);
+	struct folio *folio = filemap_lock_folio(inode->i_mapping, blk);
 	char block[DISK_BLOCK_SIZE];
 	uint64_t v;
-	ssize_t n = pread(di->fd, block, sizeof(block), (off_t)blk * DISK_BLOCK_SIZE);
+	ssize_t n;
+	int err = 0;
 
-	if (n < 0)
-		return -errno;
-	memset(block + n, 0, sizeof(block) - (size_t)n);
-	v = disk_block_csum(block);
-	return pwrite(di->csum_fd, &v, sizeof(v), (off_t)(blk * sizeof(v))) == sizeof(v) ? 0 : -EIO;
+	if (!IS_ERR(folio))
+		folio_wait_writeback(folio);
+	n = pread(di->fd, block, sizeof(block), (off_t)blk * DISK_BLOCK_SIZE);
+	if (n < 0) {
+		err = -errno;
+	} else {
+		memset(block + n, 0, sizeof(block) - (size_t)n);
+		v = disk_block_csum(block);
+		if (pwrite(di->csum_fd, &v, sizeof(v), (off_t)(blk * sizeof(v))) != sizeof(v))
+			err = -EIO;
+	}
+	if (!IS_ERR(folio)) {
+		folio_unlock(folio);
+		folio_put(folio);
+	}
+	return err;
 }
 
 static int diskfs_setsize(struct inode *inode, loff_t newsize)
@@ -466,14 +485,25 @@ static int diskfs_setsize(struct inode *inode, loff_t newsize)
 	struct address_space *mapping = inode->i_mapping;
 	unsigned long nblocks = (unsigned long)DIV_ROUND_UP((unsigned long long)newsize,
 							    DISK_BLOCK_SIZE);
+	loff_t oldsize = i_size_read(inode);
 	int err = 0;
 
 	filemap_invalidate_lock(mapping);
+	/*
+	 * Growing may fail on the host (-EFBIG): try it there first, so a
+	 * failure changes nothing. Shrinking cuts the cache first, so no
+	 * writeback of a cut folio can extend the host file again after.
+	 */
+	if (newsize > oldsize && ftruncate(di->fd, newsize)) {
+		err = -errno;
+		goto out;
+	}
 	truncate_setsize(inode, newsize);
 	if (ftruncate(di->fd, newsize) || ftruncate(di->csum_fd, (off_t)(nblocks * 8)))
 		err = -errno;
-	else if (newsize % DISK_BLOCK_SIZE)
-		err = diskfs_recsum_block(di, nblocks - 1);
+	else if (newsize % DISK_BLOCK_SIZE && newsize < oldsize)
+		err = diskfs_recsum_block(inode, nblocks - 1);
+out:
 	filemap_invalidate_unlock(mapping);
 	return err;
 }
@@ -502,7 +532,7 @@ static long diskfs_fallocate(struct file *file, int mode, loff_t offset, loff_t 
 			err = -errno;
 		for (unsigned long blk = (unsigned long)(offset / DISK_BLOCK_SIZE);
 		     !err && (loff_t)blk * DISK_BLOCK_SIZE < end; blk++)
-			err = diskfs_recsum_block(di, blk);
+			err = diskfs_recsum_block(inode, blk);
 		filemap_invalidate_unlock(mapping);
 		goto out;
 	}
@@ -510,8 +540,10 @@ static long diskfs_fallocate(struct file *file, int mode, loff_t offset, loff_t 
 		err = -errno;
 		goto out;
 	}
-	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > i_size_read(inode))
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > i_size_read(inode)) {
+		pagecache_isize_extended(inode, i_size_read(inode), end);
 		i_size_write(inode, end);
+	}
 out:
 	inode_unlock(inode);
 	return err;
@@ -546,11 +578,23 @@ static ssize_t diskfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		};
 
 		inode_lock(inode);
-		if (iocb->ki_flags & IOCB_APPEND)
-			iocb->ki_pos = i_size_read(inode);
-		ret = direct_io_write(iocb, from, &t);
-		if (ret == -ENOTBLK)
-			ret = generic_perform_write(iocb, from);	/* the cache would not let go */
+		ret = generic_write_checks(iocb, from);
+		if (ret > 0)
+			ret = direct_io_write(iocb, from, &t);
+		if (ret == -ENOTBLK) {
+			/*
+			 * The cache would not let go: write through it, then
+			 * push that out and drop it (direct_write_fallback()).
+			 */
+			loff_t pos = iocb->ki_pos;
+
+			ret = generic_perform_write(iocb, from);
+			if (ret > 0 && !filemap_write_and_wait_range(inode->i_mapping, pos,
+								     pos + ret - 1))
+				invalidate_inode_pages2_range(inode->i_mapping,
+							      (pgoff_t)(pos >> PAGE_SHIFT),
+							      (pgoff_t)((pos + ret - 1) >> PAGE_SHIFT));
+		}
 		inode_unlock(inode);
 		return ret;
 	}
@@ -561,11 +605,16 @@ static int diskfs_fsync(struct file *file, loff_t start, loff_t end, int datasyn
 {
 	struct inode *inode = file_inode(file);
 	int err = generic_file_fsync(file, start, end, datasync);
+	loff_t isize;
 
-	/* the size is metadata: the host file ends where the file does */
-	if (!err && i_size_read(inode) > lseek(DISKFS_I(inode)->fd, 0, SEEK_END) &&
-	    ftruncate(DISKFS_I(inode)->fd, i_size_read(inode)))
+	if (err)
+		return err;
+	/* the size is metadata: the host file ends where the file does (no truncation now) */
+	inode_lock_shared(inode);
+	isize = i_size_read(inode);
+	if (isize > lseek(DISKFS_I(inode)->fd, 0, SEEK_END) && ftruncate(DISKFS_I(inode)->fd, isize))
 		err = -errno;
+	inode_unlock_shared(inode);
 	return err;
 }
 
@@ -797,6 +846,8 @@ int diskfs_init(const char *dir)
 		goto out_csum;
 	}
 	sb->s_op = &diskfs_sops;
+	/* ext4's limit with 4 KiB blocks: 16 TiB less a block */
+	sb->s_maxbytes = (16LL << 40) - DISK_BLOCK_SIZE;
 	diskfs.bdi.capabilities = BDI_CAP_WRITEBACK;
 	sb->s_bdi = &diskfs.bdi;
 	err = disk_start();

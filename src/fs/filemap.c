@@ -101,8 +101,15 @@ void __filemap_remove_folio(struct folio *folio, void *shadow)
 	(void)shadow;	/* no swap or workingset shadows here */
 	VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
 	VM_BUG_ON_FOLIO(!mapping, folio);
-	/* the dirty state goes with the cache (folio_cancel_dirty(), or written) */
-	VM_WARN_ON_ONCE_FOLIO(folio_test_dirty(folio) && mapping_can_writeback(mapping), folio);
+	/*
+	 * The dirty state goes with the cache (folio_cancel_dirty(), or
+	 * written). A FOLL_GET holder may dirty it again just before: warn,
+	 * and uncount it, or nr_dirty would never come down (Linux's
+	 * filemap_unaccount_folio()).
+	 */
+	if (VM_WARN_ON_ONCE_FOLIO(folio_test_dirty(folio) && mapping_can_writeback(mapping),
+				  folio))
+		folio_account_cleaned(folio);
 	for (unsigned long i = 0; i < nr; i++)
 		__xa_erase(&mapping->i_pages, folio->index + i);
 	filemap_account_folio(folio, mapping, -1);
@@ -549,6 +556,25 @@ ssize_t generic_perform_write(struct kiocb *iocb, struct iov_iter *i)
 	return written;
 }
 
+ssize_t generic_write_checks(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct inode *inode = iocb->ki_filp->f_mapping->host;
+	loff_t max = inode->i_sb->s_maxbytes, isize = i_size_read(inode);
+
+	if (!iov_iter_count(from))
+		return 0;
+	if (iocb->ki_flags & IOCB_APPEND)
+		iocb->ki_pos = isize;
+	/* past the largest file: -EFBIG, or as much as fits (Linux's rule) */
+	if (iocb->ki_pos >= max)
+		return -EFBIG;
+	iov_iter_truncate(from, (size_t)min((loff_t)iov_iter_count(from), max - iocb->ki_pos));
+	/* a write that leaves a gap after EOF: what a mapping stored there is not data */
+	if (iocb->ki_pos > isize)
+		pagecache_isize_extended(inode, isize, iocb->ki_pos);
+	return (ssize_t)iov_iter_count(from);
+}
+
 ssize_t generic_file_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct file *file = iocb->ki_filp;
@@ -556,9 +582,9 @@ ssize_t generic_file_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	ssize_t ret;
 
 	inode_lock(inode);
-	if (iocb->ki_flags & IOCB_APPEND)
-		iocb->ki_pos = i_size_read(inode);
-	ret = generic_perform_write(iocb, from);
+	ret = generic_write_checks(iocb, from);
+	if (ret > 0)
+		ret = generic_perform_write(iocb, from);
 	inode_unlock(inode);
 	if (ret > 0 && (iocb->ki_flags & (IOCB_DSYNC | IOCB_SYNC))) {
 		int err = vfs_fsync_range(file, iocb->ki_pos - ret, iocb->ki_pos - 1,

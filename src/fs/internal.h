@@ -109,6 +109,9 @@ ssize_t direct_io_write(struct kiocb *iocb, struct iov_iter *iter, const struct 
 
 /* ---- page-writeback.c ------------------------------------------------------------ */
 
+/* A dirty folio stops counting in nr_dirty/nr_zone_write_pending. */
+void folio_account_cleaned(struct folio *folio);
+
 /* Reset the writeback tunables and policy to Linux's defaults (boot). */
 void writeback_reset(void);
 

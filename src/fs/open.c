@@ -23,6 +23,9 @@ int do_ftruncate(struct file *file, loff_t length, int small)
 		return -EPERM;
 	if (!inode->i_op || !inode->i_op->setsize)
 		return -EINVAL;
+	/* inode_newsize_ok(): checked before anything changes */
+	if (length > inode->i_sb->s_maxbytes)
+		return -EFBIG;
 	inode_lock(inode);
 	err = inode->i_op->setsize(inode, length);
 	inode_unlock(inode);
@@ -61,7 +64,7 @@ int vfs_fallocate(struct file *file, int mode, loff_t offset, loff_t len)
 		return -EPERM;
 	if (!S_ISREG(inode->i_mode))
 		return -ENODEV;
-	if (offset > MAX_LFS_FILESIZE - len)
+	if (offset > MAX_LFS_FILESIZE - len || offset + len > inode->i_sb->s_maxbytes)
 		return -EFBIG;
 	if (!file->f_op || !file->f_op->fallocate)
 		return -EOPNOTSUPP;

@@ -13,6 +13,7 @@
 #include <pinmm/sched.h>
 
 #include <pinmm/rmap.h>
+#include <unistd.h>
 
 /* ---- tunables ------------------------------------------------------------------ */
 
@@ -97,7 +98,7 @@ static void folio_account_dirtied(struct folio *folio)
 	mod_node_page_state(NR_DIRTIED, nr);
 }
 
-static void folio_account_cleaned(struct folio *folio)
+void folio_account_cleaned(struct folio *folio)
 {
 	long nr = (long)folio_nr_pages(folio);
 
@@ -327,10 +328,13 @@ int do_writepages(struct address_space *mapping, struct writeback_control *wbc)
 		return 0;
 	for (;;) {
 		ret = mapping->a_ops->writepages(mapping, wbc);
-		/* out of memory for the I/O: an fsync must not give up */
+		/*
+		 * Out of memory for the I/O: an fsync must not give up, nor
+		 * spin; give reclaim and the disk a moment (reclaim_throttle()).
+		 */
 		if (ret != -ENOMEM || wbc->sync_mode != WB_SYNC_ALL)
 			return ret;
-		cond_resched();
+		usleep(1000);
 	}
 }
 

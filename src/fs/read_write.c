@@ -17,6 +17,14 @@ static bool access_ok(const void __user *addr, size_t size)
 	return size <= TASK_SIZE && a <= TASK_SIZE - size;
 }
 
+/* Linux's rw_verify_area(): the range must not pass the end of loff_t. */
+static int rw_verify_area(loff_t pos, size_t count)
+{
+	if (pos < 0 || (loff_t)count > LLONG_MAX - pos)
+		return -EINVAL;
+	return 0;
+}
+
 static ssize_t do_read(struct file *file, struct iov_iter *iter, loff_t *pos)
 {
 	struct kiocb kiocb;
@@ -26,7 +34,7 @@ static ssize_t do_read(struct file *file, struct iov_iter *iter, loff_t *pos)
 		return -EBADF;
 	if (!file->f_op || !file->f_op->read_iter)
 		return -EINVAL;
-	if (*pos < 0)
+	if (rw_verify_area(*pos, iov_iter_count(iter)))
 		return -EINVAL;
 	init_sync_kiocb(&kiocb, file);
 	kiocb.ki_pos = *pos;
@@ -45,7 +53,7 @@ static ssize_t do_write(struct file *file, struct iov_iter *iter, loff_t *pos)
 		return -EBADF;
 	if (!file->f_op || !file->f_op->write_iter)
 		return -EINVAL;
-	if (*pos < 0)
+	if (rw_verify_area(*pos, iov_iter_count(iter)))
 		return -EINVAL;
 	if (file_inode(file)->i_flags & S_IMMUTABLE)
 		return -EPERM;

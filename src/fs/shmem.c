@@ -120,6 +120,8 @@ static int shmem_get_folio_vma(struct inode *inode, pgoff_t index, struct folio 
 	struct address_space *mapping = inode->i_mapping;
 	struct folio *folio;
 
+	bool alloced = false;
+
 	*foliop = NULL;
 	if (sgp <= SGP_CACHE && index >= size_in_pages(inode))
 		return -EINVAL;
@@ -130,14 +132,17 @@ static int shmem_get_folio_vma(struct inode *inode, pgoff_t index, struct folio 
 		if (sgp == SGP_READ || sgp == SGP_NOALLOC)
 			return 0;	/* a hole, and nobody asked to fill it */
 		folio = shmem_alloc_and_add_folio(inode, index, vma, true);
-		if (!IS_ERR(folio))
+		if (!IS_ERR(folio)) {
+			alloced = true;
 			break;
+		}
 		if (PTR_ERR(folio) != -EEXIST)
 			return (int)PTR_ERR(folio);
 	}
 	/* truncated below us while we allocated? (SGP_WRITE/FALLOC may extend it) */
 	if (sgp <= SGP_CACHE && index >= size_in_pages(inode)) {
-		if (folio->index >= size_in_pages(inode)) {
+		/* only a folio we made goes: one we found is truncation's to take */
+		if (alloced && folio->index >= size_in_pages(inode)) {
 			folio_cancel_dirty(folio);
 			filemap_remove_folio(folio);
 		}
@@ -219,6 +224,8 @@ static ssize_t shmem_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		if (pos >= isize)
 			break;
 		err = shmem_get_folio(inode, index, &folio, SGP_READ);
+		if (err == -EINVAL)
+			break;	/* truncated under us: that is EOF, not an error */
 		if (err) {
 			if (!done)
 				done = err;
@@ -344,8 +351,10 @@ static long shmem_fallocate(struct file *file, int mode, loff_t offset, loff_t l
 		folio_unlock(folio);
 		folio_put(folio);
 	}
-	if (!err && !(mode & FALLOC_FL_KEEP_SIZE) && end > i_size_read(inode))
+	if (!err && !(mode & FALLOC_FL_KEEP_SIZE) && end > i_size_read(inode)) {
+		pagecache_isize_extended(inode, i_size_read(inode), end);
 		i_size_write(inode, end);
+	}
 out:
 	inode_unlock(inode);
 	return err;

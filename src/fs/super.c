@@ -34,6 +34,7 @@ struct super_block *alloc_super(const char *id)
 	if (!sb)
 		return NULL;
 	sb->s_id = id;
+	sb->s_maxbytes = LLONG_MAX;	/* MAX_LFS_FILESIZE on 64-bit */
 	spin_lock_init(&sb->s_inode_list_lock, LOCK_RANK_LEAF);
 	INIT_LIST_HEAD(&sb->s_inodes);
 	return sb;

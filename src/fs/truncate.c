@@ -114,20 +114,26 @@ void truncate_pagecache(struct inode *inode, loff_t newsize)
 	unmap_mapping_range(mapping, holebegin, 0, 1);
 }
 
-/* Zero the tail of the folio that held the old EOF, so a grown file reads zeroes there. */
-static void pagecache_isize_extended(struct inode *inode, loff_t from)
+void pagecache_isize_extended(struct inode *inode, loff_t from, loff_t to)
 {
 	struct folio *folio;
-	size_t off;
+	size_t off, end;
 
-	if (!(from & (PAGE_SIZE - 1)))
+	if (from >= to || !(from & (PAGE_SIZE - 1)))
 		return;
 	folio = filemap_lock_folio(inode->i_mapping, (pgoff_t)(from >> PAGE_SHIFT));
 	if (IS_ERR(folio))
-		return;
-	off = (size_t)(from - folio_pos(folio));
+		return;		/* not cached: on the disk, past EOF reads as zeroes */
+	/*
+	 * What a mapping stored past the old EOF is not file data: clean it
+	 * away. Write-protect first, so a store racing us faults and waits
+	 * for the folio lock instead of landing under the memset.
+	 */
+	folio_mkclean(folio);
 	folio_wait_stable(folio);
-	memset((char *)folio_address(folio) + off, 0, folio_size(folio) - off);
+	off = (size_t)(from - folio_pos(folio));
+	end = min((loff_t)folio_size(folio), to - folio_pos(folio));
+	memset((char *)folio_address(folio) + off, 0, end - off);
 	folio_unlock(folio);
 	folio_put(folio);
 }
@@ -136,10 +142,10 @@ void truncate_setsize(struct inode *inode, loff_t newsize)
 {
 	loff_t oldsize = i_size_read(inode);
 
-	i_size_write(inode, newsize);
 	if (newsize > oldsize)
-		pagecache_isize_extended(inode, oldsize);
-	else if (newsize < oldsize)
+		pagecache_isize_extended(inode, oldsize, newsize);
+	i_size_write(inode, newsize);
+	if (newsize < oldsize)
 		truncate_pagecache(inode, newsize);
 }
 
@@ -149,9 +155,13 @@ void truncate_pagecache_range(struct inode *inode, loff_t lstart, loff_t lend)
 	loff_t unmap_start = (loff_t)PAGE_ALIGN(lstart);
 	loff_t unmap_end = ((lend + 1) & (loff_t)PAGE_MASK) - 1;
 
-	/* only whole pages leave the mappings; partial ones are zeroed in place */
-	if (unmap_end > unmap_start)
-		unmap_mapping_range(mapping, unmap_start, 1 + unmap_end - unmap_start, 1);
+	/*
+	 * Only whole pages leave the mappings; partial ones are zeroed in
+	 * place. A hole is not the end of the file: private COW copies of it
+	 * stay (even_cows 0), as Linux keeps them. Unsigned: lend may be -1.
+	 */
+	if ((unsigned long long)unmap_end > (unsigned long long)unmap_start)
+		unmap_mapping_range(mapping, unmap_start, 1 + unmap_end - unmap_start, 0);
 	truncate_inode_pages_range(mapping, lstart, lend);
 }
 
@@ -223,7 +233,13 @@ int invalidate_inode_pages2_range(struct address_space *mapping, pgoff_t start, 
 			/* the next access must come from the disk: no mapping may keep it */
 			if (folio_mapped(folio))
 				unmap_mapping_folio(folio);
-			if (folio_test_dirty(folio) ||
+			/*
+			 * Held by anyone else (a pin, a GET): it cannot go, so its
+			 * block map must not go either — a device's later
+			 * set_page_dirty() would find a folio without blocks.
+			 */
+			if (folio_test_dirty(folio) || folio_ref_count(folio) >
+			    (int)folio_nr_pages(folio) + folio_test_private(folio) + 1 ||
 			    (folio_test_private(folio) &&
 			     (!mapping->a_ops->release_folio ||
 			      !mapping->a_ops->release_folio(folio, GFP_KERNEL))) ||

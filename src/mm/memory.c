@@ -489,12 +489,17 @@ static vm_fault_t do_cow_fault(struct vm_fault *vmf)
 	src = page_folio(vmf->page);
 	memcpy(folio_address(new), page_address(vmf->page), PAGE_SIZE);
 	__folio_mark_uptodate(new);
-	folio_unlock(src);
-	folio_put(src);
+	/*
+	 * Map the copy while the source is still locked: a truncation waits
+	 * for that lock, so its second unmap sees our PTE and zaps it (a copy
+	 * mapped after the unlock could outlive the end of the file).
+	 */
 	if (!finish_fault(vmf, &new->page, true, true))
 		folio_put(new);
 	else
 		count_vm_event(COW_FAULT);
+	folio_unlock(src);
+	folio_put(src);
 	return 0;
 }
 

@@ -82,9 +82,23 @@ static unsigned long fsync_and_verify(struct file *f, struct racer *r, unsigned 
 	unsigned long torn = 0, checked, bad;
 	long first;
 
+	while (!atomic_load(&r->writes))
+		;	/* the writer is running before the first pass */
 	for (*passes = 0; *passes < tries; (*passes)++) {
 		unsigned long w0 = atomic_load(&r->writes);
 
+		if (r->frame) {
+			/*
+			 * The device's data is dirty again (set_page_dirty_lock(),
+			 * as a driver does after a DMA): writeback has it to write
+			 * every pass, not only the first.
+			 */
+			struct folio *folio = page_folio(virt_to_page(r->frame));
+
+			folio_lock(folio);
+			folio_mark_dirty(folio);
+			folio_unlock(folio);
+		}
 		vfs_fsync(f, 0);
 		pinmm_disk_drain();
 		pinmm_diskfs_verify(f, &checked, &bad, &first);

@@ -77,6 +77,10 @@ static unsigned long race_writeback(struct file *f, struct page *page, int tries
 
 	pthread_create(&d.thread, NULL, device_main, &d);
 	for (int i = 0; i < tries && !torn; i++) {
+		/* the driver marks what the device wrote dirty (set_page_dirty_lock) */
+		lock_page(page);
+		set_page_dirty(page);
+		unlock_page(page);
 		vfs_fsync(f, 0);
 		torn += torn_blocks(f);
 	}
