@@ -8,10 +8,21 @@
  * own: submit_bio() queues the request and returns, the device reads or
  * writes the frames named by the bio (page_address() of each bio_vec: DMA,
  * never through page tables) with pread()/pwrite() on the host file, then
- * calls ->bi_end_io from its thread. A folio under writeback or a buffer
- * under Direct I/O is therefore accessed by the device at some later time
- * than the CPU that submitted it — which is exactly what pins and stable
- * pages are about.
+ * calls ->bi_end_io from its thread. A folio under writeback is therefore
+ * accessed by the device at some later time than the CPU that submitted it —
+ * which is exactly what pins and stable pages are about.
+ *
+ * Issuing directly (Linux: blk_mq_try_issue_directly()): a submitter that
+ * waits for its bio anyway — Direct I/O, submit_bio_wait() — calls
+ * submit_bio_sync(). If nothing is queued and the device is not busy, it
+ * takes the device (marked busy under the queue lock, so the device thread
+ * never serves a request at the same time), runs the request in its own
+ * thread through the very code the device thread runs (latency, fault
+ * injection, checksums, counters, ->bi_end_io), then gives the device back,
+ * waking its thread if requests were queued meanwhile. Otherwise the bio is
+ * queued behind the others: FIFO order holds either way. Asynchronous
+ * submissions (submit_bio(): writeback, ->read_folio) always go through the
+ * device thread, so they keep their later access.
  *
  * Checksums: diskfs keeps an XXH3 checksum per 4 KiB block in a second host
  * file. A write bio carries the checksums the file system computed when it
@@ -49,7 +60,7 @@ struct bio {
 	int bi_fd;			/* the host file: the "sectors" */
 	loff_t bi_pos;			/* byte offset on it */
 	int bi_status;			/* 0 or -errno, set by the device */
-	bio_end_io_t *bi_end_io;	/* runs on the device thread */
+	bio_end_io_t *bi_end_io;	/* runs on the device (thread or direct issuer) */
 	void *bi_private;
 	/* checksums (diskfs): one per DISK_BLOCK_SIZE block of [bi_pos, +size) */
 	int bi_csum_fd;			/* -1: no checksums */
@@ -79,7 +90,15 @@ size_t bio_size(const struct bio *bio);
  * Context: any; never waits for the I/O.
  */
 void submit_bio(struct bio *bio);
-/* submit_bio_wait - submit and wait; return bi_status. The caller puts the bio. */
+/**
+ * submit_bio_sync - submit a bio its submitter will wait for: served in the
+ * calling thread if the device is idle (->bi_end_io has run on return),
+ * else queued as submit_bio() does. Only for a caller that then waits for
+ * completion; ->bi_end_io runs under whatever locks the caller holds.
+ * Context: may sleep (it does the host I/O itself).
+ */
+void submit_bio_sync(struct bio *bio);
+/* submit_bio_wait - submit_bio_sync() and wait; return bi_status. The caller puts the bio. */
 int submit_bio_wait(struct bio *bio);
 
 /* The checksum of one block as diskfs stores it (never 0: 0 means "none"). */

@@ -4,10 +4,25 @@
  * bios against host files, with checksums per 4 KiB block, injectable
  * failures and an optional latency.
  *
+ * One holder at a time: disk.busy, set under disk.lock, says someone is
+ * serving a request — the device thread, or a synchronous submitter that
+ * found the queue empty and the device idle and issues its bio directly
+ * (submit_bio_sync(), as blk-mq's direct issue). Both run disk_serve(); the
+ * device thread does not pick a request while the device is busy, and an
+ * issuer that finds anything queued or the device busy queues behind it,
+ * so requests never run concurrently and never overtake one another. Only
+ * callers that wait for the bio anyway may issue directly: asynchronous
+ * bios are served later, on the device thread, which tests of torn writes
+ * rely on.
+ *
  * The device accesses memory only through the bio's vectors, at the time it
- * serves the request. In ThreadSanitizer builds it stages data through a
- * buffer of its own with pinmm_dma_copy(), since pread()/pwrite() on racing
- * memory would be reported as a CPU data race: a device's DMA is not one.
+ * serves the request, with pinmm_dma_copy() between them and a stage of its
+ * own: writes and checked reads always go through the stage, many blocks
+ * per host call (a per-block host call cost more than the copy); unchecked
+ * reads go straight into memory, except in ThreadSanitizer builds, since
+ * pread() into racing memory would be reported as a CPU data race: a
+ * device's DMA is not one. Fault injection counts host operations per
+ * block, however many blocks one host call moves.
  */
 #include "internal.h"
 
@@ -20,17 +35,27 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+/* The device's staging buffer, in blocks: a chunk of a request per host call. */
+#define DISK_STAGE_BLOCKS	64
+
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t work;		/* a bio was queued, or stop */
 	pthread_cond_t idle;		/* the queue drained */
 	struct bio *head, **tail;
-	bool running, stop, busy;
+	bool running, stop;
+	bool busy;			/* the device is serving a request (its thread or inline) */
 	pthread_t thread;
+	/* the device's buffers, the busy holder's: */
+	char *block;			/* one block */
+	char *stage;			/* DISK_STAGE_BLOCKS blocks */
+	uint64_t *csums;		/* a write's checksums until they are stored */
+	unsigned long nr_csums;
 	unsigned int latency_us;
 	struct {
 		unsigned long nth, count, failures;
 		int err;
+		atomic_bool armed;	/* nth != 0: a request checks without the lock */
 	} fault[PINMM_DISK_FAIL_NR];
 	atomic_ulong completed;
 } disk = {
@@ -123,6 +148,7 @@ void pinmm_disk_fail_nth(enum pinmm_disk_fault which, unsigned long nth, unsigne
 	disk.fault[which].nth = nth;
 	disk.fault[which].count = nth ? count : 0;
 	disk.fault[which].err = err > 0 ? err : -err;
+	atomic_store_explicit(&disk.fault[which].armed, nth != 0, memory_order_relaxed);
 	pthread_mutex_unlock(&disk.lock);
 }
 
@@ -136,26 +162,50 @@ unsigned long pinmm_disk_failures(enum pinmm_disk_fault which)
 	return n;
 }
 
-/* Should this host operation fail? 0, or the -errno to fail with. */
-static int disk_fault(enum pinmm_disk_fault which)
+/*
+ * The next @n host operations of kind @which: how many succeed before the
+ * first injected failure (@n if none), its -errno in *@err (else 0). The
+ * state moves exactly as @n single checks stopping at that failure would,
+ * so a request moved in one host call still fails at the same block.
+ */
+static unsigned long disk_fault_n(enum pinmm_disk_fault which, unsigned long n, int *err)
 {
-	int ret = 0;
+	unsigned long ok = n;
 
+	*err = 0;
+	/*
+	 * Unarmed is the common case. Arming is ordered before the requests
+	 * it should hit by the queue lock their submission takes.
+	 */
+	if (!n || !atomic_load_explicit(&disk.fault[which].armed, memory_order_relaxed))
+		return n;
 	pthread_mutex_lock(&disk.lock);
 	if (disk.fault[which].nth) {
-		if (disk.fault[which].nth > 1) {
-			disk.fault[which].nth--;
+		if (disk.fault[which].nth > n) {
+			disk.fault[which].nth -= n;
 		} else {
-			ret = -disk.fault[which].err;
+			ok = disk.fault[which].nth - 1;
+			*err = -disk.fault[which].err;
 			disk.fault[which].failures++;
 			if (disk.fault[which].count)
 				disk.fault[which].count--;
 			else
 				disk.fault[which].nth = 0;
 		}
+		atomic_store_explicit(&disk.fault[which].armed, disk.fault[which].nth != 0,
+				      memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&disk.lock);
-	return ret;
+	return ok;
+}
+
+/* Should this host operation fail? 0, or the -errno to fail with. */
+static int disk_fault(enum pinmm_disk_fault which)
+{
+	int err;
+
+	disk_fault_n(which, 1, &err);
+	return err;
 }
 
 void pinmm_disk_set_latency_us(unsigned int us)
@@ -173,13 +223,10 @@ unsigned long pinmm_disk_completed(void)
 /* ---- host I/O ------------------------------------------------------------------------ */
 
 /* Read @n bytes at @pos; what lies past the host file's end reads as zeroes. */
-static int host_read(int fd, void *dst, size_t n, loff_t pos)
+static int host_pread_all(int fd, void *dst, size_t n, loff_t pos)
 {
 	size_t done = 0;
-	int err = disk_fault(PINMM_DISK_FAIL_READ);
 
-	if (err)
-		return err;
 	while (done < n) {
 		ssize_t r = pread(fd, (char *)dst + done, n - done, pos + (loff_t)done);
 
@@ -193,13 +240,10 @@ static int host_read(int fd, void *dst, size_t n, loff_t pos)
 	return 0;
 }
 
-static int host_write(int fd, const void *src, size_t n, loff_t pos)
+static int host_pwrite_all(int fd, const void *src, size_t n, loff_t pos)
 {
 	size_t done = 0;
-	int err = disk_fault(PINMM_DISK_FAIL_WRITE);
 
-	if (err)
-		return err;
 	while (done < n) {
 		ssize_t r = pwrite(fd, (const char *)src + done, n - done, pos + (loff_t)done);
 
@@ -210,8 +254,16 @@ static int host_write(int fd, const void *src, size_t n, loff_t pos)
 	return 0;
 }
 
+/* One host read operation: an injected failure, or the read. */
+static int host_read(int fd, void *dst, size_t n, loff_t pos)
+{
+	int err = disk_fault(PINMM_DISK_FAIL_READ);
+
+	return err ? err : host_pread_all(fd, dst, n, pos);
+}
+
 /*
- * Memory <-> host for one vector piece. Without TSan the host call uses
+ * Disk -> memory for one vector piece. Without TSan the host call uses
  * the memory directly (it is a DMA); with TSan it goes through @stage.
  */
 static int dma_read_into(int fd, void *mem, size_t n, loff_t pos, void *stage)
@@ -228,30 +280,34 @@ static int dma_read_into(int fd, void *mem, size_t n, loff_t pos, void *stage)
 #endif
 }
 
-static int dma_write_from(int fd, const void *mem, size_t n, loff_t pos, void *stage)
+/* The stored checksums of blocks [@blk, @blk + @n) (0: none recorded). */
+static void load_csums(int csum_fd, unsigned long blk, unsigned long n, uint64_t *v)
 {
-#ifdef PINMM_TSAN
-	pinmm_dma_copy(stage, mem, n);
-	return host_write(fd, stage, n, pos);
-#else
-	(void)stage;
-	return host_write(fd, mem, n, pos);
-#endif
+	ssize_t r = pread(csum_fd, v, n * sizeof(*v), (loff_t)(blk * sizeof(*v)));
+	size_t got = r > 0 ? (size_t)r / sizeof(*v) : 0;
+
+	memset(v + got, 0, (n - got) * sizeof(*v));
 }
 
-static uint64_t stored_csum(int csum_fd, unsigned long blk)
+static int store_csums(int csum_fd, unsigned long blk, unsigned long n, const uint64_t *v)
 {
-	uint64_t v = 0;
-
-	if (pread(csum_fd, &v, sizeof(v), (loff_t)(blk * sizeof(v))) != (ssize_t)sizeof(v))
-		return 0;
-	return v;
+	return n && host_pwrite_all(csum_fd, v, n * sizeof(*v), (loff_t)(blk * sizeof(*v))) ?
+	       -EIO : 0;
 }
 
-static int store_csum(int csum_fd, unsigned long blk, uint64_t v)
+/* Room for @n checksums in disk.csums (the busy holder's). */
+static bool disk_csums_reserve(unsigned long n)
 {
-	return pwrite(csum_fd, &v, sizeof(v), (loff_t)(blk * sizeof(v))) == (ssize_t)sizeof(v) ?
-	       0 : -EIO;
+	uint64_t *p;
+
+	if (n <= disk.nr_csums)
+		return true;
+	p = realloc(disk.csums, n * sizeof(*p));
+	if (!p)
+		return false;
+	disk.csums = p;
+	disk.nr_csums = n;
+	return true;
 }
 
 /* A cursor over a bio's memory. */
@@ -261,15 +317,19 @@ struct bio_cursor {
 	unsigned int off;	/* into it */
 };
 
-/* Copy @n bytes from @src into the bio's memory at the cursor (a device write). */
-static void cursor_scatter(struct bio_cursor *c, const char *src, size_t n)
+/* Move @n bytes between the bio's memory at the cursor and @buf, as the device (DMA). */
+static void cursor_copy(struct bio_cursor *c, char *buf, size_t n, bool to_bio)
 {
 	while (n && c->i < c->bio->bi_vcnt) {
 		struct bio_vec *bv = &c->bio->bi_io_vec[c->i];
 		size_t k = min((size_t)(bv->bv_len - c->off), n);
+		char *mem = (char *)bvec_addr(bv) + c->off;
 
-		pinmm_dma_copy((char *)bvec_addr(bv) + c->off, src, k);
-		src += k;
+		if (to_bio)
+			pinmm_dma_copy(mem, buf, k);
+		else
+			pinmm_dma_copy(buf, mem, k);
+		buf += k;
 		n -= k;
 		c->off += (unsigned int)k;
 		if (c->off == bv->bv_len) {
@@ -279,70 +339,151 @@ static void cursor_scatter(struct bio_cursor *c, const char *src, size_t n)
 	}
 }
 
-static void disk_do_read(struct bio *bio, char *block, char *stage)
+/*
+ * Unverified reads: straight into each vector, one host read per piece
+ * that crosses neither a block nor a vector boundary.
+ */
+static void disk_do_read_plain(struct bio *bio)
 {
 	struct bio_cursor c = { .bio = bio };
 	loff_t pos = bio->bi_pos, end = pos + (loff_t)bio_size(bio);
 
 	while (pos < end) {
-		unsigned long blk = (unsigned long)(pos / DISK_BLOCK_SIZE);
 		size_t boff = (size_t)(pos % DISK_BLOCK_SIZE);
 		size_t chunk = min((size_t)(DISK_BLOCK_SIZE - boff), (size_t)(end - pos));
 		struct bio_vec *bv = &bio->bi_io_vec[c.i];
-		int err;
+		size_t k = min(chunk, (size_t)(bv->bv_len - c.off));
+		int err = dma_read_into(bio->bi_fd, (char *)bvec_addr(bv) + c.off, k, pos,
+					disk.stage);
 
-		if (bio->bi_csum_fd < 0 || !bio->bi_csum_verify) {
-			/* no verification: straight into each vector */
-			size_t k = min(chunk, (size_t)(bv->bv_len - c.off));
-
-			err = dma_read_into(bio->bi_fd, (char *)bvec_addr(bv) + c.off, k, pos, stage);
-			if (err) {
-				bio->bi_status = err;
-				return;
-			}
-			c.off += (unsigned int)k;
-			if (c.off == bv->bv_len) {
-				c.i++;
-				c.off = 0;
-			}
-			pos += (loff_t)k;
-			continue;
-		}
-		/* the whole block is read and checked, then the part asked for is delivered */
-		err = host_read(bio->bi_fd, block, DISK_BLOCK_SIZE, (loff_t)blk * DISK_BLOCK_SIZE);
 		if (err) {
 			bio->bi_status = err;
 			return;
 		}
-		{
-			uint64_t want = stored_csum(bio->bi_csum_fd, blk);
-
-			if (want && want != disk_block_csum(block)) {
-				bio->bi_csum_bad++;
-				bio->bi_status = -EIO;
-			}
+		c.off += (unsigned int)k;
+		if (c.off == bv->bv_len) {
+			c.i++;
+			c.off = 0;
 		}
-		cursor_scatter(&c, block + boff, chunk);
-		pos += (loff_t)chunk;
+		pos += (loff_t)k;
 	}
 }
 
-static void disk_do_write(struct bio *bio, char *block, char *stage)
+/*
+ * Verified reads: each whole block is read and checked against its stored
+ * checksum (one host read operation per block), then the part asked for is
+ * delivered. Blocks go a stage-full at a time, in one host call.
+ */
+static void disk_do_read(struct bio *bio)
 {
-	loff_t pos = bio->bi_pos, start = pos;
-	int err = 0;
+	struct bio_cursor c = { .bio = bio };
+	loff_t pos = bio->bi_pos, end = pos + (loff_t)bio_size(bio);
+	uint64_t want[DISK_STAGE_BLOCKS];
 
-	for (unsigned int i = 0; i < bio->bi_vcnt && !err; i++) {
-		struct bio_vec *bv = &bio->bi_io_vec[i];
+	if (bio->bi_csum_fd < 0 || !bio->bi_csum_verify) {
+		disk_do_read_plain(bio);
+		return;
+	}
+	while (pos < end) {
+		unsigned long blk = (unsigned long)(pos / DISK_BLOCK_SIZE);
+		unsigned long last = (unsigned long)((end - 1) / DISK_BLOCK_SIZE);
+		unsigned long nblk = min(last - blk + 1, (unsigned long)DISK_STAGE_BLOCKS), ok;
+		int err, herr;
 
-		for (unsigned int off = 0; off < bv->bv_len && !err;) {
-			/* staged a block at a time under TSan */
-			unsigned int k = min(bv->bv_len - off, (unsigned int)DISK_BLOCK_SIZE);
-
-			err = dma_write_from(bio->bi_fd, (char *)bvec_addr(bv) + off, k, pos, stage);
-			off += k;
-			pos += k;
+		ok = disk_fault_n(PINMM_DISK_FAIL_READ, nblk, &err);
+		if (ok) {
+			herr = host_pread_all(bio->bi_fd, disk.stage, ok * DISK_BLOCK_SIZE,
+					      (loff_t)blk * DISK_BLOCK_SIZE);
+			if (herr) {
+				bio->bi_status = herr;
+				return;
+			}
+			load_csums(bio->bi_csum_fd, blk, ok, want);
 		}
+		for (unsigned long i = 0; i < ok; i++) {
+			const char *block = disk.stage + i * DISK_BLOCK_SIZE;
+			size_t boff = (size_t)(pos % DISK_BLOCK_SIZE);
+			size_t chunk = min((size_t)(DISK_BLOCK_SIZE - boff), (size_t)(end - pos));
+
+			if (want[i] && want[i] != disk_block_csum(block)) {
+				bio->bi_csum_bad++;
+				bio->bi_status = -EIO;
+			}
+			cursor_copy(&c, (char *)block + boff, chunk, true);
+			pos += (loff_t)chunk;
+		}
+		if (err) {
+			bio->bi_status = err;
+			return;
+		}
+	}
+}
+
+/* Bytes covered by the first @ops block-size pieces of the bio's vectors. */
+static size_t bio_ops_bytes(const struct bio *bio, unsigned long ops)
+{
+	size_t n = 0;
+
+	for (unsigned int i = 0; i < bio->bi_vcnt && ops; i++) {
+		unsigned int len = bio->bi_io_vec[i].bv_len;
+		unsigned long pieces = DIV_ROUND_UP(len, DISK_BLOCK_SIZE);
+
+		if (ops < pieces)
+			return n + ops * DISK_BLOCK_SIZE;
+		n += len;
+		ops -= pieces;
+	}
+	return n;
+}
+
+/*
+ * Writes: the data is copied into the device's stage (as a controller
+ * reads memory into its buffer) and written from there, a stage-full per
+ * host call. Fault injection still counts one host write per block-size
+ * piece of each vector. A Direct I/O write's checksums (bi_csum_after) are
+ * those of the blocks as they landed: the staged copy of each whole block
+ * (what was written is exactly that copy), and for a block the bio covers
+ * only in part, the block read back from the disk (a host read operation
+ * each, as for every block before). Checksums are stored once all the data
+ * is written, never after a failed write.
+ */
+static void disk_do_write(struct bio *bio)
+{
+	loff_t start = bio->bi_pos, end = start + (loff_t)bio_size(bio), pos, stop;
+	unsigned long first = (unsigned long)(start / DISK_BLOCK_SIZE);
+	unsigned long nblocks = (unsigned long)DIV_ROUND_UP(end, DISK_BLOCK_SIZE) - first;
+	unsigned long nops = 0, ok;
+	bool after = bio->bi_csum_fd >= 0 && !bio->bi_csums;
+	struct bio_cursor c = { .bio = bio };
+	int err, herr;
+
+	for (unsigned int i = 0; i < bio->bi_vcnt; i++)
+		nops += DIV_ROUND_UP(bio->bi_io_vec[i].bv_len, DISK_BLOCK_SIZE);
+	ok = disk_fault_n(PINMM_DISK_FAIL_WRITE, nops, &err);
+	stop = err ? start + (loff_t)bio_ops_bytes(bio, ok) : end;
+	if (after && !err && !disk_csums_reserve(nblocks)) {
+		bio->bi_status = -ENOMEM;
+		return;
+	}
+	for (pos = start; pos < stop;) {
+		/* the stage holds whole blocks from the one @pos is in */
+		loff_t base = pos / DISK_BLOCK_SIZE * DISK_BLOCK_SIZE;
+		loff_t cend = min(stop, base + (loff_t)DISK_STAGE_BLOCKS * DISK_BLOCK_SIZE);
+		char *buf = disk.stage + (pos - base);
+
+		cursor_copy(&c, buf, (size_t)(cend - pos), false);
+		if (after && !err) {
+			for (loff_t b = ALIGN(pos, (loff_t)DISK_BLOCK_SIZE);
+			     b + DISK_BLOCK_SIZE <= cend; b += DISK_BLOCK_SIZE)
+				disk.csums[b / DISK_BLOCK_SIZE - first] =
+					disk_block_csum(disk.stage + (b - base));
+		}
+		herr = host_pwrite_all(bio->bi_fd, buf, (size_t)(cend - pos), pos);
+		if (herr) {
+			bio->bi_status = herr;
+			return;
+		}
+		pos = cend;
 	}
 	if (err) {
 		bio->bi_status = err;
@@ -350,41 +491,70 @@ static void disk_do_write(struct bio *bio, char *block, char *stage)
 	}
 	if (bio->bi_csum_fd < 0)
 		return;
-	for (unsigned long blk = (unsigned long)(start / DISK_BLOCK_SIZE), n = 0;
-	     (loff_t)blk * DISK_BLOCK_SIZE < pos; blk++, n++) {
-		uint64_t v;
-
-		if (bio->bi_csums) {
-			v = bio->bi_csums[n];	/* taken when the I/O was submitted */
-		} else {
-			/* Direct I/O: the disk checksums the block as it now is */
-			if (host_read(bio->bi_fd, block, DISK_BLOCK_SIZE,
-				      (loff_t)blk * DISK_BLOCK_SIZE)) {
-				bio->bi_status = -EIO;
-				return;
-			}
-			v = disk_block_csum(block);
-		}
-		if (store_csum(bio->bi_csum_fd, blk, v)) {
+	if (!after) {
+		/* taken when the I/O was submitted */
+		if (store_csums(bio->bi_csum_fd, first, nblocks, bio->bi_csums))
 			bio->bi_status = -EIO;
-			return;
-		}
+		return;
 	}
+	/* the blocks it covers in part: read back, as they now are on the disk */
+	ok = disk_fault_n(PINMM_DISK_FAIL_READ, nblocks, &err);
+	for (unsigned long n = 0; n < ok; n++) {
+		loff_t b = (loff_t)(first + n) * DISK_BLOCK_SIZE;
+
+		if (b >= start && b + DISK_BLOCK_SIZE <= end)
+			continue;
+		if (host_pread_all(bio->bi_fd, disk.block, DISK_BLOCK_SIZE, b)) {
+			ok = n;
+			err = -EIO;
+			break;
+		}
+		disk.csums[n] = disk_block_csum(disk.block);
+	}
+	if (store_csums(bio->bi_csum_fd, first, ok, disk.csums) || err)
+		bio->bi_status = -EIO;
+}
+
+/*
+ * Carry out one request and complete it: whoever holds the device (its
+ * thread, or a synchronous submitter issuing directly) runs this, never two
+ * at once, so the device's buffers are the holder's alone.
+ */
+static void disk_serve(struct bio *bio, unsigned int latency)
+{
+	if (latency)
+		usleep(latency);
+	bio->bi_status = 0;
+	if (bio->bi_op == REQ_OP_READ)
+		disk_do_read(bio);
+	else
+		disk_do_write(bio);
+	count_vm_events(bio->bi_op == REQ_OP_READ ? PGPGIN : PGPGOUT,
+			(long)(bio_size(bio) / 1024));
+	atomic_fetch_add(&disk.completed, 1);
+	bio->bi_end_io(bio);
+}
+
+/* Give the device back (disk.lock held): to its thread if work is queued. */
+static void disk_release_locked(void)
+{
+	disk.busy = false;
+	if (disk.head || disk.stop)
+		pthread_cond_signal(&disk.work);
+	if (!disk.head)
+		pthread_cond_broadcast(&disk.idle);
 }
 
 static void *disk_main(void *arg)
 {
-	char *block = aligned_alloc(64, DISK_BLOCK_SIZE);
-	char *stage = aligned_alloc(64, DISK_BLOCK_SIZE);
-
 	(void)arg;
-	BUG_ON(!block || !stage);
 	pthread_mutex_lock(&disk.lock);
 	for (;;) {
 		struct bio *bio;
 		unsigned int latency;
 
-		while (!disk.head && !disk.stop)
+		/* busy: a synchronous submitter holds the device; it wakes us */
+		while (disk.busy || (!disk.head && !disk.stop))
 			pthread_cond_wait(&disk.work, &disk.lock);
 		if (!disk.head)
 			break;
@@ -396,27 +566,20 @@ static void *disk_main(void *arg)
 		latency = disk.latency_us;
 		pthread_mutex_unlock(&disk.lock);
 
-		if (latency)
-			usleep(latency);
-		bio->bi_status = 0;
-		if (bio->bi_op == REQ_OP_READ)
-			disk_do_read(bio, block, stage);
-		else
-			disk_do_write(bio, block, stage);
-		count_vm_events(bio->bi_op == REQ_OP_READ ? PGPGIN : PGPGOUT,
-				(long)(bio_size(bio) / 1024));
-		atomic_fetch_add(&disk.completed, 1);
-		bio->bi_end_io(bio);
+		disk_serve(bio, latency);
 
 		pthread_mutex_lock(&disk.lock);
-		disk.busy = false;
-		if (!disk.head)
-			pthread_cond_broadcast(&disk.idle);
+		disk_release_locked();
 	}
 	pthread_mutex_unlock(&disk.lock);
-	free(block);
-	free(stage);
 	return NULL;
+}
+
+static void disk_queue_locked(struct bio *bio)
+{
+	*disk.tail = bio;
+	disk.tail = &bio->bi_next;
+	pthread_cond_signal(&disk.work);
 }
 
 void submit_bio(struct bio *bio)
@@ -425,9 +588,33 @@ void submit_bio(struct bio *bio)
 	bio->bi_next = NULL;
 	pthread_mutex_lock(&disk.lock);
 	BUG_ON(!disk.running);
-	*disk.tail = bio;
-	disk.tail = &bio->bi_next;
-	pthread_cond_signal(&disk.work);
+	disk_queue_locked(bio);
+	pthread_mutex_unlock(&disk.lock);
+}
+
+void submit_bio_sync(struct bio *bio)
+{
+	unsigned int latency;
+
+	VM_BUG_ON(!bio->bi_end_io || bio->bi_fd < 0);
+	bio->bi_next = NULL;
+	pthread_mutex_lock(&disk.lock);
+	BUG_ON(!disk.running);
+	if (disk.head || disk.busy) {
+		/* not idle: behind what is queued, as any other request */
+		disk_queue_locked(bio);
+		pthread_mutex_unlock(&disk.lock);
+		return;
+	}
+	/* idle: take the device and run the request here (blk_mq_try_issue_directly) */
+	disk.busy = true;
+	latency = disk.latency_us;
+	pthread_mutex_unlock(&disk.lock);
+
+	disk_serve(bio, latency);
+
+	pthread_mutex_lock(&disk.lock);
+	disk_release_locked();
 	pthread_mutex_unlock(&disk.lock);
 }
 
@@ -456,7 +643,7 @@ int submit_bio_wait(struct bio *bio)
 
 	bio->bi_private = &w;
 	bio->bi_end_io = submit_bio_wait_endio;
-	submit_bio(bio);
+	submit_bio_sync(bio);
 	pthread_mutex_lock(&w.lock);
 	while (!w.done)
 		pthread_cond_wait(&w.cond, &w.lock);
@@ -474,19 +661,40 @@ void pinmm_disk_drain(void)
 	pthread_mutex_unlock(&disk.lock);
 }
 
+static void disk_free_buffers(void)
+{
+	free(disk.block);
+	free(disk.stage);
+	free(disk.csums);
+	disk.block = disk.stage = NULL;
+	disk.csums = NULL;
+	disk.nr_csums = 0;
+}
+
 int disk_start(void)
 {
+	disk.block = aligned_alloc(64, DISK_BLOCK_SIZE);
+	disk.stage = aligned_alloc(64, DISK_STAGE_BLOCKS * DISK_BLOCK_SIZE);
+	/* room for a 2 MiB request's checksums: it grows only for larger ones */
+	disk.nr_csums = (2UL << 20) / DISK_BLOCK_SIZE;
+	disk.csums = malloc(disk.nr_csums * sizeof(*disk.csums));
+	if (!disk.block || !disk.stage || !disk.csums) {
+		disk_free_buffers();
+		return -ENOMEM;
+	}
 	pthread_mutex_lock(&disk.lock);
 	disk.head = NULL;
 	disk.tail = &disk.head;
 	disk.stop = false;
 	disk.busy = false;
 	disk.latency_us = 0;
-	memset(disk.fault, 0, sizeof(disk.fault));
+	memset(disk.fault, 0, sizeof(disk.fault));	/* armed too: no thread looks yet */
 	pthread_mutex_unlock(&disk.lock);
 	atomic_store(&disk.completed, 0);
-	if (pthread_create(&disk.thread, NULL, disk_main, NULL))
+	if (pthread_create(&disk.thread, NULL, disk_main, NULL)) {
+		disk_free_buffers();
 		return -ENOMEM;
+	}
 	pthread_mutex_lock(&disk.lock);
 	disk.running = true;
 	pthread_mutex_unlock(&disk.lock);
@@ -508,4 +716,5 @@ void disk_stop(void)
 	pthread_mutex_lock(&disk.lock);
 	disk.running = false;
 	pthread_mutex_unlock(&disk.lock);
+	disk_free_buffers();
 }

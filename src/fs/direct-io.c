@@ -26,46 +26,70 @@
 #include <pinmm/bio.h>
 #include <pinmm/gup.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define DIO_PAGES_PER_BIO	256
 
 struct dio {
 	pthread_mutex_t lock;
 	pthread_cond_t done;
-	unsigned int in_flight;		/* bios not completed */
+	atomic_uint in_flight;		/* bios not completed */
 	int error;			/* the first failure */
+	pthread_t submitter;
+	unsigned int inline_done;	/* (submitter) bios it served and completed itself */
 	struct page **pages;		/* every page pinned, for the release */
 	unsigned long nr_pages, max_pages;
+	struct page **inline_pages;	/* the submitter's on-stack array */
 };
 
+/*
+ * The completions of one dio never run concurrently: the device serves one
+ * request at a time, whoever holds it, so ->error needs no lock. A bio the
+ * submitter issued directly completes in its own thread, where nobody waits
+ * yet; one served by the device thread wakes the submitter under the lock,
+ * which the submitter then takes before the dio leaves its stack.
+ */
 static void dio_bio_end_io(struct bio *bio)
 {
 	struct dio *dio = bio->bi_private;
 
-	pthread_mutex_lock(&dio->lock);
 	if (bio->bi_status && !dio->error)
 		dio->error = bio->bi_status;
-	if (!--dio->in_flight)
+	bio_put(bio);
+	if (pthread_equal(pthread_self(), dio->submitter)) {
+		dio->inline_done++;
+		atomic_fetch_sub_explicit(&dio->in_flight, 1, memory_order_relaxed);
+		return;
+	}
+	pthread_mutex_lock(&dio->lock);
+	if (atomic_fetch_sub_explicit(&dio->in_flight, 1, memory_order_relaxed) == 1)
 		pthread_cond_signal(&dio->done);
 	pthread_mutex_unlock(&dio->lock);
-	bio_put(bio);
 }
 
-static bool dio_track_pages(struct dio *dio, struct page **pages, unsigned long n)
+/* Make room to pin @n more pages straight into dio->pages. */
+static bool dio_reserve_pages(struct dio *dio, unsigned long n)
 {
-	if (dio->nr_pages + n > dio->max_pages) {
-		unsigned long want = max(dio->max_pages * 2, dio->nr_pages + n);
-		struct page **p = realloc(dio->pages, want * sizeof(*p));
+	unsigned long want;
+	struct page **p;
 
-		if (!p)
-			return false;
-		dio->pages = p;
-		dio->max_pages = want;
+	if (dio->nr_pages + n <= dio->max_pages)
+		return true;
+	want = max(dio->max_pages * 2, dio->nr_pages + n);
+	if (dio->pages == dio->inline_pages) {
+		p = malloc(want * sizeof(*p));
+		if (p)
+			memcpy(p, dio->pages, dio->nr_pages * sizeof(*p));
+	} else {
+		p = realloc(dio->pages, want * sizeof(*p));
 	}
-	for (unsigned long i = 0; i < n; i++)
-		dio->pages[dio->nr_pages++] = pages[i];
+	if (!p)
+		return false;
+	dio->pages = p;
+	dio->max_pages = want;
 	return true;
 }
 
@@ -76,35 +100,56 @@ static bool dio_track_pages(struct dio *dio, struct page **pages, unsigned long 
 static ssize_t dio_submit(struct kiocb *iocb, struct iov_iter *iter, size_t len,
 			  const struct dio_target *t, enum req_op op)
 {
+	/* one full bio's pages, left uninitialised: most calls allocate nothing */
+	struct page *inline_pages[DIO_PAGES_PER_BIO];
 	struct dio dio = {
 		.lock = PTHREAD_MUTEX_INITIALIZER,
 		.done = PTHREAD_COND_INITIALIZER,
+		.pages = inline_pages,
+		.max_pages = DIO_PAGES_PER_BIO,
+		.inline_pages = inline_pages,
+		.submitter = pthread_self(),
 	};
-	struct page *batch[DIO_PAGES_PER_BIO];
+	unsigned int submitted = 0;
 	bool will_pin = iov_iter_extract_will_pin(iter);
 	loff_t pos = iocb->ki_pos;
 	size_t done = 0;
 	int err = 0;
 
 	while (done < len) {
-		struct bio *bio = bio_alloc(DIO_PAGES_PER_BIO);
-		struct page **pages = batch;
-		size_t off0 = 0, n;
-		ssize_t got;
+		struct bio *bio;
+		size_t n;
 
-		if (!bio) {
-			err = -ENOMEM;
-			break;
-		}
 		if (will_pin) {
+			struct page **pages;
+			size_t off0 = 0;
+			unsigned short nr;
+			ssize_t got;
+
+			if (!dio_reserve_pages(&dio, DIO_PAGES_PER_BIO)) {
+				err = -ENOMEM;
+				break;
+			}
+			/* pinned straight into the release list */
+			pages = dio.pages + dio.nr_pages;
 			got = iov_iter_extract_pages(iter, &pages, len - done, DIO_PAGES_PER_BIO, 0,
 						     &off0);
 			if (got <= 0) {
 				err = got ? (int)got : -EFAULT;
-				bio_put(bio);
 				break;
 			}
 			n = (size_t)got;
+			nr = (unsigned short)DIV_ROUND_UP(off0 + n, PAGE_SIZE);
+			dio.nr_pages += nr;
+			/* sized to what it carries: a 4 KiB I/O needs one vector, not 256 */
+			bio = bio_alloc(nr);
+			if (!bio) {
+				/* the device never saw them: released clean */
+				dio.nr_pages -= nr;
+				unpin_user_pages(pages, nr);
+				err = -ENOMEM;
+				break;
+			}
 			for (size_t left = n, i = 0; left; i++) {
 				size_t k = min(left, PAGE_SIZE - off0);
 
@@ -112,16 +157,15 @@ static ssize_t dio_submit(struct kiocb *iocb, struct iov_iter *iter, size_t len,
 				left -= k;
 				off0 = 0;
 			}
-			if (!dio_track_pages(&dio, pages, bio->bi_vcnt)) {
-				unpin_user_pages(pages, bio->bi_vcnt);
-				bio_put(bio);
-				err = -ENOMEM;
-				break;
-			}
 		} else {
 			/* host memory (kernel_read of an O_DIRECT file): nothing to pin */
 			const struct kvec *kv = iter->kvec;
 
+			bio = bio_alloc(1);
+			if (!bio) {
+				err = -ENOMEM;
+				break;
+			}
 			n = min(len - done, kv->iov_len - iter->iov_offset);
 			bio_add_buf(bio, (char *)kv->iov_base + iter->iov_offset, (unsigned int)n);
 			iov_iter_advance(iter, n);
@@ -134,23 +178,27 @@ static ssize_t dio_submit(struct kiocb *iocb, struct iov_iter *iter, size_t len,
 		bio->bi_csum_after = op == REQ_OP_WRITE;
 		bio->bi_end_io = dio_bio_end_io;
 		bio->bi_private = &dio;
-		pthread_mutex_lock(&dio.lock);
-		dio.in_flight++;
-		pthread_mutex_unlock(&dio.lock);
-		submit_bio(bio);
+		atomic_fetch_add_explicit(&dio.in_flight, 1, memory_order_relaxed);
+		submitted++;
+		/* we wait for it anyway: an idle disk serves it in this thread */
+		submit_bio_sync(bio);
 		done += n;
 	}
 
-	pthread_mutex_lock(&dio.lock);
-	while (dio.in_flight)
-		pthread_cond_wait(&dio.done, &dio.lock);
+	if (dio.inline_done != submitted) {
+		/* some went to the device thread: its last wake-up must be over */
+		pthread_mutex_lock(&dio.lock);
+		while (atomic_load_explicit(&dio.in_flight, memory_order_relaxed))
+			pthread_cond_wait(&dio.done, &dio.lock);
+		pthread_mutex_unlock(&dio.lock);
+	}
 	if (!err)
 		err = dio.error;
-	pthread_mutex_unlock(&dio.lock);
 	/* completion: the device wrote what it read from the disk into the pages */
 	if (dio.nr_pages)
 		unpin_user_pages_dirty_lock(dio.pages, dio.nr_pages, op == REQ_OP_READ);
-	free(dio.pages);
+	if (dio.pages != dio.inline_pages)
+		free(dio.pages);
 	pthread_mutex_destroy(&dio.lock);
 	pthread_cond_destroy(&dio.done);
 	return err ? err : (ssize_t)done;
