@@ -217,12 +217,15 @@ ssize_t direct_io_read(struct kiocb *iocb, struct iov_iter *iter, const struct d
 	ssize_t ret;
 	int err;
 
-	if (!count)
+	/*
+	 * At or past EOF there is nothing to read, aligned or not: checked
+	 * first, as iomap does (the live kernel returns 0 for a read at EOF
+	 * into a misaligned buffer, at a misaligned offset).
+	 */
+	if (!count || pos >= isize)
 		return 0;
 	if (dio_misaligned(iocb, iter))
 		return -EINVAL;
-	if (pos >= isize)
-		return 0;
 	/* whole logical blocks are read; only what lies before EOF is reported */
 	want = min(count, (size_t)(isize - pos));
 	len = ALIGN(want, (size_t)DISK_LOGICAL_BLOCK);

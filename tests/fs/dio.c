@@ -102,6 +102,12 @@ static void read_pins_and_dirties(void)
 	is_int(atomic_load(&f->f_mapping->nrpages), 0, "dio read: the page cache was not used");
 	pos = 8 * PAGE_SIZE;
 	is_int(vfs_read(f, (char __user *)FS_BASE, PAGE_SIZE, &pos), 0, "dio read: at EOF reads 0");
+	pos = 8 * PAGE_SIZE + 1;
+	is_int(vfs_read(f, (char __user *)(FS_BASE + 1), 7, &pos), 0,
+	       "dio read: past EOF reads 0 before alignment is checked (iomap; the live kernel too)");
+	pos = 4 * PAGE_SIZE;
+	is_int(vfs_read(f, (char __user *)(FS_BASE + 1), PAGE_SIZE, &pos), -EINVAL,
+	       "dio read: inside the file a misaligned buffer is still -EINVAL");
 	vm_munmap(FS_BASE, 8 * PAGE_SIZE);
 	fput(f);
 	fs_teardown("read_pins_and_dirties", t);
