@@ -447,6 +447,24 @@ void *xa_find(struct xarray *xa, unsigned long *indexp, unsigned long max, xa_ma
 void *xa_find_after(struct xarray *xa, unsigned long *indexp, unsigned long max,
 		    xa_mark_t filter);
 
+/**
+ * xa_extract() - copy the entries of [@start, @max] into an array.
+ * @xa: the array.
+ * @dst: where to put them, room for @n.
+ * @start: the first index to look at.
+ * @max: the last (inclusive).
+ * @n: at most this many.
+ * @filter: XA_PRESENT or a mark.
+ *
+ * The entries go to @dst in index order, without their indices (a folio
+ * knows its own). One descent per 64 indices, not one per entry.
+ * Context: as xa_find(); the entries are a lockless snapshot, as xa_find()'s:
+ * a caller that needs one to still be there must check it under its own lock.
+ * Return: how many were copied.
+ */
+unsigned int xa_extract(struct xarray *xa, void **dst, unsigned long start, unsigned long max,
+			unsigned int n, xa_mark_t filter);
+
 /*
  * xa_for_each_range() - loop over the present entries with an index in
  * [@start, @last], in index order: @index and @entry are set for each. The

@@ -774,7 +774,7 @@ static unsigned int xa_next_slot(struct xa_node *node, unsigned int off, xa_mark
  * costs O(1) per level, and the index only moves forward.
  */
 static void *xa_find_rcu(struct xarray *xa, unsigned long *indexp, unsigned long max,
-			 xa_mark_t filter)
+			 xa_mark_t filter, struct xa_node **leafp)
 {
 	unsigned long index = *indexp, mask;
 	struct xa_node *node;
@@ -788,6 +788,8 @@ restart:
 		if (filter != XA_PRESENT && !xa_summary(xa, filter))
 			return NULL;
 		*indexp = 0;
+		if (leafp)
+			*leafp = NULL;
 		return entry;
 	}
 	node = xa_to_node(entry);
@@ -826,6 +828,8 @@ restart:
 		}
 		if (node->shift == 0) {
 			*indexp = index;
+			if (leafp)
+				*leafp = node;
 			return entry;
 		}
 		node = xa_to_node(entry);
@@ -844,7 +848,7 @@ void *xa_find(struct xarray *xa, unsigned long *indexp, unsigned long max, xa_ma
 	if (WARN_ON_ONCE(!xa_filter_valid(filter)) || *indexp > max)
 		return NULL;
 	rcu_read_lock();
-	entry = xa_find_rcu(xa, indexp, max, filter);
+	entry = xa_find_rcu(xa, indexp, max, filter, NULL);
 	rcu_read_unlock();
 	return entry;
 }
@@ -862,6 +866,48 @@ void *xa_find_after(struct xarray *xa, unsigned long *indexp, unsigned long max,
 	if (entry)
 		*indexp = index;
 	return entry;
+}
+
+unsigned int xa_extract(struct xarray *xa, void **dst, unsigned long start, unsigned long max,
+			unsigned int n, xa_mark_t filter)
+{
+	unsigned long index = start;
+	unsigned int got = 0;
+
+	if (WARN_ON_ONCE(!xa_filter_valid(filter)) || start > max)
+		return 0;
+	rcu_read_lock();
+	while (got < n) {
+		struct xa_node *leaf;
+		void *entry = xa_find_rcu(xa, &index, max, filter, &leaf);
+		unsigned long base;
+
+		if (!entry)
+			break;
+		dst[got++] = entry;
+		if (!leaf)
+			break;		/* the head itself: index 0, nothing else */
+		/* the rest of the leaf straight from it: one descent per 64 slots */
+		base = index & ~(unsigned long)XA_CHUNK_MASK;
+		for (unsigned int off = xa_offset(index, 0) + 1; off < XA_CHUNK_SIZE && got < n;
+		     off++) {
+			if ((base | off) > max)
+				goto out;
+			if (filter != XA_PRESENT &&
+			    !test_bit(off, &leaf->marks[filter]))
+				continue;
+			entry = rcu_dereference(leaf->slots[off]);
+			/* (the retry entry only ever sits in slot 0) */
+			if (entry)
+				dst[got++] = entry;
+		}
+		if ((base | XA_CHUNK_MASK) >= max)
+			break;
+		index = (base | XA_CHUNK_MASK) + 1;
+	}
+out:
+	rcu_read_unlock();
+	return got;
 }
 
 /* ---- test support ----------------------------------------------------------------------- */

@@ -5,10 +5,10 @@
  * A sleeper takes the hashed bucket lock, sets PG_waiters, re-checks the bit
  * it waits on, and sleeps. The releaser clears the bit and, only if
  * PG_waiters is set, takes the bucket lock, clears PG_waiters and wakes all
- * sleepers of the bucket; those still waiting set PG_waiters again. The
- * set-then-check / clear-then-check pair is sequentially consistent, so
- * either the releaser sees PG_waiters or the sleeper sees the bit clear: no
- * lost wake-up.
+ * sleepers of the bucket; those still waiting set PG_waiters again. Both
+ * sides modify the same flags word with atomic read-modify-writes (the
+ * releaser learns PG_waiters from its clear), so either the releaser sees
+ * PG_waiters or the sleeper sees the bit clear: no lost wake-up.
  */
 #include "internal.h"
 
@@ -56,12 +56,19 @@ static int folio_wait_bit_common(struct folio *folio, int bit, bool killable)
 	return ret;
 }
 
-static void folio_wake_bit(struct folio *folio)
+/*
+ * Clear @bit of @folio and wake its sleepers, if any. The clear returns the
+ * flags as they were in the same atomic step (Linux: folio_xor_flags_has_waiters()),
+ * so no fence is needed: a sleeper's set_bit(PG_waiters) on this word comes
+ * either before it (we see PG_waiters) or after it (its re-check sees @bit clear).
+ */
+static void folio_clear_bit_wake(struct folio *folio, int bit)
 {
 	struct wait_bucket *b;
+	unsigned long old = atomic_fetch_and_explicit(&folio->flags, ~(1UL << bit),
+						      memory_order_seq_cst);
 
-	atomic_thread_fence(memory_order_seq_cst);
-	if (!test_bit(PG_waiters, &folio->flags))
+	if (!(old & (1UL << PG_waiters)))
 		return;
 	b = __wait_var_lock(folio);
 	clear_bit(PG_waiters, &folio->flags);
@@ -99,8 +106,7 @@ int __folio_lock_killable(struct folio *folio, const char *file, int line)
 void folio_unlock(struct folio *folio)
 {
 	VM_BUG_ON(!folio_test_locked(folio));
-	clear_bit_unlock(PG_locked, &folio->flags);
-	folio_wake_bit(folio);
+	folio_clear_bit_wake(folio, PG_locked);
 }
 
 void folio_wait_locked(struct folio *folio)
@@ -116,6 +122,5 @@ void folio_wait_writeback(struct folio *folio)
 void folio_end_writeback_wake(struct folio *folio)
 {
 	VM_BUG_ON(!folio_test_writeback(folio));
-	clear_bit_unlock(PG_writeback, &folio->flags);
-	folio_wake_bit(folio);
+	folio_clear_bit_wake(folio, PG_writeback);
 }

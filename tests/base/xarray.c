@@ -579,7 +579,7 @@ static unsigned int pick_key(unsigned int window, bool draining)
 }
 
 struct model_stats {
-	unsigned long ops, bad_load, bad_mark, bad_find, bad_check, bad_ret, bad_absent;
+	unsigned long ops, bad_load, bad_mark, bad_find, bad_extract, bad_check, bad_ret, bad_absent;
 	unsigned long max_nodes, emptied, head_only;
 	long first_bad_op;
 };
@@ -643,6 +643,27 @@ static void model_verify(struct xarray *xa, struct model_stats *st)
 				      : (got != model[after] || i != keys[after]))
 				model_note_bad(st, &st->bad_find);
 		}
+	}
+	for (q = 0; q < 2; q++) {
+		/* xa_extract() returns exactly what xa_find()/xa_find_after() walk through */
+		unsigned long start = random_index(), max, i;
+		unsigned int n = 1 + (unsigned int)(next_rand() % 150), got, k2 = 0;
+		xa_mark_t f = random_filter();
+		void *dst[150];
+		void *e;
+
+		max = (next_rand() & 1) ? ULONG_MAX : start + (next_rand() % 100000);
+		if (max < start)
+			max = ULONG_MAX;
+		got = xa_extract(xa, dst, start, max, n, f);
+		i = start;
+		for (e = xa_find(xa, &i, max, f); e && k2 < n; e = xa_find_after(xa, &i, max, f)) {
+			if (k2 >= got || dst[k2] != e)
+				break;
+			k2++;
+		}
+		if (k2 != got || (got < n && e))
+			model_note_bad(st, &st->bad_extract);
 	}
 	if (!xa_check(xa))
 		model_note_bad(st, &st->bad_check);
@@ -728,6 +749,8 @@ static void test_model(void)
 		"reference marks after every op");
 	is_uint(st.bad_find, 0, "xarray: model: xa_find/xa_find_after (any filter, random start "
 		"and max) find what the reference finds");
+	is_uint(st.bad_extract, 0, "xarray: model: xa_extract (any filter, random start, max "
+		"and count) copies what xa_find/xa_find_after walk through, in order");
 	is_uint(st.bad_check, 0, "xarray: model: counts, mark bitmaps and tree shape stay "
 		"consistent (xa_check) after every op");
 	if (st.first_bad_op >= 0)
