@@ -268,6 +268,13 @@ void free_pgd_range(struct mm_struct *mm, unsigned long addr, unsigned long end,
 int __pud_alloc(struct mm_struct *mm, pgd_t *pgd);
 int __pmd_alloc(struct mm_struct *mm, pud_t *pud);
 int __pte_alloc(struct mm_struct *mm, pmd_t *pmd);
+/*
+ * pmd_install - link the table *@prealloc below @pmd if it is still empty,
+ * and clear *@prealloc (the table is the mm's now); if a racing fault
+ * installed one first, *@prealloc stays with the caller to free.
+ * Context: mmap_lock held; takes the PMD-table lock.
+ */
+void pmd_install(struct mm_struct *mm, pmd_t *pmd, struct page **prealloc);
 
 /**
  * pmd_alloc_walk - the PMD entry for @addr, allocating PUD/PMD tables.
@@ -374,6 +381,33 @@ static inline pmd_t pmd_mktable(struct page *table)
  */
 vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address,
 			   unsigned int flags, void *regs);
+/**
+ * set_pte_range - map @nr consecutive pages of @folio, from @page, at @addr.
+ * @vmf: the fault; vmf->pte points at @addr's entry, every one of the @nr
+ *       entries is none, and vmf->ptl is held.
+ * @folio: a page-cache folio (or, for a write fault on a private mapping,
+ *         the new COW copy, which becomes anon here).
+ * @page: its first page to map.
+ * @nr: how many.
+ * @addr: the user address of @page.
+ *
+ * Builds the entries from the VMA's protection: read-only in a private
+ * mapping, writable and dirty for a write fault the VMA allows, dirty where
+ * a writable shared mapping maps a folio that already is. Adds the rmap and
+ * the rss counters; the caller hands over one folio reference per page.
+ */
+void set_pte_range(struct vm_fault *vmf, struct folio *folio, struct page *page,
+		   unsigned int nr, unsigned long addr);
+/*
+ * Fault-around (Linux's debugfs fault_around_bytes): how much a read fault
+ * on a file maps of what the page cache already holds, aligned, within the
+ * VMA and the PTE table. A power of two from PAGE_SIZE (off) to 2 MiB;
+ * 64 KiB by default (and at every boot). pinmm_set_fault_around_bytes()
+ * rounds down; -EINVAL above 2 MiB.
+ */
+#define FAULT_AROUND_BYTES_DEFAULT	(64UL << 10)
+unsigned long pinmm_fault_around_bytes(void);
+int pinmm_set_fault_around_bytes(unsigned long bytes);
 /**
  * zap_page_range_single - unmap the pages of [@address, @address + @size).
  * @vma: the VMA; the range must lie inside it.

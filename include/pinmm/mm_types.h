@@ -311,6 +311,12 @@ struct vm_fault {
 	spinlock_t *ptl;
 	struct page *page;		/* ->fault() returns the page here */
 	struct page *cow_page;
+	/*
+	 * A PTE table allocated before ->map_pages() (which runs under
+	 * rcu_read_lock() and must not allocate) for an empty PMD; freed by
+	 * the fault if nobody installed it.
+	 */
+	struct page *prealloc_pte;
 };
 
 struct vm_operations_struct {
@@ -319,6 +325,12 @@ struct vm_operations_struct {
 	/* Fill vmf->page (referenced, locked with VM_FAULT_LOCKED) for vmf->pgoff. */
 	vm_fault_t (*fault)(struct vm_fault *vmf);
 	vm_fault_t (*huge_fault)(struct vm_fault *vmf, unsigned int order);
+	/*
+	 * Fault-around: map what is already cached of [start_pgoff,
+	 * end_pgoff] without waiting or reading; VM_FAULT_NOPAGE if the
+	 * faulting page is among them. Called under rcu_read_lock().
+	 */
+	vm_fault_t (*map_pages)(struct vm_fault *vmf, pgoff_t start_pgoff, pgoff_t end_pgoff);
 	/* A shared file page is about to become writable: the fs may refuse. */
 	vm_fault_t (*page_mkwrite)(struct vm_fault *vmf);
 	vm_fault_t (*pfn_mkwrite)(struct vm_fault *vmf);

@@ -240,6 +240,21 @@ unsigned int filemap_get_folios(struct address_space *mapping, pgoff_t *start, p
 
 /* ->fault of page-cache files: find or read the folio, return it locked. */
 vm_fault_t filemap_fault(struct vm_fault *vmf);
+/**
+ * filemap_map_pages - ->map_pages of page-cache files: fault-around.
+ * @vmf: the read fault (vmf->pmd set; vmf->prealloc_pte if it was empty).
+ * @start_pgoff: first file page of the window.
+ * @end_pgoff: last.
+ *
+ * Maps each page of the window whose PTE is empty and whose folio is cached,
+ * uptodate, unlocked (trylock: it never waits) and inside i_size, as a read
+ * fault would (set_pte_range(): read-only in private mappings, behind
+ * write-notify in shared ones), taking one folio reference per entry. A
+ * PMD-sized folio under an empty PMD is mapped by the PMD. Reads nothing.
+ * Context: mmap_lock held, rcu_read_lock() held; takes the PTE lock.
+ * Return: VM_FAULT_NOPAGE if the faulting page is now mapped, else 0.
+ */
+vm_fault_t filemap_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff, pgoff_t end_pgoff);
 /* ->page_mkwrite for simple file systems: lock, check, dirty, wait stable. */
 vm_fault_t filemap_page_mkwrite(struct vm_fault *vmf);
 

@@ -147,6 +147,12 @@ static inline pte_t pfn_pte(unsigned long pfn, pgprot_t prot)
 	return __pte((pfn << PAGE_SHIFT) | prot.pgprot);
 }
 
+/* The same entry for the frame @nr further on (consecutive pages of a folio). */
+static inline pte_t pte_advance_pfn(pte_t p, unsigned long nr)
+{
+	return __pte(p.pte + (nr << PAGE_SHIFT));
+}
+
 /* Keep the pfn and the software state, take the new protection bits. */
 static inline pte_t pte_modify(pte_t p, pgprot_t prot)
 {

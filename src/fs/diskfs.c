@@ -434,6 +434,7 @@ static vm_fault_t diskfs_page_mkwrite(struct vm_fault *vmf)
 
 static const struct vm_operations_struct diskfs_vm_ops = {
 	.fault = filemap_fault,
+	.map_pages = filemap_map_pages,
 	.page_mkwrite = diskfs_page_mkwrite,
 };
 

@@ -22,6 +22,7 @@
  */
 #include "internal.h"
 
+#include <pinmm/huge_mm.h>
 #include <pinmm/migrate.h>
 #include <pinmm/memory.h>
 #include <pinmm/rmap.h>
@@ -408,6 +409,137 @@ retry_find:
 	return ret | VM_FAULT_LOCKED;
 }
 
+/*
+ * Fault-around's walk over its window of the cache: the entries are taken
+ * in one lockless sweep (xa_extract()), then checked folio by folio.
+ */
+struct map_window {
+	struct address_space *mapping;
+	pgoff_t start, end;
+	void *entries[PTRS_PER_TABLE];	/* a window never spans more than a table */
+	unsigned int nr, next;
+	struct folio *prev;		/* a large folio fills consecutive slots */
+};
+
+/*
+ * The next folio of the window that fault-around may map: uptodate, not
+ * locked by anyone (we never wait), and, once locked, still in the cache,
+ * in the window and not past EOF. Returned locked, with a reference; NULL
+ * when none is left. Under rcu_read_lock().
+ */
+static struct folio *next_mappable_folio(struct map_window *w)
+{
+	while (w->next < w->nr) {
+		struct folio *folio = w->entries[w->next++];
+
+		if (xa_is_value(folio) || folio == w->prev || !folio_test_uptodate(folio))
+			continue;
+		w->prev = folio;
+		if (!folio_try_get(folio))
+			continue;
+		if (!folio_trylock(folio))
+			goto put;
+		/*
+		 * The sweep saw the folio at some instant; under its lock it
+		 * stays in (or out of) the cache, so check it now: still
+		 * @mapping's, still covering part of the window (it is mapped
+		 * at its own index, whatever slot we met it in), still before
+		 * EOF (a truncation lowers i_size, then removes folios under
+		 * their lock).
+		 */
+		if (folio->mapping != w->mapping || !folio_test_uptodate(folio) ||
+		    folio->index > w->end || folio->index + folio_nr_pages(folio) <= w->start ||
+		    folio->index >= size_in_pages(w->mapping->host))
+			goto unlock;
+		return folio;
+unlock:
+		folio_unlock(folio);
+put:
+		folio_put(folio);
+	}
+	return NULL;
+}
+
+/*
+ * An empty PMD: a PMD-sized folio under it is mapped whole (do_set_pmd);
+ * else the table the fault prepared goes in. True if the PMD mapped it all.
+ */
+static bool filemap_map_pmd(struct vm_fault *vmf, struct folio *folio)
+{
+	struct mm_struct *mm = vmf->vma->vm_mm;
+
+	if (!pmd_none(pmdp_get_lockless(vmf->pmd)))
+		return false;
+	if (folio_order(folio) == HPAGE_PMD_ORDER && !do_set_pmd(vmf, folio, false))
+		return true;
+	if (vmf->prealloc_pte)
+		pmd_install(mm, vmf->pmd, &vmf->prealloc_pte);
+	return false;
+}
+
+vm_fault_t filemap_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff, pgoff_t end_pgoff)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct address_space *mapping = vma->vm_file->f_mapping;
+	unsigned long base = vma->vm_start + ((start_pgoff - vma->vm_pgoff) << PAGE_SHIFT);
+	struct map_window w = { .mapping = mapping, .start = start_pgoff, .end = end_pgoff };
+	vm_fault_t ret = 0;
+	struct folio *folio;
+	pte_t *ptes;
+
+	if (WARN_ON_ONCE(end_pgoff - start_pgoff >= PTRS_PER_TABLE))
+		return 0;
+	w.nr = xa_extract(&mapping->i_pages, w.entries, start_pgoff, end_pgoff,
+			  (unsigned int)(end_pgoff - start_pgoff + 1), XA_PRESENT);
+	folio = next_mappable_folio(&w);
+	if (!folio)
+		return 0;
+	if (filemap_map_pmd(vmf, folio)) {
+		/* the fault's address lies under the PMD: that was the fault */
+		folio_unlock(folio);
+		return VM_FAULT_NOPAGE;
+	}
+	ptes = pte_offset_map_lock(vma->vm_mm, vmf->pmd, base, &vmf->ptl);
+	if (!ptes) {
+		/* no table (or a PMD leaf raced in): leave it to ->fault() */
+		folio_unlock(folio);
+		folio_put(folio);
+		return 0;
+	}
+	do {
+		pgoff_t first = max(folio->index, start_pgoff);
+		pgoff_t last = min(folio->index + folio_nr_pages(folio) - 1, end_pgoff);
+		unsigned int refs = 0;
+
+		/* runs of empty entries over the folio's pages in the window */
+		for (pgoff_t i = first; i <= last;) {
+			pgoff_t run = i;
+
+			while (run <= last && pte_none(ptep_get(ptes + (run - start_pgoff))))
+				run++;
+			if (run > i) {
+				vmf->pte = ptes + (i - start_pgoff);
+				set_pte_range(vmf, folio, folio_page(folio, i - folio->index),
+					      (unsigned int)(run - i),
+					      base + ((i - start_pgoff) << PAGE_SHIFT));
+				refs += (unsigned int)(run - i);
+				if (vmf->pgoff >= i && vmf->pgoff < run)
+					ret = VM_FAULT_NOPAGE;
+			}
+			i = run + 1;	/* past the entry that was not empty */
+		}
+		/* one reference per entry: ours becomes one of them */
+		if (refs)
+			folio_ref_add(folio, (int)refs - 1);
+		folio_unlock(folio);
+		if (!refs)
+			folio_put(folio);
+	} while ((folio = next_mappable_folio(&w)));
+	pte_unmap_unlock(ptes, vmf->ptl);
+	vmf->pte = NULL;
+	return ret;
+}
+
 vm_fault_t filemap_page_mkwrite(struct vm_fault *vmf)
 {
 	struct address_space *mapping = vmf->vma->vm_file->f_mapping;
@@ -427,6 +559,7 @@ vm_fault_t filemap_page_mkwrite(struct vm_fault *vmf)
 
 static const struct vm_operations_struct generic_file_vm_ops = {
 	.fault = filemap_fault,
+	.map_pages = filemap_map_pages,
 	.page_mkwrite = filemap_page_mkwrite,
 };
 

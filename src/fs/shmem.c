@@ -184,6 +184,7 @@ static vm_fault_t shmem_fault(struct vm_fault *vmf)
 
 static const struct vm_operations_struct shmem_vm_ops = {
 	.fault = shmem_fault,
+	.map_pages = filemap_map_pages,
 };
 
 bool vma_is_shmem(const struct vm_area_struct *vma)

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pinmm/memory.h>
 #include <pinmm/rcupdate.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +232,7 @@ int pinmm_boot(const struct pinmm_config *cfg)
 	pinmm_mmio_pages = MMIO_BYTES >> PAGE_SHIFT;
 	vmstat_reset();
 	pinmm_page_alloc_reset();
+	pinmm_set_fault_around_bytes(FAULT_AROUND_BYTES_DEFAULT);
 
 	init_zone(ZONE_NORMAL, 0, normal);
 	init_zone(ZONE_MOVABLE, normal, movable);

@@ -395,49 +395,67 @@ static vm_fault_t __do_fault(struct vm_fault *vmf)
 	return ret | VM_FAULT_LOCKED;
 }
 
-/*
- * Map @page at vmf->address if the PTE is still empty. @anon: a private COW
- * copy (new anon folio); else a page-cache page. The reference the caller
- * holds becomes the mapping's. Return true if mapped.
- */
-static bool finish_fault(struct vm_fault *vmf, struct page *page, bool anon, bool write)
+void set_pte_range(struct vm_fault *vmf, struct folio *folio, struct page *page,
+		   unsigned int nr, unsigned long addr)
 {
 	struct vm_area_struct *vma = vmf->vma;
-	struct mm_struct *mm = vma->vm_mm;
-	struct folio *folio = page_folio(page);
-	spinlock_t *ptl;
-	pte_t entry, *pte;
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	bool cow = write && !(vma->vm_flags & VM_SHARED);
+	pte_t entry = pte_mkyoung(mk_pte(page, vma_pte_prot(vma)));
 
-	if (pmd_none(pmdp_get_lockless(vmf->pmd))) {
-		/* a PMD-sized page-cache folio (shmem THP) is mapped whole if it can be */
-		if (!anon && folio_order(folio) == HPAGE_PMD_ORDER &&
-		    do_set_pmd(vmf, folio, write) != VM_FAULT_FALLBACK)
-			return true;
-		if (__pte_alloc(mm, vmf->pmd))
-			return false;
-	}
-	pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &ptl);
-	if (!pte)
-		return false;
-	if (!pte_none(ptep_get(pte))) {
-		pte_unmap_unlock(pte, ptl);
-		return false;
-	}
-	entry = pte_mkyoung(mk_pte(page, vma_pte_prot(vma)));
 	if (write)
 		entry = maybe_mkwrite(pte_mkdirty(entry), vma);
 	else if (!(vma->vm_flags & VM_SHARED))
 		entry = pte_wrprotect(entry);
-	if (anon) {
-		inc_mm_counter(mm, MM_ANONPAGES);
-		folio_add_new_anon_rmap(folio, vma, vmf->address, RMAP_EXCLUSIVE);
+	else if (pte_write(entry) && folio_test_dirty(folio))
+		entry = pte_mkdirty(entry);	/* no write-notify: already dirty, say so */
+	if (cow) {
+		VM_BUG_ON(nr != 1);
+		inc_mm_counter(vma->vm_mm, MM_ANONPAGES);
+		folio_add_new_anon_rmap(folio, vma, addr, RMAP_EXCLUSIVE);
 		folio_add_lru(folio);	/* src/migrate: now visible to migration */
 	} else {
-		inc_mm_counter(mm, mm_counter(folio));
-		folio_add_file_rmap_pte(folio, page, vma);
+		add_mm_counter(vma->vm_mm, mm_counter(folio), nr);
+		folio_add_file_rmap_ptes(folio, page, (int)nr, vma);
 	}
-	set_pte(pte, entry);
-	pte_unmap_unlock(pte, ptl);
+	/* consecutive pages of one folio: consecutive frames */
+	for (unsigned int i = 0; i < nr; i++, entry = pte_advance_pfn(entry, 1))
+		set_pte(vmf->pte + i, entry);
+}
+
+/*
+ * Map @page at vmf->address if the PTE is still empty: the page-cache page
+ * ->fault() returned, or (a write fault on a private mapping) its new COW
+ * copy. The reference the caller holds becomes the mapping's. Return true
+ * if mapped.
+ */
+static bool finish_fault(struct vm_fault *vmf, struct page *page)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mm_struct *mm = vma->vm_mm;
+	struct folio *folio = page_folio(page);
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	bool cow = write && !(vma->vm_flags & VM_SHARED);
+
+	if (pmd_none(pmdp_get_lockless(vmf->pmd))) {
+		/* a PMD-sized page-cache folio (shmem THP) is mapped whole if it can be */
+		if (!cow && folio_order(folio) == HPAGE_PMD_ORDER &&
+		    do_set_pmd(vmf, folio, write) != VM_FAULT_FALLBACK)
+			return true;
+		if (vmf->prealloc_pte)
+			pmd_install(mm, vmf->pmd, &vmf->prealloc_pte);
+		else if (__pte_alloc(mm, vmf->pmd))
+			return false;
+	}
+	vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &vmf->ptl);
+	if (!vmf->pte)
+		return false;
+	if (!pte_none(ptep_get(vmf->pte))) {
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		return false;
+	}
+	set_pte_range(vmf, folio, page, 1, vmf->address);
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
 	return true;
 }
 
@@ -449,7 +467,7 @@ static void finish_fault_unlock(struct vm_fault *vmf, bool write)
 {
 	struct folio *folio = page_folio(vmf->page);
 
-	if (finish_fault(vmf, vmf->page, false, write)) {
+	if (finish_fault(vmf, vmf->page)) {
 		/* the mapping's reference keeps the folio: mmap_lock stops munmap */
 		if (write)
 			folio_mark_dirty(folio);
@@ -460,10 +478,76 @@ static void finish_fault_unlock(struct vm_fault *vmf, bool write)
 	}
 }
 
+/* ---- fault-around ------------------------------------------------------------------ */
+
+static atomic_ulong fault_around_pages = FAULT_AROUND_BYTES_DEFAULT >> PAGE_SHIFT;
+
+unsigned long pinmm_fault_around_bytes(void)
+{
+	return atomic_load_explicit(&fault_around_pages, memory_order_relaxed) << PAGE_SHIFT;
+}
+
+int pinmm_set_fault_around_bytes(unsigned long bytes)
+{
+	unsigned long pages = bytes >> PAGE_SHIFT;
+
+	if (pages > PTRS_PER_TABLE)
+		return -EINVAL;
+	/* a power of two, so that windows align; below one page is off */
+	pages = pages ? 1UL << (63 - __builtin_clzl(pages)) : 1;
+	atomic_store_explicit(&fault_around_pages, pages, memory_order_relaxed);
+	return 0;
+}
+
+static bool should_fault_around(const struct vm_fault *vmf)
+{
+	return vmf->vma->vm_ops->map_pages &&
+	       atomic_load_explicit(&fault_around_pages, memory_order_relaxed) > 1;
+}
+
+/*
+ * A read fault first maps what the cache already has around the address:
+ * fault_around_pages entries from the aligned slot below it, or from the
+ * VMA's start if that is later, cut to the VMA and to this PTE table.
+ * (Probed on the live kernel: the window slides forward rather than
+ * shrinks when the VMA starts inside the aligned block.) Return
+ * VM_FAULT_NOPAGE if the faulting page was among what got mapped,
+ * VM_FAULT_OOM, or 0: go on with ->fault().
+ */
+static vm_fault_t do_fault_around(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long nr = atomic_load_explicit(&fault_around_pages, memory_order_relaxed);
+	unsigned long slot = pte_index(vmf->address);
+	/* the VMA's pages before and after the faulting one */
+	unsigned long below = (vmf->address - vma->vm_start) >> PAGE_SHIFT;
+	unsigned long above = (vma->vm_end - vmf->address) / PAGE_SIZE - 1;
+	unsigned long lo = max(ALIGN_DOWN(slot, nr), slot - min(slot, below));
+	unsigned long hi = min(min(lo + nr, (unsigned long)PTRS_PER_TABLE) - 1, slot + above);
+	vm_fault_t ret;
+
+	if (pmd_none(pmdp_get_lockless(vmf->pmd))) {
+		/* ->map_pages runs under RCU and cannot allocate: a table ready for it */
+		vmf->prealloc_pte = pte_table_alloc(vma->vm_mm);
+		if (!vmf->prealloc_pte)
+			return VM_FAULT_OOM;
+	}
+	rcu_read_lock();
+	ret = vma->vm_ops->map_pages(vmf, vmf->pgoff - (slot - lo), vmf->pgoff + (hi - slot));
+	rcu_read_unlock();
+	return ret;
+}
+
 static vm_fault_t do_read_fault(struct vm_fault *vmf)
 {
-	vm_fault_t ret = __do_fault(vmf);
+	vm_fault_t ret;
 
+	if (should_fault_around(vmf)) {
+		ret = do_fault_around(vmf);
+		if (ret)
+			return ret;
+	}
+	ret = __do_fault(vmf);
 	if (ret & VM_FAULT_NO_PAGE_BACK)
 		return ret;
 	finish_fault_unlock(vmf, false);
@@ -494,7 +578,7 @@ static vm_fault_t do_cow_fault(struct vm_fault *vmf)
 	 * for that lock, so its second unmap sees our PTE and zaps it (a copy
 	 * mapped after the unlock could outlive the end of the file).
 	 */
-	if (!finish_fault(vmf, &new->page, true, true))
+	if (!finish_fault(vmf, &new->page))
 		folio_put(new);
 	else
 		count_vm_event(COW_FAULT);
@@ -542,6 +626,11 @@ static vm_fault_t do_fault(struct vm_fault *vmf)
 		ret = do_cow_fault(vmf);
 	else
 		ret = do_shared_fault(vmf);
+	/* a table fault-around prepared that nobody needed in the end */
+	if (vmf->prealloc_pte) {
+		pte_table_free(vma->vm_mm, vmf->prealloc_pte);
+		vmf->prealloc_pte = NULL;
+	}
 	/* ->fault() may drop mmap_lock only when the caller allowed it */
 	if ((ret & (VM_FAULT_RETRY | VM_FAULT_COMPLETED)) &&
 	    WARN_ON_ONCE(!(vmf->flags & FAULT_FLAG_ALLOW_RETRY)))

@@ -139,20 +139,25 @@ int __pmd_alloc(struct mm_struct *mm, pud_t *pud)
 	return 0;
 }
 
+void pmd_install(struct mm_struct *mm, pmd_t *pmd, struct page **prealloc)
+{
+	/* the PMD-table lock orders us against a racing THP install or split */
+	spinlock_t *ptl = pmd_lock(mm, pmd);
+
+	if (pmd_none(pmdp_get(pmd))) {
+		set_pmd(pmd, pmd_mktable(*prealloc));
+		*prealloc = NULL;
+	}
+	spin_unlock(ptl);
+}
+
 int __pte_alloc(struct mm_struct *mm, pmd_t *pmd)
 {
 	struct page *new = pt_alloc_page(mm, PT_PTE);
-	spinlock_t *ptl;
 
 	if (!new)
 		return -ENOMEM;
-	/* the PMD-table lock orders us against a racing THP install or split */
-	ptl = pmd_lock(mm, pmd);
-	if (pmd_none(pmdp_get(pmd))) {
-		set_pmd(pmd, pmd_mktable(new));
-		new = NULL;
-	}
-	spin_unlock(ptl);
+	pmd_install(mm, pmd, &new);
 	if (new)
 		pt_free_now(mm, new);
 	return 0;

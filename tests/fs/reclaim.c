@@ -34,8 +34,11 @@ static void reclaim_rules(void)
 		"reclaim: dirty page cache is not reclaimed (the flusher cleans it first)");
 	vfs_fsync(f, 0);
 	a = fs_mmap(f, FS_BASE, 8 * PAGE_SIZE, PROT_READ, MAP_SHARED, 0);
+	/* one page per fault (no fault-around), so the test says which are mapped */
+	pinmm_set_fault_around_bytes(PAGE_SIZE);
 	fs_ucheck(a, 2 * PAGE_SIZE, 1, 0);	/* pages 0 and 1 mapped */
 	pin_user_pages_fast(a + 6 * PAGE_SIZE, 1, 0, &page);	/* page 6 pinned (and mapped) */
+	pinmm_set_fault_around_bytes(FAULT_AROUND_BYTES_DEFAULT);
 	file0 = fs_stat(NR_FILE_PAGES);
 	got = pinmm_reclaim_page_cache(1000, false);
 	is_uint(got, 5, "reclaim: without unmapping, the five clean unmapped, unpinned folios go");
