@@ -13,9 +13,9 @@
  * loaded from once per page: a minor fault. A fresh mapping each repeat.
  *
  * Per page touched, best of REPEATS; ratio = kernel/pinmm (>1: pinmm is
- * faster). The kernel maps up to 16 cached pages per read fault
- * (fault-around), so its read figure is also given per fault, touching one
- * page per 64 KiB. Also printed: pinmm's put_user/get_user on pages already
+ * faster). Both map up to 16 cached pages per read fault (fault-around),
+ * so the read figure is also given per fault, touching one page per
+ * 64 KiB: 16 pages mapped per fault. Also printed: pinmm's put_user/get_user on pages already
  * mapped, the part of each figure that is the access and not the fault.
  */
 #include <pinmm/fs.h>
@@ -257,7 +257,7 @@ int main(void)
 	printf("  one page per 64 KiB (per fault):        pinmm %7.1f ns/fault kernel %7.1f "
 	       "ns/fault ratio %.2f\n", pr64, kr64, kr64 / pr64);
 	printf("(pinmm's access alone, on pages already mapped: put_user %.1f ns, get_user %.1f "
-	       "ns; the kernel maps up to 16 cached pages per read fault: fault-around)\n",
+	       "ns; both map up to 16 cached pages per read fault: fault-around)\n",
 	       pw_access, pr_access);
 	printf("issue 9 goal: shared file fault ns/page at or under the kernel (ratio >= 1)\n");
 	printf("filemap ns/page: memfd-write pinmm %.0f kernel %.0f ratio %.2f; cached-read pinmm "
