@@ -573,7 +573,8 @@ void *xa_cmpxchg(struct xarray *xa, unsigned long index, void *old, void *entry,
 	return ret;
 }
 
-void __xa_set_mark(struct xarray *xa, unsigned long index, xa_mark_t mark)
+/* __xa_set_mark() and __xa_clear_mark(): the mark of a present entry, and above it. */
+static void __xa_change_mark(struct xarray *xa, unsigned long index, xa_mark_t mark, bool set)
 {
 	void *head = rcu_access_pointer(xa->xa_head);
 	struct xa_path path;
@@ -582,33 +583,29 @@ void __xa_set_mark(struct xarray *xa, unsigned long index, xa_mark_t mark)
 	if (WARN_ON_ONCE(mark >= XA_MAX_MARKS))
 		return;
 	if (!xa_is_node(head)) {
-		if (head && index == 0)
+		if (head && index == 0 && set)
 			xa_summary_set(xa, mark);
-		return;
-	}
-	if (!xa_walk(xa, index, &path) ||
-	    !rcu_access_pointer(path.node[path.depth - 1]->slots[index & XA_CHUNK_MASK]))
-		return;
-	xa_path_set_mark(xa, &path, index, mark);
-}
-
-void __xa_clear_mark(struct xarray *xa, unsigned long index, xa_mark_t mark)
-{
-	void *head = rcu_access_pointer(xa->xa_head);
-	struct xa_path path;
-
-	lockdep_assert_held(&xa->xa_lock);
-	if (WARN_ON_ONCE(mark >= XA_MAX_MARKS))
-		return;
-	if (!xa_is_node(head)) {
-		if (head && index == 0)
+		else if (head && index == 0)
 			xa_summary_clear(xa, XA_FLAGS_MARK(mark));
 		return;
 	}
 	if (!xa_walk(xa, index, &path) ||
 	    !rcu_access_pointer(path.node[path.depth - 1]->slots[index & XA_CHUNK_MASK]))
 		return;
-	xa_path_clear_mark(xa, &path, index, mark);
+	if (set)
+		xa_path_set_mark(xa, &path, index, mark);
+	else
+		xa_path_clear_mark(xa, &path, index, mark);
+}
+
+void __xa_set_mark(struct xarray *xa, unsigned long index, xa_mark_t mark)
+{
+	__xa_change_mark(xa, index, mark, true);
+}
+
+void __xa_clear_mark(struct xarray *xa, unsigned long index, xa_mark_t mark)
+{
+	__xa_change_mark(xa, index, mark, false);
 }
 
 void xa_set_mark(struct xarray *xa, unsigned long index, xa_mark_t mark)

@@ -545,13 +545,27 @@ static void disk_release_locked(void)
 		pthread_cond_broadcast(&disk.idle);
 }
 
+/*
+ * With disk.lock held and the device idle: take the device, serve @bio
+ * without the lock, give the device back. Returns with disk.lock held.
+ */
+static void disk_hold_and_serve(struct bio *bio)
+{
+	unsigned int latency = disk.latency_us;
+
+	disk.busy = true;
+	pthread_mutex_unlock(&disk.lock);
+	disk_serve(bio, latency);
+	pthread_mutex_lock(&disk.lock);
+	disk_release_locked();
+}
+
 static void *disk_main(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&disk.lock);
 	for (;;) {
 		struct bio *bio;
-		unsigned int latency;
 
 		/* busy: a synchronous submitter holds the device; it wakes us */
 		while (disk.busy || (!disk.head && !disk.stop))
@@ -562,14 +576,7 @@ static void *disk_main(void *arg)
 		disk.head = bio->bi_next;
 		if (!disk.head)
 			disk.tail = &disk.head;
-		disk.busy = true;
-		latency = disk.latency_us;
-		pthread_mutex_unlock(&disk.lock);
-
-		disk_serve(bio, latency);
-
-		pthread_mutex_lock(&disk.lock);
-		disk_release_locked();
+		disk_hold_and_serve(bio);
 	}
 	pthread_mutex_unlock(&disk.lock);
 	return NULL;
@@ -594,8 +601,6 @@ void submit_bio(struct bio *bio)
 
 void submit_bio_sync(struct bio *bio)
 {
-	unsigned int latency;
-
 	VM_BUG_ON(!bio->bi_end_io || bio->bi_fd < 0);
 	bio->bi_next = NULL;
 	pthread_mutex_lock(&disk.lock);
@@ -607,14 +612,7 @@ void submit_bio_sync(struct bio *bio)
 		return;
 	}
 	/* idle: take the device and run the request here (blk_mq_try_issue_directly) */
-	disk.busy = true;
-	latency = disk.latency_us;
-	pthread_mutex_unlock(&disk.lock);
-
-	disk_serve(bio, latency);
-
-	pthread_mutex_lock(&disk.lock);
-	disk_release_locked();
+	disk_hold_and_serve(bio);
 	pthread_mutex_unlock(&disk.lock);
 }
 
