@@ -465,6 +465,33 @@ void *xa_find_after(struct xarray *xa, unsigned long *indexp, unsigned long max,
 unsigned int xa_extract(struct xarray *xa, void **dst, unsigned long start, unsigned long max,
 			unsigned int n, xa_mark_t filter);
 
+/* Where an entry sits: a slot of a node, or the array's head. */
+typedef _Atomic(void *) xa_slot_t;
+
+/**
+ * xa_extract_slots() - xa_extract() that also says where each entry was.
+ * @slots: room for @n; slots[i] is where dst[i] was found.
+ *
+ * For a caller that must look again at an entry before trusting it, as
+ * Linux does with xas_reload() on its cursor (pinmm has no xa_state):
+ * xa_slot_reload(slots[i]) is what that slot holds now, without a descent.
+ * A slot that was erased, replaced, or left behind by a shrink or a grow of
+ * the tree no longer holds the entry, so a reload that still returns it
+ * means the entry is still in the array.
+ * Context: inside rcu_read_lock(), which must last as long as @slots are
+ * used (WARN and 0 outside one).
+ * Return: how many were copied.
+ */
+unsigned int xa_extract_slots(struct xarray *xa, void **dst, xa_slot_t **slots,
+			      unsigned long start, unsigned long max, unsigned int n,
+			      xa_mark_t filter);
+
+/* The entry @slot (from xa_extract_slots(), same RCU section) holds now. */
+static inline void *xa_slot_reload(xa_slot_t *slot)
+{
+	return rcu_dereference(*slot);
+}
+
 /*
  * xa_for_each_range() - loop over the present entries with an index in
  * [@start, @last], in index order: @index and @entry are set for each. The

@@ -865,15 +865,14 @@ void *xa_find_after(struct xarray *xa, unsigned long *indexp, unsigned long max,
 	return entry;
 }
 
-unsigned int xa_extract(struct xarray *xa, void **dst, unsigned long start, unsigned long max,
-			unsigned int n, xa_mark_t filter)
+/* xa_extract() and xa_extract_slots(): @slots may be NULL. Inside a read-side section. */
+static unsigned int xa_extract_rcu(struct xarray *xa, void **dst, xa_slot_t **slots,
+				   unsigned long start, unsigned long max, unsigned int n,
+				   xa_mark_t filter)
 {
 	unsigned long index = start;
 	unsigned int got = 0;
 
-	if (WARN_ON_ONCE(!xa_filter_valid(filter)) || start > max)
-		return 0;
-	rcu_read_lock();
 	while (got < n) {
 		struct xa_node *leaf;
 		void *entry = xa_find_rcu(xa, &index, max, filter, &leaf);
@@ -881,6 +880,8 @@ unsigned int xa_extract(struct xarray *xa, void **dst, unsigned long start, unsi
 
 		if (!entry)
 			break;
+		if (slots)
+			slots[got] = leaf ? &leaf->slots[xa_offset(index, 0)] : &xa->xa_head;
 		dst[got++] = entry;
 		if (!leaf)
 			break;		/* the head itself: index 0, nothing else */
@@ -889,22 +890,46 @@ unsigned int xa_extract(struct xarray *xa, void **dst, unsigned long start, unsi
 		for (unsigned int off = xa_offset(index, 0) + 1; off < XA_CHUNK_SIZE && got < n;
 		     off++) {
 			if ((base | off) > max)
-				goto out;
+				return got;
 			if (filter != XA_PRESENT &&
 			    !test_bit(off, &leaf->marks[filter]))
 				continue;
 			entry = rcu_dereference(leaf->slots[off]);
 			/* (the retry entry only ever sits in slot 0) */
-			if (entry)
-				dst[got++] = entry;
+			if (!entry)
+				continue;
+			if (slots)
+				slots[got] = &leaf->slots[off];
+			dst[got++] = entry;
 		}
 		if ((base | XA_CHUNK_MASK) >= max)
 			break;
 		index = (base | XA_CHUNK_MASK) + 1;
 	}
-out:
+	return got;
+}
+
+unsigned int xa_extract(struct xarray *xa, void **dst, unsigned long start, unsigned long max,
+			unsigned int n, xa_mark_t filter)
+{
+	unsigned int got;
+
+	if (WARN_ON_ONCE(!xa_filter_valid(filter)) || start > max)
+		return 0;
+	rcu_read_lock();
+	got = xa_extract_rcu(xa, dst, NULL, start, max, n, filter);
 	rcu_read_unlock();
 	return got;
+}
+
+unsigned int xa_extract_slots(struct xarray *xa, void **dst, xa_slot_t **slots,
+			      unsigned long start, unsigned long max, unsigned int n,
+			      xa_mark_t filter)
+{
+	if (WARN_ON_ONCE(!rcu_read_lock_held()) || WARN_ON_ONCE(!xa_filter_valid(filter)) ||
+	    start > max)
+		return 0;
+	return xa_extract_rcu(xa, dst, slots, start, max, n, filter);
 }
 
 /* ---- test support ----------------------------------------------------------------------- */

@@ -417,6 +417,7 @@ struct map_window {
 	struct address_space *mapping;
 	pgoff_t start, end;
 	void *entries[PTRS_PER_TABLE];	/* a window never spans more than a table */
+	xa_slot_t *slots[PTRS_PER_TABLE];	/* where each was: to look again */
 	unsigned int nr, next;
 	struct folio *prev;		/* a large folio fills consecutive slots */
 };
@@ -430,6 +431,7 @@ struct map_window {
 static struct folio *next_mappable_folio(struct map_window *w)
 {
 	while (w->next < w->nr) {
+		xa_slot_t *slot = w->slots[w->next];
 		struct folio *folio = w->entries[w->next++];
 
 		if (xa_is_value(folio) || folio == w->prev || !folio_test_uptodate(folio))
@@ -437,15 +439,23 @@ static struct folio *next_mappable_folio(struct map_window *w)
 		w->prev = folio;
 		if (!folio_try_get(folio))
 			continue;
+		/*
+		 * The sweep saw it at some instant: it may have been freed and
+		 * reused since, and a new owner still setting it up changes its
+		 * flags without atomics. Our reference keeps it from being
+		 * freed now, so if its slot still holds it, it is in the cache,
+		 * published and safe to trylock (Linux: xas_reload()).
+		 */
+		if (xa_slot_reload(slot) != folio)
+			goto put;
 		if (!folio_trylock(folio))
 			goto put;
 		/*
-		 * The sweep saw the folio at some instant; under its lock it
-		 * stays in (or out of) the cache, so check it now: still
-		 * @mapping's, still covering part of the window (it is mapped
-		 * at its own index, whatever slot we met it in), still before
-		 * EOF (a truncation lowers i_size, then removes folios under
-		 * their lock).
+		 * Under its lock a folio stays in (or out of) the cache: check
+		 * it again, still @mapping's, still covering part of the window
+		 * (it is mapped at its own index, whatever slot we met it in),
+		 * starting before EOF (a truncation lowers i_size, then removes
+		 * folios under their lock).
 		 */
 		if (folio->mapping != w->mapping || !folio_test_uptodate(folio) ||
 		    folio->index > w->end || folio->index + folio_nr_pages(folio) <= w->start ||
@@ -461,16 +471,19 @@ put:
 }
 
 /*
- * An empty PMD: a PMD-sized folio under it is mapped whole (do_set_pmd);
- * else the table the fault prepared goes in. True if the PMD mapped it all.
+ * An empty PMD: a PMD-sized folio under it is mapped whole (do_set_pmd),
+ * as ->fault would map it, so only when the faulting page is before EOF
+ * (a shmem THP may reach past EOF; a fault there is still SIGBUS); else
+ * the table the fault prepared goes in. True if the PMD mapped it all.
  */
-static bool filemap_map_pmd(struct vm_fault *vmf, struct folio *folio)
+static bool filemap_map_pmd(struct vm_fault *vmf, struct folio *folio, pgoff_t eof)
 {
 	struct mm_struct *mm = vmf->vma->vm_mm;
 
 	if (!pmd_none(pmdp_get_lockless(vmf->pmd)))
 		return false;
-	if (folio_order(folio) == HPAGE_PMD_ORDER && !do_set_pmd(vmf, folio, false))
+	if (folio_order(folio) == HPAGE_PMD_ORDER && vmf->pgoff < eof &&
+	    !do_set_pmd(vmf, folio, false))
 		return true;
 	if (vmf->prealloc_pte)
 		pmd_install(mm, vmf->pmd, &vmf->prealloc_pte);
@@ -489,12 +502,16 @@ vm_fault_t filemap_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff, pgoff_t 
 
 	if (WARN_ON_ONCE(end_pgoff - start_pgoff >= PTRS_PER_TABLE))
 		return 0;
-	w.nr = xa_extract(&mapping->i_pages, w.entries, start_pgoff, end_pgoff,
-			  (unsigned int)(end_pgoff - start_pgoff + 1), XA_PRESENT);
+	/* nothing past EOF: a fault there is SIGBUS, and stays one */
+	if (start_pgoff >= size_in_pages(mapping->host))
+		return 0;
+	w.end = end_pgoff = min(end_pgoff, size_in_pages(mapping->host) - 1);
+	w.nr = xa_extract_slots(&mapping->i_pages, w.entries, w.slots, start_pgoff, end_pgoff,
+				(unsigned int)(end_pgoff - start_pgoff + 1), XA_PRESENT);
 	folio = next_mappable_folio(&w);
 	if (!folio)
 		return 0;
-	if (filemap_map_pmd(vmf, folio)) {
+	if (filemap_map_pmd(vmf, folio, size_in_pages(mapping->host))) {
 		/* the fault's address lies under the PMD: that was the fault */
 		folio_unlock(folio);
 		return VM_FAULT_NOPAGE;
@@ -508,7 +525,9 @@ vm_fault_t filemap_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff, pgoff_t 
 	}
 	do {
 		pgoff_t first = max(folio->index, start_pgoff);
-		pgoff_t last = min(folio->index + folio_nr_pages(folio) - 1, end_pgoff);
+		/* i_size as it is under the folio lock: a large folio may reach past it */
+		pgoff_t last = min(min(folio->index + folio_nr_pages(folio) - 1, end_pgoff),
+				   size_in_pages(mapping->host) - 1);
 		unsigned int refs = 0;
 
 		/* runs of empty entries over the folio's pages in the window */
@@ -800,7 +819,9 @@ int filemap_write_and_wait_range(struct address_space *mapping, loff_t lstart, l
 
 	if (lend < lstart)
 		return 0;
-	if (mapping_can_writeback(mapping)) {
+	/* an empty cache has nothing to write or wait for (Linux: mapping_needs_writeback()) */
+	if (mapping_can_writeback(mapping) &&
+	    atomic_load_explicit(&mapping->nrpages, memory_order_relaxed)) {
 		err = __filemap_fdatawrite_range(mapping, lstart, lend, WB_SYNC_ALL);
 		/* wait even after an error: the I/O started must not outlive us */
 		__filemap_fdatawait_range(mapping, lstart, lend);

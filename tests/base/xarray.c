@@ -3,6 +3,7 @@
  * xarray, single-threaded: the API's contract (empty array, store/load at
  * small and huge indices, overwrite, erase and shrink, insert, cmpxchg,
  * marks and their propagation, xa_find/xa_find_after with marks and limits,
+ * xa_extract and xa_extract_slots (a slot that no longer holds its entry),
  * the xa_for_each* loops, value and error entries, -ENOMEM), then a
  * randomized model test that checks the array against a reference after
  * every operation, and xa_destroy().
@@ -415,6 +416,50 @@ static void test_find(void)
 	xa_destroy(&xa);
 }
 
+static void test_extract_slots(void)
+{
+	struct xarray xa;
+	void *dst[8];
+	xa_slot_t *slots[8];
+	unsigned int n;
+
+	xa_init(&xa);
+	xa_store(&xa, 0, P(0), GFP_KERNEL);
+	rcu_read_lock();
+	n = xa_extract_slots(&xa, dst, slots, 0, 100, 8, XA_PRESENT);
+	ok(n == 1 && dst[0] == P(0) && xa_slot_reload(slots[0]) == P(0),
+	   "xarray: xa_extract_slots of a lone head entry; its slot reloads it");
+	xa_store(&xa, 70, P(1), GFP_KERNEL);	/* the tree grows: the entry moves into a node */
+	ok(xa_slot_reload(slots[0]) != P(0),
+	   "xarray: after the tree grew, the old head slot no longer holds the entry");
+	rcu_read_unlock();
+
+	for (unsigned long i = 1; i < 6; i++)
+		xa_store(&xa, i, P(i + 10), GFP_KERNEL);
+	rcu_read_lock();
+	n = xa_extract_slots(&xa, dst, slots, 2, 70, 8, XA_PRESENT);
+	ok(n == 5 && dst[0] == P(12) && dst[3] == P(15) && dst[4] == P(1),
+	   "xarray: xa_extract_slots copies [2, 70] in index order");
+	{
+		bool same = true;
+
+		for (unsigned int i = 0; i < n; i++)
+			same &= xa_slot_reload(slots[i]) == dst[i];
+		ok(same, "xarray: each slot reloads its entry while nothing changed");
+	}
+	xa_erase(&xa, 3);
+	xa_store(&xa, 4, P(40), GFP_KERNEL);
+	ok(xa_slot_reload(slots[1]) == NULL, "xarray: an erased entry's slot reloads NULL");
+	ok(xa_slot_reload(slots[2]) == P(40), "xarray: a replaced entry's slot reloads the new one");
+	ok(xa_slot_reload(slots[0]) == P(12), "xarray: the others still reload theirs");
+	rcu_read_unlock();
+	ok(xa_extract(&xa, dst, 0, ULONG_MAX, 8, XA_PRESENT) == 6,
+	   "xarray: xa_extract counts what is left (0, 1, 2, 4, 5, 70)");
+	ok(xa_extract(&xa, dst, 0, ULONG_MAX, 3, XA_PRESENT) == 3 && dst[2] == P(12),
+	   "xarray: xa_extract stops at @n");
+	xa_destroy(&xa);
+}
+
 static void test_enomem(void)
 {
 	struct xarray xa;
@@ -822,6 +867,7 @@ int main(void)
 	test_values();
 	test_marks();
 	test_find();
+	test_extract_slots();
 	test_enomem();
 	test_model();
 	test_destroy();

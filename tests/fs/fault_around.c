@@ -13,7 +13,8 @@
  *    write-notify in a shared writable mapping (the first store still goes
  *    through ->page_mkwrite) and in a private one (a store still COWs);
  *  - write faults do not fault around; shmem faults around too, and maps a
- *    PMD-sized folio under an empty PMD with the PMD;
+ *    PMD-sized folio under an empty PMD with the PMD, but never a page past
+ *    EOF (a huge folio may reach past it: a fault there stays SIGBUS);
  *  - fault_around_bytes: a power of two, rounded down, PAGE_SIZE turns it
  *    off, above 2 MiB is -EINVAL.
  * Shapes checked against the live kernel (6.18, ext4) with /proc/self/pagemap.
@@ -263,6 +264,21 @@ static void shmem(void)
 	touch(a + 100 * PAGE_SIZE);
 	ok(test_pmd_mapped(t->mm, a), "shmem THP: a load maps it with one PMD through fault-around");
 	is_int(fs_ucheck(a, PMD_SIZE, 8, 0), 0, "shmem THP: ... all of it right");
+	vm_munmap(a, PMD_SIZE);
+
+	/* cut to two pages: the huge folio stays whole, reaching past EOF */
+	do_ftruncate(m, 2 * PAGE_SIZE, 1);
+	a = fs_mmap(m, FS_BASE, PMD_SIZE, PROT_READ, MAP_SHARED, 0);
+	is_int(touch(a + 5 * PAGE_SIZE), -1,
+	       "shmem THP past EOF, PMD-aligned: a load at page 5 is still SIGBUS (no PMD for "
+	       "a fault past EOF)");
+	ok(!test_pmd_mapped(t->mm, a), "... nothing was mapped");
+	vm_munmap(a, PMD_SIZE);
+	a = fs_mmap(m, FS_BASE + PMD_SIZE + PAGE_SIZE, PMD_SIZE, PROT_READ, MAP_SHARED, 0);
+	is_int(touch(a), fs_pat(8, 0), "... not aligned: a load at page 0 reads the file");
+	is_str(mapped(t->mm, a, 8), "PP......",
+	       "... and maps only the pages before EOF, not the rest of the large folio");
+	is_int(touch(a + 5 * PAGE_SIZE), -1, "... a load at page 5 is SIGBUS");
 	vm_munmap(a, PMD_SIZE);
 	fput(m);
 	pinmm_shmem_set_huge(SHMEM_HUGE_NEVER);
