@@ -19,6 +19,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <pinmm/race.h>
 #include <pinmm/rcupdate.h>
 
 /*
@@ -222,6 +223,7 @@ static bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsig
 		folio = page_folio(page);
 		if (folio_test_large(folio))
 			batch = gup_fast_pte_batch(ptep, pte, folio, page, addr, end);
+		pinmm_race_point(PINMM_RACE_GUP_FAST_READ, addr);
 		folio = __try_grab_folio_fast(page, batch, flags);
 		if (!folio)
 			return false;
@@ -230,6 +232,7 @@ static bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsig
 			__gup_put_folio(folio, batch, flags);
 			return false;
 		}
+		pinmm_race_point(PINMM_RACE_GUP_FAST_GRABBED, addr);
 		/* re-check: the PMD (table freed?) and every PTE we grabbed for */
 		if (unlikely(pmd_val(pmd) != pmd_val(pmdp_get_lockless(pmdp)))) {
 			__gup_put_folio(folio, batch, flags);
@@ -274,10 +277,12 @@ static bool gup_fast_pmd_leaf(pmd_t orig, pmd_t *pmdp, unsigned long addr, unsig
 		return false;
 	page = pfn_to_page(pmd_pfn(orig)) + ((addr & ~PMD_MASK) >> PAGE_SHIFT);
 	refs = (int)((end - addr) >> PAGE_SHIFT);
+	pinmm_race_point(PINMM_RACE_GUP_FAST_READ, addr);
 	/* one atomic for the whole sub-range: the historical 5.12 speed-up */
 	folio = __try_grab_folio_fast(page, refs, flags);
 	if (!folio)
 		return false;
+	pinmm_race_point(PINMM_RACE_GUP_FAST_GRABBED, addr);
 	if (unlikely(pmd_val(orig) != pmd_val(pmdp_get_lockless(pmdp))) ||
 	    !gup_fast_folio_allowed(folio, flags) ||
 	    (!pmd_write(orig) && gup_must_unshare(NULL, flags, &folio->page))) {
@@ -378,6 +383,7 @@ static int gup_fast(unsigned long start, unsigned long end, unsigned int flags,
 	gup_fast_pgd_range(start, end, flags, &ctx);
 	rcu_read_unlock();
 	if (flags & FOLL_PIN) {
+		pinmm_race_point(PINMM_RACE_GUP_FAST_SEQ_RETRY, start);
 		if (read_seqcount_retry(&mm->write_protect_seq, seq)) {
 			gup_fast_unpin_user_pages(pages, ctx.nr, flags);
 			return 0;

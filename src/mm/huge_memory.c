@@ -4,6 +4,7 @@
  * zap, mprotect, PMD split and folio split (Linux: mm/huge_memory.c).
  * See include/pinmm/huge_mm.h for the policy.
  */
+#include <pinmm/race.h>
 #include <pinmm/huge_mm.h>
 #include <pinmm/memory.h>
 #include <pinmm/migrate.h>
@@ -523,6 +524,8 @@ int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma
 			__split_huge_pmd(src_vma, src_pmd, addr);
 			return -EAGAIN;
 		}
+		/* shared with the child, not yet write-protected in the parent */
+		pinmm_race_point(PINMM_RACE_FORK_SHARE, addr);
 	} else {
 		folio_dup_file_rmap_pmd(folio, page);
 	}

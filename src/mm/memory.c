@@ -24,6 +24,7 @@
 #include <pinmm/mman.h>
 #include <pinmm/mmu_notifier.h>
 #include <pinmm/pagemap.h>
+#include <pinmm/race.h>
 #include <pinmm/fs.h>
 #include <pinmm/rmap.h>
 #include <pinmm/sched.h>
@@ -1094,6 +1095,8 @@ static int copy_present_pte(struct vm_area_struct *dst_vma, struct vm_area_struc
 				*prealloc = NULL;
 				return 0;
 			}
+			/* shared with the child, not yet write-protected in the parent */
+			pinmm_race_point(PINMM_RACE_FORK_SHARE, addr);
 		} else {
 			folio_dup_file_rmap_pte(folio, page);
 		}

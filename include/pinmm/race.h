@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Race points: named steps of the lockless protocols where a test can hold
+ * the window open (issue 13). A race that takes a few instructions on real
+ * hardware is almost never hit by random timing; here a test arms a point
+ * with a hook, and the thread that reaches the point runs the hook there —
+ * typically: let another thread do its whole operation, then go on. So a
+ * test can drive fork, a zap or a split through exactly the window a
+ * re-check or a sequence count exists for, and fail when that check is gone.
+ *
+ * Debug builds only (CONFIG_DEBUG_VM): in a release build every point
+ * compiles to nothing and pinmm_race_arm() returns -EOPNOTSUPP. An unarmed
+ * point costs one relaxed load.
+ */
+#ifndef PINMM_RACE_H
+#define PINMM_RACE_H
+
+#include <pinmm/compiler.h>
+
+#include <errno.h>
+#include <stdatomic.h>
+
+enum pinmm_race {
+	/* GUP-fast read a present entry (PTE or PMD leaf); nothing grabbed yet */
+	PINMM_RACE_GUP_FAST_READ,
+	/* GUP-fast grabbed the folio (GET or PIN); the entries are not re-read yet */
+	PINMM_RACE_GUP_FAST_GRABBED,
+	/* the walk is over, pins held; write_protect_seq not re-checked yet */
+	PINMM_RACE_GUP_FAST_SEQ_RETRY,
+	/*
+	 * fork decided to share an anon page with the child (it did not look
+	 * pinned) and cleared PageAnonExclusive; the parent's PTE is still
+	 * writable
+	 */
+	PINMM_RACE_FORK_SHARE,
+	PINMM_RACE_NR
+};
+
+/* The hook: runs in the thread at @point, for the user address @addr there. */
+typedef void (*pinmm_race_fn)(enum pinmm_race point, unsigned long addr, void *arg);
+
+#ifdef CONFIG_DEBUG_VM
+extern atomic_uint pinmm_races_armed;
+void __pinmm_race_point(enum pinmm_race point, unsigned long addr);
+
+/* A step of a lockless protocol: run the hook armed for it, if any. */
+#define pinmm_race_point(point, addr)							\
+	do {										\
+		if (unlikely(atomic_load_explicit(&pinmm_races_armed,			\
+						  memory_order_relaxed) & (1U << (point))))	\
+			__pinmm_race_point((point), (addr));				\
+	} while (0)
+
+/**
+ * pinmm_race_arm - run @fn(@point, addr, @arg) in every thread that reaches
+ * @point from now on, until pinmm_race_disarm(). The hook filters (by
+ * address, by thread, once) as it needs: it runs wherever the point is,
+ * with whatever that code holds (GUP-fast: rcu_read_lock(); fork: both
+ * mmap locks and the page-table locks), so it must not take those.
+ * Return: 0, or -EINVAL for an unknown point.
+ */
+int pinmm_race_arm(enum pinmm_race point, pinmm_race_fn fn, void *arg);
+/* Disarm @point; a hook already running finishes. */
+void pinmm_race_disarm(enum pinmm_race point);
+#else
+#define pinmm_race_point(point, addr)	do { (void)(point); (void)(addr); } while (0)
+static inline int pinmm_race_arm(enum pinmm_race point, pinmm_race_fn fn, void *arg)
+{
+	(void)point;
+	(void)fn;
+	(void)arg;
+	return -EOPNOTSUPP;
+}
+static inline void pinmm_race_disarm(enum pinmm_race point)
+{
+	(void)point;
+}
+#endif
+
+/* The point's name, for messages ("gup_fast_read", ...). */
+const char *pinmm_race_name(enum pinmm_race point);
+
+#endif /* PINMM_RACE_H */

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: MIT
+/*
+ * PINMM_TEST_CONCURRENT
+ *
+ * GUP-fast's re-checks, each driven through the window it exists for with
+ * race points (include/pinmm/race.h) held open; each case fails if its check
+ * is removed (docs/race-points.md lists which case covers which check):
+ *  - fork vs GUP-fast, write_protect_seq retry (Linux mm/gup.c gup_fast():
+ *    read_seqcount_retry after the walk): the walk reads a writable PTE (or
+ *    THP PMD) before fork write-protects it and pins after fork decided the
+ *    page was not pinned; the moved count must make GUP-fast drop the pin,
+ *    or the parent's pin lands on a page fork shares with the child;
+ *  - fork vs GUP-fast, write_protect_seq begin (raw_seqcount_try_begin):
+ *    a walk that starts while fork is copying must not pin at all;
+ *  - zap vs GUP-fast, PTE re-check after the grab (gup_fast_pte_range()):
+ *    MADV_DONTNEED between the grab and the re-check must make it back off,
+ *    or the pin is on a page no longer mapped there;
+ *  - zap vs GUP-fast on a PMD-mapped THP, the PMD re-check
+ *    (gup_fast_pmd_leaf()): the same for the huge entry.
+ * Every case ends with the pins balanced and every frame free.
+ */
+#include "../gup/helpers.h"
+
+#include <pinmm/race.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <time.h>
+
+#define A	(GT_BASE + 3 * PAGE_SIZE)
+#define H	(GT_BASE + PMD_SIZE)		/* a 2 MiB aligned THP */
+
+/* Steps of a choreography: one thread waits until another has reached a step. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int step;
+	bool timed_out;
+} st = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static void step_reset(void)
+{
+	pthread_mutex_lock(&st.lock);
+	st.step = 0;
+	st.timed_out = false;
+	pthread_mutex_unlock(&st.lock);
+}
+
+static void step_set(int n)
+{
+	pthread_mutex_lock(&st.lock);
+	if (n > st.step)
+		st.step = n;
+	pthread_cond_broadcast(&st.cond);
+	pthread_mutex_unlock(&st.lock);
+}
+
+/* Wait for step @n; false after 10 s (a point never reached: the test says so). */
+static bool step_wait(int n)
+{
+	struct timespec until;
+	bool ok = true;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&st.lock);
+	while (st.step < n && ok)
+		ok = pthread_cond_timedwait(&st.cond, &st.lock, &until) == 0 || st.step >= n;
+	if (!ok)
+		st.timed_out = true;
+	pthread_mutex_unlock(&st.lock);
+	return ok;
+}
+
+static struct task_struct *parent, *child;
+static atomic_int hits[PINMM_RACE_NR];
+
+/* A hook that acts once, at @addr only: returns true the first time. */
+static bool first_at(enum pinmm_race point, unsigned long addr, unsigned long want)
+{
+	return addr == want && atomic_fetch_add(&hits[point], 1) == 0;
+}
+
+static void arm(enum pinmm_race point, pinmm_race_fn fn)
+{
+	atomic_store(&hits[point], 0);
+	if (pinmm_race_arm(point, fn, NULL))
+		bail_out("pinmm_race_arm(%s)", pinmm_race_name(point));
+}
+
+static void disarm_all(void)
+{
+	for (int p = 0; p < PINMM_RACE_NR; p++)
+		pinmm_race_disarm(p);
+}
+
+/* A parent with one written anon page at A (exclusive, writable). */
+static void setup_parent(const char *comm)
+{
+	test_boot(64, 0, 0);
+	parent = test_process(comm);
+	child = NULL;
+	test_mmap_fixed(GT_BASE, 16 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_populate(GT_BASE, 16 * PAGE_SIZE);
+	step_reset();
+}
+
+static void *forker(void *arg)
+{
+	int wait_for = (int)(long)arg;
+
+	if (wait_for && !step_wait(wait_for))
+		return NULL;
+	pinmm_task_attach(parent);
+	if (pinmm_fork(parent, "child", &child))
+		child = NULL;
+	pinmm_task_detach();
+	step_set(100);		/* fork is over */
+	return NULL;
+}
+
+/* ---- fork vs GUP-fast: the sequence count checked after the walk ------------------ */
+
+/* Where the walk starts (and reads), and where fork shares (a THP: its PMD's address). */
+static unsigned long walk_addr, share_addr;
+
+static void seq_retry_read(enum pinmm_race point, unsigned long addr, void *arg)
+{
+	(void)arg;
+	if (first_at(point, addr, walk_addr)) {
+		step_set(1);		/* the entry is read: fork may start */
+		step_wait(2);		/* until fork has decided to share the page */
+	}
+}
+
+static void seq_retry_fork(enum pinmm_race point, unsigned long addr, void *arg)
+{
+	(void)arg;
+	if (first_at(point, addr, share_addr)) {
+		step_set(2);		/* shared, not write-protected yet */
+		step_wait(3);		/* until GUP-fast pinned and re-checked the entry */
+	}
+}
+
+static void seq_retry_end(enum pinmm_race point, unsigned long addr, void *arg)
+{
+	(void)arg;
+	if (first_at(point, addr, walk_addr)) {
+		step_set(3);
+		step_wait(100);		/* until fork is over: the count has moved */
+	}
+}
+
+static void fork_vs_seq_retry(bool thp)
+{
+	const char *name = thp ? "seq retry (THP)" : "seq retry";
+	struct page *page = GT_POISON, *theirs;
+	pthread_t th;
+	long n;
+
+	setup_parent(name);
+	walk_addr = thp ? H + 5 * PAGE_SIZE : A;
+	share_addr = thp ? H : A;
+	if (thp && !gt_thp(H)) {
+		skip(5, "no PMD-mapped THP");
+		gt_teardown(name, (struct task_struct *[]){ parent }, 1);
+		return;
+	}
+	arm(PINMM_RACE_GUP_FAST_READ, seq_retry_read);
+	arm(PINMM_RACE_FORK_SHARE, seq_retry_fork);
+	arm(PINMM_RACE_GUP_FAST_SEQ_RETRY, seq_retry_end);
+	pthread_create(&th, NULL, forker, (void *)1L);
+	n = pin_user_pages_fast(walk_addr, 1, FOLL_WRITE, &page);
+	pthread_join(th, NULL);
+	disarm_all();
+	ok(!st.timed_out && atomic_load(&hits[PINMM_RACE_FORK_SHARE]) == 1,
+	   "%s: GUP-fast read the entry, fork shared the page, GUP-fast pinned it, "
+	   "then fork write-protected it: the window was held open", name);
+	ok(child != NULL, "%s: fork succeeded", name);
+	is_int(n, 1, "%s: the pin succeeded (through the slow path)", name);
+	theirs = child ? gt_page(child->mm, walk_addr) : NULL;
+	ok(n == 1 && page != theirs,
+	   "%s: the pinned page is not the page the child maps (the moved "
+	   "write_protect_seq made GUP-fast drop its pin; the slow path broke COW)", name);
+	ok(n == 1 && page == gt_page(parent->mm, walk_addr) && gt_writable(parent->mm, walk_addr),
+	   "%s: the parent maps the pinned page, writable", name);
+	if (n == 1)
+		unpin_user_page(page);
+	gt_teardown(name, (struct task_struct *[]){ child, parent }, 2);
+}
+
+/* ---- fork vs GUP-fast: a walk that starts while fork copies ----------------------- */
+
+static long during_fork_n = -1;
+static struct page *during_fork_page;
+
+static void during_fork(enum pinmm_race point, unsigned long addr, void *arg)
+{
+	(void)arg;
+	if (first_at(point, addr, A)) {
+		step_set(1);		/* fork is copying: the count is odd */
+		step_wait(2);		/* until the other thread tried GUP-fast */
+	}
+}
+
+static void fork_vs_seq_begin(void)
+{
+	pthread_t th;
+
+	setup_parent("seq-begin");
+	during_fork_n = -1;
+	arm(PINMM_RACE_FORK_SHARE, during_fork);
+	pthread_create(&th, NULL, forker, (void *)0L);
+	if (step_wait(1)) {
+		/* this thread's walk, in the middle of fork's copy */
+		during_fork_n = gt_fast_only(A, 1, FOLL_PIN | FOLL_WRITE, &during_fork_page);
+		step_set(2);
+	}
+	pthread_join(th, NULL);
+	disarm_all();
+	ok(!st.timed_out, "seq begin: GUP-fast ran while fork held the page shared, "
+	   "not yet write-protected");
+	is_int(during_fork_n, 0,
+	       "seq begin: it pinned nothing: write_protect_seq was odd (fork copying)");
+	ok(during_fork_n != 1 || !child || during_fork_page != gt_page(child->mm, A),
+	   "seq begin: no page the parent pinned is shared with the child");
+	if (during_fork_n == 1)
+		unpin_user_page(during_fork_page);
+	gt_teardown("seq_begin", (struct task_struct *[]){ child, parent }, 2);
+}
+
+/* ---- zap vs GUP-fast: the entry re-checked after the grab ------------------------- */
+
+static unsigned long zap_at, zap_len, window_addr;
+
+static void *zapper(void *arg)
+{
+	(void)arg;
+	pinmm_task_attach(parent);
+	do_madvise(parent->mm, zap_at, zap_len, MADV_DONTNEED);
+	pinmm_task_detach();
+	return NULL;
+}
+
+/* After the grab, before the re-check: another thread zaps the range, completely. */
+static void zap_in_window(enum pinmm_race point, unsigned long addr, void *arg)
+{
+	pthread_t th;
+
+	(void)arg;
+	if (first_at(point, addr, window_addr)) {
+		pthread_create(&th, NULL, zapper, NULL);
+		pthread_join(th, NULL);
+		step_set(1);
+	}
+}
+
+static void zap_vs_recheck(bool thp)
+{
+	const char *name = thp ? "pmd_recheck" : "pte_recheck";
+	unsigned long at = thp ? H + 5 * PAGE_SIZE : A;
+	struct page *page = GT_POISON;
+	long n;
+
+	setup_parent(name);
+	if (thp && !gt_thp(H)) {
+		skip(4, "no PMD-mapped THP");
+		gt_teardown(name, (struct task_struct *[]){ parent }, 1);
+		return;
+	}
+	zap_at = thp ? H : A;
+	zap_len = thp ? PMD_SIZE : PAGE_SIZE;
+	window_addr = at;
+	arm(PINMM_RACE_GUP_FAST_GRABBED, zap_in_window);
+	n = gt_fast_only(at, 1, FOLL_PIN | FOLL_WRITE, &page);
+	disarm_all();
+	ok(st.step == 1, "%s: MADV_DONTNEED ran between the grab and the re-check", name);
+	is_int(n, 0, "%s: GUP-fast saw the %s change and backed off", name, thp ? "PMD" : "PTE");
+	ok(n != 1 || page == gt_page(parent->mm, at),
+	   "%s: no pin on a page that is no longer mapped there", name);
+	if (n == 1)
+		unpin_user_page(page);
+	/* with the fallback: the slow path faults in the new page and pins that */
+	n = pin_user_pages_fast(at, 1, FOLL_WRITE, &page);
+	ok(n == 1 && page == gt_page(parent->mm, at),
+	   "%s: then pin_user_pages_fast pins the page mapped now", name);
+	if (n == 1)
+		unpin_user_page(page);
+	gt_teardown(name, (struct task_struct *[]){ parent }, 1);
+}
+
+int main(void)
+{
+	if (pinmm_race_arm(PINMM_RACE_GUP_FAST_READ, seq_retry_read, NULL) == -EOPNOTSUPP) {
+		printf("1..0 # SKIP race points are compiled out (release build)\n");
+		return 0;
+	}
+	pinmm_race_disarm(PINMM_RACE_GUP_FAST_READ);
+	plan_no_plan();
+	fork_vs_seq_retry(false);
+	fork_vs_seq_retry(true);
+	fork_vs_seq_begin();
+	zap_vs_recheck(false);
+	zap_vs_recheck(true);
+	return done_testing();
+}
