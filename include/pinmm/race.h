@@ -33,6 +33,12 @@ enum pinmm_race {
 	 * writable
 	 */
 	PINMM_RACE_FORK_SHARE,
+	/*
+	 * migration unmapped the source (migration entries) and froze its
+	 * refcount at 0; nothing copied yet. The point's "addr" is the
+	 * source's pfn.
+	 */
+	PINMM_RACE_MIGRATE_FROZEN,
 	PINMM_RACE_NR
 };
 

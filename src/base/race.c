@@ -9,6 +9,7 @@ static const char *const race_names[PINMM_RACE_NR] = {
 	[PINMM_RACE_GUP_FAST_GRABBED] = "gup_fast_grabbed",
 	[PINMM_RACE_GUP_FAST_SEQ_RETRY] = "gup_fast_seq_retry",
 	[PINMM_RACE_FORK_SHARE] = "fork_share",
+	[PINMM_RACE_MIGRATE_FROZEN] = "migrate_frozen",
 };
 
 const char *pinmm_race_name(enum pinmm_race point)

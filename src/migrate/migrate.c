@@ -55,6 +55,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <pinmm/race.h>
 #include <pinmm/huge_mm.h>
 #include <pinmm/memory.h>
 #include <pinmm/mmu_notifier.h>
@@ -466,6 +467,7 @@ static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_
 		rc = -EAGAIN;	/* a reference we cannot explain: a GET or a pin */
 		goto out_remap;
 	}
+	pinmm_race_point(PINMM_RACE_MIGRATE_FROZEN, folio_pfn(src));
 	if (file) {
 		/* the destination takes the source's slots (lookups retry on the frozen source) */
 		rc = mapping->a_ops->migrate_folio(mapping, d.whole, src, mode);

@@ -16,7 +16,11 @@
  *    MADV_DONTNEED between the grab and the re-check must make it back off,
  *    or the pin is on a page no longer mapped there;
  *  - zap vs GUP-fast on a PMD-mapped THP, the PMD re-check
- *    (gup_fast_pmd_leaf()): the same for the huge entry.
+ *    (gup_fast_pmd_leaf()): the same for the huge entry;
+ *  - migration vs GUP-fast, the speculative grab (folio_ref_try_add(): add
+ *    unless zero, mm/gup.c try_grab_folio_fast()): a walk that read the PTE
+ *    before migration unmapped the page must not grab it once migration has
+ *    frozen its refcount.
  * Every case ends with the pins balanced and every frame free.
  */
 #include "../gup/helpers.h"
@@ -289,6 +293,83 @@ static void zap_vs_recheck(bool thp)
 	gt_teardown(name, (struct task_struct *[]){ parent }, 1);
 }
 
+/* ---- migration vs GUP-fast: a frozen refcount cannot be grabbed --------------------- */
+
+static unsigned long frozen_pfn;
+static int migrate_ret = -1;
+
+static void *migrator(void *arg)
+{
+	struct migration_target_control mtc = { .gfp_mask = GFP_HIGHUSER_MOVABLE,
+						.reason = MR_SYSCALL };
+	struct folio *folio = arg;
+	LIST_HEAD(list);
+
+	if (!step_wait(1))
+		return NULL;
+	if (folio_isolate_lru(folio)) {
+		list_add_tail(&folio->lru, &list);
+		migrate_ret = migrate_pages(&list, alloc_migration_target, NULL,
+					    (unsigned long)&mtc, MIGRATE_SYNC, MR_SYSCALL, NULL);
+		putback_movable_pages(&list);
+	}
+	step_set(100);
+	return NULL;
+}
+
+static void frozen_read(enum pinmm_race point, unsigned long addr, void *arg)
+{
+	(void)arg;
+	if (first_at(point, addr, A)) {
+		step_set(1);		/* the PTE is read: migrate the page */
+		step_wait(2);		/* until its refcount is frozen */
+	}
+}
+
+static void frozen_hold(enum pinmm_race point, unsigned long pfn, void *arg)
+{
+	(void)arg;
+	if (first_at(point, pfn, frozen_pfn)) {
+		step_set(2);
+		step_wait(3);		/* until GUP-fast tried to grab it */
+	}
+}
+
+static void migrate_vs_grab(void)
+{
+	struct page *page = GT_POISON;
+	struct folio *folio;
+	unsigned long warns;
+	pthread_t th;
+	long n;
+
+	setup_parent("frozen");
+	folio = page_folio(gt_page(parent->mm, A));
+	frozen_pfn = folio_pfn(folio);
+	migrate_ret = -1;
+	gt_fill(A, 1, 7);
+	warns = pinmm_warn_count();
+	arm(PINMM_RACE_GUP_FAST_READ, frozen_read);
+	arm(PINMM_RACE_MIGRATE_FROZEN, frozen_hold);
+	pthread_create(&th, NULL, migrator, folio);
+	n = gt_fast_only(A, 1, FOLL_PIN | FOLL_WRITE, &page);
+	step_set(3);
+	pthread_join(th, NULL);
+	disarm_all();
+	ok(!st.timed_out && atomic_load(&hits[PINMM_RACE_MIGRATE_FROZEN]) == 1,
+	   "frozen: GUP-fast read the PTE, then migration unmapped the page and froze its "
+	   "refcount before GUP-fast grabbed it");
+	is_int(n, 0, "frozen: the grab failed on the frozen refcount (add unless zero): "
+	       "GUP-fast backed off");
+	is_int(migrate_ret, 0, "frozen: the migration went through");
+	ok(test_pt_pfn(parent->mm, A) != frozen_pfn && gt_check(A, 1, 7) == 0,
+	   "frozen: the page moved, with its data");
+	is_uint(pinmm_warn_count() - warns, 0, "frozen: no WARN (no refcount went wrong)");
+	if (n == 1)
+		unpin_user_page(page);
+	gt_teardown("frozen", (struct task_struct *[]){ parent }, 1);
+}
+
 int main(void)
 {
 	if (pinmm_race_arm(PINMM_RACE_GUP_FAST_READ, seq_retry_read, NULL) == -EOPNOTSUPP) {
@@ -302,5 +383,6 @@ int main(void)
 	fork_vs_seq_begin();
 	zap_vs_recheck(false);
 	zap_vs_recheck(true);
+	migrate_vs_grab();
 	return done_testing();
 }
