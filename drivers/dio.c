@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pinmm/drivers.h>
+#include <pinmm/slab.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -18,7 +19,7 @@ static long dio_pin(unsigned long uaddr, size_t len, unsigned int gup_flags, str
 
 	if (!len || (uaddr | len) & ~PAGE_MASK)
 		return -EINVAL;
-	pages = calloc(npages, sizeof(*pages));
+	pages = kcalloc(npages, sizeof(*pages), GFP_KERNEL);
 	if (!pages)
 		return -ENOMEM;
 	got = pin_user_pages_fast(uaddr, (int)npages, gup_flags, pages);
@@ -26,7 +27,7 @@ static long dio_pin(unsigned long uaddr, size_t len, unsigned int gup_flags, str
 		/* the block layer would submit what it got; keep this all-or-nothing */
 		if (got > 0)
 			unpin_user_pages(pages, (unsigned long)got);
-		free(pages);
+		kfree(pages);
 		return got < 0 ? got : -EFAULT;
 	}
 	*out = pages;
@@ -53,7 +54,7 @@ ssize_t dio_pread(int fd, unsigned long uaddr, size_t len, off_t off)
 	}
 	/* what a device wrote must reach writeback: dirty under the folio lock */
 	unpin_user_pages_dirty_lock(pages, (unsigned long)npages, true);
-	free(pages);
+	kfree(pages);
 	return done;
 }
 
@@ -73,6 +74,6 @@ ssize_t dio_pwrite(int fd, unsigned long uaddr, size_t len, off_t off)
 		done += n;
 	}
 	unpin_user_pages(pages, (unsigned long)npages);
-	free(pages);
+	kfree(pages);
 	return done;
 }

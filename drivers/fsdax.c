@@ -7,11 +7,12 @@
 #include <errno.h>
 #include <pinmm/drivers.h>
 #include <pinmm/mman.h>
+#include <pinmm/slab.h>
 #include <stdlib.h>
 
 int fsdax_create(size_t size, struct fsdax_file **out)
 {
-	struct fsdax_file *f = calloc(1, sizeof(*f));
+	struct fsdax_file *f = kzalloc(sizeof(*f), GFP_KERNEL);
 
 	if (!f)
 		return -ENOMEM;
@@ -19,7 +20,7 @@ int fsdax_create(size_t size, struct fsdax_file **out)
 	if (IS_ERR(f->file)) {
 		int err = (int)PTR_ERR(f->file);
 
-		free(f);
+		kfree(f);
 		return err;
 	}
 	*out = f;
@@ -30,7 +31,7 @@ void fsdax_destroy(struct fsdax_file *f)
 {
 	/* pages still mapped or pinned stay allocated until their last put */
 	fput(f->file);
-	free(f);
+	kfree(f);
 }
 
 unsigned long fsdax_mmap(struct fsdax_file *f, size_t len, unsigned long prot,

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pinmm/drivers.h>
+#include <pinmm/slab.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,19 +21,19 @@ int iou_register_buffer(unsigned long addr, size_t len, struct iou_buffer **out)
 	if (!len || addr + len < addr)
 		return -EINVAL;
 	/* both arrays are written before they are read: no need to zero them */
-	pages = malloc(npages * sizeof(*pages));
-	buf = malloc(sizeof(*buf) + npages * sizeof(buf->bvec[0]));
+	pages = kmalloc_array(npages, sizeof(*pages), GFP_KERNEL);
+	buf = kmalloc(sizeof(*buf) + npages * sizeof(buf->bvec[0]), GFP_KERNEL);
 	if (!pages || !buf) {
-		free(pages);
-		free(buf);
+		kfree(pages);
+		kfree(buf);
 		return -ENOMEM;
 	}
 	got = pin_user_pages_fast(start, (int)npages, FOLL_WRITE | FOLL_LONGTERM, pages);
 	if (got != (long)npages) {
 		if (got > 0)
 			unpin_user_pages(pages, (unsigned long)got);
-		free(pages);
-		free(buf);
+		kfree(pages);
+		kfree(buf);
 		return got < 0 ? (int)got : -EFAULT;
 	}
 	/*
@@ -54,8 +55,8 @@ int iou_register_buffer(unsigned long addr, size_t len, struct iou_buffer **out)
 	buf->addr = addr;
 	buf->len = len;
 	buf->nr_bvecs = nr;
-	free(pages);
-	shrunk = realloc(buf, sizeof(*buf) + nr * sizeof(buf->bvec[0]));
+	kfree(pages);
+	shrunk = krealloc(buf, sizeof(*buf) + nr * sizeof(buf->bvec[0]), GFP_KERNEL);
 	*out = shrunk ? shrunk : buf;
 	return 0;
 }
@@ -64,7 +65,7 @@ void iou_unregister_buffer(struct iou_buffer *buf)
 {
 	for (unsigned long i = 0; i < buf->nr_bvecs; i++)
 		unpin_user_folio(buf->bvec[i].folio, buf->bvec[i].nr);
-	free(buf);
+	kfree(buf);
 }
 
 int iou_buffer_copy_out(struct iou_buffer *buf, size_t offset, void *dst, size_t len)

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <pinmm/drivers.h>
 #include <pinmm/mman.h>
+#include <pinmm/slab.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,22 +56,22 @@ int odp_reg_mr(struct mm_struct *mm, unsigned long addr, size_t length, struct o
 
 	if (!length || (addr | length) & ~PAGE_MASK)
 		return -EINVAL;
-	mr = calloc(1, sizeof(*mr));
+	mr = kzalloc(sizeof(*mr), GFP_KERNEL);
 	if (!mr)
 		return -ENOMEM;
 	mr->mm = mm;
 	mr->addr = addr;
 	mr->npages = length >> PAGE_SHIFT;
-	mr->dev_pfn = calloc(mr->npages, sizeof(*mr->dev_pfn));
+	mr->dev_pfn = kcalloc(mr->npages, sizeof(*mr->dev_pfn), GFP_KERNEL);
 	mutex_init(&mr->lock, LOCK_RANK_LEAF);
 	if (!mr->dev_pfn) {
-		free(mr);
+		kfree(mr);
 		return -ENOMEM;
 	}
 	err = mmu_interval_notifier_insert(&mr->notifier, mm, addr, length, &odp_ops);
 	if (err) {
-		free(mr->dev_pfn);
-		free(mr);
+		kfree(mr->dev_pfn);
+		kfree(mr);
 		return err;
 	}
 	*out = mr;
@@ -81,8 +82,8 @@ void odp_dereg_mr(struct odp_mr *mr)
 {
 	mmu_interval_notifier_remove(&mr->notifier);
 	mutex_destroy(&mr->lock);
-	free(mr->dev_pfn);
-	free(mr);
+	kfree(mr->dev_pfn);
+	kfree(mr);
 }
 
 /*

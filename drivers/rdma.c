@@ -7,6 +7,7 @@
 #include <pinmm/drivers.h>
 #include <pinmm/mman.h>
 #include <pinmm/task.h>
+#include <pinmm/slab.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,16 +23,16 @@ int rdma_reg_mr(unsigned long addr, size_t length, int access, struct rdma_mr **
 
 	if (!length || addr + length < addr)
 		return -EINVAL;
-	mr = calloc(1, sizeof(*mr));
+	mr = kzalloc(sizeof(*mr), GFP_KERNEL);
 	if (!mr)
 		return -ENOMEM;
 	mr->addr = addr;
 	mr->length = length;
 	mr->npages = (PAGE_ALIGN(addr + length) - start) >> PAGE_SHIFT;
 	mr->writable = access & (RDMA_ACCESS_LOCAL_WRITE | RDMA_ACCESS_REMOTE_WRITE);
-	mr->pages = calloc(mr->npages, sizeof(*mr->pages));
+	mr->pages = kcalloc(mr->npages, sizeof(*mr->pages), GFP_KERNEL);
 	if (!mr->pages) {
-		free(mr);
+		kfree(mr);
 		return -ENOMEM;
 	}
 	if (mr->writable)
@@ -50,8 +51,8 @@ int rdma_reg_mr(unsigned long addr, size_t length, int access, struct rdma_mr **
 			unpin_user_pages(mr->pages, pinned);
 			atomic_fetch_sub(&mm->pinned_vm, (long)mr->npages);
 			mmdrop(mm);
-			free(mr->pages);
-			free(mr);
+			kfree(mr->pages);
+			kfree(mr);
 			return got < 0 ? (int)got : -EFAULT;
 		}
 		pinned += (unsigned long)got;
@@ -65,8 +66,8 @@ void rdma_dereg_mr(struct rdma_mr *mr)
 	unpin_user_pages_dirty_lock(mr->pages, mr->npages, mr->writable);
 	atomic_fetch_sub(&mr->mm->pinned_vm, (long)mr->npages);
 	mmdrop(mr->mm);
-	free(mr->pages);
-	free(mr);
+	kfree(mr->pages);
+	kfree(mr);
 }
 
 /* Walk [offset, offset+len) of the region page by page through the frames. */

@@ -22,6 +22,7 @@
 #define __GFP_RECLAIMABLE	0x10u
 #define __GFP_NOWARN		0x200u	/* no message on failure */
 #define __GFP_RETRY_MAYFAIL	0x400u
+#define __GFP_NOFAIL		0x800u	/* must not fail (nor be failed by injection) */
 #define __GFP_NORETRY		0x1000u
 #define __GFP_COMP		0x4000u	/* a large folio, not order-N loose pages */
 #define __GFP_ZERO		0x8000u	/* zero the memory */
@@ -90,9 +91,9 @@ struct folio *__folio_alloc_site(gfp_t gfp, unsigned int order, const struct all
 void __free_pages(struct page *page, unsigned int order);
 
 /*
- * Fault injection (SQLite-style): make the @nth next allocation fail (1 = the
- * very next one); 0 disables. Counts every alloc_pages()/folio_alloc() call.
+ * Fault injection: pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, n, 0) makes the
+ * calling thread's @n-th next alloc_pages()/folio_alloc() fail
+ * (include/pinmm/fault-inject.h).
  */
-void pinmm_fail_nth_alloc(unsigned long nth);
 
 #endif /* PINMM_GFP_H */

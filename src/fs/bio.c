@@ -28,6 +28,7 @@
 
 #include <pinmm/bio.h>
 #include <pinmm/dma.h>
+#include <pinmm/slab.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +76,7 @@ uint64_t disk_block_csum(const void *data)
 
 struct bio *bio_alloc(unsigned short nr_vecs)
 {
-	struct bio *bio = calloc(1, sizeof(*bio) + nr_vecs * sizeof(struct bio_vec));
+	struct bio *bio = kzalloc(sizeof(*bio) + nr_vecs * sizeof(struct bio_vec), GFP_KERNEL);
 
 	if (!bio)
 		return NULL;
@@ -89,8 +90,8 @@ void bio_put(struct bio *bio)
 {
 	if (!bio)
 		return;
-	free(bio->bi_csums);
-	free(bio);
+	kfree(bio->bi_csums);
+	kfree(bio);
 }
 
 static bool bio_add(struct bio *bio, struct page *page, void *buf, unsigned int len,

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pinmm/slab.h>
 
 struct dax_inode {
 	unsigned long npages;		/* (c) */
@@ -125,7 +126,7 @@ static const struct file_operations dax_fops = {
 
 static struct inode *dax_alloc_inode(struct super_block *sb)
 {
-	struct dax_inode *di = calloc(1, sizeof(*di));
+	struct dax_inode *di = kzalloc(sizeof(*di), GFP_KERNEL);
 
 	(void)sb;
 	return di ? &di->vfs_inode : NULL;
@@ -133,8 +134,8 @@ static struct inode *dax_alloc_inode(struct super_block *sb)
 
 static void dax_free_inode(struct inode *inode)
 {
-	free(DAX_I(inode)->pages);
-	free(DAX_I(inode));
+	kfree(DAX_I(inode)->pages);
+	kfree(DAX_I(inode));
 }
 
 /* The file lets go of its blocks; mapped or pinned ones return at their last put. */
@@ -166,7 +167,7 @@ struct file *dax_file_create(size_t size, struct page ***pages, unsigned long *n
 		return ERR_PTR(-ENOMEM);
 	di = DAX_I(inode);
 	di->npages = PAGE_ALIGN(size) >> PAGE_SHIFT;
-	di->pages = calloc(di->npages, sizeof(*di->pages));
+	di->pages = kcalloc(di->npages, sizeof(*di->pages), GFP_KERNEL);
 	snprintf(inode->i_name, sizeof(inode->i_name), "dax");
 	atomic_init(&inode->i_size, (long long)size);
 	inode_init(inode, dax_sb, S_IFREG | 0600, NULL, &dax_fops, NULL);
@@ -198,12 +199,12 @@ int dax_init(void)
 	struct zone *dev = &pinmm_zones[ZONE_DEVICE];
 
 	dax_sb = NULL;
-	free(pmem.used);
+	kfree(pmem.used);
 	pmem.used = NULL;
 	pmem.in_use = 0;
 	if (!dev->spanned_pages)
 		return 0;	/* a machine without pmem: no DAX files */
-	pmem.used = calloc(DIV_ROUND_UP(dev->spanned_pages, 64), sizeof(unsigned long));
+	pmem.used = kcalloc(DIV_ROUND_UP(dev->spanned_pages, 64), sizeof(unsigned long), GFP_KERNEL);
 	if (!pmem.used)
 		return -ENOMEM;
 	pmem.start = dev->zone_start_pfn;

@@ -25,6 +25,7 @@
 
 #include <pinmm/bio.h>
 #include <pinmm/gup.h>
+#include <pinmm/slab.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -80,11 +81,11 @@ static bool dio_reserve_pages(struct dio *dio, unsigned long n)
 		return true;
 	want = max(dio->max_pages * 2, dio->nr_pages + n);
 	if (dio->pages == dio->inline_pages) {
-		p = malloc(want * sizeof(*p));
+		p = kmalloc_array(want, sizeof(*p), GFP_KERNEL);
 		if (p)
 			memcpy(p, dio->pages, dio->nr_pages * sizeof(*p));
 	} else {
-		p = realloc(dio->pages, want * sizeof(*p));
+		p = krealloc_array(dio->pages, want, sizeof(*p), GFP_KERNEL);
 	}
 	if (!p)
 		return false;
@@ -198,7 +199,7 @@ static ssize_t dio_submit(struct kiocb *iocb, struct iov_iter *iter, size_t len,
 	if (dio.nr_pages)
 		unpin_user_pages_dirty_lock(dio.pages, dio.nr_pages, op == REQ_OP_READ);
 	if (dio.pages != dio.inline_pages)
-		free(dio.pages);
+		kfree(dio.pages);
 	pthread_mutex_destroy(&dio.lock);
 	pthread_cond_destroy(&dio.done);
 	return err ? err : (ssize_t)done;

@@ -31,6 +31,7 @@
 #include <pinmm/bio.h>
 #include <pinmm/dma.h>
 #include <pinmm/memory.h>
+#include <pinmm/slab.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,7 @@ static int diskfs_map_blocks(struct folio *folio)
 	VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
 	if (folio_test_private(folio))
 		return 0;
-	map = malloc(sizeof(*map) + nr * sizeof(map->block[0]));
+	map = kmalloc(sizeof(*map) + nr * sizeof(map->block[0]), GFP_KERNEL);
 	if (!map)
 		return -ENOMEM;
 	map->nr = nr;
@@ -98,7 +99,7 @@ static int diskfs_map_blocks(struct folio *folio)
 
 static void diskfs_free_blocks(struct folio *folio)
 {
-	free(folio_detach_private(folio));
+	kfree(folio_detach_private(folio));
 }
 
 static bool diskfs_release_folio(struct folio *folio, gfp_t gfp)
@@ -233,7 +234,7 @@ static void diskfs_write_end_io(struct bio *bio)
 	folio_end_writeback(folio);
 	if (io->bounce)
 		folio_put(io->bounce);
-	free(io);
+	kfree(io);
 	bio_put(bio);
 }
 
@@ -273,10 +274,10 @@ static int diskfs_write_folio(struct folio *folio, struct writeback_control *wbc
 		memset((char *)folio_address(folio) + len, 0, folio_size(folio) - len);
 	}
 	nblocks = DIV_ROUND_UP(len, DISK_BLOCK_SIZE);
-	io = calloc(1, sizeof(*io));
+	io = kzalloc(sizeof(*io), GFP_KERNEL);
 	bio = bio_alloc(1);
 	if (bio)
-		bio->bi_csums = calloc(nblocks, sizeof(uint64_t));
+		bio->bi_csums = kcalloc(nblocks, sizeof(uint64_t), GFP_KERNEL);
 	if (!io || !bio || !bio->bi_csums)
 		goto redirty;
 	io->folio = folio;
@@ -325,7 +326,7 @@ static int diskfs_write_folio(struct folio *folio, struct writeback_control *wbc
 	return 0;
 
 redirty:
-	free(io);
+	kfree(io);
 	bio_put(bio);
 	folio_redirty_for_writepage(wbc, folio);
 	folio_unlock(folio);
@@ -683,7 +684,7 @@ int pinmm_diskfs_verify(struct file *file, unsigned long *checked, unsigned long
 
 static struct inode *diskfs_alloc_inode(struct super_block *sb)
 {
-	struct diskfs_inode *di = calloc(1, sizeof(*di));
+	struct diskfs_inode *di = kzalloc(sizeof(*di), GFP_KERNEL);
 
 	(void)sb;
 	if (!di)
@@ -695,7 +696,7 @@ static struct inode *diskfs_alloc_inode(struct super_block *sb)
 
 static void diskfs_free_inode(struct inode *inode)
 {
-	free(DISKFS_I(inode));
+	kfree(DISKFS_I(inode));
 }
 
 static void diskfs_evict_inode(struct inode *inode)
@@ -865,7 +866,7 @@ int diskfs_init(const char *dir)
 	}
 	return 0;
 out_sb:
-	free(sb);
+	kfree(sb);
 out_csum:
 	mutex_destroy(&diskfs.dir_lock);
 	close(diskfs.csum_dir_fd);

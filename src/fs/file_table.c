@@ -9,10 +9,11 @@
 #include "internal.h"
 
 #include <stdlib.h>
+#include <pinmm/slab.h>
 
 struct file *alloc_file(struct inode *inode, int flags)
 {
-	struct file *file = calloc(1, sizeof(*file));
+	struct file *file = kzalloc(sizeof(*file), GFP_KERNEL);
 	int err;
 
 	if (!file)
@@ -38,7 +39,7 @@ struct file *alloc_file(struct inode *inode, int flags)
 	if (file->f_op && file->f_op->open) {
 		err = file->f_op->open(inode, file);
 		if (err) {
-			free(file);
+			kfree(file);
 			return ERR_PTR(err);
 		}
 	}
@@ -55,7 +56,7 @@ void fput(struct file *file)
 	if (file->f_op && file->f_op->release)
 		file->f_op->release(inode, file);
 	iput(inode);
-	free(file);
+	kfree(file);
 }
 
 int filp_close(struct file *file, void *id)

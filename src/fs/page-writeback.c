@@ -200,6 +200,13 @@ void folio_end_writeback(struct folio *folio)
 
 	/* the waker may be the last to hold it (truncation waits, then frees) */
 	folio_get(folio);
+	/*
+	 * Counted before the bit clears: whoever sees the writeback over
+	 * (fsync's wait, a test of the bit) sees the counters say so too.
+	 */
+	mod_node_page_state(NR_WRITEBACK, -nr);
+	mod_zone_page_state(folio_zone(folio), NR_ZONE_WRITE_PENDING, -nr);
+	mod_node_page_state(NR_WRITTEN, nr);
 	if (mapping)
 		xa_lock(&mapping->i_pages);
 	if (mapping)
@@ -208,9 +215,6 @@ void folio_end_writeback(struct folio *folio)
 	folio_end_writeback_wake(folio);
 	if (mapping)
 		xa_unlock(&mapping->i_pages);
-	mod_node_page_state(NR_WRITEBACK, -nr);
-	mod_zone_page_state(folio_zone(folio), NR_ZONE_WRITE_PENDING, -nr);
-	mod_node_page_state(NR_WRITTEN, nr);
 	folio_put(folio);
 }
 

@@ -22,6 +22,7 @@
 
 #include <pinmm/huge_mm.h>
 #include <pinmm/memory.h>
+#include <pinmm/slab.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,7 +385,7 @@ static const struct address_space_operations shmem_aops = {
 
 static struct inode *shmem_alloc_inode(struct super_block *sb)
 {
-	struct shmem_inode_info *info = calloc(1, sizeof(*info));
+	struct shmem_inode_info *info = kzalloc(sizeof(*info), GFP_KERNEL);
 
 	(void)sb;
 	return info ? &info->vfs_inode : NULL;
@@ -392,7 +393,7 @@ static struct inode *shmem_alloc_inode(struct super_block *sb)
 
 static void shmem_free_inode(struct inode *inode)
 {
-	free(SHMEM_I(inode));
+	kfree(SHMEM_I(inode));
 }
 
 static const struct super_operations shmem_sops = {

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <pinmm/slab.h>
 
 struct super_block *pinmm_diskfs_sb, *pinmm_shmem_sb;
 
@@ -29,7 +30,7 @@ const char *pinmm_file_dir(void)
 
 struct super_block *alloc_super(const char *id)
 {
-	struct super_block *sb = calloc(1, sizeof(*sb));
+	struct super_block *sb = kzalloc(sizeof(*sb), GFP_KERNEL);
 
 	if (!sb)
 		return NULL;
@@ -60,7 +61,7 @@ unsigned long kill_super(struct super_block *sb)
 	if (!left) {
 		if (sb->s_op && sb->s_op->put_super)
 			sb->s_op->put_super(sb);
-		free(sb);
+		kfree(sb);
 	}
 	return left;
 }

@@ -12,6 +12,7 @@
  */
 #include "internal.h"
 
+#include <pinmm/fault-inject.h>
 #include <pinmm/sched.h>
 
 #include <errno.h>
@@ -44,7 +45,6 @@ static const int fallbacks[MIGRATE_PCPTYPES][MIGRATE_PCPTYPES - 1] = {
 
 #define ALLOC_CMA	0x1u	/* movable request: CMA pageblocks may serve it */
 
-static atomic_ulong fail_nth;
 static atomic_ulong bad_pages;
 
 /* ---- gfp interpretation ------------------------------------------------- */
@@ -73,21 +73,6 @@ gfp_t current_gfp_context(gfp_t gfp)
 	return gfp;
 }
 
-void pinmm_fail_nth_alloc(unsigned long nth)
-{
-	atomic_store(&fail_nth, nth);
-}
-
-static bool should_fail_alloc(void)
-{
-	unsigned long n = atomic_load_explicit(&fail_nth, memory_order_relaxed);
-
-	while (n) {
-		if (atomic_compare_exchange_weak(&fail_nth, &n, n - 1))
-			return n == 1;
-	}
-	return false;
-}
 
 unsigned long pinmm_bad_page_count(void)
 {
@@ -399,7 +384,7 @@ struct page *__alloc_pages_site(gfp_t gfp, unsigned int order, const struct allo
 		return NULL;
 	if (WARN_ON_ONCE(!pinmm_machine.booted))
 		return NULL;
-	if (should_fail_alloc())
+	if (!(gfp & __GFP_NOFAIL) && should_fail(PINMM_FAIL_PAGE_ALLOC))
 		return NULL;
 	gfp = current_gfp_context(gfp);
 	mt = gfp_migratetype(gfp);
@@ -747,6 +732,6 @@ int pinmm_check_zone(struct zone *zone, bool verbose)
 
 void pinmm_page_alloc_reset(void)
 {
-	atomic_store(&fail_nth, 0);
+	pinmm_fail_reset();	/* the booting thread's sites */
 	atomic_store(&bad_pages, 0);
 }

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <pinmm/slab.h>
 
 #define BITS_PER_LONG		(sizeof(long) * CHAR_BIT)
 #define BITS_TO_LONGS(n)	DIV_ROUND_UP(n, BITS_PER_LONG)
@@ -42,11 +43,11 @@ void cma_init_reserved_areas(void)
 		mutex_init(&cma->alloc_mutex, LOCK_RANK_NONE);
 		cma->initialised = true;
 	}
-	free(cma->bitmap);
+	kfree(cma->bitmap);
 	cma->count = normal->cma_pages;
 	cma->base_pfn = zone_end_pfn(normal) - cma->count;
 	words = BITS_TO_LONGS(cma->count ? cma->count : 1);
-	cma->bitmap = calloc(words, sizeof(unsigned long));
+	cma->bitmap = kcalloc(words, sizeof(unsigned long), GFP_KERNEL);
 	if (!cma->bitmap)
 		cma->count = 0;		/* no CMA rather than a broken one */
 }

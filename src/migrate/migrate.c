@@ -55,7 +55,9 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <pinmm/fault-inject.h>
 #include <pinmm/race.h>
+#include <pinmm/slab.h>
 #include <pinmm/huge_mm.h>
 #include <pinmm/memory.h>
 #include <pinmm/mmu_notifier.h>
@@ -364,10 +366,11 @@ static int get_dsts(struct migrate_dst *d, bool split, new_folio_t get_new_folio
 	d->whole = NULL;
 	d->pieces = NULL;
 	if (!split) {
-		d->whole = get_new_folio(src, private);
+		d->whole = should_fail(PINMM_FAIL_MIGRATE_TARGET) ? NULL :
+			   get_new_folio(src, private);
 		return d->whole ? 0 : -ENOMEM;
 	}
-	d->pieces = calloc(nr, sizeof(*d->pieces));
+	d->pieces = kcalloc(nr, sizeof(*d->pieces), GFP_KERNEL);
 	if (!d->pieces)
 		return -ENOMEM;
 	for (unsigned long i = 0; i < nr; i++) {
@@ -375,7 +378,8 @@ static int get_dsts(struct migrate_dst *d, bool split, new_folio_t get_new_folio
 		 * What the callback gets describes the piece: a tail page of
 		 * the source reads as an order-0 folio of the source's zone.
 		 */
-		d->pieces[i] = get_new_folio((struct folio *)folio_page(src, 1), private);
+		d->pieces[i] = should_fail(PINMM_FAIL_MIGRATE_TARGET) ? NULL :
+			       get_new_folio((struct folio *)folio_page(src, 1), private);
 		if (!d->pieces[i])
 			return -ENOMEM;
 	}
@@ -493,7 +497,7 @@ static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_
 		put_anon_vma(anon_vma);
 	/* the allocation references (the new mappings hold their own), then the source */
 	dst_for_each(&d, folio_put);
-	free(d.pieces);
+	kfree(d.pieces);
 	migrate_folio_done(src);
 	return MIGRATEPAGE_SUCCESS;
 
@@ -504,7 +508,7 @@ out_remap:
 	dst_for_each(&d, folio_unlock);
 out_put_dst:
 	put_dsts(&d, put_new_folio, private);
-	free(d.pieces);
+	kfree(d.pieces);
 out_unlock_src:
 	folio_unlock(src);
 	return rc;

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <pinmm/slab.h>
 
 int start_isolate_page_range(struct isolated_range *r, unsigned long start, unsigned long end)
 {
@@ -26,7 +27,7 @@ int start_isolate_page_range(struct isolated_range *r, unsigned long start, unsi
 	r->start_pfn = ALIGN_DOWN(start, pageblock_nr_pages);
 	r->end_pfn = ALIGN(end, pageblock_nr_pages);
 	nr_blocks = (r->end_pfn - r->start_pfn) / pageblock_nr_pages;
-	r->saved_mt = malloc(nr_blocks);
+	r->saved_mt = kmalloc(nr_blocks, GFP_KERNEL);
 	if (!r->saved_mt)
 		return -ENOMEM;
 
@@ -47,7 +48,7 @@ int start_isolate_page_range(struct isolated_range *r, unsigned long start, unsi
 			set_pageblock_migratetype_locked(zone, pfn,
 				r->saved_mt[(pfn - r->start_pfn) / pageblock_nr_pages]);
 		spin_unlock(&zone->lock);
-		free(r->saved_mt);
+		kfree(r->saved_mt);
 		r->saved_mt = NULL;
 		return -EBUSY;
 	}
@@ -64,7 +65,7 @@ void undo_isolate_page_range(struct isolated_range *r)
 		set_pageblock_migratetype_locked(zone, pfn,
 			r->saved_mt[(pfn - r->start_pfn) / pageblock_nr_pages]);
 	spin_unlock(&zone->lock);
-	free(r->saved_mt);
+	kfree(r->saved_mt);
 	r->saved_mt = NULL;
 }
 

@@ -117,7 +117,7 @@ int pinmm_fork(struct task_struct *parent, const char *comm, struct task_struct 
 	mm = dup_mm(parent->mm, &err);
 	if (!mm)
 		return err;
-	t = pinmm_task_alloc(comm ? comm : parent->comm, mm, parent);
+	t = pinmm_task_alloc(comm ? comm : parent->comm, mm, parent, GFP_KERNEL);
 	if (!t) {
 		mmput(mm);
 		return -ENOMEM;

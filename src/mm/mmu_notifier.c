@@ -35,6 +35,7 @@
 #include <pinmm/mmu_notifier.h>
 #include <pinmm/task.h>
 #include <pinmm/wait.h>
+#include <pinmm/slab.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -69,7 +70,7 @@ static int mn_subscriptions_get_locked(struct mm_struct *mm,
 	mmap_assert_write_locked(mm);
 	subs = __atomic_load_n(&mm->notifier_subscriptions, __ATOMIC_RELAXED);
 	if (!subs) {
-		subs = calloc(1, sizeof(*subs));
+		subs = kzalloc(sizeof(*subs), GFP_KERNEL);
 		if (!subs)
 			return -ENOMEM;
 		spin_lock_init(&subs->lock, LOCK_RANK_LEAF);
@@ -671,5 +672,5 @@ void __mmu_notifier_subscriptions_destroy(struct mm_struct *mm)
 			 subs->active_invalidate_ranges))
 		return;
 	__atomic_store_n(&mm->notifier_subscriptions, NULL, __ATOMIC_RELAXED);
-	free(subs);
+	kfree(subs);
 }

@@ -11,6 +11,7 @@
  * an acquire load sees the zeroed table; an unlinked table is freed with
  * call_rcu(), so a walker inside rcu_read_lock() never reads a freed frame.
  */
+#include <pinmm/fault-inject.h>
 #include <pinmm/memory.h>
 #include <pinmm/vmstat.h>
 
@@ -26,8 +27,11 @@ static inline spinlock_t *ptlock_ptr(struct page *table)
 
 static struct page *pt_alloc_page(struct mm_struct *mm, enum pt_level level)
 {
-	struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	struct page *page;
 
+	if (should_fail(PINMM_FAIL_PAGE_TABLE))
+		return NULL;
+	page = alloc_page(GFP_KERNEL | __GFP_ZERO);
 	if (!page)
 		return NULL;
 	__SetPageTable(page);

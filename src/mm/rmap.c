@@ -11,6 +11,7 @@
 #include <pinmm/pagemap.h>
 #include <pinmm/rmap.h>
 #include <pinmm/vmstat.h>
+#include <pinmm/slab.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@
 
 static struct anon_vma *anon_vma_alloc(void)
 {
-	struct anon_vma *av = calloc(1, sizeof(*av));
+	struct anon_vma *av = kzalloc(sizeof(*av), GFP_KERNEL);
 
 	if (!av)
 		return NULL;
@@ -36,7 +37,7 @@ static void anon_vma_free_rcu(struct rcu_head *head)
 	struct anon_vma *av = container_of(head, struct anon_vma, rcu);
 
 	destroy_rwsem(&av->rwsem);
-	free(av);
+	kfree(av);
 }
 
 void put_anon_vma(struct anon_vma *av)
@@ -104,13 +105,13 @@ int anon_vma_prepare(struct vm_area_struct *vma)
 
 	if (likely(vma_anon_vma(vma)))
 		return 0;
-	avc = malloc(sizeof(*avc));
+	avc = kmalloc(sizeof(*avc), GFP_KERNEL);
 	av = anon_vma_alloc();
 	if (!avc || !av) {
-		free(avc);
+		kfree(avc);
 		if (av) {
 			destroy_rwsem(&av->rwsem);
-			free(av);
+			kfree(av);
 		}
 		return -ENOMEM;
 	}
@@ -127,8 +128,8 @@ int anon_vma_prepare(struct vm_area_struct *vma)
 	if (av) {
 		up_write(&av->rwsem);
 		destroy_rwsem(&av->rwsem);
-		free(av);
-		free(avc);
+		kfree(av);
+		kfree(avc);
 	} else {
 		up_write(&vma_anon_vma(vma)->rwsem);
 	}
@@ -145,7 +146,7 @@ int anon_vma_clone(struct vm_area_struct *dst, struct vm_area_struct *src)
 	root = src->anon_vma->root;
 	down_write(&root->rwsem);
 	list_for_each_entry(pavc, &src->anon_vma_chain, same_vma) {
-		struct anon_vma_chain *avc = malloc(sizeof(*avc));
+		struct anon_vma_chain *avc = kmalloc(sizeof(*avc), GFP_KERNEL);
 
 		if (!avc) {
 			up_write(&root->rwsem);
@@ -175,12 +176,12 @@ int anon_vma_fork(struct vm_area_struct *vma, struct vm_area_struct *pvma)
 	if (err)
 		return err;
 	av = anon_vma_alloc();
-	avc = malloc(sizeof(*avc));
+	avc = kmalloc(sizeof(*avc), GFP_KERNEL);
 	if (!av || !avc) {
-		free(avc);
+		kfree(avc);
 		if (av) {
 			destroy_rwsem(&av->rwsem);
-			free(av);
+			kfree(av);
 		}
 		unlink_anon_vmas(vma);
 		return -ENOMEM;
@@ -216,14 +217,14 @@ void unlink_anon_vmas(struct vm_area_struct *vma)
 		if (list_empty(&av->head))
 			continue;
 		list_del(&avc->same_vma);
-		free(avc);
+		kfree(avc);
 	}
 	if (root)
 		up_write(&root->rwsem);
 	list_for_each_entry_safe(avc, next, &vma->anon_vma_chain, same_vma) {
 		put_anon_vma(avc->anon_vma);
 		list_del(&avc->same_vma);
-		free(avc);
+		kfree(avc);
 	}
 	__atomic_store_n(&vma->anon_vma, NULL, __ATOMIC_RELEASE);
 }

@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <pinmm/slab.h>
 
 static atomic_int next_pid = 1;
 
@@ -25,7 +26,7 @@ struct task_struct *pinmm_current(void)
 
 struct mm_struct *mm_alloc(void)
 {
-	struct mm_struct *mm = calloc(1, sizeof(*mm));
+	struct mm_struct *mm = kzalloc(sizeof(*mm), GFP_KERNEL);
 
 	if (!mm)
 		return NULL;
@@ -40,7 +41,7 @@ struct mm_struct *mm_alloc(void)
 	mmu_notifier_subscriptions_init(mm);
 	if (pgd_alloc(mm)) {
 		destroy_rwsem(&mm->mmap_lock);
-		free(mm);
+		kfree(mm);
 		return NULL;
 	}
 	return mm;
@@ -63,7 +64,7 @@ void mmdrop(struct mm_struct *mm)
 	mmu_notifier_subscriptions_destroy(mm);
 	pgd_free(mm);
 	destroy_rwsem(&mm->mmap_lock);
-	free(mm);
+	kfree(mm);
 }
 
 void mmget(struct mm_struct *mm)
@@ -112,9 +113,9 @@ struct mm_struct *get_task_mm(struct task_struct *t)
 /* ---- tasks ------------------------------------------------------------------ */
 
 struct task_struct *pinmm_task_alloc(const char *comm, struct mm_struct *mm,
-				     struct task_struct *parent)
+				     struct task_struct *parent, gfp_t gfp)
 {
-	struct task_struct *t = calloc(1, sizeof(*t));
+	struct task_struct *t = kzalloc(sizeof(*t), gfp);
 
 	if (!t)
 		return NULL;
@@ -136,7 +137,7 @@ struct task_struct *pinmm_task_create(const char *comm)
 
 	if (!mm)
 		return NULL;
-	t = pinmm_task_alloc(comm, mm, NULL);
+	t = pinmm_task_alloc(comm, mm, NULL, GFP_KERNEL);
 	if (!t)
 		mmput(mm);
 	return t;
@@ -192,7 +193,7 @@ void pinmm_task_exit(struct task_struct *t)
 	}
 	if (kthread_task == t)
 		kthread_task = NULL;
-	free(t);
+	kfree(t);
 }
 
 /* ---- kernel threads borrowing an mm ---------------------------------------- */
@@ -202,7 +203,7 @@ void kthread_use_mm(struct mm_struct *mm)
 	struct task_struct *tsk = pinmm_current();
 
 	if (!tsk) {
-		tsk = pinmm_task_alloc("kworker", NULL, NULL);
+		tsk = pinmm_task_alloc("kworker", NULL, NULL, GFP_KERNEL | __GFP_NOFAIL);
 		BUG_ON(!tsk);	/* a few bytes; Linux's kthreads exist before they work */
 		tsk->flags |= PF_KTHREAD;
 		kthread_task = tsk;
@@ -231,6 +232,6 @@ void kthread_unuse_mm(struct mm_struct *mm)
 		/* The task existed only to carry the mm: the thread goes back to none. */
 		kthread_task = NULL;
 		pinmm_task_detach();
-		free(tsk);
+		kfree(tsk);
 	}
 }

@@ -12,6 +12,7 @@
 #include "vma.h"
 
 #include <pinmm/fs.h>
+#include <pinmm/slab.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +28,7 @@ static void vma_init_links(struct vm_area_struct *vma)
 
 struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
 {
-	struct vm_area_struct *vma = calloc(1, sizeof(*vma));
+	struct vm_area_struct *vma = kzalloc(sizeof(*vma), GFP_KERNEL);
 
 	if (!vma)
 		return NULL;
@@ -38,7 +39,7 @@ struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
 
 struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
 {
-	struct vm_area_struct *vma = malloc(sizeof(*vma));
+	struct vm_area_struct *vma = kmalloc(sizeof(*vma), GFP_KERNEL);
 
 	if (!vma)
 		return NULL;
@@ -62,7 +63,7 @@ void vm_area_free(struct vm_area_struct *vma)
 {
 	if (IS_ENABLED_DEBUG_VM)
 		memset(vma, 0x6b, sizeof(*vma));	/* use-after-free shows as 0x6b6b... */
-	free(vma);
+	kfree(vma);
 }
 
 /* ---- the file rmap: i_mmap ------------------------------------------------ */

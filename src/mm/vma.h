@@ -95,8 +95,8 @@ void remove_vma(struct vm_area_struct *vma);
 
 /* ---- task.c --------------------------------------------------------------- */
 
-/* A task around @mm (whose user reference it takes over), or NULL. */
+/* A task around @mm (whose user reference it takes over), or NULL (@gfp: kzalloc's). */
 struct task_struct *pinmm_task_alloc(const char *comm, struct mm_struct *mm,
-				     struct task_struct *parent);
+				     struct task_struct *parent, gfp_t gfp);
 
 #endif /* PINMM_SRC_MM_VMA_H */

@@ -12,6 +12,8 @@
  */
 #include "helpers.h"
 
+#include <pinmm/fault-inject.h>
+
 #include <pinmm/gfp.h>
 #include <pinmm/sched.h>
 
@@ -204,9 +206,9 @@ static void lt_failure(bool extra_ref, bool fast)
 	acq0 = gt_acq();
 	rel0 = gt_rel();
 	if (!extra_ref)
-		pinmm_fail_nth_alloc(1);
+		pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, 1, 0);
 	r = gt_pin_any(fast, GT_BASE, 1, FOLL_LONGTERM, pages);
-	pinmm_fail_nth_alloc(0);
+	pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, 0, 0);
 	if (todo)
 		todo_start(lru_todo);
 	is_int(r, -ENOMEM, "R-LT [%s]: the long-term pin fails with -ENOMEM (migrate_pages "

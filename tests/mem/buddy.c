@@ -7,6 +7,8 @@
  */
 #include "helpers.h"
 
+#include <pinmm/fault-inject.h>
+
 #include <pinmm/gfp.h>
 #include <pinmm/vmstat.h>
 
@@ -358,12 +360,12 @@ static void test_fail_nth(void)
 	bool exact = true, clean = true;
 
 	test_boot(MEM_MB, 0, 0);
-	pinmm_fail_nth_alloc(3);
+	pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, 3, 0);
 	for (int i = 0; i < SWEEP_ALLOCS; i++)
 		pages[i] = alloc_page(GFP_KERNEL);
 	ok(pages[0] && pages[1] && !pages[2] && pages[3] && pages[4] && pages[5],
-	   "fault injection: pinmm_fail_nth_alloc(3) fails exactly the third allocation "
-	   "(should_fail_alloc_page)");
+	   "fault injection: pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, 3) fails exactly the third "
+	   "allocation (should_fail_alloc_page)");
 	for (int i = 0; i < SWEEP_ALLOCS; i++)
 		if (pages[i])
 			__free_pages(pages[i], 0);
@@ -372,7 +374,7 @@ static void test_fail_nth(void)
 	for (int nth = 1; nth <= SWEEP_ALLOCS; nth++) {
 		long free0 = global_zone_page_state(NR_FREE_PAGES);
 
-		pinmm_fail_nth_alloc(nth);
+		pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, nth, 0);
 		for (int i = 0; i < SWEEP_ALLOCS; i++) {
 			struct folio *f = folio_alloc(i & 1 ? GFP_HIGHUSER_MOVABLE : GFP_KERNEL,
 						      i % 3);

@@ -8,6 +8,8 @@
  */
 #include "helpers.h"
 
+#include <pinmm/fault-inject.h>
+
 #define NPAGES	16
 
 /* The folio at @addr is isolated, migrated with @gfp; its new pfn (or -1UL). */
@@ -458,9 +460,9 @@ static void test_thp_split(void)
 	succ0 = ev(PGMIGRATE_SUCCESS);
 	thp0 = ev(THP_MIGRATION_SUCCESS);
 	/* the 2 MiB destination fails; the 512 small ones after it do not */
-	pinmm_fail_nth_alloc(1);
+	pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, 1, 0);
 	ret = migrate_one(mm, MG_BASE, GFP_USER, &succ, NULL);
-	pinmm_fail_nth_alloc(0);
+	pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, 0, 0);
 	is_int(ret, 0, "thp: without a 2 MiB destination the THP is split and its pages "
 	       "migrated one by one");
 	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++) {

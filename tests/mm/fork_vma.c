@@ -8,6 +8,8 @@
  */
 #include "vma_helpers.h"
 
+#include <pinmm/fault-inject.h>
+
 #include <pinmm/rcupdate.h>
 
 #define BASE	0x600000000UL
@@ -99,9 +101,9 @@ static void fork_failures(void)
 	frames = pinmm_frames_in_use();
 	for (n = 1; n < 64; n++) {
 		child = NULL;
-		pinmm_fail_nth_alloc(n);
+		pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, n, 0);
 		err = pinmm_fork(t, "child", &child);
-		pinmm_fail_nth_alloc(0);
+		pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, 0, 0);
 		if (!err) {
 			pinmm_task_exit(child);
 			break;

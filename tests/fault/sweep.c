@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Fault-injection sweeps (SQLite's, on Linux's fail_page_alloc/failslab
+ * sites; include/pinmm/fault-inject.h): for each operation and each site,
+ * fail the 1st attempt there, then the 2nd, ..., until the operation gets
+ * through without reaching the armed one. After every injected failure:
+ *  - the error is Linux's (-ENOMEM for an allocation that failed; a pin
+ *    that got some pages returns how many, as GUP does; io_uring turns a
+ *    partial pin into -EFAULT, as io_pin_pages() does);
+ *  - nothing leaked or changed: the pins are balanced, what the process
+ *    had is still mapped with its data (and its pins), no WARN;
+ *  - the same operation, without injection, then succeeds;
+ * and each sweep ends with every frame free at shutdown.
+ * Operations: a slow pin and a fast pin of memory not faulted in yet, a
+ * long-term pin that must migrate out of ZONE_MOVABLE, fork of an mm with
+ * pinned pages, mprotect and munmap splitting a PMD-mapped THP, compaction,
+ * cma_alloc, and the RDMA, io_uring, VFIO and ODP registrations.
+ */
+#include "../gup/helpers.h"
+
+#include <pinmm/drivers.h>
+#include <pinmm/fault-inject.h>
+
+#define SWEEP_MAX	4000
+#define NPAGES		8
+#define TAG		0x51ee9
+
+static struct task_struct *proc;
+
+/* One operation under a sweep. */
+struct sweep_op {
+	const char *name;
+	void (*prepare)(void);		/* the state every attempt starts from */
+	long (*run)(void);		/* >= 0: done (or how many pages); < 0: -errno */
+	void (*undo)(long ret);		/* release what a (partly) successful run took */
+	bool (*intact)(void);		/* after a failure: is the prepared state untouched? */
+	long other_errno;		/* Linux's own answer for a partial pin, if not -ENOMEM */
+};
+
+static bool sweep_errno_ok(const struct sweep_op *op, long ret)
+{
+	return ret >= 0 || ret == -ENOMEM || (op->other_errno && ret == op->other_errno);
+}
+
+/*
+ * Sweep @site over @op. Return the number of injected failures, and report
+ * each rule once for the whole sweep.
+ */
+static unsigned long sweep(const struct sweep_op *op, enum pinmm_fail_site site)
+{
+	unsigned long n, hits = 0, bad_errno = 0, changed = 0, unbalanced = 0, no_retry = 0;
+	unsigned long warns = pinmm_warn_count();
+	const char *where = pinmm_fail_site_name(site);
+	bool done = false;
+
+	for (n = 1; n <= SWEEP_MAX && !done; n++) {
+		unsigned long f0 = pinmm_fail_failures(site);
+		long acq, rel, ret, pinned_vm;
+		unsigned long locked_vm;
+
+		op->prepare();
+		acq = gt_acq();
+		rel = gt_rel();
+		pinned_vm = atomic_load(&proc->mm->pinned_vm);
+		locked_vm = proc->mm->locked_vm;
+		pinmm_fail_nth(site, n, 0);
+		ret = op->run();
+		pinmm_fail_nth(site, 0, 0);
+		if (pinmm_fail_failures(site) == f0) {
+			/* never reached the nth attempt: this is the end of the sweep */
+			done = true;
+			if (ret < 0)
+				no_retry++;
+			op->undo(ret);
+			continue;
+		}
+		hits++;
+		if (!sweep_errno_ok(op, ret) && bad_errno++ == 0)
+			diag("%s [%s]: failing attempt %lu returned %ld", op->name, where, n, ret);
+		op->undo(ret);
+		if (op->intact && !op->intact())
+			changed++;
+		if (gt_acq() - acq != gt_rel() - rel || atomic_load(&proc->mm->pinned_vm) != pinned_vm ||
+		    proc->mm->locked_vm != locked_vm)
+			unbalanced++;
+		/* the same again, without injection */
+		op->prepare();
+		ret = op->run();
+		if (ret < 0)
+			no_retry++;
+		op->undo(ret);
+	}
+	ok(done, "%s [%s]: the sweep ends: %lu injected failure(s), then the operation "
+	   "does not reach the next attempt", op->name, where, hits);
+	is_uint(bad_errno, 0, "%s [%s]: every failure is -ENOMEM (or a partial count)",
+		op->name, where);
+	is_uint(changed, 0, "%s [%s]: after every failure the process is as it was",
+		op->name, where);
+	is_uint(unbalanced, 0, "%s [%s]: after every failure the pins are balanced and "
+		"pinned_vm/locked_vm are back", op->name, where);
+	is_uint(no_retry, 0, "%s [%s]: after every failure the operation succeeds when retried",
+		op->name, where);
+	is_uint(pinmm_warn_count() - warns, 0, "%s [%s]: no WARN", op->name, where);
+	return hits;
+}
+
+/* ---- pins of memory not faulted in yet ----------------------------------------------- */
+
+static struct page *pages[NPAGES];
+static unsigned long base;
+
+/* A fresh mapping each time: new page tables, anon_vma and pages to allocate. */
+static void prepare_fresh(void)
+{
+	vm_munmap(GT_BASE, PMD_SIZE);
+	base = test_mmap_fixed(GT_BASE, NPAGES * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+}
+
+static long run_slow_pin(void)
+{
+	return gt_pin(base, NPAGES, FOLL_WRITE, pages);
+}
+
+static long run_fast_pin(void)
+{
+	return pin_user_pages_fast(base, NPAGES, FOLL_WRITE, pages);
+}
+
+static void undo_pin(long ret)
+{
+	if (ret > 0)
+		unpin_user_pages(pages, (unsigned long)ret);
+}
+
+static void pin_sweeps(void)
+{
+	static const struct sweep_op slow = { "slow pin", prepare_fresh, run_slow_pin, undo_pin, NULL, 0 };
+	static const struct sweep_op fast = { "fast pin", prepare_fresh, run_fast_pin, undo_pin, NULL, 0 };
+	static const enum pinmm_fail_site sites[] = { PINMM_FAIL_PAGE_ALLOC, PINMM_FAIL_PAGE_TABLE,
+						      PINMM_FAIL_SLAB };
+
+	test_boot(64, 0, 0);
+	proc = test_process("pins");
+	for (unsigned int i = 0; i < ARRAY_SIZE(sites); i++) {
+		ok(sweep(&slow, sites[i]) > 0, "slow pin [%s]: the site was reached",
+		   pinmm_fail_site_name(sites[i]));
+		ok(sweep(&fast, sites[i]) > 0, "fast pin [%s]: the site was reached",
+		   pinmm_fail_site_name(sites[i]));
+	}
+	gt_teardown("pin_sweeps", &proc, 1);
+}
+
+/* ---- a long-term pin that migrates out of ZONE_MOVABLE --------------------------------- */
+
+static void prepare_movable(void)
+{
+	prepare_fresh();
+	gt_fill(base, NPAGES, TAG);
+}
+
+static bool in_movable_data_ok(void)
+{
+	for (unsigned long i = 0; i < NPAGES; i++) {
+		struct page *p = gt_page(proc->mm, base + i * PAGE_SIZE);
+
+		if (!p || page_zonenum(p) != ZONE_MOVABLE)
+			return false;
+	}
+	return gt_check(base, NPAGES, TAG) == 0;
+}
+
+static long run_longterm(void)
+{
+	return gt_pin(base, NPAGES, FOLL_WRITE | FOLL_LONGTERM, pages);
+}
+
+static bool longterm_intact(void)
+{
+	/* a failed long-term pin may have moved some pages already: the data must be there */
+	return gt_check(base, NPAGES, TAG) == 0;
+}
+
+static void longterm_sweeps(void)
+{
+	static const struct sweep_op op = { "long-term pin", prepare_movable, run_longterm,
+					    undo_pin, longterm_intact, 0 };
+	static const enum pinmm_fail_site sites[] = { PINMM_FAIL_MIGRATE_TARGET,
+						      PINMM_FAIL_PAGE_ALLOC };
+
+	test_boot(64, 32, 0);
+	proc = test_process("longterm");
+	prepare_movable();
+	ok(in_movable_data_ok(), "long-term pin: the pages start in ZONE_MOVABLE");
+	for (unsigned int i = 0; i < ARRAY_SIZE(sites); i++)
+		ok(sweep(&op, sites[i]) > 0, "long-term pin [%s]: the site was reached",
+		   pinmm_fail_site_name(sites[i]));
+	gt_teardown("longterm_sweeps", &proc, 1);
+}
+
+/* ---- fork of an mm with pinned pages ------------------------------------------------- */
+
+static struct page *held[2];
+static struct task_struct *forked;
+
+static long run_fork(void)
+{
+	forked = NULL;
+	return pinmm_fork(proc, "child", &forked);
+}
+
+static void undo_fork(long ret)
+{
+	if (!ret && forked)
+		pinmm_task_exit(forked);
+	forked = NULL;
+}
+
+static void prepare_nothing(void)
+{
+}
+
+/* The parent still maps its pinned pages, writable and exclusive, with their data. */
+static bool parent_intact(void)
+{
+	for (int i = 0; i < 2; i++) {
+		unsigned long a = GT_BASE + (unsigned long)i * PAGE_SIZE;
+
+		if (gt_page(proc->mm, a) != held[i] || !gt_writable(proc->mm, a) ||
+		    !gt_exclusive(held[i]) || !folio_maybe_dma_pinned(page_folio(held[i])))
+			return false;
+	}
+	return gt_check(GT_BASE, NPAGES, TAG) == 0;
+}
+
+static void fork_sweeps(void)
+{
+	static const struct sweep_op op = { "fork", prepare_nothing, run_fork, undo_fork,
+					    parent_intact, 0 };
+	static const enum pinmm_fail_site sites[] = { PINMM_FAIL_PAGE_ALLOC, PINMM_FAIL_PAGE_TABLE,
+						      PINMM_FAIL_SLAB };
+
+	test_boot(64, 0, 0);
+	proc = test_process("fork");
+	test_mmap_fixed(GT_BASE, NPAGES * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(GT_BASE, NPAGES, TAG);
+	if (gt_pin(GT_BASE, 2, FOLL_WRITE | FOLL_LONGTERM, held) != 2)
+		bail_out("fork: pin");
+	for (unsigned int i = 0; i < ARRAY_SIZE(sites); i++)
+		ok(sweep(&op, sites[i]) > 0, "fork [%s]: the site was reached",
+		   pinmm_fail_site_name(sites[i]));
+	unpin_user_pages(held, 2);
+	gt_teardown("fork_sweeps", &proc, 1);
+}
+
+/* ---- mprotect and munmap that split a PMD-mapped THP -------------------------------- */
+
+#define H	(GT_BASE + PMD_SIZE)
+
+static void prepare_thp(void)
+{
+	vm_munmap(GT_BASE, 3 * PMD_SIZE);
+	if (!gt_thp(H))
+		bail_out("no PMD-mapped THP");
+	gt_fill(H, HPAGE_PMD_NR, TAG);
+}
+
+/* The 2 MiB are still mapped read-write with their data (split or not). */
+static bool thp_intact(void)
+{
+	for (unsigned long a = H; a < H + PMD_SIZE; a += 64 * PAGE_SIZE)
+		if (!gt_writable(proc->mm, a) || !gt_writable(proc->mm, a + PAGE_SIZE))
+			return false;
+	return gt_check(H, HPAGE_PMD_NR, TAG) == 0;
+}
+
+static long run_mprotect(void)
+{
+	return do_mprotect(H + PAGE_SIZE, PAGE_SIZE, PROT_READ);
+}
+
+static long run_munmap(void)
+{
+	return vm_munmap(H + PAGE_SIZE, PAGE_SIZE);
+}
+
+static void undo_nothing(long ret)
+{
+	(void)ret;
+}
+
+static void thp_split_sweeps(void)
+{
+	static const struct sweep_op mprot = { "mprotect splitting a THP", prepare_thp,
+					       run_mprotect, undo_nothing, thp_intact, 0 };
+	static const struct sweep_op unmap = { "munmap splitting a THP", prepare_thp,
+					       run_munmap, undo_nothing, thp_intact, 0 };
+
+	test_boot(64, 0, 0);
+	proc = test_process("thp-split");
+	ok(sweep(&mprot, PINMM_FAIL_SLAB) > 0, "mprotect splitting a THP [slab]: the site was "
+	   "reached (the VMA split)");
+	ok(sweep(&unmap, PINMM_FAIL_SLAB) > 0, "munmap splitting a THP [slab]: the site was "
+	   "reached (the VMA split)");
+	gt_teardown("thp_split_sweeps", &proc, 1);
+}
+
+/* ---- compaction ------------------------------------------------------------------------ */
+
+#define CPAGES	128
+static struct page *cpin;
+
+/* Every other page of a fresh region freed again: holes to compact; one page pinned. */
+static void prepare_fragmented(void)
+{
+	if (cpin)
+		unpin_user_page(cpin);
+	cpin = NULL;
+	vm_munmap(GT_BASE, PMD_SIZE);
+	test_mmap_fixed(GT_BASE, CPAGES * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(GT_BASE, CPAGES, TAG);
+	for (unsigned long i = 1; i < CPAGES; i += 2)
+		do_madvise(proc->mm, GT_BASE + i * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED);
+	if (gt_pin(GT_BASE + 4 * PAGE_SIZE, 1, FOLL_WRITE, &cpin) != 1)
+		bail_out("compaction: pin");
+}
+
+static long run_compact(void)
+{
+	compact_zone_now(&pinmm_zones[ZONE_MOVABLE]);
+	return 0;
+}
+
+/* The even pages still hold their data; the pinned one did not move. */
+static bool fragmented_intact(void)
+{
+	for (unsigned long i = 0; i < CPAGES; i += 2)
+		if (gt_check(GT_BASE + i * PAGE_SIZE, 1, TAG + i) != 0 &&
+		    gt_check(GT_BASE + i * PAGE_SIZE, 1, TAG) != 0)
+			return false;
+	return gt_page(proc->mm, GT_BASE + 4 * PAGE_SIZE) == cpin;
+}
+
+static void compaction_sweeps(void)
+{
+	static const struct sweep_op op = { "compaction", prepare_fragmented, run_compact,
+					    undo_nothing, fragmented_intact, 0 };
+
+	test_boot(64, 32, 0);
+	proc = test_process("compact");
+	ok(sweep(&op, PINMM_FAIL_MIGRATE_TARGET) > 0, "compaction [migrate_target]: the site "
+	   "was reached");
+	if (cpin)
+		unpin_user_page(cpin);
+	cpin = NULL;
+	gt_teardown("compaction_sweeps", &proc, 1);
+}
+
+/* ---- driver registrations ---------------------------------------------------------------- */
+
+static struct rdma_mr *mr;
+static struct iou_buffer *iou;
+static struct odp_mr *odp;
+static struct page *vpages[NPAGES];
+
+static long run_rdma(void)
+{
+	return rdma_reg_mr(base, NPAGES * PAGE_SIZE, RDMA_ACCESS_LOCAL_WRITE, &mr);
+}
+
+static void undo_rdma(long ret)
+{
+	if (!ret)
+		rdma_dereg_mr(mr);
+}
+
+static long run_iou(void)
+{
+	return iou_register_buffer(base, NPAGES * PAGE_SIZE, &iou);
+}
+
+static void undo_iou(long ret)
+{
+	if (!ret)
+		iou_unregister_buffer(iou);
+}
+
+static long run_vfio(void)
+{
+	return vfio_pin_pages_remote(proc->mm, base, NPAGES, true, vpages);
+}
+
+static void undo_vfio(long ret)
+{
+	if (ret > 0)
+		vfio_unpin_pages_remote(proc->mm, vpages, (unsigned long)ret, true);
+}
+
+static long run_odp(void)
+{
+	long ret = odp_reg_mr(proc->mm, base, NPAGES * PAGE_SIZE, &odp);
+	char buf[64] = { 1 };
+
+	/* the device touches every page: faults through GUP, no pins */
+	for (unsigned long i = 0; !ret && i < NPAGES; i++) {
+		ret = odp_dma_write(odp, i * PAGE_SIZE, buf, sizeof(buf));
+		if (ret) {
+			odp_dereg_mr(odp);
+			break;
+		}
+	}
+	return ret;
+}
+
+static void undo_odp(long ret)
+{
+	if (!ret)
+		odp_dereg_mr(odp);
+}
+
+static void driver_sweeps(void)
+{
+	static const struct sweep_op ops[] = {
+		{ "rdma_reg_mr", prepare_fresh, run_rdma, undo_rdma, NULL, 0 },
+		/* io_pin_pages(): a partial pin is released and becomes -EFAULT */
+		{ "iou_register_buffer", prepare_fresh, run_iou, undo_iou, NULL, -EFAULT },
+		{ "vfio_pin_pages_remote", prepare_fresh, run_vfio, undo_vfio, NULL, 0 },
+		{ "odp_reg_mr + device faults", prepare_fresh, run_odp, undo_odp, NULL, 0 },
+	};
+	static const enum pinmm_fail_site sites[] = { PINMM_FAIL_PAGE_ALLOC, PINMM_FAIL_SLAB };
+
+	test_boot(64, 0, 0);
+	proc = test_process("drivers");
+	for (unsigned int o = 0; o < ARRAY_SIZE(ops); o++)
+		for (unsigned int i = 0; i < ARRAY_SIZE(sites); i++)
+			ok(sweep(&ops[o], sites[i]) > 0, "%s [%s]: the site was reached",
+			   ops[o].name, pinmm_fail_site_name(sites[i]));
+	gt_teardown("driver_sweeps", &proc, 1);
+}
+
+int main(void)
+{
+	plan_no_plan();
+	pin_sweeps();
+	longterm_sweeps();
+	fork_sweeps();
+	thp_split_sweeps();
+	compaction_sweeps();
+	driver_sweeps();
+	return done_testing();
+}
