@@ -553,7 +553,7 @@ bool xa_check(struct xarray *xa);
  * xa_fail_nth_alloc() - make the @nth next node allocation fail.
  * @nth: 1 for the very next allocation (of any xarray); 0 disables.
  *
- * Fault injection for the -ENOMEM paths, like pinmm_fail_nth_alloc() for
+ * Fault injection for the -ENOMEM paths, like pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC) for
  * the page allocator. One-shot: it disarms itself after the failure.
  * Context: any.
  */
