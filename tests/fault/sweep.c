@@ -14,9 +14,12 @@
  * Operations: a slow pin and a fast pin of memory not faulted in yet, a
  * long-term pin that must migrate out of ZONE_MOVABLE, fork of an mm with
  * pinned pages, mprotect and munmap splitting a PMD-mapped THP, compaction,
- * cma_alloc, and the RDMA, io_uring, VFIO and ODP registrations.
+ * the RDMA, io_uring, VFIO and ODP registrations, and on files a buffered
+ * write, fsync (which, like Linux's do_writepages() for WB_SYNC_ALL, retries
+ * an allocation failure and succeeds) and O_DIRECT reads and writes.
  */
 #include "../gup/helpers.h"
+#include "../fs/helpers.h"
 
 #include <pinmm/drivers.h>
 #include <pinmm/fault-inject.h>
@@ -437,6 +440,104 @@ static void driver_sweeps(void)
 	gt_teardown("driver_sweeps", &proc, 1);
 }
 
+/* ---- the file layer: buffered write, fsync, Direct I/O ------------------------------------ */
+
+static struct file *file, *dfile;
+
+static void prepare_empty_file(void)
+{
+	do_ftruncate(file, 0, 1);
+}
+
+static long run_buffered_write(void)
+{
+	return fs_kwrite(file, 0, NPAGES * PAGE_SIZE, 21);
+}
+
+/* What a (partial) write reported is what the file holds: no more, no less. */
+static void undo_write(long ret)
+{
+	if (ret > 0 && fs_kcheck(file, 0, (size_t)ret, 21) != 0)
+		diag("buffered write: %ld bytes reported, not all of them in the file", ret);
+}
+
+static bool write_intact(void)
+{
+	return i_size_read(file_inode(file)) % PAGE_SIZE == 0 ||
+	       fs_kcheck(file, 0, (size_t)i_size_read(file_inode(file)), 21) == 0;
+}
+
+static void prepare_dirty_file(void)
+{
+	do_ftruncate(file, 0, 1);
+	if (fs_kwrite(file, 0, NPAGES * PAGE_SIZE, 22) != (ssize_t)(NPAGES * PAGE_SIZE))
+		bail_out("fsync sweep: write");
+}
+
+static long run_fsync(void)
+{
+	return vfs_fsync(file, 0);
+}
+
+/* fsync retries an allocation failure (Linux's do_writepages for WB_SYNC_ALL): done right. */
+static void undo_fsync(long ret)
+{
+	(void)ret;
+}
+
+static bool fsync_done(void)
+{
+	return fs_host_bad("sweep", 0, NPAGES * PAGE_SIZE, 22) == 0 &&
+	       !xa_marked(&file->f_mapping->i_pages, PAGECACHE_TAG_DIRTY);
+}
+
+static long run_dio_read(void)
+{
+	loff_t pos = 0;
+
+	return vfs_read(dfile, (char __user *)base, NPAGES * PAGE_SIZE, &pos);
+}
+
+static long run_dio_write(void)
+{
+	loff_t pos = 0;
+
+	return vfs_write(dfile, (const char __user *)base, NPAGES * PAGE_SIZE, &pos);
+}
+
+static void file_sweeps(void)
+{
+	static const struct sweep_op wr = { "buffered write", prepare_empty_file,
+					    run_buffered_write, undo_write, write_intact, 0 };
+	static const struct sweep_op fs = { "fsync", prepare_dirty_file, run_fsync, undo_fsync,
+					    fsync_done, 0 };
+	static const struct sweep_op dr = { "O_DIRECT read", prepare_fresh, run_dio_read,
+					    undo_nothing, NULL, 0 };
+	static const struct sweep_op dw = { "O_DIRECT write", prepare_fresh, run_dio_write,
+					    undo_nothing, NULL, 0 };
+
+	fs_boot();
+	proc = test_process("files");
+	file = fs_open("sweep", O_RDWR | O_CREAT);
+	dfile = fs_open("sweep-dio", O_RDWR | O_CREAT);
+	if (fs_kwrite(dfile, 0, NPAGES * PAGE_SIZE, 23) != (ssize_t)(NPAGES * PAGE_SIZE) ||
+	    vfs_fsync(dfile, 0))
+		bail_out("dio file");
+	fput(dfile);
+	dfile = fs_open("sweep-dio", O_RDWR | O_DIRECT);
+	ok(sweep(&wr, PINMM_FAIL_PAGE_ALLOC) > 0, "buffered write [page_alloc]: reached");
+	ok(sweep(&wr, PINMM_FAIL_SLAB) > 0, "buffered write [slab]: reached (the block maps)");
+	ok(sweep(&fs, PINMM_FAIL_SLAB) > 0, "fsync [slab]: reached (writeback's bios)");
+	ok(sweep(&dr, PINMM_FAIL_SLAB) > 0, "O_DIRECT read [slab]: reached (the bios)");
+	ok(sweep(&dr, PINMM_FAIL_PAGE_ALLOC) > 0, "O_DIRECT read [page_alloc]: reached (the "
+	   "user buffer's faults)");
+	ok(sweep(&dw, PINMM_FAIL_SLAB) > 0, "O_DIRECT write [slab]: reached");
+	fput(dfile);
+	fput(file);
+	vm_munmap(GT_BASE, PMD_SIZE);
+	fs_teardown("file_sweeps", proc);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -446,5 +547,6 @@ int main(void)
 	thp_split_sweeps();
 	compaction_sweeps();
 	driver_sweeps();
+	file_sweeps();
 	return done_testing();
 }
