@@ -675,8 +675,13 @@ bool page_vma_mapped_walk(struct page_vma_mapped_walk *pvmw)
 	unsigned long address;
 
 	if (!pvmw->started) {
+		/*
+		 * Unsigned on purpose: a VMA may start inside the folio (an
+		 * mprotect split a THP), and then the folio starts below
+		 * vm_start; the wrap-around gives that address (vma_address()).
+		 */
 		unsigned long fstart = vma->vm_start +
-			((long)(folio->index - vma->vm_pgoff) << PAGE_SHIFT);
+			((folio->index - vma->vm_pgoff) << PAGE_SHIFT);
 
 		pvmw->started = true;
 		pvmw->end = min(fstart + folio_size(folio), vma->vm_end);
