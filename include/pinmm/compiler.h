@@ -79,8 +79,13 @@ static inline void *ERR_CAST(const void *ptr) { return (void *)ptr; }
 #endif
 #endif
 
+/* gcc names ASan with a macro, clang only through __has_feature */
 #if defined(__SANITIZE_ADDRESS__)
 #define PINMM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PINMM_ASAN 1
+#endif
 #endif
 
 #endif /* PINMM_COMPILER_H */
