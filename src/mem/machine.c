@@ -85,6 +85,9 @@ bool pinmm_is_booted(void)
 	return pinmm_machine.booted;
 }
 
+/* The largest machine: RAM and pmem together. */
+#define MAX_MACHINE_BYTES	(64UL << 30)
+
 static int check_config(const struct pinmm_config *c)
 {
 	const unsigned long pb = pageblock_nr_pages * PAGE_SIZE;
@@ -92,10 +95,14 @@ static int check_config(const struct pinmm_config *c)
 	if (!IS_ALIGNED(c->mem_bytes, pb) || !IS_ALIGNED(c->movable_bytes, pb) ||
 	    !IS_ALIGNED(c->cma_bytes, pb) || !IS_ALIGNED(c->pmem_bytes, pb))
 		return -EINVAL;
+	/* each size alone first: a sum of two huge ones would wrap and pass */
+	if (c->mem_bytes > MAX_MACHINE_BYTES || c->pmem_bytes > MAX_MACHINE_BYTES ||
+	    c->cma_bytes > MAX_MACHINE_BYTES)
+		return -EINVAL;
 	if (c->movable_bytes > c->mem_bytes ||
 	    c->mem_bytes - c->movable_bytes < c->cma_bytes + MIN_NORMAL_NON_CMA)
 		return -EINVAL;
-	if (c->mem_bytes + c->pmem_bytes > (64UL << 30))
+	if (c->mem_bytes + c->pmem_bytes > MAX_MACHINE_BYTES)
 		return -EINVAL;
 	return 0;
 }
