@@ -127,7 +127,7 @@ struct mpage {
 	uint8_t flags;		/* MF_* */
 	uint8_t obj;		/* MK_OBJ/MK_FPRIV: the object */
 	uint16_t pgoff;		/* ... and the page of it */
-	uint16_t unk;		/* private data: bytes from here on are unknown */
+	uint16_t unk;		/* with data: bytes from here on are unknown */
 	uint32_t gen;		/* new each time what is mapped here is replaced */
 	uint8_t *data;		/* private data (MK_ANON, cowed MK_FPRIV); NULL: zeroes */
 };
@@ -148,6 +148,7 @@ struct fobj {
 	bool open;
 	struct file *f, *fdio;		/* buffered and O_DIRECT (diskfs) opens */
 	long size;
+	long hiwater;			/* the largest size since data was last zeroed */
 	long maprefs;			/* model pages that map it */
 	uint64_t unknown;		/* pages whose bytes the model cannot know */
 	bool used;			/* written: check it at the end */
@@ -363,7 +364,7 @@ static bool byte_known(const struct mpage *m, unsigned long off)
 	long pos;
 
 	if (private_data(m))
-		return off < m->unk;
+		return !m->data || off < m->unk;	/* no data: zeroes, known */
 	o = &fz.objs[m->obj];
 	pos = (long)m->pgoff * (long)PAGE_SIZE + (long)off;
 	return pos < o->size && !(o->unknown & (1ULL << m->pgoff));
@@ -416,6 +417,7 @@ static uint8_t *mp_data(struct mpage *m)
 		m->data = calloc(1, PAGE_SIZE);
 		if (!m->data)
 			bail_out("out of memory");
+		m->unk = PAGE_SIZE;
 	}
 	return m->data;
 }
@@ -484,6 +486,23 @@ static void resync_cow(int p, int s, int i0, int n)
 
 /* ---- objects ---------------------------------------------------------------------- */
 
+/* Bytes of an object beyond its size are zero; hiwater bounds what to clear later. */
+static void obj_set_size(struct fobj *o, long size)
+{
+	o->size = size;
+	if (size > o->hiwater)
+		o->hiwater = size;
+}
+
+/* Zero an object's bytes (all that were ever inside its size) for a new life. */
+static void obj_zero(struct fobj *o)
+{
+	memset(o->data, 0, (size_t)o->hiwater);
+	o->hiwater = 0;
+	o->size = 0;
+	o->unknown = 0;
+}
+
 static const char *obj_name(int oi)
 {
 	static const char *const names[] = { "fz0", "fz1", "fz2", "fzm3", "fzm4" };
@@ -522,9 +541,7 @@ static bool obj_open(int oi)
 		return false;
 	}
 	o->open = true;
-	o->size = 0;
-	o->unknown = 0;
-	memset(o->data, 0, OBJ_BYTES);
+	obj_zero(o);
 	for (int i = 0; i < OBJ_PAGES; i++)
 		o->pgen[i] = new_gen();
 	return true;
@@ -563,7 +580,7 @@ static void obj_resize(int oi, long size, bool even_cows)
 				}
 		}
 	}
-	o->size = size;
+	obj_set_size(o, size);
 }
 
 /* Hole punch [@off, @off + @len): zeroes; whole pages leave the cache; COWs stay. */
@@ -588,7 +605,7 @@ static void obj_write_model(int oi, long pos, const uint8_t *src, const bool *kn
 	struct fobj *o = &fz.objs[oi];
 
 	if (pos + (long)len > o->size)
-		o->size = pos + (long)len;
+		obj_set_size(o, pos + (long)len);
 	memcpy(o->data + pos, src, len);
 	for (long i = pos >> PAGE_SHIFT; i <= (pos + (long)len - 1) >> PAGE_SHIFT; i++) {
 		long ps = i * (long)PAGE_SIZE;
@@ -1072,9 +1089,8 @@ static void op_mmap(void)
 
 		o->open = true;
 		o->type = OT_SHANON;
-		o->size = n * (long)PAGE_SIZE;
-		o->unknown = 0;
-		memset(o->data, 0, OBJ_BYTES);
+		obj_zero(o);
+		obj_set_size(o, n * (long)PAGE_SIZE);
 		for (int k = 0; k < OBJ_PAGES; k++)
 			o->pgen[k] = new_gen();
 	}
@@ -1646,6 +1662,7 @@ static void proc_model_free(struct proc *pr)
 		for (int i = 0; i < SLOT_PAGES; i++)
 			if (pr->pg[s][i].kind != MK_NONE || pr->pg[s][i].data)
 				mp_unmap(&pr->pg[s][i]);
+	memset(pr->pg, 0, sizeof(pr->pg));
 	pr->dev_addr = 0;
 }
 
@@ -2256,9 +2273,11 @@ static void fz_input_begin(void)
 		uint8_t *data = fz.objs[o].data;
 
 		if (!data) {
-			data = malloc(OBJ_BYTES);
+			data = calloc(1, OBJ_BYTES);
 			if (!data)
 				bail_out("out of memory");
+		} else {
+			obj_zero(&fz.objs[o]);
 		}
 		memset(&fz.objs[o], 0, sizeof(fz.objs[o]));
 		fz.objs[o].data = data;
@@ -2266,14 +2285,9 @@ static void fz_input_begin(void)
 	}
 	memset(fz.holds, 0, sizeof(fz.holds));
 	memset(fz.cma, 0, sizeof(fz.cma));
-	for (int p = 0; p < NPROC; p++) {
+	/* the page models are all empty: every process's was cleared at its exit */
+	for (int p = 0; p < NPROC; p++)
 		memset(&fz.procs[p], 0, offsetof(struct proc, pg));
-		for (int s = 0; s < NSLOT; s++)
-			for (int i = 0; i < SLOT_PAGES; i++) {
-				memset(&fz.procs[p].pg[s][i], 0, sizeof(struct mpage));
-				fz.procs[p].pg[s][i].unk = PAGE_SIZE;
-			}
-	}
 	fz.cur = -1;
 	fz.failed = false;
 	fz.pins_held = 0;

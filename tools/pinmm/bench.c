@@ -19,7 +19,6 @@
 #include "pinmm.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <liburing.h>
 #include <pinmm/gup.h>
 #include <pinmm/mman.h>
@@ -31,32 +30,12 @@
 #include <sys/mman.h>
 #include <time.h>
 
-enum gup_cmd {
-	GUP_FAST_BENCHMARK = 1,
-	PIN_FAST_BENCHMARK,
-	PIN_LONGTERM_BENCHMARK,
-	GUP_BASIC_TEST,
-	PIN_BASIC_TEST,
-};
-
 static const char *const cmd_names[] = {
 	[GUP_FAST_BENCHMARK] = "GUP_FAST_BENCHMARK",
 	[PIN_FAST_BENCHMARK] = "PIN_FAST_BENCHMARK",
 	[PIN_LONGTERM_BENCHMARK] = "PIN_LONGTERM_BENCHMARK",
 	[GUP_BASIC_TEST] = "GUP_BASIC_TEST",
 	[PIN_BASIC_TEST] = "PIN_BASIC_TEST",
-};
-
-struct bench_opts {
-	enum gup_cmd cmd;
-	unsigned long size;		/* bytes */
-	long nr_pages_per_call;		/* -1: all */
-	int repeats;
-	int threads;
-	bool write;
-	bool thp, nothp, shared, hugetlb;
-	unsigned int gup_flags;		/* -F */
-	bool kernel;
 };
 
 struct bench_run {
@@ -264,69 +243,6 @@ out_unmap:
 
 /* ---- setup ----------------------------------------------------------------- */
 
-static void bench_usage(FILE *out)
-{
-	fprintf(out,
-		"usage: pinmm [machine options] bench [gup_test options] [--kernel]\n"
-		"  -u  GUP_FAST_BENCHMARK: get_user_pages_fast (default)\n"
-		"  -U  GUP_BASIC_TEST: get_user_pages under mmap_lock\n"
-		"  -a  PIN_FAST_BENCHMARK: pin_user_pages_fast\n"
-		"  -b  PIN_BASIC_TEST: pin_user_pages under mmap_lock\n"
-		"  -L  PIN_LONGTERM_BENCHMARK: pin_user_pages + FOLL_LONGTERM\n"
-		"  -m MiB   mapping size (default 128)     -r N  repeats (default 1)\n"
-		"  -n N     pages per call (-1: all)       -j N  threads (default 1)\n"
-		"  -w / -W  write (FOLL_WRITE, default) / read\n"
-		"  -t / -T  MADV_HUGEPAGE / MADV_NOHUGEPAGE     -S  MAP_SHARED\n"
-		"  -H       hugetlb (not modelled: skipped)     -F N  raw gup_flags\n"
-		"  --kernel also register the same memory as an io_uring fixed buffer on the\n"
-		"           live kernel (FOLL_WRITE|FOLL_LONGTERM pins) and print the ratio\n");
-}
-
-static int parse_bench_opts(struct bench_opts *o, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "kernel", no_argument, NULL, 'K' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	*o = (struct bench_opts){ .cmd = GUP_FAST_BENCHMARK, .size = 128UL << 20,
-				  .nr_pages_per_call = 1, .repeats = 1, .threads = 1,
-				  .write = true };
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "uUabLm:r:n:j:wWtTSHF:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'u': o->cmd = GUP_FAST_BENCHMARK; break;
-		case 'U': o->cmd = GUP_BASIC_TEST; break;
-		case 'a': o->cmd = PIN_FAST_BENCHMARK; break;
-		case 'b': o->cmd = PIN_BASIC_TEST; break;
-		case 'L': o->cmd = PIN_LONGTERM_BENCHMARK; break;
-		case 'm': o->size = strtoul(optarg, NULL, 0) << 20; break;
-		case 'r': o->repeats = atoi(optarg); break;
-		case 'n': o->nr_pages_per_call = strtol(optarg, NULL, 0); break;
-		case 'j': o->threads = atoi(optarg); break;
-		case 'w': o->write = true; break;
-		case 'W': o->write = false; break;
-		case 't': o->thp = true; break;
-		case 'T': o->nothp = true; break;
-		case 'S': o->shared = true; break;
-		case 'H': o->hugetlb = true; break;
-		case 'F': o->gup_flags = (unsigned int)strtoul(optarg, NULL, 0); break;
-		case 'K': o->kernel = true; break;
-		case 'h': bench_usage(stdout); return 1;
-		default: bench_usage(stderr); return -1;
-		}
-	}
-	if (!o->size || o->repeats < 1 || o->threads < 1 || o->nr_pages_per_call == 0 ||
-	    o->nr_pages_per_call < -1) {
-		bench_usage(stderr);
-		return -1;
-	}
-	o->size = ALIGN(o->size, PMD_SIZE);
-	return 0;
-}
-
 int cmd_bench(struct tool_opts *to, int argc, char **argv)
 {
 	struct bench_opts o;
@@ -338,7 +254,7 @@ int cmd_bench(struct tool_opts *to, int argc, char **argv)
 	long kacq = 0, krel = 0;
 	int ret, failed = 0, kret = -ENOSYS;
 
-	ret = parse_bench_opts(&o, argc, argv);
+	ret = bench_parse_opts(&o, argc, argv);
 	if (ret)
 		return ret > 0 ? 0 : 2;
 	if (o.hugetlb) {
