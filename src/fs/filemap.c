@@ -656,6 +656,7 @@ ssize_t generic_perform_write(struct kiocb *iocb, struct iov_iter *i)
 	const struct address_space_operations *a_ops = mapping->a_ops;
 	loff_t pos = iocb->ki_pos;
 	ssize_t written = 0;
+	size_t retry_bytes = 0;
 	int status = 0;
 
 	do {
@@ -664,6 +665,11 @@ ssize_t generic_perform_write(struct kiocb *iocb, struct iov_iter *i)
 		struct folio *folio;
 		void *fsdata = NULL;
 		size_t copied;
+
+		if (retry_bytes) {
+			bytes = min(bytes, retry_bytes);
+			retry_bytes = 0;
+		}
 
 		/*
 		 * Fault the source in first: the copy below runs under the
@@ -694,7 +700,15 @@ ssize_t generic_perform_write(struct kiocb *iocb, struct iov_iter *i)
 				break;
 		}
 		if (unlikely(status == 0)) {
-			/* nothing landed (a racing munmap of the source?): fault in again */
+			/*
+			 * ->write_end() refused a short copy into a folio that is
+			 * not uptodate: the source ends (or faults) inside it. Ask
+			 * for just what was copied, which write_begin reads around,
+			 * as Linux does; asking for the same again would copy the
+			 * same short piece forever. Nothing copied (a racing munmap
+			 * of the source?): fault in again.
+			 */
+			retry_bytes = copied;
 			continue;
 		}
 		pos += status;
