@@ -1859,6 +1859,8 @@ static void op_kwrite(void)
 	len = min(len, (long)OBJ_BYTES - pos);
 	fill_pat(buf, (size_t)len, seed);
 	r = kernel_write(fz.objs[oi].f, buf, (size_t)len, &lp);
+	if (fz.trace)
+		fprintf(stderr, "fuzz:   kernel_write %s [%ld, %ld) = %zd\n", obj_name(oi), pos, pos + len, r);
 	if (r != len) {
 		fz_fail(R_FILE, "kernel_write(%s, %ld at %ld) = %zd", obj_name(oi), len, pos, r);
 		return;
@@ -1972,6 +1974,10 @@ static void op_vfs_rw(void)
 	else
 		r = vfs_read(direct ? fz.objs[oi].fdio : fz.objs[oi].f, (char __user *)addr,
 			     (size_t)len, &lp);
+	if (fz.trace)
+		fprintf(stderr, "fuzz:   vfs_%s%s %s [%ld, %ld) user %#lx (process %d, %ld bytes reachable)"
+			" = %zd\n", write ? "write" : "read", direct ? " O_DIRECT" : "", obj_name(oi),
+			pos, pos + len, addr, p, prefix, r);
 	if (misalign) {
 		if (r != -EINVAL && !(!write && pos >= fz.objs[oi].size && r == 0))
 			fz_fail(R_FILE, "misaligned O_DIRECT %s = %zd, want -EINVAL",
@@ -1989,6 +1995,11 @@ static void op_vfs_rw(void)
 		}
 		if (r > 0)
 			obj_write_model(oi, pos, src, known, (size_t)r);
+		else if (direct && prefix)
+			/* iomap returns the error, not the short count: a prefix may be on disk */
+			for (long k = pos >> PAGE_SHIFT; k <= (pos + prefix - 1) >> PAGE_SHIFT; k++)
+				if (k < obj_npages(&fz.objs[oi]))
+					fz.objs[oi].unknown |= 1ULL << k;
 		return;
 	}
 	{
@@ -2007,6 +2018,21 @@ static void op_vfs_rw(void)
 			return;
 		}
 		resync_cow(p, s, i, (int)n);
+		if (r < 0 && direct && prefix) {
+			/* the device may have filled a prefix of the buffer before the error */
+			for (long k = 0; k < prefix; k += (long)(PAGE_SIZE - ((off + k) & ~PAGE_MASK))) {
+				struct mpage *m = &fz.procs[p].pg[s][i + (int)((off + k) >> PAGE_SHIFT)];
+				unsigned long po = (off + k) & ~PAGE_MASK;
+				size_t chunk = min((size_t)(prefix - k), (size_t)(PAGE_SIZE - po));
+				uint8_t junk[PAGE_SIZE];
+
+				/* a MAP_PRIVATE file page the pin did not reach was not copied */
+				if (m->kind == MK_FPRIV && !(m->flags & MF_COWED))
+					continue;
+				memset(junk, 0, chunk);
+				mp_store(m, po, junk, chunk, false);
+			}
+		}
 		if (r <= 0)
 			return;
 		memcpy(ubuf, fz.objs[oi].data + pos, (size_t)r);
@@ -2035,6 +2061,8 @@ static void op_truncate(void)
 	if (get8() & 1)
 		size &= ~(long)(PAGE_SIZE - 1);
 	r = do_ftruncate(fz.objs[oi].f, size, 0);
+	if (fz.trace)
+		fprintf(stderr, "fuzz:   ftruncate %s %ld = %d\n", obj_name(oi), size, r);
 	if (r) {
 		fz_fail(R_FILE, "ftruncate(%s, %ld) = %d", obj_name(oi), size, r);
 		return;
@@ -2058,6 +2086,9 @@ static void op_fallocate(void)
 	if (len <= 0)
 		return;
 	r = vfs_fallocate(fz.objs[oi].f, mode, off, len);
+	if (fz.trace)
+		fprintf(stderr, "fuzz:   fallocate %s mode %d [%ld, %ld) = %d\n", obj_name(oi), mode, off,
+			off + len, r);
 	if (r) {
 		fz_fail(R_FILE, "fallocate(%s, mode %d, %ld, %ld) = %d", obj_name(oi), mode, off, len,
 			r);
