@@ -277,6 +277,9 @@ void unpin_user_page_range_dirty_lock(struct page *page, unsigned long npages, b
 {
 	unsigned long i, nr;
 
+	/* a negative errno as the count would walk (and free) pages far past the run */
+	if (WARN_ON_ONCE(IS_ERR_VALUE(npages)))
+		return;
 	for (i = 0; i < npages; i += nr) {
 		struct folio *folio = gup_folio_range_next(page, npages, i, &nr);
 
@@ -373,9 +376,17 @@ err:
 	return ret;
 }
 
-/** unpin_user_folio - release @npages pins of one folio (coalesced buffers). */
+/**
+ * unpin_user_folio - release @npages pins of one folio (coalesced buffers).
+ *
+ * A count no folio can hold (above INT_MAX, which includes a negative errno
+ * passed by mistake) is a WARN and a no-op: truncated to int it would add
+ * pins (-1) or release none (2^32) and move nr_foll_pin_released wrongly.
+ */
 void unpin_user_folio(struct folio *folio, unsigned long npages)
 {
+	if (WARN_ON_ONCE(npages > INT_MAX))
+		return;
 	gup_put_folio(folio, (int)npages, FOLL_PIN);
 }
 

@@ -273,13 +273,28 @@ static void test_unpin_rules(void)
 	unpin_user_pages(pages, (unsigned long)(long)-EFAULT);
 	unpin_user_pages_dirty_lock(pages, (unsigned long)(long)-ENOMEM, true);
 	unpin_folios((struct folio **)pages, (unsigned long)(long)-EINVAL);
+	unpin_user_page_range_dirty_lock(pages[0], (unsigned long)(long)-EFAULT, true);
 	w = gt_warn_end(saved, w);
-	ok(w >= 3, "R-UNPIN: unpin_user_pages / unpin_user_pages_dirty_lock / unpin_folios with a "
-	   "negative errno as npages WARN (%lu WARNs)", w);
+	ok(w >= 4, "R-UNPIN: unpin_user_pages / unpin_user_pages_dirty_lock / unpin_folios / "
+	   "unpin_user_page_range_dirty_lock with a negative errno as npages WARN (%lu WARNs)", w);
+	/* unpin_user_folio(): the count is unsigned long, pins are int */
+	if (thp) {
+		int tref = folio_ref_count(thp), tpin = folio_pincount(thp);
+
+		w = gt_warn_begin(&saved);
+		unpin_user_folio(thp, (unsigned long)-1L);
+		unpin_user_folio(thp, 1UL << 32);
+		w = gt_warn_end(saved, w);
+		ok(w >= 1 && folio_pincount(thp) == tpin && folio_ref_count(thp) == tref &&
+		   gt_rel() == rel0, "R-UNPIN: unpin_user_folio() of -1 or 2^32 pins WARNs and changes "
+		   "nothing (truncated to int, -1 would add a pin to the THP's _pincount)");
+	} else {
+		skip(1, "no THP");
+	}
 	ok(folio_ref_count(f0) == 1 + (int)GUP_PIN_COUNTING_BIAS &&
 	   folio_ref_count(f1) == 1 + (int)GUP_PIN_COUNTING_BIAS && gt_rel() == rel0 &&
-	   gt_acq() == acq0 && !folio_test_dirty(f0), "R-UNPIN: ... and do nothing: pins kept, no release counted, "
-	   "nothing dirtied");
+	   gt_acq() == acq0 && !folio_test_dirty(f0), "R-UNPIN: ... and do nothing: pins kept, no release counted (-1 truncated to int "
+	   "would have added a pin), nothing dirtied");
 	unpin_user_pages(pages, (unsigned long)r);
 
 	/* unpin of a page that was never pinned: WARN, no change */
