@@ -3,7 +3,9 @@
 #   make            build/libpinmm.a and build/pinmm (debug checks on, -O2)
 #   make check      the whole suite: plain, ASan+UBSan, and the concurrent
 #                   tests under TSan (what CI and the README run)
-#   make stress     the concurrent tests for STRESS_SECONDS (default 60)
+#   make stress     the concurrent tests under TSan for STRESS_SECONDS_LONG
+#                   seconds each (default 60; make check runs them for
+#                   STRESS_SECONDS, default 2)
 #   make bench      every bench/ program, release build
 #   make demo       build and run `pinmm demo`
 #   make fuzz       libFuzzer on tests/fuzz/fuzz.c for FUZZ_SECONDS (default 60), a
@@ -108,6 +110,13 @@ $(FUZZ_TARGET): tests/fuzz/fuzz.c $(TESTLIB_OBJS) $(LIB)
 # The CLI's parsers, fed bad input by a test: it links them without main().
 $(OUT)/tests/fuzz/cli_args: $(OUT)/obj/tests/fuzz/cli_args.o $(OUT)/obj/tools/pinmm/args.o \
 		$(TESTLIB_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# The demo itself, run on small machines by a regression test.
+$(OUT)/tests/regress/demo_small_machine: $(OUT)/obj/tests/regress/demo_small_machine.o \
+		$(OUT)/obj/tools/pinmm/demo.o $(OUT)/obj/tools/pinmm/demo_files.o \
+		$(OUT)/obj/tools/pinmm/args.o $(TESTLIB_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

@@ -31,6 +31,15 @@ struct pinmm_config {
 void pinmm_config_default(struct pinmm_config *cfg);
 
 /**
+ * pinmm_config_error - which geometry rule @cfg breaks.
+ *
+ * Return: NULL when pinmm_boot() would accept the sizes, else one sentence
+ * naming the rule (2 MiB multiples, the 64 GiB cap, movable inside memory,
+ * the non-CMA minimum of ZONE_NORMAL), for a tool to print.
+ */
+const char *pinmm_config_error(const struct pinmm_config *cfg);
+
+/**
  * pinmm_boot - bring up the machine.
  * @cfg: sizes; NULL means pinmm_config_default().
  *

@@ -64,6 +64,7 @@ int pinmm_parse_size(const char *s, unsigned long *bytes)
 	if (errno || end == s)
 		return -EINVAL;
 	switch (*end) {
+	case 'T': case 't': shift += 10; /* fall through */
 	case 'G': case 'g': shift += 10; /* fall through */
 	case 'M': case 'm': shift += 10; /* fall through */
 	case 'K': case 'k': shift += 10; end++; break;
@@ -88,23 +89,28 @@ bool pinmm_is_booted(void)
 /* The largest machine: RAM and pmem together. */
 #define MAX_MACHINE_BYTES	(64UL << 30)
 
-static int check_config(const struct pinmm_config *c)
+const char *pinmm_config_error(const struct pinmm_config *c)
 {
 	const unsigned long pb = pageblock_nr_pages * PAGE_SIZE;
 
 	if (!IS_ALIGNED(c->mem_bytes, pb) || !IS_ALIGNED(c->movable_bytes, pb) ||
 	    !IS_ALIGNED(c->cma_bytes, pb) || !IS_ALIGNED(c->pmem_bytes, pb))
-		return -EINVAL;
+		return "every size must be a multiple of 2 MiB (one pageblock)";
 	/* each size alone first: a sum of two huge ones would wrap and pass */
 	if (c->mem_bytes > MAX_MACHINE_BYTES || c->pmem_bytes > MAX_MACHINE_BYTES ||
-	    c->cma_bytes > MAX_MACHINE_BYTES)
-		return -EINVAL;
-	if (c->movable_bytes > c->mem_bytes ||
-	    c->mem_bytes - c->movable_bytes < c->cma_bytes + MIN_NORMAL_NON_CMA)
-		return -EINVAL;
-	if (c->mem_bytes + c->pmem_bytes > MAX_MACHINE_BYTES)
-		return -EINVAL;
-	return 0;
+	    c->cma_bytes > MAX_MACHINE_BYTES || c->mem_bytes + c->pmem_bytes > MAX_MACHINE_BYTES)
+		return "memory and pmem together must not exceed 64 GiB";
+	if (c->movable_bytes > c->mem_bytes)
+		return "ZONE_MOVABLE must fit inside memory";
+	if (c->mem_bytes - c->movable_bytes < c->cma_bytes + MIN_NORMAL_NON_CMA)
+		return "ZONE_NORMAL (memory - movable) must hold the CMA area plus 8 MiB of "
+		       "non-CMA memory";
+	return NULL;
+}
+
+static int check_config(const struct pinmm_config *c)
+{
+	return pinmm_config_error(c) ? -EINVAL : 0;
 }
 
 static void init_zone(enum zone_type idx, unsigned long start, unsigned long nr)

@@ -35,7 +35,7 @@ static void usage(FILE *out)
 		"  pagetypeinfo  free blocks per order and migratetype, pageblock types\n"
 		"  meminfo       memory totals and the page cache, /proc/meminfo format\n"
 		"\n"
-		"machine options (sizes take K, M, G suffixes; multiples of 2M):\n"
+		"machine options (sizes take K, M, G, T suffixes):\n"
 		"  -m, --mem SIZE       memory: ZONE_NORMAL + ZONE_MOVABLE (default 1G)\n"
 		"  -M, --movable SIZE   of which ZONE_MOVABLE (default 256M)\n"
 		"  -c, --cma SIZE       CMA area inside ZONE_NORMAL (default 128M)\n"
@@ -43,7 +43,28 @@ static void usage(FILE *out)
 		"  -f, --file-dir DIR   host directory for the disk file system (default: a\n"
 		"                       fresh temporary one, removed at the end)\n"
 		"  -q, --quiet          less narration\n"
-		"  -h, --help           this text\n");
+		"  -h, --help           this text\n"
+		"\n"
+		"machine rules (boot names the one a geometry breaks):\n"
+		"  every size is a multiple of 2M (one pageblock); memory + pmem <= 64G;\n"
+		"  movable <= memory; memory - movable >= cma + 8M (non-CMA ZONE_NORMAL)\n");
+}
+
+int tool_boot(const struct tool_opts *o, const char *who)
+{
+	const char *rule = pinmm_config_error(&o->cfg);
+	int err;
+
+	if (rule) {
+		fprintf(stderr, "%s: bad machine (mem %luM, movable %luM, cma %luM, pmem %luM): %s\n",
+			who, o->cfg.mem_bytes >> 20, o->cfg.movable_bytes >> 20,
+			o->cfg.cma_bytes >> 20, o->cfg.pmem_bytes >> 20, rule);
+		return -EINVAL;
+	}
+	err = pinmm_boot(&o->cfg);
+	if (err)
+		fprintf(stderr, "%s: boot failed: %s\n", who, strerror(-err));
+	return err;
 }
 
 static int parse_size_opt(const char *name, const char *arg, unsigned long *out)

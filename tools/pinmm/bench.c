@@ -267,11 +267,8 @@ int cmd_bench(struct tool_opts *to, int argc, char **argv)
 		to->cfg.mem_bytes = ALIGN(o.size + (512UL << 20), PMD_SIZE);
 		to->cfg.movable_bytes = min(to->cfg.movable_bytes, to->cfg.mem_bytes / 4);
 	}
-	ret = pinmm_boot(&to->cfg);
-	if (ret) {
-		fprintf(stderr, "pinmm bench: boot failed: %s\n", strerror(-ret));
+	if (tool_boot(to, "pinmm bench"))
 		return 1;
-	}
 	task = pinmm_task_create("gup_test");
 	pinmm_task_attach(task);
 	addr = vm_mmap(NULL, 0, o.size, PROT_READ | PROT_WRITE,

@@ -33,14 +33,29 @@ static const char *block_type(struct page *page)
 	return migratetype_names[get_pfnblock_migratetype(page_to_pfn(page))];
 }
 
+struct alloc_mix {
+	const char *what;
+	gfp_t gfp;
+	unsigned int order;
+	int count;
+};
+
+/* Free the first @nr_kinds kinds of the mix, count[i] allocations each. */
+static void free_mix(const struct alloc_mix *mix, struct page *pages[][256], const int *count,
+		     unsigned int nr_kinds)
+{
+	for (unsigned int i = 0; i < nr_kinds; i++)
+		for (int n = 0; n < count[i]; n++) {
+			if (mix[i].gfp & __GFP_COMP)
+				folio_put(page_folio(pages[i][n]));
+			else
+				__free_pages(pages[i][n], mix[i].order);
+		}
+}
+
 static int chapter_physical_memory(struct tool_opts *o)
 {
-	static const struct {
-		const char *what;
-		gfp_t gfp;
-		unsigned int order;
-		int count;
-	} mix[] = {
+	static const struct alloc_mix mix[] = {
 		{ "page-table pages (GFP_KERNEL, order 0)", GFP_KERNEL, 0, 64 },
 		{ "user pages (GFP_HIGHUSER_MOVABLE, order 0)", GFP_HIGHUSER_MOVABLE, 0, 256 },
 		{ "THPs (GFP_TRANSHUGE, order 9)", GFP_TRANSHUGE | __GFP_COMP, 9, 8 },
@@ -48,6 +63,15 @@ static int chapter_physical_memory(struct tool_opts *o)
 		{ "movable, not highmem: ZONE_NORMAL or CMA (order 2)", __GFP_MOVABLE, 2, 64 },
 	};
 	struct page *pages[ARRAY_SIZE(mix)][256];
+	unsigned long want = 0, budget = (o->cfg.mem_bytes >> PAGE_SHIFT) / 2;
+	int count[ARRAY_SIZE(mix)];
+
+	/* on a small machine, scale the mix down to half of memory */
+	for (unsigned int i = 0; i < ARRAY_SIZE(mix); i++)
+		want += (unsigned long)mix[i].count << mix[i].order;
+	for (unsigned int i = 0; i < ARRAY_SIZE(mix); i++)
+		count[i] = want <= budget ? mix[i].count :
+			   (int)max(1UL, (unsigned long)mix[i].count * budget / want);
 
 	say(o, "== 1. Physical memory\n\n");
 	say(o, "Booted: %lu MiB of memory (%lu MiB ZONE_MOVABLE, %lu MiB CMA inside ZONE_NORMAL),\n"
@@ -58,32 +82,28 @@ static int chapter_physical_memory(struct tool_opts *o)
 	for (unsigned int i = 0; i < ARRAY_SIZE(mix); i++) {
 		int in_cma = 0, in_movable = 0;
 
-		for (int n = 0; n < mix[i].count; n++) {
+		for (int n = 0; n < count[i]; n++) {
 			struct page *p = alloc_pages(mix[i].gfp, mix[i].order);
 
-			pages[i][n] = p;
 			if (!p) {
-				printf("pinmm demo: allocation failed\n");
+				printf("pinmm demo: allocation of %s failed\n", mix[i].what);
+				count[i] = n;
+				free_mix(mix, pages, count, i + 1);
 				return 1;
 			}
+			pages[i][n] = p;
 			in_cma += is_migrate_cma(get_pfnblock_migratetype(page_to_pfn(p)));
 			in_movable += page_zonenum(p) == ZONE_MOVABLE;
 		}
 		say(o, "  %3d x %-52s zone %-7s pageblock %-9s (%d in CMA, %d in ZONE_MOVABLE)\n",
-		    mix[i].count, mix[i].what, page_zone(pages[i][0])->name,
+		    count[i], mix[i].what, page_zone(pages[i][0])->name,
 		    block_type(pages[i][0]), in_cma, in_movable);
 	}
 	say(o, "\nFrames in use: %lu. Free blocks per order (/proc/buddyinfo):\n",
 	    pinmm_frames_in_use());
 	if (!o->quiet)
 		pinmm_print_buddyinfo(stdout);
-	for (unsigned int i = 0; i < ARRAY_SIZE(mix); i++)
-		for (int n = 0; n < mix[i].count; n++) {
-			if (mix[i].gfp & __GFP_COMP)
-				folio_put(page_folio(pages[i][n]));
-			else
-				__free_pages(pages[i][n], mix[i].order);
-		}
+	free_mix(mix, pages, count, ARRAY_SIZE(mix));
 	say(o, "\nAll freed: frames in use %lu; the buddies coalesced back into 2 MiB blocks:\n",
 	    pinmm_frames_in_use());
 	if (!o->quiet) {
@@ -303,7 +323,12 @@ static int case_rdma_and_fork(struct tool_opts *o, struct task_struct *task)
 
 	mig0 = stat("pgmigrate_success");
 	err = rdma_reg_mr(addr, len, RDMA_ACCESS_LOCAL_WRITE | RDMA_ACCESS_REMOTE_WRITE, &mr);
-	CHECK(o, !err, "rdma_reg_mr: %s", strerror(-err));
+	if (err) {
+		printf("pinmm demo: FAILED: rdma_reg_mr: %s\n", strerror(-err));
+		ballast_free(&ballast);
+		vm_munmap(addr, len);
+		return 1;
+	}
 	say(o, "  rdma_reg_mr(): pin_user_pages_fast(FOLL_WRITE|FOLL_LONGTERM) first migrated\n"
 	       "  %ld pages out of CMA to unmovable memory, then kept the pins (pinned_vm %ld):\n",
 	    stat("pgmigrate_success") - mig0, atomic_load(&current->mm->pinned_vm));
@@ -311,13 +336,19 @@ static int case_rdma_and_fork(struct tool_opts *o, struct task_struct *task)
 	say(o, "  With the region registered for as long as it likes, cma_alloc of the whole\n"
 	       "  area %s: that is what FOLL_LONGTERM's migration is for.\n",
 	    cma_whole_area_allocatable() ? "succeeds" : "FAILS (unexpected)");
-	CHECK(o, folio_is_longterm_pinnable(page_folio(mr->pages[0])), "pinned page is pinnable");
 	ballast_free(&ballast);
+	if (!folio_is_longterm_pinnable(page_folio(mr->pages[0]))) {
+		printf("pinmm demo: FAILED: the long-term pinned page is not pinnable\n");
+		goto out_dereg;
+	}
 
 	say(o, "\nA pin across fork: the child must not share the pinned page, or the parent's\n"
 	       "next write would COW it away from the device.\n");
 	put_user((char)'1', (char __user *)addr);
-	CHECK(o, pinmm_fork(task, "child", &child) == 0, "fork");
+	if (pinmm_fork(task, "child", &child)) {
+		printf("pinmm demo: FAILED: fork\n");
+		goto out_dereg;
+	}
 	put_user((char)'2', (char __user *)addr);
 	rdma_dma_read(mr, 0, dev, 1);
 	show_page(o, "parent page 0 (still the pinned one)", addr);
@@ -328,7 +359,10 @@ static int case_rdma_and_fork(struct tool_opts *o, struct task_struct *task)
 	say(o, "  parent wrote '2' after fork: the device reads '%c', the child reads '%c'\n",
 	    dev[0], c);
 	pinmm_task_exit(child);
-	CHECK(o, dev[0] == '2' && c == '1', "pin across fork");
+	if (dev[0] != '2' || c != '1') {
+		printf("pinmm demo: FAILED: pin across fork\n");
+		goto out_dereg;
+	}
 
 	rdma_dma_write(mr, 100, "from-the-nic", 12);
 	copy_from_user(dev, (void __user *)(addr + 100), 8);
@@ -339,6 +373,11 @@ static int case_rdma_and_fork(struct tool_opts *o, struct task_struct *task)
 	say(o, "  rdma_dereg_mr() unpins with the pages dirtied; munmap frees %lu frames\n",
 	    frames - pinmm_frames_in_use());
 	return 0;
+
+out_dereg:	/* a failed step still leaves no pin and no mapping behind */
+	rdma_dereg_mr(mr);
+	vm_munmap(addr, len);
+	return 1;
 }
 
 static int case_odp(struct tool_opts *o)
@@ -405,11 +444,8 @@ int cmd_demo(struct tool_opts *o, int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
-	err = pinmm_boot(&o->cfg);
-	if (err) {
-		fprintf(stderr, "pinmm: boot failed: %s\n", strerror(-err));
+	if (tool_boot(o, "pinmm demo"))
 		return 1;
-	}
 	ret |= chapter_physical_memory(o);
 	if (!ret) {
 		struct task_struct *task = pinmm_task_create("demo");

@@ -15,12 +15,8 @@
 
 static int cmd_view(struct tool_opts *o, void (*print)(FILE *))
 {
-	int err = pinmm_boot(&o->cfg);
-
-	if (err) {
-		fprintf(stderr, "pinmm: boot failed: %s\n", strerror(-err));
+	if (tool_boot(o, "pinmm"))
 		return 1;
-	}
 	print(stdout);
 	return pinmm_shutdown() ? 1 : 0;
 }

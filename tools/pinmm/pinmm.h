@@ -54,6 +54,13 @@ struct bench_opts {
  * printing --help; TOOL_ARGS_BAD after printing why and the usage on stderr.
  */
 int tool_parse_args(struct tool_opts *o, int argc, char **argv);
+
+/*
+ * Boot the machine @o describes. A geometry pinmm_boot() would refuse is
+ * reported on stderr, prefixed by @who, with the rule it breaks.
+ * Return: 0 (the caller shuts down) or a negative errno, already reported.
+ */
+int tool_boot(const struct tool_opts *o, const char *who);
 #define TOOL_ARGS_HELP	(-1)
 #define TOOL_ARGS_BAD	(-2)
 
