@@ -8,6 +8,8 @@
 #                   STRESS_SECONDS, default 2)
 #   make bench      every bench/ program, release build
 #   make demo       build and run `pinmm demo`
+#   make install    PREFIX=... (default /usr/local): libpinmm.a, include/pinmm, the
+#                   pinmm tool and lib/pkgconfig/pinmm.pc (docs/your-call-site.md)
 #   make fuzz       libFuzzer on tests/fuzz/fuzz.c for FUZZ_SECONDS (default 60), a
 #                   worker per CPU, clang + ASan/UBSan in build/fuzz/; prints ops/s
 #
@@ -70,7 +72,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGET := $(OUT)/fuzz/pinmm_fuzz
 
 .PHONY: all lib tool tests conc-tests benches check check-plain check-asan \
-	check-tsan stress bench demo fuzz fuzz-target clean
+	check-tsan install check-install stress bench demo fuzz fuzz-target clean
 
 all: $(LIB) $(TOOL)
 lib: $(LIB)
@@ -134,6 +136,21 @@ check: check-plain check-asan check-tsan
 check-plain:
 	$(MAKE) VARIANT=debug all tests
 	$(PROVE) build/tests/*/*
+	$(MAKE) check-install
+
+# What docs/your-call-site.md tells a user to do: install, then build and run
+# examples/ with nothing but pkg-config's flags.
+check-install:
+	rm -rf build/stage
+	$(MAKE) VARIANT=debug install PREFIX=$(CURDIR)/build/stage >/dev/null
+	@mkdir -p build/examples
+	set -e; for e in examples/*.c; do \
+		x=build/examples/$$(basename $$e .c); \
+		$(CC) -Wall -Wextra -Werror $$(PKG_CONFIG_PATH=build/stage/lib/pkgconfig \
+			pkg-config --cflags pinmm) $$e $$(PKG_CONFIG_PATH=build/stage/lib/pkgconfig \
+			pkg-config --libs pinmm) -o $$x; \
+		./$$x; \
+	done
 
 check-asan:
 	$(MAKE) VARIANT=asan tests
@@ -162,6 +179,17 @@ demo: all
 fuzz:
 	$(MAKE) VARIANT=fuzz fuzz-target
 	FUZZ_SECONDS=$(FUZZ_SECONDS) sh scripts/fuzz.sh
+
+PREFIX ?= /usr/local
+install: $(LIB) $(TOOL)
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/pinmm \
+		$(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/pinmm/*.h $(DESTDIR)$(PREFIX)/include/pinmm/
+	install -m 755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' \
+		-e 's|@CFLAGS@|$(filter -DCONFIG_DEBUG_VM=1 -DNDEBUG,$(VFLAGS))|' \
+		pinmm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pinmm.pc
 
 clean:
 	rm -rf build

@@ -103,7 +103,7 @@ static void flusher_background(void)
 {
 	struct pinmm_dirty_limits l;
 	struct file *f;
-	unsigned long bg, limit, passes0;
+	unsigned long bg, limit;
 	long dirty;
 
 	fs_boot();
@@ -117,13 +117,16 @@ static void flusher_background(void)
 	dirty = fs_stat(NR_FILE_DIRTY);
 	ok(dirty >= 16 && (unsigned long)dirty < bg,
 	   "flusher: 16 dirty pages, under the background threshold (%lu)", bg);
-	passes0 = 0;
-	for (int i = 0; i < 500 && fs_stat(NR_FILE_DIRTY); i++)
+	/*
+	 * Dirty is cleared when writeback starts (folio_clear_dirty_for_io), the
+	 * data is on the disk only when it ends: wait for both, as sync does.
+	 */
+	for (int i = 0; i < 500 && (fs_stat(NR_FILE_DIRTY) || fs_stat(NR_WRITEBACK)); i++)
 		usleep(10000);
-	(void)passes0;
 	is_int(fs_stat(NR_FILE_DIRTY), 0,
 	       "flusher: expired dirty data is written back by the flusher on its own "
 	       "(dirty_expire_centisecs)");
+	is_int(fs_stat(NR_WRITEBACK), 0, "flusher: ... and its writeback has ended");
 	is_int(fs_host_bad("bg", 0, 16 * PAGE_SIZE, 13), 0, "flusher: it is on the disk");
 	fput(f);
 	fs_teardown("flusher_background", NULL);
