@@ -38,7 +38,7 @@ int rdma_reg_mr(unsigned long addr, size_t length, int access, struct rdma_mr **
 	if (mr->writable)
 		gup_flags |= FOLL_WRITE;
 	/* the driver, not GUP, charges long-term pins to the mm */
-	atomic_fetch_add(&mm->pinned_vm, (long)mr->npages);
+	atomic64_add((int64_t)mr->npages, &mm->pinned_vm);
 	mmgrab(mm);
 	mr->mm = mm;
 
@@ -49,7 +49,7 @@ int rdma_reg_mr(unsigned long addr, size_t length, int access, struct rdma_mr **
 
 		if (got <= 0) {
 			unpin_user_pages(mr->pages, pinned);
-			atomic_fetch_sub(&mm->pinned_vm, (long)mr->npages);
+			atomic64_sub((int64_t)mr->npages, &mm->pinned_vm);
 			mmdrop(mm);
 			kfree(mr->pages);
 			kfree(mr);
@@ -64,7 +64,7 @@ int rdma_reg_mr(unsigned long addr, size_t length, int access, struct rdma_mr **
 void rdma_dereg_mr(struct rdma_mr *mr)
 {
 	unpin_user_pages_dirty_lock(mr->pages, mr->npages, mr->writable);
-	atomic_fetch_sub(&mr->mm->pinned_vm, (long)mr->npages);
+	atomic64_sub((int64_t)mr->npages, &mr->mm->pinned_vm);
 	mmdrop(mr->mm);
 	kfree(mr->pages);
 	kfree(mr);

@@ -20,6 +20,7 @@
 #ifndef PINMM_MM_TYPES_H
 #define PINMM_MM_TYPES_H
 
+#include <pinmm/atomic.h>
 #include <pinmm/bug.h>
 #include <pinmm/list.h>
 #include <pinmm/rcupdate.h>
@@ -251,8 +252,10 @@ struct mm_struct {
 	 */
 	seqcount_t write_protect_seq;
 	atomic_ulong flags;			/* (a) MMF_* */
-	atomic_long pinned_vm;			/* (a) pages pinned long-term, charged by callers */
-	unsigned long locked_vm;		/* (M) VM_LOCKED pages */
+	/* (a) pages pinned long-term, charged by the pinning driver (VmPin) */
+	atomic64_t pinned_vm;
+	/* (M) VM_LOCKED pages, plus what account_locked_vm() charges (VmLck) */
+	unsigned long locked_vm;
 	unsigned long total_vm;			/* (M) mapped pages */
 	unsigned long mmap_base;		/* (c) top of the mmap area */
 	atomic_long rss_stat[NR_MM_COUNTERS];	/* (a) resident pages by kind */

@@ -292,13 +292,39 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int behavi
  * @flags: 0 (VM_LOCKED: fault everything in now) or VM_LOCKONFAULT
  *	   (VM_LOCKED|VM_LOCKONFAULT: lock pages as they are faulted).
  *
- * mm->locked_vm counts the locked pages.
+ * mm->locked_vm counts the locked pages; without CAP_IPC_LOCK the total
+ * may not pass RLIMIT_MEMLOCK (-ENOMEM), and a limit of 0 refuses mlock
+ * altogether (-EPERM), as can_do_mlock() does.
  * Context: may sleep; takes current->mm's mmap_lock for writing, then for
  * reading to populate.
- * Return: 0, -EINVAL, -ENOMEM (part of the range is not mapped, or
- * populating ran out of memory).
+ * Return: 0, -EINVAL, -EPERM, -ENOMEM (over the limit, part of the range is
+ * not mapped, or populating ran out of memory).
  */
 int do_mlock(unsigned long start, size_t len, vm_flags_t flags);
+
+/**
+ * __account_locked_vm() - charge or uncharge @pages to @mm->locked_vm.
+ * @mm: the mm; its mmap_lock is held for writing.
+ * @pages: how many.
+ * @inc: charge (true) or uncharge.
+ * @task: whose RLIMIT_MEMLOCK a charge is checked against.
+ * @bypass_rlim: skip that check (the caller is capable(CAP_IPC_LOCK)).
+ *
+ * For drivers that pin long-term and account it as locked memory (VFIO
+ * type1, vDPA). An uncharge of more than is charged is a WARN, and clamps.
+ * Return: 0, or -ENOMEM when the charge would pass the limit (nothing charged).
+ */
+int __account_locked_vm(struct mm_struct *mm, unsigned long pages, bool inc,
+			struct task_struct *task, bool bypass_rlim);
+
+/**
+ * account_locked_vm() - __account_locked_vm() for current, taking @mm's
+ * mmap_lock for writing and bypassing the limit if capable(CAP_IPC_LOCK).
+ * @mm: NULL, or the mm to charge; @pages 0 or a NULL @mm is a no-op.
+ * Context: may sleep.
+ * Return: 0 or -ENOMEM.
+ */
+int account_locked_vm(struct mm_struct *mm, unsigned long pages, bool inc);
 
 /**
  * do_munlock() - unlock [@start, @start + @len) of current->mm (munlock(2)).

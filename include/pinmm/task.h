@@ -17,6 +17,7 @@
 #ifndef PINMM_TASK_H
 #define PINMM_TASK_H
 
+#include <pinmm/cred.h>
 #include <pinmm/mm_types.h>
 #include <pinmm/sched.h>
 
@@ -32,7 +33,15 @@ struct task_struct {
 	struct task_struct *parent;	/* (c) */
 	/* Linux's task_lock(): guards ->mm against get_task_mm() racing exit. */
 	spinlock_t alloc_lock;
+	/* credentials (cred.h): (t) */
+	uid_t uid;
+	kernel_cap_t cap_effective;
+	struct user_struct *user;
+	struct signal_struct *signal;	/* points at signal_s: Linux's spelling */
+	struct signal_struct signal_s;
 };
+
+#define current_user()	(current->user)
 
 /**
  * pinmm_current() - the task the calling thread runs as.

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pinmm/cred.h>
 #include <pinmm/memory.h>
 #include <pinmm/rcupdate.h>
 #include <stdlib.h>
@@ -359,6 +360,8 @@ int pinmm_shutdown(void)
 			acquired - released, acquired, released);
 		errors++;
 	}
+	if (pinmm_users_leaked())
+		errors++;
 	leaked = report_leaks();
 	if (leaked) {
 		fprintf(stderr, "pinmm: %lu frame(s) not returned to the allocator at shutdown\n",

@@ -76,15 +76,82 @@ static int apply_vma_lock_flags(unsigned long start, size_t len, vm_flags_t flag
 	return err;
 }
 
+/* can_do_mlock(): a limit of zero means no mlock at all without the capability */
+static bool can_do_mlock(void)
+{
+	return rlimit(RLIMIT_MEMLOCK) != 0 || capable(CAP_IPC_LOCK);
+}
+
+/*
+ * Would locking [start, end) keep current->mm under RLIMIT_MEMLOCK? Pages
+ * already locked in the range are not counted twice (Linux's
+ * count_mm_mlocked_page_nr()). Called with mmap_lock held.
+ */
+static bool mlock_within_limit(struct mm_struct *mm, unsigned long start, unsigned long end)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK), locked = (end - start) >> PAGE_SHIFT;
+	struct vm_area_struct *vma;
+
+	if (limit == RLIM_INFINITY || capable(CAP_IPC_LOCK))
+		return true;
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end; vma = vma_next(vma))
+		if (vma->vm_flags & VM_LOCKED)
+			locked -= (min(end, vma->vm_end) - max(start, vma->vm_start)) >> PAGE_SHIFT;
+	return mm->locked_vm + locked <= limit >> PAGE_SHIFT;
+}
+
 int do_mlock(unsigned long start, size_t len, vm_flags_t flags)
 {
+	struct mm_struct *mm = current ? current->mm : NULL;
 	vm_flags_t lock = VM_LOCKED;
+	unsigned long s, e;
+	bool ok;
 
 	if (flags & ~VM_LOCKONFAULT)
 		return -EINVAL;
+	if (!can_do_mlock())
+		return -EPERM;
 	if (flags & VM_LOCKONFAULT)
 		lock |= VM_LOCKONFAULT;
+	s = start & PAGE_MASK;
+	e = PAGE_ALIGN(start + len);
+	if (mm && e > s) {
+		if (mmap_read_lock_killable(mm))
+			return -EINTR;
+		ok = mlock_within_limit(mm, s, e);
+		mmap_read_unlock(mm);
+		if (!ok)
+			return -ENOMEM;
+	}
 	return apply_vma_lock_flags(start, len, lock, !(flags & VM_LOCKONFAULT));
+}
+
+int __account_locked_vm(struct mm_struct *mm, unsigned long pages, bool inc,
+			struct task_struct *task, bool bypass_rlim)
+{
+	mmap_assert_write_locked(mm);
+	if (!inc) {
+		if (WARN_ON_ONCE(pages > mm->locked_vm))
+			pages = mm->locked_vm;
+		mm->locked_vm -= pages;
+		return 0;
+	}
+	if (!bypass_rlim && mm->locked_vm + pages > task_rlimit(task, RLIMIT_MEMLOCK) >> PAGE_SHIFT)
+		return -ENOMEM;
+	mm->locked_vm += pages;
+	return 0;
+}
+
+int account_locked_vm(struct mm_struct *mm, unsigned long pages, bool inc)
+{
+	int ret;
+
+	if (!pages || !mm)
+		return 0;
+	mmap_write_lock(mm);
+	ret = __account_locked_vm(mm, pages, inc, current, capable(CAP_IPC_LOCK));
+	mmap_write_unlock(mm);
+	return ret;
 }
 
 int do_munlock(unsigned long start, size_t len)

@@ -125,6 +125,7 @@ struct task_struct *pinmm_task_alloc(const char *comm, struct mm_struct *mm,
 	t->parent = parent;
 	atomic_init(&t->sigpending, 0);
 	spin_lock_init(&t->alloc_lock, LOCK_RANK_LEAF);
+	pinmm_cred_init(t, parent);
 	if (mm)
 		mm->owner = t;
 	return t;
@@ -193,6 +194,7 @@ void pinmm_task_exit(struct task_struct *t)
 	}
 	if (kthread_task == t)
 		kthread_task = NULL;
+	pinmm_cred_exit(t);
 	kfree(t);
 }
 

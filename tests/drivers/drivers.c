@@ -144,7 +144,7 @@ static void test_rdma(void)
 	ok((long)global_vm_event(PGMIGRATE_SUCCESS) - mig0 >= 64,
 	   "case 2 RDMA: pgmigrate_success counts the migration");
 	ok(user_matches(addr, len, 5), "case 2 RDMA: the data survived the migration");
-	is_int(atomic_load(&current->mm->pinned_vm), 64,
+	is_int((int)atomic64_read(&current->mm->pinned_vm), 64,
 	       "case 2 RDMA: the driver charges mm->pinned_vm (ib_umem_get), not GUP");
 	rdma_dma_read(mr, 0, dev, 4);
 	ok(!memcmp(dev, (char[]){ (char)(5 + 70), (char)(5 + 77), (char)(5 + 84), (char)(5 + 91) }, 4),
@@ -158,13 +158,13 @@ static void test_rdma(void)
 	       "case 2 RDMA: the device cannot write a region registered read-only");
 	rdma_dereg_mr(ro);
 	rdma_dereg_mr(mr);
-	is_int(atomic_load(&current->mm->pinned_vm), 0, "case 2 RDMA: deregistration uncharges");
+	is_int((int)atomic64_read(&current->mm->pinned_vm), 0, "case 2 RDMA: deregistration uncharges");
 	is_int(pins_live(), 0, "case 2 RDMA: every long-term pin released");
 
 	dev_addr = pinmm_map_device(pinmm_mmio_pfn, PAGE_SIZE, PROT_READ | PROT_WRITE);
 	is_int(rdma_reg_mr(dev_addr, PAGE_SIZE, RDMA_ACCESS_LOCAL_WRITE, &mr), -EFAULT,
 	       "case 2 RDMA: a VM_IO|VM_PFNMAP mapping cannot be registered (check_vma_flags)");
-	is_int(atomic_load(&current->mm->pinned_vm), 0,
+	is_int((int)atomic64_read(&current->mm->pinned_vm), 0,
 	       "case 2 RDMA: a failed registration leaves nothing charged");
 	vm_munmap(dev_addr, PAGE_SIZE);
 	vm_munmap(addr, len);

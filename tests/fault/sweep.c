@@ -64,7 +64,7 @@ static unsigned long sweep(const struct sweep_op *op, enum pinmm_fail_site site)
 		op->prepare();
 		acq = gt_acq();
 		rel = gt_rel();
-		pinned_vm = atomic_load(&proc->mm->pinned_vm);
+		pinned_vm = atomic64_read(&proc->mm->pinned_vm);
 		locked_vm = proc->mm->locked_vm;
 		pinmm_fail_nth(site, n, 0);
 		ret = op->run();
@@ -83,7 +83,7 @@ static unsigned long sweep(const struct sweep_op *op, enum pinmm_fail_site site)
 		op->undo(ret);
 		if (op->intact && !op->intact())
 			changed++;
-		if (gt_acq() - acq != gt_rel() - rel || atomic_load(&proc->mm->pinned_vm) != pinned_vm ||
+		if (gt_acq() - acq != gt_rel() - rel || atomic64_read(&proc->mm->pinned_vm) != pinned_vm ||
 		    proc->mm->locked_vm != locked_vm)
 			unbalanced++;
 		/* the same again, without injection */

@@ -331,7 +331,7 @@ static int case_rdma_and_fork(struct tool_opts *o, struct task_struct *task)
 	}
 	say(o, "  rdma_reg_mr(): pin_user_pages_fast(FOLL_WRITE|FOLL_LONGTERM) first migrated\n"
 	       "  %ld pages out of CMA to unmovable memory, then kept the pins (pinned_vm %ld):\n",
-	    stat("pgmigrate_success") - mig0, atomic_load(&current->mm->pinned_vm));
+	    stat("pgmigrate_success") - mig0, (long)atomic64_read(&current->mm->pinned_vm));
 	show_page(o, "buffer page 0, registered", addr);
 	say(o, "  With the region registered for as long as it likes, cma_alloc of the whole\n"
 	       "  area %s: that is what FOLL_LONGTERM's migration is for.\n",
