@@ -186,6 +186,9 @@ install: $(LIB) $(TOOL)
 		$(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 include/pinmm/*.h $(DESTDIR)$(PREFIX)/include/pinmm/
+	install -d $(DESTDIR)$(PREFIX)/include/linux/sched
+	install -m 644 include/linux/*.h $(DESTDIR)$(PREFIX)/include/linux/
+	install -m 644 include/linux/sched/*.h $(DESTDIR)$(PREFIX)/include/linux/sched/
 	install -m 755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|' \
 		-e 's|@CFLAGS@|$(filter -DCONFIG_DEBUG_VM=1 -DNDEBUG,$(VFLAGS))|' \

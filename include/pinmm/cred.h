@@ -22,11 +22,19 @@
 
 struct task_struct;
 
-/* Capability numbers: Linux's (include/uapi/linux/capability.h). */
-#define CAP_SYS_PTRACE		19
+/* Capability numbers: Linux's (include/uapi/linux/capability.h, maybe already seen). */
+#ifndef CAP_IPC_LOCK
 #define CAP_IPC_LOCK		14
+#endif
+#ifndef CAP_SYS_PTRACE
+#define CAP_SYS_PTRACE		19
+#endif
+#ifndef CAP_SYS_ADMIN
 #define CAP_SYS_ADMIN		21
+#endif
+#ifndef CAP_LAST_CAP
 #define CAP_LAST_CAP		40
+#endif
 
 typedef struct { uint64_t val; } kernel_cap_t;
 

@@ -39,6 +39,8 @@ struct task_struct {
 	struct user_struct *user;
 	struct signal_struct *signal;	/* points at signal_s: Linux's spelling */
 	struct signal_struct signal_s;
+	atomic_t usage;			/* get_task_struct(); the task itself holds one until exit */
+	struct list_head tasks;		/* (tasklist_lock) live tasks, for lookups by pid */
 };
 
 #define current_user()	(current->user)
@@ -109,6 +111,44 @@ void pinmm_task_exit(struct task_struct *t);
  * Context: any thread.
  */
 void pinmm_task_kill(struct task_struct *t);
+
+/**
+ * get_task_struct() - keep @t's struct alive (not its mm) past its exit.
+ * Return: @t. Release with put_task_struct().
+ */
+struct task_struct *get_task_struct(struct task_struct *t);
+/* put_task_struct() - drop a reference; the last one frees the task. */
+void put_task_struct(struct task_struct *t);
+/**
+ * find_get_task_by_vpid() - the live task with pid @nr, referenced.
+ * Return: the task (put_task_struct() it) or NULL if no live task has @nr.
+ */
+struct task_struct *find_get_task_by_vpid(pid_t nr);
+
+/*
+ * struct pid: a reference to a process number that outlives lookups
+ * (kernel/pid.c). pinmm never reuses a number, so a pid names at most one
+ * task for ever; get_pid_task() finds it while it lives.
+ */
+struct pid {
+	atomic_t count;
+	pid_t nr;
+};
+
+enum pid_type { PIDTYPE_PID, PIDTYPE_TGID };
+
+/* find_get_pid() - a referenced pid for @nr if a live task has it, else NULL. */
+struct pid *find_get_pid(pid_t nr);
+/* get_task_pid() - a referenced pid for @t. Return: NULL on -ENOMEM. */
+struct pid *get_task_pid(struct task_struct *t, enum pid_type type);
+/* get_pid_task() - the live task of @pid, referenced (put_task_struct()), or NULL. */
+struct task_struct *get_pid_task(struct pid *pid, enum pid_type type);
+struct pid *get_pid(struct pid *pid);
+void put_pid(struct pid *pid);
+static inline pid_t pid_nr(const struct pid *pid)
+{
+	return pid ? pid->nr : 0;
+}
 
 /**
  * mm_alloc() - allocate and initialise an empty mm_struct.

@@ -112,6 +112,39 @@ struct mm_struct *get_task_mm(struct task_struct *t)
 
 /* ---- tasks ------------------------------------------------------------------ */
 
+/* Live tasks, for find_get_task_by_vpid(); a task leaves the list at exit. */
+static LIST_HEAD(task_list);
+static spinlock_t tasklist_lock = __SPIN_LOCK_UNLOCKED(LOCK_RANK_LEAF);
+
+struct task_struct *get_task_struct(struct task_struct *t)
+{
+	atomic_inc(&t->usage);
+	return t;
+}
+
+void put_task_struct(struct task_struct *t)
+{
+	if (!atomic_dec_and_test(&t->usage))
+		return;
+	pinmm_cred_exit(t);
+	kfree(t);
+}
+
+struct task_struct *find_get_task_by_vpid(pid_t nr)
+{
+	struct task_struct *t, *found = NULL;
+
+	spin_lock(&tasklist_lock);
+	list_for_each_entry(t, &task_list, tasks) {
+		if (t->pid == nr) {
+			found = get_task_struct(t);
+			break;
+		}
+	}
+	spin_unlock(&tasklist_lock);
+	return found;
+}
+
 struct task_struct *pinmm_task_alloc(const char *comm, struct mm_struct *mm,
 				     struct task_struct *parent, gfp_t gfp)
 {
@@ -126,8 +159,12 @@ struct task_struct *pinmm_task_alloc(const char *comm, struct mm_struct *mm,
 	atomic_init(&t->sigpending, 0);
 	spin_lock_init(&t->alloc_lock, LOCK_RANK_LEAF);
 	pinmm_cred_init(t, parent);
+	atomic_set(&t->usage, 1);
 	if (mm)
 		mm->owner = t;
+	spin_lock(&tasklist_lock);
+	list_add_tail(&t->tasks, &task_list);
+	spin_unlock(&tasklist_lock);
 	return t;
 }
 
@@ -161,6 +198,52 @@ void pinmm_task_kill(struct task_struct *t)
 	atomic_store_explicit(&t->sigpending, 1, memory_order_relaxed);
 }
 
+static struct pid *alloc_pid_ref(pid_t nr)
+{
+	struct pid *pid = kmalloc(sizeof(*pid), GFP_KERNEL);
+
+	if (pid) {
+		atomic_set(&pid->count, 1);
+		pid->nr = nr;
+	}
+	return pid;
+}
+
+struct pid *find_get_pid(pid_t nr)
+{
+	struct task_struct *t = find_get_task_by_vpid(nr);
+
+	if (!t)
+		return NULL;
+	put_task_struct(t);
+	return alloc_pid_ref(nr);
+}
+
+struct pid *get_task_pid(struct task_struct *t, enum pid_type type)
+{
+	(void)type;	/* one thread per process: a PID is its TGID */
+	return alloc_pid_ref(t->pid);
+}
+
+struct task_struct *get_pid_task(struct pid *pid, enum pid_type type)
+{
+	(void)type;
+	return pid ? find_get_task_by_vpid(pid->nr) : NULL;
+}
+
+struct pid *get_pid(struct pid *pid)
+{
+	if (pid)
+		atomic_inc(&pid->count);
+	return pid;
+}
+
+void put_pid(struct pid *pid)
+{
+	if (pid && atomic_dec_and_test(&pid->count))
+		kfree(pid);
+}
+
 /* exit_mm(): the task lets go of its address space. */
 static void exit_mm(struct task_struct *t)
 {
@@ -183,6 +266,9 @@ void pinmm_task_exit(struct task_struct *t)
 		return;
 	if (pinmm_current() == t)
 		pinmm_task_detach();
+	spin_lock(&tasklist_lock);
+	list_del_init(&t->tasks);
+	spin_unlock(&tasklist_lock);
 	if (t->flags & PF_KTHREAD) {
 		/* A worker still borrowing an mm gives it back (a bug, but don't leak). */
 		if (WARN_ON_ONCE(t->mm)) {
@@ -194,8 +280,7 @@ void pinmm_task_exit(struct task_struct *t)
 	}
 	if (kthread_task == t)
 		kthread_task = NULL;
-	pinmm_cred_exit(t);
-	kfree(t);
+	put_task_struct(t);
 }
 
 /* ---- kernel threads borrowing an mm ---------------------------------------- */
@@ -232,8 +317,6 @@ void kthread_unuse_mm(struct mm_struct *mm)
 	mmdrop(mm);
 	if (kthread_task == tsk) {
 		/* The task existed only to carry the mm: the thread goes back to none. */
-		kthread_task = NULL;
-		pinmm_task_detach();
-		kfree(tsk);
+		pinmm_task_exit(tsk);
 	}
 }
