@@ -72,7 +72,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGET := $(OUT)/fuzz/pinmm_fuzz
 
 .PHONY: all lib tool tests conc-tests benches check check-plain check-asan \
-	check-tsan install check-install stress bench demo fuzz fuzz-target clean
+	check-tsan install check-install check-call-sites stress bench demo fuzz fuzz-target clean
 
 all: $(LIB) $(TOOL)
 lib: $(LIB)
@@ -136,7 +136,15 @@ check: check-plain check-asan check-tsan
 check-plain:
 	$(MAKE) VARIANT=debug all tests
 	$(PROVE) build/tests/*/*
-	$(MAKE) check-install
+	$(MAKE) check-install check-call-sites
+
+# drivers/ are Linux call sites: their includes are <linux/...>, their own
+# interface and the C library's string/unistd, nothing of pinmm's insides.
+check-call-sites:
+	@bad=$$(grep -n '^#include' drivers/*.c | grep -v -e '<linux/' -e '<pinmm/drivers.h>' \
+		-e '<string.h>' -e '<unistd.h>'); \
+	if [ -n "$$bad" ]; then echo "$$bad"; \
+		echo "drivers/ must include only <linux/...> (and pinmm/drivers.h)"; exit 1; fi
 
 # What docs/your-call-site.md tells a user to do: install, then build and run
 # examples/ with nothing but pkg-config's flags.

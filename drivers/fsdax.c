@@ -4,11 +4,11 @@
  * create it on pmem, mmap it, look at its blocks. Short-term pins of its
  * pages work (DIO to DAX); FOLL_LONGTERM is refused with -EOPNOTSUPP.
  */
-#include <errno.h>
+#include <linux/err.h>
+#include <linux/errno.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
 #include <pinmm/drivers.h>
-#include <pinmm/mman.h>
-#include <pinmm/slab.h>
-#include <stdlib.h>
 
 int fsdax_create(size_t size, struct fsdax_file **out)
 {

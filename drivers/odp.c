@@ -11,11 +11,12 @@
  * invalidate callback takes the same lock, so a page cannot be freed while
  * the device is using it — which is what a pin would otherwise be for.
  */
-#include <errno.h>
+#include <linux/errno.h>
+#include <linux/hmm.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/slab.h>
 #include <pinmm/drivers.h>
-#include <pinmm/mman.h>
-#include <pinmm/slab.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* A device page-table entry: pfn << 2 | ODP_PRESENT | ODP_WRITE (0: none). */
@@ -88,31 +89,39 @@ void odp_dereg_mr(struct odp_mr *mr)
 
 /*
  * Make page @i present on the device; return with mr->lock held and the
- * entry valid. A device page fault: the reference GUP takes is dropped at
- * once — the notifier, not a reference, keeps the mapping honest.
+ * entry valid. A device page fault, as mlx5's ODP takes one: sample the
+ * notifier sequence, hmm_range_fault() the page (no reference, no pin), then
+ * install it under the device lock unless an invalidation ran meanwhile.
  */
 static int odp_fault_locked(struct odp_mr *mr, unsigned long i, bool write)
 {
-	for (;;) {
-		unsigned long seq = mmu_interval_read_begin(&mr->notifier);
-		unsigned long addr = mr->addr + (i << PAGE_SHIFT);
-		struct page *page;
-		long got;
+	unsigned long addr = mr->addr + (i << PAGE_SHIFT), pfn;
+	struct hmm_range range = {
+		.notifier = &mr->notifier,
+		.start = addr,
+		.end = addr + PAGE_SIZE,
+		.hmm_pfns = &pfn,
+		.default_flags = HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0),
+	};
+	int ret;
 
+	for (;;) {
+		range.notifier_seq = mmu_interval_read_begin(&mr->notifier);
 		mmap_read_lock(mr->mm);
-		got = get_user_pages_remote(mr->mm, addr, 1, write ? FOLL_WRITE : 0, &page, NULL);
+		ret = hmm_range_fault(&range);
 		mmap_read_unlock(mr->mm);
-		if (got != 1)
-			return got < 0 ? (int)got : -EFAULT;
+		if (ret == -EBUSY)
+			continue;
+		if (ret)
+			return ret;
 		mutex_lock(&mr->lock);
-		if (mmu_interval_read_retry(&mr->notifier, seq)) {
+		if (mmu_interval_read_retry(&mr->notifier, range.notifier_seq)) {
 			mutex_unlock(&mr->lock);
-			put_page(page);
 			continue;
 		}
-		mr->dev_pfn[i] = page_to_pfn(page) << 2 | ODP_PRESENT | (write ? ODP_WRITE : 0);
+		mr->dev_pfn[i] = page_to_pfn(hmm_pfn_to_page(pfn)) << 2 | ODP_PRESENT |
+				 ((pfn & HMM_PFN_WRITE) ? ODP_WRITE : 0);
 		atomic_fetch_add(&mr->device_faults, 1);
-		put_page(page);
 		return 0;
 	}
 }

@@ -3,11 +3,12 @@
  * Case 4: looking at struct page only. The data is never touched, so a plain
  * reference is what Linux prescribes: get_user_pages(), not a pin.
  */
-#include <errno.h>
+#include <linux/errno.h>
+#include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/rmap.h>
+#include <linux/sched.h>
 #include <pinmm/drivers.h>
-#include <pinmm/mman.h>
-#include <pinmm/rmap.h>
-#include <pinmm/task.h>
 
 long page_info_get(unsigned long addr, unsigned long npages, struct page_info *out)
 {

@@ -1,53 +1,80 @@
 // SPDX-License-Identifier: MIT
 /*
- * Case 2, remote: VFIO type1 pins a process's memory for a device from a
- * context that is not that process, long-term. The 2019 review thread found
- * VFIO unable to combine FOLL_LONGTERM with the remote call; today it can,
- * and this is what it looks like.
+ * Case 2, remote: VFIO type1 pins a guest's memory for the IOMMU long-term,
+ * on the mm it holds a reference to (drivers/vfio/vfio_iommu_type1.c):
+ * vaddr_get_pfns() pins under that mm's mmap_lock with a @locked word, and
+ * vfio_lock_acct() charges mm->locked_vm (not pinned_vm: the inconsistency
+ * Linux has) with __account_locked_vm() under the mmap_lock held for writing.
  */
-#include <errno.h>
+#include <linux/capability.h>
+#include <linux/errno.h>
+#include <linux/mm.h>
+#include <linux/mmap_lock.h>
+#include <linux/sched.h>
 #include <pinmm/drivers.h>
-#include <pinmm/mman.h>
+
+/* Pin what it can of [vaddr, +npages); GUP may drop the lock (then locked = 0). */
+static long vaddr_get_pfns(struct mm_struct *mm, unsigned long vaddr, unsigned long npages,
+			   bool write, struct page **pages)
+{
+	unsigned int flags = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
+	int locked = 1;
+	long ret;
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	ret = pin_user_pages_remote(mm, vaddr, npages, flags, pages, &locked);
+	if (locked)
+		mmap_read_unlock(mm);
+	return ret;
+}
+
+/* Charge (@npage > 0) or uncharge @mm's locked_vm; the limit is current's. */
+static int vfio_lock_acct(struct mm_struct *mm, long npage, bool lock_cap)
+{
+	int ret;
+
+	if (!npage)
+		return 0;
+	ret = mmap_write_lock_killable(mm);
+	if (ret)
+		return ret;
+	ret = __account_locked_vm(mm, npage > 0 ? npage : -npage, npage > 0, current, lock_cap);
+	mmap_write_unlock(mm);
+	return ret;
+}
 
 long vfio_pin_pages_remote(struct mm_struct *mm, unsigned long vaddr, unsigned long npages,
 			   bool write, struct page **pages)
 {
-	unsigned int flags = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
 	unsigned long done = 0;
+	long ret;
 
 	while (done < npages) {
-		int locked = 1;
-		long got;
+		long got = vaddr_get_pfns(mm, vaddr + (done << PAGE_SHIFT), npages - done, write,
+					  pages + done);
 
-		if (mmap_read_lock_killable(mm))
-			break;
-		got = pin_user_pages_remote(mm, vaddr + (done << PAGE_SHIFT), npages - done, flags,
-					    pages + done, &locked);
-		/* GUP may have dropped the lock to wait for a fault: locked says so */
-		if (locked)
-			mmap_read_unlock(mm);
 		if (got <= 0) {
-			unpin_user_pages(pages, done);
-			return got < 0 ? got : -EFAULT;
+			ret = got < 0 ? got : -EFAULT;
+			goto unpin;
 		}
 		done += (unsigned long)got;
 	}
-	if (done < npages) {
-		unpin_user_pages(pages, done);
-		return -EINTR;
-	}
-	/* type1 charges locked_vm, not pinned_vm (the inconsistency Linux has) */
-	mmap_write_lock(mm);
-	mm->locked_vm += npages;
-	mmap_write_unlock(mm);
+	ret = vfio_lock_acct(mm, (long)npages, capable(CAP_IPC_LOCK));
+	if (ret)
+		goto unpin;
 	return (long)npages;
+unpin:
+	unpin_user_pages(pages, done);
+	return ret;
 }
 
 void vfio_unpin_pages_remote(struct mm_struct *mm, struct page **pages, unsigned long npages,
 			     bool dirty)
 {
 	unpin_user_pages_dirty_lock(pages, npages, dirty);
+	/* an uncharge is never refused; mmap_write_lock() cannot be interrupted */
 	mmap_write_lock(mm);
-	mm->locked_vm -= npages;
+	__account_locked_vm(mm, npages, false, current, true);
 	mmap_write_unlock(mm);
 }

@@ -4,12 +4,22 @@
  * pin_user_pages.rst, each using the call Linux says it should use, so the
  * cases can be run, tested and compared (docs/pin_user_pages.md).
  *
- *   case 1  Direct I/O              dio_*          pin_user_pages_fast(), short term
- *   case 2  RDMA memory region      rdma_*_mr      FOLL_PIN | FOLL_LONGTERM
- *   case 2  VFIO type1 (remote)     vfio_*         pin_user_pages_remote(FOLL_LONGTERM)
- *   case 2  io_uring fixed buffers  iou_*          FOLL_WRITE | FOLL_LONGTERM, per-folio unpin
- *   case 3  ODP / HMM-style device  odp_*          no pins: interval notifier + refault
+ *   case 1  Direct I/O              dio_*          iov_iter_extract_pages(), short term
+ *   case 1  process_vm_readv/writev process_vm_*   pin_user_pages_remote(), short term
+ *   case 2  RDMA memory region      rdma_*_mr      FOLL_PIN | FOLL_LONGTERM, pinned_vm
+ *   case 2  VFIO type1 (remote)     vfio_*         pin_user_pages_remote(FOLL_LONGTERM),
+ *                                                  locked_vm
+ *   case 2  io_uring fixed buffers  iou_*          FOLL_WRITE | FOLL_LONGTERM, one pin per
+ *                                                  folio, pinned_vm + user->locked_vm
+ *   case 3  ODP / HMM-style device  odp_*          no pins: interval notifier +
+ *                                                  hmm_range_fault()
  *   case 4  struct page inspection  page_info_*    get_user_pages() (FOLL_GET)
+ *   case 4  vmsplice into a pipe    pipe_*         get_user_pages_fast() (FOLL_GET)
+ *
+ * Each file in drivers/ is written as a Linux call site: it includes only
+ * <linux/...> headers (include/linux/) and this interface, and charges what
+ * its Linux counterpart charges, against RLIMIT_MEMLOCK unless the task is
+ * capable(CAP_IPC_LOCK).
  *   note    filesystem DAX (pmem)   fsdax_*        short-term pins work; FOLL_LONGTERM
  *                                                  is refused with -EOPNOTSUPP
  *
@@ -19,20 +29,25 @@
 #ifndef PINMM_DRIVERS_H
 #define PINMM_DRIVERS_H
 
+#include <pinmm/cred.h>
 #include <pinmm/gup.h>
 #include <pinmm/mmu_notifier.h>
+#include <pinmm/scatterlist.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 /* ---- case 1: Direct I/O --------------------------------------------------- */
 
 /**
  * dio_pread - read file bytes straight into user memory, like O_DIRECT.
  * @fd: a host file descriptor (the "disk").
- * @uaddr, @len: page-aligned user buffer of current->mm.
+ * @uaddr, @len: user buffer of current->mm; with @off, 512-byte aligned
+ *	(the logical block size, as Linux's iomap requires — not the page size).
  * @off: file offset.
  *
- * Pins the buffer for write (short term), lets the "device" fill the frames
- * with pread(), then unpins with the pages marked dirty.
+ * iov_iter_extract_pages() pins the buffer for write (short term) a batch at
+ * a time, the "device" fills the frames with pread(), then the batch is
+ * unpinned with the pages marked dirty.
  * Return: bytes read, or -errno (-EINVAL for unaligned arguments).
  */
 ssize_t dio_pread(int fd, unsigned long uaddr, size_t len, off_t off);
@@ -50,16 +65,18 @@ struct rdma_mr {
 	unsigned long addr;
 	size_t length;
 	unsigned long npages;
-	struct page **pages;		/* long-term pinned */
+	struct sg_table sgt;		/* the umem: contiguous runs merged */
+	struct page **pages;		/* the device's translation table, a page per entry */
 	bool writable;
 };
 
 /**
  * rdma_reg_mr - register [addr, addr+length) of current->mm for DMA.
  *
- * Like ib_umem_get(): FOLL_LONGTERM pins (so pages in ZONE_MOVABLE or CMA
- * are migrated first), FOLL_WRITE if any write access is asked, chunked
- * pin_user_pages_fast() calls, and mm->pinned_vm charged by the driver.
+ * Like ib_umem_get(): mm->pinned_vm charged first and held to RLIMIT_MEMLOCK
+ * unless capable(CAP_IPC_LOCK) (-ENOMEM), FOLL_LONGTERM pins (so pages in
+ * ZONE_MOVABLE or CMA are migrated first), FOLL_WRITE if any write access is
+ * asked, pin_user_pages_fast() a page of pointers at a time, an sg table.
  * Return: 0 with *@out set, or -errno with nothing pinned or charged.
  */
 int rdma_reg_mr(unsigned long addr, size_t length, int access, struct rdma_mr **out);
@@ -75,9 +92,12 @@ int rdma_dma_read(struct rdma_mr *mr, size_t offset, void *dst, size_t len);
  * vfio_pin_pages_remote - pin another process's memory long-term.
  * @mm: its mm (the caller holds a reference: get_task_mm()).
  *
- * Takes @mm's mmap_lock itself and passes a @locked word, so GUP may drop the
- * lock while a fault waits; charges mm->locked_vm as VFIO type1 does.
- * Return: pages pinned (all or nothing), or -errno.
+ * vaddr_get_pfns(): takes @mm's mmap_lock itself and passes a @locked word,
+ * so GUP may drop the lock while a fault waits. vfio_lock_acct(): charges
+ * @mm->locked_vm under its mmap_lock, held to current's RLIMIT_MEMLOCK unless
+ * current is capable(CAP_IPC_LOCK).
+ * Return: pages pinned (all or nothing), or -errno (-ENOMEM over the limit,
+ * with nothing pinned or charged).
  */
 long vfio_pin_pages_remote(struct mm_struct *mm, unsigned long vaddr, unsigned long npages,
 			   bool write, struct page **pages);
@@ -89,20 +109,28 @@ void vfio_unpin_pages_remote(struct mm_struct *mm, struct page **pages, unsigned
 struct iou_bvec {
 	struct folio *folio;
 	unsigned long first;		/* first page of the folio used */
-	unsigned long nr;		/* pages of it, each holding one pin */
+	unsigned long nr;		/* pages of it; the entry holds one pin */
 };
 
 struct iou_buffer {
 	unsigned long addr;
 	size_t len;
+	struct user_struct *user;	/* charged (locked_vm) without CAP_IPC_LOCK, else NULL */
+	struct mm_struct *mm_account;	/* charged (pinned_vm) always; mmgrab()ed */
+	unsigned long acct_pages;	/* whole folios: a THP counts 512 however little is used */
+	unsigned int folio_shift;	/* PAGE_SHIFT, or the folio size when coalesced */
 	unsigned long nr_bvecs;
-	struct iou_bvec bvec[];		/* one entry per folio run */
+	struct iou_bvec bvec[];		/* one entry per folio (coalesced) or per page */
 };
 
 /**
  * iou_register_buffer - what IORING_REGISTER_BUFFERS does with one iovec:
- * pin_user_pages_fast(FOLL_WRITE | FOLL_LONGTERM), then coalesce the pages
- * into one entry per folio run, so unregistering is one unpin per folio.
+ * io_pin_pages() (pin_user_pages_fast(FOLL_WRITE | FOLL_LONGTERM), all or
+ * -EFAULT); if the pages are whole same-size large folios (the ends may be
+ * partial), coalesce to one entry per folio keeping one pin per folio
+ * (unpin_user_folio() of the rest); then io_account_mem(): each folio's full
+ * size to mm->pinned_vm, and to current's user->locked_vm against
+ * RLIMIT_MEMLOCK unless capable(CAP_IPC_LOCK) (-ENOMEM, nothing kept).
  */
 int iou_register_buffer(unsigned long addr, size_t len, struct iou_buffer **out);
 void iou_unregister_buffer(struct iou_buffer *buf);
@@ -155,6 +183,57 @@ struct page_info {
  * Return: entries filled, or -errno.
  */
 long page_info_get(unsigned long addr, unsigned long npages, struct page_info *out);
+
+/* ---- case 1, remote: process_vm_readv/writev --------------------------------- */
+
+/**
+ * process_vm_rw - copy between current's memory and task @pid's, as
+ * process_vm_readv(2) (@vm_write false: remote -> local) and
+ * process_vm_writev(2) (remote <- local) do.
+ * @local, @liovcnt: current's buffers; @remote, @riovcnt: the target's.
+ * @flags: must be 0.
+ *
+ * The remote pages are pinned short-term with pin_user_pages_remote() (FOLL_WRITE
+ * when writing into them), a batch of 16 at a time, copied through their
+ * frames, and unpinned (dirty when written). Access needs the same uid or
+ * CAP_SYS_PTRACE (ptrace_may_access()).
+ * Return: bytes copied (short at the first unmapped remote page), or -EINVAL
+ * (flags, more than UIO_MAXIOV vectors), -ESRCH (no such task), -EPERM,
+ * -EFAULT (nothing could be copied), -ENOMEM.
+ */
+ssize_t process_vm_rw(pid_t pid, const struct iovec *local, unsigned long liovcnt,
+		      const struct iovec *remote, unsigned long riovcnt, unsigned long flags,
+		      bool vm_write);
+
+/* ---- case 4: vmsplice() gifts page references to a pipe ------------------- */
+
+struct pipe_buffer {
+	struct page *page;		/* a FOLL_GET reference, not a pin */
+	unsigned int offset, len;
+};
+
+struct pipe_inode_info {
+	unsigned int head, tail;	/* head - tail buffers are full */
+	unsigned int ring_size;		/* a power of two */
+	struct pipe_buffer *bufs;
+};
+
+/* pipe_create - a pipe of @slots buffers (a power of two). Return: the pipe or NULL. */
+struct pipe_inode_info *pipe_create(unsigned int slots);
+/* pipe_destroy - drop the references of whatever is still in the pipe. */
+void pipe_destroy(struct pipe_inode_info *pipe);
+
+/**
+ * vmsplice_to_pipe - vmsplice(2) of current's memory into @pipe: the pages
+ * themselves go in, with get_user_pages_fast() references (FOLL_GET, case 4:
+ * the pipe holds the struct page, no DMA is involved, so no pin).
+ * Return: bytes spliced (short when the pipe fills), or -EFAULT, -EAGAIN
+ * (pipe full), -EINVAL.
+ */
+ssize_t vmsplice_to_pipe(struct pipe_inode_info *pipe, const struct iovec *iov,
+			 unsigned long nr_segs);
+/* pipe_read - copy up to @len bytes out of @pipe, dropping emptied buffers' references. */
+ssize_t pipe_read(struct pipe_inode_info *pipe, void *buf, size_t len);
 
 /* ---- case 2's note: DAX pages cannot be long-term pinned ------------------- */
 

@@ -403,7 +403,7 @@ static long run_odp(void)
 	long ret = odp_reg_mr(proc->mm, base, NPAGES * PAGE_SIZE, &odp);
 	char buf[64] = { 1 };
 
-	/* the device touches every page: faults through GUP, no pins */
+	/* the device touches every page: faults through hmm_range_fault(), no pins */
 	for (unsigned long i = 0; !ret && i < NPAGES; i++) {
 		ret = odp_dma_write(odp, i * PAGE_SIZE, buf, sizeof(buf));
 		if (ret) {
@@ -427,7 +427,8 @@ static void driver_sweeps(void)
 		/* io_pin_pages(): a partial pin is released and becomes -EFAULT */
 		{ "iou_register_buffer", prepare_fresh, run_iou, undo_iou, NULL, -EFAULT },
 		{ "vfio_pin_pages_remote", prepare_fresh, run_vfio, undo_vfio, NULL, 0 },
-		{ "odp_reg_mr + device faults", prepare_fresh, run_odp, undo_odp, NULL, 0 },
+		/* hmm_range_fault() reports a failed fault as -EFAULT, whatever the cause */
+		{ "odp_reg_mr + device faults", prepare_fresh, run_odp, undo_odp, NULL, -EFAULT },
 	};
 	static const enum pinmm_fail_site sites[] = { PINMM_FAIL_PAGE_ALLOC, PINMM_FAIL_SLAB };
 

@@ -644,6 +644,17 @@ static long pin_weight(struct page **pages, long n)
 	return w;
 }
 
+/*
+ * Pins a new hold of @r pages keeps: an io_uring buffer coalesced from large
+ * folios keeps one per folio (Linux's io_coalesce_buffer()), one entry each.
+ */
+static long hold_pin_weight(struct hold *h, long r)
+{
+	if (h->kind == H_IOU)
+		return (long)((struct iou_buffer *)h->drv)->nr_bvecs;
+	return pin_weight(h->pages, r);
+}
+
 static bool hold_is_pin(const struct hold *h)
 {
 	return h->kind != H_GET;
@@ -987,6 +998,8 @@ static void hold_drop(struct hold *h, unsigned int how)
 		if (h->kind == H_RDMA) {
 			rdma_dereg_mr(h->drv);
 		} else if (h->kind == H_IOU) {
+			/* the buffer keeps one pin per entry (per folio when coalesced) */
+			fz.pins_held += h->n - (long)((struct iou_buffer *)h->drv)->nr_bvecs;
 			iou_unregister_buffer(h->drv);
 		} else if (h->kind == H_VFIO) {
 			struct mm_struct *mm = h->drv;
@@ -1461,7 +1474,7 @@ static void op_pin(void)
 			h->n = r;
 			h->used = true;
 			if (pin)
-				fz.pins_held += pin_weight(h->pages, r);
+				fz.pins_held += hold_pin_weight(h, r);
 		}
 		return;
 	}
@@ -1470,7 +1483,7 @@ static void op_pin(void)
 	h->n = r;
 	h->used = true;
 	if (pin)
-		fz.pins_held += pin_weight(h->pages, r);
+		fz.pins_held += hold_pin_weight(h, r);
 	fz.st_pinned += (unsigned long)r;
 	fz.st_longterm += (flags & FOLL_LONGTERM) ? (unsigned long)r : 0;
 	fz.st_thp += folio_test_large(page_folio(h->pages[0]));
