@@ -103,7 +103,18 @@ struct folio {
 			atomic_int _nr_pages_mapped;	/* (a) pages with _mapcount >= 0 */
 			atomic_int _pincount;		/* (a) FOLL_PIN pins, exact */
 			unsigned long _folio_nr_pages;	/* (c) */
-			unsigned long __pad_1[2];
+			union {
+				unsigned long __pad_1[2];	/* page[1]'s index and private */
+				struct {
+					/*
+					 * Anon: the two mms that map it (Linux's
+					 * CONFIG_MM_ID), FOLIO_MM_IDS_* bits; their
+					 * mapcounts below. Under the bit lock.
+					 */
+					atomic_ulong _mm_ids;
+					int _mm_id_mapcount[2];
+				};
+			};
 			atomic_ulong _head_1;
 			atomic_int _mapcount_1;
 			atomic_int _refcount_1;
@@ -123,6 +134,17 @@ struct folio {
 		struct page __page_2;
 	};
 };
+
+/*
+ * folio->_mm_ids: two mm ids of 31 bits (slot 0 low, slot 1 above it), a bit
+ * saying the folio may be mapped by more than one mm (a third mm mapped it,
+ * or both slots hold mappings), and a bit lock guarding the ids, their
+ * mapcounts and _large_mapcount changes of anon large folios.
+ */
+#define FOLIO_MM_ID_BITS	31
+#define FOLIO_MM_ID_MASK	((1UL << FOLIO_MM_ID_BITS) - 1)
+#define FOLIO_MM_IDS_SHARED	(1UL << 62)
+#define FOLIO_MM_IDS_LOCK	(1UL << 63)
 
 #define FOLIO_MATCH(pg, fl) \
 	_Static_assert(offsetof(struct page, pg) == offsetof(struct folio, fl), \
@@ -254,6 +276,8 @@ struct mm_struct {
 	atomic_ulong flags;			/* (a) MMF_* */
 	/* (a) pages pinned long-term, charged by the pinning driver (VmPin) */
 	atomic64_t pinned_vm;
+	/* (c) small id naming this mm in large folios' _mm_ids (never 0) */
+	unsigned int mm_id;
 	/* (M) VM_LOCKED pages, plus what account_locked_vm() charges (VmLck) */
 	unsigned long locked_vm;
 	unsigned long total_vm;			/* (M) mapped pages */

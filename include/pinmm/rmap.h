@@ -327,4 +327,32 @@ int folio_mkclean(struct folio *folio);
 /* Where @page of @vma's mapping would be (Linux vma_address); -EFAULT if outside. */
 unsigned long vma_address(struct vm_area_struct *vma, pgoff_t pgoff, unsigned long nr_pages);
 
+/* All page-table mappings of large @folio (a PMD counts one). */
+static inline int folio_large_mapcount(const struct folio *folio)
+{
+	return atomic_load_explicit(&((struct folio *)folio)->_large_mapcount,
+				    memory_order_relaxed) + 1;
+}
+
+/**
+ * folio_maybe_mapped_shared - might more than one mm map @folio?
+ * Small folios: more than one mapping. Large anon folios: the _mm_ids
+ * bookkeeping (a third mm, or two mms at once); false positives possible,
+ * never a false negative. Context: any; a snapshot.
+ */
+bool folio_maybe_mapped_shared(struct folio *folio);
+
+/**
+ * folio_large_mapped_only_by - are all mappings of large anon @folio in @mm,
+ * and is every one of its @refs references such a mapping?
+ * @folio: a large anon folio, mapped by the caller's page table (its PTL held).
+ * @mm: the faulting mm.
+ * @refs: folio_ref_count() as the caller read it.
+ *
+ * Linux's test in wp_can_reuse_anon_folio() for large folios (6.15+): if so,
+ * a write fault may reuse the page in place instead of copying it — nobody
+ * else can see it, no GUP reference or pin is held.
+ */
+bool folio_large_mapped_only_by(struct folio *folio, struct mm_struct *mm, int refs);
+
 #endif /* PINMM_RMAP_H */

@@ -327,6 +327,8 @@ static void prep_compound_page(struct page *page, unsigned int order)
 	atomic_store_explicit(&folio->_entire_mapcount, -1, memory_order_relaxed);
 	atomic_store_explicit(&folio->_nr_pages_mapped, 0, memory_order_relaxed);
 	atomic_store_explicit(&folio->_pincount, 0, memory_order_relaxed);
+	atomic_store_explicit(&folio->_mm_ids, 0, memory_order_relaxed);
+	folio->_mm_id_mapcount[0] = folio->_mm_id_mapcount[1] = 0;
 	if (order >= 2)
 		INIT_LIST_HEAD(&folio->_deferred_list);
 }

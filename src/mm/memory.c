@@ -7,7 +7,9 @@
  *    (special PTE, read-only) and allocates nothing.
  *  - A write fault on a read-only private anon PTE reuses the page in place
  *    only if it is PageAnonExclusive, or if this mapping holds the only
- *    reference (refcount 1: no other mapping, no GET, no pin); otherwise it
+ *    reference (refcount 1: no other mapping, no GET, no pin); for a
+ *    PTE-mapped large folio, if all its mappings are in this mm and are all
+ *    its references (Linux 6.15+, the mm ids of rmap.c); otherwise it
  *    copies (COW). A page with an extra reference is never reused.
  *  - FAULT_FLAG_UNSHARE makes an anon page exclusive (reuse or copy) but
  *    leaves the PTE read-only: R/O pins use it.
@@ -188,14 +190,34 @@ static void wp_page_reuse(struct vm_fault *vmf)
 }
 
 /*
+ * A PTE-mapped large anon folio (6.15+, CONFIG_MM_ID): reusable when every
+ * mapping is in this mm and every reference is a mapping (no GUP reference,
+ * no pin: a pinned folio is copied). A folio mapped by a single PTE is
+ * copied instead, so the large folio can be freed.
+ */
+static bool wp_can_reuse_large_anon_folio(struct folio *folio, struct vm_area_struct *vma)
+{
+	int mapped = folio_large_mapcount(folio);
+
+	if (mapped <= 1 || folio_maybe_mapped_shared(folio))
+		return false;
+	/* cheap test first; the bookkeeping's lock makes it exact */
+	if (folio_ref_count(folio) != mapped)
+		return false;
+	return folio_large_mapped_only_by(folio, vma->vm_mm, folio_ref_count(folio));
+}
+
+/*
  * Linux's wp_can_reuse_anon_folio(): may a write reuse a non-exclusive anon
- * folio? Only when our mapping holds the only reference: any other mapping,
- * GET or pin means someone may still see the old contents, so we copy.
- * Large folios are always copied page by page (Linux before 6.13).
+ * folio? Only when the mappings of this mm hold every reference: any other
+ * mapping, GET or pin means someone may still see the old contents, so we
+ * copy.
  */
 static bool wp_can_reuse_anon_folio(struct folio *folio, struct vm_area_struct *vma)
 {
-	if (folio_test_large(folio) || folio_ref_count(folio) > 1)
+	if (folio_test_large(folio))
+		return wp_can_reuse_large_anon_folio(folio, vma);
+	if (folio_ref_count(folio) > 1)
 		return false;
 	if (!folio_trylock(folio))
 		return false;

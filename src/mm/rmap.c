@@ -246,8 +246,113 @@ static enum node_stat_item folio_mapped_item(const struct folio *folio)
 	return folio_test_anon(folio) ? NR_ANON_MAPPED : NR_FILE_MAPPED;
 }
 
+/* ---- which mms map a large anon folio (Linux's CONFIG_MM_ID) ------------------- */
+
+static unsigned long folio_mm_ids_lock(struct folio *folio)
+{
+	unsigned long old;
+
+	for (;;) {
+		old = atomic_fetch_or_explicit(&folio->_mm_ids, FOLIO_MM_IDS_LOCK,
+					       memory_order_acquire);
+		if (!(old & FOLIO_MM_IDS_LOCK))
+			return old;
+		while (atomic_load_explicit(&folio->_mm_ids, memory_order_relaxed) &
+		       FOLIO_MM_IDS_LOCK)
+			cpu_relax();
+	}
+}
+
+static void folio_mm_ids_unlock(struct folio *folio, unsigned long ids)
+{
+	atomic_store_explicit(&folio->_mm_ids, ids & ~FOLIO_MM_IDS_LOCK, memory_order_release);
+}
+
+static unsigned int mm_id_slot(unsigned long ids, int slot)
+{
+	return (unsigned int)((ids >> (slot * FOLIO_MM_ID_BITS)) & FOLIO_MM_ID_MASK);
+}
+
+static unsigned long mm_id_set_slot(unsigned long ids, int slot, unsigned int id)
+{
+	ids &= ~(FOLIO_MM_ID_MASK << (slot * FOLIO_MM_ID_BITS));
+	return ids | ((unsigned long)id << (slot * FOLIO_MM_ID_BITS));
+}
+
+/*
+ * @diff more (or, negative, fewer) mappings of @folio by @mm, and the same
+ * change to _large_mapcount, under the ids' lock: an mm keeps a slot while
+ * it maps the folio; a third mm, or two at once, makes it "maybe shared",
+ * and only when every mapping is back in one slot is it exclusive again.
+ * Return: the old _large_mapcount.
+ */
+static int folio_mm_mod(struct folio *folio, struct mm_struct *mm, int diff)
+{
+	unsigned long ids = folio_mm_ids_lock(folio);
+	int slot = -1, old, total;
+
+	for (int s = 0; s < 2; s++)
+		if (mm_id_slot(ids, s) == mm->mm_id && folio->_mm_id_mapcount[s])
+			slot = s;
+	if (slot < 0 && diff > 0) {
+		for (int s = 1; s >= 0; s--)
+			if (!folio->_mm_id_mapcount[s])
+				slot = s;
+		if (slot >= 0)
+			ids = mm_id_set_slot(ids, slot, mm->mm_id);
+		else
+			ids |= FOLIO_MM_IDS_SHARED;	/* a third mm: counted nowhere */
+	}
+	if (slot >= 0)
+		folio->_mm_id_mapcount[slot] += diff;
+	old = atomic_fetch_add_explicit(&folio->_large_mapcount, diff, memory_order_relaxed);
+	total = old + 1 + diff;
+	if (folio->_mm_id_mapcount[0] && folio->_mm_id_mapcount[1])
+		ids |= FOLIO_MM_IDS_SHARED;
+	else if (total == folio->_mm_id_mapcount[0] || total == folio->_mm_id_mapcount[1])
+		ids &= ~FOLIO_MM_IDS_SHARED;
+	folio_mm_ids_unlock(folio, ids);
+	return old;
+}
+
+/* _large_mapcount += @diff, with the mm bookkeeping for anon folios. */
+static void folio_large_mapcount_mod(struct folio *folio, struct mm_struct *mm, int diff)
+{
+	if (folio_test_anon(folio) && mm)
+		folio_mm_mod(folio, mm, diff);
+	else
+		atomic_fetch_add_explicit(&folio->_large_mapcount, diff, memory_order_relaxed);
+}
+
+bool folio_maybe_mapped_shared(struct folio *folio)
+{
+	if (!folio_test_large(folio))
+		return atomic_load_explicit(&folio->_mapcount, memory_order_relaxed) > 0;
+	return atomic_load_explicit(&folio->_mm_ids, memory_order_relaxed) & FOLIO_MM_IDS_SHARED;
+}
+
+bool folio_large_mapped_only_by(struct folio *folio, struct mm_struct *mm, int refs)
+{
+	unsigned long ids;
+	bool only = false;
+
+	if (atomic_load_explicit(&folio->_mm_ids, memory_order_relaxed) & FOLIO_MM_IDS_SHARED)
+		return false;
+	ids = folio_mm_ids_lock(folio);
+	if (!(ids & FOLIO_MM_IDS_SHARED)) {
+		int total = atomic_load_explicit(&folio->_large_mapcount, memory_order_relaxed) + 1;
+
+		for (int s = 0; s < 2; s++)
+			if (mm_id_slot(ids, s) == mm->mm_id && folio->_mm_id_mapcount[s] == total)
+				only = total == refs;
+	}
+	folio_mm_ids_unlock(folio, ids);
+	return only;
+}
+
 /* One more PTE mapping of @nr pages; return how many became mapped at all. */
-static int __folio_add_rmap_ptes(struct folio *folio, struct page *page, int nr)
+static int __folio_add_rmap_ptes(struct folio *folio, struct page *page, int nr,
+				 struct mm_struct *mm)
 {
 	int first = 0;
 
@@ -261,12 +366,12 @@ static int __folio_add_rmap_ptes(struct folio *folio, struct page *page, int nr)
 					      memory_order_relaxed) + 1 < ENTIRELY_MAPPED)
 			first++;
 	}
-	atomic_fetch_add_explicit(&folio->_large_mapcount, nr, memory_order_relaxed);
+	folio_large_mapcount_mod(folio, mm, nr);
 	return first;
 }
 
 /* One more PMD mapping; return pages that became mapped, and *@pmd_first. */
-static int __folio_add_rmap_pmd(struct folio *folio, bool *pmd_first)
+static int __folio_add_rmap_pmd(struct folio *folio, bool *pmd_first, struct mm_struct *mm)
 {
 	int nr = 0;
 
@@ -279,7 +384,7 @@ static int __folio_add_rmap_pmd(struct folio *folio, bool *pmd_first)
 		if (mapped < 2 * ENTIRELY_MAPPED)
 			nr = (int)folio_nr_pages(folio) - (mapped & FOLIO_PAGES_MAPPED);
 	}
-	atomic_fetch_add_explicit(&folio->_large_mapcount, 1, memory_order_relaxed);
+	folio_large_mapcount_mod(folio, mm, 1);
 	return nr;
 }
 
@@ -322,6 +427,13 @@ void folio_add_new_anon_rmap(struct folio *folio, struct vm_area_struct *vma,
 		atomic_store_explicit(&folio->_large_mapcount, (int)nr - 1, memory_order_relaxed);
 		atomic_store_explicit(&folio->_nr_pages_mapped, (int)nr, memory_order_relaxed);
 	}
+	if (folio_test_large(folio)) {
+		/* one mm maps it: slot 0, every mapping counted there */
+		folio->_mm_id_mapcount[0] =
+			atomic_load_explicit(&folio->_large_mapcount, memory_order_relaxed) + 1;
+		folio->_mm_id_mapcount[1] = 0;
+		atomic_store_explicit(&folio->_mm_ids, vma->vm_mm->mm_id, memory_order_relaxed);
+	}
 	mod_node_page_state(NR_ANON_MAPPED, nr);
 }
 
@@ -330,10 +442,9 @@ void folio_add_anon_rmap_ptes(struct folio *folio, struct page *page, int nr,
 {
 	int first;
 
-	(void)vma;
 	(void)address;
 	VM_BUG_ON_FOLIO(!folio_test_anon(folio), folio);
-	first = __folio_add_rmap_ptes(folio, page, nr);
+	first = __folio_add_rmap_ptes(folio, page, nr, vma->vm_mm);
 	if (flags & RMAP_EXCLUSIVE)
 		for (int i = 0; i < nr; i++)
 			SetPageAnonExclusive(page + i);
@@ -347,10 +458,9 @@ void folio_add_anon_rmap_pmd(struct folio *folio, struct page *page,
 	bool pmd_first;
 	int nr;
 
-	(void)vma;
 	(void)address;
 	VM_BUG_ON_FOLIO(!folio_test_anon(folio) || folio_order(folio) != HPAGE_PMD_ORDER, folio);
-	nr = __folio_add_rmap_pmd(folio, &pmd_first);
+	nr = __folio_add_rmap_pmd(folio, &pmd_first, vma->vm_mm);
 	if (flags & RMAP_EXCLUSIVE)
 		SetPageAnonExclusive(page);
 	if (nr)
@@ -365,7 +475,7 @@ void folio_add_file_rmap_ptes(struct folio *folio, struct page *page, int nr,
 	int first;
 
 	(void)vma;
-	first = __folio_add_rmap_ptes(folio, page, nr);
+	first = __folio_add_rmap_ptes(folio, page, nr, NULL);
 	if (first)
 		mod_node_page_state(NR_FILE_MAPPED, first);
 }
@@ -378,7 +488,7 @@ void folio_add_file_rmap_pmd(struct folio *folio, struct page *page,
 
 	(void)page;
 	(void)vma;
-	nr = __folio_add_rmap_pmd(folio, &pmd_first);
+	nr = __folio_add_rmap_pmd(folio, &pmd_first, NULL);
 	if (nr)
 		mod_node_page_state(NR_FILE_MAPPED, nr);
 	if (pmd_first && folio_test_swapbacked(folio))
@@ -390,7 +500,6 @@ void folio_remove_rmap_ptes(struct folio *folio, struct page *page, int nr,
 {
 	int last = 0;
 
-	(void)vma;
 	if (!folio_test_large(folio)) {
 		VM_BUG_ON(nr != 1);
 		last = mapcount_dec(&page->_mapcount) == 0;
@@ -401,7 +510,7 @@ void folio_remove_rmap_ptes(struct folio *folio, struct page *page, int nr,
 						      memory_order_relaxed) - 1 < ENTIRELY_MAPPED)
 				last++;
 		}
-		atomic_fetch_sub_explicit(&folio->_large_mapcount, nr, memory_order_relaxed);
+		folio_large_mapcount_mod(folio, vma ? vma->vm_mm : NULL, -nr);
 	}
 	VM_BUG_ON_PAGE(atomic_load_explicit(&page->_mapcount, memory_order_relaxed) < -1, page);
 	if (last)
@@ -414,7 +523,6 @@ void folio_remove_rmap_pmd(struct folio *folio, struct page *page,
 	int nr = 0;
 
 	(void)page;
-	(void)vma;
 	if (mapcount_dec(&folio->_entire_mapcount) == 0) {
 		int mapped = atomic_fetch_sub_explicit(&folio->_nr_pages_mapped, ENTIRELY_MAPPED,
 						       memory_order_relaxed) - ENTIRELY_MAPPED;
@@ -428,24 +536,36 @@ void folio_remove_rmap_pmd(struct folio *folio, struct page *page,
 		if (!folio_test_anon(folio) && folio_test_swapbacked(folio))
 			mod_node_page_state(NR_SHMEM_PMDMAPPED, -1);
 	}
-	atomic_fetch_sub_explicit(&folio->_large_mapcount, 1, memory_order_relaxed);
+	folio_large_mapcount_mod(folio, vma ? vma->vm_mm : NULL, -1);
 	if (nr)
 		mod_node_page_state(folio_mapped_item(folio), -nr);
 }
 
-void folio_dup_file_rmap_ptes(struct folio *folio, struct page *page, int nr)
+/* fork's extra mappings, by @mm (the child's; NULL for file folios) */
+static void __folio_dup_rmap_ptes(struct folio *folio, struct page *page, int nr,
+				  struct mm_struct *mm)
 {
 	for (int i = 0; i < nr; i++)
 		mapcount_inc(&page[i]._mapcount);
 	if (folio_test_large(folio))
-		atomic_fetch_add_explicit(&folio->_large_mapcount, nr, memory_order_relaxed);
+		folio_large_mapcount_mod(folio, mm, nr);
+}
+
+static void __folio_dup_rmap_pmd(struct folio *folio, struct mm_struct *mm)
+{
+	mapcount_inc(&folio->_entire_mapcount);
+	folio_large_mapcount_mod(folio, mm, 1);
+}
+
+void folio_dup_file_rmap_ptes(struct folio *folio, struct page *page, int nr)
+{
+	__folio_dup_rmap_ptes(folio, page, nr, NULL);
 }
 
 void folio_dup_file_rmap_pmd(struct folio *folio, struct page *page)
 {
 	(void)page;
-	mapcount_inc(&folio->_entire_mapcount);
-	atomic_fetch_add_explicit(&folio->_large_mapcount, 1, memory_order_relaxed);
+	__folio_dup_rmap_pmd(folio, NULL);
 }
 
 int folio_try_dup_anon_rmap_ptes(struct folio *folio, struct page *page, int nr,
@@ -453,7 +573,6 @@ int folio_try_dup_anon_rmap_ptes(struct folio *folio, struct page *page, int nr,
 {
 	bool maybe_pinned;
 
-	(void)dst;
 	if (!folio_test_anon(folio)) {
 		folio_dup_file_rmap_ptes(folio, page, nr);
 		return 0;
@@ -471,14 +590,13 @@ int folio_try_dup_anon_rmap_ptes(struct folio *folio, struct page *page, int nr,
 	for (int i = 0; i < nr; i++)
 		if (PageAnonExclusive(page + i))
 			ClearPageAnonExclusive(page + i);
-	folio_dup_file_rmap_ptes(folio, page, nr);
+	__folio_dup_rmap_ptes(folio, page, nr, dst->vm_mm);
 	return 0;
 }
 
 int folio_try_dup_anon_rmap_pmd(struct folio *folio, struct page *page,
 				struct vm_area_struct *dst, struct vm_area_struct *src)
 {
-	(void)dst;
 	if (!folio_test_anon(folio)) {
 		folio_dup_file_rmap_pmd(folio, page);
 		return 0;
@@ -488,7 +606,7 @@ int folio_try_dup_anon_rmap_pmd(struct folio *folio, struct page *page,
 			return -EBUSY;
 		ClearPageAnonExclusive(page);
 	}
-	folio_dup_file_rmap_pmd(folio, page);
+	__folio_dup_rmap_pmd(folio, dst->vm_mm);
 	return 0;
 }
 

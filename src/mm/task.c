@@ -24,6 +24,19 @@ struct task_struct *pinmm_current(void)
 
 /* ---- mm_struct ------------------------------------------------------------ */
 
+/* A nonzero 31-bit id; reuse after 2^31 mms is harmless (it only makes "shared" likelier). */
+static unsigned int mm_id_alloc(void)
+{
+	static atomic_uint next_mm_id;
+	unsigned int id;
+
+	do
+		id = (atomic_fetch_add_explicit(&next_mm_id, 1, memory_order_relaxed) + 1) &
+		     FOLIO_MM_ID_MASK;
+	while (!id);
+	return id;
+}
+
 struct mm_struct *mm_alloc(void)
 {
 	struct mm_struct *mm = kzalloc(sizeof(*mm), GFP_KERNEL);
@@ -38,6 +51,7 @@ struct mm_struct *mm_alloc(void)
 	atomic_init(&mm->mm_users, 1);
 	atomic_init(&mm->mm_count, 1);	/* held for all the users together */
 	mm->mmap_base = PINMM_MMAP_BASE;
+	mm->mm_id = mm_id_alloc();
 	mmu_notifier_subscriptions_init(mm);
 	if (pgd_alloc(mm)) {
 		destroy_rwsem(&mm->mmap_lock);

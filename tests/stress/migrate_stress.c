@@ -102,6 +102,9 @@ static void *child_fn(void *arg)
 	return NULL;
 }
 
+/* Progress the main thread may read while the kernel thread runs. */
+static atomic_ulong claims_seen;
+
 struct kernel_stats {
 	unsigned long compactions, migrated, claims, claim_fail, claim_bad, offlines,
 		offline_busy;
@@ -144,6 +147,7 @@ static void *kernel_fn(void *arg)
 				continue;
 			}
 			ks->claims++;
+			atomic_fetch_add_explicit(&claims_seen, 1, memory_order_relaxed);
 			for (unsigned long k = 0; k < counts[slot]; k++) {
 				uint64_t *p = page_address(claims[slot] + k);
 
@@ -225,7 +229,14 @@ int main(void)
 		workers[i].thread = start_thread(worker_fn, &workers[i]);
 	child.thread = start_thread(child_fn, &child);
 	kthread = start_thread(kernel_fn, &ks);
-	while (now_sec() - t0 < seconds)
+	/*
+	 * The run lasts @seconds, and longer (up to a minute) until the
+	 * kernel thread has claimed CMA and migrated at least once: on a
+	 * loaded machine under TSan two seconds may not be enough for either.
+	 */
+	while (now_sec() - t0 < seconds ||
+	       ((!atomic_load(&claims_seen) || ev(PGMIGRATE_SUCCESS) == succ0) &&
+		now_sec() - t0 < seconds + 60))
 		usleep(10000);
 	atomic_store(&stop, 1);
 	join_thread(kthread);
