@@ -122,6 +122,13 @@ $(OUT)/tests/regress/demo_small_machine: $(OUT)/obj/tests/regress/demo_small_mac
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# pinmm map's SVG, parsed back with expat: only this test links the
+# renderer and libexpat.
+$(OUT)/tests/tools/map_svg: $(OUT)/obj/tests/tools/map_svg.o $(OUT)/obj/tools/pinmm/map.o \
+		$(TESTLIB_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lexpat -o $@
+
 $(OUT)/bench/%: $(OUT)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

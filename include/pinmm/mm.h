@@ -224,6 +224,40 @@ static inline bool page_maybe_dma_pinned(const struct page *p)
 	return folio_maybe_dma_pinned(page_folio(p));
 }
 
+/*
+ * Long-term or short-term? Linux does not record which kind of pin a folio
+ * holds; pinmm keeps one byte per pfn, at the head pfn, for its pictures of
+ * memory (pinmm map, pinmm_frame_state()). Written on the pin side only, so
+ * unpinning costs nothing: every FOLL_LONGTERM pin sets it, and a short-term
+ * pin clears it when it is the folio's first pin (stale from an earlier life
+ * of the frame). Read only while the folio is pinned. A folio holding both
+ * kinds says long-term; one whose long-term pins are gone while short-term
+ * ones remain keeps saying long-term until it is unpinned; a first short-term
+ * pin racing a long-term one may lose the mark. It is a picture, not a rule:
+ * nothing decides anything on it.
+ */
+extern _Atomic uint8_t *pinmm_pin_longterm;
+
+/* Record a pin just taken on @folio; @was_pinned: it held a pin before. */
+static inline void folio_note_pin(struct folio *folio, bool longterm, bool was_pinned)
+{
+	_Atomic uint8_t *mark = &pinmm_pin_longterm[folio_pfn(folio)];
+
+	/* a test before the store: repeated pins must not dirty the line */
+	if (longterm) {
+		if (!atomic_load_explicit(mark, memory_order_relaxed))
+			atomic_store_explicit(mark, 1, memory_order_relaxed);
+	} else if (!was_pinned && atomic_load_explicit(mark, memory_order_relaxed)) {
+		atomic_store_explicit(mark, 0, memory_order_relaxed);
+	}
+}
+
+/* Is pinned @folio held by a long-term pin (as far as folio_note_pin() knows)? */
+static inline bool folio_pinned_longterm(const struct folio *folio)
+{
+	return atomic_load_explicit(&pinmm_pin_longterm[folio_pfn(folio)], memory_order_relaxed);
+}
+
 /**
  * folio_is_longterm_pinnable - may this folio stay pinned indefinitely?
  *

@@ -81,6 +81,21 @@ static inline int folio_ref_sub_return(struct folio *f, int nr)
 	return atomic_fetch_sub_explicit(&f->_refcount, nr, memory_order_acq_rel) - nr;
 }
 
+/* folio_ref_try_add() that also tells the count it found (*@oldp) on success. */
+static inline bool folio_ref_try_add_old(struct folio *f, int nr, int *oldp)
+{
+	int old = atomic_load_explicit(&f->_refcount, memory_order_relaxed);
+
+	do {
+		if (unlikely(old <= 0 || old > PAGE_REF_CEILING - nr))
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(&f->_refcount, &old, old + nr,
+							memory_order_acquire,
+							memory_order_relaxed));
+	*oldp = old;
+	return true;
+}
+
 /**
  * folio_ref_try_add - take @nr references unless the folio is free or full.
  * @f: the folio; may be free, frozen or reused (the struct stays valid).
@@ -92,15 +107,9 @@ static inline int folio_ref_sub_return(struct folio *f, int nr)
  */
 static inline bool folio_ref_try_add(struct folio *f, int nr)
 {
-	int old = atomic_load_explicit(&f->_refcount, memory_order_relaxed);
+	int old;
 
-	do {
-		if (unlikely(old <= 0 || old > PAGE_REF_CEILING - nr))
-			return false;
-	} while (!atomic_compare_exchange_weak_explicit(&f->_refcount, &old, old + nr,
-							memory_order_acquire,
-							memory_order_relaxed));
-	return true;
+	return folio_ref_try_add_old(f, nr, &old);
 }
 
 /* folio_try_get - one reference unless the folio is free, frozen or full. */

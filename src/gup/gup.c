@@ -40,13 +40,17 @@ void mm_set_has_pinned_flag(struct mm_struct *mm)
  * FOLL_PIN on the shared zero page counts nothing: it can never change, so
  * nobody needs to know it is pinned. A pin of a large folio adds @refs to the
  * refcount and to the exact _pincount; of a small folio, @refs times
- * GUP_PIN_COUNTING_BIAS to the refcount.
+ * GUP_PIN_COUNTING_BIAS to the refcount. With FOLL_LONGTERM in @flags the
+ * folio is noted as pinned long-term (folio_note_pin()).
  *
  * Return: 0; -ENOMEM if the refcount is not positive (WARN: the caller's
  * reference is missing) or the grab would pass PAGE_REF_CEILING.
  */
 int try_grab_folio(struct folio *folio, int refs, unsigned int flags)
 {
+	bool was_pinned;
+	int old;
+
 	if (WARN_ON_ONCE(folio_ref_count(folio) <= 0))
 		return -ENOMEM;
 	/* refs * GUP_PIN_COUNTING_BIAS below must not overflow: refuse, never wrap */
@@ -61,10 +65,14 @@ int try_grab_folio(struct folio *folio, int refs, unsigned int flags)
 	if (folio_has_pincount(folio)) {
 		if (!folio_ref_try_add(folio, refs))
 			return -ENOMEM;
-		atomic_fetch_add_explicit(&folio->_pincount, refs, memory_order_relaxed);
-	} else if (!folio_ref_try_add(folio, refs * (int)GUP_PIN_COUNTING_BIAS)) {
+		old = atomic_fetch_add_explicit(&folio->_pincount, refs, memory_order_relaxed);
+		was_pinned = old > 0;
+	} else if (!folio_ref_try_add_old(folio, refs * (int)GUP_PIN_COUNTING_BIAS, &old)) {
 		return -ENOMEM;
+	} else {
+		was_pinned = (unsigned int)old >= GUP_PIN_COUNTING_BIAS;
 	}
+	folio_note_pin(folio, flags & FOLL_LONGTERM, was_pinned);
 	mod_node_page_state(NR_FOLL_PIN_ACQUIRED, refs);
 	return 0;
 }
@@ -355,7 +363,7 @@ long memfd_pin_folios(struct file *memfd, loff_t start, loff_t end, struct folio
 				goto err;
 			}
 			folio_unlock(folio);
-			err = try_grab_folio(folio, 1, FOLL_PIN);
+			err = try_grab_folio(folio, 1, FOLL_PIN | FOLL_LONGTERM);
 			folio_put(folio);	/* the pin keeps it now */
 			if (err) {
 				ret = -EINVAL;

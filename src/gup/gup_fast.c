@@ -57,6 +57,7 @@ static __always_inline struct folio *__try_grab_folio_fast(struct page *page, in
 							   unsigned int flags)
 {
 	struct folio *folio;
+	int old = 0;
 
 	if (WARN_ON_ONCE((flags & (FOLL_GET | FOLL_PIN)) == 0))
 		return NULL;
@@ -78,7 +79,8 @@ retry:
 			goto retry;
 		}
 	} else {
-		if (unlikely(!folio_ref_try_add(folio, refs * (int)GUP_PIN_COUNTING_BIAS)))
+		if (unlikely(!folio_ref_try_add_old(folio, refs * (int)GUP_PIN_COUNTING_BIAS,
+						    &old)))
 			return NULL;
 		if (unlikely(page_folio(page) != folio || folio_has_pincount(folio))) {
 			folio_put_refs(folio, refs * (int)GUP_PIN_COUNTING_BIAS);
@@ -91,7 +93,12 @@ retry:
 		return NULL;
 	}
 	if (folio_has_pincount(folio))
-		atomic_fetch_add_explicit(&folio->_pincount, refs, memory_order_relaxed);
+		folio_note_pin(folio, flags & FOLL_LONGTERM,
+			       atomic_fetch_add_explicit(&folio->_pincount, refs,
+							 memory_order_relaxed) > 0);
+	else
+		folio_note_pin(folio, flags & FOLL_LONGTERM,
+			       (unsigned int)old >= GUP_PIN_COUNTING_BIAS);
 	/* pairs with folio_try_share_anon_rmap_*(): unmap-then-check vs pin-then-check */
 	smp_mb__after_atomic();
 	return folio;

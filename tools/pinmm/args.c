@@ -34,6 +34,7 @@ static void usage(FILE *out)
 		"  buddyinfo     free blocks per order, /proc/buddyinfo format\n"
 		"  pagetypeinfo  free blocks per order and migratetype, pageblock types\n"
 		"  meminfo       memory totals and the page cache, /proc/meminfo format\n"
+		"  map           a picture of physical memory, SVG (map --help)\n"
 		"\n"
 		"machine options (sizes take K, M, G, T suffixes):\n"
 		"  -m, --mem SIZE       memory: ZONE_NORMAL + ZONE_MOVABLE (default 1G)\n"
@@ -235,5 +236,61 @@ int bench_parse_opts(struct bench_opts *o, int argc, char **argv)
 	return 0;
 bad:
 	bench_usage(stderr);
+	return -1;
+}
+
+static void map_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: pinmm [machine options] map [-o FILE] [--frames] [--text] [--example]\n"
+		"  a picture of physical memory: one cell per pageblock (2 MiB), zones and\n"
+		"  the CMA area outlined, coloured by state (free, movable, unmovable, page\n"
+		"  tables, pinned short-term, pinned long-term, isolated, device), with a\n"
+		"  legend whose totals stand beside the vmstat counters (docs/map.md)\n"
+		"  -o FILE     write there instead of standard output\n"
+		"  --frames    one cell per 4 KiB frame\n"
+		"  --text      characters for a terminal instead of SVG\n"
+		"  --example   first give the machine some pins to show: a process with\n"
+		"              movable memory, an RDMA region (long-term pins), a Direct\n"
+		"              I/O-style short-term pin and a cma_alloc() buffer\n");
+}
+
+int map_parse_opts(struct map_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "frames", no_argument, NULL, 'F' },
+		{ "text", no_argument, NULL, 'T' },
+		{ "example", no_argument, NULL, 'E' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*o = (struct map_opts){ 0 };
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (!*optarg) {
+				fprintf(stderr, "pinmm map: -o needs a file name\n");
+				goto bad;
+			}
+			o->out_file = optarg;
+			break;
+		case 'F': o->frames = true; break;
+		case 'T': o->text = true; break;
+		case 'E': o->example = true; break;
+		case 'h': map_usage(stdout); return 1;
+		default: goto bad;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pinmm map: unexpected argument '%s'\n", argv[optind]);
+		goto bad;
+	}
+	return 0;
+bad:
+	map_usage(stderr);
 	return -1;
 }

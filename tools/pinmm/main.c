@@ -3,7 +3,7 @@
  * pinmm: boot a machine and run one of the subcommands on it.
  *
  *   pinmm [machine options] demo | bench | vmstat | meminfo | zoneinfo | buddyinfo |
- *                            pagetypeinfo
+ *                            pagetypeinfo | map
  */
 #include "pinmm.h"
 
@@ -47,6 +47,8 @@ int main(int argc, char **argv)
 		return cmd_bench(&o, argc, argv);
 	if (!strcmp(cmd, "vmstat"))
 		return cmd_vmstat(&o, argc, argv);
+	if (!strcmp(cmd, "map"))
+		return cmd_map(&o, argc, argv);
 	if (!strcmp(cmd, "zoneinfo"))
 		return cmd_view(&o, pinmm_print_zoneinfo);
 	if (!strcmp(cmd, "buddyinfo"))

@@ -76,6 +76,38 @@ int tool_boot(const struct tool_opts *o, const char *who);
 int bench_parse_opts(struct bench_opts *o, int argc, char **argv);
 #define BENCH_MAX_THREADS	256
 
+/* pinmm map's options */
+struct map_opts {
+	const char *out_file;	/* -o; NULL: standard output */
+	bool frames;		/* --frames: a cell per frame, not per pageblock */
+	bool text;		/* --text: characters, not SVG */
+	bool example;		/* --example: draw a machine with pins in it */
+};
+
+/**
+ * map_parse_opts - pinmm map's options.
+ * @o: filled with the defaults, then the options.
+ * @argc, @argv: from the "map" word on.
+ * Return: 0; 1 after printing --help; -1 after printing the usage on stderr.
+ */
+int map_parse_opts(struct map_opts *o, int argc, char **argv);
+
+/* ---- map.c: the picture (also linked by tests/tools/map_svg.c) ---- */
+
+/**
+ * map_draw - draw the booted machine's memory on @out.
+ * @mo: frames/text choose the picture; the other fields are not used.
+ * @title: the picture's title.
+ *
+ * Context: a booted machine; frames are read a pageblock at a time under
+ * the zone lock (pinmm_frame_states()).
+ * Return: 0; -EINVAL without a machine; -ENOMEM; -EIO if @out failed.
+ */
+int map_draw(FILE *out, const struct map_opts *mo, const char *title);
+/* map_draw() into a new file at @path. Return: 0 or -errno. */
+int map_draw_file(const char *path, const struct map_opts *mo, const char *title);
+
+int cmd_map(struct tool_opts *o, int argc, char **argv);
 int cmd_demo(struct tool_opts *o, int argc, char **argv);
 int cmd_vmstat(struct tool_opts *o, int argc, char **argv);
 int cmd_bench(struct tool_opts *o, int argc, char **argv);
@@ -83,5 +115,10 @@ int cmd_bench(struct tool_opts *o, int argc, char **argv);
 struct task_struct;
 /* demo chapter 4 (demo_files.c): files, writeback and pins */
 int chapter_files(struct tool_opts *o, struct task_struct *task);
+
+/* pinmm demo --map DIR: the directory for its pictures, NULL for none */
+extern const char *demo_map_dir;
+/* Draw the machine now as DIR/@name.svg (nothing without --map). Return: 0 or -errno. */
+int demo_map(struct tool_opts *o, const char *name, const char *title);
 
 #endif
