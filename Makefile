@@ -118,7 +118,7 @@ $(OUT)/tests/fuzz/cli_args: $(OUT)/obj/tests/fuzz/cli_args.o $(OUT)/obj/tools/pi
 # The demo itself, run on small machines by a regression test.
 $(OUT)/tests/regress/demo_small_machine: $(OUT)/obj/tests/regress/demo_small_machine.o \
 		$(OUT)/obj/tools/pinmm/demo.o $(OUT)/obj/tools/pinmm/demo_files.o \
-		$(OUT)/obj/tools/pinmm/args.o $(TESTLIB_OBJS) $(LIB)
+		$(OUT)/obj/tools/pinmm/args.o $(OUT)/obj/tools/pinmm/map.o $(TESTLIB_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

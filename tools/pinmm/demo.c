@@ -14,6 +14,7 @@
 #include "pinmm.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <pinmm/drivers.h>
 #include <pinmm/fs.h>
 #include <pinmm/migrate.h>
@@ -26,6 +27,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+const char *demo_map_dir;
+
+int demo_map(struct tool_opts *o, const char *name, const char *title)
+{
+	struct map_opts mo = { 0 };
+	char path[4096];
+	int err;
+
+	if (!demo_map_dir)
+		return 0;
+	if (snprintf(path, sizeof(path), "%s/%s.svg", demo_map_dir, name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	err = map_draw_file(path, &mo, title);
+	if (err)
+		printf("pinmm demo: cannot draw %s: %s\n", path, strerror(-err));
+	else
+		say(o, "  [picture: %s]\n", path);
+	return err;
+}
 
 
 static const char *block_type(struct page *page)
@@ -268,8 +289,11 @@ static void ballast_free(struct ballast *b)
 	free(b->pages);
 }
 
-/* Can the camera driver still get the whole CMA area? (cma_alloc()) */
-static bool cma_whole_area_allocatable(void)
+/*
+ * Can the camera driver still get the whole CMA area? (cma_alloc()) With
+ * --map, the machine is drawn as @picture while the driver holds it.
+ */
+static bool cma_whole_area_allocatable(struct tool_opts *o, const char *picture)
 {
 	unsigned long count = pinmm_zones[ZONE_NORMAL].cma_pages;
 	struct page *page;
@@ -284,6 +308,8 @@ static bool cma_whole_area_allocatable(void)
 	pinmm_warn_set_quiet(quiet);
 	if (!page)
 		return false;
+	demo_map(o, picture, "RDMA: cma_alloc() of the whole CMA area succeeds once the "
+		 "region's pages left it");
 	cma_release_pages(page, count);
 	return true;
 }
@@ -316,7 +342,10 @@ static int case_rdma_and_fork(struct tool_opts *o, struct task_struct *task)
 	got = pin_user_pages_fast(addr, (int)npages, FOLL_WRITE, short_pins);
 	say(o, "  While a short-term pin (Direct I/O style) holds it, the CMA area cannot be\n"
 	       "  handed to its owner: cma_alloc of the whole area %s.\n",
-	    cma_whole_area_allocatable() ? "SUCCEEDS (unexpected)" : "fails with -EBUSY");
+	    cma_whole_area_allocatable(o, "rdma-0-unexpected") ? "SUCCEEDS (unexpected)" :
+								 "fails with -EBUSY");
+	demo_map(o, "rdma-1-before", "RDMA, before: memory is tight, the 4 MiB buffer sits in "
+		 "CMA, pinned short-term");
 	if (got > 0)
 		unpin_user_pages(short_pins, (unsigned long)got);
 	free(short_pins);
@@ -333,9 +362,11 @@ static int case_rdma_and_fork(struct tool_opts *o, struct task_struct *task)
 	       "  %ld pages out of CMA to unmovable memory, then kept the pins (pinned_vm %ld):\n",
 	    stat("pgmigrate_success") - mig0, (long)atomic64_read(&current->mm->pinned_vm));
 	show_page(o, "buffer page 0, registered", addr);
+	demo_map(o, "rdma-2-registered", "RDMA, after rdma_reg_mr(): the pages left CMA and are "
+		 "pinned long-term in ZONE_NORMAL");
 	say(o, "  With the region registered for as long as it likes, cma_alloc of the whole\n"
 	       "  area %s: that is what FOLL_LONGTERM's migration is for.\n",
-	    cma_whole_area_allocatable() ? "succeeds" : "FAILS (unexpected)");
+	    cma_whole_area_allocatable(o, "rdma-3-cma-alloc") ? "succeeds" : "FAILS (unexpected)");
 	ballast_free(&ballast);
 	if (!folio_is_longterm_pinnable(page_folio(mr->pages[0]))) {
 		printf("pinmm demo: FAILED: the long-term pinned page is not pinnable\n");
@@ -345,6 +376,8 @@ static int case_rdma_and_fork(struct tool_opts *o, struct task_struct *task)
 	say(o, "\nA pin across fork: the child must not share the pinned page, or the parent's\n"
 	       "next write would COW it away from the device.\n");
 	put_user((char)'1', (char __user *)addr);
+	demo_map(o, "fork-1-before", "Fork with pins, before: the registered region, pinned "
+		 "long-term");
 	if (pinmm_fork(task, "child", &child)) {
 		printf("pinmm demo: FAILED: fork\n");
 		goto out_dereg;
@@ -358,6 +391,8 @@ static int case_rdma_and_fork(struct tool_opts *o, struct task_struct *task)
 	pinmm_task_attach(task);
 	say(o, "  parent wrote '2' after fork: the device reads '%c', the child reads '%c'\n",
 	    dev[0], c);
+	demo_map(o, "fork-2-after", "Fork with pins, after: the child got its own copies of "
+		 "the pinned pages at fork (movable); the pins stayed with the parent");
 	pinmm_task_exit(child);
 	if (dev[0] != '2' || c != '1') {
 		printf("pinmm demo: FAILED: pin across fork\n");
@@ -438,12 +473,53 @@ static void print_counters(struct tool_opts *o)
 	}
 }
 
+/* pinmm demo [--map DIR]: 0, 1 after --help, -1 after the usage on stderr */
+static int demo_parse_opts(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "map", required_argument, NULL, 'M' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	demo_map_dir = NULL;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'M':
+			if (!*optarg)
+				goto bad;
+			demo_map_dir = optarg;
+			break;
+		case 'h':
+			printf("usage: pinmm [machine options] demo [--map DIR]\n"
+			       "  --map DIR  also draw the RDMA and fork-with-pins cases before and\n"
+			       "             after, as DIR/*.svg (pinmm map pictures)\n");
+			return 1;
+		default:
+			goto bad;
+		}
+	}
+	if (optind < argc)
+		goto bad;
+	return 0;
+bad:
+	fprintf(stderr, "usage: pinmm [machine options] demo [--map DIR]\n");
+	return -1;
+}
+
 int cmd_demo(struct tool_opts *o, int argc, char **argv)
 {
 	int err, ret = 0;
 
-	(void)argc;
-	(void)argv;
+	err = demo_parse_opts(argc, argv);
+	if (err)
+		return err > 0 ? 0 : 2;
+	if (demo_map_dir && (err = map_make_dir(demo_map_dir))) {
+		fprintf(stderr, "pinmm demo: %s: %s\n", demo_map_dir, strerror(-err));
+		return 1;
+	}
 	if (tool_boot(o, "pinmm demo"))
 		return 1;
 	ret |= chapter_physical_memory(o);

@@ -21,9 +21,11 @@
 #include <errno.h>
 #include <pinmm/frame_state.h>
 #include <pinmm/mm.h>
+#include <pinmm/rcupdate.h>
 #include <pinmm/vmstat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* colours (fill) and text letters per state, in enum order */
 static const char *const state_fill[PINMM_NR_FRAME_STATES] = {
@@ -515,6 +517,12 @@ int map_draw(FILE *out, const struct map_opts *mo, const char *title)
 
 	if (!pinmm_is_booted())
 		return -EINVAL;
+	/*
+	 * Page tables freed after a grace period (GUP-fast may still walk them)
+	 * have left NR_PAGETABLE but are still typed: let them reach the
+	 * allocator first, so the picture counts what the counters count.
+	 */
+	rcu_barrier();
 	states = malloc(pinmm_max_pfn);
 	if (!states)
 		return -ENOMEM;
@@ -544,4 +552,15 @@ int map_draw_file(const char *path, const struct map_opts *mo, const char *title
 	if (fclose(f) && !err)
 		err = -EIO;
 	return err;
+}
+
+int map_make_dir(const char *dir)
+{
+	struct stat st;
+
+	if (!mkdir(dir, 0755))
+		return 0;
+	if (errno == EEXIST && !stat(dir, &st) && S_ISDIR(st.st_mode))
+		return 0;
+	return errno == EEXIST ? -ENOTDIR : -errno;
 }

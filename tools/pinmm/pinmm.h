@@ -99,13 +99,16 @@ int map_parse_opts(struct map_opts *o, int argc, char **argv);
  * @mo: frames/text choose the picture; the other fields are not used.
  * @title: the picture's title.
  *
- * Context: a booted machine; frames are read a pageblock at a time under
- * the zone lock (pinmm_frame_states()).
+ * Context: a booted machine, outside any RCU read-side section: pending RCU
+ * frees are waited for (rcu_barrier()), then frames are read a pageblock at a
+ * time under the zone lock (pinmm_frame_states()).
  * Return: 0; -EINVAL without a machine; -ENOMEM; -EIO if @out failed.
  */
 int map_draw(FILE *out, const struct map_opts *mo, const char *title);
 /* map_draw() into a new file at @path. Return: 0 or -errno. */
 int map_draw_file(const char *path, const struct map_opts *mo, const char *title);
+/* mkdir -p for one level: 0 if @dir is (now) a directory, or -errno. */
+int map_make_dir(const char *dir);
 
 int cmd_map(struct tool_opts *o, int argc, char **argv);
 int cmd_demo(struct tool_opts *o, int argc, char **argv);
