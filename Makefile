@@ -7,6 +7,8 @@
 #                   seconds each (default 60; make check runs them for
 #                   STRESS_SECONDS, default 2)
 #   make bench      every bench/ program, release build
+#   make bench-report  every bench and the gup_test pin figures, drawn as
+#                   build/bench-report.svg (pinmm vs the kernel per figure)
 #   make demo       build and run `pinmm demo`
 #   make install    PREFIX=... (default /usr/local): libpinmm.a, include/pinmm, the
 #                   pinmm tool and lib/pkgconfig/pinmm.pc (docs/your-call-site.md)
@@ -72,7 +74,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGET := $(OUT)/fuzz/pinmm_fuzz
 
 .PHONY: all lib tool tests conc-tests benches check check-plain check-asan \
-	check-tsan install check-install check-call-sites stress bench demo fuzz fuzz-target clean
+	check-tsan install check-install check-call-sites stress bench bench-report demo fuzz fuzz-target \
+	clean
 
 all: $(LIB) $(TOOL)
 lib: $(LIB)
@@ -128,6 +131,16 @@ $(OUT)/tests/tools/map_svg: $(OUT)/obj/tests/tools/map_svg.o $(OUT)/obj/tools/pi
 		$(TESTLIB_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lexpat -o $@
+
+# make bench-report's drawer: plain C and libm, no machine.
+REPORT_TOOL := $(OUT)/bench-report
+$(REPORT_TOOL): $(OUT)/obj/tools/bench-report/main.o $(OUT)/obj/tools/bench-report/report.o
+	$(CC) $(LDFLAGS) $^ -lm -o $@
+
+$(OUT)/tests/tools/bench_report: $(OUT)/obj/tests/tools/bench_report.o \
+		$(OUT)/obj/tools/bench-report/report.o $(TESTLIB_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lexpat -lm -o $@
 
 $(OUT)/bench/%: $(OUT)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -185,6 +198,22 @@ stress:
 bench:
 	$(MAKE) VARIANT=release benches
 	@set -e; for b in $(BENCH_SRCS:%.c=build/release/%); do echo "== $$b"; $$b; done
+
+# Every bench, then the gup_test pin figures against io_uring (4 KiB and THP),
+# drawn from their REPORT lines as build/bench-report.svg (docs/bench-report.md).
+# A bench that fails becomes a FAILED row, and the target fails after drawing.
+BENCH_GUP := -a -F 0x100 -m 1024 -n -1 -r 5 --kernel
+bench-report:
+	$(MAKE) VARIANT=release benches all build/release/bench-report
+	@{ for b in $(BENCH_SRCS:%.c=build/release/%); do echo "== $$b"; \
+		$$b || echo "BENCH-FAILED $$b"; done; \
+	  echo "== build/release/pinmm bench $(BENCH_GUP)"; \
+	  build/release/pinmm bench $(BENCH_GUP) || echo "BENCH-FAILED pinmm bench"; \
+	  echo "== build/release/pinmm bench $(BENCH_GUP) -t"; \
+	  build/release/pinmm bench $(BENCH_GUP) -t || echo "BENCH-FAILED pinmm bench -t"; \
+	} 2>&1 | tee build/bench-output.txt
+	build/release/bench-report -o build/bench-report.svg build/bench-output.txt
+	@echo "build/bench-report.svg"
 
 demo: all
 	./build/pinmm demo

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include "report.h"
 
 #define ORDER0_ITERS	1000000UL
 #define ORDER9_ITERS	100000UL
@@ -117,6 +118,10 @@ int main(void)
 		fprintf(stderr, "alloc: pinmm_shutdown failed: %d\n", err);
 		return 1;
 	}
+	bench_report("alloc-order0", "ns/op", o0_1, BENCH_NO_KERNEL);
+	bench_report("alloc-order9", "ns/op", o9_1, BENCH_NO_KERNEL);
+	bench_report("alloc-order0-2threads", "ns/op", o0_2, BENCH_NO_KERNEL);
+	bench_report("alloc-order9-2threads", "ns/op", o9_2, BENCH_NO_KERNEL);
 	printf("alloc ns/op: order0 %.1f order9 %.1f (1 thread) order0 %.1f order9 %.1f "
 	       "(2 threads)\n", o0_1, o9_1, o0_2, o9_2);
 	return 0;

@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
+#include "report.h"
 
 #define FILE_BYTES	(64UL << 20)
 #define BIG		(1UL << 20)
@@ -366,6 +367,13 @@ int main(void)
 	       BIG / SMALL);
 	printf("issue 9 goals: pin+completion < 100 ns/page; pinmm within 1.5x of the kernel's "
 	       "O_DIRECT (ratio >= 0.67)\n");
+	for (int t = 0; t < NR_TESTS; t++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "dio-%s", test_name[t]);
+		bench_report(name, "ns/page", best[t][S_PINMM],
+			     have_kernel ? best[t][S_KERNEL] : BENCH_KERNEL_NA);
+	}
 	printf("dio ns/page:");
 	for (int t = 0; t < NR_TESTS; t++) {
 		if (have_kernel)

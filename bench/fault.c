@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include "report.h"
 
 #define SMALL_BYTES	(256UL << 20)
 #define THP_BYTES	(512UL << 20)
@@ -120,6 +121,8 @@ int main(void)
 	pinmm_task_exit(task);
 	if (pinmm_shutdown())
 		return 1;
+	bench_report("fault-4k", "ns/fault", p4k, k4k);
+	bench_report("fault-2m-thp", "ns/fault", p2m, k2m);
 	printf("fault ns: 4k pinmm %.0f kernel %.0f ratio %.2f; 2m pinmm %.0f kernel %.0f ratio %.2f\n",
 	       p4k, k4k, k4k / p4k, p2m, k2m, k2m / p2m);
 	return 0;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include "report.h"
 
 #define SIZE		(1UL << 30)
 #define REPEATS		5
@@ -125,6 +126,12 @@ int main(void)
 		       what, pr[thp] / pages, kr[thp] / pages, kr[thp] / pr[thp]);
 		printf("%-9s unregister: pinmm %6.3f ns/page  kernel %6.3f ns/page  ratio %.2f\n",
 		       what, pu[thp] / pages, ku[thp] / pages, ku[thp] / pu[thp]);
+	}
+	for (int thp = 0; thp < 2; thp++) {
+		bench_report(thp ? "iou-register-2m" : "iou-register-4k", "ns/page",
+			     pr[thp] / pages, kret[thp] ? BENCH_KERNEL_NA : kr[thp] / pages);
+		bench_report(thp ? "iou-unregister-2m" : "iou-unregister-4k", "ns/page",
+			     pu[thp] / pages, kret[thp] ? BENCH_KERNEL_NA : ku[thp] / pages);
 	}
 	if (!kret[0] && !kret[1])
 		printf("iou ns/page: 4k reg %.2f/%.2f unreg %.2f/%.2f; 2m reg %.2f/%.2f unreg %.3f/%.3f "

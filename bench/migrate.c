@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "report.h"
 
 #define BASE		0x700000000UL
 #define SMALL_PAGES	4096UL		/* 16 MiB of 4 KiB folios */
@@ -185,6 +186,8 @@ int main(void)
 	       moved4k, ns4k, cp4k, cp4k > 0 ? ns4k / cp4k : 0);
 	printf("2 MiB THP:   %lu migrated, %.0f ns each; memcpy 2 MiB %.0f ns (x%.1f)\n",
 	       moved2m, ns2m, cp2m, cp2m > 0 ? ns2m / cp2m : 0);
+	bench_report_ref("migrate-4k", "ns/folio", ns4k, "memcpy", cp4k);
+	bench_report_ref("migrate-2m-thp", "ns/folio", ns2m, "memcpy", cp2m);
 	printf("migrate ns: 4k %.0f (memcpy %.0f) 2m %.0f (memcpy %.0f)\n", ns4k, cp4k, ns2m,
 	       cp2m);
 	return 0;

@@ -102,6 +102,35 @@ static void release(enum gup_cmd cmd, struct page **pages, unsigned long nr)
 		put_page(pages[i]);
 }
 
+/*
+ * The lines make bench-report reads (bench/report.h's format): pin and unpin
+ * per page, with the kernel's io_uring figures when --kernel ran ("n/a" when
+ * it was asked for and unavailable).
+ */
+static void report_lines(const struct bench_opts *o, double pin_ns, double unpin_ns, int kret,
+			 double kpin, double kunpin)
+{
+	static const char *const short_names[] = {
+		[GUP_FAST_BENCHMARK] = "gup-fast", [PIN_FAST_BENCHMARK] = "pin-fast",
+		[PIN_LONGTERM_BENCHMARK] = "pin-longterm", [GUP_BASIC_TEST] = "gup-basic",
+		[PIN_BASIC_TEST] = "pin-basic",
+	};
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s%s-%s", short_names[o->cmd],
+		 (o->gup_flags & FOLL_LONGTERM) && o->cmd != PIN_LONGTERM_BENCHMARK ?
+		 "-longterm" : "", o->thp ? "thp" : "4k");
+	for (int unpin = 0; unpin < 2; unpin++) {
+		printf("REPORT name=%s-%s pinmm=%.3f", name, unpin ? "unpin" : "pin",
+		       unpin ? unpin_ns : pin_ns);
+		if (o->kernel && kret)
+			printf(" kernel=n/a");
+		else if (o->kernel)
+			printf(" kernel=%.3f", unpin ? kunpin : kpin);
+		printf(" unit=ns/page\n");
+	}
+}
+
 static void *bench_thread(void *arg)
 {
 	struct bench_run *r = arg;
@@ -341,6 +370,7 @@ int cmd_bench(struct tool_opts *to, int argc, char **argv)
 	       "(%lu pages, %ld per call, %d thread(s))\n",
 	       cmd_names[o.cmd], o.thp ? "THP" : "4KiB", o.repeats, pin_ns, unpin_ns,
 	       runs_mean_get, runs_mean_put, nr_pages, o.nr_pages_per_call, o.threads);
+	report_lines(&o, pin_ns, unpin_ns, kret, kget / nr_pages, kput / nr_pages);
 	if (!kret) {
 		double kp = kget / nr_pages, ku = kput / nr_pages;
 
