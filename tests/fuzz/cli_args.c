@@ -33,6 +33,7 @@ static const char *const words[] = {
 	"0x10M", "010M", "18446744073709551615", "17592186044414M", "17592186044417",
 	"8589934592G", "99999999999999999999", "2147483648", "-2147483649", " 1G", "1G ", "1 G",
 	"1Q", "G", "k", "", "0x", "1e9", "65G", "64G", "65536", "65537", "256", "257",
+	"map", "-o", "--output", "--frames", "--text", "--example", "--output=",
 };
 
 static uint64_t rnd = 0xc11a45;
@@ -89,7 +90,7 @@ static void vec_set(struct vec *v, const char *const *w, int n)
 	v->argv[n] = NULL;
 }
 
-static long boots, boots_ok, parsed, bench_parsed, bad_bench;
+static long boots, boots_ok, parsed, bench_parsed, map_parsed, bad_bench;
 
 /* Parse one vector; true if it ended in a command whose options were accepted. */
 static bool run(struct vec *v)
@@ -113,6 +114,16 @@ static bool run(struct vec *v)
 		    b.threads > BENCH_MAX_THREADS || b.repeats < 1 || !b.nr_pages_per_call ||
 		    b.nr_pages_per_call < -1)
 			bad_bench++;
+	}
+	if (!strcmp(v->argv[first], "map")) {
+		struct map_opts m;
+
+		/* pinmm map: an empty -o is refused, never taken as a file name */
+		if (!map_parse_opts(&m, v->argc - first, v->argv + first)) {
+			map_parsed++;
+			if (m.out_file && !*m.out_file)
+				bad_bench++;
+		}
 	}
 	/*
 	 * A size that parsed boots or is refused: small machines, and the huge
@@ -198,7 +209,8 @@ int main(void)
 	       "pinmm_parse_size refuses empty, negative, bad-suffix and overflowing sizes");
 	is_int(bad_bench, 0, "%ld random vectors: every accepted bench option is in range, every "
 	       "accepted machine boots clean or is refused with -EINVAL (%ld accepted, %ld bench, "
-	       "%ld boots tried, %ld booted)", vectors, accepted, bench_parsed, boots, boots_ok);
+	       "%ld map, %ld boots tried, %ld booted)", vectors, accepted, bench_parsed, map_parsed,
+	       boots, boots_ok);
 	ok(parsed > 0 && boots > 0, "the random vectors reached the commands and the boot checks");
 	return done_testing();
 }

@@ -101,9 +101,7 @@ int cmd_map(struct tool_opts *o, int argc, char **argv)
 			return 1;
 		}
 	}
-	err = pinmm_boot(&o->cfg);
-	if (err) {
-		fprintf(stderr, "pinmm: boot failed: %s\n", strerror(-err));
+	if (tool_boot(o, "pinmm map")) {
 		if (out != stdout)
 			fclose(out);
 		return 1;
