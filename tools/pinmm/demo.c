@@ -308,8 +308,7 @@ static bool cma_whole_area_allocatable(struct tool_opts *o, const char *picture)
 	pinmm_warn_set_quiet(quiet);
 	if (!page)
 		return false;
-	demo_map(o, picture, "RDMA: cma_alloc() of the whole CMA area succeeds once the "
-		 "region's pages left it");
+	demo_map(o, picture, "RDMA: cma_alloc() of the whole CMA area now succeeds");
 	cma_release_pages(page, count);
 	return true;
 }
@@ -344,8 +343,7 @@ static int case_rdma_and_fork(struct tool_opts *o, struct task_struct *task)
 	       "  handed to its owner: cma_alloc of the whole area %s.\n",
 	    cma_whole_area_allocatable(o, "rdma-0-unexpected") ? "SUCCEEDS (unexpected)" :
 								 "fails with -EBUSY");
-	demo_map(o, "rdma-1-before", "RDMA, before: memory is tight, the 4 MiB buffer sits in "
-		 "CMA, pinned short-term");
+	demo_map(o, "rdma-1-before", "RDMA, before: the buffer sits in CMA, pinned short-term");
 	if (got > 0)
 		unpin_user_pages(short_pins, (unsigned long)got);
 	free(short_pins);
@@ -362,8 +360,7 @@ static int case_rdma_and_fork(struct tool_opts *o, struct task_struct *task)
 	       "  %ld pages out of CMA to unmovable memory, then kept the pins (pinned_vm %ld):\n",
 	    stat("pgmigrate_success") - mig0, (long)atomic64_read(&current->mm->pinned_vm));
 	show_page(o, "buffer page 0, registered", addr);
-	demo_map(o, "rdma-2-registered", "RDMA, after rdma_reg_mr(): the pages left CMA and are "
-		 "pinned long-term in ZONE_NORMAL");
+	demo_map(o, "rdma-2-registered", "RDMA, registered: the pages left CMA, pinned long-term");
 	say(o, "  With the region registered for as long as it likes, cma_alloc of the whole\n"
 	       "  area %s: that is what FOLL_LONGTERM's migration is for.\n",
 	    cma_whole_area_allocatable(o, "rdma-3-cma-alloc") ? "succeeds" : "FAILS (unexpected)");
@@ -376,8 +373,7 @@ static int case_rdma_and_fork(struct tool_opts *o, struct task_struct *task)
 	say(o, "\nA pin across fork: the child must not share the pinned page, or the parent's\n"
 	       "next write would COW it away from the device.\n");
 	put_user((char)'1', (char __user *)addr);
-	demo_map(o, "fork-1-before", "Fork with pins, before: the registered region, pinned "
-		 "long-term");
+	demo_map(o, "fork-1-before", "Fork with pins, before: the region pinned long-term");
 	if (pinmm_fork(task, "child", &child)) {
 		printf("pinmm demo: FAILED: fork\n");
 		goto out_dereg;
@@ -391,8 +387,8 @@ static int case_rdma_and_fork(struct tool_opts *o, struct task_struct *task)
 	pinmm_task_attach(task);
 	say(o, "  parent wrote '2' after fork: the device reads '%c', the child reads '%c'\n",
 	    dev[0], c);
-	demo_map(o, "fork-2-after", "Fork with pins, after: the child got its own copies of "
-		 "the pinned pages at fork (movable); the pins stayed with the parent");
+	demo_map(o, "fork-2-after", "Fork with pins, after: the child has copies, the parent "
+		 "the pins");
 	pinmm_task_exit(child);
 	if (dev[0] != '2' || c != '1') {
 		printf("pinmm demo: FAILED: pin across fork\n");
