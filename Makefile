@@ -14,6 +14,8 @@
 #                   pinmm tool and lib/pkgconfig/pinmm.pc (docs/your-call-site.md)
 #   make fuzz       libFuzzer on tests/fuzz/fuzz.c for FUZZ_SECONDS (default 60), a
 #                   worker per CPU, clang + ASan/UBSan in build/fuzz/; prints ops/s
+#   make model      spin on every Promela model in models/, exhaustively, and on
+#                   each model's mutants (each must be caught); prints the sizes
 #
 # Variants (VARIANT=...): debug (build/), release (build/release/),
 # asan (build/asan/), tsan (build/tsan/), fuzz (build/fuzz/: clang, libFuzzer
@@ -74,8 +76,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGET := $(OUT)/fuzz/pinmm_fuzz
 
 .PHONY: all lib tool tests conc-tests benches check check-plain check-asan \
-	check-tsan install check-install check-call-sites stress bench bench-report demo fuzz fuzz-target \
-	clean
+	check-tsan check-model model install check-install check-call-sites stress bench bench-report \
+	demo fuzz fuzz-target clean
 
 all: $(LIB) $(TOOL)
 lib: $(LIB)
@@ -151,7 +153,7 @@ $(OUT)/bench/%: $(OUT)/obj/bench/%.o $(LIB)
 # randomisation; setarch -R gives it one.
 TSAN_RUN := $(shell command -v setarch >/dev/null 2>&1 && echo "setarch $$(uname -m) -R")
 
-check: check-plain check-asan check-tsan
+check: check-plain check-asan check-tsan check-model
 
 check-plain:
 	$(MAKE) VARIANT=debug all tests
@@ -189,6 +191,11 @@ check-tsan:
 	$(MAKE) VARIANT=tsan conc-tests
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 		$(PROVE) --exec '$(TSAN_RUN)' $(CONC_SRCS:%.c=build/tsan/%)
+
+# The GUP-fast protocol models (docs/model.md): every model passes, every
+# mutant that removes one of its re-checks gives a counterexample.
+model check-model:
+	sh scripts/model.sh
 
 stress:
 	$(MAKE) VARIANT=tsan conc-tests
