@@ -14,6 +14,9 @@
 #                   pinmm tool and lib/pkgconfig/pinmm.pc (docs/your-call-site.md)
 #   make fuzz       libFuzzer on tests/fuzz/fuzz.c for FUZZ_SECONDS (default 60), a
 #                   worker per CPU, clang + ASan/UBSan in build/fuzz/; prints ops/s
+#   make soak       the stress tests and the fuzzer together under TSan for
+#                   SOAK_SECONDS (default 120), allocations failing at random
+#                   (one in SOAK_FAIL_RATE, default 1000); prints the figures
 #   make model      spin on every Promela model in models/, exhaustively, and on
 #                   each model's mutants (each must be caught); prints the sizes
 #
@@ -76,8 +79,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGET := $(OUT)/fuzz/pinmm_fuzz
 
 .PHONY: all lib tool tests conc-tests benches check check-plain check-asan \
-	check-tsan check-model model install check-install check-call-sites stress bench bench-report \
-	demo fuzz fuzz-target clean
+	check-tsan check-model model install check-install check-call-sites stress soak bench \
+	bench-report demo fuzz fuzz-target clean
 
 all: $(LIB) $(TOOL)
 lib: $(LIB)
@@ -201,6 +204,15 @@ stress:
 	$(MAKE) VARIANT=tsan conc-tests
 	STRESS_SECONDS=$${STRESS_SECONDS_LONG:-60} TSAN_OPTIONS="halt_on_error=1" \
 		$(PROVE) -v --timer --exec '$(TSAN_RUN)' $(CONC_SRCS:%.c=build/tsan/%)
+
+# The stress tests and the fuzzer's seeded driver side by side under TSan, with
+# random fault injection (docs/soak.md).
+SOAK_SECONDS ?= 120
+SOAK_FAIL_RATE ?= 1000
+soak:
+	$(MAKE) VARIANT=tsan conc-tests build/tsan/tests/fuzz/fuzz
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_FAIL_RATE=$(SOAK_FAIL_RATE) TSAN_RUN='$(TSAN_RUN)' \
+		sh scripts/soak.sh
 
 bench:
 	$(MAKE) VARIANT=release benches

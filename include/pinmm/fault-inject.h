@@ -10,6 +10,11 @@
  * 2nd, ..., until the operation gets through without reaching the armed
  * one — is deterministic even with the disk and flusher threads running.
  * Allocations with __GFP_NOFAIL never fail and are not counted.
+ *
+ * A site may instead fail at random, at a low rate (pinmm_fail_rate()), for a
+ * soak: the arming thread's attempts fail with probability 1/n each, from a
+ * seeded sequence of its own, so a run is repeatable for a given thread and
+ * order of attempts. An nth arming of the same site takes precedence.
  */
 #ifndef PINMM_FAULT_INJECT_H
 #define PINMM_FAULT_INJECT_H
@@ -17,6 +22,7 @@
 #include <pinmm/compiler.h>
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum pinmm_fail_site {
 	PINMM_FAIL_PAGE_ALLOC,		/* alloc_pages(), folio_alloc(): every order, every zone */
@@ -36,6 +42,21 @@ enum pinmm_fail_site {
  * Context: any thread; affects only the calling thread's attempts.
  */
 void pinmm_fail_nth(enum pinmm_fail_site site, unsigned long nth, unsigned int flags);
+/**
+ * pinmm_fail_rate - arm @site for this thread at random: each attempt fails
+ * with probability 1/@one_in_n.
+ * @site: where.
+ * @one_in_n: the rate's inverse (1 = every attempt); 0 disarms random mode.
+ * @seed: the start of this thread's sequence (0 is taken as 1).
+ * Context: any thread; affects only the calling thread's attempts. A boot
+ * or pinmm_fail_reset() disarms it.
+ */
+void pinmm_fail_rate(enum pinmm_fail_site site, unsigned long one_in_n, uint64_t seed);
+/**
+ * pinmm_fail_injected - failures injected at @site by every thread since the
+ * program started (nth and random modes alike); what a soak reports.
+ */
+unsigned long pinmm_fail_injected(enum pinmm_fail_site site);
 /* Disarm every site of this thread. */
 void pinmm_fail_reset(void);
 /* This thread's attempts at @site (counted only while nothing persists past them). */

@@ -50,9 +50,17 @@
  * random episodes ($FUZZ_EPISODES, $FUZZ_SEED) and replays every input in
  * tests/fuzz/corpus/; with -DPINMM_LIBFUZZER (make fuzz, clang) it is a
  * libFuzzer target, and a broken rule aborts.
+ *
+ * Soak ($PINMM_FAIL_RATE, make soak): the operations whose failure the model
+ * can follow (pins, memfd_pin_folios, fork, migration, compaction, offlining,
+ * cma_alloc) run with random fault injection on; a call that met an injected
+ * failure may then fail as Linux lets it (-ENOMEM, a short pin count, a
+ * registration refused whole), and the model re-reads from the page tables
+ * which private file pages a failed pin copied. Every other rule still holds.
  */
 #include "../lib/process.h"
 #include "../lib/machine.h"
+#include "../lib/soak.h"
 
 #include <pinmm/bug.h>
 #include <pinmm/dma.h>
@@ -232,6 +240,10 @@ static struct {
 	unsigned long reported;
 	const char *label;		/* episode / corpus file, for messages */
 	bool trace;			/* $FUZZ_TRACE: print each operation */
+	bool soak;			/* $PINMM_FAIL_RATE: random fault injection */
+	bool injecting;			/* ... armed for the operation running */
+	uint64_t in_hash;		/* the input's hash: seeds the injection of each op */
+	unsigned long st_excused;	/* calls that failed on an injected failure */
 	/* the input */
 	const uint8_t *in;
 	size_t in_len, in_pos;
@@ -515,13 +527,18 @@ static const char *obj_name(int oi)
 	return names[oi];
 }
 
-/* Open (create, empty) object @oi if this input has not yet. */
-static bool obj_open(int oi)
+/* Soak: random fault injection on or off for this thread (fuzz.c's header). */
+static void fz_inject(bool on)
 {
-	struct fobj *o = &fz.objs[oi];
+	/* seeded by the input and the operation: a saved input replays its failures */
+	if (on)
+		soak_fail_arm_seed(fz.in_hash ^ (fz.op_index * 0xff51afd7ed558ccdULL));
+	else
+		soak_fail_disarm();
+}
 
-	if (o->open)
-		return true;
+static bool obj_open_now(struct fobj *o, int oi)
+{
 	if (o->type == OT_DISK) {
 		o->f = filp_open(obj_name(oi), O_RDWR | O_CREAT | O_TRUNC, 0644);
 		if (IS_ERR(o->f)) {
@@ -550,6 +567,23 @@ static bool obj_open(int oi)
 	for (int i = 0; i < OBJ_PAGES; i++)
 		o->pgen[i] = new_gen();
 	return true;
+}
+
+/* Open (create, empty) object @oi if this input has not yet. */
+static bool obj_open(int oi)
+{
+	struct fobj *o = &fz.objs[oi];
+	bool ok;
+
+	if (o->open)
+		return true;
+	/* opening the object is the set-up, not the operation under test */
+	if (fz.injecting)
+		fz_inject(false);
+	ok = obj_open_now(o, oi);
+	if (fz.injecting)
+		fz_inject(true);
+	return ok;
 }
 
 /* The object's size changes to @size: what is cut is zeroed and leaves the cache. */
@@ -1334,6 +1368,7 @@ static void op_pin(void)
 	struct hold *h = free_hold();
 	struct mm_struct *mm;
 	long n, want, r = 0;
+	unsigned long inj;
 	bool pin, good;
 
 	pick_range(&s, &i, &n, HOLD_MAX);
@@ -1360,6 +1395,7 @@ static void op_pin(void)
 	h->flags = flags;
 	want = gup_expect(p, s, i, n, flags, pin, &err);
 	mm = fz.procs[p].task->mm;
+	inj = soak_fail_mine();
 	if (v == 3 || v == 7 || v == 11) {
 		/* remote: another process (or the kernel side of this one) does it */
 		by = pick_proc(fb >> 6);
@@ -1462,6 +1498,22 @@ static void op_pin(void)
 				     longterm_blocked(p, s, i, want));
 	else
 		good = r == err;
+	if (soak_excused(inj)) {
+		/*
+		 * An allocation failed inside: -ENOMEM if nothing was taken, else
+		 * the pages before the failure (registrations: all or nothing). A
+		 * file page whose read failed is a SIGBUS fault: -EFAULT (Linux's
+		 * filemap_fault() when ->read_folio() fails).
+		 */
+		if (!good)
+			good = v >= 9 ? r < 0 :
+			       r == -ENOMEM || (r > 0 && r <= (want ? want : n)) ||
+			       (r == -EFAULT && file_backed(&fz.procs[p].pg[s][i]));
+		if (good && r != want && !(v >= 9 && r < 0 && want < n))
+			fz.st_excused++;
+		/* the pages it faulted before failing: MAP_PRIVATE file pages copied */
+		resync_cow(p, s, i, (int)n);
+	}
 	if (fz.trace && !good)
 		trace_range(p, s, i, n);
 	if (v >= 9 && r < 0)
@@ -1497,6 +1549,7 @@ static void op_memfd_pin(void)
 	struct fobj *o = &fz.objs[oi];
 	struct hold *h = free_hold();
 	long first = get8() % OBJ_PAGES, n = 1 + get8() % 16, r, npages = 0;
+	unsigned long inj;
 	pgoff_t offset;
 
 	if (!h || !obj_open(oi))
@@ -1514,8 +1567,13 @@ static void op_memfd_pin(void)
 		return;
 	}
 	memset(h, 0, sizeof(*h));
+	inj = soak_fail_mine();
 	r = memfd_pin_folios(o->f, first * (long)PAGE_SIZE, (first + n) * (long)PAGE_SIZE - 1,
 			     h->folios, HOLD_MAX, &offset);
+	if (r == -ENOMEM && soak_excused(inj)) {
+		fz.st_excused++;
+		return;
+	}
 	if (r <= 0) {
 		fz_fail(R_PIN_RANGE, "memfd_pin_folios(%ld pages at %ld, size %ld) = %ld", n, first,
 			o->size, r);
@@ -1659,6 +1717,7 @@ static void proc_model_copy(struct proc *dst, const struct proc *src)
 static void op_fork(void)
 {
 	int p = pick_proc(get8()), c = -1, r;
+	unsigned long inj;
 	struct task_struct *child;
 
 	for (int q = 0; q < NPROC; q++)
@@ -1669,7 +1728,13 @@ static void op_fork(void)
 	if (c < 0)
 		return;
 	use_proc(p);
+	inj = soak_fail_mine();
 	r = pinmm_fork(fz.procs[p].task, "fz-child", &child);
+	if (r == -ENOMEM && soak_excused(inj)) {
+		fz.st_excused++;	/* the parent is as it was: check it */
+		check_holds();
+		return;
+	}
 	if (r) {
 		fz_fail(R_RETURN, "pinmm_fork = %d", r);
 		return;
@@ -2241,37 +2306,38 @@ struct fz_op {
 	const char *name;
 	void (*fn)(void);
 	int weight;		/* of 256 opcode values */
+	bool soak;		/* may run with random fault injection (the model follows) */
 };
 
 static const struct fz_op fz_ops[] = {
-	{ "mmap", op_mmap, 24 },
-	{ "munmap", op_munmap, 8 },
-	{ "mprotect", op_mprotect, 10 },
-	{ "madvise", op_madvise, 12 },
-	{ "cpu_write", op_cpu_write, 30 },
-	{ "cpu_read", op_cpu_read, 24 },
-	{ "pin", op_pin, 36 },
-	{ "memfd_pin_folios", op_memfd_pin, 3 },
-	{ "unpin", op_unpin, 22 },
-	{ "dev_write", op_dev_write, 14 },
-	{ "dev_read", op_dev_read, 6 },
-	{ "fork", op_fork, 6 },
-	{ "exit", op_exit, 4 },
-	{ "migrate", op_migrate, 6 },
-	{ "compact", op_compact, 1 },
-	{ "offline", op_offline, 2 },
-	{ "cma_alloc", op_cma_alloc, 2 },
-	{ "cma_release", op_cma_release, 2 },
-	{ "reclaim", op_reclaim, 3 },
-	{ "kernel_write", op_kwrite, 8 },
-	{ "kernel_read", op_kread, 5 },
-	{ "vfs_rw", op_vfs_rw, 10 },
-	{ "truncate", op_truncate, 4 },
-	{ "fallocate", op_fallocate, 4 },
-	{ "sync", op_sync, 3 },
-	{ "device", op_device, 3 },
-	{ "misuse", op_misuse, 1 },
-	{ "msync", op_msync, 1 },
+	{ "mmap", op_mmap, 24, false },
+	{ "munmap", op_munmap, 8, false },
+	{ "mprotect", op_mprotect, 10, false },
+	{ "madvise", op_madvise, 12, false },
+	{ "cpu_write", op_cpu_write, 30, false },
+	{ "cpu_read", op_cpu_read, 24, false },
+	{ "pin", op_pin, 36, true },
+	{ "memfd_pin_folios", op_memfd_pin, 3, true },
+	{ "unpin", op_unpin, 22, false },
+	{ "dev_write", op_dev_write, 14, false },
+	{ "dev_read", op_dev_read, 6, false },
+	{ "fork", op_fork, 6, true },
+	{ "exit", op_exit, 4, false },
+	{ "migrate", op_migrate, 6, true },
+	{ "compact", op_compact, 1, true },
+	{ "offline", op_offline, 2, true },
+	{ "cma_alloc", op_cma_alloc, 2, true },
+	{ "cma_release", op_cma_release, 2, false },
+	{ "reclaim", op_reclaim, 3, false },
+	{ "kernel_write", op_kwrite, 8, false },
+	{ "kernel_read", op_kread, 5, false },
+	{ "vfs_rw", op_vfs_rw, 10, false },
+	{ "truncate", op_truncate, 4, false },
+	{ "fallocate", op_fallocate, 4, false },
+	{ "sync", op_sync, 3, false },
+	{ "device", op_device, 3, false },
+	{ "misuse", op_misuse, 1, false },
+	{ "msync", op_msync, 1, false },
 };
 
 static uint8_t op_table[256];
@@ -2446,6 +2512,9 @@ static bool fz_run(const uint8_t *data, size_t len)
 	fz.in = data;
 	fz.in_len = len;
 	fz.in_pos = 0;
+	fz.in_hash = 0xcbf29ce484222325ULL;	/* FNV-1a */
+	for (size_t k = 0; fz.soak && k < len; k++)
+		fz.in_hash = (fz.in_hash ^ data[k]) * 0x100000001b3ULL;
 	fz_input_begin();
 	while (fz.in_pos < fz.in_len && !fz.failed) {
 		const struct fz_op *op = &fz_ops[op_table[get8()]];
@@ -2455,7 +2524,13 @@ static bool fz_run(const uint8_t *data, size_t len)
 		if (fz.trace)
 			fprintf(stderr, "fuzz: op %lu %s (input byte %zu)\n", fz.op_index, op->name,
 				fz.in_pos - 1);
+		fz.injecting = fz.soak && op->soak;
+		if (fz.injecting)
+			fz_inject(true);
 		op->fn();
+		if (fz.injecting)
+			fz_inject(false);
+		fz.injecting = false;
 		fz.op_index++;
 		fz.ops++;
 		held = pins_outstanding() - fz.pin_base;
@@ -2476,6 +2551,7 @@ static void fz_init(void)
 	build_op_table();
 	fz.cur = -1;
 	fz.trace = getenv("FUZZ_TRACE");
+	fz.soak = soak_enabled();
 }
 
 #ifdef PINMM_LIBFUZZER
@@ -2570,6 +2646,8 @@ int main(void)
 {
 	const char *env = getenv("FUZZ_EPISODES");
 	long episodes = env ? strtol(env, NULL, 0) : 2000;
+	/* a soak runs episodes for a time, not a count */
+	double max_secs = getenv("FUZZ_MAX_SECONDS") ? atof(getenv("FUZZ_MAX_SECONDS")) : 0;
 	uint64_t seed0 = getenv("FUZZ_SEED") ? strtoull(getenv("FUZZ_SEED"), NULL, 0) : 0x5eed;
 	unsigned long ops0, failures = 0;
 	double t0 = now_sec();
@@ -2588,6 +2666,10 @@ int main(void)
 
 		for (size_t k = 0; k < len; k++)
 			buf[k] = (uint8_t)(test_rand(&x) >> 32);
+		if (max_secs > 0 && now_sec() - t0 > max_secs) {
+			episodes = e;
+			break;
+		}
 		snprintf(label, sizeof(label), "episode %ld (seed %#llx)", e,
 			 (unsigned long long)seed);
 		fz.label = label;
@@ -2604,6 +2686,9 @@ int main(void)
 	     "%lu folios migrated, %lu cma_alloc and %lu offline successes", fz.st_pinned,
 	     fz.st_longterm, fz.st_thp, fz.st_devcheck, fz.st_cpucheck, fz.st_filecheck, fz.st_forks,
 	     fz.st_migrated, fz.st_cma, fz.st_offline);
+	if (fz.soak)
+		diag("soak: %lu calls failed on an injected allocation failure", fz.st_excused);
+	soak_report("fuzz", fz.ops);
 	for (int r = 0; r < NR_RULES; r++)
 		is_uint(fz.violations[r], 0, "fuzz: %s (%ld seeded episodes and the corpus)",
 			rule_text[r], episodes);

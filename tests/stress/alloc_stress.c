@@ -12,9 +12,12 @@
  * zone lock (pinmm_check_zone). Runs for at least STRESS_OPS operations and
  * at least $STRESS_SECONDS seconds; then everything is freed and the machine
  * must be whole: free lists consistent, every block coalesced, clean shutdown.
+ * Under make soak ($PINMM_FAIL_RATE) the workers' allocations also fail at
+ * random; a refused allocation was always allowed here.
  */
 #include "../mem/helpers.h"
 #include "../base/helpers.h"
+#include "../lib/soak.h"
 
 #include <pinmm/gfp.h>
 #include <pinmm/vmstat.h>
@@ -136,6 +139,7 @@ static void *worker_fn(void *arg)
 {
 	struct worker *w = arg;
 
+	soak_fail_arm();
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		for (int i = 0; i < CHUNK; i++, w->ops++)
 			one_op(w);
@@ -192,6 +196,7 @@ int main(void)
 	     "%lu frees, %lu concurrent zone checks)", NTHREADS, ops, elapsed, ops / elapsed,
 	     allocs, failed, frees, checks);
 
+	soak_report("alloc_stress", ops);
 	diag("speculator: %lu grabs tried, %lu won, %lu won on a folio that had changed",
 	     spec.tries, spec.grabs, spec.stale);
 

@@ -13,11 +13,16 @@
  * released (nr_foll_pin_acquired == nr_foll_pin_released), no frame leaked,
  * and ASan/TSan saw no use of a freed frame and no race.
  *
+ * Under make soak ($PINMM_FAIL_RATE) the threads' allocations fail at random:
+ * a pin may come back short or -ENOMEM, an mmap or fork -ENOMEM (excused only
+ * when that thread's own call met an injected failure); the end checks stay.
+ *
  * Device writes are done under mmap_read_lock so that fork's copy of a pinned
  * page (under the mmap write lock) never races them: a real device would race,
  * but that race is by design and only blurs the child's copy.
  */
 #include "../gup/helpers.h"
+#include "../lib/soak.h"
 
 #include <pinmm/gfp.h>
 #include <pthread.h>
@@ -135,6 +140,7 @@ static void *pinner_fn(void *arg)
 	if (!mmget_not_zero(pmm))
 		return NULL;
 	kthread_use_mm(pmm);
+	soak_fail_arm();
 	while (!atomic_load(&stop) && now_sec() < end)
 		pin_round(p);
 	kthread_unuse_mm(pmm);
@@ -142,12 +148,19 @@ static void *pinner_fn(void *arg)
 	return NULL;
 }
 
+/* Did this call fail as Linux may when an allocation in it failed (soak)? */
+static bool excused(unsigned long injected_before, long err)
+{
+	return err == -ENOMEM && soak_fail_mine() != injected_before;
+}
+
 static void map_region(int r)
 {
+	unsigned long inj = soak_fail_mine();
 	unsigned long a = vm_mmap(NULL, region_addr(r), RPAGES * PAGE_SIZE, GT_RW,
 				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0);
 
-	if (a != region_addr(r))
+	if (a != region_addr(r) && !excused(inj, (long)a))
 		fail("re-mmap", a);
 }
 
@@ -160,16 +173,19 @@ static pthread_mutex_t huge_remap = PTHREAD_MUTEX_INITIALIZER;
 
 static void map_huge(void)
 {
+	unsigned long inj = soak_fail_mine();
 	unsigned long a = vm_mmap(NULL, HUGE_BASE, PMD_SIZE, GT_RW,
 				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0);
 	int err;
 
 	if (a != HUGE_BASE) {
-		fail("mmap huge", a);
+		if (!excused(inj, (long)a))
+			fail("mmap huge", a);
 		return;
 	}
+	inj = soak_fail_mine();
 	err = do_madvise(current->mm, HUGE_BASE, PMD_SIZE, MADV_HUGEPAGE);
-	if (err)
+	if (err && !excused(inj, err))
 		fail("MADV_HUGEPAGE", (unsigned long)(long)err);
 	do_madvise(current->mm, HUGE_BASE, PMD_SIZE, MADV_POPULATE_WRITE);
 }
@@ -184,6 +200,7 @@ static void *mutator_fn(void *arg)
 	if (!mmget_not_zero(pmm))
 		return NULL;
 	kthread_use_mm(pmm);
+	soak_fail_arm();
 	while (!atomic_load(&stop) && now_sec() < end) {
 		uint64_t x = test_rand(&rnd);
 		int r = (int)((x >> 8) % REGIONS);
@@ -247,13 +264,17 @@ static void *forker_fn(void *arg)
 	uint64_t rnd = 0x1234567;
 
 	(void)arg;
+	soak_fail_arm();
 	while (!atomic_load(&stop) && now_sec() < end) {
 		struct task_struct *child = NULL;
-		unsigned long v;
+		unsigned long v, inj = soak_fail_mine();
+		int err;
 
 		pinmm_task_attach(parent);
-		if (pinmm_fork(parent, "child", &child)) {
-			fail("fork", 0);
+		err = pinmm_fork(parent, "child", &child);
+		if (err) {
+			if (!excused(inj, err))
+				fail("fork", (unsigned long)(long)err);
 			pinmm_task_detach();
 			continue;
 		}
@@ -331,6 +352,8 @@ int main(void)
 	is_uint(warns, 0, "gup stress: no WARN fired during the run");
 	if (!have_lru)
 		todo_end();
+	soak_report("gup_stress", (unsigned long)(atomic_load(&pin_calls) + atomic_load(&mutations) +
+						  atomic_load(&forks)));
 	is_int(gt_acq(), gt_rel(), "gup stress: no pin lost or doubled (nr_foll_pin_acquired == "
 	       "nr_foll_pin_released with every thread done)");
 	pinmm_task_exit(parent);

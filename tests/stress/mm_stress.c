@@ -9,8 +9,16 @@
  * pages and checks they hold data that was there at fork (a whole pattern of
  * the right page, or zeroes), then exits. One worker uses a THP region whose
  * PMD gets split by partial munmap. At the end every frame must be free.
+ *
+ * Under make soak ($PINMM_FAIL_RATE) the threads' allocations fail at random.
+ * A call that then fails as Linux may (-ENOMEM; a fault that cannot allocate:
+ * -EFAULT before a byte of the page moved) is excused only when it met an
+ * injected failure, and a step whose outcome is then unknown (an mmap, an
+ * mprotect, a zap) is redone with injection off, so each page's expected
+ * pattern stays exact.
  */
 #include "../lib/machine.h"
+#include "../lib/soak.h"
 
 #include <pinmm/huge_mm.h>
 #include <pinmm/memory.h>
@@ -36,7 +44,7 @@
 static struct task_struct *parent;
 static struct mm_struct *pmm;
 static atomic_bool stop;
-static atomic_long failures, forks, checks;
+static atomic_long failures, forks, checks, ops, excused;
 static double seconds;
 
 static unsigned long region_addr(int r)
@@ -81,69 +89,122 @@ struct worker {
 	uint64_t hgen[16];
 };
 
+/*
+ * Soak: @failed after an injected failure is excused (counted); the caller
+ * redoes the step with injection off. Not excused: a failure of the test.
+ */
+static bool soak_redo(bool failed, unsigned long inj, const char *what, unsigned long addr)
+{
+	if (!failed)
+		return false;
+	if (!soak_excused(inj)) {
+		fail(what, addr);
+		return false;
+	}
+	atomic_fetch_add(&excused, 1);
+	return true;
+}
+
+static bool remap(unsigned long base, unsigned long len, bool huge)
+{
+	return vm_munmap(base, len) ||
+	       vm_mmap(NULL, base, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0) != base ||
+	       (huge && do_madvise(pmm, base, len, MADV_HUGEPAGE));
+}
+
 static void worker_region_op(struct worker *w, int r)
 {
-	unsigned long base = region_addr(r), a;
+	unsigned long base = region_addr(r), a, inj = soak_fail_mine();
 	uint64_t page[WORDS];
 	int op = (int)(test_rand(&w->rnd) % 16);
 	int p = (int)(test_rand(&w->rnd) % RPAGES);
 
 	a = base + (unsigned long)p * PAGE_SIZE;
 	if (op == 0) {
-		if (vm_munmap(base, RPAGES * PAGE_SIZE) ||
-		    vm_mmap(NULL, base, RPAGES * PAGE_SIZE, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0) != base)
-			fail("munmap/mmap", base);
+		if (soak_redo(remap(base, RPAGES * PAGE_SIZE, false), inj, "munmap/mmap", base)) {
+			soak_fail_disarm();
+			if (remap(base, RPAGES * PAGE_SIZE, false))
+				fail("munmap/mmap without injection", base);
+			soak_fail_arm();
+		}
 		memset(w->gen[r], 0, sizeof(w->gen[r]));
 	} else if (op == 1) {
 		unsigned long v __maybe_unused = 0;
 
-		if (do_mprotect(base, RPAGES * PAGE_SIZE, PROT_READ))
-			fail("mprotect(R)", base);
+		if (soak_redo(do_mprotect(base, RPAGES * PAGE_SIZE, PROT_READ), inj, "mprotect(R)",
+			      base)) {
+			soak_fail_disarm();
+			if (do_mprotect(base, RPAGES * PAGE_SIZE, PROT_READ))
+				fail("mprotect(R) without injection", base);
+			soak_fail_arm();
+		}
 		if (put_user(1UL, (unsigned long __user *)a) != -EFAULT)
 			fail("write to PROT_READ succeeded", a);
-		if (get_user(v, (unsigned long __user *)a))
+		inj = soak_fail_mine();
+		if (get_user(v, (unsigned long __user *)a) && !soak_excused(inj))
 			fail("read of PROT_READ failed", a);
-		if (do_mprotect(base, RPAGES * PAGE_SIZE, PROT_READ | PROT_WRITE))
-			fail("mprotect(RW)", base);
+		inj = soak_fail_mine();
+		if (soak_redo(do_mprotect(base, RPAGES * PAGE_SIZE, PROT_READ | PROT_WRITE), inj,
+			      "mprotect(RW)", base)) {
+			soak_fail_disarm();
+			if (do_mprotect(base, RPAGES * PAGE_SIZE, PROT_READ | PROT_WRITE))
+				fail("mprotect(RW) without injection", base);
+			soak_fail_arm();
+		}
 	} else if (op < 8) {
 		w->gen[r][p]++;
 		fill(page, a, w->gen[r][p]);
-		if (copy_to_user((void __user *)a, page, PAGE_SIZE))
-			fail("copy_to_user", a);
+		if (soak_redo(copy_to_user((void __user *)a, page, PAGE_SIZE), inj, "copy_to_user", a))
+			w->gen[r][p]--;		/* nothing of the page was written */
 	}
-	if (copy_from_user(page, (void __user *)a, PAGE_SIZE) ||
-	    !page_ok(page, a, w->gen[r][p], false))
+	inj = soak_fail_mine();
+	if (copy_from_user(page, (void __user *)a, PAGE_SIZE)) {
+		soak_redo(true, inj, "worker read-back", a);
+		return;
+	}
+	if (!page_ok(page, a, w->gen[r][p], false))
 		fail("worker read-back", a);
 }
 
 static void worker_huge_op(struct worker *w)
 {
 	int p = (int)(test_rand(&w->rnd) % 16);
-	unsigned long a = HUGE_BASE + (unsigned long)p * 32 * PAGE_SIZE;
+	unsigned long a = HUGE_BASE + (unsigned long)p * 32 * PAGE_SIZE, inj = soak_fail_mine();
 	uint64_t page[WORDS];
 	int op = (int)(test_rand(&w->rnd) % 32);
 
 	if (op == 0) {
 		/* unmap the whole 2 MiB and start a fresh THP */
-		if (vm_munmap(HUGE_BASE, PMD_SIZE) ||
-		    vm_mmap(NULL, HUGE_BASE, PMD_SIZE, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0) != HUGE_BASE ||
-		    do_madvise(pmm, HUGE_BASE, PMD_SIZE, MADV_HUGEPAGE))
-			fail("huge remap", HUGE_BASE);
+		if (soak_redo(remap(HUGE_BASE, PMD_SIZE, true), inj, "huge remap", HUGE_BASE)) {
+			soak_fail_disarm();
+			if (remap(HUGE_BASE, PMD_SIZE, true))
+				fail("huge remap without injection", HUGE_BASE);
+			soak_fail_arm();
+		}
 		memset(w->hgen, 0, sizeof(w->hgen));
 	} else if (op == 1) {
 		/* a 4 KiB hole in the middle: split the PMD */
-		if (do_madvise(pmm, a, PAGE_SIZE, MADV_DONTNEED))
-			fail("MADV_DONTNEED", a);
+		if (soak_redo(do_madvise(pmm, a, PAGE_SIZE, MADV_DONTNEED), inj, "MADV_DONTNEED", a)) {
+			soak_fail_disarm();
+			if (do_madvise(pmm, a, PAGE_SIZE, MADV_DONTNEED))
+				fail("MADV_DONTNEED without injection", a);
+			soak_fail_arm();
+		}
 		w->hgen[p] = 0;
 	} else {
 		w->hgen[p]++;
 		fill(page, a, w->hgen[p]);
-		if (copy_to_user((void __user *)a, page, PAGE_SIZE))
-			fail("huge copy_to_user", a);
+		if (soak_redo(copy_to_user((void __user *)a, page, PAGE_SIZE), inj,
+			      "huge copy_to_user", a))
+			w->hgen[p]--;
 	}
-	if (copy_from_user(page, (void __user *)a, PAGE_SIZE) || !page_ok(page, a, w->hgen[p], false))
+	inj = soak_fail_mine();
+	if (copy_from_user(page, (void __user *)a, PAGE_SIZE)) {
+		soak_redo(true, inj, "huge read-back", a);
+		return;
+	}
+	if (!page_ok(page, a, w->hgen[p], false))
 		fail("huge read-back", a);
 }
 
@@ -153,12 +214,14 @@ static void *worker_fn(void *arg)
 	double end = now_sec() + seconds;
 
 	kthread_use_mm(pmm);
+	soak_fail_arm();
 	while (!atomic_load(&stop) && now_sec() < end) {
 		int r = w->id + NWORKERS * (int)(test_rand(&w->rnd) % (REGIONS / NWORKERS));
 
 		worker_region_op(w, r);
 		if (w->id == 0)
 			worker_huge_op(w);
+		atomic_fetch_add(&ops, 1);
 	}
 	kthread_unuse_mm(pmm);
 	return NULL;
@@ -199,12 +262,17 @@ static void *forker_fn(void *arg)
 	uint64_t rnd = 0x1234567;
 
 	(void)arg;
+	soak_fail_arm();
 	while (!atomic_load(&stop) && now_sec() < end) {
 		struct task_struct *child = NULL;
+		unsigned long inj = soak_fail_mine();
+		int err;
 
 		pinmm_task_attach(parent);
-		if (pinmm_fork(parent, "child", &child)) {
-			fail("fork", 0);
+		err = pinmm_fork(parent, "child", &child);
+		if (err) {
+			if (!(err == -ENOMEM && soak_excused(inj)))
+				fail("fork", (unsigned long)(long)err);
 			pinmm_task_detach();
 			continue;
 		}
@@ -248,6 +316,9 @@ int main(void)
 	for (int i = 0; i <= NWORKERS; i++)
 		pthread_join(th[i], NULL);
 
+	if (soak_enabled())
+		diag("soak: %ld calls failed on an injected allocation failure", atomic_load(&excused));
+	soak_report("mm_stress", (unsigned long)(atomic_load(&ops) + atomic_load(&forks)));
 	is_int(atomic_load(&failures), 0,
 	       "stress: faults, COW, mprotect, munmap and fork kept every page's data consistent");
 	ok(atomic_load(&forks) > 0, "stress: the forker forked (%ld times, %ld child checks)",

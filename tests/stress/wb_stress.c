@@ -25,8 +25,16 @@
  * At the end of each phase the writers stop and one last fsync runs: every
  * page on disk holds its writer's last pattern (zero lost bytes), every
  * block matches its checksum, nr_foll_pin_acquired == nr_foll_pin_released.
+ *
+ * Under make soak ($PINMM_FAIL_RATE) the threads' allocations fail at random:
+ * a pin or a store whose fault cannot allocate fails before a byte moves
+ * (excused only when it met an injected failure: the page keeps its last
+ * generation); fsync must still succeed (writeback retries -ENOMEM for data
+ * integrity, as Linux's do_writepages() does), and the final checks run with
+ * injection off.
  */
 #include "../fs/helpers.h"
+#include "../lib/soak.h"
 
 #include <pinmm/dma.h>
 #include <pinmm/migrate.h>
@@ -44,7 +52,7 @@ static unsigned long base, base2;
 static atomic_bool stop_writers, stop_others;
 static atomic_ulong gen[NPAGES];		/* the last generation written to each page */
 static atomic_ulong device_writes, cpu_writes, fsyncs, torn_stable, torn_linux, reclaimed,
-		    compactions, failures, truncations, trunc_pins, trunc_faults;
+		    compactions, failures, truncations, trunc_pins, trunc_faults, excused;
 
 static void fail(const char *what, unsigned long v)
 {
@@ -58,9 +66,10 @@ static void *device_main(void *arg)
 	unsigned char buf[PAGE_SIZE];
 
 	kthread_use_mm(proc->mm);
+	soak_fail_arm();
 	while (!atomic_load(&stop_writers)) {
 		unsigned long p = (test_rand(&rnd) % (NPAGES / NWRITERS)) * NWRITERS + w;
-		unsigned long g = atomic_load(&gen[p]) + 1;
+		unsigned long g = atomic_load(&gen[p]) + 1, inj = soak_fail_mine();
 		struct page *page;
 		long n;
 
@@ -68,7 +77,10 @@ static void *device_main(void *arg)
 			continue;
 		n = pin_user_pages_fast(base + p * PAGE_SIZE, 1, FOLL_WRITE, &page);
 		if (n != 1) {
-			fail("device pin", (unsigned long)-n);
+			if (n <= 0 && soak_excused(inj))
+				atomic_fetch_add(&excused, 1);
+			else
+				fail("device pin", (unsigned long)-n);
 			continue;
 		}
 		fs_fill(buf, sizeof(buf), g, p * PAGE_SIZE);
@@ -88,14 +100,18 @@ static void *cpu_main(void *arg)
 
 	(void)arg;
 	kthread_use_mm(proc->mm);
+	soak_fail_arm();
 	while (!atomic_load(&stop_writers)) {
 		unsigned long p = (test_rand(&rnd) % (NPAGES / NWRITERS)) * NWRITERS + w;
-		unsigned long g = atomic_load(&gen[p]) + 1;
+		unsigned long g = atomic_load(&gen[p]) + 1, inj = soak_fail_mine();
 
 		if (p >= NPAGES)
 			continue;
 		if (fs_uwrite(base + p * PAGE_SIZE, PAGE_SIZE, g, p * PAGE_SIZE)) {
-			fail("cpu store", p);
+			if (soak_excused(inj))
+				atomic_fetch_add(&excused, 1);
+			else
+				fail("cpu store", p);
 			continue;
 		}
 		atomic_store(&gen[p], g);
@@ -118,6 +134,7 @@ static unsigned long verify_now(void)
 static void *fsync_main(void *arg)
 {
 	(void)arg;
+	soak_fail_arm();
 	while (!atomic_load(&stop_others)) {
 		unsigned long bad;
 
@@ -136,6 +153,7 @@ static void *fsync_main(void *arg)
 static void *mm_main(void *arg)
 {
 	(void)arg;
+	soak_fail_arm();
 	for (unsigned long i = 0; !atomic_load(&stop_others); i++) {
 		atomic_fetch_add(&reclaimed, pinmm_reclaim_page_cache(32, true));
 		if (i % 4 == 0)
@@ -154,6 +172,7 @@ static void *truncate_main(void *arg)
 	unsigned long rnd = 0x7777;
 
 	(void)arg;
+	soak_fail_arm();
 	while (!atomic_load(&stop_others)) {
 		unsigned long x = test_rand(&rnd);
 
@@ -176,6 +195,7 @@ static void *pinfault_main(void *arg)
 
 	(void)arg;
 	kthread_use_mm(proc->mm);
+	soak_fail_arm();
 	memset(buf, 0x33, sizeof(buf));
 	while (!atomic_load(&stop_others)) {
 		unsigned long x = test_rand(&rnd), a = base2 + ((x >> 8) % NPAGES2) * PAGE_SIZE;
@@ -275,6 +295,12 @@ int main(void)
 	     atomic_load(&reclaimed), atomic_load(&compactions));
 	diag("second file: %lu truncations/punches, %lu pins and %lu stores through its mapping",
 	     atomic_load(&truncations), atomic_load(&trunc_pins), atomic_load(&trunc_faults));
+	if (soak_enabled())
+		diag("soak: %lu pins and stores failed on an injected allocation failure",
+		     atomic_load(&excused));
+	soak_report("wb_stress", atomic_load(&device_writes) + atomic_load(&cpu_writes) +
+		    atomic_load(&fsyncs) + atomic_load(&compactions) + atomic_load(&truncations) +
+		    atomic_load(&trunc_pins) + atomic_load(&trunc_faults) + atomic_load(&excused));
 	ok(atomic_load(&device_writes) > 0 && atomic_load(&cpu_writes) > 0 &&
 	   atomic_load(&fsyncs) > 0 && atomic_load(&truncations) > 0 &&
 	   atomic_load(&trunc_pins) + atomic_load(&trunc_faults) > 0,
