@@ -15,7 +15,7 @@ SEED=${SOAK_SEED:-$(date +%s)}
 OUT=build/soak
 TSAN_RUN=${TSAN_RUN:-}
 mkdir -p "$OUT"
-rm -f "$OUT"/*.log
+rm -f "$OUT"/*.log "$OUT/failed"
 
 export PINMM_FAIL_RATE=$RATE PINMM_FAIL_SEED=$SEED
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
