@@ -110,6 +110,23 @@ struct folio *try_grab_folio_fast(struct page *page, int refs, unsigned int flag
 }
 
 /*
+ * Give back what __try_grab_folio_fast() took when a re-check fails. Linux
+ * counts a fast pin in nr_foll_pin_acquired as soon as it is taken and its
+ * release in nr_foll_pin_released, so a pin dropped here shows in both (seen
+ * on the live 6.18 kernel: a refused io_uring registration of a shared ext4
+ * page moves each by one). The successful pins are counted once, in bulk.
+ */
+static void gup_fast_undo(struct folio *folio, int refs, unsigned int flags)
+{
+	int pins = __gup_put_folio(folio, refs, flags);
+
+	if (pins) {
+		mod_node_page_state(NR_FOLL_PIN_ACQUIRED, pins);
+		mod_node_page_state(NR_FOLL_PIN_RELEASED, pins);
+	}
+}
+
+/*
  * May GUP-fast hand out this folio for these flags? It cannot see the VMA,
  * so it looks at the folio: writable long-term pins of file pages that need
  * dirty tracking must be refused, and only the slow path can tell, so
@@ -236,13 +253,13 @@ static bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsig
 			return false;
 		/* held now, so it cannot be split: is the batch still inside it? */
 		if (unlikely(batch > 1 && page_folio(page + batch - 1) != folio)) {
-			__gup_put_folio(folio, batch, flags);
+			gup_fast_undo(folio, batch, flags);
 			return false;
 		}
 		pinmm_race_point(PINMM_RACE_GUP_FAST_GRABBED, addr);
 		/* re-check: the PMD (table freed?) and every PTE we grabbed for */
 		if (unlikely(pmd_val(pmd) != pmd_val(pmdp_get_lockless(pmdp)))) {
-			__gup_put_folio(folio, batch, flags);
+			gup_fast_undo(folio, batch, flags);
 			return false;
 		}
 		for (int i = 0; i < batch; i++) {
@@ -253,12 +270,12 @@ static bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsig
 			if (unlikely(pte_val(ptep_get_lockless(ptep + i)) !=
 				     pte_val(pte) + ((unsigned long)i << PAGE_SHIFT)) ||
 			    (!pte_write(pte) && gup_must_unshare(NULL, flags, page + i))) {
-				__gup_put_folio(folio, batch, flags);
+				gup_fast_undo(folio, batch, flags);
 				return false;
 			}
 		}
 		if (!gup_fast_folio_allowed(folio, flags)) {
-			__gup_put_folio(folio, batch, flags);
+			gup_fast_undo(folio, batch, flags);
 			return false;
 		}
 		if (!folio_test_referenced(folio))
@@ -293,7 +310,7 @@ static bool gup_fast_pmd_leaf(pmd_t orig, pmd_t *pmdp, unsigned long addr, unsig
 	if (unlikely(pmd_val(orig) != pmd_val(pmdp_get_lockless(pmdp))) ||
 	    !gup_fast_folio_allowed(folio, flags) ||
 	    (!pmd_write(orig) && gup_must_unshare(NULL, flags, &folio->page))) {
-		__gup_put_folio(folio, refs, flags);
+		gup_fast_undo(folio, refs, flags);
 		return false;
 	}
 	fill_pages(ctx->pages + ctx->nr, page, refs);
@@ -393,6 +410,11 @@ static int gup_fast(unsigned long start, unsigned long end, unsigned int flags,
 		pinmm_race_point(PINMM_RACE_GUP_FAST_SEQ_RETRY, start);
 		if (read_seqcount_retry(&mm->write_protect_seq, seq)) {
 			gup_fast_unpin_user_pages(pages, ctx.nr, flags);
+			/* taken and given back: Linux counts both */
+			if (ctx.nr > ctx.nr_zero) {
+				mod_node_page_state(NR_FOLL_PIN_ACQUIRED, ctx.nr - ctx.nr_zero);
+				mod_node_page_state(NR_FOLL_PIN_RELEASED, ctx.nr - ctx.nr_zero);
+			}
 			return 0;
 		}
 		/* counted only once kept: one atomic per call, not per page */

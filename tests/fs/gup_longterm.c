@@ -26,6 +26,7 @@
 #include "helpers.h"
 
 #include <pinmm/drivers.h>
+#include <pinmm/vmstat.h>
 
 enum backing { B_ANON, B_MEMFD, B_TMPFS, B_DISKFS, NR_BACKINGS };
 enum pin_kind { P_RW_SLOW, P_RW_FAST, P_RO_SLOW, P_RO_FAST, P_IOURING, P_GET_RW, NR_PINS };
@@ -45,6 +46,14 @@ static const char *const pin_name[] = {
 	[P_IOURING] = "io_uring fixed buffer (R/W LONGTERM)",
 	[P_GET_RW] = "R/W get_user_pages (FOLL_GET)",
 };
+
+static long vmstat_get(const char *name)
+{
+	long v = 0;
+
+	pinmm_vmstat_get(name, &v);
+	return v;
+}
 
 static struct file *backing_file(enum backing b)
 {
@@ -116,7 +125,7 @@ static void one_cell(enum backing b, bool shared, enum pin_kind kind)
 	struct page *page = NULL;
 	struct file *f;
 	unsigned long a;
-	long n;
+	long n, acq, rel;
 
 	fs_boot();
 	t = test_process("gl");
@@ -135,7 +144,25 @@ static void one_cell(enum backing b, bool shared, enum pin_kind kind)
 	/* ... and for the R/O pins, map it read-only first */
 	if (ro)
 		do_mprotect(a, PAGE_SIZE, PROT_READ);
+	acq = vmstat_get("nr_foll_pin_acquired");
+	rel = vmstat_get("nr_foll_pin_released");
 	n = pin_one(a, kind, &page);
+	if (!should_work) {
+		/*
+		 * GUP-fast pins first and asks gup_fast_folio_allowed() after, and
+		 * Linux counts that pin and its release (the live 6.18 kernel: a
+		 * refused io_uring registration of an ext4 MAP_SHARED page moves
+		 * both counters by one); the slow path refuses before pinning.
+		 */
+		long want = kind == P_RW_SLOW ? 0 : 1;
+
+		is_int(vmstat_get("nr_foll_pin_acquired") - acq, want,
+		       "gup_longterm [%s, MAP_SHARED, %s]: nr_foll_pin_acquired moves by %ld",
+		       backing_name[b], pin_name[kind], want);
+		is_int(vmstat_get("nr_foll_pin_released") - rel, want,
+		       "gup_longterm [%s, MAP_SHARED, %s]: nr_foll_pin_released moves by %ld",
+		       backing_name[b], pin_name[kind], want);
+	}
 	if (should_work)
 		ok(n == 1 && page && test_pt_pfn(t->mm, a) == page_to_pfn(page),
 		   "gup_longterm [%s, %s, %s]: works, and pins the mapped page (got %ld)",
