@@ -12,6 +12,8 @@
 #   make demo       build and run `pinmm demo`
 #   make install    PREFIX=... (default /usr/local): libpinmm.a, include/pinmm, the
 #                   pinmm tool and lib/pkgconfig/pinmm.pc (docs/your-call-site.md)
+#   make check-kernel  the scenario corpus on pinmm and on the live kernel, side by side
+#                   (skips where io_uring or root is missing; docs/scenarios.md)
 #   make fuzz       libFuzzer on tests/fuzz/fuzz.c for FUZZ_SECONDS (default 60), a
 #                   worker per CPU, clang + ASan/UBSan in build/fuzz/; prints ops/s
 #   make soak       the stress tests and the fuzzer together under TSan for
@@ -79,8 +81,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGET := $(OUT)/fuzz/pinmm_fuzz
 
 .PHONY: all lib tool tests conc-tests benches check check-plain check-asan \
-	check-tsan check-model model install check-install check-call-sites stress soak bench \
-	bench-report demo fuzz fuzz-target clean
+	check-tsan check-model model install check-install check-call-sites check-scenarios \
+	check-kernel stress soak bench bench-report demo fuzz fuzz-target clean
 
 all: $(LIB) $(TOOL)
 lib: $(LIB)
@@ -116,6 +118,12 @@ $(FUZZ_TARGET): tests/fuzz/fuzz.c $(TESTLIB_OBJS) $(LIB)
 		-o $(OUT)/obj/tests/fuzz/fuzz-libfuzzer.o
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer $(OUT)/obj/tests/fuzz/fuzz-libfuzzer.o $(TESTLIB_OBJS) \
 		$(LIB) $(LDLIBS) -o $@
+
+# pinmm run's language and command, tested without main().
+TOOL_RUN_OBJS := $(filter-out $(OUT)/obj/tools/pinmm/main.o,$(TOOL_SRCS:%.c=$(OUT)/obj/%.o))
+$(OUT)/tests/run/%: $(OUT)/obj/tests/run/%.o $(TOOL_RUN_OBJS) $(TESTLIB_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # The CLI's parsers, fed bad input by a test: it links them without main().
 $(OUT)/tests/fuzz/cli_args: $(OUT)/obj/tests/fuzz/cli_args.o $(OUT)/obj/tools/pinmm/args.o \
@@ -161,7 +169,7 @@ check: check-plain check-asan check-tsan check-model
 check-plain:
 	$(MAKE) VARIANT=debug all tests
 	$(PROVE) build/tests/*/*
-	$(MAKE) check-install check-call-sites
+	$(MAKE) check-install check-call-sites check-scenarios
 
 # drivers/ are Linux call sites: their includes are <linux/...>, their own
 # interface and the C library's string/unistd, nothing of pinmm's insides.
@@ -184,6 +192,19 @@ check-install:
 			pkg-config --libs pinmm) -o $$x; \
 		./$$x; \
 	done
+
+# The scenario corpus on the pinmm backend: every expectation must hold.
+check-scenarios: all
+	@./build/pinmm run scenarios/*.scn > build/scenarios.tap || \
+		{ grep -v '^ok' build/scenarios.tap; echo "pinmm run: the corpus failed"; exit 1; }
+	@grep -E '^# [0-9]+ scenarios|^# pinmm:' build/scenarios.tap
+
+# The corpus on both backends; a clean skip where the live kernel cannot be driven.
+check-kernel: all
+	@why=$$(./build/pinmm run --probe) || { echo "1..0 # SKIP kernel backend: $$why"; exit 0; }; \
+	./build/pinmm run --backend both scenarios/*.scn > build/scenarios-kernel.tap; rc=$$?; \
+	grep -E '^not ok| NO$$' build/scenarios-kernel.tap; \
+	grep -E '^# [0-9]+ scenarios|^# (pinmm|kernel):' build/scenarios-kernel.tap; exit $$rc
 
 check-asan:
 	$(MAKE) VARIANT=asan tests

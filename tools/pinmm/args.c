@@ -35,6 +35,8 @@ static void usage(FILE *out)
 		"  pagetypeinfo  free blocks per order and migratetype, pageblock types\n"
 		"  meminfo       memory totals and the page cache, /proc/meminfo format\n"
 		"  map           a picture of physical memory, SVG (map --help)\n"
+		"  run FILE...   scenarios on pinmm and/or the live kernel (run --help,\n"
+		"                docs/scenarios.md); each boots its own machine\n"
 		"\n"
 		"machine options (sizes take K, M, G, T suffixes):\n"
 		"  -m, --mem SIZE       memory: ZONE_NORMAL + ZONE_MOVABLE (default 1G)\n"

@@ -4,8 +4,10 @@
  *
  *   pinmm [machine options] demo | bench | vmstat | meminfo | zoneinfo | buddyinfo |
  *                            pagetypeinfo | map
+ *   pinmm run FILE... [--backend pinmm|kernel|both] [--json]   (scenarios: run.c)
  */
 #include "pinmm.h"
+#include "scenario.h"
 
 #include <errno.h>
 #include <pinmm/vmstat.h>
@@ -41,6 +43,8 @@ int main(int argc, char **argv)
 	cmd = argv[first];
 	argc -= first;
 	argv += first;
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc, argv);
 	if (!strcmp(cmd, "demo"))
 		return cmd_demo(&o, argc, argv);
 	if (!strcmp(cmd, "bench"))

@@ -1,0 +1,1016 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pinmm run's kernel backend: the same steps as real system calls on the
+ * live kernel, in a worker process forked per scenario (children are
+ * fork(2)s of the worker, told which block to run through a pipe). Each
+ * step is realised by what the kernel offers to user space:
+ *
+ *   register, rdma, pin rw longterm   io_uring fixed buffer (pin_user_pages_fast,
+ *                                     FOLL_WRITE|FOLL_LONGTERM); device view by
+ *                                     IORING_OP_WRITE_FIXED to a memfd, device
+ *                                     writes by IORING_OP_READ_FIXED
+ *   get                               vmsplice(2) into a pipe (FOLL_GET references);
+ *                                     device view by tee(2) and reading the copy
+ *   dio-read, dio-write               O_DIRECT read/write (short-term FOLL_PIN)
+ *   force-write                       pwrite(2) to /proc/self/mem (FOLL_FORCE)
+ *   frames, thp                       /proc/self/pagemap, /proc/kpageflags (root)
+ *   acquired, released, vmpin         /proc/vmstat after vm/stat_refresh, VmPin
+ *
+ * What has no system call (a held R/O or short-term pin, ODP) is skipped
+ * with the reason, never imitated.
+ */
+#include "scenario.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define KPAGE		4096UL
+#define KPMD		(2UL << 20)
+#define KPF_THP		22
+#define KPIPE_MAX	(1UL << 20)	/* the default fs/pipe-max-size */
+#define KPIPES		8
+
+enum kh_kind { KH_NONE, KH_IOU, KH_GET, KH_SNAP };
+
+struct khandle {
+	enum kh_kind kind;
+	unsigned long addr, len;
+	struct io_uring ring;
+	int pipe[KPIPES][2];	/* get: pipes of up to 1 MiB holding the references */
+	int npipes;
+	int map;		/* the mapping it was taken on */
+	long vmpin_kb;		/* VmPin the registration charged, when it stands in for a pin */
+	unsigned char *snap;
+};
+
+struct kchild {
+	pid_t pid;
+	int cmd, ack;		/* pipes: block index to run (-1: exit), one byte when done */
+};
+
+struct kstate {
+	const struct scenario *s;
+	int out;		/* result records */
+	char dir[64];
+	unsigned long addr[SCN_MAX_NAMES];
+	int fd[SCN_MAX_NAMES];
+	struct khandle h[SCN_MAX_NAMES];
+	uint64_t label_pfn[SCN_MAX_NAMES];
+	struct kchild child[SCN_MAX_NAMES];
+	long acq0, rel0;
+	int nfiles;
+	bool is_child;
+	/*
+	 * A skipped step leaves its mapping (and the pin counters) where pinmm's
+	 * are not: what follows on them is skipped too, naming the line.
+	 */
+	int map_skipped_at[SCN_MAX_NAMES];
+	int counters_skipped_at;
+};
+
+/* What a child is told: run this block (-1: exit), knowing what was skipped. */
+struct kcmd {
+	int block;
+	int map_skipped_at[SCN_MAX_NAMES];
+	int counters_skipped_at;
+};
+
+struct krecord {
+	int idx;
+	struct scn_result r;
+};
+
+static sigjmp_buf fault_jmp;
+static volatile sig_atomic_t fault_armed;
+
+static void on_fault(int sig)
+{
+	if (fault_armed)
+		siglongjmp(fault_jmp, sig);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* memcpy that turns SIGSEGV/SIGBUS into -EFAULT, as copy_to_user() would. */
+static int cpu_copy(void *dst, const void *src, size_t n)
+{
+	if (sigsetjmp(fault_jmp, 1)) {
+		fault_armed = 0;
+		return -EFAULT;
+	}
+	fault_armed = 1;
+	memcpy(dst, src, n);
+	fault_armed = 0;
+	return 0;
+}
+
+static void emit(struct kstate *k, int idx, const struct scn_result *r)
+{
+	struct krecord rec = { .idx = idx, .r = *r };
+
+	if (write(k->out, &rec, sizeof(rec)) != (ssize_t)sizeof(rec))
+		_exit(3);
+}
+
+static long read_vmstat(const char *name)
+{
+	FILE *f = fopen("/proc/vmstat", "r");
+	char key[64];
+	long v, ret = -1;
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &v) == 2)
+		if (!strcmp(key, name))
+			ret = v;
+	fclose(f);
+	return ret;
+}
+
+/* Fold the per-CPU counters into the global ones, so /proc/vmstat is exact. */
+static void stat_refresh(void)
+{
+	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+
+	if (fd >= 0) {
+		if (write(fd, "1", 1) < 0) {
+			/* not root: the counters lag by the per-CPU batch */
+		}
+		close(fd);
+	}
+}
+
+static long vmpin_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmPin:", 6))
+			v = atol(line + 6);
+	fclose(f);
+	return v;
+}
+
+/* pfn at @addr from pagemap, 0 when nothing is present. */
+static uint64_t frame_at(unsigned long addr)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t e = 0;
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, 8, (off_t)(addr / KPAGE * 8)) != 8)
+		e = 0;
+	close(fd);
+	if (!(e >> 63 & 1))
+		return 0;
+	return e & ((1ULL << 55) - 1);
+}
+
+static int kpageflag(uint64_t pfn, int bit)
+{
+	int fd = open("/proc/kpageflags", O_RDONLY);
+	uint64_t e = 0;
+
+	if (fd < 0)
+		return -1;
+	if (pread(fd, &e, 8, (off_t)(pfn * 8)) != 8) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return (int)(e >> bit & 1);
+}
+
+static int write_all(int fd, int byte, unsigned long len)
+{
+	unsigned char *buf = malloc(len);
+	ssize_t n;
+
+	if (!buf)
+		return -ENOMEM;
+	memset(buf, byte, len);
+	n = pwrite(fd, buf, len, 0);
+	free(buf);
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+static int make_file(struct kstate *k, int fi)
+{
+	const struct scn_file *f = &k->s->files[fi];
+	char path[128];
+	int fd;
+
+	if (f->kind == FK_MEMFD) {
+		fd = memfd_create(f->name, 0);
+	} else {
+		snprintf(path, sizeof(path), "%s/%s", k->dir, f->name);
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	}
+	if (fd < 0)
+		return -errno;
+	if (write_all(fd, f->fill, f->size) || (f->kind == FK_DISK && fsync(fd))) {
+		close(fd);
+		return -EIO;
+	}
+	k->fd[fi] = fd;
+	return 0;
+}
+
+static int do_map(struct kstate *k, const struct scn_step *st)
+{
+	const struct scn_map *m = &k->s->maps[st->a];
+	int prot = (m->prot & SCN_PROT_READ ? PROT_READ : 0) |
+		   (m->prot & SCN_PROT_WRITE ? PROT_WRITE : 0);
+	unsigned long len = m->size;
+	char *p;
+
+	switch (m->kind) {
+	case MK_ANON:
+		/* PMD-align mappings of 2M or more, as pinmm places them */
+		if (len >= KPMD) {
+			char *raw = mmap(NULL, len + KPMD, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			unsigned long a, head;
+
+			if (raw == MAP_FAILED)
+				return -errno;
+			a = ((unsigned long)raw + KPMD - 1) & ~(KPMD - 1);
+			head = a - (unsigned long)raw;
+			if (head)
+				munmap(raw, head);
+			munmap((char *)a + len, KPMD - head);
+			p = (char *)a;
+		} else {
+			p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		}
+		break;
+	case MK_SHARED_ANON:
+		p = mmap(NULL, len, prot, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		break;
+	case MK_PRIVATE_FILE:
+	case MK_SHARED_FILE:
+		p = mmap(NULL, len, prot, m->kind == MK_SHARED_FILE ? MAP_SHARED : MAP_PRIVATE,
+			 k->fd[m->file], (off_t)m->offset);
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	if (p == MAP_FAILED)
+		return -errno;
+	k->addr[st->a] = (unsigned long)p;
+	if (m->thp && madvise(p, len, m->thp > 0 ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
+		return -errno;
+	return 0;
+}
+
+static void release(struct khandle *h)
+{
+	switch (h->kind) {
+	case KH_IOU:
+		/* unregister first: a ring's exit drops its buffers later, from a worker */
+		io_uring_unregister_buffers(&h->ring);
+		io_uring_queue_exit(&h->ring);
+		break;
+	case KH_GET:
+		for (int i = 0; i < h->npipes; i++) {
+			close(h->pipe[i][0]);
+			close(h->pipe[i][1]);
+		}
+		break;
+	default:
+		break;
+	}
+	free(h->snap);
+	memset(h, 0, sizeof(*h));
+}
+
+/* One fixed-buffer transfer between the registration and a memfd; 0 or -errno. */
+static int iou_rw(struct khandle *h, int fd, unsigned long off, unsigned long len, bool to_file)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&h->ring);
+	struct io_uring_cqe *cqe;
+	void *buf = (char *)h->addr + off;
+	int ret;
+
+	if (!sqe)
+		return -EBUSY;
+	if (to_file)
+		io_uring_prep_write_fixed(sqe, fd, buf, (unsigned int)len, 0, 0);
+	else
+		io_uring_prep_read_fixed(sqe, fd, buf, (unsigned int)len, 0, 0);
+	ret = io_uring_submit(&h->ring);
+	if (ret < 0)
+		return ret;
+	ret = io_uring_wait_cqe(&h->ring, &cqe);
+	if (ret < 0)
+		return ret;
+	ret = cqe->res;
+	io_uring_cqe_seen(&h->ring, cqe);
+	if (ret < 0)
+		return ret;
+	return (unsigned long)ret == len ? 0 : -EIO;
+}
+
+static int device_read(struct khandle *h, unsigned long off, unsigned char *buf,
+		       unsigned long len)
+{
+	int fd, ret, tp[2];
+	unsigned long total;
+
+	switch (h->kind) {
+	case KH_IOU:
+		fd = memfd_create("device-view", 0);
+		if (fd < 0)
+			return -errno;
+		ret = iou_rw(h, fd, off, len, true);
+		if (!ret && pread(fd, buf, len, 0) != (ssize_t)len)
+			ret = -EIO;
+		close(fd);
+		return ret;
+	case KH_GET: {
+		/* tee() copies the pipes' page references; reading the copy reads the pages */
+		unsigned char *all = malloc(h->len);
+
+		ret = all ? 0 : -ENOMEM;
+		total = 0;
+		for (int i = 0; !ret && i < h->npipes; i++) {
+			unsigned long chunk = h->len - total < KPIPE_MAX ? h->len - total : KPIPE_MAX;
+			ssize_t n;
+
+			if (pipe(tp)) {
+				ret = -errno;
+				break;
+			}
+			fcntl(tp[1], F_SETPIPE_SZ, (int)KPIPE_MAX);
+			n = tee(h->pipe[i][0], tp[1], chunk, 0);
+			if (n != (ssize_t)chunk || read(tp[0], all + total, chunk) != (ssize_t)chunk)
+				ret = -EIO;
+			total += chunk;
+			close(tp[0]);
+			close(tp[1]);
+		}
+		if (!ret)
+			memcpy(buf, all + off, len);
+		free(all);
+		return ret;
+	}
+	case KH_SNAP:
+		memcpy(buf, h->snap + off, len);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int device_write(struct khandle *h, unsigned long off, int byte, unsigned long len)
+{
+	int fd, ret;
+
+	if (h->kind != KH_IOU)
+		return -EOPNOTSUPP;
+	fd = memfd_create("device-data", 0);
+	if (fd < 0)
+		return -errno;
+	ret = write_all(fd, byte, len);
+	if (!ret)
+		ret = iou_rw(h, fd, off, len, false);
+	close(fd);
+	return ret;
+}
+
+static void run_steps(struct kstate *k, int first, int nr);
+
+static void take(struct kstate *k, const struct scn_step *st, struct scn_result *res)
+{
+	struct khandle *h = &k->h[st->a];
+	unsigned long addr = k->addr[st->b] + st->at, len = scn_len(k->s, st, st->b);
+	struct iovec iov = { (void *)addr, len };
+	int err;
+
+	(void)iov;
+
+	if (h->kind != KH_NONE) {
+		scn_fail(res, "busy", "handle %s is held: unpin it first", k->s->handles[st->a]);
+		return;
+	}
+	h->addr = addr;
+	h->len = len;
+	h->map = st->b;
+	switch (st->op) {
+	case SK_PIN:
+		if (!(st->num & PF_LONGTERM)) {
+			scn_skip(res, "no system call holds a short-term pin (O_DIRECT drops it "
+				 "before returning; gup_test needs CONFIG_GUP_TEST)");
+			return;
+		}
+		if (!(st->num & PF_WRITE)) {
+			scn_skip(res, "a held R/O long-term pin needs gup_test's "
+				 "PIN_LONGTERM_TEST_START (CONFIG_GUP_TEST)");
+			return;
+		}
+		if (!(st->num & PF_FAST)) {
+			scn_skip(res, "no system call pins through the slow path alone "
+				 "(io_uring uses pin_user_pages_fast)");
+			return;
+		}
+		/* FOLL_WRITE|FOLL_LONGTERM is what io_uring takes */
+		/* fall through */
+	case SK_REGISTER:
+	case SK_RDMA: {
+		long before = vmpin_kb();
+
+		err = io_uring_queue_init(4, &h->ring, 0);
+		if (err) {
+			scn_fail(res, scn_errno_name(-err), "io_uring_queue_init");
+			return;
+		}
+		err = io_uring_register_buffers(&h->ring, &iov, 1);
+		if (err) {
+			io_uring_queue_exit(&h->ring);
+			memset(h, 0, sizeof(*h));
+		} else {
+			h->kind = KH_IOU;
+			/* a pin charges no VmPin in Linux; its io_uring stand-in does */
+			if (st->op == SK_PIN)
+				h->vmpin_kb = vmpin_kb() - before;
+		}
+		scn_check_ret(st, err, res);
+		return;
+	}
+	case SK_GET: {
+		unsigned long done = 0;
+
+		/* vmsplice(2): FOLL_GET references, one pipe buffer per page, 1 MiB a pipe */
+		err = len > KPIPES * KPIPE_MAX ? -E2BIG : 0;
+		while (!err && done < len) {
+			unsigned long chunk = len - done < KPIPE_MAX ? len - done : KPIPE_MAX;
+			struct iovec part = { (void *)(addr + done), chunk };
+			int *pp = h->pipe[h->npipes];
+			ssize_t n;
+
+			if (pipe(pp)) {
+				err = -errno;
+				break;
+			}
+			h->npipes++;
+			fcntl(pp[1], F_SETPIPE_SZ, (int)KPIPE_MAX);
+			n = vmsplice(pp[1], &part, 1, 0);
+			err = n == (ssize_t)chunk ? 0 : n < 0 ? -errno : -EFAULT;
+			done += chunk;
+		}
+		h->kind = KH_GET;
+		if (err)
+			release(h);
+		scn_check_ret(st, err, res);
+		return;
+	}
+	case SK_ODP:
+		scn_skip(res, "no on-demand-paging device on the live kernel");
+		return;
+	default:
+		return;
+	}
+}
+
+static void dio(struct kstate *k, const struct scn_step *st, struct scn_result *res)
+{
+	bool to_mem = st->op == SK_DIO_READ;
+	int m = to_mem ? st->a : st->b, fd, dfd, err = 0;
+	unsigned long addr = k->addr[m] + st->at, len = scn_len(k->s, st, m);
+	unsigned long flen = (len + KPAGE - 1) & ~(KPAGE - 1);
+	char path[128];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/dio-%d", k->dir, k->nfiles++);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write_all(fd, to_mem ? (int)st->num : 0, flen) || fsync(fd)) {
+		scn_fail(res, "EIO", "setting up %s failed", path);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	dfd = open(path, O_RDWR | O_DIRECT);
+	if (dfd < 0) {
+		scn_fail(res, scn_errno_name(errno), "open O_DIRECT");
+		close(fd);
+		return;
+	}
+	n = to_mem ? pread(dfd, (void *)addr, len, 0) : pwrite(dfd, (void *)addr, len, 0);
+	if (n < 0)
+		err = -errno;
+	else if ((unsigned long)n != len)
+		err = -EIO;
+	close(dfd);
+	if (scn_check_ret(st, err, res) && !to_mem) {
+		struct khandle *h = &k->h[st->a];
+
+		release(h);
+		h->snap = malloc(len);
+		if (!h->snap || pread(fd, h->snap, len, 0) != (ssize_t)len) {
+			scn_fail(res, "EIO", "reading back what the disk got failed");
+		} else {
+			h->kind = KH_SNAP;
+			h->addr = addr;
+			h->len = len;
+		}
+	}
+	close(fd);
+}
+
+static void child_loop(struct kstate *k, int cmd, int ack)
+{
+	int b;
+
+	struct kcmd c;
+
+	k->is_child = true;
+	/*
+	 * The parent's pins stay the parent's: close the inherited ring and pipe
+	 * fds without unregistering (the ring is the parent's too).
+	 */
+	for (int i = 0; i < k->s->nr_handles; i++) {
+		struct khandle *h = &k->h[i];
+
+		if (h->kind == KH_IOU)
+			io_uring_queue_exit(&h->ring);
+		for (int j = 0; h->kind == KH_GET && j < h->npipes; j++) {
+			close(h->pipe[j][0]);
+			close(h->pipe[j][1]);
+		}
+		if (h->kind == KH_IOU || h->kind == KH_GET)
+			memset(h, 0, sizeof(*h));
+	}
+	while (read(cmd, &c, sizeof(c)) == (ssize_t)sizeof(c) && c.block >= 0) {
+		char ok = 1;
+
+		/* what the parent skipped since the fork is skipped here too */
+		for (int i = 0; i < SCN_MAX_NAMES; i++)
+			if (!k->map_skipped_at[i])
+				k->map_skipped_at[i] = c.map_skipped_at[i];
+		if (!k->counters_skipped_at)
+			k->counters_skipped_at = c.counters_skipped_at;
+		b = c.block;
+		run_steps(k, k->s->blocks[b].first, k->s->blocks[b].nr);
+		if (write(ack, &ok, 1) != 1)
+			break;
+	}
+	for (int i = 0; i < k->s->nr_handles; i++)
+		release(&k->h[i]);
+	_exit(0);
+}
+
+static int child_run(struct kstate *k, struct kchild *c, int block)
+{
+	struct kcmd cmd = { .block = block, .counters_skipped_at = k->counters_skipped_at };
+	char ack;
+
+	memcpy(cmd.map_skipped_at, k->map_skipped_at, sizeof(cmd.map_skipped_at));
+	if (write(c->cmd, &cmd, sizeof(cmd)) != (ssize_t)sizeof(cmd))
+		return -EPIPE;
+	if (read(c->ack, &ack, 1) != 1)
+		return -EPIPE;
+	return 0;
+}
+
+static void child_exit(struct kchild *c)
+{
+	struct kcmd stop = { .block = -1 };
+	int status;
+
+	if (write(c->cmd, &stop, sizeof(stop)) < 0) {
+		/* it is gone already: waitpid() reaps it */
+	}
+	close(c->cmd);
+	close(c->ack);
+	waitpid(c->pid, &status, 0);
+	memset(c, 0, sizeof(*c));
+}
+
+static void exec(struct kstate *k, int idx)
+{
+	const struct scenario *s = k->s;
+	const struct scn_step *st = &s->steps[idx];
+	struct scn_result res = { 0 };
+	unsigned long addr = 0, len = 0;
+	unsigned char *buf;
+	int m = -1, err;
+
+	switch (st->op) {
+	case SK_POPULATE: case SK_WRITE: case SK_MPROTECT: case SK_MUNMAP: case SK_MADVISE:
+	case SK_DIO_READ: case SK_FORCE_WRITE: case SK_EXPECT_DATA: case SK_EXPECT_THP:
+		m = st->a;
+		break;
+	case SK_PIN: case SK_GET: case SK_REGISTER: case SK_RDMA: case SK_ODP:
+	case SK_DIO_WRITE: case SK_MARK: case SK_EXPECT_FRAME:
+		m = st->b;
+		break;
+	default:
+		break;
+	}
+	if (m >= 0) {
+		addr = k->addr[m] + st->at;
+		len = scn_len(s, st, m);
+	}
+	if (m >= 0 && s->maps[m].kind == MK_HUGETLB) {
+		scn_skip(&res, "hugetlb rows are skipped until pinmm has hugetlb");
+		goto out;
+	}
+	if ((st->op == SK_DEVICE_WRITE || st->op == SK_EXPECT_DEVICE || st->op == SK_UNPIN) &&
+	    k->h[st->a].kind != KH_NONE)
+		m = k->h[st->a].map;
+	if (m >= 0 && k->map_skipped_at[m]) {
+		scn_skip(&res, "follows the skipped step at line %d on mapping %s",
+			 k->map_skipped_at[m], s->maps[m].name);
+		goto out;
+	}
+	if ((st->op == SK_EXPECT_ACQUIRED || st->op == SK_EXPECT_RELEASED) &&
+	    k->counters_skipped_at) {
+		scn_skip(&res, "a pin step at line %d was skipped", k->counters_skipped_at);
+		goto out;
+	}
+	if (st->op == SK_COUNTERS)
+		k->counters_skipped_at = 0;
+	switch (st->op) {
+	case SK_FILE:
+		scn_check_ret(st, make_file(k, st->a), &res);
+		break;
+	case SK_MAP:
+		if (s->maps[st->a].kind == MK_HUGETLB)
+			scn_skip(&res, "hugetlb rows are skipped until pinmm has hugetlb");
+		else
+			scn_check_ret(st, do_map(k, st), &res);
+		break;
+	case SK_POPULATE:
+		err = madvise((void *)addr, len, st->num ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+		scn_check_ret(st, err ? -errno : 0, &res);
+		break;
+	case SK_WRITE:
+		buf = malloc(len);
+		if (!buf)
+			_exit(3);
+		memset(buf, (int)st->num, len);
+		scn_check_ret(st, cpu_copy((void *)addr, buf, len), &res);
+		free(buf);
+		break;
+	case SK_FORCE_WRITE: {
+		int fd = open("/proc/self/mem", O_RDWR);
+		ssize_t n;
+
+		buf = malloc(len);
+		if (!buf || fd < 0)
+			_exit(3);
+		memset(buf, (int)st->num, len);
+		n = pwrite(fd, buf, len, (off_t)addr);
+		err = n == (ssize_t)len ? 0 : n < 0 ? -errno : -EFAULT;
+		close(fd);
+		free(buf);
+		scn_check_ret(st, err, &res);
+		break;
+	}
+	case SK_MPROTECT:
+		err = mprotect((void *)addr, len, (st->num & SCN_PROT_READ ? PROT_READ : 0) |
+						 (st->num & SCN_PROT_WRITE ? PROT_WRITE : 0));
+		scn_check_ret(st, err ? -errno : 0, &res);
+		break;
+	case SK_MUNMAP:
+		scn_check_ret(st, munmap((void *)addr, len) ? -errno : 0, &res);
+		break;
+	case SK_MADVISE: {
+		static const int adv[] = {
+			[ADV_DONTNEED] = MADV_DONTNEED, [ADV_HUGEPAGE] = MADV_HUGEPAGE,
+			[ADV_NOHUGEPAGE] = MADV_NOHUGEPAGE, [ADV_DONTFORK] = MADV_DONTFORK,
+			[ADV_DOFORK] = MADV_DOFORK, [ADV_POPULATE_READ] = MADV_POPULATE_READ,
+			[ADV_POPULATE_WRITE] = MADV_POPULATE_WRITE,
+		};
+
+		err = madvise((void *)addr, len, adv[st->num]);
+		scn_check_ret(st, err ? -errno : 0, &res);
+		break;
+	}
+	case SK_FORK: {
+		struct kchild *c = &k->child[st->a];
+		int cmd[2], ack[2];
+		pid_t pid;
+
+		if (c->pid) {
+			scn_fail(&res, "busy", "child %s is alive", s->children[st->a]);
+			break;
+		}
+		if (pipe(cmd) || pipe(ack))
+			_exit(3);
+		fflush(NULL);
+		pid = fork();
+		if (pid < 0) {
+			scn_fail(&res, scn_errno_name(errno), "fork");
+			break;
+		}
+		if (!pid) {
+			close(cmd[1]);
+			close(ack[0]);
+			for (int i = 0; i < s->nr_children; i++)
+				if (k->child[i].pid) {
+					close(k->child[i].cmd);
+					close(k->child[i].ack);
+					k->child[i].pid = 0;
+				}
+			child_loop(k, cmd[0], ack[1]);
+		}
+		close(cmd[0]);
+		close(ack[1]);
+		c->pid = pid;
+		c->cmd = cmd[1];
+		c->ack = ack[0];
+		scn_check_ret(st, 0, &res);
+		/* the child's block reports its own rows; ours is the fork */
+		emit(k, idx, &res);
+		if (st->b >= 0 && child_run(k, c, st->b))
+			child_exit(c);
+		return;
+	}
+	case SK_IN:
+		if (!k->child[st->a].pid) {
+			scn_fail(&res, "no child", "child %s is not alive", s->children[st->a]);
+			break;
+		}
+		scn_pass(&res, "ok");
+		emit(k, idx, &res);
+		if (child_run(k, &k->child[st->a], st->b))
+			child_exit(&k->child[st->a]);
+		return;
+	case SK_EXIT:
+		if (!k->child[st->a].pid) {
+			scn_fail(&res, "no child", "child %s is not alive", s->children[st->a]);
+			break;
+		}
+		child_exit(&k->child[st->a]);
+		scn_pass(&res, "ok");
+		break;
+	case SK_PIN: case SK_GET: case SK_REGISTER: case SK_RDMA: case SK_ODP:
+		take(k, st, &res);
+		break;
+	case SK_UNPIN:
+		if (k->h[st->a].kind == KH_NONE) {
+			/* a handle whose taking was skipped is skipped with it */
+			scn_skip(&res, "handle %s is not held here", s->handles[st->a]);
+			break;
+		}
+		release(&k->h[st->a]);
+		scn_check_ret(st, 0, &res);
+		break;
+	case SK_DEVICE_WRITE:
+	case SK_EXPECT_DEVICE: {
+		struct khandle *h = &k->h[st->a];
+
+		if (h->kind == KH_NONE) {
+			scn_skip(&res, "handle %s is not held here", s->handles[st->a]);
+			break;
+		}
+		len = st->len ? st->len : (st->at < h->len ? h->len - st->at : 0);
+		if (!len || st->at + len > h->len) {
+			scn_fail(&res, "EINVAL", "range outside handle %s", s->handles[st->a]);
+			break;
+		}
+		if (st->op == SK_DEVICE_WRITE) {
+			if (h->kind == KH_GET) {
+				scn_skip(&res, "vmsplice's references are read-only: no device write");
+				break;
+			}
+			scn_check_ret(st, device_write(h, st->at, (int)st->num, len), &res);
+			break;
+		}
+		buf = malloc(len);
+		if (!buf)
+			_exit(3);
+		err = device_read(h, st->at, buf, len);
+		if (err)
+			scn_fail(&res, scn_errno_name(-err), "the device could not read");
+		else
+			scn_check_bytes(st, buf, len, &res);
+		free(buf);
+		break;
+	}
+	case SK_DIO_READ:
+	case SK_DIO_WRITE:
+		dio(k, st, &res);
+		break;
+	case SK_MARK:
+		k->label_pfn[st->a] = frame_at(addr);
+		if (!k->label_pfn[st->a])
+			scn_fail(&res, "none", "nothing is mapped at %s+%lu", s->maps[m].name, st->at);
+		else
+			scn_pass(&res, "ok");
+		break;
+	case SK_COUNTERS:
+		stat_refresh();
+		k->acq0 = read_vmstat("nr_foll_pin_acquired");
+		k->rel0 = read_vmstat("nr_foll_pin_released");
+		scn_pass(&res, "ok");
+		break;
+	case SK_EXPECT_DATA:
+		buf = malloc(len);
+		if (!buf)
+			_exit(3);
+		if (cpu_copy(buf, (void *)addr, len))
+			scn_fail(&res, "EFAULT", "the CPU read faulted");
+		else
+			scn_check_bytes(st, buf, len, &res);
+		free(buf);
+		break;
+	case SK_EXPECT_FRAME: {
+		uint64_t pfn = frame_at(addr);
+		bool same = pfn && pfn == k->label_pfn[st->a];
+
+		if (!pfn)
+			scn_fail(&res, "none", "nothing mapped");
+		else if (same == (st->num == 1))
+			scn_pass(&res, "%s", same ? "same" : "new");
+		else
+			scn_fail(&res, same ? "same" : "new", "expected a %s frame",
+				 st->num ? "same" : "new");
+		break;
+	}
+	case SK_EXPECT_ACQUIRED:
+	case SK_EXPECT_RELEASED: {
+		char obs[24];
+		long d;
+
+		stat_refresh();
+		d = st->op == SK_EXPECT_ACQUIRED ? read_vmstat("nr_foll_pin_acquired") - k->acq0
+						 : read_vmstat("nr_foll_pin_released") - k->rel0;
+		snprintf(obs, sizeof(obs), "%ld", d);
+		if (d == st->num)
+			scn_pass(&res, "%s", obs);
+		else
+			scn_fail(&res, obs, "expected %ld (global counter: other processes count too)",
+				 st->num);
+		break;
+	}
+	case SK_EXPECT_VMPIN: {
+		long kb = vmpin_kb();
+		char obs[24];
+
+		for (int i = 0; i < s->nr_handles; i++)
+			if (k->h[i].kind == KH_IOU)
+				kb -= k->h[i].vmpin_kb;
+		snprintf(obs, sizeof(obs), "%ldK", kb);
+		if (kb == st->num)
+			scn_pass(&res, "%s", obs);
+		else
+			scn_fail(&res, obs, "expected %ldK", st->num);
+		break;
+	}
+	case SK_EXPECT_THP: {
+		uint64_t pfn = frame_at(addr);
+		int thp = pfn ? kpageflag(pfn, KPF_THP) : -1;
+
+		if (thp < 0)
+			scn_fail(&res, "none", "nothing mapped, or no /proc/kpageflags");
+		else if (thp == (st->num == 1))
+			scn_pass(&res, "%s", thp ? "yes" : "no");
+		else
+			scn_fail(&res, thp ? "yes" : "no", "THP bit of /proc/kpageflags");
+		break;
+	}
+	default:
+		scn_fail(&res, "?", "step not handled");
+		break;
+	}
+out:
+	if (res.verdict == SV_SKIP && !scn_is_expectation(st->op)) {
+		if (m >= 0 && !k->map_skipped_at[m])
+			k->map_skipped_at[m] = st->line;
+		if (st->op >= SK_PIN && st->op <= SK_FORCE_WRITE && !k->counters_skipped_at)
+			k->counters_skipped_at = st->line;
+	}
+	emit(k, idx, &res);
+}
+
+static void run_steps(struct kstate *k, int first, int nr)
+{
+	for (int i = first; i < first + nr; i++)
+		exec(k, i);
+}
+
+static void worker(const struct scenario *s, int out)
+{
+	struct kstate *k = calloc(1, sizeof(*k));
+	struct sigaction sa = { .sa_handler = on_fault };
+	const char *tmp = getenv("PINMM_RUN_DIR");
+
+	if (!k)
+		_exit(3);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_NODEFER;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	k->s = s;
+	k->out = out;
+	/* disk files belong on a disk file system: /var/tmp, not a tmpfs /tmp */
+	snprintf(k->dir, sizeof(k->dir), "%s/pinmm-run-XXXXXX", tmp ? tmp : "/var/tmp");
+	if (!mkdtemp(k->dir))
+		_exit(4);
+	stat_refresh();
+	k->acq0 = read_vmstat("nr_foll_pin_acquired");
+	k->rel0 = read_vmstat("nr_foll_pin_released");
+	run_steps(k, 0, s->main_nr);
+	for (int i = 0; i < s->nr_children; i++)
+		if (k->child[i].pid)
+			child_exit(&k->child[i]);
+	for (int i = 0; i < s->nr_handles; i++)
+		release(&k->h[i]);
+	for (int i = 0; i < s->nr_files; i++)
+		if (k->fd[i] > 0)
+			close(k->fd[i]);
+	/* remove what the scenario made in its directory */
+	for (int i = 0; i < s->nr_files; i++) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "%s/%s", k->dir, s->files[i].name);
+		unlink(path);
+	}
+	for (int i = 0; i < k->nfiles; i++) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "%s/dio-%d", k->dir, i);
+		unlink(path);
+	}
+	rmdir(k->dir);
+	_exit(0);
+}
+
+static int k_run(const struct scenario *s, struct scn_result *res, char *err, size_t errlen)
+{
+	struct krecord rec;
+	int p[2], status;
+	pid_t pid;
+
+	if (pipe(p)) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -errno;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -EAGAIN;
+	}
+	if (!pid) {
+		close(p[0]);
+		worker(s, p[1]);
+	}
+	close(p[1]);
+	while (read(p[0], &rec, sizeof(rec)) == (ssize_t)sizeof(rec))
+		if (rec.idx >= 0 && rec.idx < s->nr_steps)
+			res[rec.idx] = rec.r;
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		snprintf(err, errlen, "%s: the kernel worker died (status %#x)", s->path, status);
+		return -ECHILD;
+	}
+	return 0;
+}
+
+static const char *k_unavailable(void)
+{
+	static char why[160];
+	struct io_uring ring;
+	int e;
+
+	/* tests stand in for a kernel built or configured without io_uring */
+	if (getenv("PINMM_RUN_NO_IO_URING"))
+		return "io_uring is disabled (PINMM_RUN_NO_IO_URING)";
+	if (geteuid())
+		return "not root (pagemap PFNs, kpageflags and vm/stat_refresh need it)";
+	e = io_uring_queue_init(4, &ring, 0);
+	if (e) {
+		snprintf(why, sizeof(why), "io_uring_queue_init: %s (io_uring disabled?)",
+			 strerror(-e));
+		return why;
+	}
+	io_uring_queue_exit(&ring);
+	if (!frame_at((unsigned long)why) && !frame_at((unsigned long)&ring))
+		return "/proc/self/pagemap shows no PFNs";
+	return NULL;
+}
+
+const struct scn_backend scn_backend_kernel = {
+	.name = "kernel",
+	.run = k_run,
+	.unavailable = k_unavailable,
+};

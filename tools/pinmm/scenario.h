@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pinmm run: one scenario, two machines. A scenario is a text file of steps
+ * (docs/scenarios.md); scenario.c parses it into the structures below, run.c
+ * drives a backend through it and compares the verdicts.
+ *
+ * This header includes no pinmm header: the kernel backend is built against
+ * the host's <sys/mman.h>, whose names pinmm's headers also define.
+ */
+#ifndef PINMM_SCENARIO_H
+#define PINMM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define SCN_MAX_NAMES	32	/* files, mappings, handles, labels, children, blocks */
+#define SCN_NAME_LEN	32
+#define SCN_OBS_LEN	64	/* an observation: "ok", "EFAULT", "0x11", "new", "+4" */
+
+enum scn_op {
+	/* set-up */
+	SK_FILE,		/* file F disk|memfd [size=] [fill=] */
+	SK_MAP,			/* map M KIND SIZE [file=F] [prot=] [thp|nothp] [offset=] */
+	/* the CPU */
+	SK_POPULATE,		/* populate M read|write */
+	SK_WRITE,		/* write M BYTE */
+	SK_MPROTECT,		/* mprotect M PROT */
+	SK_MUNMAP,		/* munmap M */
+	SK_MADVISE,		/* madvise M ADVICE */
+	SK_FORK,		/* fork C [run=BLOCK] */
+	SK_IN,			/* in C BLOCK */
+	SK_EXIT,		/* exit C */
+	/* pins and devices */
+	SK_PIN,			/* pin H M rw|ro longterm|short [fast] */
+	SK_GET,			/* get H M: FOLL_GET reference */
+	SK_REGISTER,		/* register H M: io_uring fixed buffer */
+	SK_RDMA,		/* rdma H M: an RDMA memory region */
+	SK_ODP,			/* odp H M: an on-demand-paging region (no pins) */
+	SK_UNPIN,		/* unpin H */
+	SK_DEVICE_WRITE,	/* device-write H BYTE */
+	SK_DIO_READ,		/* dio-read M BYTE: O_DIRECT read of a file of BYTEs into M */
+	SK_DIO_WRITE,		/* dio-write H M: O_DIRECT write of M; H keeps what the disk got */
+	SK_FORCE_WRITE,		/* force-write M BYTE: FOLL_FORCE, as /proc/self/mem */
+	SK_MARK,		/* mark LABEL M: remember the frame */
+	SK_COUNTERS,		/* counters: new baseline for acquired/released */
+	/* expectations */
+	SK_EXPECT_DATA,		/* expect data M BYTE */
+	SK_EXPECT_DEVICE,	/* expect device H BYTE */
+	SK_EXPECT_FRAME,	/* expect frame M same|new LABEL */
+	SK_EXPECT_ACQUIRED,	/* expect acquired N */
+	SK_EXPECT_RELEASED,	/* expect released N */
+	SK_EXPECT_VMPIN,	/* expect vmpin SIZE */
+	SK_EXPECT_THP,		/* expect thp M yes|no */
+	SK__NR,
+};
+
+enum scn_map_kind { MK_ANON, MK_SHARED_ANON, MK_PRIVATE_FILE, MK_SHARED_FILE, MK_HUGETLB };
+enum scn_file_kind { FK_DISK, FK_MEMFD };
+enum scn_pin_flags { PF_WRITE = 1, PF_LONGTERM = 2, PF_FAST = 4 };
+enum scn_advice {
+	ADV_DONTNEED, ADV_HUGEPAGE, ADV_NOHUGEPAGE, ADV_DONTFORK, ADV_DOFORK,
+	ADV_POPULATE_READ, ADV_POPULATE_WRITE,
+};
+/* prot bits, as PROT_READ / PROT_WRITE */
+#define SCN_PROT_READ	1
+#define SCN_PROT_WRITE	2
+
+struct scn_step {
+	enum scn_op op;
+	int line, col;		/* of the verb */
+	char text[96];		/* the source line, trimmed, for the table */
+	int a, b, c;		/* name indexes: mapping/handle/label/child/block/file */
+	unsigned long at, len;	/* range inside the mapping; len 0 = to its end */
+	long num;		/* byte, count, size, prot, advice, file/map kind, flags */
+	int expect_err;		/* expect=: 0 (ok) or a positive errno */
+	bool has_expect;
+};
+
+struct scn_block {
+	char name[SCN_NAME_LEN];
+	int first, nr;		/* steps[first .. first+nr) */
+};
+
+struct scn_map {
+	char name[SCN_NAME_LEN];
+	enum scn_map_kind kind;
+	unsigned long size, offset;
+	int file;		/* index into files, or -1 */
+	int prot;
+	int thp;		/* 1 MADV_HUGEPAGE, -1 MADV_NOHUGEPAGE, 0 as is */
+};
+
+struct scn_file {
+	char name[SCN_NAME_LEN];
+	enum scn_file_kind kind;
+	unsigned long size;
+	int fill;
+};
+
+struct scenario {
+	char path[256];
+	char title[128];
+	char skip[160];		/* skipped on every backend, with this reason */
+	unsigned long mem, movable, cma;	/* the pinmm machine */
+	struct scn_step *steps;
+	int nr_steps, cap_steps;
+	int main_nr;		/* steps[0 .. main_nr) is the main block */
+	struct scn_file files[SCN_MAX_NAMES];
+	int nr_files;
+	struct scn_map maps[SCN_MAX_NAMES];
+	int nr_maps;
+	char handles[SCN_MAX_NAMES][SCN_NAME_LEN];
+	int nr_handles;
+	char labels[SCN_MAX_NAMES][SCN_NAME_LEN];
+	int nr_labels;
+	char children[SCN_MAX_NAMES][SCN_NAME_LEN];
+	int nr_children;
+	struct scn_block blocks[SCN_MAX_NAMES];
+	int nr_blocks;
+};
+
+/**
+ * scn_parse - parse the scenario text @buf (@len bytes, need not end in NUL).
+ * @path: the file name used in messages.
+ * @out: filled; free with scn_free() whatever the result.
+ * @err, @errlen: on failure, "path:line:col: what" without a newline.
+ *
+ * Checks everything that can be checked before a machine exists: verbs,
+ * arguments, names defined before use, sizes and ranges that fit the
+ * mapping, the machine's sizes.
+ * Return: 0, or -1 with @err set.
+ */
+int scn_parse(const char *path, const char *buf, size_t len, struct scenario *out, char *err,
+	      size_t errlen);
+/* scn_load - read @path and scn_parse() it. Return as scn_parse() (-1 also for I/O). */
+int scn_load(const char *path, struct scenario *out, char *err, size_t errlen);
+void scn_free(struct scenario *s);
+const char *scn_op_name(enum scn_op op);
+bool scn_is_expectation(enum scn_op op);
+const char *scn_errno_name(int err);	/* "EFAULT", or "E<n>" */
+
+/* ---- backends ------------------------------------------------------------- */
+
+enum scn_verdict { SV_PASS, SV_FAIL, SV_SKIP };
+
+struct scn_result {
+	enum scn_verdict verdict;
+	char obs[SCN_OBS_LEN];	/* what the backend saw; compared across backends */
+	char why[96];		/* a skip's reason or a failure's detail */
+};
+
+struct scn_backend {
+	const char *name;
+	/*
+	 * Run the whole of @s, filling res[i] for every step i (main block and
+	 * the blocks children run: a step a child runs twice keeps the last
+	 * result). Return 0, or a negative errno for a run that could not start
+	 * (res[] then untouched), with @err set.
+	 */
+	int (*run)(const struct scenario *s, struct scn_result *res, char *err, size_t errlen);
+	/* Why this backend cannot run here at all (NULL: it can). */
+	const char *(*unavailable)(void);
+};
+
+extern const struct scn_backend scn_backend_pinmm;
+extern const struct scn_backend scn_backend_kernel;
+
+/* Backend helpers (run.c): set a result. */
+void scn_pass(struct scn_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void scn_fail(struct scn_result *r, const char *obs, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void scn_skip(struct scn_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * scn_check_ret - judge an action's return code @err (0 or -errno) against
+ * the step's expect= (default ok); @r gets "ok" or the errno name. Return
+ * true if the action succeeded (the caller then records its effect).
+ */
+bool scn_check_ret(const struct scn_step *st, int err, struct scn_result *r);
+/* Judge a byte pattern: @buf of @len bytes should all be st->num. */
+void scn_check_bytes(const struct scn_step *st, const unsigned char *buf, unsigned long len,
+		     struct scn_result *r);
+/* The effective range of a step on mapping @m: at, and len (0 = to the end). */
+unsigned long scn_len(const struct scenario *s, const struct scn_step *st, int map);
+
+int cmd_run(int argc, char **argv);
+
+#endif /* PINMM_SCENARIO_H */
