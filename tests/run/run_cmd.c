@@ -116,6 +116,10 @@ static void test_pass_and_fail(void)
 	ok(strstr(out, "FAIL:EFAULT"), "... reported with the EFAULT it got");
 	is_int(run(wrong_count, NULL, NULL, NULL), 1, "a wrong nr_foll_pin_acquired delta fails the run");
 	ok(strstr(out, "FAIL:2"), "... reported with the 2 pins O_DIRECT took for 8K");
+	is_int(run("-j", "1", g, NULL), 0, "-j 1: the same verdicts made in this process");
+	ok(strstr(out, "ok 1 - good.scn") && strstr(out, "(1 at a time)"), "... one at a time");
+	is_int(run("-j", "0", g, NULL), 2, "--jobs 0 is bad input");
+	is_int(run("-j", "2x", g, NULL), 2, "--jobs 2x is bad input");
 	is_int(run(g, wrong_data, NULL, NULL), 1, "one failing scenario among several fails the run");
 	ok(strstr(out, "ok 1 - good.scn") && strstr(out, "not ok 2"), "... the good one still ok");
 }

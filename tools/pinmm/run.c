@@ -14,7 +14,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 extern double scn_pinmm_boot_ns, scn_pinmm_shutdown_ns;
 extern unsigned long scn_pinmm_boots;
@@ -97,12 +100,14 @@ unsigned long scn_len(const struct scenario *s, const struct scn_step *st, int m
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: pinmm run FILE... [--backend pinmm|kernel|both] [--json] [-v]\n"
+		"usage: pinmm run FILE... [--backend pinmm|kernel|both] [--json] [-v] [-j N]\n"
 		"  runs each scenario (docs/scenarios.md) on pinmm, on the live kernel, or both,\n"
 		"  and prints a verdict table and TAP; exit 0 all held and agreed, 1 not, 2 bad input\n"
 		"  --backend B   pinmm (default), kernel, or both\n"
 		"  --json        one JSON document instead of TAP\n"
 		"  -v            every step in the table, not only the judged ones\n"
+		"  -j, --jobs N  pinmm scenarios run in N child processes at once, one machine\n"
+		"                each (default 4; 1: one after the other in this process)\n"
 		"  --probe       say whether the kernel backend can run here (exit 0) or why not (1)\n");
 }
 
@@ -155,6 +160,115 @@ static bool needs_io_uring(const struct scn_step *st)
 }
 
 #define NR_BACKENDS 2
+#define MAX_JOBS 64
+
+/* The pinmm backend's verdicts on one scenario, made in a child process. */
+struct prerun {
+	int e;
+	char why[512];
+	struct scn_result *res;
+};
+
+struct prerun_head {
+	int e;
+	char why[512];
+	double boot_ns, shutdown_ns;
+	unsigned long boots;
+};
+
+/*
+ * One child per scenario: it boots its own machine, runs the scenario and
+ * writes its verdicts to a memfd. Most of a scenario's time is the machine's
+ * shutdown waiting for threads and RCU, so @jobs of them overlap well even
+ * on two CPUs. A child that dies fails its scenario, not the run.
+ */
+static int prerun_pinmm(struct scenario *scn, int nscn, int jobs, struct prerun *pr)
+{
+	struct { pid_t pid; int fd, idx; } slot[MAX_JOBS];
+	int next = 0, running = 0;
+
+	memset(slot, 0, sizeof(slot));
+	for (int i = 0; i < nscn; i++) {
+		pr[i].res = calloc((size_t)scn[i].nr_steps + 1, sizeof(*pr[i].res));
+		if (!pr[i].res)
+			return -ENOMEM;
+		for (int k = 0; k < scn[i].nr_steps; k++)
+			scn_skip(&pr[i].res[k], "not run");
+		pr[i].e = -ECHILD;
+		snprintf(pr[i].why, sizeof(pr[i].why), "%s: the pinmm worker died", scn[i].path);
+	}
+	fflush(NULL);
+	while (next < nscn || running) {
+		struct prerun_head h;
+		int status, j;
+		pid_t pid;
+
+		while (running < jobs && next < nscn) {
+			int fd, i = next++;
+
+			if (scn[i].skip[0]) {
+				pr[i].e = 0;
+				pr[i].why[0] = '\0';
+				continue;
+			}
+			fd = memfd_create("pinmm-run", 0);
+			if (fd < 0)
+				return -errno;
+			pid = fork();
+			if (pid < 0) {
+				close(fd);
+				return -errno;
+			}
+			if (!pid) {
+				memset(&h, 0, sizeof(h));
+				h.e = scn_backend_pinmm.run(&scn[i], pr[i].res, h.why, sizeof(h.why));
+				h.boot_ns = scn_pinmm_boot_ns;
+				h.shutdown_ns = scn_pinmm_shutdown_ns;
+				h.boots = scn_pinmm_boots;
+				if (write(fd, &h, sizeof(h)) != (ssize_t)sizeof(h) ||
+				    write(fd, pr[i].res, (size_t)scn[i].nr_steps * sizeof(*pr[i].res)) !=
+				    (ssize_t)((size_t)scn[i].nr_steps * sizeof(*pr[i].res)))
+					_exit(3);
+				fflush(NULL);
+				_exit(0);
+			}
+			for (j = 0; slot[j].pid; j++)
+				;
+			slot[j].pid = pid;
+			slot[j].fd = fd;
+			slot[j].idx = i;
+			running++;
+		}
+		if (!running)
+			break;
+		pid = waitpid(-1, &status, 0);
+		if (pid < 0)
+			return -errno;
+		for (j = 0; j < MAX_JOBS && slot[j].pid != pid; j++)
+			;
+		if (j == MAX_JOBS)
+			continue;
+		running--;
+		if (WIFEXITED(status) && !WEXITSTATUS(status) &&
+		    pread(slot[j].fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h)) {
+			size_t n = (size_t)scn[slot[j].idx].nr_steps * sizeof(*pr[0].res);
+
+			if (pread(slot[j].fd, pr[slot[j].idx].res, n, sizeof(h)) == (ssize_t)n) {
+				pr[slot[j].idx].e = h.e;
+				memcpy(pr[slot[j].idx].why, h.why, sizeof(h.why));
+				scn_pinmm_boot_ns += h.boot_ns;
+				scn_pinmm_shutdown_ns += h.shutdown_ns;
+				scn_pinmm_boots += h.boots;
+			}
+		} else {
+			snprintf(pr[slot[j].idx].why, sizeof(pr[0].why),
+				 "%s: the pinmm worker died (status %#x)", scn[slot[j].idx].path, status);
+		}
+		close(slot[j].fd);
+		slot[j].pid = 0;
+	}
+	return 0;
+}
 
 int cmd_run(int argc, char **argv)
 {
@@ -162,6 +276,7 @@ int cmd_run(int argc, char **argv)
 		{ "backend", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "probe", no_argument, NULL, 'P' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -170,13 +285,27 @@ int cmd_run(int argc, char **argv)
 	struct scenario *scn;
 	struct scn_result *res[NR_BACKENDS];
 	double t_backend[NR_BACKENDS] = { 0 };
-	int nscn, c, nfail = 0, ndisagree = 0, nskip = 0;
+	int nscn, c, nfail = 0, ndisagree = 0, nskip = 0, jobs = 4;
+	struct prerun *pr = NULL;
 	char err[512];
 
 	be[0] = &scn_backend_pinmm;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+vhj:", longopts, NULL)) != -1) {
+		char *end;
+		long v;
+
 		switch (c) {
+		case 'j':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 1 || v > MAX_JOBS) {
+				fprintf(stderr, "pinmm run: bad --jobs '%s' (1 to %d)\n", optarg,
+					MAX_JOBS);
+				return 2;
+			}
+			jobs = (int)v;
+			break;
 		case 'b':
 			if (!strcmp(optarg, "pinmm")) {
 				be[0] = &scn_backend_pinmm;
@@ -249,6 +378,25 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 
+	if (be[0] && jobs > 1) {
+		double t0 = now_s();
+		int e;
+
+		pr = calloc((size_t)nscn, sizeof(*pr));
+		e = pr ? prerun_pinmm(scn, nscn, jobs, pr) : -ENOMEM;
+		t_backend[0] = now_s() - t0;
+		for (int i = 0; e >= 0 && i < nscn; i++)
+			if (pr[i].e == -EINVAL || pr[i].e == -ENOMEM)
+				e = pr[i].e;	/* a machine that cannot boot: bad input */
+		if (e < 0) {
+			for (int i = 0; i < nscn; i++)
+				if (pr && pr[i].e && pr[i].why[0] && (pr[i].e == -EINVAL || pr[i].e == -ENOMEM))
+					fprintf(stderr, "pinmm run: %s\n", pr[i].why);
+			if (e != -EINVAL && e != -ENOMEM)
+				fprintf(stderr, "pinmm run: running the pinmm backend: %s\n", strerror(-e));
+			return 2;
+		}
+	}
 	if (json)
 		printf("{\"backends\":[%s%s%s],\"scenarios\":[", be[0] ? "\"pinmm\"" : "",
 		       be[0] && be[1] ? "," : "", be[1] ? "\"kernel\"" : "");
@@ -273,9 +421,16 @@ int cmd_run(int argc, char **argv)
 
 			if (!be[b])
 				continue;
-			t0 = now_s();
-			e = be[b]->run(s, res[b], why_run[b], sizeof(why_run[b]));
-			t_backend[b] += now_s() - t0;
+			if (b == 0 && pr) {
+				/* made already, in a child */
+				memcpy(res[0], pr[i].res, (size_t)s->nr_steps * sizeof(*res[0]));
+				memcpy(why_run[0], pr[i].why, sizeof(why_run[0]));
+				e = pr[i].e;
+			} else {
+				t0 = now_s();
+				e = be[b]->run(s, res[b], why_run[b], sizeof(why_run[b]));
+				t_backend[b] += now_s() - t0;
+			}
 			if (e == -EINVAL || e == -ENOMEM) {
 				/* the machine could not be made: bad input, nothing more runs */
 				fprintf(stderr, "pinmm run: %s\n", why_run[b]);
@@ -365,8 +520,8 @@ int cmd_run(int argc, char **argv)
 		printf("],\"summary\":{\"scenarios\":%d,\"failed\":%d,\"disagree\":%d,\"skipped\":%d",
 		       nscn, nfail, ndisagree, nskip);
 		if (be[0])
-			printf(",\"pinmm_seconds\":%.3f,\"pinmm_boot_ms\":%.3f,\"pinmm_shutdown_ms\":%.3f",
-			       t_backend[0],
+			printf(",\"pinmm_jobs\":%d,\"pinmm_seconds\":%.3f,\"pinmm_boot_ms\":%.3f,"
+			       "\"pinmm_shutdown_ms\":%.3f", pr ? jobs : 1, t_backend[0],
 			       scn_pinmm_boots ? scn_pinmm_boot_ns / 1e6 / (double)scn_pinmm_boots : 0,
 			       scn_pinmm_boots ? scn_pinmm_shutdown_ns / 1e6 / (double)scn_pinmm_boots : 0);
 		if (be[1])
@@ -376,12 +531,16 @@ int cmd_run(int argc, char **argv)
 		printf("# %d scenarios: %d failed, %d disagree, %d skipped\n", nscn, nfail, ndisagree,
 		       nskip);
 		if (be[0] && scn_pinmm_boots)
-			printf("# pinmm: %.3f s for %d scenarios; per scenario boot %.2f ms + shutdown %.2f ms\n",
-			       t_backend[0], nscn, scn_pinmm_boot_ns / 1e6 / (double)scn_pinmm_boots,
+			printf("# pinmm: %.3f s for %d scenarios (%d at a time); per scenario boot %.2f ms + "
+			       "shutdown %.2f ms\n", t_backend[0], nscn, pr ? jobs : 1,
+			       scn_pinmm_boot_ns / 1e6 / (double)scn_pinmm_boots,
 			       scn_pinmm_shutdown_ns / 1e6 / (double)scn_pinmm_boots);
 		if (be[1])
 			printf("# kernel: %.3f s for %d scenarios\n", t_backend[1], nscn);
 	}
+	for (int i = 0; pr && i < nscn; i++)
+		free(pr[i].res);
+	free(pr);
 	for (int i = 0; i < nscn; i++)
 		scn_free(&scn[i]);
 	free(scn);
