@@ -155,6 +155,12 @@ $(OUT)/tests/tools/bench_report: $(OUT)/obj/tests/tools/bench_report.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lexpat -lm -o $@
 
+# pinmm bench end to end, over the gup_test driver.
+$(OUT)/tests/drivers/gup_test_cli: $(OUT)/obj/tests/drivers/gup_test_cli.o \
+		$(OUT)/obj/tools/pinmm/bench.o $(OUT)/obj/tools/pinmm/args.o $(TESTLIB_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 $(OUT)/bench/%: $(OUT)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

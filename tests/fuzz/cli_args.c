@@ -28,7 +28,7 @@ static const char *const words[] = {
 	"-q", "--quiet", "-h", "--help", "--", "-", "--mem=", "--cma=1G", "-m1G",
 	"demo", "bench", "vmstat", "zoneinfo", "buddyinfo", "pagetypeinfo", "meminfo", "nope",
 	"-u", "-U", "-a", "-b", "-L", "-r", "-n", "-j", "-w", "-W", "-t", "-T", "-S", "-H", "-F",
-	"--kernel", "-uaL", "-r3", "-j0", "-n-1", "-F0x100",
+	"--kernel", "-uaL", "-r3", "-j0", "-n-1", "-F0x100", "-cp", "4294967295", "4294967296",
 	"1G", "256M", "128M", "64M", "2M", "0", "1", "-1", "4096", "64k", "1GiB", "2MB", "1.5G",
 	"0x10M", "010M", "18446744073709551615", "17592186044414M", "17592186044417",
 	"8589934592G", "99999999999999999999", "2147483648", "-2147483649", " 1G", "1G ", "1 G",
@@ -111,9 +111,12 @@ static bool run(struct vec *v)
 			return false;
 		bench_parsed++;
 		if (b.size < (2UL << 20) || b.size > (64UL << 30) || b.threads < 1 ||
-		    b.threads > BENCH_MAX_THREADS || b.repeats < 1 || !b.nr_pages_per_call ||
-		    b.nr_pages_per_call < -1)
+		    b.threads > BENCH_MAX_THREADS || b.repeats < 1 ||
+		    b.nr_pages_per_call < -1 || b.nr_pages_per_call > UINT32_MAX)
 			bad_bench++;
+		for (int i = 0; i < GUP_TEST_MAX_PAGES_TO_DUMP; i++)
+			if (b.which_pages[i] && b.cmd != DUMP_USER_PAGES_TEST)
+				bad_bench++;	/* page indices only come with -c */
 	}
 	if (!strcmp(v->argv[first], "map")) {
 		struct map_opts m;
@@ -188,7 +191,16 @@ int main(void)
 	ok(!FIXED("bench", "-j", "0"), "bench -j 0 is an error");
 	ok(!FIXED("bench", "-r", "5x"), "bench -r 5x is an error, not 5");
 	ok(!FIXED("bench", "-n", ""), "bench -n '' is an error, not 0");
-	ok(!FIXED("bench", "-n", "0"), "bench -n 0 is an error");
+	ok(FIXED("bench", "-n", "0"), "bench -n 0 is accepted: Linux's gup_test pins nothing and "
+	   "reports size 0");
+	ok(!FIXED("bench", "-n", "4294967296"),
+	   "bench -n 2^32 is an error (nr_pages_per_call is a __u32), not 0");
+	ok(FIXED("bench", "-c", "0", "19", "0x1000"), "bench -c takes page indices, hex too");
+	ok(!FIXED("bench", "-c", "0", "1", "2", "3", "4", "5", "6", "7", "8"),
+	   "bench -c with more than GUP_TEST_MAX_PAGES_TO_DUMP indices is an error");
+	ok(!FIXED("bench", "-c", "4294967295"), "bench -c index 2^32-1 is an error (1-based "
+	   "which_pages[] would wrap to 0)");
+	ok(!FIXED("bench", "3"), "bench with a page index but no -c is an error");
 	ok(!FIXED("bench", "-F", "-1"), "bench -F -1 is an error");
 	ok(!FIXED("bench", "extra"), "bench with a stray argument is an error");
 	ok(FIXED("-m", "64M", "-M", "0", "-c", "0", "-p", "0", "bench", "-a", "-m", "2", "-n", "-1",

@@ -164,8 +164,11 @@ static void bench_usage(FILE *out)
 		"  -a  PIN_FAST_BENCHMARK: pin_user_pages_fast\n"
 		"  -b  PIN_BASIC_TEST: pin_user_pages under mmap_lock\n"
 		"  -L  PIN_LONGTERM_BENCHMARK: pin_user_pages + FOLL_LONGTERM\n"
+		"  -c [INDEX...]  DUMP_USER_PAGES_TEST: dump_page() pages INDEX (0-based, up\n"
+		"      to 8; default page 0) to stderr; -p pins them (pin_user_pages)\n"
 		"  -m MiB   mapping size (default 128)     -r N  repeats (default 1)\n"
-		"  -n N     pages per call (-1: all)       -j N  threads (default 1)\n"
+		"  -n N     pages per call (-1: all, 0: none, as Linux: size 0)\n"
+		"  -j N     threads (default 1)\n"
 		"  -w / -W  write (FOLL_WRITE, default) / read\n"
 		"  -t / -T  MADV_HUGEPAGE / MADV_NOHUGEPAGE     -S  MAP_SHARED\n"
 		"  -H       hugetlb (not modelled: skipped)     -F N  raw gup_flags\n"
@@ -187,13 +190,18 @@ int bench_parse_opts(struct bench_opts *o, int argc, char **argv)
 				  .nr_pages_per_call = 1, .repeats = 1, .threads = 1,
 				  .write = true };
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "uUabLm:r:n:j:wWtTSHF:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "uUabLcpm:r:n:j:wWtTSHF:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'u': o->cmd = GUP_FAST_BENCHMARK; break;
 		case 'U': o->cmd = GUP_BASIC_TEST; break;
 		case 'a': o->cmd = PIN_FAST_BENCHMARK; break;
 		case 'b': o->cmd = PIN_BASIC_TEST; break;
 		case 'L': o->cmd = PIN_LONGTERM_BENCHMARK; break;
+		case 'c':
+			o->cmd = DUMP_USER_PAGES_TEST;
+			o->which_pages[0] = 1;	/* page 0 unless indices follow */
+			break;
+		case 'p': o->test_flags |= GUP_TEST_FLAG_DUMP_PAGES_USE_PIN; break;
 		case 'm':
 			if (parse_long("m", optarg, 1, MAX_SIZE_MIB, &v))
 				goto bad;
@@ -205,7 +213,8 @@ int bench_parse_opts(struct bench_opts *o, int argc, char **argv)
 			o->repeats = (int)v;
 			break;
 		case 'n':
-			if (parse_long("n", optarg, -1, LONG_MAX, &v) || !v)
+			/* struct gup_test's nr_pages_per_call is a __u32 */
+			if (parse_long("n", optarg, -1, UINT32_MAX, &v))
 				goto bad;
 			o->nr_pages_per_call = v;
 			break;
@@ -229,6 +238,17 @@ int bench_parse_opts(struct bench_opts *o, int argc, char **argv)
 		case 'h': bench_usage(stdout); return 1;
 		default: goto bad;
 		}
+	}
+	/* -c's page indices, 0-based as gup_test's CLI takes them */
+	for (int i = 0; optind < argc && o->cmd == DUMP_USER_PAGES_TEST; i++, optind++) {
+		if (i == GUP_TEST_MAX_PAGES_TO_DUMP) {
+			fprintf(stderr, "pinmm bench: -c dumps at most %d pages\n",
+				GUP_TEST_MAX_PAGES_TO_DUMP);
+			goto bad;
+		}
+		if (parse_long("c", argv[optind], 0, UINT32_MAX - 1, &v))
+			goto bad;
+		o->which_pages[i] = (unsigned int)v + 1;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "pinmm bench: unexpected argument '%s'\n", argv[optind]);

@@ -2,13 +2,16 @@
 /*
  * pinmm bench: the kernel's gup_test, run on pinmm.
  *
- * Same flags and the same output as tools/testing/selftests/mm/gup_test.c:
- * a private (or -S shared) anonymous mapping of -m MiB is populated, then each
- * of -j threads runs -r repeats of the chosen command over it, -n pages per
- * call, printing "<COMMAND>: Time: get:<us> put:<us> us" per repeat. Outside
- * the timed window every page is checked: pinned pages must report
- * folio_maybe_dma_pinned() and long-term pins folio_is_longterm_pinnable()
- * (the live driver only WARNs; here it fails the run).
+ * Same flags and the same output as tools/testing/selftests/mm/gup_test.c,
+ * and the same driver: each of -j threads opens drivers/gup_test.c's file and
+ * runs -r repeats of the chosen command through gup_test_ioctl() over a
+ * private (or -S shared) anonymous mapping of -m MiB populated first, -n
+ * pages per call, printing "<COMMAND>: Time: get:<us> put:<us> us" per repeat
+ * (", truncated (size: <bytes>)" when the driver covered less). The driver
+ * checks every pinned page outside the timed window - folio_maybe_dma_pinned(),
+ * and folio_is_longterm_pinnable() for long-term pins - and WARNs as Linux's
+ * does; here a WARN fails the run. -c runs DUMP_USER_PAGES_TEST once per thread
+ * instead ("DUMP_USER_PAGES_TEST: done", dumps on stderr).
  *
  * --kernel registers the same amount of memory as an io_uring fixed buffer on
  * the live kernel in the same run (that is pin_user_pages_fast() with
@@ -20,7 +23,9 @@
 
 #include <errno.h>
 #include <liburing.h>
+#include <pinmm/bug.h>
 #include <pinmm/gup.h>
+#include <pinmm/gup_test.h>
 #include <pinmm/mman.h>
 #include <pinmm/task.h>
 #include <pthread.h>
@@ -30,22 +35,29 @@
 #include <sys/mman.h>
 #include <time.h>
 
-static const char *const cmd_names[] = {
-	[GUP_FAST_BENCHMARK] = "GUP_FAST_BENCHMARK",
-	[PIN_FAST_BENCHMARK] = "PIN_FAST_BENCHMARK",
-	[PIN_LONGTERM_BENCHMARK] = "PIN_LONGTERM_BENCHMARK",
-	[GUP_BASIC_TEST] = "GUP_BASIC_TEST",
-	[PIN_BASIC_TEST] = "PIN_BASIC_TEST",
-};
+static const char *cmd_name(unsigned int cmd)
+{
+	switch (cmd) {
+	case GUP_FAST_BENCHMARK: return "GUP_FAST_BENCHMARK";
+	case PIN_FAST_BENCHMARK: return "PIN_FAST_BENCHMARK";
+	case PIN_LONGTERM_BENCHMARK: return "PIN_LONGTERM_BENCHMARK";
+	case GUP_BASIC_TEST: return "GUP_BASIC_TEST";
+	case PIN_BASIC_TEST: return "PIN_BASIC_TEST";
+	case DUMP_USER_PAGES_TEST: return "DUMP_USER_PAGES_TEST";
+	}
+	return "Unknown command";
+}
 
 struct bench_run {
 	struct bench_opts *o;
 	struct task_struct *task;
-	unsigned long addr;
-	int id;
-	int failed;
+	struct gup_test req;		/* the request every repeat starts from */
+	pthread_mutex_t *print_lock;	/* one thread's line at a time, as gup_test's */
+	int status;			/* the failing ioctl's errno, or 0 */
+	unsigned long pages;		/* covered by the last repeat that covered any (0: none) */
+	double get_ns_best, put_ns_best;	/* per page, fastest repeat */
 	double get_ns_total, put_ns_total;	/* over all repeats */
-	double get_ns_best, put_ns_best;	/* fastest repeat */
+	unsigned long pages_total;
 };
 
 static double now_ns(void)
@@ -56,50 +68,17 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-static bool cmd_is_pin(enum gup_cmd c)
+/* The command as bench-report names it. */
+static const char *cmd_short_name(unsigned int cmd)
 {
-	return c == PIN_FAST_BENCHMARK || c == PIN_LONGTERM_BENCHMARK || c == PIN_BASIC_TEST;
-}
-
-/* One GUP call of @nr pages at @addr, as the gup_test driver makes it. */
-static long gup_call(enum gup_cmd cmd, unsigned long addr, unsigned long nr,
-		     unsigned int flags, struct page **pages)
-{
-	struct mm_struct *mm = current->mm;
-	long ret;
-
 	switch (cmd) {
-	case GUP_FAST_BENCHMARK:
-		return get_user_pages_fast(addr, (int)nr, flags, pages);
-	case PIN_FAST_BENCHMARK:
-		return pin_user_pages_fast(addr, (int)nr, flags, pages);
-	case PIN_LONGTERM_BENCHMARK:
-		mmap_read_lock(mm);
-		ret = pin_user_pages(addr, nr, flags | FOLL_LONGTERM, pages);
-		mmap_read_unlock(mm);
-		return ret;
-	case GUP_BASIC_TEST:
-		mmap_read_lock(mm);
-		ret = get_user_pages(addr, nr, flags, pages);
-		mmap_read_unlock(mm);
-		return ret;
-	case PIN_BASIC_TEST:
-		mmap_read_lock(mm);
-		ret = pin_user_pages(addr, nr, flags, pages);
-		mmap_read_unlock(mm);
-		return ret;
+	case GUP_FAST_BENCHMARK: return "gup-fast";
+	case PIN_FAST_BENCHMARK: return "pin-fast";
+	case PIN_LONGTERM_BENCHMARK: return "pin-longterm";
+	case GUP_BASIC_TEST: return "gup-basic";
+	case PIN_BASIC_TEST: return "pin-basic";
 	}
-	return -EINVAL;
-}
-
-static void release(enum gup_cmd cmd, struct page **pages, unsigned long nr)
-{
-	if (cmd_is_pin(cmd)) {
-		unpin_user_pages(pages, nr);
-		return;
-	}
-	for (unsigned long i = 0; i < nr; i++)
-		put_page(pages[i]);
+	return "unknown";
 }
 
 /*
@@ -110,14 +89,9 @@ static void release(enum gup_cmd cmd, struct page **pages, unsigned long nr)
 static void report_lines(const struct bench_opts *o, double pin_ns, double unpin_ns, int kret,
 			 double kpin, double kunpin)
 {
-	static const char *const short_names[] = {
-		[GUP_FAST_BENCHMARK] = "gup-fast", [PIN_FAST_BENCHMARK] = "pin-fast",
-		[PIN_LONGTERM_BENCHMARK] = "pin-longterm", [GUP_BASIC_TEST] = "gup-basic",
-		[PIN_BASIC_TEST] = "pin-basic",
-	};
 	char name[64];
 
-	snprintf(name, sizeof(name), "%s%s-%s", short_names[o->cmd],
+	snprintf(name, sizeof(name), "%s%s-%s", cmd_short_name(o->cmd),
 		 (o->gup_flags & FOLL_LONGTERM) && o->cmd != PIN_LONGTERM_BENCHMARK ?
 		 "-longterm" : "", o->thp ? "thp" : "4k");
 	for (int unpin = 0; unpin < 2; unpin++) {
@@ -135,63 +109,54 @@ static void *bench_thread(void *arg)
 {
 	struct bench_run *r = arg;
 	struct bench_opts *o = r->o;
-	unsigned long nr_pages = o->size >> PAGE_SHIFT;
-	unsigned long per_call = o->nr_pages_per_call < 0 ? nr_pages :
-				 (unsigned long)o->nr_pages_per_call;
-	unsigned int flags = o->gup_flags | (o->write ? FOLL_WRITE : 0);
-	struct page **pages = calloc(nr_pages, sizeof(*pages));
+	struct gup_test_file *file;
+	bool dump = o->cmd == DUMP_USER_PAGES_TEST;
 
-	/* the driver's array is allocated and mapped before it starts the clock */
-	memset(pages, 0xff, nr_pages * sizeof(*pages));
 	pinmm_task_attach(r->task);
-	for (int rep = 0; rep < o->repeats && !r->failed; rep++) {
-		unsigned long done = 0;
-		double t0, t1, t2;
-
-		t0 = now_ns();
-		while (done < nr_pages) {
-			unsigned long n = min(per_call, nr_pages - done);
-			long got = gup_call(o->cmd, r->addr + (done << PAGE_SHIFT), n, flags,
-					    pages + done);
-
-			if (got <= 0)
-				break;
-			done += (unsigned long)got;
-			if ((unsigned long)got < n)
-				break;
-		}
-		t1 = now_ns();
-		/* outside the timed window: what the driver checks, as an assertion */
-		for (unsigned long i = 0; i < done; i++) {
-			struct folio *folio = page_folio(pages[i]);
-
-			if (cmd_is_pin(o->cmd) && !folio_maybe_dma_pinned(folio)) {
-				fprintf(stderr, "pinmm bench: page %lu not reported pinned\n", i);
-				r->failed = 1;
-				break;
-			}
-			if (o->cmd == PIN_LONGTERM_BENCHMARK && !folio_is_longterm_pinnable(folio)) {
-				fprintf(stderr, "pinmm bench: long-term pinned page %lu is not pinnable\n", i);
-				r->failed = 1;
-				break;
-			}
-		}
-		t2 = now_ns();
-		release(o->cmd, pages, done);
-		t2 = now_ns() - t2;
-		r->get_ns_total += t1 - t0;
-		r->put_ns_total += t2;
-		if (!rep || t1 - t0 < r->get_ns_best)
-			r->get_ns_best = t1 - t0;
-		if (!rep || t2 < r->put_ns_best)
-			r->put_ns_best = t2;
-		printf("%s: Time: get:%.0f put:%.0f us", cmd_names[o->cmd], (t1 - t0) / 1000,
-		       t2 / 1000);
-		if (done != nr_pages)
-			printf(", truncated (size: %lu)", done << PAGE_SHIFT);
-		printf("\n");
+	file = gup_test_open();
+	if (!file) {
+		r->status = -ENOMEM;
+		goto out;
 	}
-	free(pages);
+	/* the dump is a test, run once; the benchmarks are timed per repeat */
+	for (int rep = 0; rep < (dump ? 1 : o->repeats); rep++) {
+		struct gup_test g = r->req;
+		uint64_t get_ns, put_ns;
+		unsigned long pages;
+
+		r->status = (int)gup_test_ioctl(file, o->cmd, &g);
+		if (r->status)
+			break;
+		pthread_mutex_lock(r->print_lock);
+		if (dump) {
+			printf("%s: done\n", cmd_name(o->cmd));
+			if (g.size != o->size)
+				printf("Truncated (size: %llu)\n", (unsigned long long)g.size);
+		} else {
+			printf("%s: Time: get:%llu put:%llu us", cmd_name(o->cmd),
+			       (unsigned long long)g.get_delta_usec,
+			       (unsigned long long)g.put_delta_usec);
+			if (g.size != o->size)
+				printf(", truncated (size: %llu)", (unsigned long long)g.size);
+			printf("\n");
+		}
+		pthread_mutex_unlock(r->print_lock);
+
+		/* the figures: ns per page covered, the driver's clock before rounding */
+		pinmm_gup_test_times(file, &get_ns, &put_ns);
+		pages = g.size >> PAGE_SHIFT;
+		r->get_ns_total += get_ns;
+		r->put_ns_total += put_ns;
+		r->pages_total += pages;
+		if (pages && (!r->pages || (double)get_ns / pages < r->get_ns_best))
+			r->get_ns_best = (double)get_ns / pages;
+		if (pages && (!r->pages || (double)put_ns / pages < r->put_ns_best))
+			r->put_ns_best = (double)put_ns / pages;
+		if (pages)
+			r->pages = pages;
+	}
+	gup_test_release(file);
+out:
 	pinmm_task_detach();
 	return NULL;
 }
@@ -274,14 +239,16 @@ out_unmap:
 
 int cmd_bench(struct tool_opts *to, int argc, char **argv)
 {
+	pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
 	struct bench_opts o;
 	struct task_struct *task;
 	struct bench_run *runs;
 	pthread_t *tids;
-	unsigned long addr, nr_pages;
-	double pin_ns, unpin_ns, kget = 0, kput = 0, runs_mean_get, runs_mean_put;
+	unsigned long addr, nr_pages, warns;
+	double pin_ns = 0, unpin_ns = 0, kget = 0, kput = 0, mean_get = 0, mean_put = 0;
 	long kacq = 0, krel = 0;
 	int ret, failed = 0, kret = -ENOSYS;
+	bool dump;
 
 	ret = bench_parse_opts(&o, argc, argv);
 	if (ret)
@@ -290,6 +257,7 @@ int cmd_bench(struct tool_opts *to, int argc, char **argv)
 		printf("1..0 # SKIP hugetlb (-H) is not modelled by pinmm\n");
 		return 0;
 	}
+	dump = o.cmd == DUMP_USER_PAGES_TEST;
 	nr_pages = o.size >> PAGE_SHIFT;
 	/* room for the mapping plus its page tables, whatever the zones */
 	if (to->cfg.mem_bytes < o.size + (512UL << 20)) {
@@ -321,33 +289,55 @@ int cmd_bench(struct tool_opts *to, int argc, char **argv)
 	printf("TAP version 13\n1..%d\n", o.threads);
 	runs = calloc((size_t)o.threads, sizeof(*runs));
 	tids = calloc((size_t)o.threads, sizeof(*tids));
+	warns = pinmm_warn_count();
 	for (int i = 0; i < o.threads; i++) {
-		runs[i] = (struct bench_run){ .o = &o, .task = task, .addr = addr, .id = i };
+		runs[i] = (struct bench_run){
+			.o = &o, .task = task, .print_lock = &print_lock,
+			.req = {
+				.addr = addr, .size = o.size,
+				/* -n -1: the whole range in one call */
+				.nr_pages_per_call = o.nr_pages_per_call < 0 ? (uint32_t)nr_pages :
+						     (uint32_t)o.nr_pages_per_call,
+				.gup_flags = o.gup_flags | (o.write ? FOLL_WRITE : 0),
+				.test_flags = o.test_flags,
+			},
+		};
+		memcpy(runs[i].req.which_pages, o.which_pages, sizeof(o.which_pages));
 		pthread_create(&tids[i], NULL, bench_thread, &runs[i]);
 	}
 	for (int i = 0; i < o.threads; i++) {
 		pthread_join(tids[i], NULL);
-		printf("%sok %d ioctl status 0\n", runs[i].failed ? "not " : "", i + 1);
-		failed |= runs[i].failed;
+		printf("%sok %d ioctl status %d\n", runs[i].status ? "not " : "", i + 1,
+		       runs[i].status);
+		failed |= runs[i].status != 0;
 	}
-	pin_ns = runs[0].get_ns_best / nr_pages;
-	unpin_ns = runs[0].put_ns_best / nr_pages;
-
-	runs_mean_get = runs[0].get_ns_total / o.repeats / nr_pages;
-	runs_mean_put = runs[0].put_ns_total / o.repeats / nr_pages;
+	if (pinmm_warn_count() != warns) {
+		/* Linux's driver only WARNs when a pinned page fails its checks */
+		fprintf(stderr, "pinmm bench: a WARN fired during the run (see above)\n");
+		failed = 1;
+	}
+	pin_ns = runs[0].get_ns_best;
+	unpin_ns = runs[0].put_ns_best;
+	if (runs[0].pages_total) {
+		mean_get = runs[0].get_ns_total / runs[0].pages_total;
+		mean_put = runs[0].put_ns_total / runs[0].pages_total;
+	}
 	pinmm_task_attach(task);
 	vm_munmap(addr, o.size);
 	pinmm_task_detach();
 	pinmm_task_exit(task);
-	free(runs);
-	free(tids);
 	if (pinmm_shutdown())
 		failed = 1;
+	if (dump) {
+		free(runs);
+		free(tids);
+		return failed ? 1 : 0;
+	}
 
 	if (o.kernel) {
 		/* as many tries as pinmm had, best of them, like pinmm's figure */
 		for (int rep = 0; rep < o.repeats; rep++) {
-			double g, p;
+			double g = 0, p = 0;
 
 			kret = kernel_register(o.size, o.thp, &g, &p, &kacq, &krel);
 			if (kret)
@@ -366,18 +356,35 @@ int cmd_bench(struct tool_opts *to, int argc, char **argv)
 				printf("# kernel: pin counters moved less than one per page\n");
 		}
 	}
-	printf("# %s %s: best of %d: pin %.2f ns/page, unpin %.2f ns/page; mean pin %.2f, unpin %.2f "
-	       "(%lu pages, %ld per call, %d thread(s))\n",
-	       cmd_names[o.cmd], o.thp ? "THP" : "4KiB", o.repeats, pin_ns, unpin_ns,
-	       runs_mean_get, runs_mean_put, nr_pages, o.nr_pages_per_call, o.threads);
-	report_lines(&o, pin_ns, unpin_ns, kret, kget / nr_pages, kput / nr_pages);
+	if (runs[0].pages) {
+		printf("# %s %s: best of %d: pin %.2f ns/page, unpin %.2f ns/page; mean pin %.2f, "
+		       "unpin %.2f (%lu pages, %ld per call, %d thread(s))\n",
+		       cmd_name(o.cmd), o.thp ? "THP" : "4KiB", o.repeats, pin_ns, unpin_ns,
+		       mean_get, mean_put, nr_pages, o.nr_pages_per_call, o.threads);
+		report_lines(&o, pin_ns, unpin_ns, kret, kget / nr_pages, kput / nr_pages);
+	} else {
+		/* no REPORT line either: there is no figure to draw */
+		printf("# %s %s: no page covered in %d repeat(s) (%ld per call): no figure\n",
+		       cmd_name(o.cmd), o.thp ? "THP" : "4KiB", o.repeats, o.nr_pages_per_call);
+	}
 	if (!kret) {
 		double kp = kget / nr_pages, ku = kput / nr_pages;
 
-		printf("unpin ns/page: pinmm %.2f kernel %.2f ratio %.2f\n", unpin_ns, ku, ku / unpin_ns);
-		printf("pin ns/page: pinmm %.2f kernel %.2f ratio %.2f\n", pin_ns, kp, kp / pin_ns);
-	} else {
+		if (runs[0].pages) {
+			printf("unpin ns/page: pinmm %.2f kernel %.2f ratio %.2f\n", unpin_ns, ku,
+			       ku / unpin_ns);
+			printf("pin ns/page: pinmm %.2f kernel %.2f ratio %.2f\n", pin_ns, kp,
+			       kp / pin_ns);
+		} else {
+			printf("unpin ns/page: pinmm n/a kernel %.2f ratio n/a\n", ku);
+			printf("pin ns/page: pinmm n/a kernel %.2f ratio n/a\n", kp);
+		}
+	} else if (runs[0].pages) {
 		printf("pin ns/page: pinmm %.2f kernel n/a ratio n/a\n", pin_ns);
+	} else {
+		printf("pin ns/page: pinmm n/a kernel n/a ratio n/a\n");
 	}
+	free(runs);
+	free(tids);
 	return failed ? 1 : 0;
 }

@@ -3,6 +3,7 @@
 #ifndef PINMM_TOOL_H
 #define PINMM_TOOL_H
 
+#include <pinmm/gup_test.h>
 #include <pinmm/machine.h>
 #include <stdio.h>
 
@@ -22,24 +23,18 @@ struct tool_opts {
 		}							\
 	} while (0)
 
-/* gup_test's commands and options (pinmm bench) */
-enum gup_cmd {
-	GUP_FAST_BENCHMARK = 1,
-	PIN_FAST_BENCHMARK,
-	PIN_LONGTERM_BENCHMARK,
-	GUP_BASIC_TEST,
-	PIN_BASIC_TEST,
-};
-
+/* gup_test's options (pinmm bench); the commands are the driver's (pinmm/gup_test.h) */
 struct bench_opts {
-	enum gup_cmd cmd;
+	unsigned int cmd;		/* GUP_FAST_BENCHMARK, ... DUMP_USER_PAGES_TEST */
 	unsigned long size;		/* bytes */
-	long nr_pages_per_call;		/* -1: all */
+	long nr_pages_per_call;		/* -1: all; 0: none (Linux pins nothing) */
 	int repeats;
 	int threads;
 	bool write;
 	bool thp, nothp, shared, hugetlb;
 	unsigned int gup_flags;		/* -F */
+	unsigned int test_flags;	/* -p: GUP_TEST_FLAG_DUMP_PAGES_USE_PIN */
+	unsigned int which_pages[GUP_TEST_MAX_PAGES_TO_DUMP];	/* -c: 1-based */
 	bool kernel;
 };
 
