@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bench/scale: does pinmm scale across CPUs? Each row runs the same loop on
+ * one thread, then on two threads at once, and prints the cost per operation
+ * and the throughput of two threads over one (2.00 = perfect scaling on two
+ * CPUs; below 1 = a second CPU makes the machine slower).
+ *
+ * Two ways of being two threads:
+ *   tasks  each thread is its own task (own mm) working on its own memory:
+ *          nothing is shared but the machine (zones, counters, allocator);
+ *   one mm two threads of one process (kthread_use_mm() workers, as io_uring's
+ *          are) on disjoint ranges: they share mmap_lock and the page-table
+ *          root as well.
+ *
+ * Rows: order-0 alloc+free pair; 4 KiB anonymous write fault; pin+unpin of a
+ * populated range with pin_user_pages_fast() in 512-page calls, 4 KiB and THP;
+ * the slow path pin_user_pages() under mmap_read_lock; the same with
+ * FOLL_LONGTERM (the machine has no ZONE_MOVABLE and no CMA here, so this is
+ * the long-term checks without migration; bench/migrate times migration).
+ * The first row is no pinmm at all, a loop that shares nothing: on a quiet
+ * machine it shows 2.00x; less means other processes had the CPUs during the
+ * run, and the other rows should be read against it.
+ * Every timed phase starts behind a barrier; a round's time is from the first
+ * thread's start to the last thread's end. Best of ROUNDS rounds.
+ * Prints figures only; the headline is the last line.
+ */
+#include <pinmm/gfp.h>
+#include <pinmm/gup.h>
+#include <pinmm/huge_mm.h>
+#include <pinmm/machine.h>
+#include <pinmm/mm.h>
+#include <pinmm/mman.h>
+#include <pinmm/task.h>
+#include <pinmm/uaccess.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_THREADS	2
+#define ROUNDS		9
+#define ALLOC_OPS	200000UL
+#define FAULT_PAGES	8192UL		/* 32 MiB per thread */
+#define PIN_PAGES	8192UL		/* 32 MiB per thread */
+#define THP_PAGES	(16 * HPAGE_PMD_NR)	/* 32 MiB of THPs per thread */
+#define PIN_CHUNK	512UL
+
+enum row { R_SPIN, R_ALLOC, R_FAULT, R_PIN4K, R_PINTHP, R_SLOW, R_LONGTERM, NR_ROWS };
+
+static const char *const row_names[NR_ROWS] = {
+	[R_SPIN] = "(host: spin loop)",
+	[R_ALLOC] = "order-0 alloc+free",
+	[R_FAULT] = "4 KiB write fault",
+	[R_PIN4K] = "pin+unpin fast 4 KiB",
+	[R_PINTHP] = "pin+unpin fast THP",
+	[R_SLOW] = "pin+unpin slow 4 KiB",
+	[R_LONGTERM] = "pin+unpin longterm",
+};
+
+enum mode { M_TASKS, M_ONE_MM };
+
+struct worker {
+	enum row row;
+	enum mode mode;
+	struct mm_struct *shared_mm;	/* M_ONE_MM */
+	pthread_barrier_t *barrier;
+	int nthreads;
+	uint64_t t0[ROUNDS], t1[ROUNDS];
+	unsigned long ops;		/* per round */
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bench/scale: %s failed\n", what);
+	exit(1);
+}
+
+static unsigned long map_range(unsigned long pages, bool thp, bool populate)
+{
+	unsigned long bytes = pages * PAGE_SIZE;
+	unsigned long addr = vm_mmap(NULL, 0, bytes + (thp ? HPAGE_PMD_SIZE : 0),
+				     PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, 0);
+
+	if (IS_ERR_VALUE(addr))
+		die("vm_mmap");
+	if (thp) {
+		/* keep the aligned part only, so every folio is PMD-mapped */
+		unsigned long a = ALIGN(addr, HPAGE_PMD_SIZE);
+
+		if (a > addr)
+			vm_munmap(addr, a - addr);
+		vm_munmap(a + bytes, addr + bytes + HPAGE_PMD_SIZE - (a + bytes));
+		addr = a;
+	}
+	if (do_madvise(current->mm, addr, bytes, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
+		die("madvise");
+	if (populate && do_madvise(current->mm, addr, bytes, MADV_POPULATE_WRITE))
+		die("populate");
+	return addr;
+}
+
+static long pin_range(enum row row, unsigned long addr, unsigned long pages,
+		      struct page **array)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long done = 0;
+
+	while (done < pages) {
+		unsigned long n = min(PIN_CHUNK, pages - done);
+		unsigned long start = addr + done * PAGE_SIZE;
+		long got;
+
+		if (row == R_PIN4K || row == R_PINTHP) {
+			got = pin_user_pages_fast(start, (int)n, FOLL_WRITE, array + done);
+		} else {
+			mmap_read_lock(mm);
+			got = pin_user_pages(start, n, FOLL_WRITE |
+					     (row == R_LONGTERM ? FOLL_LONGTERM : 0),
+					     array + done);
+			mmap_read_unlock(mm);
+		}
+		if (got != (long)n)
+			die("pin");
+		done += n;
+	}
+	return (long)done;
+}
+
+static void *worker_fn(void *arg)
+{
+	struct worker *w = arg;
+	struct task_struct *task = NULL;
+	struct page **array = NULL;
+	unsigned long addr = 0, pages = 0;
+
+	if (w->mode == M_TASKS) {
+		task = pinmm_task_create("scale");
+		if (!task)
+			die("pinmm_task_create");
+		pinmm_task_attach(task);
+	} else {
+		mmget(w->shared_mm);
+		kthread_use_mm(w->shared_mm);
+	}
+	switch (w->row) {
+	case R_SPIN:
+	case R_ALLOC:
+		w->ops = ALLOC_OPS;
+		break;
+	case R_FAULT:
+		w->ops = pages = FAULT_PAGES;
+		break;
+	case R_PINTHP:
+		w->ops = pages = THP_PAGES;
+		addr = map_range(pages, true, true);
+		break;
+	default:
+		w->ops = pages = PIN_PAGES;
+		addr = map_range(pages, false, true);
+		break;
+	}
+	if (pages)
+		array = calloc(pages, sizeof(*array));
+
+	for (int r = 0; r < ROUNDS; r++) {
+		if (w->row == R_FAULT)
+			addr = map_range(pages, false, false);
+		pthread_barrier_wait(w->barrier);
+		w->t0[r] = now_ns();
+		switch (w->row) {
+		case R_SPIN:
+			/* no shared state at all: what two CPUs give right now */
+			for (unsigned long i = 0; i < ALLOC_OPS * 16; i++)
+				__asm__ __volatile__("" : : "r"(i) : "memory");
+			break;
+		case R_ALLOC:
+			for (unsigned long i = 0; i < ALLOC_OPS; i++) {
+				struct page *page = alloc_pages(GFP_KERNEL, 0);
+
+				if (!page)
+					die("alloc_pages");
+				__free_pages(page, 0);
+			}
+			break;
+		case R_FAULT:
+			for (unsigned long i = 0; i < pages; i++)
+				if (put_user((char)1, (char __user *)(addr + i * PAGE_SIZE)))
+					die("fault");
+			break;
+		default:
+			pin_range(w->row, addr, pages, array);
+			unpin_user_pages(array, pages);
+			break;
+		}
+		w->t1[r] = now_ns();
+		pthread_barrier_wait(w->barrier);
+		if (w->row == R_FAULT)
+			vm_munmap(addr, pages * PAGE_SIZE);
+	}
+	if (addr && w->row != R_FAULT)
+		vm_munmap(addr, pages * PAGE_SIZE);
+	free(array);
+	if (w->mode == M_TASKS) {
+		pinmm_task_detach();
+		pinmm_task_exit(task);
+	} else {
+		kthread_unuse_mm(w->shared_mm);
+		mmput(w->shared_mm);
+	}
+	return NULL;
+}
+
+/* Run @row on @n threads; return ns per operation as one thread sees it (best round). */
+static double run(enum row row, enum mode mode, int n, struct mm_struct *shared)
+{
+	struct worker w[MAX_THREADS];
+	pthread_t tid[MAX_THREADS];
+	pthread_barrier_t barrier;
+	uint64_t best = UINT64_MAX;
+
+	pthread_barrier_init(&barrier, NULL, (unsigned int)n);
+	for (int i = 0; i < n; i++) {
+		w[i] = (struct worker){ .row = row, .mode = mode, .shared_mm = shared,
+					.barrier = &barrier, .nthreads = n };
+		if (pthread_create(&tid[i], NULL, worker_fn, &w[i]))
+			die("pthread_create");
+	}
+	for (int i = 0; i < n; i++)
+		pthread_join(tid[i], NULL);
+	pthread_barrier_destroy(&barrier);
+	for (int r = 0; r < ROUNDS; r++) {
+		uint64_t t0 = UINT64_MAX, t1 = 0;
+
+		for (int i = 0; i < n; i++) {
+			t0 = min(t0, w[i].t0[r]);
+			t1 = max(t1, w[i].t1[r]);
+		}
+		best = min(best, t1 - t0);
+	}
+	return (double)best / (double)w[0].ops;
+}
+
+int main(void)
+{
+	struct pinmm_config cfg;
+	struct task_struct *owner;
+	double one[NR_ROWS], two[NR_ROWS], mm2[NR_ROWS];
+
+	pinmm_config_default(&cfg);
+	cfg.mem_bytes = 1UL << 30;
+	cfg.movable_bytes = 0;
+	cfg.cma_bytes = 0;
+	cfg.pmem_bytes = 0;
+	if (pinmm_boot(&cfg))
+		die("pinmm_boot");
+	owner = pinmm_task_create("scale-mm");
+	if (!owner)
+		die("pinmm_task_create");
+
+	printf("%-22s %12s %12s %7s %12s %7s\n", "row", "1 thr ns/op", "2 tasks", "ratio",
+	       "2 thr 1 mm", "ratio");
+	for (int row = 0; row < NR_ROWS; row++) {
+		one[row] = run(row, M_TASKS, 1, NULL);
+		two[row] = run(row, M_TASKS, 2, NULL);
+		mm2[row] = run(row, M_ONE_MM, 2, owner->mm);
+		/* throughput of two threads / one: each does the same ops per round */
+		printf("%-22s %12.1f %12.1f %6.2fx %12.1f %6.2fx\n", row_names[row], one[row],
+		       two[row], 2 * one[row] / two[row], mm2[row], 2 * one[row] / mm2[row]);
+	}
+	pinmm_task_exit(owner);
+	if (pinmm_shutdown())
+		die("pinmm_shutdown");
+	printf("(2 thr columns: ns per op as each thread sees it; ratio: 2-thread throughput "
+	       "over 1-thread; %ld CPUs online)\n", sysconf(_SC_NPROCESSORS_ONLN));
+	printf("scale x2:");
+	for (int row = 0; row < NR_ROWS; row++)
+		printf(" %s %.2f/%.2f%s", (const char *[]){ "host", "alloc", "fault", "pin4k", "pinthp",
+							    "slow", "longterm" }[row],
+		       2 * one[row] / two[row], 2 * one[row] / mm2[row],
+		       row + 1 < NR_ROWS ? ";" : "\n");
+	return 0;
+}
