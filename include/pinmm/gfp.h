@@ -90,6 +90,26 @@ struct folio *__folio_alloc_site(gfp_t gfp, unsigned int order, const struct all
  */
 void __free_pages(struct page *page, unsigned int order);
 
+/**
+ * drain_all_pages - give every CPU's per-CPU free pages back to the buddy allocator.
+ * @zone: only this zone's lists, or NULL for every zone.
+ *
+ * Pages on the per-CPU lists are free but not on the free lists, so they do
+ * not merge and look busy to a pfn walk: call this before concluding that a
+ * range cannot be emptied (alloc_contig_range(), offlining, compaction do).
+ * A page freed on another CPU while this runs may land on its list again.
+ * Context: takes each CPU's pcp lock, then zone->lock; may not hold either.
+ */
+void drain_all_pages(struct zone *zone);
+
+/**
+ * drain_local_pages - drain the calling CPU's per-CPU lists (of @zone, or all if NULL).
+ * @zone: the zone or NULL.
+ *
+ * Context: as drain_all_pages().
+ */
+void drain_local_pages(struct zone *zone);
+
 /*
  * Fault injection: pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, n, 0) makes the
  * calling thread's @n-th next alloc_pages()/folio_alloc() fail

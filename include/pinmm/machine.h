@@ -69,7 +69,10 @@ int pinmm_parse_size(const char *s, unsigned long *bytes);
 /* Pages the allocator refused to free because their state was corrupt. */
 unsigned long pinmm_bad_page_count(void);
 
-/* Frames currently allocated (not free) in ZONE_NORMAL and ZONE_MOVABLE. */
+/*
+ * Frames currently allocated in ZONE_NORMAL and ZONE_MOVABLE: neither on a
+ * free list nor on a CPU's per-CPU list (those are free, just not merged).
+ */
 unsigned long pinmm_frames_in_use(void);
 
 #endif /* PINMM_MACHINE_H */

@@ -53,8 +53,32 @@ struct free_area {
 	unsigned long nr_free_type[MIGRATE_TYPES];	/* (z) blocks per type */
 };
 
+/*
+ * Per-CPU page lists (Linux's struct per_cpu_pages): each CPU keeps a few
+ * free order-0 pages per migratetype, and free THP-sized (pageblock-order)
+ * blocks, out of the buddy allocator, so most allocations and frees touch
+ * no shared cache line and take no zone->lock. Pages on these lists are
+ * allocated as far as the buddy allocator and NR_FREE_PAGES are concerned
+ * (not PageBuddy, refcount 0); drain_all_pages() gives them back.
+ * Lock letters: (l) pcp->lock (taken by the owning CPU, and by a drainer
+ * from another CPU), (c) set at boot.
+ */
+#define NR_PCP_ORDER0_LISTS	MIGRATE_PCPTYPES
+#define NR_PCP_LISTS		(NR_PCP_ORDER0_LISTS + 2)	/* + THP: other, movable */
+
+struct per_cpu_pages {
+	spinlock_t lock;
+	int count;				/* (l) pages on all the lists */
+	int high;				/* (l) free down below this ... */
+	int batch;				/* (l) ... this many at a time; refill as many */
+	struct list_head lists[NR_PCP_LISTS];	/* (l) */
+} __attribute__((aligned(64)));
+
 struct zone {
 	spinlock_t lock;		/* protects free_area and buddy pages */
+	struct per_cpu_pages *per_cpu_pageset;	/* (c) [NR_CPUS] */
+	int pcp_batch, pcp_high;	/* (c) the per-CPU lists' marks when enabled */
+	int stat_threshold;		/* (c) per-CPU counter diff folded past this */
 	const char *name;
 	enum zone_type idx;
 	unsigned long zone_start_pfn;	/* (c) */

@@ -32,6 +32,16 @@ int pinmm_check_zone(struct zone *zone, bool verbose);
 void pinmm_page_alloc_reset(void);
 /* Free pages counted on @zone's free lists (zone->lock held or quiescent). */
 unsigned long zone_free_pages_locked(struct zone *zone);
+/* Pages on the CPUs' per-CPU lists of @zone: allocated to the buddy allocator, free to everyone else. */
+unsigned long zone_pcp_pages(struct zone *zone);
+/*
+ * Linux's zone_pcp_disable()/zone_pcp_enable() (mm/internal.h): while
+ * disabled, @zone's per-CPU lists hold nothing (frees go straight to the
+ * buddy lists, allocations take one page); disabling drains them. Offlining
+ * uses it; so do the tests of the buddy allocator itself.
+ */
+void zone_pcp_disable(struct zone *zone);
+void zone_pcp_enable(struct zone *zone);
 
 /*
  * For src/migrate (Linux keeps these in mm/internal.h too): take a free block

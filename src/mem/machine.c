@@ -294,10 +294,17 @@ unsigned long pinmm_frames_in_use(void)
 	for_each_populated_zone(zone) {
 		if (zone->idx == ZONE_DEVICE)
 			continue;
+		unsigned long free_pages;
+
+		/*
+		 * Then the per-CPU lists, which hold free pages too: a page
+		 * drained in between is counted used, never free twice.
+		 */
 		spin_lock(&zone->lock);
-		used += (unsigned long)atomic_load(&zone->managed_pages) -
-			zone_free_pages_locked(zone);
+		free_pages = zone_free_pages_locked(zone);
 		spin_unlock(&zone->lock);
+		free_pages += zone_pcp_pages(zone);
+		used += (unsigned long)atomic_load(&zone->managed_pages) - free_pages;
 	}
 	return used;
 }
@@ -356,6 +363,8 @@ int pinmm_shutdown(void)
 	/* page tables and other RCU-freed memory must be back first */
 	rcu_barrier();
 	teardown_zero_page();
+	/* free pages on the CPUs' lists go home before the free lists are checked */
+	drain_all_pages(NULL);
 
 	acquired = global_node_page_state(NR_FOLL_PIN_ACQUIRED);
 	released = global_node_page_state(NR_FOLL_PIN_RELEASED);

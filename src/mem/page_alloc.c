@@ -9,6 +9,15 @@
  *  - every frame of the zone is either in exactly one free block or allocated;
  *  - NR_FREE_PAGES counts free frames outside MIGRATE_ISOLATE blocks and
  *    NR_FREE_CMA_PAGES the free frames in MIGRATE_CMA blocks.
+ *
+ * In front of it, per-CPU page lists (struct per_cpu_pages, as Linux's):
+ * order-0 pages and pageblock-order (THP) blocks are freed to, and allocated
+ * from, the calling CPU's lists for the zone, which are refilled from and
+ * trimmed to the free lists a batch at a time under zone->lock. As in Linux,
+ * pages on those lists are not free to the buddy allocator (not PageBuddy,
+ * not in NR_FREE_PAGES): whoever needs them merged — compaction,
+ * alloc_contig_range(), offlining, shutdown, a failing allocation — drains
+ * them first (drain_all_pages(), drain_local_pages()).
  */
 #include "internal.h"
 
@@ -18,6 +27,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef PINMM_ASAN
 #include <sanitizer/asan_interface.h>
@@ -44,6 +54,9 @@ static const int fallbacks[MIGRATE_PCPTYPES][MIGRATE_PCPTYPES - 1] = {
 };
 
 #define ALLOC_CMA	0x1u	/* movable request: CMA pageblocks may serve it */
+
+/* zone->per_cpu_pageset of each zone */
+static struct per_cpu_pages pcp_sets[MAX_NR_ZONES][NR_CPUS];
 
 static atomic_ulong bad_pages;
 
@@ -353,18 +366,300 @@ static void prep_new_page(struct page *page, unsigned int order, gfp_t gfp,
 	atomic_store_explicit(&page->_refcount, 1, memory_order_release);
 }
 
+static void __free_one_page(unsigned long pfn, struct zone *zone, unsigned int order);
+
+/* ---- per-CPU page lists ------------------------------------------------------ */
+
+/* Orders the per-CPU lists hold: single pages and THP-sized blocks (Linux's pcp_allowed_order()). */
+static inline bool pcp_allowed_order(unsigned int order)
+{
+	return order == 0 || order == pageblock_order;
+}
+
+/* The list of @mt (a MIGRATE_PCPTYPES type) for @order: THPs in two lists, movable or not. */
+static inline int order_to_pindex(int mt, unsigned int order)
+{
+	if (order)
+		return NR_PCP_ORDER0_LISTS + (mt == MIGRATE_MOVABLE);
+	return mt;
+}
+
+static inline unsigned int pindex_to_order(int pindex)
+{
+	return pindex < NR_PCP_ORDER0_LISTS ? 0 : pageblock_order;
+}
+
+/* The calling CPU's lists for @zone, or NULL (no lists in this zone, or no CPU id). */
+static inline struct per_cpu_pages *this_cpu_pcp(struct zone *zone)
+{
+	int cpu;
+
+	if (unlikely(!zone->per_cpu_pageset))
+		return NULL;
+	cpu = smp_processor_id();
+	return likely(cpu >= 0) ? &zone->per_cpu_pageset[cpu] : NULL;
+}
+
+/* Move up to @count blocks of @order from the free lists to @list; return how many. */
+static int rmqueue_bulk(struct zone *zone, unsigned int order, int count, struct list_head *list,
+			int mt, unsigned int alloc_flags)
+{
+	int i;
+
+	spin_lock(&zone->lock);
+	for (i = 0; i < count; i++) {
+		struct page *page = __rmqueue(zone, order, mt, alloc_flags);
+
+		if (!page)
+			break;
+		list_add_tail(&page->lru, list);
+	}
+	spin_unlock(&zone->lock);
+	return i;
+}
+
+/*
+ * Give @to_free pages (at least; a THP counts 512) from @pcp back to the
+ * free lists, oldest first, taking the lists in turn (Linux's
+ * free_pcppages_bulk()). Each block merges under the type its pageblock has
+ * now: one isolated since it was listed lands on the isolate list, uncounted.
+ */
+static void free_pcppages_bulk(struct zone *zone, int to_free, struct per_cpu_pages *pcp)
+{
+	int pindex = 0;
+
+	lockdep_assert_held(&pcp->lock);
+	to_free = min(to_free, pcp->count);
+	if (to_free <= 0)
+		return;
+	spin_lock(&zone->lock);
+	while (to_free > 0) {
+		struct list_head *list;
+		unsigned int order;
+		struct page *page;
+
+		while (list_empty(&pcp->lists[pindex]))
+			pindex = (pindex + 1) % NR_PCP_LISTS;
+		list = &pcp->lists[pindex];
+		order = pindex_to_order(pindex);
+		page = list_last_entry(list, struct page, lru);
+		list_del(&page->lru);
+		pcp->count -= 1 << order;
+		to_free -= 1 << order;
+		__free_one_page(page_to_pfn(page), zone, order);
+		pindex = (pindex + 1) % NR_PCP_LISTS;
+	}
+	spin_unlock(&zone->lock);
+}
+
+/* Take a block of @order and type @mt from this CPU's list, refilling it if empty. */
+static struct page *rmqueue_pcplist(struct zone *zone, struct per_cpu_pages *pcp,
+				    unsigned int order, int mt, unsigned int alloc_flags)
+{
+	struct list_head *list = &pcp->lists[order_to_pindex(mt, order)];
+	struct page *page;
+
+	spin_lock(&pcp->lock);
+	/*
+	 * A THP list is refilled one block at a time (Linux takes two): a
+	 * 2 MiB block held back from the buddy lists is not worth more.
+	 */
+	if (list_empty(list))
+		pcp->count += rmqueue_bulk(zone, order, order ? 1 : pcp->batch, list, mt,
+					   alloc_flags) << order;
+	page = list_first_entry_or_null(list, struct page, lru);
+	if (page) {
+		list_del(&page->lru);
+		pcp->count -= 1 << order;
+	}
+	spin_unlock(&pcp->lock);
+	return page;
+}
+
+/* Put a prepared block on this CPU's list; trim the lists past pcp->high. */
+static bool free_to_pcp(struct zone *zone, struct page *page, unsigned int order)
+{
+	struct per_cpu_pages *pcp;
+	int mt;
+
+	if (!pcp_allowed_order(order))
+		return false;
+	pcp = this_cpu_pcp(zone);
+	if (!pcp)
+		return false;
+	mt = get_pfnblock_migratetype(page_to_pfn(page));
+	if (unlikely(mt >= MIGRATE_PCPTYPES)) {
+		/* an isolated block keeps what is freed in it, at once */
+		if (is_migrate_isolate(mt))
+			return false;
+		mt = MIGRATE_MOVABLE;	/* CMA pages serve movable requests */
+	}
+	spin_lock(&pcp->lock);
+	/* a block the lists may not hold (a THP past high; lists disabled) */
+	if ((1 << order) >= pcp->high) {
+		spin_unlock(&pcp->lock);
+		return false;
+	}
+	list_add(&page->lru, &pcp->lists[order_to_pindex(mt, order)]);
+	pcp->count += 1 << order;
+	if (pcp->count >= pcp->high)
+		free_pcppages_bulk(zone, pcp->count - (pcp->high - pcp->batch), pcp);
+	spin_unlock(&pcp->lock);
+	return true;
+}
+
+static void drain_pages_zone(int cpu, struct zone *zone)
+{
+	struct per_cpu_pages *pcp = &zone->per_cpu_pageset[cpu];
+
+	spin_lock(&pcp->lock);
+	free_pcppages_bulk(zone, pcp->count, pcp);
+	spin_unlock(&pcp->lock);
+}
+
+static void drain_pages(int cpu, struct zone *zone)
+{
+	if (zone) {
+		if (zone->per_cpu_pageset)
+			drain_pages_zone(cpu, zone);
+		return;
+	}
+	for (int z = 0; z < MAX_NR_ZONES; z++)
+		if (pinmm_zones[z].per_cpu_pageset)
+			drain_pages_zone(cpu, &pinmm_zones[z]);
+}
+
+void drain_local_pages(struct zone *zone)
+{
+	int cpu = smp_processor_id();
+
+	if (cpu >= 0)
+		drain_pages(cpu, zone);
+}
+
+void drain_all_pages(struct zone *zone)
+{
+	int nr = pinmm_nr_cpu_ids();
+
+	for (int cpu = 0; cpu < nr; cpu++)
+		drain_pages(cpu, zone);
+}
+
+unsigned long zone_pcp_pages(struct zone *zone)
+{
+	unsigned long nr = 0;
+	int nr_cpus = pinmm_nr_cpu_ids();
+
+	if (!zone->per_cpu_pageset)
+		return 0;
+	for (int cpu = 0; cpu < nr_cpus; cpu++) {
+		struct per_cpu_pages *pcp = &zone->per_cpu_pageset[cpu];
+
+		spin_lock(&pcp->lock);
+		nr += (unsigned long)pcp->count;
+		spin_unlock(&pcp->lock);
+	}
+	return nr;
+}
+
+/*
+ * Linux's zone_batchsize() and zone_highsize() for a zone of @managed pages
+ * on @ncpus CPUs: a batch of about a quarter of managed/1024 (at most 63),
+ * and high the zone's low watermark shared out between the CPUs, at least
+ * four batches. The low watermark is Linux's for a zone alone:
+ * min_free_kbytes = 4 * sqrt(KiB), low = min + max(min / 4, 0.1% of managed).
+ */
+static void zone_pcp_sizes(unsigned long managed, int ncpus, int *batch, int *high)
+{
+	unsigned long b = min(managed >> 10, (1UL << 20) / PAGE_SIZE) / 4, min_pages, low, h;
+	unsigned long kb = managed * (PAGE_SIZE / 1024), root = 1;
+
+	b = max(b, 1UL);
+	b = (1UL << (63 - __builtin_clzl(b + b / 2))) - 1;
+	b = max(b, 1UL);
+	while ((root + 1) * (root + 1) <= kb)
+		root++;
+	min_pages = 4 * root / (PAGE_SIZE / 1024);
+	low = min_pages + max(min_pages / 4, managed / 1000);
+	h = max(low / (unsigned long)max(ncpus, 1), 4 * b);
+	*batch = (int)b;
+	*high = (int)h;
+}
+
+static void zone_pcp_init(struct zone *zone, unsigned long managed)
+{
+	zone_pcp_sizes(managed, (int)max(1L, sysconf(_SC_NPROCESSORS_ONLN)), &zone->pcp_batch,
+		       &zone->pcp_high);
+	zone->per_cpu_pageset = pcp_sets[zone->idx];
+	for (int cpu = 0; cpu < NR_CPUS; cpu++) {
+		struct per_cpu_pages *pcp = &zone->per_cpu_pageset[cpu];
+
+		spin_lock_init(&pcp->lock, LOCK_RANK_PCP);
+		pcp->count = 0;
+		pcp->batch = zone->pcp_batch;
+		pcp->high = zone->pcp_high;
+		for (int i = 0; i < NR_PCP_LISTS; i++)
+			INIT_LIST_HEAD(&pcp->lists[i]);
+	}
+}
+
+static void zone_pcp_set(struct zone *zone, int batch, int high)
+{
+	for (int cpu = 0; cpu < NR_CPUS; cpu++) {
+		struct per_cpu_pages *pcp = &zone->per_cpu_pageset[cpu];
+
+		spin_lock(&pcp->lock);
+		pcp->batch = batch;
+		pcp->high = high;
+		spin_unlock(&pcp->lock);
+	}
+}
+
+void zone_pcp_disable(struct zone *zone)
+{
+	if (!zone->per_cpu_pageset)
+		return;
+	/* high 0: every free goes to the buddy lists; batch 1: an allocation takes one page */
+	zone_pcp_set(zone, 1, 0);
+	drain_all_pages(zone);
+}
+
+void zone_pcp_enable(struct zone *zone)
+{
+	if (zone->per_cpu_pageset)
+		zone_pcp_set(zone, zone->pcp_batch, zone->pcp_high);
+}
+
+/* A thread exits (its CPU goes offline): nothing may stay on its lists. */
+static void page_alloc_cpu_dead(int cpu)
+{
+	for (int z = 0; z < MAX_NR_ZONES; z++) {
+		struct zone *zone = &pinmm_zones[z];
+
+		if (zone->per_cpu_pageset)
+			drain_pages_zone(cpu, zone);
+	}
+}
+
+/* ---- allocation from the zones ------------------------------------------------ */
+
 static struct page *get_page_from_freelist(unsigned int order, int mt, unsigned int alloc_flags,
 					   enum zone_type highest)
 {
 	for (int z = (int)highest; z >= ZONE_NORMAL; z--) {
 		struct zone *zone = &pinmm_zones[z];
+		struct per_cpu_pages *pcp;
 		struct page *page;
 
 		if (!populated_zone(zone) || z == ZONE_DEVICE)
 			continue;
-		spin_lock(&zone->lock);
-		page = __rmqueue(zone, order, mt, alloc_flags);
-		spin_unlock(&zone->lock);
+		if (pcp_allowed_order(order) && (pcp = this_cpu_pcp(zone))) {
+			page = rmqueue_pcplist(zone, pcp, order, mt, alloc_flags);
+		} else {
+			spin_lock(&zone->lock);
+			page = __rmqueue(zone, order, mt, alloc_flags);
+			spin_unlock(&zone->lock);
+		}
 		if (page) {
 			count_vm_events(z == ZONE_MOVABLE ? PGALLOC_MOVABLE : PGALLOC_NORMAL,
 					1L << order);
@@ -394,12 +689,27 @@ struct page *__alloc_pages_site(gfp_t gfp, unsigned int order, const struct allo
 		alloc_flags |= ALLOC_CMA;
 	page = get_page_from_freelist(order, mt, alloc_flags, gfp_zone(gfp));
 	/*
+	 * Free pages may sit on the CPUs' lists (another type's list of this
+	 * CPU, or another CPU's): give them back and try again.
+	 */
+	if (!page) {
+		drain_all_pages(NULL);
+		page = get_page_from_freelist(order, mt, alloc_flags, gfp_zone(gfp));
+	}
+	/*
 	 * src/fs: direct reclaim of clean page cache (the file layer installs
-	 * the hook), then one more try, as __alloc_pages_direct_reclaim() does.
+	 * the hook), then one more try, as __alloc_pages_direct_reclaim() does;
+	 * what reclaim freed went to this CPU's lists, so drain them if that
+	 * try fails, as Linux does after reclaim.
 	 */
 	if (!page && (gfp & __GFP_DIRECT_RECLAIM) && pinmm_direct_reclaim &&
-	    pinmm_direct_reclaim(max(32UL, 1UL << order)))
+	    pinmm_direct_reclaim(max(32UL, 1UL << order))) {
 		page = get_page_from_freelist(order, mt, alloc_flags, gfp_zone(gfp));
+		if (!page) {
+			drain_all_pages(NULL);
+			page = get_page_from_freelist(order, mt, alloc_flags, gfp_zone(gfp));
+		}
+	}
 	/*
 	 * src/migrate: a high-order request that may sleep compacts the zones
 	 * it may use once and tries again (Linux's __alloc_pages_direct_compact).
@@ -576,6 +886,10 @@ static void free_one_block(struct page *page, unsigned int order)
 
 	if (!free_pages_prepare(page, order))
 		return;
+	if (free_to_pcp(zone, page, order)) {
+		count_vm_events(PGFREE, 1L << order);
+		return;
+	}
 	spin_lock(&zone->lock);
 	__free_one_page(page_to_pfn(page), zone, order);
 	spin_unlock(&zone->lock);
@@ -638,7 +952,10 @@ void pinmm_free_area_init(struct zone *zone, unsigned long start, unsigned long 
 	}
 	spin_unlock(&zone->lock);
 	atomic_fetch_add(&zone->managed_pages, (long)nr);
+	zone_pcp_init(zone, nr);
+	pinmm_cpuhp_set_dead(page_alloc_cpu_dead);
 }
+
 
 unsigned long zone_free_pages_locked(struct zone *zone)
 {

@@ -249,6 +249,12 @@ static void compact_zone(struct compact_control *cc)
 				putback_movable_pages(&cc->migratepages);
 			}
 			cc->nr_migrated += before - after;
+			/*
+			 * The sources went to this CPU's lists: put them on the
+			 * free lists so they merge (Linux drains the local lists
+			 * as the migrate scanner leaves a block).
+			 */
+			drain_local_pages(zone);
 		}
 		if (compact_finished(cc))
 			break;
@@ -354,6 +360,8 @@ int compact_zone_now(struct zone *zone)
 	if (!zone || zone < pinmm_zones || zone >= pinmm_zones + MAX_NR_ZONES ||
 	    !populated_zone(zone) || zone->idx == ZONE_DEVICE)
 		return -EINVAL;
+	/* every CPU's free pages on the free lists, where the free scanner finds them */
+	drain_all_pages(zone);
 	for (int pass = 0; pass < 4; pass++) {
 		struct compact_control cc = { .zone = zone, .order = -1, .mode = MIGRATE_SYNC };
 

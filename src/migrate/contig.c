@@ -6,6 +6,7 @@
  *   1. isolate the pageblocks of the range (MIGRATE_ISOLATE): nothing new is
  *      allocated there, and whatever is freed there stays there;
  *   2. migrate every in-use folio of the range somewhere else;
+ *      (and the free pages of the range on the CPUs' lists are drained);
  *   3. with zone->lock held, check that every frame of the range is now free
  *      (the first one that is not is named in the -EBUSY report), and take
  *      the free blocks off the free lists;
@@ -119,11 +120,21 @@ int alloc_contig_range(unsigned long start, unsigned long end, int migratetype, 
 	ret = start_isolate_page_range(&iso, start, end);
 	if (ret)
 		return ret;
+	/*
+	 * Free pages of the range on the CPUs' lists would look busy and be
+	 * handed out again: back to the (now isolate) free lists with them.
+	 */
+	drain_all_pages(zone);
 	ret = migrate_range_out(start, end, current_gfp_context(gfp), MR_CONTIG_RANGE);
 	/* even after a failed migration, name the first frame still in use */
 	if (ret != -ENOMEM && ret != -EINTR) {
 		int taken = take_range(zone, start, end, &outer_start, &outer_end, &busy);
 
+		/* a page freed to a CPU's list just before its block was isolated */
+		if (taken == -EBUSY) {
+			drain_all_pages(zone);
+			taken = take_range(zone, start, end, &outer_start, &outer_end, &busy);
+		}
 		ret = taken ? taken : 0;
 	}
 	undo_isolate_page_range(&iso);

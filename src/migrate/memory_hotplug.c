@@ -57,10 +57,14 @@ int offline_pages(unsigned long start_pfn, unsigned long nr_pages)
 	ret = start_isolate_page_range(&iso, start_pfn, end);
 	if (ret)
 		return ret;
+	/* as Linux: the zone's per-CPU lists hold nothing while it is offlined */
+	zone_pcp_disable(zone);
 	for (int round = 0; round < OFFLINE_ROUNDS; round++) {
 		ret = migrate_range_out(start_pfn, end, GFP_HIGHUSER_MOVABLE, MR_MEMORY_HOTPLUG);
 		if (ret == -ENOMEM || ret == -EINTR)
 			break;
+		/* as Linux's offline_pages(): what sits on the CPUs' lists is free, not busy */
+		drain_all_pages(zone);
 		spin_lock(&zone->lock);
 		busy = __first_busy_pfn(start_pfn, end);
 		if (busy == end) {
@@ -70,6 +74,7 @@ int offline_pages(unsigned long start_pfn, unsigned long nr_pages)
 			VM_BUG_ON(outer_start != start_pfn || outer_end != end);
 			atomic_fetch_sub(&zone->managed_pages, (long)nr_pages);
 			free(iso.saved_mt);	/* stays isolated while offline */
+			zone_pcp_enable(zone);
 			return 0;
 		}
 		spin_unlock(&zone->lock);
@@ -77,6 +82,7 @@ int offline_pages(unsigned long start_pfn, unsigned long nr_pages)
 		cond_resched();
 	}
 	undo_isolate_page_range(&iso);
+	zone_pcp_enable(zone);
 	if (ret == -EBUSY)
 		fprintf(stderr, "pinmm: offline_pages: [%#lx, %#lx): pfn %#lx could not be "
 			"migrated\n", start_pfn, end, busy);

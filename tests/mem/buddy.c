@@ -69,7 +69,7 @@ static void test_random_mix(void)
 	unsigned long bad_pattern = 0, bad_place = 0, failed_allocs = 0, ops = 0;
 	uint64_t tag = 1;
 
-	test_boot(MEM_MB, MOVABLE_MB, CMA_MB);
+	test_boot_buddy(MEM_MB, MOVABLE_MB, CMA_MB);
 	pgalloc_n0 = global_vm_event(PGALLOC_NORMAL);
 	pgalloc_m0 = global_vm_event(PGALLOC_MOVABLE);
 	pgfree0 = global_vm_event(PGFREE);
@@ -182,7 +182,7 @@ static void test_counters(void)
 	long v = -1;
 	bool sums = true;
 
-	test_boot(MEM_MB, MOVABLE_MB, CMA_MB);
+	test_boot_buddy(MEM_MB, MOVABLE_MB, CMA_MB);
 	is_int(zone_page_state(normal, NR_FREE_PAGES),
 	       (long)MB_PAGES(MEM_MB - MOVABLE_MB) - 1,
 	       "vmstat: after boot ZONE_NORMAL's NR_FREE_PAGES is its size minus the zero page");
@@ -243,7 +243,7 @@ static void test_loose_block(void)
 	bool tails_plain = true;
 	long free0;
 
-	test_boot(MEM_MB, 0, 0);
+	test_boot_buddy(MEM_MB, 0, 0);
 	free0 = global_zone_page_state(NR_FREE_PAGES);
 	page = alloc_pages(GFP_KERNEL, 3);
 	if (!page)
@@ -270,7 +270,7 @@ static void test_gfp_zero(void)
 	unsigned char *p;
 	bool zero = true;
 
-	test_boot(MEM_MB, 0, 0);
+	test_boot_buddy(MEM_MB, 0, 0);
 	/* dirty the lowest free order-2 block, free it, and get it back zeroed */
 	page = alloc_pages(GFP_KERNEL, 2);
 	if (!page)
@@ -294,7 +294,7 @@ static void test_order_limit(void)
 	long free0;
 	struct page *page;
 
-	test_boot(MEM_MB, 0, 0);
+	test_boot_buddy(MEM_MB, 0, 0);
 	free0 = global_zone_page_state(NR_FREE_PAGES);
 	pgalloc = global_vm_event(PGALLOC_NORMAL);
 	warns = pinmm_warn_count();
@@ -323,7 +323,7 @@ static void test_exhaustion(void)
 	unsigned long n = 0, stall0;
 	long free0;
 
-	test_boot(MEM_MB, 0, 0);
+	test_boot_buddy(MEM_MB, 0, 0);
 	free0 = global_zone_page_state(NR_FREE_PAGES);
 	stall0 = global_vm_event(ALLOCSTALL);
 	for (;;) {
@@ -359,7 +359,7 @@ static void test_fail_nth(void)
 	struct page *pages[SWEEP_ALLOCS];
 	bool exact = true, clean = true;
 
-	test_boot(MEM_MB, 0, 0);
+	test_boot_buddy(MEM_MB, 0, 0);
 	pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, 3, 0);
 	for (int i = 0; i < SWEEP_ALLOCS; i++)
 		pages[i] = alloc_page(GFP_KERNEL);

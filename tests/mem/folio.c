@@ -73,7 +73,7 @@ static void check_layout(unsigned int order, gfp_t gfp)
 
 static void test_layout(void)
 {
-	test_boot(64, 16, 0);
+	test_boot_buddy(64, 16, 0);
 	for (unsigned int order = 1; order <= MAX_PAGE_ORDER; order++)
 		check_layout(order, order & 1 ? GFP_KERNEL : GFP_HIGHUSER_MOVABLE);
 	{
@@ -107,7 +107,7 @@ static void test_references(void)
 	struct folio *folio, *big;
 	unsigned long pfn;
 
-	test_boot(64, 0, 0);
+	test_boot_buddy(64, 0, 0);
 	folio = folio_alloc(GFP_KERNEL, 0);
 	if (!folio)
 		bail_out("folio_alloc failed");
@@ -198,7 +198,7 @@ static void test_maybe_dma_pinned(void)
 {
 	struct folio *small, *large;
 
-	test_boot(64, 0, 0);
+	test_boot_buddy(64, 0, 0);
 	small = folio_alloc(GFP_KERNEL, 0);
 	large = folio_alloc(GFP_KERNEL, 2);
 	if (!small || !large)
@@ -242,7 +242,7 @@ static void test_zero_page(void)
 	int status;
 	pid_t pid;
 
-	test_boot(64, 0, 0);
+	test_boot_buddy(64, 0, 0);
 	zp = ZERO_PAGE(0);
 	ok(zp != NULL && is_zero_page(zp) && is_zero_pfn(page_to_pfn(zp)) &&
 	   is_zero_folio(page_folio(zp)), "zero page: ZERO_PAGE(0) is the zero page "

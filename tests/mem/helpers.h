@@ -19,6 +19,20 @@
 
 #define MB_PAGES(mb)	((unsigned long)(mb) << (20 - PAGE_SHIFT))
 
+/*
+ * Boot a machine whose buddy allocator is tested by itself: every zone's
+ * per-CPU lists disabled (zone_pcp_disable(), as offline_pages() does), so
+ * each free reaches the free lists and NR_FREE_PAGES at once and each
+ * allocation takes exactly its block. tests/mem/pcp.c tests the lists.
+ */
+static inline void test_boot_buddy(unsigned long mem_mb, unsigned long movable_mb,
+				   unsigned long cma_mb)
+{
+	test_boot(mem_mb, movable_mb, cma_mb);
+	for (int z = 0; z < MAX_NR_ZONES; z++)
+		zone_pcp_disable(&pinmm_zones[z]);
+}
+
 /* One allocation a test holds. */
 struct held {
 	struct page *page;

@@ -63,7 +63,7 @@ static void test_cma_only_movable(void)
 	bool all_cma = true;
 
 	/* 64 MiB: 32 MiB ordinary memory, 32 MiB CMA, no ZONE_MOVABLE */
-	test_boot(64, 0, 32);
+	test_boot_buddy(64, 0, 32);
 	got = fill(GFP_KERNEL);
 	is_uint(got, MB_PAGES(32) - 1, "CMA: GFP_KERNEL takes every non-CMA frame (all but the "
 		"zero page) and none of the CMA area");
@@ -103,7 +103,7 @@ static void test_cma_balance(void)
 	struct page *page;
 
 	/* CMA is 48 of 64 MiB: more than half the free memory */
-	test_boot(64, 0, 48);
+	test_boot_buddy(64, 0, 48);
 	page = hold(alloc_page(__GFP_MOVABLE), 0);
 	ok(page && in_cma(page), "CMA balance: when CMA is more than half of a zone's free memory, "
 	   "a movable allocation uses CMA first (__rmqueue)");
@@ -116,7 +116,7 @@ static void test_cma_balance(void)
 	test_shutdown_ok("CMA balance, CMA > half");
 
 	/* CMA is 16 of 64 MiB: a movable allocation keeps to its own lists */
-	test_boot(64, 0, 16);
+	test_boot_buddy(64, 0, 16);
 	page = hold(alloc_page(__GFP_MOVABLE), 0);
 	ok(page && !in_cma(page) &&
 	   get_pfnblock_migratetype(page_to_pfn(page)) == MIGRATE_MOVABLE,
@@ -136,7 +136,7 @@ static void test_zone_movable(void)
 	struct page *page;
 
 	/* 96 MiB: 64 MiB ZONE_NORMAL, 32 MiB ZONE_MOVABLE */
-	test_boot(96, 32, 0);
+	test_boot_buddy(96, 32, 0);
 	page = hold(alloc_page(GFP_HIGHUSER_MOVABLE), 0);
 	ok(page && page_zonenum(page) == ZONE_MOVABLE,
 	   "ZONE_MOVABLE: GFP_HIGHUSER_MOVABLE is served from ZONE_MOVABLE first (gfp_zone picks "
@@ -191,7 +191,7 @@ static void test_memalloc_pin(void)
 	bool avoided = true;
 
 	/* ZONE_MOVABLE 32 MiB, CMA 40 MiB of a 56 MiB ZONE_NORMAL: CMA > half */
-	test_boot(88, 32, 40);
+	test_boot_buddy(88, 32, 40);
 	page = hold(alloc_page(GFP_HIGHUSER_MOVABLE), 0);
 	ok(page && page_zonenum(page) == ZONE_MOVABLE, "memalloc_pin: outside the scope, user "
 	   "pages come from ZONE_MOVABLE");
@@ -236,7 +236,7 @@ static void test_unmovable_fallback(void)
 	struct page *page;
 	bool from_own = true;
 
-	test_boot(64, 0, 0);
+	test_boot_buddy(64, 0, 0);
 	unmov_blocks = count_pageblocks(normal, MIGRATE_UNMOVABLE);
 	movable_blocks = count_pageblocks(normal, MIGRATE_MOVABLE);
 	is_uint(unmov_blocks, 1, "fallback: at boot one pageblock is Unmovable, claimed by the "

@@ -117,8 +117,10 @@ static inline long ev(enum vm_event_item e)
 	return (long)global_vm_event(e);
 }
 
+/* Every free frame: the CPUs' lists are drained first (they are not in NR_FREE_PAGES). */
 static inline long nr_free_pages(void)
 {
+	drain_all_pages(NULL);
 	return global_zone_page_state(NR_FREE_PAGES);
 }
 
