@@ -3,9 +3,19 @@
  * Memory statistics, printed in /proc/vmstat format by `pinmm vmstat`.
  *
  * Zone counters (per zone, summed for the global view), node counters (one
- * node: global) and event counters, with Linux's names. Counters are atomic and
- * updated with relaxed adds; a reader sees each counter exactly but not a
- * consistent snapshot of all of them, as in Linux.
+ * node: global) and event counters, with Linux's names.
+ *
+ * As in Linux, each CPU (thread, sched.h) counts into its own diffs and folds
+ * a diff into the shared atomic counters only when it passes the zone's
+ * threshold (stat_threshold, a few dozen pages), so counting bounces no cache
+ * line. Two ways to read:
+ *   zone_page_state(), global_zone_page_state(), global_node_page_state():
+ *     the folded counters alone — cheap, off by up to threshold x CPUs,
+ *     clamped at 0 (what allocation heuristics and dirty limits use);
+ *   ..._snapshot(): the counters plus every CPU's diff — exact when the
+ *     machine is quiet (tests, `pinmm vmstat`, the shutdown pin balance).
+ * Events have no threshold: global_vm_event() sums every CPU's count.
+ * Neither gives a consistent snapshot of several counters, as in Linux.
  */
 #ifndef PINMM_VMSTAT_H
 #define PINMM_VMSTAT_H
@@ -77,12 +87,16 @@ enum vm_event_item {
 	NR_VM_EVENT_ITEMS
 };
 
+/* Add @delta on this CPU; folded into the counters past the threshold. Context: any. */
 void mod_zone_page_state(struct zone *zone, enum zone_stat_item item, long delta);
 long zone_page_state(const struct zone *zone, enum zone_stat_item item);
+long zone_page_state_snapshot(const struct zone *zone, enum zone_stat_item item);
 long global_zone_page_state(enum zone_stat_item item);
+long global_zone_page_state_snapshot(enum zone_stat_item item);
 
 void mod_node_page_state(enum node_stat_item item, long delta);
 long global_node_page_state(enum node_stat_item item);
+long global_node_page_state_snapshot(enum node_stat_item item);
 
 void count_vm_events(enum vm_event_item item, long delta);
 static inline void count_vm_event(enum vm_event_item item)

@@ -97,5 +97,9 @@ static inline void print_page_owner(FILE *out, const struct page *p) { (void)out
 /* ---- vmstat.c --------------------------------------------------------------- */
 
 void vmstat_reset(void);
+/* Boot: each zone's per-CPU diff threshold from its size (Linux's calculate_normal_threshold). */
+void refresh_zone_stat_thresholds(void);
+/* @cpu goes away (runs on its own thread): its diffs and events into the counters. */
+void vm_stats_fold_cpu(int cpu);
 
 #endif /* PINMM_MEM_INTERNAL_H */

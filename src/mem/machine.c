@@ -366,8 +366,9 @@ int pinmm_shutdown(void)
 	/* free pages on the CPUs' lists go home before the free lists are checked */
 	drain_all_pages(NULL);
 
-	acquired = global_node_page_state(NR_FOLL_PIN_ACQUIRED);
-	released = global_node_page_state(NR_FOLL_PIN_RELEASED);
+	/* exact sums: every CPU's unfolded diffs count */
+	acquired = global_node_page_state_snapshot(NR_FOLL_PIN_ACQUIRED);
+	released = global_node_page_state_snapshot(NR_FOLL_PIN_RELEASED);
 	if (acquired != released) {
 		fprintf(stderr, "pinmm: shutdown with %ld pin(s) outstanding "
 			"(nr_foll_pin_acquired %ld, nr_foll_pin_released %ld)\n",

@@ -639,6 +639,7 @@ static void page_alloc_cpu_dead(int cpu)
 		if (zone->per_cpu_pageset)
 			drain_pages_zone(cpu, zone);
 	}
+	vm_stats_fold_cpu(cpu);
 }
 
 /* ---- allocation from the zones ------------------------------------------------ */
@@ -953,6 +954,7 @@ void pinmm_free_area_init(struct zone *zone, unsigned long start, unsigned long 
 	spin_unlock(&zone->lock);
 	atomic_fetch_add(&zone->managed_pages, (long)nr);
 	zone_pcp_init(zone, nr);
+	refresh_zone_stat_thresholds();
 	pinmm_cpuhp_set_dead(page_alloc_cpu_dead);
 }
 
@@ -1032,12 +1034,12 @@ int pinmm_check_zone(struct zone *zone, bool verbose)
 			CHECK_FAIL("order %u: %lu blocks listed, nr_free %lu\n", o, blocks,
 				   area->nr_free);
 	}
-	if ((long)nr_free != zone_page_state(zone, NR_FREE_PAGES))
-		CHECK_FAIL("NR_FREE_PAGES %ld, recount %lu\n", zone_page_state(zone, NR_FREE_PAGES),
+	if ((long)nr_free != zone_page_state_snapshot(zone, NR_FREE_PAGES))
+		CHECK_FAIL("NR_FREE_PAGES %ld, recount %lu\n", zone_page_state_snapshot(zone, NR_FREE_PAGES),
 			   nr_free);
-	if ((long)nr_cma != zone_page_state(zone, NR_FREE_CMA_PAGES))
+	if ((long)nr_cma != zone_page_state_snapshot(zone, NR_FREE_CMA_PAGES))
 		CHECK_FAIL("NR_FREE_CMA_PAGES %ld, recount %lu\n",
-			   zone_page_state(zone, NR_FREE_CMA_PAGES), nr_cma);
+			   zone_page_state_snapshot(zone, NR_FREE_CMA_PAGES), nr_cma);
 	/* a frame not in a free block must not look free */
 	for (unsigned long i = 0; i < span; i++)
 		if (!seen[i] && PageBuddy(pfn_to_page(zone->zone_start_pfn + i)))

@@ -36,12 +36,12 @@
 
 static long acq(void)
 {
-	return global_node_page_state(NR_FOLL_PIN_ACQUIRED);
+	return global_node_page_state_snapshot(NR_FOLL_PIN_ACQUIRED);
 }
 
 static long rel(void)
 {
-	return global_node_page_state(NR_FOLL_PIN_RELEASED);
+	return global_node_page_state_snapshot(NR_FOLL_PIN_RELEASED);
 }
 
 static void populate(unsigned long addr, unsigned long len, bool thp)

@@ -20,8 +20,8 @@
 
 static long pins_live(void)
 {
-	return global_node_page_state(NR_FOLL_PIN_ACQUIRED) -
-	       global_node_page_state(NR_FOLL_PIN_RELEASED);
+	return global_node_page_state_snapshot(NR_FOLL_PIN_ACQUIRED) -
+	       global_node_page_state_snapshot(NR_FOLL_PIN_RELEASED);
 }
 
 static struct task_struct *setup(const char *name)
@@ -241,7 +241,7 @@ static void test_odp(void)
 	struct task_struct *t = setup("odp");
 	const size_t len = 8 * PAGE_SIZE;
 	unsigned long addr = map_anon(len);
-	long acq0 = global_node_page_state(NR_FOLL_PIN_ACQUIRED);
+	long acq0 = global_node_page_state_snapshot(NR_FOLL_PIN_ACQUIRED);
 	struct task_struct *child;
 	struct odp_mr *mr;
 	char buf[8];
@@ -251,7 +251,7 @@ static void test_odp(void)
 	odp_dma_write(mr, PAGE_SIZE, "odp-dev", 7);
 	copy_from_user(buf, (void __user *)(addr + PAGE_SIZE), 7);
 	ok(!memcmp(buf, "odp-dev", 7), "case 3 ODP: the process sees the device's write");
-	is_int(global_node_page_state(NR_FOLL_PIN_ACQUIRED) - acq0, 0,
+	is_int(global_node_page_state_snapshot(NR_FOLL_PIN_ACQUIRED) - acq0, 0,
 	       "case 3 ODP: the device faulted pages in without a single FOLL_PIN");
 	do_madvise(current->mm, addr, len, MADV_DONTNEED);
 	ok(atomic_load(&mr->invalidations) >= 1, "case 3 ODP: MADV_DONTNEED invalidates the "

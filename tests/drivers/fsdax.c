@@ -68,8 +68,8 @@ int main(void)
 	       "fsdax: pin_user_pages_fast(FOLL_LONGTERM) too: GUP-fast refuses the device "
 	       "folio and the slow path refuses the VMA");
 	is_uint(pinmm_warn_count(), warns, "fsdax: a refusal, not a WARN");
-	is_int(global_node_page_state(NR_FOLL_PIN_ACQUIRED),
-	       global_node_page_state(NR_FOLL_PIN_RELEASED), "fsdax: nothing left pinned");
+	is_int(global_node_page_state_snapshot(NR_FOLL_PIN_ACQUIRED),
+	       global_node_page_state_snapshot(NR_FOLL_PIN_RELEASED), "fsdax: nothing left pinned");
 
 	n = pin_user_pages_fast(addr, 1, FOLL_WRITE, pages);
 	vm_munmap(addr, len);

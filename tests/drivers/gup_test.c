@@ -45,12 +45,12 @@
 
 static long acquired(void)
 {
-	return global_node_page_state(NR_FOLL_PIN_ACQUIRED);
+	return global_node_page_state_snapshot(NR_FOLL_PIN_ACQUIRED);
 }
 
 static long pins_live(void)
 {
-	return acquired() - global_node_page_state(NR_FOLL_PIN_RELEASED);
+	return acquired() - global_node_page_state_snapshot(NR_FOLL_PIN_RELEASED);
 }
 
 static struct task_struct *setup(const char *name)

@@ -43,7 +43,7 @@ static inline void fs_boot(void)
 
 static inline long fs_stat(enum node_stat_item item)
 {
-	return global_node_page_state(item);
+	return global_node_page_state_snapshot(item);
 }
 
 static inline unsigned long fs_event(enum vm_event_item item)

@@ -2357,8 +2357,8 @@ static void build_op_table(void)
 
 static long pins_outstanding(void)
 {
-	return global_node_page_state(NR_FOLL_PIN_ACQUIRED) -
-	       global_node_page_state(NR_FOLL_PIN_RELEASED);
+	return global_node_page_state_snapshot(NR_FOLL_PIN_ACQUIRED) -
+	       global_node_page_state_snapshot(NR_FOLL_PIN_RELEASED);
 }
 
 static void fz_machine_boot(void)
@@ -2485,10 +2485,10 @@ static void fz_input_end(void)
 			"%ld at the start", pins_outstanding(), fz.pin_base);
 	if (pinmm_warn_count() != fz.warn_base)
 		fz_fail(R_QUIESCE, "%lu unexpected WARN(s)", pinmm_warn_count() - fz.warn_base);
-	if (global_node_page_state(NR_ANON_MAPPED))
+	if (global_node_page_state_snapshot(NR_ANON_MAPPED))
 		fz_fail(R_QUIESCE, "nr_anon_pages %ld with every process gone",
-			global_node_page_state(NR_ANON_MAPPED));
-	if (global_node_page_state(NR_ISOLATED_ANON) + global_node_page_state(NR_ISOLATED_FILE))
+			global_node_page_state_snapshot(NR_ANON_MAPPED));
+	if (global_node_page_state_snapshot(NR_ISOLATED_ANON) + global_node_page_state_snapshot(NR_ISOLATED_FILE))
 		fz_fail(R_QUIESCE, "folios left isolated");
 	fz.inputs++;
 	if (++fz.inputs_since_boot >= FZ_REBOOT_EVERY)

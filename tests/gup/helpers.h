@@ -168,12 +168,12 @@ static inline unsigned long gt_pages_bad(struct page **pages, unsigned long n, u
 
 static inline long gt_acq(void)
 {
-	return global_node_page_state(NR_FOLL_PIN_ACQUIRED);
+	return global_node_page_state_snapshot(NR_FOLL_PIN_ACQUIRED);
 }
 
 static inline long gt_rel(void)
 {
-	return global_node_page_state(NR_FOLL_PIN_RELEASED);
+	return global_node_page_state_snapshot(NR_FOLL_PIN_RELEASED);
 }
 
 static inline long gt_ev(enum vm_event_item e)
@@ -257,7 +257,7 @@ static inline void gt_teardown(const char *name, struct task_struct **tasks, int
 		if (tasks[i])
 			pinmm_task_exit(tasks[i]);
 	rcu_barrier();
-	is_int(global_node_page_state(NR_ANON_MAPPED), 0,
+	is_int(global_node_page_state_snapshot(NR_ANON_MAPPED), 0,
 	       "%s: teardown: nr_anon_pages back to 0 (every mapping dropped)", name);
 	is_uint(pinmm_frames_in_use(), 1,
 		"%s: teardown: only the zero page is still allocated (no pin kept a frame)", name);

@@ -223,7 +223,7 @@ static void lt_failure(bool extra_ref, bool fast)
 	   "R-LT [%s]: not maybe-pinned, not left isolated", name);
 	ok(test_pt_pfn(current->mm, GT_BASE) == pfn0 && gt_check(GT_BASE, 4, 1) == 0,
 	   "R-LT [%s]: the page stays mapped where it was, data intact", name);
-	is_int(global_node_page_state(NR_ISOLATED_ANON), 0, "R-LT [%s]: nr_isolated_anon back "
+	is_int(global_node_page_state_snapshot(NR_ISOLATED_ANON), 0, "R-LT [%s]: nr_isolated_anon back "
 	       "to 0", name);
 	if (r > 0)
 		unpin_user_pages(pages, (unsigned long)r);

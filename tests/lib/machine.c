@@ -27,8 +27,8 @@ void test_boot(unsigned long mem_mb, unsigned long movable_mb, unsigned long cma
 
 bool test_shutdown_ok(const char *name)
 {
-	long acquired = global_node_page_state(NR_FOLL_PIN_ACQUIRED);
-	long released = global_node_page_state(NR_FOLL_PIN_RELEASED);
+	long acquired = global_node_page_state_snapshot(NR_FOLL_PIN_ACQUIRED);
+	long released = global_node_page_state_snapshot(NR_FOLL_PIN_RELEASED);
 	struct zone *zone;
 	int bad_zones = 0;
 	bool all = true;

@@ -31,7 +31,7 @@ static bool never_handed_out(unsigned long pfn, unsigned long nr)
 				clear = false;
 		}
 	}
-	if (global_zone_page_state(NR_FREE_PAGES) != 0)
+	if (global_zone_page_state_snapshot(NR_FREE_PAGES) != 0)
 		bail_out("could not fill the machine");
 	while (n)
 		held_free(&held[--n]);
@@ -47,7 +47,7 @@ static void check_bad_free(struct folio *folio, unsigned int order, const char *
 	unsigned long pfn = folio_pfn(folio), nr = 1UL << order;
 	unsigned long bad0 = pinmm_bad_page_count(), warn0 = pinmm_warn_count();
 	unsigned long in_use = pinmm_frames_in_use();
-	long free0 = global_zone_page_state(NR_FREE_PAGES);
+	long free0 = global_zone_page_state_snapshot(NR_FREE_PAGES);
 	char *report;
 	int ret;
 
@@ -57,7 +57,7 @@ static void check_bad_free(struct folio *folio, unsigned int order, const char *
 	is_uint(pinmm_bad_page_count() - bad0, 1, "bad page (%s): freeing it is reported as a bad "
 		"page (bad_page)", why);
 	ok(pinmm_warn_count() > warn0, "bad page (%s): and WARNs", why);
-	is_int(global_zone_page_state(NR_FREE_PAGES), free0, "bad page (%s): none of its %lu "
+	is_int(global_zone_page_state_snapshot(NR_FREE_PAGES), free0, "bad page (%s): none of its %lu "
 	       "frames goes back on a free list", why, nr);
 	is_uint(pinmm_frames_in_use(), in_use, "bad page (%s): its frames stay counted in use "
 		"(leaked on purpose, as Linux does)", why);
@@ -192,7 +192,7 @@ static void test_pin_leak(void)
 	   "are outstanding");
 	free(report);
 	test_boot(64, 0, 0);
-	is_int(global_node_page_state(NR_FOLL_PIN_ACQUIRED), 0, "leak: a fresh machine starts with "
+	is_int(global_node_page_state_snapshot(NR_FOLL_PIN_ACQUIRED), 0, "leak: a fresh machine starts with "
 	       "its pin counters at 0");
 	test_shutdown_ok("boot after a pin leak");
 }

@@ -112,13 +112,13 @@ static void test_default_machine(void)
 		"default machine: the CMA area is MIGRATE_CMA pageblocks");
 	ok(get_pfnblock_migratetype(zone_end_pfn(normal) - 1) == MIGRATE_CMA,
 	   "default machine: the CMA area is the end of ZONE_NORMAL");
-	is_int(zone_page_state(device, NR_FREE_PAGES), 0, "default machine: pmem frames are not "
+	is_int(zone_page_state_snapshot(device, NR_FREE_PAGES), 0, "default machine: pmem frames are not "
 	       "on the buddy allocator");
 	is_int(atomic_load(&device->managed_pages), 0, "default machine: ZONE_DEVICE manages no "
 	       "pages");
 	/* free pages on the CPUs' lists are not in NR_FREE_PAGES until drained (Linux) */
 	drain_all_pages(NULL);
-	is_int(global_zone_page_state(NR_FREE_PAGES),
+	is_int(global_zone_page_state_snapshot(NR_FREE_PAGES),
 	       (long)(PINMM_DEFAULT_MEM >> PAGE_SHIFT) - 1,
 	       "default machine: all RAM but the zero page is free (after drain_all_pages())");
 	test_shutdown_ok("default machine");

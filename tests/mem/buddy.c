@@ -183,18 +183,18 @@ static void test_counters(void)
 	bool sums = true;
 
 	test_boot_buddy(MEM_MB, MOVABLE_MB, CMA_MB);
-	is_int(zone_page_state(normal, NR_FREE_PAGES),
+	is_int(zone_page_state_snapshot(normal, NR_FREE_PAGES),
 	       (long)MB_PAGES(MEM_MB - MOVABLE_MB) - 1,
 	       "vmstat: after boot ZONE_NORMAL's NR_FREE_PAGES is its size minus the zero page");
-	is_int(zone_page_state(movable, NR_FREE_PAGES), (long)MB_PAGES(MOVABLE_MB),
+	is_int(zone_page_state_snapshot(movable, NR_FREE_PAGES), (long)MB_PAGES(MOVABLE_MB),
 	       "vmstat: after boot ZONE_MOVABLE's NR_FREE_PAGES is its size");
-	is_int(zone_page_state(normal, NR_FREE_CMA_PAGES), (long)MB_PAGES(CMA_MB),
+	is_int(zone_page_state_snapshot(normal, NR_FREE_CMA_PAGES), (long)MB_PAGES(CMA_MB),
 	       "vmstat: after boot NR_FREE_CMA_PAGES is the CMA area's size");
-	is_int(global_zone_page_state(NR_FREE_PAGES),
-	       zone_page_state(normal, NR_FREE_PAGES) + zone_page_state(movable, NR_FREE_PAGES),
+	is_int(global_zone_page_state_snapshot(NR_FREE_PAGES),
+	       zone_page_state_snapshot(normal, NR_FREE_PAGES) + zone_page_state_snapshot(movable, NR_FREE_PAGES),
 	       "vmstat: the global NR_FREE_PAGES is the sum over zones");
 	ok(pinmm_vmstat_get("nr_free_pages", &v) == 0 &&
-	   v == global_zone_page_state(NR_FREE_PAGES),
+	   v == global_zone_page_state_snapshot(NR_FREE_PAGES),
 	   "vmstat: /proc/vmstat nr_free_pages reads the global counter");
 	is_uint(global_vm_event(PGALLOC_NORMAL), 1,
 		"vmstat: after boot pgalloc_normal counts the zero page only");
@@ -209,9 +209,9 @@ static void test_counters(void)
 	c = alloc_pages(__GFP_MOVABLE, 2);
 	if (!a || !b || !c)
 		bail_out("allocations on a fresh machine failed");
-	is_int(zone_page_state(normal, NR_FREE_PAGES), (long)MB_PAGES(MEM_MB - MOVABLE_MB) - 1 - 8 - 4,
+	is_int(zone_page_state_snapshot(normal, NR_FREE_PAGES), (long)MB_PAGES(MEM_MB - MOVABLE_MB) - 1 - 8 - 4,
 	       "vmstat: NR_FREE_PAGES drops by 2^order per allocation (del_page_from_free_list)");
-	is_int(zone_page_state(movable, NR_FREE_PAGES), (long)MB_PAGES(MOVABLE_MB) - 32,
+	is_int(zone_page_state_snapshot(movable, NR_FREE_PAGES), (long)MB_PAGES(MOVABLE_MB) - 32,
 	       "vmstat: a GFP_HIGHUSER_MOVABLE allocation is taken from ZONE_MOVABLE's count");
 	is_uint(global_vm_event(PGALLOC_NORMAL) - pgalloc_n, 8 + 4,
 		"vmstat: pgalloc_normal rises by 2^order per ZONE_NORMAL allocation");
@@ -220,9 +220,9 @@ static void test_counters(void)
 	for (int z = ZONE_NORMAL; z <= ZONE_MOVABLE; z++) {
 		struct zone *zone = &pinmm_zones[z];
 
-		sums &= zone_free_recount(zone, -1) == (unsigned long)zone_page_state(zone, NR_FREE_PAGES);
+		sums &= zone_free_recount(zone, -1) == (unsigned long)zone_page_state_snapshot(zone, NR_FREE_PAGES);
 		sums &= zone_free_recount(zone, MIGRATE_CMA) ==
-			(unsigned long)zone_page_state(zone, NR_FREE_CMA_PAGES);
+			(unsigned long)zone_page_state_snapshot(zone, NR_FREE_CMA_PAGES);
 	}
 	ok(sums, "vmstat: NR_FREE_PAGES and NR_FREE_CMA_PAGES equal a recount of the free lists");
 	__free_pages(a, 3);
@@ -230,7 +230,7 @@ static void test_counters(void)
 	__free_pages(c, 2);
 	is_uint(global_vm_event(PGFREE) - pgfree, 8 + 32 + 4,
 		"vmstat: pgfree rises by 2^order per block freed");
-	is_int(global_zone_page_state(NR_FREE_PAGES),
+	is_int(global_zone_page_state_snapshot(NR_FREE_PAGES),
 	       (long)MB_PAGES(MEM_MB) - 1, "vmstat: NR_FREE_PAGES is back to its boot value");
 	test_shutdown_ok("counters");
 }
@@ -244,7 +244,7 @@ static void test_loose_block(void)
 	long free0;
 
 	test_boot_buddy(MEM_MB, 0, 0);
-	free0 = global_zone_page_state(NR_FREE_PAGES);
+	free0 = global_zone_page_state_snapshot(NR_FREE_PAGES);
 	page = alloc_pages(GFP_KERNEL, 3);
 	if (!page)
 		bail_out("alloc_pages(GFP_KERNEL, 3) failed on a fresh machine");
@@ -259,7 +259,7 @@ static void test_loose_block(void)
 	ok(tails_plain, "alloc_pages: the other pages of a loose block are not tails and have "
 	   "refcount 0");
 	__free_pages(page, 3);
-	is_int(global_zone_page_state(NR_FREE_PAGES), free0,
+	is_int(global_zone_page_state_snapshot(NR_FREE_PAGES), free0,
 	       "__free_pages: the last reference frees the whole 2^order block");
 	test_shutdown_ok("loose block");
 }
@@ -295,7 +295,7 @@ static void test_order_limit(void)
 	struct page *page;
 
 	test_boot_buddy(MEM_MB, 0, 0);
-	free0 = global_zone_page_state(NR_FREE_PAGES);
+	free0 = global_zone_page_state_snapshot(NR_FREE_PAGES);
 	pgalloc = global_vm_event(PGALLOC_NORMAL);
 	warns = pinmm_warn_count();
 	quiet_stderr_begin();
@@ -304,7 +304,7 @@ static void test_order_limit(void)
 	ok(page == NULL, "alloc_pages: order > MAX_PAGE_ORDER fails (__alloc_pages)");
 	is_uint(pinmm_warn_count() - warns, 1, "alloc_pages: order > MAX_PAGE_ORDER WARNs "
 		"(WARN_ON_ONCE_GFP)");
-	is_int(global_zone_page_state(NR_FREE_PAGES), free0,
+	is_int(global_zone_page_state_snapshot(NR_FREE_PAGES), free0,
 	       "alloc_pages: a refused order takes nothing from the free lists");
 	is_uint(global_vm_event(PGALLOC_NORMAL), pgalloc, "alloc_pages: a refused order counts "
 		"no pgalloc");
@@ -324,7 +324,7 @@ static void test_exhaustion(void)
 	long free0;
 
 	test_boot_buddy(MEM_MB, 0, 0);
-	free0 = global_zone_page_state(NR_FREE_PAGES);
+	free0 = global_zone_page_state_snapshot(NR_FREE_PAGES);
 	stall0 = global_vm_event(ALLOCSTALL);
 	for (;;) {
 		struct page *page = alloc_page(__GFP_MOVABLE);
@@ -336,7 +336,7 @@ static void test_exhaustion(void)
 	}
 	is_uint(n, (unsigned long)free0, "buddy: order-0 allocations succeed until every free "
 		"frame is handed out, then fail (no overcommit)");
-	is_int(global_zone_page_state(NR_FREE_PAGES), 0, "vmstat: NR_FREE_PAGES is 0 when the "
+	is_int(global_zone_page_state_snapshot(NR_FREE_PAGES), 0, "vmstat: NR_FREE_PAGES is 0 when the "
 	       "machine is full");
 	ok(global_vm_event(ALLOCSTALL) > stall0, "vmstat: a failed allocation counts allocstall");
 	is_uint(frame_map_errors(held, n), 0, "buddy: a full machine still has every frame in "
@@ -372,7 +372,7 @@ static void test_fail_nth(void)
 
 	/* SQLite-style sweep: fail the n-th of a fixed sequence, for every n */
 	for (int nth = 1; nth <= SWEEP_ALLOCS; nth++) {
-		long free0 = global_zone_page_state(NR_FREE_PAGES);
+		long free0 = global_zone_page_state_snapshot(NR_FREE_PAGES);
 
 		pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, nth, 0);
 		for (int i = 0; i < SWEEP_ALLOCS; i++) {
@@ -386,7 +386,7 @@ static void test_fail_nth(void)
 		for (int i = 0; i < SWEEP_ALLOCS; i++)
 			if (pages[i])
 				folio_put(page_folio(pages[i]));
-		clean &= global_zone_page_state(NR_FREE_PAGES) == free0 && all_zones_ok();
+		clean &= global_zone_page_state_snapshot(NR_FREE_PAGES) == free0 && all_zones_ok();
 	}
 	ok(exact, "fault injection: for every n, the sweep fails the n-th allocation and no other");
 	ok(clean, "fault injection: after each failed run every counter and free list is back");

@@ -23,7 +23,7 @@ static void check_layout(unsigned int order, gfp_t gfp)
 	struct page *head;
 	long free0, free_after;
 
-	free0 = global_zone_page_state(NR_FREE_PAGES);
+	free0 = global_zone_page_state_snapshot(NR_FREE_PAGES);
 	folio = folio_alloc(gfp, order);
 	if (!folio)
 		bail_out("folio_alloc(order %u) failed on a fresh machine", order);
@@ -61,7 +61,7 @@ static void check_layout(unsigned int order, gfp_t gfp)
 		"refcount 0 and no PG_head", order);
 
 	folio_put(folio);
-	free_after = global_zone_page_state(NR_FREE_PAGES);
+	free_after = global_zone_page_state_snapshot(NR_FREE_PAGES);
 	is_int(free_after, free0, "folio order %u: folio_put of the last reference frees all "
 	       "2^order pages (__folio_put)", order);
 	bad_tails = 0;
@@ -172,7 +172,7 @@ static void test_references(void)
 
 	/* a speculative reference on the first page of a loose (non-__GFP_COMP) block */
 	{
-		long free0 = global_zone_page_state(NR_FREE_PAGES);
+		long free0 = global_zone_page_state_snapshot(NR_FREE_PAGES);
 		struct page *page = alloc_pages(GFP_KERNEL, 3);
 
 		if (!page)
@@ -180,13 +180,13 @@ static void test_references(void)
 		ok(folio_try_get(page_folio(page)), "speculative grab: succeeds on the first page "
 		   "of a live loose block");
 		__free_pages(page, 3);
-		is_int(global_zone_page_state(NR_FREE_PAGES), free0 - 1, "__free_pages: with a "
+		is_int(global_zone_page_state_snapshot(NR_FREE_PAGES), free0 - 1, "__free_pages: with a "
 		       "speculative reference on the first page, the other 2^order - 1 pages are "
 		       "freed at once (as Linux's __free_pages)");
 		ok(!PageBuddy(page) && page_ref_count(page) == 1, "__free_pages: the first page "
 		   "stays allocated for the speculative holder");
 		folio_put(page_folio(page));
-		is_int(global_zone_page_state(NR_FREE_PAGES), free0, "__free_pages: the first page "
+		is_int(global_zone_page_state_snapshot(NR_FREE_PAGES), free0, "__free_pages: the first page "
 		       "is freed when the speculative reference is dropped; nothing leaks");
 	}
 	test_shutdown_ok("folio references");
@@ -255,7 +255,7 @@ static void test_zero_page(void)
 	ok(PageReserved(zp), "zero page: is PG_reserved (never freed to the buddy allocator)");
 	ok(page_zonenum(zp) == ZONE_NORMAL, "zero page: lives in ZONE_NORMAL");
 	ok(!PageBuddy(zp) && page_ref_count(zp) > 0, "zero page: is not on a free list");
-	free_normal = zone_page_state(&pinmm_zones[ZONE_NORMAL], NR_FREE_PAGES);
+	free_normal = zone_page_state_snapshot(&pinmm_zones[ZONE_NORMAL], NR_FREE_PAGES);
 	is_int(free_normal, (long)MB_PAGES(64) - 1, "zero page: not counted as free "
 	       "(NR_FREE_PAGES)");
 	is_uint(pinmm_frames_in_use(), 1, "zero page: the one frame in use on an idle machine");

@@ -26,7 +26,7 @@
 
 static long nr_free(void)
 {
-	return global_zone_page_state(NR_FREE_PAGES);
+	return global_zone_page_state_snapshot(NR_FREE_PAGES);
 }
 
 static struct per_cpu_pages *my_pcp(struct zone *zone)

@@ -67,9 +67,9 @@ static void test_cma_only_movable(void)
 	got = fill(GFP_KERNEL);
 	is_uint(got, MB_PAGES(32) - 1, "CMA: GFP_KERNEL takes every non-CMA frame (all but the "
 		"zero page) and none of the CMA area");
-	cma_free = (unsigned long)zone_page_state(normal, NR_FREE_CMA_PAGES);
+	cma_free = (unsigned long)zone_page_state_snapshot(normal, NR_FREE_CMA_PAGES);
 	is_uint(cma_free, MB_PAGES(32), "CMA: the CMA area is untouched by unmovable requests");
-	is_int(zone_page_state(normal, NR_FREE_PAGES), (long)cma_free,
+	is_int(zone_page_state_snapshot(normal, NR_FREE_PAGES), (long)cma_free,
 	       "CMA: all the free memory left is CMA (NR_FREE_PAGES == NR_FREE_CMA_PAGES)");
 	page = alloc_page(GFP_KERNEL);
 	ok(page == NULL, "CMA: with only CMA free, GFP_KERNEL fails: CMA pageblocks are never a "
@@ -87,11 +87,11 @@ static void test_cma_only_movable(void)
 	}
 	ok(all_cma, "CMA: once non-CMA memory is exhausted, __GFP_MOVABLE allocations are served "
 	   "from MIGRATE_CMA pageblocks (ALLOC_CMA)");
-	ok(zone_page_state(normal, NR_FREE_CMA_PAGES) < (long)cma_free,
+	ok(zone_page_state_snapshot(normal, NR_FREE_CMA_PAGES) < (long)cma_free,
 	   "vmstat: NR_FREE_CMA_PAGES drops as CMA serves movable allocations");
 	ok(all_zones_ok(), "CMA: free lists consistent with the machine full of unmovable memory");
 	release_all();
-	is_int(zone_page_state(normal, NR_FREE_CMA_PAGES), (long)MB_PAGES(32),
+	is_int(zone_page_state_snapshot(normal, NR_FREE_CMA_PAGES), (long)MB_PAGES(32),
 	       "vmstat: NR_FREE_CMA_PAGES is back to the CMA area's size after freeing");
 	is_uint(count_pageblocks(normal, MIGRATE_CMA), MB_PAGES(32) / pageblock_nr_pages,
 		"CMA: no CMA pageblock ever changes type (never claimed by a fallback)");
@@ -149,14 +149,14 @@ static void test_zone_movable(void)
 	   "ZONE_MOVABLE: __GFP_HIGHMEM without __GFP_MOVABLE stays in ZONE_NORMAL (gfp_zone)");
 	release_all();
 
-	movable_free = zone_page_state(movable, NR_FREE_PAGES);
+	movable_free = zone_page_state_snapshot(movable, NR_FREE_PAGES);
 	got = fill(GFP_KERNEL);
 	for (unsigned long i = 0; i < nr_held; i++)
 		in_movable += page_zonenum(held[i].page) == ZONE_MOVABLE;
 	is_uint(in_movable, 0, "ZONE_MOVABLE: GFP_KERNEL never lands in ZONE_MOVABLE");
 	is_uint(got, MB_PAGES(64) - 1, "ZONE_MOVABLE: GFP_KERNEL fails once ZONE_NORMAL is full, "
 		"though ZONE_MOVABLE is free");
-	is_int(zone_page_state(movable, NR_FREE_PAGES), movable_free,
+	is_int(zone_page_state_snapshot(movable, NR_FREE_PAGES), movable_free,
 	       "ZONE_MOVABLE: untouched by a machine full of GFP_KERNEL memory");
 	page = alloc_page(__GFP_MOVABLE);
 	ok(page == NULL, "ZONE_MOVABLE: __GFP_MOVABLE alone cannot use ZONE_MOVABLE either");
@@ -177,7 +177,7 @@ static void test_zone_movable(void)
 		"completely");
 	is_uint(got - in_movable, MB_PAGES(64) - 1, "ZONE_MOVABLE: then falls back to ZONE_NORMAL "
 		"(the zonelist order: Movable, Normal)");
-	is_int(zone_page_state(normal, NR_FREE_PAGES), 0, "ZONE_MOVABLE: both zones end up full");
+	is_int(zone_page_state_snapshot(normal, NR_FREE_PAGES), 0, "ZONE_MOVABLE: both zones end up full");
 	release_all();
 	test_shutdown_ok("ZONE_MOVABLE");
 }

@@ -121,7 +121,7 @@ static inline long ev(enum vm_event_item e)
 static inline long nr_free_pages(void)
 {
 	drain_all_pages(NULL);
-	return global_zone_page_state(NR_FREE_PAGES);
+	return global_zone_page_state_snapshot(NR_FREE_PAGES);
 }
 
 /* Migrate what is on @list with alloc_migration_target(@gfp), synchronously. */
@@ -141,7 +141,7 @@ static inline void mg_teardown(const char *name, struct task_struct **tasks, int
 		if (tasks[i])
 			pinmm_task_exit(tasks[i]);
 	rcu_barrier();
-	is_int(global_node_page_state(NR_ISOLATED_ANON) + global_node_page_state(NR_ISOLATED_FILE),
+	is_int(global_node_page_state_snapshot(NR_ISOLATED_ANON) + global_node_page_state_snapshot(NR_ISOLATED_FILE),
 	       0, "%s: teardown: no folio left isolated (nr_isolated_* 0)", name);
 	is_uint(pinmm_frames_in_use(), 1, "%s: teardown: only the zero page is still allocated",
 		name);

@@ -394,8 +394,8 @@ static void test_thp_whole(void)
 		   "thp: exclusivity on the head page only, as a fresh PMD mapping");
 		is_int(folio_ref_count(dst), 1, "thp: one reference, the PMD's");
 	}
-	is_int(global_node_page_state(NR_ANON_THPS), 1, "thp: NR_ANON_THPS counts it");
-	is_int(global_node_page_state(NR_ANON_MAPPED), (long)HPAGE_PMD_NR,
+	is_int(global_node_page_state_snapshot(NR_ANON_THPS), 1, "thp: NR_ANON_THPS counts it");
+	is_int(global_node_page_state_snapshot(NR_ANON_MAPPED), (long)HPAGE_PMD_NR,
 		"thp: NR_ANON_MAPPED 512");
 	mg_teardown("thp whole", &t, 1);
 }

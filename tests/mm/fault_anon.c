@@ -22,8 +22,8 @@ static void zero_page_then_write(void)
 	mm = t->mm;
 	test_mmap_fixed(PT_BASE, 4 * PAGE_SIZE, PT_RW, MAP_PRIVATE);
 	frames0 = pinmm_frames_in_use();
-	tables0 = global_node_page_state(NR_PAGETABLE);
-	anon0 = global_node_page_state(NR_ANON_MAPPED);
+	tables0 = global_node_page_state_snapshot(NR_PAGETABLE);
+	anon0 = global_node_page_state_snapshot(NR_ANON_MAPPED);
 
 	for (int i = 0; i < 4; i++) {
 		memset(buf, 0xaa, sizeof(buf));
@@ -37,9 +37,9 @@ static void zero_page_then_write(void)
 	ok(pte_present(pte) && pte_pfn(pte) == pinmm_zero_pfn && pte_special(pte) && !pte_write(pte),
 	   "fault: a read maps the shared zero page, special and read-only (do_anonymous_page)");
 	is_uint(pinmm_frames_in_use() - frames0,
-		(unsigned long)(global_node_page_state(NR_PAGETABLE) - tables0),
+		(unsigned long)(global_node_page_state_snapshot(NR_PAGETABLE) - tables0),
 		"fault: reading untouched anon memory allocates nothing but page tables");
-	is_int(global_node_page_state(NR_ANON_MAPPED), (long)anon0,
+	is_int(global_node_page_state_snapshot(NR_ANON_MAPPED), (long)anon0,
 	       "fault: zero-page mappings are not anon pages (nr_anon_pages unchanged)");
 	is_int(get_mm_counter(mm, MM_ANONPAGES), 0, "fault: zero-page mappings are not in rss");
 
@@ -57,7 +57,7 @@ static void zero_page_then_write(void)
 	ok(folio && folio_is_zone_movable(folio),
 	   "fault: user pages are allocated movable (GFP_HIGHUSER_MOVABLE)");
 	is_int(get_mm_counter(mm, MM_ANONPAGES), 1, "fault: rss counts the new anon page");
-	is_int(global_node_page_state(NR_ANON_MAPPED), (long)anon0 + 1,
+	is_int(global_node_page_state_snapshot(NR_ANON_MAPPED), (long)anon0 + 1,
 	       "fault: nr_anon_pages counts it");
 	is_uint(pt_get(PT_BASE + PAGE_SIZE), 0x1234, "fault: the written value reads back");
 	is_uint(pt_get(PT_BASE + 2 * PAGE_SIZE), 0, "fault: the neighbour still reads zero");

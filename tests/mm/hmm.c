@@ -76,7 +76,7 @@ int main(void)
 	test_mmap_fixed(BASE + 8 * PAGE_SIZE, PAGE_SIZE, PROT_READ, MAP_PRIVATE);
 	is_int(mmu_interval_notifier_insert(&m.notifier, t->mm, BASE, 16 * PAGE_SIZE, &mirror_ops),
 	       0, "interval notifier inserted");
-	acq0 = global_node_page_state(NR_FOLL_PIN_ACQUIRED);
+	acq0 = global_node_page_state_snapshot(NR_FOLL_PIN_ACQUIRED);
 
 	is_int(fault(&m, BASE, 4, pfns, 0, true), 0, "no requirement: nothing faulted");
 	ok(!pfns[0] && !pfns[3], "... and absent pages are 0");
@@ -91,7 +91,7 @@ int main(void)
 	   (pfns[2] & ~HMM_PFN_FLAGS) == test_pt_pfn(t->mm, BASE + 2 * PAGE_SIZE) &&
 	   hmm_pfn_to_map_order(pfns[2]) == 0,
 	   "writable pfns of the frames the CPU maps, order 0");
-	ok(global_node_page_state(NR_FOLL_PIN_ACQUIRED) == acq0 && refs == 1,
+	ok(global_node_page_state_snapshot(NR_FOLL_PIN_ACQUIRED) == acq0 && refs == 1,
 	   "no pin and no reference taken (refcount %d)", refs);
 
 	do_madvise(t->mm, BASE, PAGE_SIZE, MADV_DONTNEED);

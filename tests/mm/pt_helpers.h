@@ -85,9 +85,9 @@ static inline void pt_teardown(const char *name, struct task_struct **tasks, int
 		if (tasks[i])
 			pinmm_task_exit(tasks[i]);
 	rcu_barrier();
-	is_int(global_node_page_state(NR_ANON_MAPPED), 0,
+	is_int(global_node_page_state_snapshot(NR_ANON_MAPPED), 0,
 	       "%s: teardown: nr_anon_pages back to 0 (every mapping dropped)", name);
-	is_int(global_node_page_state(NR_PAGETABLE), 0,
+	is_int(global_node_page_state_snapshot(NR_PAGETABLE), 0,
 	       "%s: teardown: every page table freed (nr_page_table_pages 0)", name);
 	is_uint(pinmm_frames_in_use(), 1,
 		"%s: teardown: only the zero page is still allocated", name);

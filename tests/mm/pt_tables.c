@@ -17,12 +17,12 @@ static void alloc_account_free(void)
 	pt_boot();
 	t = test_process("pt");
 	mm = t->mm;
-	tables0 = global_node_page_state(NR_PAGETABLE);
+	tables0 = global_node_page_state_snapshot(NR_PAGETABLE);
 	is_uint(mm_pgtables_bytes(mm), 0, "pt: a new mm has only its PGD (not in pgtables_bytes)");
 	test_mmap_fixed(PT_BASE, PAGE_SIZE, PT_RW, MAP_PRIVATE);
 	test_mmap_fixed(PT_BASE + PMD_SIZE, PAGE_SIZE, PT_RW, MAP_PRIVATE);
 	pt_put(PT_BASE, 1);
-	is_int(global_node_page_state(NR_PAGETABLE) - tables0, 3,
+	is_int(global_node_page_state_snapshot(NR_PAGETABLE) - tables0, 3,
 	       "pt: the first touch allocates a PUD, a PMD and a PTE table");
 	is_uint(mm_pgtables_bytes(mm), 3 * PAGE_SIZE, "pt: pgtables_bytes counts them");
 	pmd = mm_find_pmd(mm, PT_BASE);
@@ -31,11 +31,11 @@ static void alloc_account_free(void)
 	   page_zonenum(pfn_to_page(pmd_pfn(pmdp_get(pmd)))) == ZONE_NORMAL,
 	   "pt: a table is a PageTable frame from ZONE_NORMAL (unmovable)");
 	pt_put(PT_BASE + PMD_SIZE, 1);
-	is_int(global_node_page_state(NR_PAGETABLE) - tables0, 4,
+	is_int(global_node_page_state_snapshot(NR_PAGETABLE) - tables0, 4,
 	       "pt: a touch 2 MiB away needs one more PTE table only");
 	vm_munmap(PT_BASE + PMD_SIZE, PAGE_SIZE);
 	rcu_barrier();
-	is_int(global_node_page_state(NR_PAGETABLE) - tables0, 3,
+	is_int(global_node_page_state_snapshot(NR_PAGETABLE) - tables0, 3,
 	       "pt: munmap frees the PTE table that covered nothing else");
 	vm_munmap(PT_BASE, PAGE_SIZE);
 	rcu_barrier();

@@ -29,8 +29,8 @@ static void fault_and_partial_munmap(void)
 	ok(leaf && folio && folio_order(folio) == HPAGE_PMD_ORDER,
 	   "thp: a write fault in an aligned VM_HUGEPAGE range maps an order-9 folio by a PMD leaf");
 	is_uint(ev(THP_FAULT_ALLOC) - alloc0, 1, "thp: thp_fault_alloc counts it");
-	is_int(global_node_page_state(NR_ANON_THPS), 1, "thp: nr_anon_transparent_hugepages is 1");
-	is_int(global_node_page_state(NR_ANON_MAPPED), HPAGE_PMD_NR,
+	is_int(global_node_page_state_snapshot(NR_ANON_THPS), 1, "thp: nr_anon_transparent_hugepages is 1");
+	is_int(global_node_page_state_snapshot(NR_ANON_MAPPED), HPAGE_PMD_NR,
 	       "thp: nr_anon_pages counts its 512 pages");
 	is_int(get_mm_counter(mm, MM_ANONPAGES), HPAGE_PMD_NR, "thp: rss counts 512 pages");
 	ok(folio_entire_mapcount(folio) == 1 && folio_mapcount(folio) == 1 &&
@@ -65,7 +65,7 @@ static void fault_and_partial_munmap(void)
 	ok(folio_mapcount(folio) == HPAGE_PMD_NR - 1 && folio_entire_mapcount(folio) == 0 &&
 	   folio_ref_count(folio) == HPAGE_PMD_NR - 1,
 	   "thp: the folio is mapped by 511 PTEs, no PMD, one reference per PTE");
-	is_int(global_node_page_state(NR_ANON_THPS), 0, "thp: no PMD-mapped THP any more");
+	is_int(global_node_page_state_snapshot(NR_ANON_THPS), 0, "thp: no PMD-mapped THP any more");
 	is_int(get_mm_counter(mm, MM_ANONPAGES), HPAGE_PMD_NR - 1, "thp: rss is 511 pages");
 
 	/* mprotect of 4 KiB inside a second THP also splits only its PMD */

@@ -22,11 +22,11 @@ int main(void)
 	folio_ref_add(folio, GUP_PIN_COUNTING_BIAS);	/* as if pinned once */
 	mod_node_page_state(NR_FOLL_PIN_ACQUIRED, 1);
 	ref = folio_ref_count(folio);
-	acq = global_node_page_state(NR_FOLL_PIN_ACQUIRED);
+	acq = global_node_page_state_snapshot(NR_FOLL_PIN_ACQUIRED);
 	is_int(folio_add_pins(folio, 1U << 22), -ENOMEM,
 	       "R-OVF: folio_add_pins() of 4M pins on a small folio fails (-ENOMEM), never wraps");
 	is_int(folio_ref_count(folio), ref, "R-OVF: the refcount is unchanged");
-	is_int(global_node_page_state(NR_FOLL_PIN_ACQUIRED), acq, "R-OVF: nr_foll_pin_acquired "
+	is_int(global_node_page_state_snapshot(NR_FOLL_PIN_ACQUIRED), acq, "R-OVF: nr_foll_pin_acquired "
 	       "is unchanged");
 	is_int(folio_add_pins(folio, 3), 0, "a sane folio_add_pins() still works");
 	is_int(folio_ref_count(folio), ref + 3 * (int)GUP_PIN_COUNTING_BIAS,

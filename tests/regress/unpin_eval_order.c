@@ -31,8 +31,8 @@ int main(void)
 	for (int i = 0; i < 8; i++)
 		all_one &= page_ref_count(pages[i]) == 1;
 	ok(all_one, "R-UNPIN: every page is back to its mapping's single reference");
-	is_int(global_node_page_state(NR_FOLL_PIN_ACQUIRED),
-	       global_node_page_state(NR_FOLL_PIN_RELEASED), "R-VMSTAT: acquired == released");
+	is_int(global_node_page_state_snapshot(NR_FOLL_PIN_ACQUIRED),
+	       global_node_page_state_snapshot(NR_FOLL_PIN_RELEASED), "R-VMSTAT: acquired == released");
 	vm_munmap(addr, 8 * PAGE_SIZE);
 	pinmm_task_detach();
 	pinmm_task_exit(t);

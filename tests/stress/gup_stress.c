@@ -358,8 +358,8 @@ int main(void)
 	       "nr_foll_pin_released with every thread done)");
 	pinmm_task_exit(parent);
 	rcu_barrier();
-	is_int(global_node_page_state(NR_ANON_MAPPED), 0, "gup stress: nr_anon_pages back to 0");
-	is_int(global_node_page_state(NR_ISOLATED_ANON), 0, "gup stress: nothing left isolated");
+	is_int(global_node_page_state_snapshot(NR_ANON_MAPPED), 0, "gup stress: nr_anon_pages back to 0");
+	is_int(global_node_page_state_snapshot(NR_ISOLATED_ANON), 0, "gup stress: nothing left isolated");
 	is_uint(pinmm_frames_in_use(), 1, "gup stress: no leaked frame (only the zero page)");
 	test_shutdown_ok("gup_stress");
 	return done_testing();

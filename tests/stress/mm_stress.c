@@ -325,8 +325,8 @@ int main(void)
 	   atomic_load(&forks), atomic_load(&checks));
 	pinmm_task_exit(parent);
 	rcu_barrier();
-	is_int(global_node_page_state(NR_ANON_MAPPED), 0, "stress: nr_anon_pages back to 0");
-	is_int(global_node_page_state(NR_PAGETABLE), 0, "stress: every page table freed");
+	is_int(global_node_page_state_snapshot(NR_ANON_MAPPED), 0, "stress: nr_anon_pages back to 0");
+	is_int(global_node_page_state_snapshot(NR_PAGETABLE), 0, "stress: every page table freed");
 	is_uint(pinmm_frames_in_use(), 1, "stress: no leaked frame (only the zero page)");
 	test_shutdown_ok("mm_stress");
 	free(w);

@@ -149,7 +149,7 @@ int main(void)
 				held_pages += 1UL << workers[i].slots[s].order;
 			}
 	drain_all_pages(NULL);
-	is_int(global_zone_page_state(NR_FREE_PAGES) + (long)held_pages + 1, managed,
+	is_int(global_zone_page_state_snapshot(NR_FREE_PAGES) + (long)held_pages + 1, managed,
 	       "pcp stress: after drain_all_pages() from another CPU, free + held + the zero page "
 	       "= every managed frame (%lu held)", held_pages);
 	is_uint(frame_map_errors(all, nheld), 0, "pcp stress: every frame is in exactly one free "
@@ -166,7 +166,7 @@ int main(void)
 	is_uint(torn, 0, "pcp stress: no frame was handed to two owners (every pattern intact "
 		"until its free)");
 	diag("%lu allocations refused (memory full)", failed);
-	is_int(global_zone_page_state(NR_FREE_PAGES) + 1, managed, "pcp stress: the workers freed "
+	is_int(global_zone_page_state_snapshot(NR_FREE_PAGES) + 1, managed, "pcp stress: the workers freed "
 	       "everything and exited: their lists drained at thread exit, every frame is free");
 	ok(all_zones_ok(), "pcp stress: free lists consistent at the end");
 	test_shutdown_ok("pcp stress");

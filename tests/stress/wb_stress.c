@@ -257,8 +257,8 @@ static void run_phase(enum pinmm_wb_pin_policy policy, double seconds)
 	}
 	is_uint(lost, 0, "wb_stress [%s]: every page on disk holds its writer's last write "
 		"(zero lost bytes)", name);
-	is_int(global_node_page_state(NR_FOLL_PIN_ACQUIRED),
-	       global_node_page_state(NR_FOLL_PIN_RELEASED),
+	is_int(global_node_page_state_snapshot(NR_FOLL_PIN_ACQUIRED),
+	       global_node_page_state_snapshot(NR_FOLL_PIN_RELEASED),
 	       "wb_stress [%s]: pins balanced (nr_foll_pin_acquired == nr_foll_pin_released)",
 	       name);
 }

@@ -322,8 +322,8 @@ static void populate_in_cma(unsigned long addr, unsigned long len)
 		}
 		held[n++] = page;
 	}
-	while (n < 512 && zone_page_state(normal, NR_FREE_PAGES) -
-			  zone_page_state(normal, NR_FREE_CMA_PAGES) > 1024 &&
+	while (n < 512 && zone_page_state_snapshot(normal, NR_FREE_PAGES) -
+			  zone_page_state_snapshot(normal, NR_FREE_CMA_PAGES) > 1024 &&
 	       (page = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER)))
 		held[n++] = page;
 	if (do_madvise(current->mm, addr, len, MADV_POPULATE_WRITE))

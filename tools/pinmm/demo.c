@@ -272,7 +272,7 @@ static void ballast_fill(struct ballast *b, unsigned long keep_mb)
 			break;
 		}
 	}
-	while (zone_page_state(normal, NR_FREE_PAGES) - zone_page_state(normal, NR_FREE_CMA_PAGES) >
+	while (zone_page_state_snapshot(normal, NR_FREE_PAGES) - zone_page_state_snapshot(normal, NR_FREE_CMA_PAGES) >
 	       (long)((keep_mb << 20) >> PAGE_SHIFT) &&
 	       (page = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER))) {
 		if (!ballast_add(b, page)) {
