@@ -98,6 +98,19 @@ static inline void list_splice_init(struct list_head *list, struct list_head *he
 	INIT_LIST_HEAD(list);
 }
 
+/* Move every entry of @list to the tail of @head, in order; @list is left empty. */
+static inline void list_splice_tail_init(struct list_head *list, struct list_head *head)
+{
+	if (list_empty(list))
+		return;
+	struct list_head *first = list->next, *last = list->prev, *at = head->prev;
+	first->prev = at;
+	at->next = first;
+	last->next = head;
+	head->prev = last;
+	INIT_LIST_HEAD(list);
+}
+
 #define list_entry(ptr, type, member)		container_of(ptr, type, member)
 #define list_first_entry(ptr, type, member)	list_entry((ptr)->next, type, member)
 #define list_last_entry(ptr, type, member)	list_entry((ptr)->prev, type, member)

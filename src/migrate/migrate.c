@@ -395,7 +395,8 @@ static void migrate_folio_done(struct folio *src)
 }
 
 /*
- * Migrate one isolated folio (Linux migrate_folio_unmap + migrate_folio_move).
+ * Migrate one isolated folio in one go (unmap, then move): the path of a
+ * large folio split at the destination, which the batch does not take.
  * Return: MIGRATEPAGE_SUCCESS (the folio left @from and is freed), -EAGAIN
  * (transient: locked, extra reference, a page maybe pinned), -ENOMEM (no
  * destination), or another -errno (permanent for this call).
@@ -514,6 +515,205 @@ out_unlock_src:
 	return rc;
 }
 
+/*
+ * Batched migration (Linux's migrate_pages_batch()): first every folio of a
+ * batch is locked, given its destination and unmapped (migrate_folio_unmap),
+ * then each is frozen, copied and mapped again (migrate_folio_move). One
+ * lock round and one rmap walk each way per folio, as before; what the
+ * batch saves is the interleaving: the unmap walks run back to back, and so
+ * do the copies and the remaps. Between the phases the destination carries
+ * the source's anon_vma in ->private (Linux records its state in the
+ * destination too), so a batch needs no memory of its own. Large folios
+ * whose destination must be split (no folio of their order) and folios
+ * that would have to wait for a lock while the batch holds others go
+ * through the one-at-a-time path instead.
+ */
+#define NR_MAX_BATCHED_MIGRATION	HPAGE_PMD_NR	/* pages unmapped before they move */
+#define MIGRATEPAGE_UNMAP		1
+
+/*
+ * Phase one for @src: lock it (without waiting if @batch_held: the folios
+ * already unmapped are locked by us), allocate one destination of its order,
+ * replace its mappings by migration entries. Return MIGRATEPAGE_UNMAP with
+ * *@dstp locked and recording the anon_vma; MIGRATEPAGE_SUCCESS if every
+ * user had let go (the source is freed); -EDEADLK if the lock is busy while
+ * @batch_held; else as migrate_folio_one().
+ */
+static int migrate_folio_unmap(struct folio *src, new_folio_t get_new_folio,
+			       free_folio_t put_new_folio, unsigned long private,
+			       enum migrate_mode mode, bool batch_held, struct folio **dstp)
+{
+	struct migrate_dst d = { .src = src };
+	struct anon_vma *anon_vma = NULL;
+	bool file;
+	int rc;
+
+	if (folio_ref_count(src) == 1) {
+		folio_clear_active(src);
+		folio_clear_unevictable(src);
+		migrate_folio_done(src);
+		return MIGRATEPAGE_SUCCESS;
+	}
+	if (!folio_trylock(src)) {
+		if (mode == MIGRATE_ASYNC)
+			return -EAGAIN;
+		/* sleeping on a lock while holding the batch's could deadlock: move the batch first */
+		if (batch_held)
+			return -EDEADLK;
+		folio_lock(src);
+	}
+	if (folio_test_writeback(src)) {
+		if (mode != MIGRATE_SYNC) {
+			rc = -EBUSY;
+			goto out_unlock_src;
+		}
+		folio_wait_writeback(src);
+	}
+	file = !folio_test_anon(src);
+	if (file && (!folio_mapping(src) || !folio_mapping(src)->a_ops->migrate_folio)) {
+		rc = -EBUSY;
+		goto out_unlock_src;
+	}
+	rc = get_dsts(&d, false, get_new_folio, private);
+	if (rc)
+		goto out_unlock_src;
+	dst_lock(d.whole);
+	if (folio_test_anon(src))
+		anon_vma = folio_get_anon_vma(src);
+	if (anon_vma || (file && folio_mapped(src)))
+		try_to_migrate(src, anon_vma);
+	if (folio_mapped(src)) {
+		remove_migration_ptes(src, NULL, anon_vma);
+		if (anon_vma)
+			put_anon_vma(anon_vma);
+		folio_unlock(d.whole);
+		put_dsts(&d, put_new_folio, private);
+		rc = -EAGAIN;
+		goto out_unlock_src;
+	}
+	d.whole->private = anon_vma;
+	*dstp = d.whole;
+	return MIGRATEPAGE_UNMAP;
+
+out_unlock_src:
+	folio_unlock(src);
+	return rc;
+}
+
+/*
+ * Phase two: @src is locked and unmapped, @dst its locked destination.
+ * Freeze, copy, map the destination where the source was, unlock, free the
+ * source. On -EAGAIN (a reference appeared) the source is mapped again,
+ * unlocked and left for the next pass, the destination given back.
+ */
+static int migrate_folio_move(struct folio *src, struct folio *dst, free_folio_t put_new_folio,
+			      unsigned long private, enum migrate_mode mode)
+{
+	struct migrate_dst d = { .src = src, .whole = dst };
+	struct anon_vma *anon_vma = dst->private;
+	struct address_space *mapping = NULL;
+	bool file = !folio_test_anon(src);
+	int expected = 1, rc;
+
+	dst->private = NULL;
+	if (file) {
+		mapping = folio_mapping(src);
+		expected += (int)folio_nr_pages(src) + folio_test_private(src);
+	}
+	if (!folio_ref_freeze(src, expected)) {
+		rc = -EAGAIN;
+		goto out_remap;
+	}
+	pinmm_race_point(PINMM_RACE_MIGRATE_FROZEN, folio_pfn(src));
+	if (file) {
+		rc = mapping->a_ops->migrate_folio(mapping, dst, src, mode);
+		if (rc) {
+			folio_ref_unfreeze(src, expected);
+			goto out_remap;
+		}
+	}
+	migrate_contents(&d);
+	folio_ref_unfreeze(src, file ? 1 : expected);
+	folio_add_lru(dst);
+	remove_migration_ptes(src, &d, anon_vma);
+	if (file) {
+		folio_clear_dirty(src);
+		atomic_store_explicit(&src->mapping, NULL, memory_order_release);
+	}
+	folio_unlock(dst);
+	folio_unlock(src);
+	if (anon_vma)
+		put_anon_vma(anon_vma);
+	folio_put(dst);
+	migrate_folio_done(src);
+	return MIGRATEPAGE_SUCCESS;
+
+out_remap:
+	remove_migration_ptes(src, NULL, anon_vma);
+	if (anon_vma)
+		put_anon_vma(anon_vma);
+	folio_unlock(dst);
+	put_dsts(&d, put_new_folio, private);
+	folio_unlock(src);
+	return rc;
+}
+
+struct migrate_stats {
+	unsigned long nr_succeeded_pages, nr_failed_pages;
+	unsigned int nr_succeeded, nr_failed;
+	long thp_succeeded, thp_failed, thp_split;
+};
+
+static void count_success(struct migrate_stats *st, bool is_thp, bool split, unsigned long nr)
+{
+	st->nr_succeeded++;
+	st->nr_succeeded_pages += nr;
+	if (is_thp && split)
+		st->thp_split++;
+	else if (is_thp)
+		st->thp_succeeded++;
+}
+
+static void count_failure(struct migrate_stats *st, bool is_thp, unsigned long nr)
+{
+	st->nr_failed++;
+	st->nr_failed_pages += nr;
+	st->thp_failed += is_thp;
+}
+
+/*
+ * Phase two over the batch: @unmapped and @dsts in step. Folios that must be
+ * tried again go to @retry_list, failures to @ret_folios. Return the retries.
+ */
+static int move_batch(struct list_head *unmapped, struct list_head *dsts,
+		      struct list_head *retry_list, struct list_head *ret_folios,
+		      free_folio_t put_new_folio, unsigned long private, enum migrate_mode mode,
+		      struct migrate_stats *st)
+{
+	struct folio *src, *next;
+	int retry = 0;
+
+	list_for_each_entry_safe(src, next, unmapped, lru) {
+		struct folio *dst = list_first_entry(dsts, struct folio, lru);
+		bool is_thp = folio_is_thp(src);
+		unsigned long nr = folio_nr_pages(src);
+		int r;
+
+		list_del(&dst->lru);
+		r = migrate_folio_move(src, dst, put_new_folio, private, mode);
+		if (r == MIGRATEPAGE_SUCCESS) {
+			count_success(st, is_thp, false, nr);
+		} else if (r == -EAGAIN) {
+			list_move_tail(&src->lru, retry_list);
+			retry++;
+		} else {
+			count_failure(st, is_thp, nr);
+			list_move_tail(&src->lru, ret_folios);
+		}
+	}
+	return retry;
+}
+
 /**
  * migrate_pages - move the contents of isolated folios to new folios.
  * @from: isolated folios, through folio->lru.
@@ -539,76 +739,102 @@ int migrate_pages(struct list_head *from, new_folio_t get_new_folio,
 		  free_folio_t put_new_folio, unsigned long private,
 		  enum migrate_mode mode, int reason, unsigned int *ret_succeeded)
 {
-	unsigned long nr_succeeded_pages = 0, nr_failed_pages = 0;
-	unsigned int nr_succeeded = 0, nr_failed = 0;
-	long thp_succeeded = 0, thp_failed = 0, thp_split = 0;
+	struct migrate_stats st = { 0 };
 	struct folio *folio, *next;
 	LIST_HEAD(ret_folios);
+	LIST_HEAD(retry_list);
+	LIST_HEAD(unmapped);
+	LIST_HEAD(dsts);
 	int retry = 1, rc = 0;
 
 	(void)reason;
 	for (int pass = 0; pass < NR_MAX_MIGRATE_PAGES_RETRY && retry; pass++) {
+		unsigned long batched = 0;
+
 		retry = 0;
 		list_for_each_entry_safe(folio, next, from, lru) {
 			bool is_thp = folio_is_thp(folio);
 			unsigned long nr = folio_nr_pages(folio);
+			struct folio *dst = NULL;
 			bool split = false;
 			int r;
 
-			r = migrate_folio_one(folio, false, get_new_folio, put_new_folio,
-					      private, mode);
+again:
+			r = migrate_folio_unmap(folio, get_new_folio, put_new_folio, private, mode,
+						batched > 0, &dst);
+			if (r == -EDEADLK) {
+				retry += move_batch(&unmapped, &dsts, &retry_list, &ret_folios,
+						    put_new_folio, private, mode, &st);
+				batched = 0;
+				goto again;
+			}
 			if (r == -ENOMEM && folio_test_large(folio)) {
+				/*
+				 * No folio of its order: each page into its own, one
+				 * at a time, which may sleep on the lock: batch first.
+				 */
+				if (batched) {
+					retry += move_batch(&unmapped, &dsts, &retry_list,
+							    &ret_folios, put_new_folio, private,
+							    mode, &st);
+					batched = 0;
+				}
 				split = true;
 				r = migrate_folio_one(folio, true, get_new_folio, put_new_folio,
 						      private, mode);
 			}
 			switch (r) {
+			case MIGRATEPAGE_UNMAP:
+				list_move_tail(&folio->lru, &unmapped);
+				list_add_tail(&dst->lru, &dsts);
+				batched += nr;
+				if (batched >= NR_MAX_BATCHED_MIGRATION) {
+					retry += move_batch(&unmapped, &dsts, &retry_list,
+							    &ret_folios, put_new_folio, private,
+							    mode, &st);
+					batched = 0;
+				}
+				break;
 			case MIGRATEPAGE_SUCCESS:
-				nr_succeeded++;
-				nr_succeeded_pages += nr;
-				if (is_thp && split)
-					thp_split++;
-				else if (is_thp)
-					thp_succeeded++;
+				count_success(&st, is_thp, split, nr);
 				break;
 			case -EAGAIN:
 				retry++;
 				break;
 			case -ENOMEM:
-				nr_failed++;
-				nr_failed_pages += nr;
-				thp_failed += is_thp;
+				count_failure(&st, is_thp, nr);
 				list_move_tail(&folio->lru, &ret_folios);
 				rc = -ENOMEM;
 				goto out;
 			default:
-				nr_failed++;
-				nr_failed_pages += nr;
-				thp_failed += is_thp;
+				count_failure(&st, is_thp, nr);
 				list_move_tail(&folio->lru, &ret_folios);
 				break;
 			}
 		}
+		retry += move_batch(&unmapped, &dsts, &retry_list, &ret_folios, put_new_folio,
+				    private, mode, &st);
+		list_splice_tail_init(&retry_list, from);
 		if (retry)
 			cond_resched();
 	}
 out:
+	/* an allocation failure stops the unmapping, not the moves already prepared */
+	move_batch(&unmapped, &dsts, &retry_list, &ret_folios, put_new_folio, private, mode, &st);
+	list_splice_tail_init(&retry_list, from);
 	/* what is still on @from gave -EAGAIN every time, or was not reached */
-	list_for_each_entry(folio, from, lru) {
-		nr_failed++;
-		nr_failed_pages += folio_nr_pages(folio);
-		thp_failed += folio_is_thp(folio);
-	}
+	list_for_each_entry(folio, from, lru)
+		count_failure(&st, folio_is_thp(folio), folio_nr_pages(folio));
 	list_splice_init(&ret_folios, from);
 
-	count_vm_events(PGMIGRATE_SUCCESS, (long)nr_succeeded_pages);
-	count_vm_events(PGMIGRATE_FAIL, (long)nr_failed_pages);
-	count_vm_events(THP_MIGRATION_SUCCESS, thp_succeeded);
-	count_vm_events(THP_MIGRATION_FAIL, thp_failed);
-	count_vm_events(THP_MIGRATION_SPLIT, thp_split);
+	count_vm_events(PGMIGRATE_SUCCESS, (long)st.nr_succeeded_pages);
+	count_vm_events(PGMIGRATE_FAIL, (long)st.nr_failed_pages);
+	count_vm_events(THP_MIGRATION_SUCCESS, st.thp_succeeded);
+	count_vm_events(THP_MIGRATION_FAIL, st.thp_failed);
+	count_vm_events(THP_MIGRATION_SPLIT, st.thp_split);
 	if (ret_succeeded)
-		*ret_succeeded = nr_succeeded;
-	return rc ? rc : (int)nr_failed;
+		*ret_succeeded = st.nr_succeeded;
+	return rc ? rc : (int)st.nr_failed;
 }
 
 /**
