@@ -5,9 +5,17 @@
  * ZONE_MOVABLE and ZONE_NORMAL with migrate_pages(): unmap through rmap,
  * freeze, copy, remap. Figures are ns per migrated 4 KiB page and per 2 MiB
  * THP, each next to a plain memcpy() of the same size from the same run (the
- * floor: migration must copy the bytes). Prints figures only; the headline
- * is the last line.
+ * floor: migration must copy the bytes).
+ *
+ * Then what migration is for: a long-term pin (FOLL_LONGTERM, as io_uring
+ * registers a fixed buffer) of 1 GiB of resident anonymous memory that sits
+ * in ZONE_MOVABLE, which must migrate every page out before pinning it, in
+ * ns per page, next to the live kernel registering 1 GiB of resident memory
+ * as an io_uring fixed buffer in the same run (which pins in place: nothing
+ * of it is in a movable zone there). Prints figures only; the headline is
+ * the last line.
  */
+#include <pinmm/gup.h>
 #include <pinmm/huge_mm.h>
 #include <pinmm/machine.h>
 #include <pinmm/memory.h>
@@ -18,9 +26,11 @@
 #include <pinmm/task.h>
 #include <pinmm/uaccess.h>
 
+#include <liburing.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include "report.h"
 
@@ -29,6 +39,7 @@
 #define SMALL_ROUNDS	8
 #define THPS		8		/* 16 MiB of 2 MiB folios */
 #define THP_ROUNDS	8
+#define LONGTERM_BYTES	(1UL << 30)
 
 static uint64_t now_ns(void)
 {
@@ -131,8 +142,95 @@ static double memcpy_ns(size_t size, unsigned long iters)
 	return (double)ns / (double)iters;
 }
 
+/*
+ * pin_user_pages_fast(FOLL_WRITE | FOLL_LONGTERM) of LONGTERM_BYTES of
+ * populated memory in ZONE_MOVABLE: ns per page, migration included.
+ * *@moved: pages that left ZONE_MOVABLE.
+ */
+static double longterm_pin_movable(unsigned long *moved)
+{
+	unsigned long nr = LONGTERM_BYTES >> PAGE_SHIFT, done = 0, addr, in_movable = 0;
+	struct page **pages = calloc(nr, sizeof(*pages));
+	struct pinmm_config cfg;
+	struct task_struct *t;
+	uint64_t t0, ns;
+
+	pinmm_config_default(&cfg);
+	cfg.mem_bytes = 2 * LONGTERM_BYTES + (512UL << 20);
+	cfg.movable_bytes = LONGTERM_BYTES + (256UL << 20);
+	cfg.cma_bytes = 0;
+	cfg.pmem_bytes = 0;
+	if (!pages || pinmm_boot(&cfg))
+		die("pinmm_boot (long-term)");
+	t = pinmm_task_create("bench-lt");
+	pinmm_task_attach(t);
+	addr = vm_mmap(NULL, 0, LONGTERM_BYTES, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	if (IS_ERR_VALUE(addr) || do_madvise(t->mm, addr, LONGTERM_BYTES, MADV_NOHUGEPAGE) ||
+	    do_madvise(t->mm, addr, LONGTERM_BYTES, MADV_POPULATE_WRITE))
+		die("populate (long-term)");
+	t0 = now_ns();
+	while (done < nr) {
+		int got = pin_user_pages_fast(addr + done * PAGE_SIZE, (int)min(nr - done, 65536UL),
+					      FOLL_WRITE | FOLL_LONGTERM, pages + done);
+
+		if (got <= 0)
+			die("long-term pin");
+		done += (unsigned long)got;
+	}
+	ns = now_ns() - t0;
+	for (unsigned long i = 0; i < nr; i++)
+		in_movable += page_zonenum(pages[i]) == ZONE_MOVABLE;
+	if (in_movable)
+		die("long-term pin left a page in ZONE_MOVABLE");
+	unpin_user_pages(pages, nr);
+	*moved = (unsigned long)global_vm_event(PGMIGRATE_SUCCESS);
+	vm_munmap(addr, LONGTERM_BYTES);
+	pinmm_task_detach();
+	pinmm_task_exit(t);
+	if (pinmm_shutdown())
+		die("pinmm_shutdown (long-term)");
+	free(pages);
+	return (double)ns / (double)nr;
+}
+
+/* The live kernel: io_uring registration of LONGTERM_BYTES of resident memory; ns/page or -1. */
+static double kernel_register_ns(void)
+{
+	struct io_uring ring;
+	struct iovec iov;
+	char *mem = mmap(NULL, LONGTERM_BYTES, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	double best = -1;
+
+	if (mem == MAP_FAILED)
+		return -1;
+	madvise(mem, LONGTERM_BYTES, MADV_NOHUGEPAGE);
+	for (unsigned long off = 0; off < LONGTERM_BYTES; off += PAGE_SIZE)
+		mem[off] = 1;
+	iov = (struct iovec){ mem, LONGTERM_BYTES };
+	if (io_uring_queue_init(8, &ring, 0) < 0)
+		goto out;
+	for (int r = 0; r < 3; r++) {
+		uint64_t t0 = now_ns();
+		double ns;
+
+		if (io_uring_register_buffers(&ring, &iov, 1) < 0)
+			break;
+		ns = (double)(now_ns() - t0) / (double)(LONGTERM_BYTES >> PAGE_SHIFT);
+		io_uring_unregister_buffers(&ring);
+		best = best < 0 ? ns : min(best, ns);
+	}
+	io_uring_queue_exit(&ring);
+out:
+	munmap(mem, LONGTERM_BYTES);
+	return best;
+}
+
 int main(void)
 {
+	unsigned long lt_moved;
+	double lt_ns, k_ns;
 	struct pinmm_config cfg;
 	struct task_struct *t;
 	struct mm_struct *mm;
@@ -186,9 +284,20 @@ int main(void)
 	       moved4k, ns4k, cp4k, cp4k > 0 ? ns4k / cp4k : 0);
 	printf("2 MiB THP:   %lu migrated, %.0f ns each; memcpy 2 MiB %.0f ns (x%.1f)\n",
 	       moved2m, ns2m, cp2m, cp2m > 0 ? ns2m / cp2m : 0);
+	lt_ns = longterm_pin_movable(&lt_moved);
+	k_ns = kernel_register_ns();
+	printf("long-term pin of 1 GiB in ZONE_MOVABLE (migrate + pin): %.1f ns/page "
+	       "(%lu pages migrated); kernel io_uring register of 1 GiB resident: ", lt_ns,
+	       lt_moved);
+	if (k_ns > 0)
+		printf("%.1f ns/page (no migration there; ratio %.2f)\n", k_ns, k_ns / lt_ns);
+	else
+		printf("unavailable\n");
 	bench_report_ref("migrate-4k", "ns/folio", ns4k, "memcpy", cp4k);
 	bench_report_ref("migrate-2m-thp", "ns/folio", ns2m, "memcpy", cp2m);
-	printf("migrate ns: 4k %.0f (memcpy %.0f) 2m %.0f (memcpy %.0f)\n", ns4k, cp4k, ns2m,
-	       cp2m);
+	bench_report("longterm-pin-1g-movable", "ns/page", lt_ns, k_ns > 0 ? k_ns : BENCH_KERNEL_NA);
+	printf("migrate ns: 4k %.0f (memcpy %.0f, x%.1f) 2m %.0f (memcpy %.0f, x%.1f); "
+	       "longterm 1G movable %.1f ns/page (kernel %.1f)\n", ns4k, cp4k,
+	       cp4k > 0 ? ns4k / cp4k : 0, ns2m, cp2m, cp2m > 0 ? ns2m / cp2m : 0, lt_ns, k_ns);
 	return 0;
 }
