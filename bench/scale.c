@@ -309,6 +309,11 @@ int main(void)
 	pinmm_task_exit(owner);
 	if (pinmm_shutdown())
 		die("pinmm_shutdown");
+	printf("\n%-22s %9s %9s %9s   (CPU ns per op, each thread's own CPU time)\n", "row",
+	       "1 thr", "2 tasks", "2 thr/mm");
+	for (int row = 0; row < NR_ROWS; row++)
+		printf("%-22s %9.1f %9.1f %9.1f\n", row_names[row], one[row].cpu, two[row].cpu,
+		       mm2[row].cpu);
 	printf("(ns per op as each thread sees it; x2: throughput of two threads over one, "
 	       "wall clock; x2cpu: the same from each thread's CPU time, what two CPUs of "
 	       "their own would give - read it when the host row's x2 is below 2; "
