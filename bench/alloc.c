@@ -20,14 +20,6 @@
 #define ORDER9_ITERS	100000UL
 #define MAX_THREADS	2
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 struct run {
 	unsigned int order;
 	unsigned long iters;
@@ -42,7 +34,7 @@ static void *loop(void *arg)
 	uint64_t t0;
 
 	pthread_barrier_wait(r->start);
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (unsigned long i = 0; i < r->iters; i++) {
 		struct page *page = alloc_pages(GFP_KERNEL, r->order);
 
@@ -52,7 +44,7 @@ static void *loop(void *arg)
 		}
 		__free_pages(page, r->order);
 	}
-	r->ns = now_ns() - t0;
+	r->ns = bench_now_ns() - t0;
 	return NULL;
 }
 

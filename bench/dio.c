@@ -60,14 +60,6 @@ enum { S_PINMM, S_KERNEL, S_RAW, S_DEVICE, S_KVEC, NR_SIDES };
 
 static loff_t small_pos[NR_SMALL];
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 static void die(const char *what, long err)
 {
 	fprintf(stderr, "bench/dio: %s: %ld\n", what, err);
@@ -160,16 +152,16 @@ static void do_io(struct side *s, bool write, size_t len, loff_t pos)
 static double run(struct side *s, int test)
 {
 	bool write = test == T_4K_WRITE || test == T_1M_WRITE;
-	double t0 = now();
+	double t0 = bench_now();
 
 	if (test == T_4K_READ || test == T_4K_WRITE) {
 		for (int i = 0; i < NR_SMALL; i++)
 			do_io(s, write, SMALL, small_pos[i]);
-		return (now() - t0) / NR_SMALL;
+		return (bench_now() - t0) / NR_SMALL;
 	}
 	for (loff_t pos = 0; pos < (loff_t)FILE_BYTES; pos += BIG)
 		do_io(s, write, BIG, pos);
-	return (now() - t0) / (FILE_BYTES / SMALL);
+	return (bench_now() - t0) / (FILE_BYTES / SMALL);
 }
 
 /*
@@ -180,7 +172,7 @@ static double pin_alone(unsigned long ubuf, unsigned long n)
 {
 	struct page *pages[BIG / SMALL];
 	int loops = (int)(65536 / n);
-	double t0 = now();
+	double t0 = bench_now();
 
 	for (int i = 0; i < loops; i++) {
 		long got = pin_user_pages_fast(ubuf, n, FOLL_WRITE, pages);
@@ -189,7 +181,7 @@ static double pin_alone(unsigned long ubuf, unsigned long n)
 			die("pin_user_pages_fast", got);
 		unpin_user_pages_dirty_lock(pages, n, true);
 	}
-	return (now() - t0) / ((double)loops * (double)n);
+	return (bench_now() - t0) / ((double)loops * (double)n);
 }
 
 /* Fill the file once, 1 MiB at a time, so every block has data (and a checksum). */

@@ -25,14 +25,6 @@
 #define THP_BYTES	(512UL << 20)
 #define REPEATS		3
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 /* ns per fault touching @bytes with a stride of @stride; best of REPEATS */
 static double pinmm_faults(unsigned long bytes, unsigned long stride, bool thp)
 {
@@ -51,13 +43,13 @@ static double pinmm_faults(unsigned long bytes, unsigned long stride, bool thp)
 			fprintf(stderr, "bench/fault: MADV_HUGEPAGE failed\n");
 			exit(1);
 		}
-		t0 = now();
+		t0 = bench_now();
 		for (unsigned long off = 0; off < bytes; off += stride)
 			if (put_user((char)1, (char __user *)(addr + off))) {
 				fprintf(stderr, "bench/fault: fault failed at %#lx\n", addr + off);
 				exit(1);
 			}
-		t1 = now();
+		t1 = bench_now();
 		vm_munmap(addr, bytes);
 		best = min(best, (t1 - t0) / (bytes / stride));
 	}
@@ -79,10 +71,10 @@ static double kernel_faults(unsigned long bytes, unsigned long stride, bool thp)
 			return -1;
 		p = (char *)ALIGN((unsigned long)raw, 2UL << 20);
 		madvise(p, bytes, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-		t0 = now();
+		t0 = bench_now();
 		for (unsigned long off = 0; off < bytes; off += stride)
 			*(volatile char *)(p + off) = 1;
-		t1 = now();
+		t1 = bench_now();
 		munmap(raw, bytes + (2UL << 20));
 		best = min(best, (t1 - t0) / (bytes / stride));
 	}

@@ -43,14 +43,6 @@
 
 static volatile long sink;
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 static void die(const char *what, long err)
 {
 	fprintf(stderr, "bench/filemap: %s: %ld\n", what, err);
@@ -77,16 +69,16 @@ static double pinmm_memfd(double *access)
 		addr = vm_mmap(f, 0, MEMFD_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
 		if (IS_ERR_VALUE(addr))
 			die("vm_mmap memfd", (long)addr);
-		t0 = now();
+		t0 = bench_now();
 		for (unsigned long off = 0; off < MEMFD_BYTES; off += PAGE_SIZE)
 			if (put_user((char)1, (char __user *)(addr + off)))
 				die("put_user", -EFAULT);
-		t1 = now();
+		t1 = bench_now();
 		/* the same stores again: mapped now, so this is the access alone */
 		for (unsigned long off = 0; off < MEMFD_BYTES; off += PAGE_SIZE)
 			if (put_user((char)2, (char __user *)(addr + off)))
 				die("put_user", -EFAULT);
-		t2 = now();
+		t2 = bench_now();
 		vm_munmap(addr, MEMFD_BYTES);
 		fput(f);
 		best = min(best, (t1 - t0) / (MEMFD_BYTES / PAGE_SIZE));
@@ -109,10 +101,10 @@ static double kernel_memfd(void)
 		p = mmap(NULL, MEMFD_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (p == MAP_FAILED)
 			return -1;
-		t0 = now();
+		t0 = bench_now();
 		for (unsigned long off = 0; off < MEMFD_BYTES; off += PAGE_SIZE)
 			*(volatile char *)(p + off) = 1;
-		t1 = now();
+		t1 = bench_now();
 		munmap(p, MEMFD_BYTES);
 		close(fd);
 		best = min(best, (t1 - t0) / (MEMFD_BYTES / PAGE_SIZE));
@@ -135,19 +127,19 @@ static double pinmm_cached(struct file *f, unsigned long stride, double *access)
 		if (IS_ERR_VALUE(addr))
 			die("vm_mmap file", (long)addr);
 		/* the loads are the work: keep their values alive */
-		t0 = now();
+		t0 = bench_now();
 		for (unsigned long off = 0; off < FILE_BYTES; off += stride)
 			if (get_user(c, (const char __user *)(addr + off)))
 				die("get_user", -EFAULT);
 			else
 				sink += c;
-		t1 = now();
+		t1 = bench_now();
 		for (unsigned long off = 0; off < FILE_BYTES; off += stride)
 			if (get_user(c, (const char __user *)(addr + off)))
 				die("get_user", -EFAULT);
 			else
 				sink += c;
-		t2 = now();
+		t2 = bench_now();
 		vm_munmap(addr, FILE_BYTES);
 		best = min(best, (t1 - t0) / (FILE_BYTES / stride));
 		if (access)
@@ -166,10 +158,10 @@ static double kernel_cached(int fd, unsigned long stride)
 
 		if (p == MAP_FAILED)
 			return -1;
-		t0 = now();
+		t0 = bench_now();
 		for (unsigned long off = 0; off < FILE_BYTES; off += stride)
 			(void)*(volatile char *)(p + off);
-		t1 = now();
+		t1 = bench_now();
 		munmap(p, FILE_BYTES);
 		best = min(best, (t1 - t0) / (FILE_BYTES / stride));
 	}

@@ -22,14 +22,6 @@
 #define SIZE		(1UL << 30)
 #define REPEATS		5
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 static void pinmm_side(bool thp, double *reg, double *unreg)
 {
 	unsigned long addr = vm_mmap(NULL, 0, SIZE, PROT_READ | PROT_WRITE,
@@ -40,15 +32,15 @@ static void pinmm_side(bool thp, double *reg, double *unreg)
 	*reg = *unreg = 1e30;
 	for (int r = 0; r < REPEATS; r++) {
 		struct iou_buffer *buf;
-		double t0 = now(), t1, t2;
+		double t0 = bench_now(), t1, t2;
 
 		if (iou_register_buffer(addr, SIZE, &buf)) {
 			fprintf(stderr, "bench/iou: pinmm registration failed\n");
 			break;
 		}
-		t1 = now();
+		t1 = bench_now();
 		iou_unregister_buffer(buf);
-		t2 = now();
+		t2 = bench_now();
 		*reg = min(*reg, t1 - t0);
 		*unreg = min(*unreg, t2 - t1);
 	}
@@ -73,14 +65,14 @@ static int kernel_side(bool thp, double *reg, double *unreg)
 
 		*reg = *unreg = 1e30;
 		for (int r = 0; r < REPEATS; r++) {
-			double t0 = now(), t1, t2;
+			double t0 = bench_now(), t1, t2;
 
 			ret = io_uring_register_buffers(&ring, &iov, 1);
 			if (ret)
 				break;
-			t1 = now();
+			t1 = bench_now();
 			io_uring_unregister_buffers(&ring);
-			t2 = now();
+			t2 = bench_now();
 			*reg = min(*reg, t1 - t0);
 			*unreg = min(*unreg, t2 - t1);
 		}

@@ -45,23 +45,6 @@
 #define THP_ROUNDS	8
 #define LONGTERM_BYTES	(1UL << 30)
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* The calling thread's CPU time: what the work cost, whoever else wants the CPUs. */
-static uint64_t cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void die(const char *what)
 {
 	fprintf(stderr, "migrate: %s failed\n", what);
@@ -123,12 +106,12 @@ static double measure(struct mm_struct *mm, unsigned long n, unsigned long step,
 		uint64_t t0, c0;
 
 		isolate(mm, BASE, n, step, &list);
-		t0 = now_ns();
-		c0 = cpu_ns();
+		t0 = bench_now_ns();
+		c0 = bench_cpu_ns();
 		migrate_pages(&list, alloc_migration_target, NULL, (unsigned long)&mtc,
 			      MIGRATE_SYNC, MR_SYSCALL, &succ);
-		cpu += cpu_ns() - c0;
-		ns += now_ns() - t0;
+		cpu += bench_cpu_ns() - c0;
+		ns += bench_now_ns() - t0;
 		putback_movable_pages(&list);
 		moved += succ;
 	}
@@ -147,12 +130,12 @@ static double memcpy_ns(size_t size, unsigned long iters)
 		die("aligned_alloc");
 	memset(a, 1, size);
 	memset(b, 2, size);
-	t0 = cpu_ns();
+	t0 = bench_cpu_ns();
 	for (unsigned long i = 0; i < iters; i++) {
 		memcpy(i & 1 ? a : b, i & 1 ? b : a, size);
 		__asm__ __volatile__("" ::: "memory");
 	}
-	ns = cpu_ns() - t0;	/* CPU time, as the migration's figure it is set against */
+	ns = bench_cpu_ns() - t0;	/* CPU time, as the migration's figure it is set against */
 	free(a);
 	free(b);
 	return (double)ns / (double)iters;
@@ -198,8 +181,8 @@ static double longterm_pin_movable(unsigned long *moved, double *cpu_out)
 	if (IS_ERR_VALUE(addr) || do_madvise(t->mm, addr, LONGTERM_BYTES, MADV_NOHUGEPAGE) ||
 	    do_madvise(t->mm, addr, LONGTERM_BYTES, MADV_POPULATE_WRITE))
 		die("populate (long-term)");
-	t0 = now_ns();
-	c0 = cpu_ns();
+	t0 = bench_now_ns();
+	c0 = bench_cpu_ns();
 	while (done < nr) {
 		int got = pin_user_pages_fast(addr + done * PAGE_SIZE, (int)min(nr - done, 65536UL),
 					      FOLL_WRITE | FOLL_LONGTERM, pages + done);
@@ -208,8 +191,8 @@ static double longterm_pin_movable(unsigned long *moved, double *cpu_out)
 			die("long-term pin");
 		done += (unsigned long)got;
 	}
-	ns = now_ns() - t0;
-	*cpu_out = (double)(cpu_ns() - c0) / (double)nr;
+	ns = bench_now_ns() - t0;
+	*cpu_out = (double)(bench_cpu_ns() - c0) / (double)nr;
 	for (unsigned long i = 0; i < nr; i++)
 		in_movable += page_zonenum(pages[i]) == ZONE_MOVABLE;
 	if (in_movable)
@@ -243,12 +226,12 @@ static double kernel_register_ns(void)
 	if (io_uring_queue_init(8, &ring, 0) < 0)
 		goto out;
 	for (int r = 0; r < 3; r++) {
-		uint64_t t0 = cpu_ns();	/* the kernel pins in this thread: its system time */
+		uint64_t t0 = bench_cpu_ns();	/* the kernel pins in this thread: its system time */
 		double ns;
 
 		if (io_uring_register_buffers(&ring, &iov, 1) < 0)
 			break;
-		ns = (double)(cpu_ns() - t0) / (double)(LONGTERM_BYTES >> PAGE_SHIFT);
+		ns = (double)(bench_cpu_ns() - t0) / (double)(LONGTERM_BYTES >> PAGE_SHIFT);
 		io_uring_unregister_buffers(&ring);
 		best = best < 0 ? ns : min(best, ns);
 	}

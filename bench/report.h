@@ -15,7 +15,33 @@
 #define PINMM_BENCH_REPORT_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <time.h>
+
+/* Wall-clock nanoseconds (CLOCK_MONOTONIC). */
+static inline uint64_t bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The same as a double, for per-page arithmetic. */
+static inline double bench_now(void)
+{
+	return (double)bench_now_ns();
+}
+
+/* The calling thread's CPU time: what the work cost, whoever else wants the CPUs. */
+static inline uint64_t bench_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* kernel= values for bench_report(): no kernel side, or one that did not run */
 #define BENCH_NO_KERNEL		(-1.0)

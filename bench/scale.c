@@ -44,6 +44,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "report.h"
 
 #define MAX_THREADS	2
 #define ROUNDS		9
@@ -77,22 +78,6 @@ struct worker {
 	uint64_t cpu_ns[ROUNDS];	/* the thread's own CPU time in the timed phase */
 	unsigned long ops;		/* per round */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void die(const char *what)
 {
@@ -191,8 +176,8 @@ static void *worker_fn(void *arg)
 		if (w->row == R_FAULT)
 			addr = map_range(pages, false, false);
 		pthread_barrier_wait(w->barrier);
-		w->cpu_ns[r] = thread_cpu_ns();
-		w->t0[r] = now_ns();
+		w->cpu_ns[r] = bench_cpu_ns();
+		w->t0[r] = bench_now_ns();
 		switch (w->row) {
 		case R_SPIN:
 			/* no shared state at all: what two CPUs give right now */
@@ -218,8 +203,8 @@ static void *worker_fn(void *arg)
 			unpin_user_pages(array, pages);
 			break;
 		}
-		w->t1[r] = now_ns();
-		w->cpu_ns[r] = thread_cpu_ns() - w->cpu_ns[r];
+		w->t1[r] = bench_now_ns();
+		w->cpu_ns[r] = bench_cpu_ns() - w->cpu_ns[r];
 		pthread_barrier_wait(w->barrier);
 		if (w->row == R_FAULT)
 			vm_munmap(addr, pages * PAGE_SIZE);

@@ -394,6 +394,42 @@ static void migrate_folio_done(struct folio *src)
 	folio_put(src);
 }
 
+/* migrate_folio_unmap(): unmapped, to be moved; migrate_folio_begin(): nothing to move */
+#define MIGRATEPAGE_UNMAP		1
+
+/*
+ * The start of migrating @src, either way: done already if every user let
+ * go while it was isolated (the folio is freed; returns MIGRATEPAGE_UNMAP as
+ * "nothing to move"), else lock it — not waiting in MIGRATE_ASYNC (-EAGAIN),
+ * nor while @batch_held (-EDEADLK: sleeping on a lock while holding the
+ * batch's could deadlock; the caller moves the batch first) — and wait for
+ * writeback (MIGRATE_SYNC only, else -EBUSY). Return 0 with @src locked.
+ */
+static int migrate_folio_begin(struct folio *src, enum migrate_mode mode, bool batch_held)
+{
+	if (folio_ref_count(src) == 1) {
+		folio_clear_active(src);
+		folio_clear_unevictable(src);
+		migrate_folio_done(src);
+		return MIGRATEPAGE_UNMAP;
+	}
+	if (!folio_trylock(src)) {
+		if (mode == MIGRATE_ASYNC)
+			return -EAGAIN;
+		if (batch_held)
+			return -EDEADLK;
+		folio_lock(src);
+	}
+	if (folio_test_writeback(src)) {
+		if (mode != MIGRATE_SYNC) {
+			folio_unlock(src);
+			return -EBUSY;
+		}
+		folio_wait_writeback(src);
+	}
+	return 0;
+}
+
 /*
  * Migrate one isolated folio in one go (unmap, then move): the path of a
  * large folio split at the destination, which the batch does not take.
@@ -412,25 +448,9 @@ static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_
 	bool file;
 	int rc;
 
-	if (folio_ref_count(src) == 1) {
-		/* every user let go while it was isolated: nothing left to move */
-		folio_clear_active(src);
-		folio_clear_unevictable(src);
-		migrate_folio_done(src);
-		return MIGRATEPAGE_SUCCESS;
-	}
-	if (!folio_trylock(src)) {
-		if (mode == MIGRATE_ASYNC)
-			return -EAGAIN;
-		folio_lock(src);
-	}
-	if (folio_test_writeback(src)) {
-		if (mode != MIGRATE_SYNC) {
-			rc = -EBUSY;
-			goto out_unlock_src;
-		}
-		folio_wait_writeback(src);
-	}
+	rc = migrate_folio_begin(src, mode, false);
+	if (rc)
+		return rc == MIGRATEPAGE_UNMAP ? MIGRATEPAGE_SUCCESS : rc;
 	/*
 	 * A page-cache folio: the cache and the file system's private data
 	 * (a block map) hold references we can explain, and ->migrate_folio
@@ -529,7 +549,6 @@ out_unlock_src:
  * through the one-at-a-time path instead.
  */
 #define NR_MAX_BATCHED_MIGRATION	HPAGE_PMD_NR	/* pages unmapped before they move */
-#define MIGRATEPAGE_UNMAP		1
 
 /*
  * Phase one for @src: lock it (without waiting if @batch_held: the folios
@@ -548,27 +567,9 @@ static int migrate_folio_unmap(struct folio *src, new_folio_t get_new_folio,
 	bool file;
 	int rc;
 
-	if (folio_ref_count(src) == 1) {
-		folio_clear_active(src);
-		folio_clear_unevictable(src);
-		migrate_folio_done(src);
-		return MIGRATEPAGE_SUCCESS;
-	}
-	if (!folio_trylock(src)) {
-		if (mode == MIGRATE_ASYNC)
-			return -EAGAIN;
-		/* sleeping on a lock while holding the batch's could deadlock: move the batch first */
-		if (batch_held)
-			return -EDEADLK;
-		folio_lock(src);
-	}
-	if (folio_test_writeback(src)) {
-		if (mode != MIGRATE_SYNC) {
-			rc = -EBUSY;
-			goto out_unlock_src;
-		}
-		folio_wait_writeback(src);
-	}
+	rc = migrate_folio_begin(src, mode, batch_held);
+	if (rc)
+		return rc == MIGRATEPAGE_UNMAP ? MIGRATEPAGE_SUCCESS : rc;
 	file = !folio_test_anon(src);
 	if (file && (!folio_mapping(src) || !folio_mapping(src)->a_ops->migrate_folio)) {
 		rc = -EBUSY;

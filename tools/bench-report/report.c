@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../xml_escape.h"
 
 #define W_TOTAL		1000
 #define X_LABEL		12
@@ -258,22 +259,6 @@ static void fmt_value(char *buf, size_t size, double v)
 		snprintf(buf, size, "%.0f", v);
 }
 
-static void xml_text(FILE *out, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '<')
-			fputs("&lt;", out);
-		else if (*s == '>')
-			fputs("&gt;", out);
-		else if (*s == '&')
-			fputs("&amp;", out);
-		else if (*s == '"')
-			fputs("&quot;", out);
-		else
-			fputc(*s, out);
-	}
-}
-
 static void draw_axis(FILE *out, const struct axis *a, int y_bottom)
 {
 	char buf[32];
@@ -321,17 +306,17 @@ static void draw_row(FILE *out, const struct axis *a, const struct report_row *r
 	char rbuf[48] = "";
 
 	fprintf(out, "<g class=\"row\" data-bench=\"");
-	xml_text(out, row->bench);
+	xml_escape(out, row->bench);
 	fprintf(out, "\" data-name=\"");
-	xml_text(out, row->name);
+	xml_escape(out, row->name);
 	fprintf(out, "\" data-kernel=\"%s\" data-ratio=\"%.2f\">\n",
 		row->failed ? "failed" : row->kernel_side == KERNEL_VALUE ? "value" :
 		row->kernel_side == KERNEL_NA ? "n/a" : row->has_ref ? "ref" : "none", ratio);
 	fprintf(out, "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">", X_LABEL + 10, y + 14);
-	xml_text(out, row->name);
+	xml_escape(out, row->name);
 	fprintf(out, "</text><text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#555\">", X_LABEL + 10,
 		y + 28);
-	xml_text(out, row->unit);
+	xml_escape(out, row->unit);
 	fprintf(out, "</text>\n");
 	if (row->failed) {
 		fprintf(out, "<text class=\"failed\" x=\"%d\" y=\"%d\" fill=\"#b00\" "
@@ -367,7 +352,7 @@ static void draw_row(FILE *out, const struct axis *a, const struct report_row *r
 	fprintf(out, "<text class=\"ratio\" x=\"%d\" y=\"%d\" font-size=\"14\" font-weight=\"bold\" "
 		"text-anchor=\"end\" fill=\"%s\">", X_RATIO + 110, y + 20,
 		row->kernel_side == KERNEL_VALUE ? (ratio >= 1 ? "#1a7f3c" : "#b00") : "#555");
-	xml_text(out, rbuf);
+	xml_escape(out, rbuf);
 	fprintf(out, "</text>\n</g>\n");
 }
 
@@ -387,11 +372,11 @@ int report_svg(FILE *out, const struct report *r, const char *title)
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" width=\"%d\" "
 		"height=\"%d\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" "
 		"font-size=\"12\">\n<title>", W_TOTAL, height, W_TOTAL, height);
-	xml_text(out, title);
+	xml_escape(out, title);
 	fprintf(out, "</title>\n<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n"
 		"<text x=\"%d\" y=\"22\" font-size=\"16\" font-weight=\"bold\">", W_TOTAL, height,
 		X_LABEL);
-	xml_text(out, title);
+	xml_escape(out, title);
 	fprintf(out, "</text>\n<text x=\"%d\" y=\"42\" fill=\"#444\">Cost per unit (lower is "
 		"better), %s axis. Ratio: kernel/pinmm (&gt; 1: pinmm is faster); rows without a "
 		"kernel side: pinmm/floor.</text>\n", X_LABEL, a.log ? "logarithmic" : "linear");
@@ -406,7 +391,7 @@ int report_svg(FILE *out, const struct report *r, const char *title)
 		if (!prev || strcmp(prev, row->bench)) {
 			fprintf(out, "<text class=\"group\" x=\"%d\" y=\"%d\" fill=\"#333\" "
 				"font-style=\"italic\">", X_LABEL, y + 15);
-			xml_text(out, *row->bench ? row->bench : "(unnamed)");
+			xml_escape(out, *row->bench ? row->bench : "(unnamed)");
 			fprintf(out, "</text><line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
 				"stroke=\"#bbb\"/>\n", X_LABEL, y + 19, W_TOTAL - 12, y + 19);
 			y += GROUP_H;

@@ -610,18 +610,7 @@ static void exec(struct kstate *k, int idx)
 	unsigned char *buf;
 	int m = -1, err;
 
-	switch (st->op) {
-	case SK_POPULATE: case SK_WRITE: case SK_MPROTECT: case SK_MUNMAP: case SK_MADVISE:
-	case SK_DIO_READ: case SK_FORCE_WRITE: case SK_EXPECT_DATA: case SK_EXPECT_THP:
-		m = st->a;
-		break;
-	case SK_PIN: case SK_GET: case SK_REGISTER: case SK_RDMA: case SK_ODP:
-	case SK_DIO_WRITE: case SK_MARK: case SK_EXPECT_FRAME:
-		m = st->b;
-		break;
-	default:
-		break;
-	}
+	m = scn_step_mapping(st);
 	if (m >= 0) {
 		addr = k->addr[m] + st->at;
 		len = scn_len(s, st, m);

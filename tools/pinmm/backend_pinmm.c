@@ -407,18 +407,7 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 	int m = -1, err;
 
 	/* steps on a mapping that could not be made are skipped with it */
-	switch (st->op) {
-	case SK_POPULATE: case SK_WRITE: case SK_MPROTECT: case SK_MUNMAP: case SK_MADVISE:
-	case SK_DIO_READ: case SK_FORCE_WRITE: case SK_EXPECT_DATA: case SK_EXPECT_THP:
-		m = st->a;
-		break;
-	case SK_PIN: case SK_GET: case SK_REGISTER: case SK_RDMA: case SK_ODP:
-	case SK_DIO_WRITE: case SK_MARK: case SK_EXPECT_FRAME:
-		m = st->b;
-		break;
-	default:
-		break;
-	}
+	m = scn_step_mapping(st);
 	if (m >= 0 && s->maps[m].kind == MK_HUGETLB) {
 		scn_skip(res, "hugetlb is not built in pinmm yet");
 		return 0;

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "../xml_escape.h"
 
 /* colours (fill) and text letters per state, in enum order */
 static const char *const state_fill[PINMM_NR_FRAME_STATES] = {
@@ -262,22 +263,6 @@ static int section_rows(const struct svg_geom *g, const struct section *s)
 	return (int)DIV_ROUND_UP(s->nr / g->unit, g->cols);
 }
 
-static void svg_escape(FILE *out, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '<')
-			fputs("&lt;", out);
-		else if (*s == '>')
-			fputs("&gt;", out);
-		else if (*s == '&')
-			fputs("&amp;", out);
-		else if (*s == '"')
-			fputs("&quot;", out);
-		else
-			fputc(*s, out);
-	}
-}
-
 /*
  * Strip widths for a split pageblock cell of @w pixels: proportional to
  * @c[], each present state at least 1 pixel, summing to @w.
@@ -368,7 +353,7 @@ static void svg_counter_line(void *p, const char *key, long shown, long counter,
 	fprintf(l->out, "<text class=\"counter\" data-counter=\"%s\" data-shown=\"%ld\" "
 		"data-value=\"%ld\" x=\"%d\" y=\"%d\" fill=\"%s\">%s ", key, shown, counter, l->x,
 		l->y, shown == counter ? "#222" : "#b00", shown == counter ? "ok" : "differs:");
-	svg_escape(l->out, text);
+	xml_escape(l->out, text);
 	fprintf(l->out, "</text>\n");
 	l->y += SVG_LEGEND_ROW;
 }
@@ -397,11 +382,11 @@ static void draw_svg(FILE *out, const uint8_t *states, const struct section *s, 
 		"font-size=\"12\" data-unit=\"%lu\">\n", g.width, g.height, g.width, g.height,
 		g.unit);
 	fprintf(out, "<title>");
-	svg_escape(out, title);
+	xml_escape(out, title);
 	fprintf(out, "</title>\n<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n",
 		g.width, g.height);
 	fprintf(out, "<text x=\"12\" y=\"22\" font-size=\"16\" font-weight=\"bold\">");
-	svg_escape(out, title);
+	xml_escape(out, title);
 	fprintf(out, "</text>\n<text x=\"12\" y=\"42\" fill=\"#444\">%s</text>\n",
 		frames ? "One cell per 4 KiB frame, 512 per row (one pageblock); zones outlined, "
 			 "the CMA area dashed." :

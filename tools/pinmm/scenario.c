@@ -34,6 +34,20 @@ static const char *const op_names[SK__NR] = {
 	[SK_EXPECT_THP] = "expect thp",
 };
 
+int scn_step_mapping(const struct scn_step *st)
+{
+	switch (st->op) {
+	case SK_POPULATE: case SK_WRITE: case SK_MPROTECT: case SK_MUNMAP: case SK_MADVISE:
+	case SK_DIO_READ: case SK_FORCE_WRITE: case SK_EXPECT_DATA: case SK_EXPECT_THP:
+		return st->a;
+	case SK_PIN: case SK_GET: case SK_REGISTER: case SK_RDMA: case SK_ODP:
+	case SK_DIO_WRITE: case SK_MARK: case SK_EXPECT_FRAME:
+		return st->b;
+	default:
+		return -1;
+	}
+}
+
 const char *scn_op_name(enum scn_op op)
 {
 	return op < SK__NR ? op_names[op] : "?";

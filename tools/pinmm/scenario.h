@@ -136,6 +136,8 @@ int scn_parse(const char *path, const char *buf, size_t len, struct scenario *ou
 int scn_load(const char *path, struct scenario *out, char *err, size_t errlen);
 void scn_free(struct scenario *s);
 const char *scn_op_name(enum scn_op op);
+/* The mapping a step acts on (its index in scenario->maps), or -1. */
+int scn_step_mapping(const struct scn_step *st);
 bool scn_is_expectation(enum scn_op op);
 const char *scn_errno_name(int err);	/* "EFAULT", or "E<n>" */
 
