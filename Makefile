@@ -21,10 +21,15 @@
 #                   (one in SOAK_FAIL_RATE, default 1000); prints the figures
 #   make model      spin on every Promela model in models/, exhaustively, and on
 #                   each model's mutants (each must be caught); prints the sizes
+#   make mutate     mutation testing of src/gup and the COW/fork/unshare code
+#                   (scripts/mutate.pl, docs/mutation.md); slow, not part of check
 #
 # Variants (VARIANT=...): debug (build/), release (build/release/),
 # asan (build/asan/), tsan (build/tsan/), fuzz (build/fuzz/: clang, libFuzzer
-# instrumentation, ASan+UBSan).  Each variant has its own objects.
+# instrumentation, ASan+UBSan), mutate (build/mutate/: the debug build as a
+# shared library the tests load, so a mutant relinks one library, not every
+# test; warnings are not errors, a mutant may leave a variable unused).
+# Each variant has its own objects.
 
 VARIANT ?= debug
 CC ?= gcc
@@ -47,6 +52,9 @@ CC := clang
 VFLAGS := -O1 -DCONFIG_DEBUG_VM=1 -fsanitize=address,undefined -fsanitize=fuzzer-no-link \
 	-fno-sanitize-coverage=trace-cmp \
 	-fno-sanitize-recover=all
+else ifeq ($(VARIANT),mutate)
+OUT := build/mutate
+VFLAGS := -O2 -DCONFIG_DEBUG_VM=1 -fPIC -Wno-error
 else
 $(error unknown VARIANT $(VARIANT))
 endif
@@ -58,7 +66,12 @@ LDLIBS := -lurcu-memb -lurcu-common -luring -lxxhash
 
 LIB_SRCS := $(sort $(shell find src drivers -name '*.c'))
 LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/obj/%.o)
+ifeq ($(VARIANT),mutate)
+LIB := $(OUT)/libpinmm.so
+LDFLAGS += -Wl,-rpath,$(abspath $(OUT))
+else
 LIB := $(OUT)/libpinmm.a
+endif
 
 TOOL_SRCS := $(sort $(wildcard tools/pinmm/*.c))
 TOOL := $(OUT)/pinmm
@@ -82,7 +95,8 @@ FUZZ_TARGET := $(OUT)/fuzz/pinmm_fuzz
 
 .PHONY: all lib tool tests conc-tests benches check check-plain check-asan \
 	check-tsan check-model model install check-install check-call-sites check-scenarios \
-	check-kernel stress soak bench bench-report demo fuzz fuzz-target clean
+	check-kernel stress soak bench bench-report demo fuzz fuzz-target mutate \
+	clean
 
 all: $(LIB) $(TOOL)
 lib: $(LIB)
@@ -95,10 +109,20 @@ $(OUT)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
+ifeq ($(VARIANT),mutate)
+$(LIB): $(LIB_OBJS)
+	$(CC) -shared $(LDFLAGS) $^ $(LDLIBS) -o $@
+else
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@
 	ar rcs $@ $^
+endif
+
+# make mutate rebuilds one object per mutant: keep the test objects for relinks.
+ifneq ($(MUTATE),)
+.SECONDARY:
+endif
 
 $(TOOL): $(TOOL_SRCS:%.c=$(OUT)/obj/%.o) $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -283,6 +307,11 @@ install: $(LIB) $(TOOL)
 	sed -e 's|@PREFIX@|$(PREFIX)|' \
 		-e 's|@CFLAGS@|$(filter -DCONFIG_DEBUG_VM=1 -DNDEBUG,$(VFLAGS))|' \
 		pinmm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pinmm.pc
+
+# Mutation testing (docs/mutation.md): MUTATE_FILES, MUTATE_JOBS, MUTATE_IDS,
+# MUTATE_OPS ... select; resumes an interrupted run; report in build/mutate/.
+mutate:
+	perl scripts/mutate.pl
 
 clean:
 	rm -rf build
