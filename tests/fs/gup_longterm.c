@@ -17,6 +17,10 @@
  * (the live kernel here answers -EFAULT for an ext4 MAP_SHARED buffer).
  * get_user_pages() (FOLL_GET) is none of this and always works.
  *
+ * memfd_pin_folios()'s edges: a one-byte range is one folio; a folio it cannot
+ * grab (refcount at the ceiling) or allocate fails the call with nothing left
+ * pinned; unpin_folios() releases exactly its n entries, skipping NULLs.
+ *
  * cow.c's rows for page-cache pages in private mappings: a write copies;
  * a R/O long-term pin breaks COW first (gup_must_unshare()), so the pin sees
  * what the process writes afterwards (Linux >= 6.2), slow and fast alike.
@@ -26,6 +30,7 @@
 #include "helpers.h"
 
 #include <pinmm/drivers.h>
+#include <pinmm/fault-inject.h>
 #include <pinmm/vmstat.h>
 
 enum backing { B_ANON, B_MEMFD, B_TMPFS, B_DISKFS, NR_BACKINGS };
@@ -279,6 +284,70 @@ static void memfd_pin(void)
 	fs_teardown("memfd_pin", NULL);
 }
 
+/* memfd_pin_folios() and unpin_folios() at their edges. */
+static void memfd_pin_edges(void)
+{
+	struct folio *folios[4], *arr[4], *cached;
+	long held0, n;
+	pgoff_t off;
+	struct file *f;
+	int ref;
+
+	test_boot(96, 0, 0);
+	f = fs_memfd("edges", 0);
+	do_ftruncate(f, 4 * PAGE_SIZE, 1);
+	held0 = fs_stat(NR_FOLL_PIN_ACQUIRED) - fs_stat(NR_FOLL_PIN_RELEASED);
+
+	n = memfd_pin_folios(f, 5, 5, folios, 4, &off);
+	is_int(n, 1, "memfd_pin_folios: a one-byte range (start == end) pins one folio");
+	if (n > 0)
+		unpin_folios(folios, (unsigned long)n);
+
+	/* a hole whose folio cannot be allocated */
+	pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, 1, PINMM_FAIL_PERSIST);
+	n = memfd_pin_folios(f, 2 * PAGE_SIZE, 2 * PAGE_SIZE + 1, folios, 4, &off);
+	pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, 0, 0);
+	is_int(n, -ENOMEM, "memfd_pin_folios: a hole that cannot be filled fails the call "
+	       "(-ENOMEM)");
+
+	/*
+	 * A folio whose refcount is near the ceiling: the cache lookup's one
+	 * reference fits, a pin's GUP_PIN_COUNTING_BIAS does not.
+	 */
+	fs_kwrite(f, 0, PAGE_SIZE, 5);
+	cached = fs_cached(f, 0);
+	if (!cached)
+		bail_out("memfd page 0 not cached");
+	ref = folio_ref_count(cached);
+	folio_ref_add(cached, PAGE_REF_CEILING - 64 - ref);
+	n = memfd_pin_folios(f, 0, PAGE_SIZE - 1, folios, 4, &off);
+	folio_ref_sub(cached, PAGE_REF_CEILING - 64 - ref);
+	ok(n < 0, "memfd_pin_folios: a folio that cannot take a pin fails the call (%ld)", n);
+	is_int(folio_ref_count(cached), ref, "memfd_pin_folios: ... and leaves its refcount alone");
+	folio_put(cached);
+	is_int(fs_stat(NR_FOLL_PIN_ACQUIRED) - fs_stat(NR_FOLL_PIN_RELEASED), held0,
+	       "memfd_pin_folios: no pin held after the failures");
+
+	/* unpin_folios(): NULL entries skipped, nothing past n touched */
+	n = memfd_pin_folios(f, 0, 2 * PAGE_SIZE - 1, folios, 4, &off);
+	is_int(n, 2, "memfd_pin_folios: two folios pinned");
+	if (n != 2)
+		bail_out("memfd_pin_folios");
+	folio_add_pin(folios[1]);
+	arr[0] = folios[0];
+	arr[1] = NULL;
+	arr[2] = folios[1];
+	arr[3] = folios[1];	/* the extra pin: past n, not released */
+	unpin_folios(arr, 3);
+	ok(!folio_maybe_dma_pinned(folios[0]) && folio_maybe_dma_pinned(folios[1]),
+	   "unpin_folios: entries 0 and 2 released, the NULL skipped, entry 3 (past n) kept");
+	is_int(fs_stat(NR_FOLL_PIN_ACQUIRED) - fs_stat(NR_FOLL_PIN_RELEASED), held0 + 1,
+	       "unpin_folios: exactly one pin still held");
+	unpin_folio(folios[1]);
+	fput(f);
+	fs_teardown("memfd_pin_edges", NULL);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -292,5 +361,6 @@ int main(void)
 		cow_nonanon((enum backing)b, P_RO_FAST);
 	}
 	memfd_pin();
+	memfd_pin_edges();
 	return done_testing();
 }

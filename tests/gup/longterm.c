@@ -9,6 +9,9 @@
  * pin is allocated pinnable directly, failure leaves nothing pinned, and
  * short-term pins do not migrate — which is why a short-term pin makes
  * alloc_contig_range() and offline_pages() fail with -EBUSY (R-PINNED-SIDE).
+ * A folio another migrator holds isolated is counted but never taken onto
+ * the pin's own migration list (isolation owns folio->lru): the pin retries
+ * until it comes back (Linux's collect_longterm_unpinnable_folios()).
  */
 #include "helpers.h"
 
@@ -232,6 +235,50 @@ static void lt_failure(bool extra_ref, bool fast)
 	gt_teardown(name, &t, 1);
 }
 
+/*
+ * Another migrator has the folio isolated and never puts it back: the pin
+ * must not take it (its lru belongs to the other list); it retries, then gives
+ * up with -ENOMEM after GUP_LONGTERM_MAX_PASSES, the folio untouched.
+ */
+static void lt_isolated_elsewhere(bool fast)
+{
+	const char *name = fast ? "pin_user_pages_fast" : "pin_user_pages";
+	struct page *pages[1];
+	struct task_struct *t;
+	struct folio *folio;
+	unsigned long pfn0, warns;
+	long r, acq0, rel0;
+	bool saved;
+	int ref0;
+
+	lt_boot(MOVABLE);
+	t = test_process("lt-isolated");
+	test_mmap_fixed(GT_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	if (!gt_fill(GT_BASE, 1, 7))
+		bail_out("fill");
+	pfn0 = test_pt_pfn(current->mm, GT_BASE);
+	folio = pfn_folio(pfn0);
+	ok(in_place(&folio->page, MOVABLE) && folio_isolate_lru(folio),
+	   "setup [%s]: the page is in ZONE_MOVABLE, and another migrator isolates it", name);
+	ref0 = folio_ref_count(folio);
+	acq0 = gt_acq();
+	rel0 = gt_rel();
+	warns = gt_warn_begin(&saved);
+	r = gt_pin_any(fast, GT_BASE, 1, FOLL_LONGTERM, pages);
+	gt_warn_end(saved, warns);
+	is_int(r, -ENOMEM, "R-LT [%s]: a folio isolated by another migrator is not taken: the "
+	       "pin retries, and fails (-ENOMEM) when it never comes back", name);
+	ok(test_pt_pfn(current->mm, GT_BASE) == pfn0 && folio_ref_count(folio) == ref0 &&
+	   !folio_test_lru(folio), "R-LT [%s]: the folio stays mapped, isolated, its refcount "
+	   "the other migrator's", name);
+	is_int(gt_acq() - acq0, gt_rel() - rel0, "R-LT [%s]: nothing is left pinned", name);
+	folio_putback_lru(folio);
+	is_int(global_node_page_state(NR_ISOLATED_ANON), 0, "R-LT [%s]: nr_isolated_anon back to 0 "
+	       "after the other migrator puts it back", name);
+	ok(gt_check(GT_BASE, 1, 7) == 0, "R-LT [%s]: data intact", name);
+	gt_teardown(name, &t, 1);
+}
+
 /* Short-term pins do not migrate; and they block contiguous allocation. */
 static void st_no_migrate_contig(void)
 {
@@ -374,6 +421,8 @@ int main(void)
 	lt_failure(true, true);
 	lt_failure(false, false);
 	lt_failure(false, true);
+	lt_isolated_elsewhere(false);
+	lt_isolated_elsewhere(true);
 	st_no_migrate_contig();
 	st_offline();
 	lt_already_pinnable();

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The grab and release primitives under the pin entry points (Linux mm/gup.c
+ * try_grab_folio(), gup_put_folio(), unpin_user_pages(),
+ * sanity_check_pinned_pages()), at their edges — written for mutants of
+ * src/gup/gup.c that the scenario tests let through (docs/mutation.md):
+ *
+ * R-GRAB: a grab needs a folio someone holds (refcount > 0; else WARN and
+ *   -ENOMEM) and 1 .. PAGE_REF_CEILING / GUP_PIN_COUNTING_BIAS references;
+ *   the largest grab is allowed on a folio with an exact pincount.
+ * R-UNPIN: unpin_user_pages(pages, n) releases exactly the first n entries,
+ *   one pin each, whatever the array holds beyond n and whatever mix of
+ *   folios it holds within; it reads nothing past pages[n - 1] (an exact heap
+ *   array: ASan sees any read beyond).
+ * R-EXCL (CONFIG_DEBUG_VM): a pinned anonymous page is exclusive; for a
+ *   PMD-mapped THP exclusivity lives on the head page, so a pinned tail page
+ *   of an exclusive THP is fine, and a non-exclusive page is reported.
+ */
+#include "helpers.h"
+
+#include <pinmm/gfp.h>
+
+#define SMALL_BASE	(GT_BASE + PMD_SIZE)
+
+static void grab_needs_a_reference(void)
+{
+	struct folio *folio = page_folio(alloc_page(GFP_KERNEL));
+	unsigned long warns;
+	bool saved;
+	long acq = gt_acq();
+
+	ok(folio_ref_freeze(folio, 1), "setup: the folio's refcount frozen at 0");
+	warns = gt_warn_begin(&saved);
+	is_int(try_grab_folio(folio, 1, FOLL_PIN), -ENOMEM,
+	       "R-GRAB: FOLL_PIN on a folio nobody holds (refcount 0) fails with -ENOMEM");
+	is_int(try_grab_folio(folio, 1, FOLL_GET), -ENOMEM,
+	       "R-GRAB: FOLL_GET on a folio nobody holds fails with -ENOMEM");
+	is_uint(gt_warn_end(saved, warns), 2,
+		"R-GRAB: each grab of a folio with no reference WARNs (the caller's reference "
+		"is missing)");
+	is_int(folio_ref_count(folio), 0, "R-GRAB: the refcount stays 0");
+	is_int(gt_acq(), acq, "R-GRAB: nr_foll_pin_acquired unchanged");
+	folio_ref_unfreeze(folio, 1);
+	folio_put(folio);
+}
+
+static void grab_refs_range(void)
+{
+	struct folio *small = page_folio(alloc_page(GFP_KERNEL));
+	struct folio *large = folio_alloc(GFP_KERNEL, 2);
+	int max = PAGE_REF_CEILING / (int)GUP_PIN_COUNTING_BIAS;
+	long acq = gt_acq(), rel = gt_rel();
+
+	if (!large)
+		bail_out("order-2 folio");
+	is_int(try_grab_folio(small, 0, FOLL_PIN), -ENOMEM,
+	       "R-GRAB: a grab of 0 references is refused (-ENOMEM)");
+	is_int(folio_ref_count(small), 1, "R-GRAB: ... and takes nothing");
+	is_int(try_grab_folio(large, max, FOLL_PIN), 0,
+	       "R-GRAB: the largest grab (PAGE_REF_CEILING / GUP_PIN_COUNTING_BIAS pins) succeeds "
+	       "on a large folio (exact pincount)");
+	is_int(folio_pincount(large), max, "R-GRAB: ... its pincount is that many");
+	is_int(folio_ref_count(large), 1 + max, "R-GRAB: ... and so is its extra refcount");
+	gup_put_folio(large, max, FOLL_PIN);
+	is_int(try_grab_folio(large, max + 1, FOLL_PIN), -ENOMEM,
+	       "R-GRAB: one more than the largest grab is refused (-ENOMEM), never wraps");
+	ok(folio_pincount(large) == 0 && folio_ref_count(large) == 1,
+	   "R-GRAB: the large folio is back to one reference, no pin");
+	is_int(gt_acq() - acq, gt_rel() - rel, "R-GRAB: acquired == released");
+	folio_put(small);
+	folio_put(large);
+}
+
+/* Pin @n pages from @addr, one call per page (so the array mixes at will). */
+static void pin_each(unsigned long addr, int n, struct page **pages)
+{
+	for (int i = 0; i < n; i++)
+		if (gt_pin(addr + (unsigned long)i * PAGE_SIZE, 1, FOLL_WRITE, pages + i) != 1)
+			bail_out("pin %#lx", addr + (unsigned long)i * PAGE_SIZE);
+}
+
+static void unpin_exact_entries(void)
+{
+	struct task_struct *t;
+	struct page *pages[32], **heap;
+	struct folio *thp;
+	unsigned long warns;
+	bool saved;
+	int pins = 0;
+
+	test_boot(64, 0, 0);
+	t = test_process("unpin-edges");
+	if (!gt_thp(GT_BASE))
+		bail_out("no THP");
+	test_mmap_fixed(SMALL_BASE, 16 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_populate(SMALL_BASE, 16 * PAGE_SIZE);
+	thp = page_folio(gt_page(current->mm, GT_BASE));
+	warns = gt_warn_begin(&saved);
+
+	/* 32 entries of one THP, release the first 3 */
+	pin_each(GT_BASE, 32, pages);
+	unpin_user_pages(pages, 3);
+	is_int(folio_pincount(thp), 29, "R-UNPIN: unpin_user_pages(pages, 3) releases 3 pins of "
+	       "a THP whose pages fill the array beyond");
+	unpin_user_pages(pages + 3, 29);
+	is_int(folio_pincount(thp), 0, "R-UNPIN: ... and the other 29 release the rest");
+
+	/* 4 THP entries, then 5 small pages: 9 entries, two kinds of folio */
+	pin_each(GT_BASE, 4, pages);
+	pin_each(SMALL_BASE, 5, pages + 4);
+	unpin_user_pages(pages, 9);
+	is_int(folio_pincount(thp), 0, "R-UNPIN: a THP run followed by small pages: the THP's "
+	       "4 pins released, no more");
+	for (int i = 4; i < 9; i++)
+		pins += folio_maybe_dma_pinned(page_folio(pages[i]));
+	is_int(pins, 0, "R-UNPIN: ... and each of the 5 small pages after it is unpinned");
+
+	/* exact heap arrays: ASan reports a read of pages[n] */
+	heap = malloc(9 * sizeof(*heap));
+	if (!heap)
+		bail_out("malloc");
+	pin_each(GT_BASE, 9, heap);
+	unpin_user_pages(heap, 9);
+	is_int(folio_pincount(thp), 0, "R-UNPIN: 9 THP entries in a 9-entry array released");
+	pin_each(SMALL_BASE, 9, heap);
+	unpin_user_pages(heap, 9);
+	pins = 0;
+	for (int i = 0; i < 9; i++)
+		pins += folio_maybe_dma_pinned(page_folio(heap[i]));
+	is_int(pins, 0, "R-UNPIN: 9 small pages in a 9-entry array released");
+	free(heap);
+	is_uint(gt_warn_end(saved, warns), 0, "R-UNPIN: no WARN on the way");
+	gt_teardown("unpin_user_pages edges", &t, 1);
+}
+
+static void sanity_check_exclusive(void)
+{
+	struct task_struct *t, *child = NULL;
+	struct page *page, *tail;
+	unsigned long warns;
+	bool saved;
+
+	test_boot(64, 0, 0);
+	t = test_process("sanity");
+	if (!gt_thp(GT_BASE))
+		bail_out("no THP");
+	test_mmap_fixed(SMALL_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_populate(SMALL_BASE, PAGE_SIZE);
+
+	warns = gt_warn_begin(&saved);
+	if (gt_pin(GT_BASE + 5 * PAGE_SIZE, 1, 0, &tail) != 1)
+		bail_out("pin THP tail");
+	ok(!PageAnonExclusive(tail) && PageAnonExclusive(&page_folio(tail)->page),
+	   "setup: the pinned tail page is not marked exclusive, the THP's head is");
+	unpin_user_page(tail);
+	is_uint(gt_warn_end(saved, warns), 0, "R-EXCL: unpinning a tail page of an exclusive "
+		"PMD-mapped THP does not warn (exclusivity lives on the head)");
+
+	if (pinmm_fork(t, "child", &child))
+		bail_out("fork");
+	pinmm_task_attach(t);
+	page = gt_page(current->mm, SMALL_BASE);
+	ok(!PageAnonExclusive(page), "setup: after fork the small page is shared, not exclusive");
+	warns = gt_warn_begin(&saved);
+	sanity_check_pinned_pages(&page, 1);
+	is_uint(gt_warn_end(saved, warns), 1, "R-EXCL: the debug check reports a 'pinned' "
+		"anonymous page that is not exclusive");
+	tail = gt_page(current->mm, GT_BASE + 5 * PAGE_SIZE);
+	warns = gt_warn_begin(&saved);
+	sanity_check_pinned_pages(&tail, 1);
+	is_uint(gt_warn_end(saved, warns), 1, "R-EXCL: ... and a tail page of a THP whose head "
+		"is not exclusive either");
+	struct task_struct *tasks[2] = { child, t };
+	gt_teardown("sanity_check_pinned_pages", tasks, 2);
+}
+
+int main(void)
+{
+	plan_no_plan();
+	test_boot(64, 0, 0);
+	grab_needs_a_reference();
+	grab_refs_range();
+	test_shutdown_ok("try_grab_folio edges");
+	unpin_exact_entries();
+	sanity_check_exclusive();
+	return done_testing();
+}
