@@ -17,7 +17,8 @@
  * (the live kernel here answers -EFAULT for an ext4 MAP_SHARED buffer).
  * get_user_pages() (FOLL_GET) is none of this and always works.
  *
- * memfd_pin_folios()'s edges: a one-byte range is one folio; a folio it cannot
+ * memfd_pin_folios()'s edges: a one-byte range is one folio; max_folios caps
+ * what it pins and writes; a folio it cannot
  * grab (refcount at the ceiling) or allocate fails the call with nothing left
  * pinned; unpin_folios() releases exactly its n entries, skipping NULLs.
  *
@@ -327,6 +328,14 @@ static void memfd_pin_edges(void)
 	folio_put(cached);
 	is_int(fs_stat(NR_FOLL_PIN_ACQUIRED) - fs_stat(NR_FOLL_PIN_RELEASED), held0,
 	       "memfd_pin_folios: no pin held after the failures");
+
+	/* max_folios caps the pins: nothing written past it */
+	folios[2] = folios[3] = NULL;
+	n = memfd_pin_folios(f, 0, 4 * PAGE_SIZE - 1, folios, 2, &off);
+	ok(n == 2 && !folios[2], "memfd_pin_folios: a 4-folio range with max_folios 2 pins 2 and "
+	   "writes nothing past them");
+	if (n > 0)
+		unpin_folios(folios, (unsigned long)n);
 
 	/* unpin_folios(): NULL entries skipped, nothing past n touched */
 	n = memfd_pin_folios(f, 0, 2 * PAGE_SIZE - 1, folios, 4, &off);

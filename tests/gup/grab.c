@@ -8,6 +8,7 @@
  * R-GRAB: a grab needs a folio someone holds (refcount > 0; else WARN and
  *   -ENOMEM) and 1 .. PAGE_REF_CEILING / GUP_PIN_COUNTING_BIAS references;
  *   the largest grab is allowed on a folio with an exact pincount.
+ * R-ZERO: pins of the shared zero page count nothing (folio_add_pin() too).
  * R-UNPIN: unpin_user_pages(pages, n) releases exactly the first n entries,
  *   one pin each, whatever the array holds beyond n and whatever mix of
  *   folios it holds within; it reads nothing past pages[n - 1] (an exact heap
@@ -69,6 +70,23 @@ static void grab_refs_range(void)
 	is_int(gt_acq() - acq, gt_rel() - rel, "R-GRAB: acquired == released");
 	folio_put(small);
 	folio_put(large);
+}
+
+/* folio_add_pin() of the zero folio: counts nothing, warns nothing. */
+static void add_pin_zero(void)
+{
+	struct folio *zero = page_folio(pinmm_zero_page);
+	long acq = gt_acq();
+	int ref = folio_ref_count(zero);
+	unsigned long warns;
+	bool saved;
+
+	warns = gt_warn_begin(&saved);
+	folio_add_pin(zero);
+	is_uint(gt_warn_end(saved, warns), 0, "R-ZERO: folio_add_pin() of the zero folio (never "
+		"counted as pinned) does not warn");
+	ok(gt_acq() == acq && folio_ref_count(zero) == ref,
+	   "R-ZERO: ... and counts nothing");
 }
 
 /* Pin @n pages from @addr, one call per page (so the array mixes at will). */
@@ -180,6 +198,7 @@ int main(void)
 	test_boot(64, 0, 0);
 	grab_needs_a_reference();
 	grab_refs_range();
+	add_pin_zero();
 	test_shutdown_ok("try_grab_folio edges");
 	unpin_exact_entries();
 	sanity_check_exclusive();

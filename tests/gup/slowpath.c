@@ -7,7 +7,10 @@
  * mappings, never write shared ones, read PROT_NONE via VM_MAYREAD),
  * faulting in, partial success at a hole, FOLL_NOFAULT, FOLL_ANON,
  * FOLL_SPLIT_PMD, fatal signals, GUP on another process's mm from another
- * thread, and the fault-in helpers.
+ * thread, and the fault-in helpers. R-DUMP: FOLL_DUMP (core dumps) refuses
+ * holes and the zero page with -EFAULT and faults nothing in. R-TOUCH: a
+ * lookup with FOLL_TOUCH (get_user_pages() adds it; pin_user_pages() does
+ * not, as in Linux) marks the folio referenced, for PTEs and PMD-mapped THPs.
  */
 #include "helpers.h"
 
@@ -491,6 +494,51 @@ static void test_fault_in_helpers(void)
 	gt_teardown("fault-in helpers", &t, 1);
 }
 
+static void test_dump_and_touch(void)
+{
+	const unsigned long far = GT_BASE + PMD_SIZE, thp = GT_BASE + 2 * PMD_SIZE;
+	struct page *pages[1] = { GT_POISON };
+	struct task_struct *t;
+	struct folio *folio;
+	long r;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("slow-dump");
+	test_mmap_fixed(GT_BASE, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	test_mmap_fixed(far, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_populate(GT_BASE, PAGE_SIZE);
+	r = gt_get(GT_BASE + PAGE_SIZE, 1, FOLL_DUMP, pages);
+	is_int(r, -EFAULT, "R-DUMP: FOLL_DUMP on a hole next to a present page is -EFAULT");
+	ok(!gt_page(current->mm, GT_BASE + PAGE_SIZE), "R-DUMP: ... and faults nothing in");
+	r = gt_get(far, 1, FOLL_DUMP, pages);
+	is_int(r, -EFAULT, "R-DUMP: FOLL_DUMP on a hole with no page table is -EFAULT");
+	ok(!gt_page(current->mm, far), "R-DUMP: ... and faults nothing in");
+	if (do_madvise(current->mm, GT_BASE + 2 * PAGE_SIZE, PAGE_SIZE, MADV_POPULATE_READ))
+		bail_out("MADV_POPULATE_READ");
+	r = gt_get(GT_BASE + 2 * PAGE_SIZE, 1, FOLL_DUMP, pages);
+	is_int(r, -EFAULT, "R-DUMP: FOLL_DUMP on the shared zero page is -EFAULT");
+
+	folio = page_folio(gt_page(current->mm, GT_BASE));
+	folio_clear_referenced(folio);
+	r = gt_get(GT_BASE, 1, 0, pages);
+	ok(r == 1 && folio_test_referenced(folio),
+	   "R-TOUCH: get_user_pages() marks the folio it returns referenced");
+	if (r == 1)
+		put_page(pages[0]);
+	if (gt_thp(thp)) {
+		folio = page_folio(gt_page(current->mm, thp));
+		folio_clear_referenced(folio);
+		r = gt_get(thp + PAGE_SIZE, 1, 0, pages);
+		ok(r == 1 && folio_test_referenced(folio),
+		   "R-TOUCH: get_user_pages() of a PMD-mapped THP marks it referenced");
+		if (r == 1)
+			put_page(pages[0]);
+	} else {
+		skip(1, "no THP");
+	}
+	gt_teardown("FOLL_DUMP and FOLL_TOUCH", &t, 1);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -502,5 +550,6 @@ int main(void)
 	test_fatal_signal();
 	test_remote();
 	test_fault_in_helpers();
+	test_dump_and_touch();
 	return done_testing();
 }
