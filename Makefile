@@ -68,7 +68,8 @@ LIB_SRCS := $(sort $(shell find src drivers -name '*.c'))
 LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/obj/%.o)
 ifeq ($(VARIANT),mutate)
 LIB := $(OUT)/libpinmm.so
-LDFLAGS += -Wl,-rpath,$(abspath $(OUT))
+# relative to the program (tool, bench/x, tests/d/x): a copied tree loads its own
+LDFLAGS += -Wl,-rpath,'$$ORIGIN' -Wl,-rpath,'$$ORIGIN/..' -Wl,-rpath,'$$ORIGIN/../..'
 else
 LIB := $(OUT)/libpinmm.a
 endif

@@ -388,11 +388,12 @@ sub load_results {
 	open my $fh, '<', $results or return %r;
 	while (<$fh>) {
 		chomp;
-		my ($id, $status, $by, $why) = split /\t/;
+		my ($id, $status, $by, $why, $where) = split /\t/;
 		next unless defined $why;
+		my ($file) = ($where // '') =~ /^([^:]+):/;
 		# a kill stands: a later run with fewer tests does not undo it
 		next if $r{$id} && $r{$id}{status} eq 'killed';
-		$r{$id} = { status => $status, by => $by, why => $why };
+		$r{$id} = { status => $status, by => $by, why => $why, file => $file };
 	}
 	close $fh;
 	return %r;
@@ -427,13 +428,28 @@ if ($ENV{MUTATE_LIST}) {
 	exit 0;
 }
 
+# Survivors judged equivalent in docs/mutation.md (a table row starting with
+# the id in backquotes whose verdict begins "equivalent"): not run again unless
+# MUTATE_RECHECK=1. An id hashes its function's text, so editing the function
+# brings its mutants back to be judged anew.
+my %equiv;
+if (open my $fh, '<', 'docs/mutation.md') {
+	while (<$fh>) {
+		$equiv{$1} = 1 if /^\|\s*`([0-9a-f]{10})`.*\|\s*equivalent/i;
+	}
+	close $fh;
+}
+%equiv = () if $ENV{MUTATE_RECHECK};
+
 make_path($out);
 unlink $results if $ENV{MUTATE_RESET};
 my %done = load_results();
-my @todo = grep { !$done{$_->{id}} || $done{$_->{id}}{status} ne 'killed' } @mutants;
-printf "mutate: %d mutants (%s), %d already killed, %d to run, %d worker(s)\n",
+my @todo = grep { !$equiv{$_->{id}} &&
+		  (!$done{$_->{id}} || $done{$_->{id}}{status} ne 'killed') } @mutants;
+printf "mutate: %d mutants (%s), %d already killed, %d equivalent, %d to run, %d worker(s)\n",
 	scalar @mutants, join(' ', map { my $o = $_; "$o " . grep { $_->{op} eq $o } @mutants } @ops),
-	@mutants - @todo, scalar @todo, $jobs;
+	scalar(grep { $done{$_->{id}} && $done{$_->{id}}{status} eq 'killed' } @mutants),
+	scalar(grep { $equiv{$_->{id}} } @mutants), scalar @todo, $jobs;
 
 my $lib_dir = 'build/mutate';
 my @tests = test_bins($lib_dir);
@@ -441,6 +457,12 @@ my @tests = test_bins($lib_dir);
 # Each worker: its own tree, built once, checked to pass unmutated, timed.
 sub prepare_tree {
 	my ($dir, $variant, $prefix) = @_;
+	my $first = "$out/" . ($ENV{MUTATE_TREE} || 'w') . '0';
+	if (!-d $dir && $variant eq 'mutate' && -d "$first/$prefix") {
+		# start from the first worker's objects; the programs are relinked
+		system('cp', '-a', $first, $dir) == 0 or die "mutate: cannot copy $first\n";
+		remove_tree("$dir/$prefix/tests");
+	}
 	make_path($dir);
 	sync_tree($dir);
 	my @bins = test_bins($prefix);
@@ -476,14 +498,17 @@ sub try_mutant {
 		@r = ('stillborn', '-', 'does not compile');
 	} else {
 		# tests that killed most so far first: a killed mutant costs one or two tests
-		for my $b (sort { ($kills->{$b} // 0) <=> ($kills->{$a} // 0) ||
+		my $kf = $kills->{$m->{file}} // {};
+		my $ka = $kills->{''} // {};
+		for my $b (sort { ($kf->{$b} // 0) <=> ($kf->{$a} // 0) ||
+				  ($ka->{$b} // 0) <=> ($ka->{$a} // 0) ||
 				  $base->{$a} <=> $base->{$b} } @$order) {
 			my $secs = int(10 * $base->{$b}) + 1;
 			$secs = $min_timeout if $secs < $min_timeout;
 			my ($why) = run_test($dir, $b, $secs, "$dir/mutant.log",
 					     $variant eq 'asan' ? asan_env() : '');
 			if ($why) {
-				$kills->{$b}++;
+				$kills->{$m->{file}}{$b}++;
 				(my $t = $b) =~ s{^build/(?:mutate|asan)/}{};
 				@r = ('killed', $t, $why);
 				last;
@@ -499,13 +524,20 @@ sub worker {
 	my ($k, @mine) = @_;
 	my $dir = "$out/" . ($ENV{MUTATE_TREE} || 'w') . $k;
 	my %base = prepare_tree($dir, 'mutate', $lib_dir);
+	# which tests killed mutants of this file before: those go first
 	my %kills;
+	for my $r (values %done) {
+		next unless $r->{status} eq 'killed' && $r->{file};
+		$kills{$r->{file}}{"$lib_dir/$r->{by}"}++;
+		$kills{''}{"$lib_dir/$r->{by}"}++;
+	}
 	my @order = sort keys %base;
 	my ($adir, %abase);
 	for my $i (0 .. $#mine) {
 		my $m = $mine[$i];
 		my $t0 = time;
 		my ($status, $by, $why) = try_mutant($dir, 'mutate', $m, \%base, \@order, \%kills);
+		$kills{''}{"$lib_dir/$by"}++ if $status eq 'killed';
 		if ($status eq 'survived' && $asan) {
 			# memory-unsafe mutants may pass the plain build: ASan gets a look
 			if (!$adir) {
@@ -552,31 +584,36 @@ if (@todo) {
 my (%per, @lines, @surv);
 for my $m (@mutants) {
 	my $r = $done{$m->{id}} // { status => 'not run', by => '-', why => '' };
+	$r = { status => 'equivalent', by => '-', why => 'docs/mutation.md' }
+		if $equiv{$m->{id}} && $r->{status} ne 'killed';
 	$per{$m->{file}}{$r->{status}}++;
 	my $line = sprintf "%-9s %s %s:%d (%s) %s: %s  ->  %s%s", uc $r->{status}, $m->{id},
 		$m->{file}, $m->{line}, $m->{func}, $m->{op}, $m->{orig}, $m->{mut},
 		$r->{status} eq 'killed' ? "  [$r->{by}: $r->{why}]" : '';
 	push @lines, $line;
-	push @surv, $line if $r->{status} ne 'killed' && $r->{status} ne 'stillborn';
+	push @surv, $line if $r->{status} =~ /^(?:survived|not run)$/;
 }
+# score: killed / mutants that compile; adjusted: leaving out the equivalent ones
 my @sum;
-my ($tk, $tn) = (0, 0);
-push @sum, sprintf "%-26s %7s %7s %8s %9s %7s", 'file', 'mutants', 'killed', 'survived',
-	'stillborn', 'score';
+my %t;
+my $row = sub {
+	my ($name, $p) = @_;
+	my ($k, $s, $e, $x) = map { $p->{$_} // 0 } qw(killed survived equivalent stillborn);
+	$s += $p->{'not run'} // 0;
+	my $n = $k + $s + $e;
+	return sprintf "%-26s %7d %7d %8d %10d %9d %6.1f%% %8.1f%%", $name, $n + $x, $k, $s, $e,
+		$x, $n ? 100 * $k / $n : 100, $n - $e ? 100 * $k / ($n - $e) : 100;
+};
+push @sum, sprintf "%-26s %7s %7s %8s %10s %9s %7s %9s", 'file', 'mutants', 'killed',
+	'survived', 'equivalent', 'stillborn', 'score', 'adjusted';
 for my $f (map { $_->[0] } @SCOPE) {
 	next unless $per{$f};
-	my $p = $per{$f};
-	my $k = $p->{killed} // 0;
-	my $n = $k + ($p->{survived} // 0) + ($p->{'not run'} // 0);
-	$tk += $k;
-	$tn += $n;
-	push @sum, sprintf "%-26s %7d %7d %8d %9d %6.1f%%", $f, $n + ($p->{stillborn} // 0), $k,
-		$p->{survived} // 0, $p->{stillborn} // 0, $n ? 100 * $k / $n : 100;
+	push @sum, $row->($f, $per{$f});
+	$t{$_} += $per{$f}{$_} for keys %{$per{$f}};
 }
-push @sum, sprintf "%-26s %7d %7d %8d %9s %6.1f%%", 'total', $tn, $tk, $tn - $tk, '',
-	$tn ? 100 * $tk / $tn : 100;
+push @sum, $row->('total', \%t);
 my $head = sprintf "pinmm mutation report, %s\noperators: %s; tests: %s; per-test timeout max(%ds, 10 x unmutated)%s\n" .
-	"score = killed / (mutants that compile)\n\n",
+	"score = killed / mutants that compile; adjusted = killed / (those - equivalent)\n\n",
 	strftime('%Y-%m-%d %H:%M UTC', gmtime), "@ops", "@test_dirs", $min_timeout,
 	$asan ? '; survivors re-run under ASan+UBSan' : '';
 my $text = $head . join("\n", @sum) . "\n\nmutants:\n" . join("\n", @lines) . "\n" .
