@@ -10,7 +10,13 @@
  * thread, and the fault-in helpers. R-DUMP: FOLL_DUMP (core dumps) refuses
  * holes and the zero page with -EFAULT and faults nothing in. R-TOUCH: a
  * lookup with FOLL_TOUCH (get_user_pages() adds it; pin_user_pages() does
- * not, as in Linux) marks the folio referenced, for PTEs and PMD-mapped THPs.
+ * not, as in Linux) marks the folio referenced, for PTEs and PMD-mapped THPs,
+ * and a write lookup through a clean writable PTE marks the folio dirty.
+ * R-HWPOISON: a lookup that meets a poisoned entry fails with -EHWPOISON
+ * under FOLL_HWPOISON, else -EFAULT (vm_fault_to_errno()).
+ * R-FORCE: in a writable mapping a FOLL_FORCE write pin of a read-only PTE
+ * takes the write fault like any write pin (FOLL_FORCE only matters where
+ * the VMA lacks VM_WRITE): the PTE ends up writable.
  */
 #include "helpers.h"
 
@@ -528,15 +534,104 @@ static void test_dump_and_touch(void)
 	if (gt_thp(thp)) {
 		folio = page_folio(gt_page(current->mm, thp));
 		folio_clear_referenced(folio);
+		folio_clear_dirty(folio);
 		r = gt_get(thp + PAGE_SIZE, 1, 0, pages);
 		ok(r == 1 && folio_test_referenced(folio),
 		   "R-TOUCH: get_user_pages() of a PMD-mapped THP marks it referenced");
+		ok(!folio_test_dirty(folio), "R-TOUCH: ... and a read lookup does not dirty it");
+		if (r == 1)
+			put_page(pages[0]);
+		r = gt_get(thp + PAGE_SIZE, 1, FOLL_WRITE, pages);
+		ok(r == 1 && !folio_test_dirty(folio), "R-TOUCH: a write lookup through a dirty PMD "
+		   "leaves the folio alone (the PMD records the write)");
+		if (r == 1)
+			put_page(pages[0]);
+		/* the split leaves the page mapped by a PTE: nothing to fault */
+		r = gt_get(thp + 2 * PAGE_SIZE, 1, FOLL_SPLIT_PMD | FOLL_NOFAULT, pages);
+		ok(r == 1 && !test_pmd_mapped(current->mm, thp),
+		   "FOLL_SPLIT_PMD with FOLL_NOFAULT: the THP is split and its page returned "
+		   "without a fault");
 		if (r == 1)
 			put_page(pages[0]);
 	} else {
-		skip(1, "no THP");
+		skip(4, "no THP");
 	}
 	gt_teardown("FOLL_DUMP and FOLL_TOUCH", &t, 1);
+}
+
+/*
+ * A read-only, exclusive PTE in a writable mapping: a child shares the page,
+ * the parent's R/O pin unshares it (a copy mapped read-only). Then: a forced
+ * write pin must fault it writable; and after mprotect RO -> RW (which maps the
+ * clean exclusive page writable as it is) a write lookup must dirty the folio.
+ */
+static void test_force_write_writable(void)
+{
+	struct page *pages[1] = { GT_POISON };
+	struct task_struct *t[2] = { NULL, NULL };
+	struct folio *folio;
+	long r;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("slow-force-w");
+	test_mmap_fixed(GT_BASE, 2 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	if (!gt_fill(GT_BASE, 2, 11))
+		bail_out("fill");
+	if (pinmm_fork(t[0], "child", &t[1]))
+		bail_out("fork");
+	pinmm_task_attach(t[0]);
+	for (unsigned long a = GT_BASE; a < GT_BASE + 2 * PAGE_SIZE; a += PAGE_SIZE) {
+		if (gt_pin(a, 1, 0, pages) != 1)
+			bail_out("R/O pin");
+		unpin_user_page(pages[0]);
+	}
+	ok(!gt_writable(current->mm, GT_BASE) && gt_exclusive(gt_page(current->mm, GT_BASE)),
+	   "setup: the R/O pin left an exclusive copy mapped read-only");
+	r = gt_pin(GT_BASE, 1, FOLL_WRITE | FOLL_FORCE, pages);
+	ok(r == 1 && gt_writable(current->mm, GT_BASE),
+	   "R-FORCE: a forced write pin in a VM_WRITE mapping faults the read-only PTE writable");
+	if (r == 1)
+		unpin_user_page(pages[0]);
+
+	folio = page_folio(gt_page(current->mm, GT_BASE + PAGE_SIZE));
+	if (do_mprotect(GT_BASE + PAGE_SIZE, PAGE_SIZE, PROT_READ) ||
+	    do_mprotect(GT_BASE + PAGE_SIZE, PAGE_SIZE, GT_RW))
+		bail_out("mprotect");
+	ok(gt_writable(current->mm, GT_BASE + PAGE_SIZE) && !folio_test_dirty(folio),
+	   "setup: mprotect RO -> RW mapped the clean exclusive page writable");
+	r = gt_get(GT_BASE + PAGE_SIZE, 1, FOLL_WRITE, pages);
+	ok(r == 1 && folio_test_dirty(folio),
+	   "R-TOUCH: a write lookup through a clean writable PTE marks the folio dirty");
+	if (r == 1)
+		put_page(pages[0]);
+	gt_teardown("forced write in a writable mapping", t, 2);
+}
+
+static void test_hwpoison(void)
+{
+	struct page *pages[1] = { GT_POISON };
+	struct task_struct *t;
+	spinlock_t *ptl;
+	pmd_t *pmd;
+	pte_t *pte;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("slow-hwpoison");
+	test_mmap_fixed(GT_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	if (do_madvise(current->mm, GT_BASE, PAGE_SIZE, MADV_POPULATE_READ))
+		bail_out("MADV_POPULATE_READ");
+	/* the zero page's PTE (no rmap, no rss) becomes a poisoned entry */
+	pmd = mm_find_pmd(current->mm, GT_BASE);
+	pte = pmd ? pte_offset_map_lock(current->mm, pmd, GT_BASE, &ptl) : NULL;
+	if (!pte)
+		bail_out("no PTE");
+	set_pte(pte, swp_entry_to_pte(swp_entry(SWP_HWPOISON, pinmm_zero_pfn)));
+	pte_unmap_unlock(pte, ptl);
+	is_int(gt_get(GT_BASE, 1, FOLL_HWPOISON, pages), -EHWPOISON,
+	       "R-HWPOISON: get_user_pages(FOLL_HWPOISON) of a poisoned page is -EHWPOISON");
+	is_int(gt_get(GT_BASE, 1, 0, pages), -EFAULT,
+	       "R-HWPOISON: without FOLL_HWPOISON it is -EFAULT");
+	gt_teardown("hwpoison", &t, 1);
 }
 
 int main(void)
@@ -551,5 +646,7 @@ int main(void)
 	test_remote();
 	test_fault_in_helpers();
 	test_dump_and_touch();
+	test_force_write_writable();
+	test_hwpoison();
 	return done_testing();
 }
