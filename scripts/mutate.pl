@@ -33,6 +33,7 @@
 #                  a second run (say, one mutant against a new test) can go
 #                  beside a running one
 #   MUTATE_RESET   1: forget earlier results
+#   MUTATE_REPORT  1: run nothing, write the report from the results so far
 use strict;
 use warnings;
 use Digest::MD5 qw(md5_hex);
@@ -457,8 +458,9 @@ my @tests = test_bins($lib_dir);
 # Each worker: its own tree, built once, checked to pass unmutated, timed.
 sub prepare_tree {
 	my ($dir, $variant, $prefix) = @_;
-	my $first = "$out/" . ($ENV{MUTATE_TREE} || 'w') . '0';
-	if (!-d $dir && $variant eq 'mutate' && -d "$first/$prefix") {
+	my ($first) = grep { -d "$_/$prefix" }
+		map { "$out/$_" . '0' } ($ENV{MUTATE_TREE} || 'w'), 'w';
+	if (!-d $dir && $variant eq 'mutate' && $first) {
 		# start from the first worker's objects; the programs are relinked
 		system('cp', '-a', $first, $dir) == 0 or die "mutate: cannot copy $first\n";
 		remove_tree("$dir/$prefix/tests");
@@ -470,8 +472,12 @@ sub prepare_tree {
 		die "mutate: the unmutated tree does not build: $dir/build.log\n";
 	my %base;
 	for my $b (@bins) {
-		my ($why, $dt) = run_test($dir, $b, 300, "$dir/base.log",
-					  $variant eq 'asan' ? asan_env() : '');
+		my ($why, $dt);
+		for my $try (1 .. 3) {
+			($why, $dt) = run_test($dir, $b, 300, "$dir/base.log",
+					       $variant eq 'asan' ? asan_env() : '');
+			last unless $why;
+		}
 		die "mutate: $b fails unmutated ($why): $dir/base.log\n" if $why;
 		$base{$b} = $dt;
 	}
@@ -505,8 +511,12 @@ sub try_mutant {
 				  $base->{$a} <=> $base->{$b} } @$order) {
 			my $secs = int(10 * $base->{$b}) + 1;
 			$secs = $min_timeout if $secs < $min_timeout;
-			my ($why) = run_test($dir, $b, $secs, "$dir/mutant.log",
-					     $variant eq 'asan' ? asan_env() : '');
+			my $env = $variant eq 'asan' ? asan_env() : '';
+			my ($why) = run_test($dir, $b, $secs, "$dir/mutant.log", $env);
+			# a failure must repeat: a test with a timing window (the
+			# flusher's, say) may fail once on a loaded machine
+			($why) = run_test($dir, $b, $secs, "$dir/mutant.log", $env)
+				if $why && $why ne 'timeout';
 			if ($why) {
 				$kills->{$m->{file}}{$b}++;
 				(my $t = $b) =~ s{^build/(?:mutate|asan)/}{};
@@ -558,6 +568,7 @@ sub worker {
 }
 
 $| = 1;
+@todo = () if $ENV{MUTATE_REPORT};
 if (@todo) {
 	my %kid;
 	for my $k (0 .. $jobs - 1) {
