@@ -354,6 +354,7 @@ sub test_bins {
 	my ($prefix) = @_;
 	my @t;
 	for my $d (@test_dirs) {
+		die "mutate: no test $d\n" unless -e $d;
 		push @t, map { s/\.c$//r } -d $d ? sort glob("$d/*.c") : $d;
 	}
 	return map { "$prefix/$_" } @t;
