@@ -9,6 +9,10 @@
  *   -ENOMEM) and 1 .. PAGE_REF_CEILING / GUP_PIN_COUNTING_BIAS references;
  *   the largest grab is allowed on a folio with an exact pincount.
  * R-ZERO: pins of the shared zero page count nothing (folio_add_pin() too).
+ * R-FAST: GUP-fast's speculative grab backs off quietly from a folio being
+ *   freed, and warns on a negative refcount.
+ * R-UNSHARE: only a R/O pin unshares a page shared with a child; FOLL_GET,
+ *   slow or fast, never does.
  * R-UNPIN: unpin_user_pages(pages, n) releases exactly the first n entries,
  *   one pin each, whatever the array holds beyond n and whatever mix of
  *   folios it holds within; it reads nothing past pages[n - 1] (an exact heap
@@ -70,6 +74,77 @@ static void grab_refs_range(void)
 	is_int(gt_acq() - acq, gt_rel() - rel, "R-GRAB: acquired == released");
 	folio_put(small);
 	folio_put(large);
+}
+
+/*
+ * GUP-fast's grab may meet a folio being freed (refcount 0): it backs off
+ * quietly; a negative refcount is corruption (WARN); a grab asking for
+ * neither a reference nor a pin is a caller bug (WARN).
+ */
+static void grab_fast_edges(void)
+{
+	struct folio *folio = page_folio(alloc_page(GFP_KERNEL));
+	unsigned long warns;
+	bool saved;
+
+	ok(folio_ref_freeze(folio, 1), "setup: the folio's refcount frozen at 0");
+	warns = gt_warn_begin(&saved);
+	ok(!try_grab_folio_fast(&folio->page, 1, FOLL_GET) &&
+	   !try_grab_folio_fast(&folio->page, 1, FOLL_PIN),
+	   "R-FAST: GUP-fast's grab of a folio being freed (refcount 0) fails");
+	is_uint(gt_warn_end(saved, warns), 0, "R-FAST: ... quietly: that race is expected");
+	folio_set_count(folio, -1);
+	warns = gt_warn_begin(&saved);
+	ok(!try_grab_folio_fast(&folio->page, 1, FOLL_GET),
+	   "R-FAST: a folio with a negative refcount is not grabbed");
+	is_uint(gt_warn_end(saved, warns), 1, "R-FAST: ... and that is reported (WARN)");
+	folio_set_count(folio, 1);
+	warns = gt_warn_begin(&saved);
+	ok(!try_grab_folio_fast(&folio->page, 1, 0), "R-GRAB: a fast grab without FOLL_GET or "
+	   "FOLL_PIN is refused");
+	is_uint(gt_warn_end(saved, warns), 1, "R-GRAB: ... with a WARN");
+	is_int(folio_ref_count(folio), 1, "R-FAST: the refcount is back to ours alone");
+	folio_put(folio);
+}
+
+/*
+ * After fork a page is shared and not exclusive. A R/O pin must unshare it
+ * (gup_must_unshare()); a FOLL_GET never does, slow or fast: the parent keeps
+ * mapping the page the child maps.
+ */
+static void get_does_not_unshare(void)
+{
+	struct task_struct *t, *child = NULL;
+	struct page *page = NULL;
+	unsigned long pfn;
+	long r;
+
+	test_boot(64, 0, 0);
+	t = test_process("get-shared");
+	test_mmap_fixed(GT_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_populate(GT_BASE, PAGE_SIZE);
+	if (pinmm_fork(t, "child", &child))
+		bail_out("fork");
+	pinmm_task_attach(t);
+	pfn = test_pt_pfn(current->mm, GT_BASE);
+	r = gt_get(GT_BASE, 1, 0, &page);
+	ok(r == 1 && test_pt_pfn(current->mm, GT_BASE) == pfn && page_to_pfn(page) == pfn,
+	   "R-UNSHARE: get_user_pages() (FOLL_GET) of a page shared with a child does not "
+	   "unshare it");
+	if (r == 1)
+		put_page(page);
+	r = get_user_pages_fast(GT_BASE, 1, 0, &page);
+	ok(r == 1 && test_pt_pfn(current->mm, GT_BASE) == pfn && page_to_pfn(page) == pfn,
+	   "R-UNSHARE: get_user_pages_fast() neither");
+	if (r == 1)
+		put_page(page);
+	r = gt_pin(GT_BASE, 1, 0, &page);
+	ok(r == 1 && test_pt_pfn(current->mm, GT_BASE) != pfn && page_to_pfn(page) != pfn,
+	   "R-UNSHARE: a R/O pin does (the parent now maps and pins its own copy)");
+	if (r == 1)
+		unpin_user_page(page);
+	struct task_struct *tasks[2] = { child, t };
+	gt_teardown("FOLL_GET does not unshare", tasks, 2);
 }
 
 /* folio_add_pin() of the zero folio: counts nothing, warns nothing. */
@@ -199,8 +274,10 @@ int main(void)
 	grab_needs_a_reference();
 	grab_refs_range();
 	add_pin_zero();
+	grab_fast_edges();
 	test_shutdown_ok("try_grab_folio edges");
 	unpin_exact_entries();
 	sanity_check_exclusive();
+	get_does_not_unshare();
 	return done_testing();
 }
