@@ -3,7 +3,9 @@
  * Pins and COW (Linux selftests/mm/cow.c, in our own words; the rules are
  * mm/internal.h gup_must_unshare(), mm/memory.c do_wp_page()/copy_present_pte(),
  * include/linux/rmap.h folio_try_dup_anon_rmap_*()): R-UNSHARE, R-FORK,
- * R-REUSE. Every case asks "what does the device see" by reading the pinned
+ * R-REUSE (a write reuses a non-exclusive page only when it holds the sole
+ * reference, and a large folio is copied page by page, as Linux before 6.13).
+ * Every case asks "what does the device see" by reading the pinned
  * page through page_address(), and "what does each process see" through
  * copy_from_user().
  */
@@ -357,6 +359,48 @@ static void fork_copies_pinned(enum mem_kind kind)
 	gt_teardown(name, t, 2);
 }
 
+/*
+ * A PTE-mapped THP shared with a child that has exited, then unmapped but for
+ * one page: its folio has a single reference, but it is large, so the write
+ * copies that page rather than reusing it (wp_can_reuse_anon_folio()).
+ */
+static void large_folio_write_copies(void)
+{
+	struct task_struct *t[2] = { NULL, NULL };
+	struct page *page;
+	struct folio *folio;
+	unsigned long pfn;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("cow-large");
+	if (!gt_thp(GT_BASE) || !gt_fill(GT_BASE, 4, 21)) {
+		skip(2, "no THP");
+		gt_teardown("large folio COW", t, 1);
+		return;
+	}
+	if (gt_get(GT_BASE, 1, FOLL_SPLIT_PMD, &page) != 1)
+		bail_out("FOLL_SPLIT_PMD");
+	put_page(page);
+	if (pinmm_fork(t[0], "child", &t[1]))
+		bail_out("fork");
+	pinmm_task_exit(t[1]);
+	t[1] = NULL;
+	pinmm_task_attach(t[0]);
+	rcu_barrier();
+	if (do_madvise(current->mm, GT_BASE + PAGE_SIZE, PMD_SIZE - PAGE_SIZE, MADV_DONTNEED))
+		bail_out("MADV_DONTNEED");
+	pfn = test_pt_pfn(current->mm, GT_BASE);
+	folio = pfn_folio(pfn);
+	ok(folio_test_large(folio) && folio_ref_count(folio) == 1 &&
+	   !PageAnonExclusive(pfn_to_page(pfn)),
+	   "setup: one PTE left of a large folio, its only reference, not exclusive");
+	if (!gt_fill(GT_BASE, 1, 23))
+		bail_out("write");
+	ok(test_pt_pfn(current->mm, GT_BASE) != pfn && gt_check(GT_BASE, 1, 23) == 0,
+	   "R-REUSE: the write copies the page of a large folio, even with its only reference");
+	gt_teardown("large folio COW", t, 1);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -372,5 +416,6 @@ int main(void)
 	zero_page_pins(true);
 	fork_copies_pinned(SMALL);
 	fork_copies_pinned(THP);
+	large_folio_write_copies();
 	return done_testing();
 }

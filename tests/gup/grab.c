@@ -147,6 +147,34 @@ static void get_does_not_unshare(void)
 	gt_teardown("FOLL_GET does not unshare", tasks, 2);
 }
 
+/* A THP whose refcount cannot take one more pin fails the slow pin, nothing taken. */
+static void thp_ceiling(void)
+{
+	struct task_struct *t;
+	struct page *page = NULL;
+	struct folio *thp;
+	long r, acq;
+	int ref;
+
+	test_boot(64, 0, 0);
+	t = test_process("thp-ceiling");
+	if (!gt_thp(GT_BASE))
+		bail_out("no THP");
+	thp = page_folio(gt_page(current->mm, GT_BASE));
+	ref = folio_ref_count(thp);
+	acq = gt_acq();
+	folio_ref_add(thp, PAGE_REF_CEILING - ref);
+	r = gt_pin(GT_BASE + PAGE_SIZE, 1, 0, &page);
+	folio_ref_sub(thp, PAGE_REF_CEILING - ref);
+	is_int(r, -ENOMEM, "R-OVF: a pin of a THP whose refcount is at the ceiling fails "
+	       "(-ENOMEM)");
+	ok(folio_ref_count(thp) == ref && folio_pincount(thp) == 0 && gt_acq() == acq,
+	   "R-OVF: ... and takes nothing");
+	if (r == 1)
+		unpin_user_page(page);
+	gt_teardown("THP at the refcount ceiling", &t, 1);
+}
+
 /* folio_add_pin() of the zero folio: counts nothing, warns nothing. */
 static void add_pin_zero(void)
 {
@@ -279,5 +307,6 @@ int main(void)
 	unpin_exact_entries();
 	sanity_check_exclusive();
 	get_does_not_unshare();
+	thp_ceiling();
 	return done_testing();
 }
