@@ -11,6 +11,8 @@
  */
 #include "helpers.h"
 
+#include <pinmm/fault-inject.h>
+
 enum mem_kind { SMALL, THP };
 
 static const char *kind_name(enum mem_kind k)
@@ -401,6 +403,37 @@ static void large_folio_write_copies(void)
 	gt_teardown("large folio COW", t, 1);
 }
 
+/*
+ * The copy of a COW write cannot be allocated: the write fails (the fault
+ * returns VM_FAULT_OOM), both processes keep the shared page and its data,
+ * and the next write copies.
+ */
+static void cow_copy_oom(void)
+{
+	struct task_struct *t[2] = { NULL, NULL };
+	uint64_t word = 0x5eed;
+	unsigned long pfn, left;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("cow-oom");
+	test_mmap_fixed(GT_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	if (!gt_fill(GT_BASE, 1, 31))
+		bail_out("fill");
+	if (pinmm_fork(t[0], "child", &t[1]))
+		bail_out("fork");
+	pinmm_task_attach(t[0]);
+	pfn = test_pt_pfn(current->mm, GT_BASE);
+	pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, 1, PINMM_FAIL_PERSIST);
+	left = copy_to_user((void *)GT_BASE, &word, sizeof(word));
+	pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, 0, 0);
+	ok(left == sizeof(word), "R-COW: a write whose copy cannot be allocated fails");
+	ok(test_pt_pfn(current->mm, GT_BASE) == pfn && gt_check(GT_BASE, 1, 31) == 0,
+	   "R-COW: ... the parent still maps the shared page, data intact");
+	ok(copy_to_user((void *)GT_BASE, &word, sizeof(word)) == 0 &&
+	   test_pt_pfn(current->mm, GT_BASE) != pfn, "R-COW: the next write copies");
+	gt_teardown("COW copy without memory", t, 2);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -417,5 +450,6 @@ int main(void)
 	fork_copies_pinned(SMALL);
 	fork_copies_pinned(THP);
 	large_folio_write_copies();
+	cow_copy_oom();
 	return done_testing();
 }

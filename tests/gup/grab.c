@@ -105,6 +105,17 @@ static void grab_fast_edges(void)
 	is_uint(gt_warn_end(saved, warns), 1, "R-GRAB: ... with a WARN");
 	is_int(folio_ref_count(folio), 1, "R-FAST: the refcount is back to ours alone");
 	folio_put(folio);
+
+	folio = folio_alloc(GFP_KERNEL, 2);
+	if (!folio || !folio_ref_freeze(folio, 1))
+		bail_out("order-2 folio");
+	warns = gt_warn_begin(&saved);
+	ok(!try_grab_folio_fast(folio_page(folio, 1), 1, FOLL_PIN),
+	   "R-FAST: a pin of a large folio being freed (refcount 0) fails");
+	is_uint(gt_warn_end(saved, warns), 0, "R-FAST: ... quietly");
+	ok(folio_pincount(folio) == 0, "R-FAST: ... and counts no pin");
+	folio_ref_unfreeze(folio, 1);
+	folio_put(folio);
 }
 
 /*
@@ -133,6 +144,9 @@ static void get_does_not_unshare(void)
 	   "unshare it");
 	if (r == 1)
 		put_page(page);
+	r = gt_fast_only(GT_BASE, 1, FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE, &page);
+	ok(r == 0, "R-UNSHARE: GUP-fast alone leaves a writable pin of a shared page to the "
+	   "slow path (it must fault)");
 	r = get_user_pages_fast(GT_BASE, 1, 0, &page);
 	ok(r == 1 && test_pt_pfn(current->mm, GT_BASE) == pfn && page_to_pfn(page) == pfn,
 	   "R-UNSHARE: get_user_pages_fast() neither");
@@ -141,6 +155,12 @@ static void get_does_not_unshare(void)
 	r = gt_pin(GT_BASE, 1, 0, &page);
 	ok(r == 1 && test_pt_pfn(current->mm, GT_BASE) != pfn && page_to_pfn(page) != pfn,
 	   "R-UNSHARE: a R/O pin does (the parent now maps and pins its own copy)");
+	if (r == 1)
+		unpin_user_page(page);
+	gt_populate(GT_BASE, PAGE_SIZE);	/* the copy, writable now */
+	r = gt_fast_only(GT_BASE, 1, FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE, &page);
+	ok(r == 1, "R-FAST: GUP-fast alone takes a writable long-term pin of an exclusive "
+	   "anonymous page (anonymous folios need no dirty tracking)");
 	if (r == 1)
 		unpin_user_page(page);
 	struct task_struct *tasks[2] = { child, t };
