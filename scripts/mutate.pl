@@ -32,6 +32,7 @@
 #   MUTATE_TREE    name of the worker trees (default w: build/mutate/w0 ...), so
 #                  a second run (say, one mutant against a new test) can go
 #                  beside a running one
+#   MUTATE_NEW     1: run only the mutants never run before (not the survivors)
 #   MUTATE_RESET   1: forget earlier results
 #   MUTATE_REPORT  1: run nothing, write the report from the results so far
 use strict;
@@ -448,6 +449,8 @@ unlink $results if $ENV{MUTATE_RESET};
 my %done = load_results();
 my @todo = grep { !$equiv{$_->{id}} &&
 		  (!$done{$_->{id}} || $done{$_->{id}}{status} ne 'killed') } @mutants;
+# MUTATE_NEW=1: only mutants never run (carry on a long run without the survivors)
+@todo = grep { !$done{$_->{id}} } @todo if $ENV{MUTATE_NEW};
 printf "mutate: %d mutants (%s), %d already killed, %d equivalent, %d to run, %d worker(s)\n",
 	scalar @mutants, join(' ', map { my $o = $_; "$o " . grep { $_->{op} eq $o } @mutants } @ops),
 	scalar(grep { $done{$_->{id}} && $done{$_->{id}}{status} eq 'killed' } @mutants),
