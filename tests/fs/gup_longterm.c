@@ -212,7 +212,20 @@ static void cow_nonanon(enum backing b, enum pin_kind kind)
 		   "cow [%s, R/O long-term %s pin]: the pin broke COW first: an anonymous copy "
 		   "(gup_must_unshare)", backing_name[b], what);
 	}
+	long anon0 = 0, file0 = 0;
+
+	if (kind == NR_PINS) {
+		/* a read maps the cache page itself: counted as a file (or shmem) page */
+		fs_ucheck(priv, 64, 1, 0);
+		anon0 = get_mm_counter(t->mm, MM_ANONPAGES);
+		file0 = get_mm_counter(t->mm, MM_FILEPAGES) + get_mm_counter(t->mm, MM_SHMEMPAGES);
+	}
 	fs_uwrite(priv, 64, 2, 0);
+	if (kind == NR_PINS)
+		ok(get_mm_counter(t->mm, MM_ANONPAGES) == anon0 + 1 &&
+		   get_mm_counter(t->mm, MM_FILEPAGES) + get_mm_counter(t->mm, MM_SHMEMPAGES) ==
+		   file0 - 1, "cow [%s]: the copy moves the page from the file/shmem rss counter "
+		   "to the anonymous one", backing_name[b]);
 	is_int(fs_ucheck(view, 64, 1, 0), 0,
 	       "cow [%s, pin %s]: a write through the private mapping leaves the file alone",
 	       backing_name[b], what);
