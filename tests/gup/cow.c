@@ -434,6 +434,42 @@ static void cow_copy_oom(void)
 	gt_teardown("COW copy without memory", t, 2);
 }
 
+/*
+ * An unshare fault that may reuse the page (its only reference, the child
+ * gone) marks it exclusive but leaves the PTE read-only: unsharing is not a
+ * write (do_wp_page() with FAULT_FLAG_UNSHARE).
+ */
+static void unshare_reuse_stays_readonly(void)
+{
+	struct task_struct *t[2] = { NULL, NULL };
+	struct page *page = NULL;
+	unsigned long pfn;
+	long r;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("unshare-reuse");
+	test_mmap_fixed(GT_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	if (!gt_fill(GT_BASE, 1, 41))
+		bail_out("fill");
+	if (pinmm_fork(t[0], "child", &t[1]))
+		bail_out("fork");
+	pinmm_task_exit(t[1]);
+	t[1] = NULL;
+	pinmm_task_attach(t[0]);
+	rcu_barrier();
+	pfn = test_pt_pfn(current->mm, GT_BASE);
+	ok(!gt_writable(current->mm, GT_BASE) && !PageAnonExclusive(pfn_to_page(pfn)),
+	   "setup: after the child's exit the page is read-only and not exclusive");
+	r = gt_pin(GT_BASE, 1, 0, &page);
+	ok(r == 1 && page_to_pfn(page) == pfn && PageAnonExclusive(page),
+	   "R-REUSE: the R/O pin's unshare reuses the page (its only reference) and marks it "
+	   "exclusive");
+	ok(!gt_writable(current->mm, GT_BASE), "R-UNSHARE: ... and leaves the PTE read-only");
+	if (r == 1)
+		unpin_user_page(page);
+	gt_teardown("unshare reuse", t, 1);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -451,5 +487,6 @@ int main(void)
 	fork_copies_pinned(THP);
 	large_folio_write_copies();
 	cow_copy_oom();
+	unshare_reuse_stays_readonly();
 	return done_testing();
 }

@@ -167,6 +167,38 @@ static void get_does_not_unshare(void)
 	gt_teardown("FOLL_GET does not unshare", tasks, 2);
 }
 
+/*
+ * GUP-fast fills a THP's 512 entries with streaming stores; they start at
+ * pages[1] here (a small page first), not 16-byte aligned: every entry right.
+ */
+static void fast_thp_unaligned(void)
+{
+	struct task_struct *t;
+	struct page **pages;
+	unsigned long bad = 0;
+	long r;
+
+	test_boot(64, 0, 0);
+	t = test_process("fast-unaligned");
+	test_mmap_fixed(GT_BASE - PAGE_SIZE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_populate(GT_BASE - PAGE_SIZE, PAGE_SIZE);
+	if (!gt_thp(GT_BASE))
+		bail_out("no THP");
+	pages = malloc(513 * sizeof(*pages));	/* 16-byte aligned: pages + 1 is not */
+	if (!pages)
+		bail_out("malloc");
+	r = pin_user_pages_fast(GT_BASE - PAGE_SIZE, 513, FOLL_WRITE, pages);
+	for (long i = 0; i < r; i++)
+		bad += pages[i] != gt_page(current->mm,
+					   GT_BASE - PAGE_SIZE + (unsigned long)i * PAGE_SIZE);
+	ok(r == 513 && bad == 0, "R-FAST: a small page then a THP: 513 entries, each the page "
+	   "mapped there");
+	if (r > 0)
+		unpin_user_pages(pages, (unsigned long)r);
+	free(pages);
+	gt_teardown("GUP-fast THP entries not 16-byte aligned", &t, 1);
+}
+
 /* A THP whose refcount cannot take one more pin fails the slow pin, nothing taken. */
 static void thp_ceiling(void)
 {
@@ -328,5 +360,6 @@ int main(void)
 	sanity_check_exclusive();
 	get_does_not_unshare();
 	thp_ceiling();
+	fast_thp_unaligned();
 	return done_testing();
 }
