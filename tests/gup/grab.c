@@ -199,6 +199,32 @@ static void fast_thp_unaligned(void)
 	gt_teardown("GUP-fast THP entries not 16-byte aligned", &t, 1);
 }
 
+/*
+ * GUP-fast grabs a run of PTEs of one folio at once, but only while they map
+ * its consecutive pages: a PTE-mapped THP with a hole at page 3 gives 3.
+ */
+static void fast_batch_stops_at_hole(void)
+{
+	struct task_struct *t;
+	struct page *pages[8];
+	long r;
+
+	test_boot(64, 0, 0);
+	t = test_process("fast-batch");
+	if (!gt_thp(GT_BASE))
+		bail_out("no THP");
+	if (gt_get(GT_BASE, 1, FOLL_SPLIT_PMD, pages) != 1)
+		bail_out("FOLL_SPLIT_PMD");
+	put_page(pages[0]);
+	if (do_madvise(current->mm, GT_BASE + 3 * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED))
+		bail_out("MADV_DONTNEED");
+	r = gt_fast_only(GT_BASE, 8, FOLL_PIN, pages);
+	is_int(r, 3, "R-FAST/R-PART: GUP-fast over a PTE-mapped THP stops at the hole at page 3");
+	if (r > 0)
+		unpin_user_pages(pages, (unsigned long)r);
+	gt_teardown("GUP-fast batch and a hole", &t, 1);
+}
+
 /* A THP whose refcount cannot take one more pin fails the slow pin, nothing taken. */
 static void thp_ceiling(void)
 {
@@ -361,5 +387,6 @@ int main(void)
 	get_does_not_unshare();
 	thp_ceiling();
 	fast_thp_unaligned();
+	fast_batch_stops_at_hole();
 	return done_testing();
 }
