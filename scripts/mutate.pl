@@ -431,14 +431,15 @@ if ($ENV{MUTATE_LIST}) {
 	exit 0;
 }
 
-# Survivors judged equivalent in docs/mutation.md (a table row starting with
-# the id in backquotes whose verdict begins "equivalent"): not run again unless
+# Survivors judged equivalent in docs/mutation.md (a table row whose first
+# cell holds ids in backquotes, its verdict beginning "equivalent"): not run again unless
 # MUTATE_RECHECK=1. An id hashes its function's text, so editing the function
 # brings its mutants back to be judged anew.
 my %equiv;
 if (open my $fh, '<', 'docs/mutation.md') {
 	while (<$fh>) {
-		$equiv{$1} = 1 if /^\|\s*`([0-9a-f]{10})`.*\|\s*equivalent/i;
+		next unless /^\|([^|]*)\|.*\|\s*equivalent/i;
+		$equiv{$_} = 1 for $1 =~ /`([0-9a-f]{10})`/g;
 	}
 	close $fh;
 }
@@ -613,14 +614,14 @@ my @sum;
 my %t;
 my $row = sub {
 	my ($name, $p) = @_;
-	my ($k, $s, $e, $x) = map { $p->{$_} // 0 } qw(killed survived equivalent stillborn);
-	$s += $p->{'not run'} // 0;
+	my ($k, $s, $e, $x, $nr) = map { $p->{$_} // 0 }
+		('killed', 'survived', 'equivalent', 'stillborn', 'not run');
 	my $n = $k + $s + $e;
-	return sprintf "%-26s %7d %7d %8d %10d %9d %6.1f%% %8.1f%%", $name, $n + $x, $k, $s, $e,
-		$x, $n ? 100 * $k / $n : 100, $n - $e ? 100 * $k / ($n - $e) : 100;
+	return sprintf "%-26s %7d %7d %8d %10d %9d %7d %6.1f%% %8.1f%%", $name, $n + $x + $nr,
+		$k, $s, $e, $x, $nr, $n ? 100 * $k / $n : 100, $n - $e ? 100 * $k / ($n - $e) : 100;
 };
-push @sum, sprintf "%-26s %7s %7s %8s %10s %9s %7s %9s", 'file', 'mutants', 'killed',
-	'survived', 'equivalent', 'stillborn', 'score', 'adjusted';
+push @sum, sprintf "%-26s %7s %7s %8s %10s %9s %7s %7s %9s", 'file', 'mutants', 'killed',
+	'survived', 'equivalent', 'stillborn', 'not run', 'score', 'adjusted';
 for my $f (map { $_->[0] } @SCOPE) {
 	next unless $per{$f};
 	push @sum, $row->($f, $per{$f});
@@ -628,7 +629,8 @@ for my $f (map { $_->[0] } @SCOPE) {
 }
 push @sum, $row->('total', \%t);
 my $head = sprintf "pinmm mutation report, %s\noperators: %s; tests: %s; per-test timeout max(%ds, 10 x unmutated)%s\n" .
-	"score = killed / mutants that compile; adjusted = killed / (those - equivalent)\n\n",
+	"score = killed / (killed + survived + equivalent), over the mutants run; " .
+	"adjusted = killed / (killed + survived)\n\n",
 	strftime('%Y-%m-%d %H:%M UTC', gmtime), "@ops", "@test_dirs", $min_timeout,
 	$asan ? '; survivors re-run under ASan+UBSan' : '';
 my $text = $head . join("\n", @sum) . "\n\nmutants:\n" . join("\n", @lines) . "\n" .
