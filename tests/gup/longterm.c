@@ -273,8 +273,8 @@ static void lt_isolated_elsewhere(bool fast)
 	   "the other migrator's", name);
 	is_int(gt_acq() - acq0, gt_rel() - rel0, "R-LT [%s]: nothing is left pinned", name);
 	folio_putback_lru(folio);
-	is_int(global_node_page_state(NR_ISOLATED_ANON), 0, "R-LT [%s]: nr_isolated_anon back to 0 "
-	       "after the other migrator puts it back", name);
+	is_int(global_node_page_state_snapshot(NR_ISOLATED_ANON), 0, "R-LT [%s]: nr_isolated_anon "
+	       "back to 0 after the other migrator puts it back", name);
 	ok(gt_check(GT_BASE, 1, 7) == 0, "R-LT [%s]: data intact", name);
 	gt_teardown(name, &t, 1);
 }
