@@ -19,6 +19,7 @@
 #define PINMM_GUP_H
 
 #include <pinmm/mm.h>
+#include <pinmm/pin_owner.h>
 
 struct mm_struct;
 
@@ -144,6 +145,45 @@ long memfd_pin_folios(struct file *memfd, loff_t start, loff_t end, struct folio
 void unpin_user_folio(struct folio *folio, unsigned long npages);
 void folio_add_pin(struct folio *folio);
 int folio_add_pins(struct folio *folio, unsigned int pins);
+
+/*
+ * ---- pin owners: the call site goes with every pin ----------------------------
+ *
+ * Each pinning entry point above is also a macro of the same name that passes
+ * a static descriptor of its call site (file, line, function) to the *_site()
+ * variant, so a call written in Linux's idiom compiles unchanged and every pin
+ * knows who took it (<pinmm/pin_owner.h>). The functions themselves remain
+ * (for a function pointer, or a call written as (pin_user_pages)(...)); their
+ * pins are owned by a site naming the entry point.
+ */
+long pin_user_pages_site(unsigned long start, unsigned long nr_pages, unsigned int gup_flags,
+			 struct page **pages, const struct pin_site *site);
+long pin_user_pages_remote_site(struct mm_struct *mm, unsigned long start,
+				unsigned long nr_pages, unsigned int gup_flags,
+				struct page **pages, int *locked, const struct pin_site *site);
+long pin_user_pages_unlocked_site(unsigned long start, unsigned long nr_pages,
+				  struct page **pages, unsigned int gup_flags,
+				  const struct pin_site *site);
+int pin_user_pages_fast_site(unsigned long start, int nr_pages, unsigned int gup_flags,
+			     struct page **pages, const struct pin_site *site);
+long memfd_pin_folios_site(struct file *memfd, loff_t start, loff_t end, struct folio **folios,
+			   unsigned int max_folios, pgoff_t *offset, const struct pin_site *site);
+void folio_add_pin_site(struct folio *folio, const struct pin_site *site);
+int folio_add_pins_site(struct folio *folio, unsigned int pins, const struct pin_site *site);
+
+#define pin_user_pages(start, nr_pages, gup_flags, pages)			\
+	pin_user_pages_site(start, nr_pages, gup_flags, pages, PINMM_PIN_SITE)
+#define pin_user_pages_remote(mm, start, nr_pages, gup_flags, pages, locked)	\
+	pin_user_pages_remote_site(mm, start, nr_pages, gup_flags, pages, locked,	\
+				   PINMM_PIN_SITE)
+#define pin_user_pages_unlocked(start, nr_pages, pages, gup_flags)		\
+	pin_user_pages_unlocked_site(start, nr_pages, pages, gup_flags, PINMM_PIN_SITE)
+#define pin_user_pages_fast(start, nr_pages, gup_flags, pages)			\
+	pin_user_pages_fast_site(start, nr_pages, gup_flags, pages, PINMM_PIN_SITE)
+#define memfd_pin_folios(memfd, start, end, folios, max_folios, offset)		\
+	memfd_pin_folios_site(memfd, start, end, folios, max_folios, offset, PINMM_PIN_SITE)
+#define folio_add_pin(folio)	folio_add_pin_site(folio, PINMM_PIN_SITE)
+#define folio_add_pins(folio, pins) folio_add_pins_site(folio, pins, PINMM_PIN_SITE)
 
 /* ---- faulting without keeping references ---------------------------------- */
 

@@ -33,6 +33,7 @@ enum lock_rank {
 	LOCK_RANK_WB_LIST = 67,		/* bdi_writeback.list_lock (dirty inode list) */
 	LOCK_RANK_PCP = 68,		/* per_cpu_pages.lock (pages freed under ptl, lru, xa_lock) */
 	LOCK_RANK_ZONE = 70,		/* zone->lock */
+	LOCK_RANK_PIN_OWNER = 90,	/* pin owner records: a folio's shared pins */
 	LOCK_RANK_LEAF = 100,		/* takes no other lock while held */
 };
 

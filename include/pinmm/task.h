@@ -41,6 +41,8 @@ struct task_struct {
 	struct signal_struct signal_s;
 	atomic_t usage;			/* get_task_struct(); the task itself holds one until exit */
 	struct list_head tasks;		/* (tasklist_lock) live tasks, for lookups by pid */
+	/* (t) long-term pins are charged here (<pinmm/pin_owner.h>); inherited at fork */
+	struct pinmm_pins_group *pins_group;
 };
 
 #define current_user()	(current->user)

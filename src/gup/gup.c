@@ -73,6 +73,8 @@ int try_grab_folio(struct folio *folio, int refs, unsigned int flags)
 		was_pinned = (unsigned int)old >= GUP_PIN_COUNTING_BIAS;
 	}
 	folio_note_pin(folio, flags & FOLL_LONGTERM, was_pinned);
+	if (pin_owner_is_on())
+		pin_owner_add(folio, refs, !was_pinned);
 	mod_node_page_state(NR_FOLL_PIN_ACQUIRED, refs);
 	return 0;
 }
@@ -110,8 +112,15 @@ int __gup_put_folio(struct folio *folio, int refs, unsigned int flags)
 
 void gup_put_folio(struct folio *folio, int refs, unsigned int flags)
 {
-	int pins = __gup_put_folio(folio, refs, flags);
+	struct pin_release r;
+	int pins;
 
+	if (flags & FOLL_PIN) {
+		pin_release_init(&r);
+		pin_owner_release(&r, folio, refs);
+		pin_release_done(&r);
+	}
+	pins = __gup_put_folio(folio, refs, flags);
 	if (pins)
 		mod_node_page_state(NR_FOLL_PIN_RELEASED, pins);
 }
@@ -215,11 +224,13 @@ static struct folio *gup_folio_range_next(struct page *start, unsigned long npag
 void unpin_user_pages(struct page **pages, unsigned long npages)
 {
 	unsigned long i, nr;
+	struct pin_release r;
 	long released = 0;
 
 	if (WARN_ON_ONCE(IS_ERR_VALUE(npages)))
 		return;
 	sanity_check_pinned_pages(pages, npages);
+	pin_release_init(&r);
 	for (i = 0; i < npages; i += nr) {
 		struct folio *folio;
 
@@ -231,9 +242,11 @@ void unpin_user_pages(struct page **pages, unsigned long npages)
 		if (i + 8 < npages && pages[i + 8])
 			__builtin_prefetch(pages[i + 8], 1);
 		folio = gup_folio_next(pages, npages, i, &nr);
+		pin_owner_release(&r, folio, (int)nr);
 		released += __gup_put_folio(folio, (int)nr, FOLL_PIN);
 	}
-	/* one update of the shared counter per call, not per page */
+	/* one update of the owner's and the shared counter per call, not per page */
+	pin_release_done(&r);
 	if (released)
 		mod_node_page_state(NR_FOLL_PIN_RELEASED, released);
 }
@@ -337,10 +350,13 @@ void unpin_folios(struct folio **folios, unsigned long nfolios)
  * @max_folios is reached), or -EINVAL (bad range, not shmem), -ENOMEM; on
  * error nothing is left pinned.
  */
-long memfd_pin_folios(struct file *memfd, loff_t start, loff_t end, struct folio **folios,
-		      unsigned int max_folios, pgoff_t *offset)
+static long __memfd_pin_folios(struct file *memfd, loff_t start, loff_t end,
+			       struct folio **folios, unsigned int max_folios, pgoff_t *offset);
+
+long memfd_pin_folios_site(struct file *memfd, loff_t start, loff_t end, struct folio **folios,
+			   unsigned int max_folios, pgoff_t *offset, const struct pin_site *site)
 {
-	unsigned int pin_scope, nr_folios = 0;
+	struct pin_call call;
 	long ret;
 
 	if (start < 0 || start > end || !max_folios)
@@ -349,6 +365,29 @@ long memfd_pin_folios(struct file *memfd, loff_t start, loff_t end, struct folio
 		return -EINVAL;
 	if (end >= i_size_read(file_inode(memfd)))
 		return -EINVAL;
+	pin_call_begin(&call, site, FOLL_PIN | FOLL_LONGTERM);
+	call.flags |= PIN_EV_PER_FOLIO;
+	ret = __memfd_pin_folios(memfd, start, end, folios, max_folios, offset);
+	return pin_call_end_folios(&call, ret, folios);
+}
+
+static const struct pin_site memfd_pin_folios_site_fn = {
+	__FILE__, "memfd_pin_folios", __LINE__
+};
+
+long (memfd_pin_folios)(struct file *memfd, loff_t start, loff_t end, struct folio **folios,
+			unsigned int max_folios, pgoff_t *offset)
+{
+	return memfd_pin_folios_site(memfd, start, end, folios, max_folios, offset,
+				     &memfd_pin_folios_site_fn);
+}
+
+static long __memfd_pin_folios(struct file *memfd, loff_t start, loff_t end,
+			       struct folio **folios, unsigned int max_folios, pgoff_t *offset)
+{
+	unsigned int pin_scope, nr_folios = 0;
+	long ret;
+
 	pin_scope = memalloc_pin_save();
 	do {
 		pgoff_t index = (pgoff_t)(start >> PAGE_SHIFT), last = (pgoff_t)(end >> PAGE_SHIFT);
@@ -375,6 +414,8 @@ long memfd_pin_folios(struct file *memfd, loff_t start, loff_t end, struct folio
 			index = folio_next_index(folio);
 		}
 		ret = check_and_migrate_movable_folios(nr_folios, folios);
+		if (ret == -EAGAIN)
+			pin_call_note_migrated();
 	} while (ret == -EAGAIN);
 	memalloc_pin_restore(pin_scope);
 	return ret ? ret : (long)nr_folios;
@@ -404,22 +445,45 @@ void unpin_user_folio(struct folio *folio, unsigned long npages)
  * Counted in nr_foll_pin_acquired (Linux does not; pinmm does, so the two
  * counters balance when the added pin is released with unpin_folio()).
  */
-void folio_add_pin(struct folio *folio)
+void folio_add_pin_site(struct folio *folio, const struct pin_site *site)
 {
+	struct pin_call call;
+
 	if (is_zero_folio(folio))
 		return;
 	WARN_ON_ONCE(!folio_maybe_dma_pinned(folio));
+	pin_call_begin(&call, site, FOLL_PIN);
 	/* through the checked grab: the refcount ceiling holds here too */
 	WARN_ON_ONCE(try_grab_folio(folio, 1, FOLL_PIN));
+	pin_call_end_pages(&call, 0, NULL);
 }
 
 /** folio_add_pins - @pins more pins on an already pinned folio. Return: 0 or -ENOMEM. */
-int folio_add_pins(struct folio *folio, unsigned int pins)
+int folio_add_pins_site(struct folio *folio, unsigned int pins, const struct pin_site *site)
 {
+	struct pin_call call;
+	int ret;
+
 	VM_WARN_ON_ONCE(!folio_maybe_dma_pinned(folio));
 	if (pins > INT_MAX)
 		return -ENOMEM;
-	return try_grab_folio(folio, (int)pins, FOLL_PIN);
+	pin_call_begin(&call, site, FOLL_PIN);
+	ret = try_grab_folio(folio, (int)pins, FOLL_PIN);
+	pin_call_end_pages(&call, 0, NULL);
+	return ret;
+}
+
+static const struct pin_site folio_add_pin_site_fn = { __FILE__, "folio_add_pin", __LINE__ };
+static const struct pin_site folio_add_pins_site_fn = { __FILE__, "folio_add_pins", __LINE__ };
+
+void (folio_add_pin)(struct folio *folio)
+{
+	folio_add_pin_site(folio, &folio_add_pin_site_fn);
+}
+
+int (folio_add_pins)(struct folio *folio, unsigned int pins)
+{
+	return folio_add_pins_site(folio, pins, &folio_add_pins_site_fn);
 }
 
 /* ===========================================================================
@@ -971,6 +1035,7 @@ long __gup_longterm_locked(struct mm_struct *mm, unsigned long start, unsigned l
 		rc = check_and_migrate_movable_pages((unsigned long)nr_pinned, pages);
 		if (rc != -EAGAIN)
 			break;
+		pin_call_note_migrated();
 		/*
 		 * Nothing is pinned now. Linux retries without bound; a folio
 		 * that another migrator holds isolated comes back soon, so
@@ -1054,35 +1119,83 @@ long get_user_pages_unlocked(unsigned long start, unsigned long nr_pages,
 	return __get_user_pages_locked(current->mm, start, nr_pages, pages, &locked, gup_flags);
 }
 
-long pin_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
-			   unsigned int gup_flags, struct page **pages, int *locked)
+/*
+ * The pinning entry points: each *_site() variant runs the call inside a pin
+ * call (pin_owner.c), which records the owner of every pin it takes and, for
+ * FOLL_LONGTERM, charges the task's pins group at the end.
+ */
+long pin_user_pages_remote_site(struct mm_struct *mm, unsigned long start,
+				unsigned long nr_pages, unsigned int gup_flags,
+				struct page **pages, int *locked, const struct pin_site *site)
 {
 	int local_locked = 1;
+	struct pin_call call;
+	long ret;
 
 	if (!is_valid_gup_args(pages, locked, &gup_flags, FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE))
 		return 0;
-	return __gup_longterm_locked(mm, start, nr_pages, pages,
-				     locked ? locked : &local_locked, gup_flags);
+	pin_call_begin(&call, site, gup_flags);
+	pin_call_set_mm(&call, mm);
+	ret = __gup_longterm_locked(mm, start, nr_pages, pages,
+				    locked ? locked : &local_locked, gup_flags);
+	return pin_call_end_pages(&call, ret, pages);
 }
 
-long pin_user_pages(unsigned long start, unsigned long nr_pages, unsigned int gup_flags,
-		    struct page **pages)
+long pin_user_pages_site(unsigned long start, unsigned long nr_pages, unsigned int gup_flags,
+			 struct page **pages, const struct pin_site *site)
 {
 	int locked = 1;
+	struct pin_call call;
+	long ret;
 
 	if (!is_valid_gup_args(pages, NULL, &gup_flags, FOLL_PIN))
 		return 0;
-	return __gup_longterm_locked(current->mm, start, nr_pages, pages, &locked, gup_flags);
+	pin_call_begin(&call, site, gup_flags);
+	ret = __gup_longterm_locked(current->mm, start, nr_pages, pages, &locked, gup_flags);
+	return pin_call_end_pages(&call, ret, pages);
 }
 
-long pin_user_pages_unlocked(unsigned long start, unsigned long nr_pages,
-			     struct page **pages, unsigned int gup_flags)
+long pin_user_pages_unlocked_site(unsigned long start, unsigned long nr_pages,
+				  struct page **pages, unsigned int gup_flags,
+				  const struct pin_site *site)
 {
 	int locked = 0;
+	struct pin_call call;
+	long ret;
 
 	if (!is_valid_gup_args(pages, NULL, &gup_flags, FOLL_PIN | FOLL_TOUCH | FOLL_UNLOCKABLE))
 		return 0;
-	return __gup_longterm_locked(current->mm, start, nr_pages, pages, &locked, gup_flags);
+	pin_call_begin(&call, site, gup_flags);
+	ret = __gup_longterm_locked(current->mm, start, nr_pages, pages, &locked, gup_flags);
+	return pin_call_end_pages(&call, ret, pages);
+}
+
+/* Pins taken through the functions themselves are owned by the entry point. */
+#define ENTRY_SITE(fn) \
+	static const struct pin_site fn##_site_fn = { __FILE__, #fn " (no call site)", __LINE__ }
+ENTRY_SITE(pin_user_pages_remote);
+ENTRY_SITE(pin_user_pages);
+ENTRY_SITE(pin_user_pages_unlocked);
+ENTRY_SITE(pin_user_pages_fast);
+
+long (pin_user_pages_remote)(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
+			     unsigned int gup_flags, struct page **pages, int *locked)
+{
+	return pin_user_pages_remote_site(mm, start, nr_pages, gup_flags, pages, locked,
+					  &pin_user_pages_remote_site_fn);
+}
+
+long (pin_user_pages)(unsigned long start, unsigned long nr_pages, unsigned int gup_flags,
+		      struct page **pages)
+{
+	return pin_user_pages_site(start, nr_pages, gup_flags, pages, &pin_user_pages_site_fn);
+}
+
+long (pin_user_pages_unlocked)(unsigned long start, unsigned long nr_pages,
+			       struct page **pages, unsigned int gup_flags)
+{
+	return pin_user_pages_unlocked_site(start, nr_pages, pages, gup_flags,
+					    &pin_user_pages_unlocked_site_fn);
 }
 
 int get_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags,
@@ -1101,12 +1214,24 @@ int get_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup
 	return gup_fast_fallback(start, (unsigned long)(long)nr_pages, gup_flags, pages);
 }
 
-int pin_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags,
-			struct page **pages)
+int pin_user_pages_fast_site(unsigned long start, int nr_pages, unsigned int gup_flags,
+			     struct page **pages, const struct pin_site *site)
 {
+	struct pin_call call;
+	long ret;
+
 	if (!is_valid_gup_args(pages, NULL, &gup_flags, FOLL_PIN))
 		return -EINVAL;
-	return gup_fast_fallback(start, (unsigned long)(long)nr_pages, gup_flags, pages);
+	pin_call_begin(&call, site, gup_flags);
+	ret = gup_fast_fallback(start, (unsigned long)(long)nr_pages, gup_flags, pages);
+	return (int)pin_call_end_pages(&call, ret, pages);
+}
+
+int (pin_user_pages_fast)(unsigned long start, int nr_pages, unsigned int gup_flags,
+			  struct page **pages)
+{
+	return pin_user_pages_fast_site(start, nr_pages, gup_flags, pages,
+					&pin_user_pages_fast_site_fn);
 }
 
 /* ===========================================================================

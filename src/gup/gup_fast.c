@@ -54,7 +54,7 @@ retry:
  * bias (the count taken in one step, then the folio re-checked), not two.
  */
 static __always_inline struct folio *__try_grab_folio_fast(struct page *page, int refs,
-							   unsigned int flags)
+							   unsigned int flags, bool *first)
 {
 	struct folio *folio;
 	int old = 0;
@@ -92,13 +92,13 @@ retry:
 			       refs : refs * (int)GUP_PIN_COUNTING_BIAS);
 		return NULL;
 	}
+	/* the count before ours says whether this is the folio's first pin */
 	if (folio_has_pincount(folio))
-		folio_note_pin(folio, flags & FOLL_LONGTERM,
-			       atomic_fetch_add_explicit(&folio->_pincount, refs,
-							 memory_order_relaxed) > 0);
+		*first = !atomic_fetch_add_explicit(&folio->_pincount, refs,
+						    memory_order_relaxed);
 	else
-		folio_note_pin(folio, flags & FOLL_LONGTERM,
-			       (unsigned int)old >= GUP_PIN_COUNTING_BIAS);
+		*first = (unsigned int)old < GUP_PIN_COUNTING_BIAS;
+	folio_note_pin(folio, flags & FOLL_LONGTERM, !*first);
 	/* pairs with folio_try_share_anon_rmap_*(): unmap-then-check vs pin-then-check */
 	smp_mb__after_atomic();
 	return folio;
@@ -106,7 +106,9 @@ retry:
 
 struct folio *try_grab_folio_fast(struct page *page, int refs, unsigned int flags)
 {
-	return __try_grab_folio_fast(page, refs, flags);
+	bool first;
+
+	return __try_grab_folio_fast(page, refs, flags, &first);
 }
 
 /*
@@ -194,6 +196,7 @@ struct gup_fast_ctx {
 	struct page **pages;
 	int nr;			/* entries filled in pages[] */
 	int nr_zero;		/* of which the shared zero page: pinned without counting */
+	bool owner;		/* record pin owners (read once per walk) */
 };
 
 /*
@@ -228,6 +231,7 @@ static bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsig
 		pte_t pte = ptep_get_lockless(ptep);
 		struct folio *folio;
 		struct page *page;
+		bool first = false;
 		int batch = 1;
 
 		if (!pte_access_permitted(pte, write) || pte_special(pte))
@@ -248,7 +252,7 @@ static bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsig
 		if (folio_test_large(folio))
 			batch = gup_fast_pte_batch(ptep, pte, folio, page, addr, end);
 		pinmm_race_point(PINMM_RACE_GUP_FAST_READ, addr);
-		folio = __try_grab_folio_fast(page, batch, flags);
+		folio = __try_grab_folio_fast(page, batch, flags, &first);
 		if (!folio)
 			return false;
 		/* held now, so it cannot be split: is the batch still inside it? */
@@ -280,6 +284,9 @@ static bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsig
 		}
 		if (!folio_test_referenced(folio))
 			folio_set_referenced(folio);
+		/* kept: whose it is (after every back-off, which owes no record) */
+		if (ctx->owner && (flags & FOLL_PIN) && !is_zero_page(page))
+			pin_owner_add(folio, batch, first);
 		for (int i = 0; i < batch; i++)
 			ctx->pages[ctx->nr + i] = page + i;
 		ctx->nr += batch;
@@ -295,6 +302,7 @@ static bool gup_fast_pmd_leaf(pmd_t orig, pmd_t *pmdp, unsigned long addr, unsig
 {
 	struct page *page;
 	struct folio *folio;
+	bool first = false;
 	int refs;
 
 	if (!pmd_access_permitted(orig, flags & FOLL_WRITE) || pmd_special(orig))
@@ -303,7 +311,7 @@ static bool gup_fast_pmd_leaf(pmd_t orig, pmd_t *pmdp, unsigned long addr, unsig
 	refs = (int)((end - addr) >> PAGE_SHIFT);
 	pinmm_race_point(PINMM_RACE_GUP_FAST_READ, addr);
 	/* one atomic for the whole sub-range: the historical 5.12 speed-up */
-	folio = __try_grab_folio_fast(page, refs, flags);
+	folio = __try_grab_folio_fast(page, refs, flags, &first);
 	if (!folio)
 		return false;
 	pinmm_race_point(PINMM_RACE_GUP_FAST_GRABBED, addr);
@@ -313,6 +321,8 @@ static bool gup_fast_pmd_leaf(pmd_t orig, pmd_t *pmdp, unsigned long addr, unsig
 		gup_fast_undo(folio, refs, flags);
 		return false;
 	}
+	if (ctx->owner && (flags & FOLL_PIN))
+		pin_owner_add(folio, refs, first);
 	fill_pages(ctx->pages + ctx->nr, page, refs);
 	ctx->nr += refs;
 	if (!folio_test_referenced(folio))
@@ -381,22 +391,28 @@ static void gup_fast_pgd_range(unsigned long addr, unsigned long end, unsigned i
 /* Release what a walk took, when fork's write-protect raced with it. */
 static void gup_fast_unpin_user_pages(struct page **pages, int nr, unsigned int flags)
 {
+	struct pin_release r;
+
+	pin_release_init(&r);
 	for (int i = 0; i < nr;) {
 		struct folio *folio = page_folio(pages[i]);
 		int run = 1;
 
 		while (i + run < nr && page_folio(pages[i + run]) == folio)
 			run++;
+		/* the walk recorded owners for what it kept: forget them too */
+		pin_owner_release(&r, folio, run);
 		__gup_put_folio(folio, run, flags);
 		i += run;
 	}
+	pin_release_done(&r);
 }
 
 /* The lockless walk over [start, end). Return: pages taken from start. */
 static int gup_fast(unsigned long start, unsigned long end, unsigned int flags,
 		    struct page **pages)
 {
-	struct gup_fast_ctx ctx = { .pages = pages };
+	struct gup_fast_ctx ctx = { .pages = pages, .owner = pin_owner_is_on() };
 	struct mm_struct *mm = current->mm;
 	unsigned int seq = 0;
 

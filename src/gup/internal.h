@@ -73,4 +73,137 @@ long check_and_migrate_movable_pages(unsigned long nr_pages, struct page **pages
 /* The same for an array of pinned folios, one pin each (memfd_pin_folios). */
 long check_and_migrate_movable_folios(unsigned long nr_folios, struct folio **folios);
 
+/* ---- pin_owner.c ------------------------------------------------------------ */
+
+/* PIN_EV_*: what kind of pins an owner record (a pin call's event) holds */
+#define PIN_EV_LONGTERM		(1u << 0)
+#define PIN_EV_MIGRATED		(1u << 1)	/* had to migrate out of MOVABLE/CMA */
+#define PIN_EV_PER_FOLIO	(1u << 2)	/* one pin per folio (memfd_pin_folios) */
+#define PIN_EV_MM_EXITED	(1u << 3)
+#define PIN_EV_USED		(1u << 4)
+
+/*
+ * The owner record of a pinned folio, indexed by its head pfn. @ev names the
+ * call (struct pin_event) that took the folio's first pin of the current
+ * pinned period: written by that pinner alone, after its count add saw no
+ * pin before it, and never cleared (the next period's first pinner
+ * overwrites it). Pins taken while the folio was already pinned go to the
+ * bucket lists instead, and @shared counts their entries (bucket lock).
+ */
+struct pin_owner_word {
+	_Atomic uint32_t ev;
+	_Atomic uint32_t shared;
+};
+
+/* One pin call in progress on this thread (the entry points set it up). */
+struct pin_call {
+	uint32_t ev;			/* its event, 0 with records off */
+	unsigned int flags;		/* PIN_EV_* */
+	long pending;			/* pins recorded, not yet added to the event */
+	struct pinmm_pins_group *group;	/* to charge at the end (long-term) */
+	struct pin_call *prev;
+};
+
+/* An unpin in progress: consecutive folios of one event released together. */
+struct pin_release {
+	bool on;
+	uint32_t ev;
+	long pins;
+	long pages;			/* the same in pages (memfd pins are per folio) */
+};
+
+extern atomic_bool pin_owner_on;
+extern struct pin_owner_word *pin_owner_map;
+extern __thread struct pin_call *pin_call_current;
+
+static inline bool pin_owner_is_on(void)
+{
+	return atomic_load_explicit(&pin_owner_on, memory_order_relaxed);
+}
+
+void pin_call_begin(struct pin_call *c, const struct pin_site *site, unsigned int gup_flags);
+void pin_call_set_mm(struct pin_call *c, struct mm_struct *mm);
+/* Charge and close the call; on a refused charge unpin what it took. */
+long pin_call_end_pages(struct pin_call *c, long ret, struct page **pages);
+long pin_call_end_folios(struct pin_call *c, long ret, struct folio **folios);
+/* The long-term loop had to migrate: the call's pins are listed as such. */
+static inline void pin_call_note_migrated(void)
+{
+	if (pin_call_current)
+		pin_call_current->flags |= PIN_EV_MIGRATED;
+}
+
+void __pin_owner_add_slow(struct folio *folio, int refs, bool first);
+
+/*
+ * pin_owner_add - record @refs pins just taken on @folio by this thread's call.
+ * @first: the count add saw no pin before it (this is the folio's first).
+ * Context: any; the caller holds the pins.
+ */
+static __always_inline void pin_owner_add(struct folio *folio, int refs, bool first)
+{
+	struct pin_call *c = pin_call_current;
+
+	if (unlikely(!c || !c->ev || !first)) {
+		__pin_owner_add_slow(folio, refs, first);
+		return;
+	}
+	atomic_store_explicit(&pin_owner_map[folio_pfn(folio)].ev, c->ev, memory_order_relaxed);
+	c->pending += refs;
+}
+
+static inline void pin_release_init(struct pin_release *r)
+{
+	r->on = pin_owner_is_on();
+	r->ev = 0;
+	r->pins = 0;
+	r->pages = 0;
+}
+
+void __pin_release_flush(struct pin_release *r);
+void __pin_owner_release_shared(struct pin_release *r, struct folio *folio, int refs);
+
+/*
+ * pin_owner_release - @refs pins of @folio are about to be released: find
+ * whose they were. Must run before the pins are dropped (after that, the
+ * folio may be pinned again and its record rewritten).
+ */
+static __always_inline void pin_owner_release(struct pin_release *r, struct folio *folio,
+					      int refs)
+{
+	struct pin_owner_word *w;
+	uint32_t id;
+
+	if (!r->on || is_zero_folio(folio))
+		return;
+	w = &pin_owner_map[folio_pfn(folio)];
+	if (unlikely(atomic_load_explicit(&w->shared, memory_order_relaxed))) {
+		__pin_owner_release_shared(r, folio, refs);
+		return;
+	}
+	id = atomic_load_explicit(&w->ev, memory_order_relaxed);
+	if (id != r->ev) {
+		if (r->pins)
+			__pin_release_flush(r);
+		r->ev = id;
+	}
+	r->pins += refs;
+	r->pages += (long)refs << folio_order(folio);
+}
+
+static inline void pin_release_done(struct pin_release *r)
+{
+	if (r->pins)
+		__pin_release_flush(r);
+}
+
+/* ---- pins_group.c ------------------------------------------------------------ */
+
+/* Charge @pages to @g unless that passes pins.max. Return: 0 or -ENOMEM. */
+int pins_group_try_charge(struct pinmm_pins_group *g, long pages);
+void pins_group_uncharge(struct pinmm_pins_group *g, long pages);
+struct pinmm_pins_group *pins_group_get(struct pinmm_pins_group *g);
+bool pins_group_any(void);
+void pins_group_show(FILE *out);
+
 #endif /* PINMM_GUP_INTERNAL_H */

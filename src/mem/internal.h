@@ -75,6 +75,12 @@ void cma_init_reserved_areas(void);
  * inodes still referenced (files left open or mapped) is returned.
  */
 int pinmm_fs_boot(const struct pinmm_config *cfg);
+/* src/gup/pin_owner.c: the owner records live as long as the machine */
+int pin_owner_boot(unsigned long nr_pfns);
+void pin_owner_shutdown(void);
+void pin_owner_report_leaks(FILE *out);
+unsigned long pin_owner_check_released(FILE *out);
+void pin_owner_dump_folio(FILE *out, const struct folio *folio);
 unsigned long pinmm_fs_shutdown(void);
 
 /* ---- page_owner.c ----------------------------------------------------------- */

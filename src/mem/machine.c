@@ -173,6 +173,7 @@ static void unmap_all(void)
 	free((void *)m->pageblock_mt);
 	free((void *)pinmm_pin_longterm);
 	page_owner_exit();
+	pin_owner_shutdown();
 	pinmm_arena = NULL;
 	pinmm_mem_map = NULL;
 	m->pageblock_mt = NULL;
@@ -242,7 +243,8 @@ int pinmm_boot(const struct pinmm_config *cfg)
 	m->pageblock_mt = calloc(m->nr_pageblocks, 1);
 	pinmm_pin_longterm = calloc(m->nr_pfns, 1);
 	if (!pinmm_arena || !pinmm_mem_map || !m->pageblock_mt || !pinmm_pin_longterm ||
-	    page_owner_init(m->nr_pfns)) {
+	    page_owner_init(m->nr_pfns) ||
+	    pin_owner_boot(m->nr_pfns)) {
 		unmap_all();
 		return -ENOMEM;
 	}
@@ -334,6 +336,7 @@ static unsigned long report_leaks(void)
 			if (reported++ < MAX_LEAKS_REPORTED) {
 				fprintf(stderr, "pinmm: leaked %lu frame(s) at pfn %#lx:\n", nr, pfn);
 				dump_page(page, NULL);
+				pin_owner_dump_folio(stderr, page_folio(page));
 			}
 			pfn += nr;
 		}
@@ -373,6 +376,9 @@ int pinmm_shutdown(void)
 		fprintf(stderr, "pinmm: shutdown with %ld pin(s) outstanding "
 			"(nr_foll_pin_acquired %ld, nr_foll_pin_released %ld)\n",
 			acquired - released, acquired, released);
+		pin_owner_report_leaks(stderr);
+		errors++;
+	} else if (pin_owner_check_released(stderr)) {
 		errors++;
 	}
 	if (pinmm_users_leaked())

@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <pinmm/pin_owner.h>
 #include <pinmm/slab.h>
 
 static atomic_int next_pid = 1;
@@ -105,6 +106,8 @@ void mmput(struct mm_struct *mm)
 {
 	if (atomic_fetch_sub_explicit(&mm->mm_users, 1, memory_order_acq_rel) != 1)
 		return;
+	/* pins taken on this mm that nobody released yet: say whose they are */
+	pin_owner_mm_exit(mm);
 	exit_mmap(mm);
 	mmdrop(mm);
 }
@@ -179,6 +182,7 @@ struct task_struct *pinmm_task_alloc(const char *comm, struct mm_struct *mm,
 	spin_lock(&tasklist_lock);
 	list_add_tail(&t->tasks, &task_list);
 	spin_unlock(&tasklist_lock);
+	pins_group_task_inherit(t, parent);
 	return t;
 }
 
@@ -294,6 +298,7 @@ void pinmm_task_exit(struct task_struct *t)
 	}
 	if (kthread_task == t)
 		kthread_task = NULL;
+	pins_group_task_exit(t);
 	put_task_struct(t);
 }
 

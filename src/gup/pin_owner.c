@@ -1,0 +1,700 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Pin owners: who holds each pin (beyond Linux; docs/pin-owners.md).
+ *
+ * Each pin call (an entry point of <pinmm/gup.h>, whose macro passed its call
+ * site) gets an event: site, task, time, flags, and a count of the pins it
+ * still holds. A folio's pins are found through an 8-byte word per pfn:
+ *
+ *  - the first pin of a pinned period (the count add saw no pin before it,
+ *    which the pin's own atomic add tells for free) stores its event id in
+ *    the word: one plain store, no atomic read-modify-write;
+ *  - a pin of a folio that is already pinned (a second driver, folio_add_pin,
+ *    a racing pinner) is kept in a bucket list under a lock, and the word's
+ *    @shared counts those entries;
+ *  - an unpin reads the word before dropping the pins: with no shared entries
+ *    the pins were the word's event's; else the youngest bucket entries are
+ *    released first (a short-term pin over a long-term one goes first), then
+ *    the word's event. Pins are matched by folio, not by site: a pin released
+ *    by another site than the one that took it is normal.
+ *
+ * Counts per event are added once per call (the pending count) and dropped
+ * once per run of folios of one event, so a 1 GiB pin costs a store per folio
+ * and a few atomics. An event lives while it holds pins; its group charge
+ * goes with it (pins_group.c).
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <pinmm/pin_owner.h>
+#include <pinmm/vmstat.h>
+
+/* While its call runs an event's count carries this bias, so it cannot free. */
+#define PIN_EV_OPEN		(1L << 40)
+
+/* Event ids: 0 none, 1 the permanent event of pins with no call (or no room). */
+#define PIN_EV_NONE		0u
+#define PIN_EV_NOCALL		1u
+#define PIN_EVENTS_MAX		(1u << 18)
+
+struct pin_event {
+	atomic_long pins;		/* (a) pins held; + PIN_EV_OPEN while open */
+	const struct pin_site *site;	/* (c) */
+	struct pinmm_pins_group *group;	/* (c after the call) charged group, ref held */
+	struct mm_struct *mm;		/* (e) the pinning task's mm, for mm exit */
+	uint64_t stamp;			/* (c) when the call started, ns */
+	pid_t pid;			/* (c) */
+	_Atomic unsigned int flags;	/* (a) PIN_EV_* */
+	uint32_t next_free;		/* (e) */
+	char comm[16];			/* (c) */
+};
+
+atomic_bool pin_owner_on;
+struct pin_owner_word *pin_owner_map;
+__thread struct pin_call *pin_call_current;
+
+static bool pin_owner_want = true;	/* what the next boot starts with */
+static unsigned long pin_owner_pfns;
+static struct pin_event *pin_events;
+static spinlock_t events_lock;		/* (e) free list, high water, mm and exit fields */
+static uint32_t events_free, events_hw;
+static atomic_long events_live;		/* events holding pins after their call */
+
+/* Pins of a folio that was already pinned: (pfn, event) -> count. */
+struct pin_shared {
+	unsigned long pfn;
+	uint32_t ev;
+	long pins;
+	struct pin_shared *next;
+};
+#define PIN_BUCKETS	256
+static struct pin_bucket {
+	spinlock_t lock;
+	struct pin_shared *head;	/* youngest first */
+} pin_buckets[PIN_BUCKETS];
+
+static const struct pin_site nocall_site = {
+	"(unknown)", "(a pin outside an entry point, or the owner table was full)", 0
+};
+
+static uint64_t pin_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static struct pin_bucket *pin_bucket(unsigned long pfn)
+{
+	return &pin_buckets[(pfn ^ (pfn >> 9)) % PIN_BUCKETS];
+}
+
+/* ---- boot, shutdown, the switch ----------------------------------------------- */
+
+int pin_owner_boot(unsigned long nr_pfns)
+{
+	const char *env = getenv("PINMM_PIN_OWNER");
+	size_t map_bytes = nr_pfns * sizeof(*pin_owner_map);
+
+	pin_owner_map = mmap(NULL, map_bytes, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	pin_events = mmap(NULL, PIN_EVENTS_MAX * sizeof(*pin_events), PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (pin_owner_map == MAP_FAILED || pin_events == MAP_FAILED) {
+		if (pin_owner_map != MAP_FAILED)
+			munmap(pin_owner_map, map_bytes);
+		if (pin_events != MAP_FAILED)
+			munmap(pin_events, PIN_EVENTS_MAX * sizeof(*pin_events));
+		pin_owner_map = NULL;
+		pin_events = NULL;
+		return -ENOMEM;
+	}
+	pin_owner_pfns = nr_pfns;
+	spin_lock_init(&events_lock, LOCK_RANK_LEAF);
+	for (int i = 0; i < PIN_BUCKETS; i++) {
+		spin_lock_init(&pin_buckets[i].lock, LOCK_RANK_PIN_OWNER);
+		pin_buckets[i].head = NULL;
+	}
+	events_free = PIN_EV_NONE;
+	events_hw = PIN_EV_NOCALL + 1;
+	atomic_store(&events_live, 0);
+	pin_events[PIN_EV_NOCALL].site = &nocall_site;
+	atomic_store(&pin_events[PIN_EV_NOCALL].flags, PIN_EV_USED);
+	if (env && *env)
+		pin_owner_want = strcmp(env, "0") != 0;
+	atomic_store(&pin_owner_on, pin_owner_want);
+	return 0;
+}
+
+void pin_owner_shutdown(void)
+{
+	if (!pin_owner_map)
+		return;
+	atomic_store(&pin_owner_on, false);
+	for (int i = 0; i < PIN_BUCKETS; i++) {
+		struct pin_shared *s = pin_buckets[i].head, *next;
+
+		for (; s; s = next) {
+			next = s->next;
+			free(s);
+		}
+		pin_buckets[i].head = NULL;
+	}
+	/* leaked pins keep their charge: the groups outlive the machine */
+	for (uint32_t id = PIN_EV_NOCALL + 1; id < events_hw; id++)
+		if (pin_events[id].group)
+			pinmm_pins_group_put(pin_events[id].group);
+	munmap(pin_owner_map, pin_owner_pfns * sizeof(*pin_owner_map));
+	munmap(pin_events, PIN_EVENTS_MAX * sizeof(*pin_events));
+	pin_owner_map = NULL;
+	pin_events = NULL;
+}
+
+static bool pins_outstanding(void)
+{
+	return global_node_page_state(NR_FOLL_PIN_ACQUIRED) !=
+	       global_node_page_state(NR_FOLL_PIN_RELEASED);
+}
+
+int pinmm_pin_owner_enable(bool on)
+{
+	if (!pin_owner_map) {
+		pin_owner_want = on;
+		return 0;
+	}
+	if (on == pin_owner_is_on())
+		return 0;
+	if (pins_outstanding())
+		return -EBUSY;
+	if (!on && pins_group_any())
+		return -EBUSY;
+	pin_owner_want = on;
+	atomic_store(&pin_owner_on, on);
+	return 0;
+}
+
+bool pinmm_pin_owner_enabled(void)
+{
+	return pin_owner_map ? pin_owner_is_on() : pin_owner_want;
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+static uint32_t pin_event_alloc(const struct pin_site *site, unsigned int flags)
+{
+	struct task_struct *t = current;
+	struct pin_event *ev;
+	uint32_t id;
+
+	spin_lock(&events_lock);
+	id = events_free;
+	if (id != PIN_EV_NONE)
+		events_free = pin_events[id].next_free;
+	else if (events_hw < PIN_EVENTS_MAX)
+		id = events_hw++;
+	if (id == PIN_EV_NONE) {
+		spin_unlock(&events_lock);
+		return PIN_EV_NOCALL;
+	}
+	ev = &pin_events[id];
+	ev->site = site;
+	ev->group = NULL;
+	ev->mm = t ? t->mm : NULL;
+	ev->pid = t ? t->pid : 0;
+	if (t)
+		memcpy(ev->comm, t->comm, sizeof(ev->comm));
+	else
+		strcpy(ev->comm, "-");
+	spin_unlock(&events_lock);
+	ev->stamp = pin_clock_ns();
+	atomic_store_explicit(&ev->pins, PIN_EV_OPEN, memory_order_relaxed);
+	atomic_store_explicit(&ev->flags, flags | PIN_EV_USED, memory_order_release);
+	return id;
+}
+
+static void pin_event_free(uint32_t id)
+{
+	struct pin_event *ev = &pin_events[id];
+	struct pinmm_pins_group *g = ev->group;
+
+	if (id == PIN_EV_NOCALL)
+		return;
+	spin_lock(&events_lock);
+	atomic_store_explicit(&ev->flags, 0, memory_order_relaxed);
+	ev->group = NULL;
+	ev->mm = NULL;
+	ev->next_free = events_free;
+	events_free = id;
+	spin_unlock(&events_lock);
+	if (g)
+		pinmm_pins_group_put(g);
+}
+
+/* Drop @pins pins (@pages pages) from event @id; free it when none are left. */
+static void pin_event_put(uint32_t id, long pins, long pages)
+{
+	struct pin_event *ev = &pin_events[id];
+	unsigned int flags;
+	long left;
+
+	if (id == PIN_EV_NONE || !pins)
+		return;
+	flags = atomic_load_explicit(&ev->flags, memory_order_relaxed);
+	if (ev->group)
+		pins_group_uncharge(ev->group, (flags & PIN_EV_PER_FOLIO) ? pages : pins);
+	left = atomic_fetch_sub_explicit(&ev->pins, pins, memory_order_acq_rel) - pins;
+	if (WARN_ON_ONCE(left < 0 && id != PIN_EV_NOCALL))
+		return;
+	if (left == 0 && id != PIN_EV_NOCALL) {
+		atomic_fetch_sub_explicit(&events_live, 1, memory_order_relaxed);
+		pin_event_free(id);
+	}
+}
+
+/* ---- the call ------------------------------------------------------------------ */
+
+void pin_call_begin(struct pin_call *c, const struct pin_site *site, unsigned int gup_flags)
+{
+	struct task_struct *t = current;
+
+	c->ev = PIN_EV_NONE;
+	c->pending = 0;
+	c->group = NULL;
+	c->flags = (gup_flags & FOLL_LONGTERM) ? PIN_EV_LONGTERM : 0;
+	if (!pin_owner_is_on())
+		return;
+	if ((gup_flags & FOLL_LONGTERM) && t)
+		c->group = t->pins_group;
+	c->ev = pin_event_alloc(site, c->flags);
+	c->prev = pin_call_current;
+	pin_call_current = c;
+}
+
+/* A remote pin belongs to the address space it pins, not to the caller's. */
+void pin_call_set_mm(struct pin_call *c, struct mm_struct *mm)
+{
+	if (c->ev == PIN_EV_NONE || c->ev == PIN_EV_NOCALL)
+		return;
+	spin_lock(&events_lock);
+	pin_events[c->ev].mm = mm;
+	spin_unlock(&events_lock);
+}
+
+/* Close the call's event: add what it recorded, drop the open bias. */
+static void pin_call_close(struct pin_call *c)
+{
+	struct pin_event *ev = &pin_events[c->ev];
+	long left;
+
+	pin_call_current = c->prev;
+	if (c->ev == PIN_EV_NOCALL) {
+		atomic_fetch_add_explicit(&ev->pins, c->pending, memory_order_relaxed);
+		return;
+	}
+	/* MIGRATED is set on the call by the long-term loop */
+	atomic_fetch_or_explicit(&ev->flags, c->flags, memory_order_relaxed);
+	left = atomic_fetch_add_explicit(&ev->pins, c->pending - PIN_EV_OPEN,
+					 memory_order_acq_rel) + c->pending - PIN_EV_OPEN;
+	if (left == 0)
+		pin_event_free(c->ev);
+	else
+		atomic_fetch_add_explicit(&events_live, 1, memory_order_relaxed);
+}
+
+/*
+ * Charge a long-term call's pages to its group. The charge is taken after the
+ * pins (and never passes pins.max: try_charge is a compare-and-swap), so a
+ * refusal unpins everything, which uncharges nothing because the event has no
+ * group yet; on success the event takes a reference on the group and every
+ * later unpin of its pins uncharges it.
+ */
+static bool pin_call_charge(struct pin_call *c, long pages)
+{
+	if (!c->group || c->ev == PIN_EV_NOCALL || pages <= 0)
+		return true;
+	if (pins_group_try_charge(c->group, pages))
+		return false;
+	pin_events[c->ev].group = pins_group_get(c->group);
+	return true;
+}
+
+long pin_call_end_pages(struct pin_call *c, long ret, struct page **pages)
+{
+	if (c->ev == PIN_EV_NONE)
+		return ret;
+	if (ret > 0 && !pin_call_charge(c, ret)) {
+		unpin_user_pages(pages, (unsigned long)ret);
+		ret = -ENOMEM;
+	}
+	pin_call_close(c);
+	return ret;
+}
+
+long pin_call_end_folios(struct pin_call *c, long ret, struct folio **folios)
+{
+	long pages = 0;
+
+	if (c->ev == PIN_EV_NONE)
+		return ret;
+	for (long i = 0; i < ret; i++)
+		pages += (long)folio_nr_pages(folios[i]);
+	if (ret > 0 && !pin_call_charge(c, pages)) {
+		unpin_folios(folios, (unsigned long)ret);
+		ret = -ENOMEM;
+	}
+	pin_call_close(c);
+	return ret;
+}
+
+/* ---- recording and releasing ----------------------------------------------------- */
+
+/* A pin of a folio already pinned: an entry in its bucket, youngest first. */
+static void pin_owner_add_shared(unsigned long pfn, uint32_t id, int refs)
+{
+	struct pin_bucket *b = pin_bucket(pfn);
+	struct pin_shared *s;
+
+	spin_lock(&b->lock);
+	for (s = b->head; s; s = s->next)
+		if (s->pfn == pfn && s->ev == id)
+			break;
+	if (s) {
+		s->pins += refs;
+	} else {
+		s = malloc(sizeof(*s));
+		if (WARN_ON_ONCE(!s)) {
+			spin_unlock(&b->lock);
+			return;
+		}
+		*s = (struct pin_shared){ .pfn = pfn, .ev = id, .pins = refs, .next = b->head };
+		b->head = s;
+		atomic_fetch_add_explicit(&pin_owner_map[pfn].shared, 1, memory_order_relaxed);
+	}
+	spin_unlock(&b->lock);
+}
+
+void __pin_owner_add_slow(struct folio *folio, int refs, bool first)
+{
+	struct pin_call *c = pin_call_current;
+	unsigned long pfn = folio_pfn(folio);
+	uint32_t id = c ? c->ev : PIN_EV_NOCALL;
+
+	if (!pin_owner_is_on())
+		return;
+	if (first)
+		atomic_store_explicit(&pin_owner_map[pfn].ev, id, memory_order_relaxed);
+	else
+		pin_owner_add_shared(pfn, id, refs);
+	if (c)
+		c->pending += refs;
+	else
+		atomic_fetch_add_explicit(&pin_events[PIN_EV_NOCALL].pins, refs,
+					  memory_order_relaxed);
+}
+
+void __pin_release_flush(struct pin_release *r)
+{
+	pin_event_put(r->ev, r->pins, r->pages);
+	r->pins = 0;
+	r->pages = 0;
+}
+
+/*
+ * Release @refs pins of a folio that has shared entries: the youngest first,
+ * then the word's event for the rest.
+ */
+void __pin_owner_release_shared(struct pin_release *r, struct folio *folio, int refs)
+{
+	unsigned long pfn = folio_pfn(folio);
+	struct pin_bucket *b = pin_bucket(pfn);
+	struct pin_shared **pp, *s, *dead = NULL;
+	long per_pin = folio_nr_pages(folio);
+
+	if (r->pins)
+		__pin_release_flush(r);
+	spin_lock(&b->lock);
+	for (pp = &b->head; refs && (s = *pp);) {
+		long n;
+
+		if (s->pfn != pfn) {
+			pp = &s->next;
+			continue;
+		}
+		n = min((long)refs, s->pins);
+		s->pins -= n;
+		refs -= (int)n;
+		/* drop the event's count outside the walk: collect on @dead */
+		if (!s->pins) {
+			*pp = s->next;
+			atomic_fetch_sub_explicit(&pin_owner_map[pfn].shared, 1,
+						  memory_order_relaxed);
+			s->pins = n;
+			s->next = dead;
+			dead = s;
+		} else {
+			pin_event_put(s->ev, n, n * per_pin);
+			pp = &s->next;
+		}
+	}
+	spin_unlock(&b->lock);
+	for (s = dead; s; s = dead) {
+		dead = s->next;
+		pin_event_put(s->ev, s->pins, s->pins * per_pin);
+		free(s);
+	}
+	if (refs) {
+		r->ev = atomic_load_explicit(&pin_owner_map[pfn].ev, memory_order_relaxed);
+		r->pins = refs;
+		r->pages = (long)refs * per_pin;
+		__pin_release_flush(r);
+	}
+	r->ev = PIN_EV_NONE;
+}
+
+/* ---- reports --------------------------------------------------------------------- */
+
+static int site_info_cmp(const void *a, const void *b)
+{
+	const struct pinmm_pin_site_info *x = a, *y = b;
+
+	/* longest held first */
+	if (x->held_ns != y->held_ns)
+		return x->held_ns < y->held_ns ? 1 : -1;
+	return x->site < y->site ? -1 : x->site > y->site;
+}
+
+/*
+ * Summaries of the closed events holding pins, one per site; only those of
+ * @mm when it is not NULL. Caller frees *out. Return: the number of sites.
+ */
+static int collect_sites(struct pinmm_pin_site_info **out, struct mm_struct *mm)
+{
+	struct pinmm_pin_site_info *info = NULL;
+	int nr = 0, cap = 0;
+	uint64_t now = pin_clock_ns();
+
+	*out = NULL;
+	if (!pin_events)
+		return 0;
+	spin_lock(&events_lock);
+	for (uint32_t id = PIN_EV_NOCALL; id < events_hw; id++) {
+		struct pin_event *ev = &pin_events[id];
+		unsigned int flags = atomic_load_explicit(&ev->flags, memory_order_acquire);
+		long pins = atomic_load_explicit(&ev->pins, memory_order_relaxed);
+		struct pinmm_pin_site_info *si = NULL;
+		int i;
+
+		/* an open call has not handed its pins out yet */
+		if (!(flags & PIN_EV_USED) || pins <= 0 || pins >= PIN_EV_OPEN / 2)
+			continue;
+		if (mm && ev->mm != mm)
+			continue;
+		for (i = 0; i < nr; i++)
+			if (info[i].site == ev->site) {
+				si = &info[i];
+				break;
+			}
+		if (!si) {
+			if (nr == cap) {
+				struct pinmm_pin_site_info *n;
+
+				cap = cap ? 2 * cap : 16;
+				n = realloc(info, (size_t)cap * sizeof(*info));
+				if (!n)
+					break;
+				info = n;
+			}
+			si = &info[nr++];
+			memset(si, 0, sizeof(*si));
+			si->site = ev->site;
+		}
+		si->pins += pins;
+		si->calls++;
+		if (flags & PIN_EV_LONGTERM)
+			si->longterm += pins;
+		if (flags & PIN_EV_MIGRATED)
+			si->migrated += pins;
+		if (ev->group)
+			si->charged += pins;
+		if (flags & PIN_EV_MM_EXITED)
+			si->mm_exited = true;
+		/* distinct tasks: count a pid not seen at this site before */
+		{
+			bool seen = false;
+
+			for (uint32_t j = PIN_EV_NOCALL; j < id && !seen; j++) {
+				struct pin_event *o = &pin_events[j];
+				long op = atomic_load_explicit(&o->pins, memory_order_relaxed);
+
+				seen = (atomic_load_explicit(&o->flags, memory_order_relaxed) &
+					PIN_EV_USED) && op > 0 && op < PIN_EV_OPEN / 2 &&
+				       o->site == ev->site && o->pid == ev->pid &&
+				       (!mm || o->mm == mm);
+			}
+			si->tasks += !seen;
+		}
+		if (now - ev->stamp >= si->held_ns) {
+			si->held_ns = now - ev->stamp;
+			si->pid = ev->pid;
+			memcpy(si->comm, ev->comm, sizeof(si->comm));
+		}
+	}
+	spin_unlock(&events_lock);
+	if (nr)
+		qsort(info, (size_t)nr, sizeof(*info), site_info_cmp);
+	*out = info;
+	return nr;
+}
+
+int pinmm_pins_sites(struct pinmm_pin_site_info *out, int max)
+{
+	struct pinmm_pin_site_info *info;
+	int nr = collect_sites(&info, NULL);
+
+	if (out && max > 0)
+		memcpy(out, info, (size_t)min(nr, max) * sizeof(*out));
+	free(info);
+	return nr;
+}
+
+static void print_sites(FILE *out, const struct pinmm_pin_site_info *info, int nr,
+			const char *indent)
+{
+	for (int i = 0; i < nr; i++) {
+		const struct pinmm_pin_site_info *si = &info[i];
+
+		fprintf(out, "%s%s:%d %s(): %ld pin(s), %ld call(s), %d task(s), oldest "
+			"%.3f s (pid %d %s)", indent, si->site->file, si->site->line,
+			si->site->func, si->pins, si->calls, si->tasks,
+			(double)si->held_ns / 1e9, si->pid, si->comm);
+		if (si->longterm)
+			fprintf(out, "; long-term %ld", si->longterm);
+		if (si->migrated)
+			fprintf(out, ", %ld migrated out of ZONE_MOVABLE/CMA", si->migrated);
+		if (si->charged)
+			fprintf(out, "; %ld charged to a pins group", si->charged);
+		if (si->mm_exited)
+			fprintf(out, "; outlived its mm");
+		fprintf(out, "\n");
+	}
+}
+
+void pinmm_pins_show(FILE *out)
+{
+	struct pinmm_pin_site_info *info;
+	long pins = 0;
+	int nr;
+
+	if (!pinmm_pin_owner_enabled()) {
+		fprintf(out, "pin owner records are off (pinmm_pin_owner_enable(), "
+			"PINMM_PIN_OWNER)\n");
+	} else {
+		nr = collect_sites(&info, NULL);
+		for (int i = 0; i < nr; i++)
+			pins += info[i].pins;
+		fprintf(out, "outstanding pins by call site, longest held first: "
+			"%ld pin(s) at %d site(s)\n", pins, nr);
+		print_sites(out, info, nr, "  ");
+		free(info);
+	}
+	pins_group_show(out);
+}
+
+/*
+ * pin_owner_mm_exit - @mm's last user is gone: report the pins its tasks
+ * took that are still held (they may be a driver's, released later; the
+ * report names who to ask) and mark them as having outlived their mm.
+ */
+void pin_owner_mm_exit(struct mm_struct *mm)
+{
+	struct pinmm_pin_site_info *info;
+	long pins = 0;
+	int nr;
+
+	if (!pin_events || !atomic_load_explicit(&events_live, memory_order_relaxed))
+		return;
+	nr = collect_sites(&info, mm);
+	for (int i = 0; i < nr; i++)
+		pins += info[i].pins;
+	if (nr) {
+		fprintf(stderr, "pinmm: mm exit with %ld pin(s) still held, by call site:\n",
+			pins);
+		print_sites(stderr, info, nr, "    ");
+	}
+	free(info);
+	spin_lock(&events_lock);
+	for (uint32_t id = PIN_EV_NOCALL + 1; id < events_hw; id++)
+		if (pin_events[id].mm == mm) {
+			pin_events[id].mm = NULL;
+			atomic_fetch_or_explicit(&pin_events[id].flags, PIN_EV_MM_EXITED,
+						 memory_order_relaxed);
+		}
+	spin_unlock(&events_lock);
+}
+
+/* Shutdown with pins outstanding: who holds them. */
+void pin_owner_report_leaks(FILE *out)
+{
+	struct pinmm_pin_site_info *info;
+	int nr;
+
+	if (!pin_events || !pin_owner_is_on())
+		return;
+	nr = collect_sites(&info, NULL);
+	if (nr) {
+		fprintf(out, "pinmm: leaked pins by call site:\n");
+		print_sites(out, info, nr, "    ");
+	}
+	free(info);
+}
+
+/*
+ * Shutdown with every pin released: every owner record must be gone too.
+ * Return: how many are left (each one an accounting bug, reported).
+ */
+unsigned long pin_owner_check_released(FILE *out)
+{
+	unsigned long left = 0;
+
+	if (!pin_events)
+		return 0;
+	for (uint32_t id = PIN_EV_NOCALL + 1; id < events_hw; id++) {
+		struct pin_event *ev = &pin_events[id];
+		long pins = atomic_load_explicit(&ev->pins, memory_order_relaxed);
+
+		if (!(atomic_load_explicit(&ev->flags, memory_order_relaxed) & PIN_EV_USED))
+			continue;
+		left++;
+		fprintf(out, "pinmm: pin owner record of %s:%d %s() still counts %ld pin(s) "
+			"though all were released\n", ev->site->file, ev->site->line,
+			ev->site->func, pins);
+	}
+	for (int i = 0; i < PIN_BUCKETS; i++)
+		for (struct pin_shared *sh = pin_buckets[i].head; sh; sh = sh->next, left++)
+			fprintf(out, "pinmm: pin owner entry of pfn %#lx still counts %ld pin(s)\n",
+				sh->pfn, sh->pins);
+	return left;
+}
+
+/* For a leaked folio's dump: the call that took its first pin. */
+void pin_owner_dump_folio(FILE *out, const struct folio *folio)
+{
+	const struct pin_event *ev;
+	uint32_t id;
+
+	if (!pin_events || !pin_owner_is_on() || !folio_maybe_dma_pinned((struct folio *)folio))
+		return;
+	id = atomic_load_explicit(&pin_owner_map[folio_pfn(folio)].ev, memory_order_relaxed);
+	if (id == PIN_EV_NONE)
+		return;
+	ev = &pin_events[id];
+	fprintf(out, "    pinned at %s:%d in %s() by pid %d (%s)%s\n", ev->site->file,
+		ev->site->line, ev->site->func, ev->pid, ev->comm,
+		atomic_load_explicit(&pin_owner_map[folio_pfn(folio)].shared,
+				     memory_order_relaxed) ? ", and by other calls" : "");
+}
