@@ -37,6 +37,8 @@ static void usage(FILE *out)
 		"  map           a picture of physical memory, SVG (map --help)\n"
 		"  run FILE...   scenarios on pinmm and/or the live kernel (run --help,\n"
 		"                docs/scenarios.md); each boots its own machine\n"
+		"  pins          drivers pin memory, then outstanding pins by call site and the\n"
+		"                pins groups (PINMM_PIN_OWNER=0: owner records off)\n"
 		"\n"
 		"machine options (sizes take K, M, G, T suffixes):\n"
 		"  -m, --mem SIZE       memory: ZONE_NORMAL + ZONE_MOVABLE (default 1G)\n"

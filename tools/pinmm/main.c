@@ -3,7 +3,7 @@
  * pinmm: boot a machine and run one of the subcommands on it.
  *
  *   pinmm [machine options] demo | bench | vmstat | meminfo | zoneinfo | buddyinfo |
- *                            pagetypeinfo | map
+ *                            pagetypeinfo | map | pins
  *   pinmm run FILE... [--backend pinmm|kernel|both] [--json]   (scenarios: run.c)
  */
 #include "pinmm.h"
@@ -53,6 +53,8 @@ int main(int argc, char **argv)
 		return cmd_vmstat(&o, argc, argv);
 	if (!strcmp(cmd, "map"))
 		return cmd_map(&o, argc, argv);
+	if (!strcmp(cmd, "pins"))
+		return cmd_pins(&o, argc, argv);
 	if (!strcmp(cmd, "zoneinfo"))
 		return cmd_view(&o, pinmm_print_zoneinfo);
 	if (!strcmp(cmd, "buddyinfo"))

@@ -109,6 +109,8 @@ int cmd_map(struct tool_opts *o, int argc, char **argv);
 int cmd_demo(struct tool_opts *o, int argc, char **argv);
 int cmd_vmstat(struct tool_opts *o, int argc, char **argv);
 int cmd_bench(struct tool_opts *o, int argc, char **argv);
+/* pins.c: outstanding pins by call site, and the pins groups */
+int cmd_pins(struct tool_opts *o, int argc, char **argv);
 
 struct task_struct;
 /* demo chapter 4 (demo_files.c): files, writeback and pins */
