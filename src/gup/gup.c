@@ -239,9 +239,14 @@ void unpin_user_pages(struct page **pages, unsigned long npages)
 			continue;
 		}
 		/* the struct pages are cache misses: start the next ones early */
-		if (i + 8 < npages && pages[i + 8])
+		if (i + 8 < npages && pages[i + 8]) {
 			__builtin_prefetch(pages[i + 8], 1);
+			pin_owner_prefetch(&r, pages[i + 8]);
+		}
 		folio = gup_folio_next(pages, npages, i, &nr);
+		/* a large folio: the next entry starts the next folio, likely its head */
+		if (nr > 1 && i + nr < npages && pages[i + nr])
+			pin_owner_prefetch(&r, pages[i + nr]);
 		pin_owner_release(&r, folio, (int)nr);
 		released += __gup_put_folio(folio, (int)nr, FOLL_PIN);
 	}

@@ -107,9 +107,10 @@ struct pin_call {
 /* An unpin in progress: consecutive folios of one event released together. */
 struct pin_release {
 	bool on;
+	bool per_folio;			/* @ev's pins are one per folio (memfd) */
 	uint32_t ev;
 	long pins;
-	long pages;			/* the same in pages (memfd pins are per folio) */
+	long pages;			/* the same in pages, for per-folio pins */
 };
 
 extern atomic_bool pin_owner_on;
@@ -155,12 +156,14 @@ static __always_inline void pin_owner_add(struct folio *folio, int refs, bool fi
 static inline void pin_release_init(struct pin_release *r)
 {
 	r->on = pin_owner_is_on();
+	r->per_folio = false;
 	r->ev = 0;
 	r->pins = 0;
 	r->pages = 0;
 }
 
 void __pin_release_flush(struct pin_release *r);
+bool __pin_event_per_folio(uint32_t id);
 void __pin_owner_release_shared(struct pin_release *r, struct folio *folio, int refs);
 
 /*
@@ -186,9 +189,18 @@ static __always_inline void pin_owner_release(struct pin_release *r, struct foli
 		if (r->pins)
 			__pin_release_flush(r);
 		r->ev = id;
+		r->per_folio = __pin_event_per_folio(id);
 	}
 	r->pins += refs;
-	r->pages += (long)refs << folio_order(folio);
+	if (unlikely(r->per_folio))
+		r->pages += (long)refs << folio_order(folio);
+}
+
+/* Start loading the owner word of a page a few entries ahead of an unpin loop. */
+static inline void pin_owner_prefetch(const struct pin_release *r, const struct page *page)
+{
+	if (r->on)
+		__builtin_prefetch(&pin_owner_map[page_to_pfn(page)]);
 }
 
 static inline void pin_release_done(struct pin_release *r)

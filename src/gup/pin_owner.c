@@ -397,6 +397,12 @@ void __pin_owner_add_slow(struct folio *folio, int refs, bool first)
 					  memory_order_relaxed);
 }
 
+bool __pin_event_per_folio(uint32_t id)
+{
+	return atomic_load_explicit(&pin_events[id].flags, memory_order_relaxed) &
+	       PIN_EV_PER_FOLIO;
+}
+
 void __pin_release_flush(struct pin_release *r)
 {
 	pin_event_put(r->ev, r->pins, r->pages);
@@ -454,6 +460,7 @@ void __pin_owner_release_shared(struct pin_release *r, struct folio *folio, int 
 		__pin_release_flush(r);
 	}
 	r->ev = PIN_EV_NONE;
+	r->per_folio = false;
 }
 
 /* ---- reports --------------------------------------------------------------------- */
