@@ -39,6 +39,12 @@ enum pinmm_race {
 	 * source's pfn.
 	 */
 	PINMM_RACE_MIGRATE_FROZEN,
+	/*
+	 * a pins-group charge compared pins.current with pins.max and may
+	 * charge; the new pins.current is not stored yet. "addr" is the
+	 * number of pages.
+	 */
+	PINMM_RACE_PINS_CHARGE,
 	PINMM_RACE_NR
 };
 

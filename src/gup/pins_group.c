@@ -16,6 +16,7 @@
 #include <string.h>
 #include <pinmm/list.h>
 #include <pinmm/pin_owner.h>
+#include <pinmm/race.h>
 
 struct pinmm_pins_group {
 	atomic_long charged;		/* (a) pins.current, pages */
@@ -162,6 +163,7 @@ int pins_group_try_charge(struct pinmm_pins_group *g, long pages)
 			atomic_fetch_add_explicit(&g->failcnt, 1, memory_order_relaxed);
 			return -ENOMEM;
 		}
+		pinmm_race_point(PINMM_RACE_PINS_CHARGE, (unsigned long)pages);
 	} while (!atomic_compare_exchange_weak_explicit(&g->charged, &cur, cur + pages,
 							memory_order_relaxed,
 							memory_order_relaxed));

@@ -185,7 +185,7 @@ static void thp_owner(void)
 	test_boot(TEST_MEM_MB, 0, 0);
 	t = test_process("owners-thp");
 	if (!gt_thp(addr)) {
-		skip(3, "no THP");
+		skip(6, "no THP");
 		gt_teardown("thp_owner", &t, 1);
 		return;
 	}
@@ -196,6 +196,20 @@ static void thp_owner(void)
 	unpin_user_folio(page_folio(pages[0]), (unsigned long)r - 100);
 	ok(pins_at(line) == 0 && nr_sites() == 0,
 	   "O-REL: unpin_user_folio releases the rest of the THP's record");
+	{
+		static struct page *more[HPAGE_PMD_NR];
+		int l2 = 0;
+
+		r = AT(line, pin_user_pages_fast(addr, 8, FOLL_WRITE, pages));
+		AT(l2, pin_user_pages_fast(addr + 8 * PAGE_SIZE, 8, FOLL_WRITE, more));
+		ok(pins_at(line) == 8 && pins_at(l2) == 8,
+		   "O-SHARED: two GUP-fast sites on one THP (its _pincount) are both listed");
+		unpin_user_pages(pages, 8);
+		is_int(pins_at(line) + pins_at(l2), 8,
+		       "O-SHARED: releasing one site's part of the THP leaves the other's 8");
+		unpin_user_pages(more, 8);
+		ok(nr_sites() == 0, "O-SHARED: both parts of the THP released");
+	}
 	gt_teardown("thp_owner", &t, 1);
 }
 
@@ -225,9 +239,22 @@ static void shared_folios(void)
 	unpin_user_pages(a, n);
 	is_int(pins_at(la) + pins_at(lb) + pins_at(lc) + pins_at(ld), (long)n + 3,
 	       "O-SHARED: releasing n pins by folio leaves exactly the other n+3 recorded");
+	is_int(pins_at(la), (long)n, "O-SHARED: the youngest pins of a folio are released first: "
+	       "the oldest site keeps its n (a short-term pin over a long-term one goes first)");
 	unpin_user_folio(f, 3);
 	unpin_user_pages(b, n);
 	ok(nr_sites() == 0, "O-SHARED: every record released with the last pin");
+
+	/* both through GUP-fast: the lockless walk must see the folio was pinned */
+	AT(la, pin_user_pages_fast(addr, (int)n, FOLL_WRITE, a));
+	AT(lb, pin_user_pages_fast(addr, (int)n, FOLL_WRITE, b));
+	ok(pins_at(la) == (long)n && pins_at(lb) == (long)n,
+	   "O-SHARED: two GUP-fast sites on the same folios are both listed");
+	unpin_user_pages(a, n);
+	is_int(pins_at(la) + pins_at(lb), (long)n,
+	       "O-SHARED: after releasing one site's pages by folio, n pins stay recorded");
+	unpin_user_pages(b, n);
+	ok(nr_sites() == 0, "O-SHARED: GUP-fast twice: every record released with the last pin");
 	gt_teardown("shared_folios", &t, 1);
 }
 

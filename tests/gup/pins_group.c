@@ -17,8 +17,10 @@
 
 #include <pinmm/fs.h>
 #include <pinmm/pin_owner.h>
+#include <pinmm/race.h>
 #include <pinmm/shmem_fs.h>
 #include <pthread.h>
+#include <sched.h>
 
 static long lt_pin(unsigned long addr, unsigned long n, struct page **pages)
 {
@@ -129,6 +131,26 @@ static void memfd_charge(void)
 	unpin_folios(folios, (unsigned long)n);
 	is_int(pinmm_pins_group_current(g), 0, "G-UNCHARGE: unpin_folios uncharges memfd pins");
 	fput(f);
+
+	/* one pin of a 2 MiB shmem folio is 512 pages against the limit */
+	pinmm_shmem_set_huge(SHMEM_HUGE_ALWAYS);
+	f = memfd_alloc_file("grp-thp", 0);
+	if (IS_ERR(f))
+		bail_out("memfd_alloc_file");
+	do_ftruncate(f, PMD_SIZE, 1);
+	n = memfd_pin_folios(f, 0, PMD_SIZE - 1, folios, 8, &off);
+	is_int(n, -ENOMEM, "G-LIMIT: one pin of a 512-page shmem folio is over pins.max 6");
+	pinmm_pins_group_set_max(g, 512);
+	n = memfd_pin_folios(f, 0, PMD_SIZE - 1, folios, 8, &off);
+	ok(n == 1 && folio_nr_pages(folios[0]) == HPAGE_PMD_NR &&
+	   pinmm_pins_group_current(g) == HPAGE_PMD_NR,
+	   "G-CHARGE: a memfd pin of a shmem THP is charged its 512 pages (n %ld, current %ld)",
+	   n, pinmm_pins_group_current(g));
+	if (n > 0)
+		unpin_folio(folios[0]);
+	is_int(pinmm_pins_group_current(g), 0, "G-UNCHARGE: unpin_folio uncharges its 512 pages");
+	pinmm_shmem_set_huge(SHMEM_HUGE_NEVER);
+	fput(f);
 	pinmm_pins_group_put(g);
 	gt_teardown("memfd_charge", &t, 1);
 }
@@ -180,6 +202,58 @@ static void exit_and_fork(void)
 }
 
 /*
+ * G-CONC, deterministic: a second charge lands inside the first one's window
+ * (between its look at pins.current and its store). The first must see it
+ * and refuse, not store a stale sum past pins.max.
+ */
+static struct page *race_pages[8];
+static long race_inner;
+static atomic_int race_once;
+
+static void charge_race_hook(enum pinmm_race point, unsigned long pages, void *arg)
+{
+	(void)point;
+	(void)pages;
+	if (atomic_exchange(&race_once, 1))
+		return;
+	race_inner = lt_pin((unsigned long)arg, 8, race_pages);
+}
+
+static void charge_race(void)
+{
+	const unsigned long addr = GT_BASE;
+	struct page *pages[8];
+	struct pinmm_pins_group *g;
+	struct task_struct *t;
+	long r;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("grp-race");
+	g = pinmm_pins_group_create("race", 12);
+	pinmm_pins_group_attach(t, g);
+	test_mmap_fixed(addr, 16 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_populate(addr, 16 * PAGE_SIZE);
+	atomic_store(&race_once, 0);
+	if (pinmm_race_arm(PINMM_RACE_PINS_CHARGE, charge_race_hook,
+			   (void *)(addr + 8 * PAGE_SIZE))) {
+		skip(3, "race points need a debug build");
+	} else {
+		r = lt_pin(addr, 8, pages);
+		pinmm_race_disarm(PINMM_RACE_PINS_CHARGE);
+		is_int(race_inner, 8, "G-CONC: the charge inside the window succeeds (8 of 12)");
+		is_int(r, -ENOMEM, "G-CONC: the charge whose window it was refuses: 8 + 8 > 12");
+		is_int(pinmm_pins_group_current(g), 8,
+		       "G-CONC: pins.current is the inner charge only, never past pins.max");
+		if (race_inner > 0)
+			unpin_user_pages(race_pages, (unsigned long)race_inner);
+		if (r > 0)
+			unpin_user_pages(pages, (unsigned long)r);
+	}
+	pinmm_pins_group_put(g);
+	gt_teardown("charge_race", &t, 1);
+}
+
+/*
  * G-CONC: forked children, each on its own thread, pin long-term against one
  * limit; two worker threads borrowing the parent's mm pin one page over and
  * over, so owner records of a shared folio race too.
@@ -187,6 +261,8 @@ static void exit_and_fork(void)
 #define CONC_THREADS	4
 #define CONC_PAGES	16
 #define CONC_MAX	12
+
+static atomic_int conc_go;
 
 struct conc_arg {
 	struct pinmm_pins_group *g;
@@ -203,6 +279,9 @@ static void *conc_fn(void *p)
 	struct page *pages[CONC_PAGES];
 	uint64_t rnd = (uint64_t)a->id * 7919 + 1;
 
+	/* start together, so the chargers really race */
+	while (!atomic_load(&conc_go))
+		sched_yield();
 	if (!a->task) {
 		kthread_use_mm(a->mm);
 		for (int i = 0; i < a->iters * 4; i++) {
@@ -250,13 +329,15 @@ static void concurrent(void)
 	for (int i = 0; i < CONC_THREADS; i++) {
 		if (pinmm_fork(t, "conc-child", &tasks[i + 1]))
 			bail_out("pinmm_fork");
-		args[i] = (struct conc_arg){ .g = g, .task = tasks[i + 1], .id = i, .iters = 200 };
+		args[i] = (struct conc_arg){ .g = g, .task = tasks[i + 1], .id = i, .iters = 1000 };
 	}
 	for (int i = CONC_THREADS; i < CONC_THREADS + 2; i++)
-		args[i] = (struct conc_arg){ .g = g, .mm = t->mm, .id = i, .iters = 200 };
+		args[i] = (struct conc_arg){ .g = g, .mm = t->mm, .id = i, .iters = 250 };
 	pinmm_task_detach();
+	atomic_store(&conc_go, 0);
 	for (int i = 0; i < CONC_THREADS + 2; i++)
 		pthread_create(&th[i], NULL, conc_fn, &args[i]);
+	atomic_store(&conc_go, 1);
 	for (int i = 0; i < CONC_THREADS + 2; i++) {
 		pthread_join(th[i], NULL);
 		refused += args[i].refused;
@@ -282,6 +363,7 @@ int main(void)
 	limit();
 	memfd_charge();
 	exit_and_fork();
+	charge_race();
 	concurrent();
 	return done_testing();
 }
