@@ -563,7 +563,7 @@ int pinmm_pins_sites(struct pinmm_pin_site_info *out, int max)
 	struct pinmm_pin_site_info *info;
 	int nr = collect_sites(&info, NULL);
 
-	if (out && max > 0)
+	if (out && max > 0 && nr)
 		memcpy(out, info, (size_t)min(nr, max) * sizeof(*out));
 	free(info);
 	return nr;
