@@ -41,10 +41,12 @@
 #define PIN_EV_NOCALL		1u
 #define PIN_EVENTS_MAX		(1u << 18)
 
+/* Lock letters: (a) atomic, (c) set at allocation, (e) events_lock. */
 struct pin_event {
 	atomic_long pins;		/* (a) pins held; + PIN_EV_OPEN while open */
 	const struct pin_site *site;	/* (c) */
-	struct pinmm_pins_group *group;	/* (c after the call) charged group, ref held */
+	struct pinmm_pins_group *group;	/* (e) charged group, ref held; set before
+					   the call returns, so unpins read it plain */
 	struct mm_struct *mm;		/* (e) the pinning task's mm, for mm exit */
 	uint64_t stamp;			/* (c) when the call started, ns */
 	pid_t pid;			/* (c) */
@@ -319,7 +321,10 @@ static bool pin_call_charge(struct pin_call *c, long pages)
 		return true;
 	if (pins_group_try_charge(c->group, pages))
 		return false;
+	/* under the table's lock: pinmm_pins_sites() may be looking */
+	spin_lock(&events_lock);
 	pin_events[c->ev].group = pins_group_get(c->group);
+	spin_unlock(&events_lock);
 	return true;
 }
 
