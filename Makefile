@@ -156,6 +156,12 @@ $(OUT)/tests/fuzz/cli_args: $(OUT)/obj/tests/fuzz/cli_args.o $(OUT)/obj/tools/pi
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# pinmm pins, run in-process by its test.
+$(OUT)/tests/gup/pins_tool: $(OUT)/obj/tests/gup/pins_tool.o $(OUT)/obj/tools/pinmm/pins.o \
+		$(OUT)/obj/tools/pinmm/args.o $(TESTLIB_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 # The demo itself, run on small machines by a regression test.
 $(OUT)/tests/regress/demo_small_machine: $(OUT)/obj/tests/regress/demo_small_machine.o \
 		$(OUT)/obj/tools/pinmm/demo.o $(OUT)/obj/tools/pinmm/demo_files.o \
