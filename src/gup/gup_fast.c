@@ -197,7 +197,26 @@ struct gup_fast_ctx {
 	int nr;			/* entries filled in pages[] */
 	int nr_zero;		/* of which the shared zero page: pinned without counting */
 	bool owner;		/* record pin owners (read once per walk) */
+	uint32_t owner_ev;	/* the pin call's owner event, 0 if none */
+	long owner_pending;	/* pins recorded by the walk, added to the call at its end */
 };
+
+/*
+ * The walk's owner record of a kept pin: a folio's first pin stores the
+ * call's event id in its owner word and counts locally (no shared line
+ * touched per page); anything else takes the general path.
+ */
+static __always_inline void gup_fast_owner_add(struct gup_fast_ctx *ctx, struct folio *folio,
+					       int refs, bool first)
+{
+	if (likely(first && ctx->owner_ev)) {
+		atomic_store_explicit(&pin_owner_map[folio_pfn(folio)], ctx->owner_ev,
+				      memory_order_relaxed);
+		ctx->owner_pending += refs;
+		return;
+	}
+	pin_owner_add(folio, refs, first);
+}
 
 /*
  * How many PTEs from @ptep on map consecutive pages of @folio with the same
@@ -286,7 +305,7 @@ static bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsig
 			folio_set_referenced(folio);
 		/* kept: whose it is (after every back-off, which owes no record) */
 		if (ctx->owner && (flags & FOLL_PIN) && !is_zero_page(page))
-			pin_owner_add(folio, batch, first);
+			gup_fast_owner_add(ctx, folio, batch, first);
 		for (int i = 0; i < batch; i++)
 			ctx->pages[ctx->nr + i] = page + i;
 		ctx->nr += batch;
@@ -322,7 +341,7 @@ static bool gup_fast_pmd_leaf(pmd_t orig, pmd_t *pmdp, unsigned long addr, unsig
 		return false;
 	}
 	if (ctx->owner && (flags & FOLL_PIN))
-		pin_owner_add(folio, refs, first);
+		gup_fast_owner_add(ctx, folio, refs, first);
 	fill_pages(ctx->pages + ctx->nr, page, refs);
 	ctx->nr += refs;
 	if (!folio_test_referenced(folio))
@@ -413,6 +432,10 @@ static int gup_fast(unsigned long start, unsigned long end, unsigned int flags,
 		    struct page **pages)
 {
 	struct gup_fast_ctx ctx = { .pages = pages, .owner = pin_owner_is_on() };
+	struct pin_call *call = pin_call_current;
+
+	if (ctx.owner && call)
+		ctx.owner_ev = call->ev;
 	struct mm_struct *mm = current->mm;
 	unsigned int seq = 0;
 
@@ -422,6 +445,9 @@ static int gup_fast(unsigned long start, unsigned long end, unsigned int flags,
 	rcu_read_lock();
 	gup_fast_pgd_range(start, end, flags, &ctx);
 	rcu_read_unlock();
+	/* the walk's owner counts join the call's (a back-off below releases them) */
+	if (ctx.owner_pending)
+		call->pending += ctx.owner_pending;
 	if (flags & FOLL_PIN) {
 		pinmm_race_point(PINMM_RACE_GUP_FAST_SEQ_RETRY, start);
 		if (read_seqcount_retry(&mm->write_protect_seq, seq)) {

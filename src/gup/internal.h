@@ -83,17 +83,24 @@ long check_and_migrate_movable_folios(unsigned long nr_folios, struct folio **fo
 #define PIN_EV_USED		(1u << 4)
 
 /*
- * The owner record of a pinned folio, indexed by its head pfn. @ev names the
+ * The owner record of a pinned folio, indexed by its head pfn: the id of the
  * call (struct pin_event) that took the folio's first pin of the current
- * pinned period: written by that pinner alone, after its count add saw no
+ * pinned period. Written by that pinner alone, after its count add saw no
  * pin before it, and never cleared (the next period's first pinner
- * overwrites it). Pins taken while the folio was already pinned go to the
- * bucket lists instead, and @shared counts their entries (bucket lock).
+ * overwrites it): 4 bytes per frame, so a 1 GiB pin stores 1 MiB. Pins taken
+ * while the folio was already pinned go to the bucket lists instead, and a
+ * bit per pfn in pin_owner_shared says the folio has such entries (set and
+ * cleared under the bucket lock, with atomic bit operations).
  */
-struct pin_owner_word {
-	_Atomic uint32_t ev;
-	_Atomic uint32_t shared;
-};
+extern _Atomic uint32_t *pin_owner_map;
+extern atomic_ulong *pin_owner_shared;
+#define PIN_SHARED_BITS		(8 * sizeof(unsigned long))
+
+static inline bool pin_owner_has_shared(unsigned long pfn)
+{
+	return atomic_load_explicit(&pin_owner_shared[pfn / PIN_SHARED_BITS],
+				    memory_order_relaxed) & (1UL << (pfn % PIN_SHARED_BITS));
+}
 
 /* One pin call in progress on this thread (the entry points set it up). */
 struct pin_call {
@@ -114,7 +121,6 @@ struct pin_release {
 };
 
 extern atomic_bool pin_owner_on;
-extern struct pin_owner_word *pin_owner_map;
 extern __thread struct pin_call *pin_call_current;
 
 static inline bool pin_owner_is_on(void)
@@ -149,7 +155,7 @@ static __always_inline void pin_owner_add(struct folio *folio, int refs, bool fi
 		__pin_owner_add_slow(folio, refs, first);
 		return;
 	}
-	atomic_store_explicit(&pin_owner_map[folio_pfn(folio)].ev, c->ev, memory_order_relaxed);
+	atomic_store_explicit(&pin_owner_map[folio_pfn(folio)], c->ev, memory_order_relaxed);
 	c->pending += refs;
 }
 
@@ -174,17 +180,17 @@ void __pin_owner_release_shared(struct pin_release *r, struct folio *folio, int 
 static __always_inline void pin_owner_release(struct pin_release *r, struct folio *folio,
 					      int refs)
 {
-	struct pin_owner_word *w;
+	unsigned long pfn;
 	uint32_t id;
 
 	if (!r->on || is_zero_folio(folio))
 		return;
-	w = &pin_owner_map[folio_pfn(folio)];
-	if (unlikely(atomic_load_explicit(&w->shared, memory_order_relaxed))) {
+	pfn = folio_pfn(folio);
+	if (unlikely(pin_owner_has_shared(pfn))) {
 		__pin_owner_release_shared(r, folio, refs);
 		return;
 	}
-	id = atomic_load_explicit(&w->ev, memory_order_relaxed);
+	id = atomic_load_explicit(&pin_owner_map[pfn], memory_order_relaxed);
 	if (id != r->ev) {
 		if (r->pins)
 			__pin_release_flush(r);

@@ -4,19 +4,20 @@
  *
  * Each pin call (an entry point of <pinmm/gup.h>, whose macro passed its call
  * site) gets an event: site, task, time, flags, and a count of the pins it
- * still holds. A folio's pins are found through an 8-byte word per pfn:
+ * still holds. A folio's pins are found through a 4-byte word per pfn:
  *
  *  - the first pin of a pinned period (the count add saw no pin before it,
  *    which the pin's own atomic add tells for free) stores its event id in
  *    the word: one plain store, no atomic read-modify-write;
  *  - a pin of a folio that is already pinned (a second driver, folio_add_pin,
- *    a racing pinner) is kept in a bucket list under a lock, and the word's
- *    @shared counts those entries;
- *  - an unpin reads the word before dropping the pins: with no shared entries
- *    the pins were the word's event's; else the youngest bucket entries are
- *    released first (a short-term pin over a long-term one goes first), then
- *    the word's event. Pins are matched by folio, not by site: a pin released
- *    by another site than the one that took it is normal.
+ *    a racing pinner) is kept in a bucket list under a lock, and a bit per
+ *    pfn (pin_owner_shared) says the folio has such entries;
+ *  - an unpin reads the bit and the word before dropping the pins: with no
+ *    shared entries the pins were the word's event's; else the youngest
+ *    bucket entries are released first (a short-term pin over a long-term
+ *    one goes first), then the word's event. Pins are matched by folio, not
+ *    by site: a pin released by another site than the one that took it is
+ *    normal.
  *
  * Counts per event are added once per call (the pending count) and dropped
  * once per run of folios of one event, so a 1 GiB pin costs a store per folio
@@ -56,7 +57,8 @@ struct pin_event {
 };
 
 atomic_bool pin_owner_on;
-struct pin_owner_word *pin_owner_map;
+_Atomic uint32_t *pin_owner_map;
+atomic_ulong *pin_owner_shared;
 __thread struct pin_call *pin_call_current;
 
 static bool pin_owner_want = true;	/* what the next boot starts with */
@@ -107,13 +109,16 @@ int pin_owner_boot(unsigned long nr_pfns)
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	pin_events = mmap(NULL, PIN_EVENTS_MAX * sizeof(*pin_events), PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (pin_owner_map == MAP_FAILED || pin_events == MAP_FAILED) {
+	pin_owner_shared = calloc(nr_pfns / PIN_SHARED_BITS + 1, sizeof(*pin_owner_shared));
+	if (pin_owner_map == MAP_FAILED || pin_events == MAP_FAILED || !pin_owner_shared) {
 		if (pin_owner_map != MAP_FAILED)
 			munmap(pin_owner_map, map_bytes);
 		if (pin_events != MAP_FAILED)
 			munmap(pin_events, PIN_EVENTS_MAX * sizeof(*pin_events));
+		free(pin_owner_shared);
 		pin_owner_map = NULL;
 		pin_events = NULL;
+		pin_owner_shared = NULL;
 		return -ENOMEM;
 	}
 	pin_owner_pfns = nr_pfns;
@@ -153,8 +158,10 @@ void pin_owner_shutdown(void)
 			pinmm_pins_group_put(pin_events[id].group);
 	munmap(pin_owner_map, pin_owner_pfns * sizeof(*pin_owner_map));
 	munmap(pin_events, PIN_EVENTS_MAX * sizeof(*pin_events));
+	free(pin_owner_shared);
 	pin_owner_map = NULL;
 	pin_events = NULL;
+	pin_owner_shared = NULL;
 }
 
 static bool pins_outstanding(void)
@@ -358,16 +365,33 @@ long pin_call_end_folios(struct pin_call *c, long ret, struct folio **folios)
 
 /* ---- recording and releasing ----------------------------------------------------- */
 
+/* The folio at @pfn has bucket entries, or no more. Bucket lock held. */
+static void pin_owner_shared_set(unsigned long pfn, bool on)
+{
+	atomic_ulong *w = &pin_owner_shared[pfn / PIN_SHARED_BITS];
+	unsigned long bit = 1UL << (pfn % PIN_SHARED_BITS);
+
+	if (on)
+		atomic_fetch_or_explicit(w, bit, memory_order_relaxed);
+	else
+		atomic_fetch_and_explicit(w, ~bit, memory_order_relaxed);
+}
+
 /* A pin of a folio already pinned: an entry in its bucket, youngest first. */
 static void pin_owner_add_shared(unsigned long pfn, uint32_t id, int refs)
 {
 	struct pin_bucket *b = pin_bucket(pfn);
 	struct pin_shared *s;
+	bool any = false;
 
 	spin_lock(&b->lock);
-	for (s = b->head; s; s = s->next)
-		if (s->pfn == pfn && s->ev == id)
+	for (s = b->head; s; s = s->next) {
+		if (s->pfn != pfn)
+			continue;
+		any = true;
+		if (s->ev == id)
 			break;
+	}
 	if (s) {
 		s->pins += refs;
 	} else {
@@ -378,7 +402,8 @@ static void pin_owner_add_shared(unsigned long pfn, uint32_t id, int refs)
 		}
 		*s = (struct pin_shared){ .pfn = pfn, .ev = id, .pins = refs, .next = b->head };
 		b->head = s;
-		atomic_fetch_add_explicit(&pin_owner_map[pfn].shared, 1, memory_order_relaxed);
+		if (!any)
+			pin_owner_shared_set(pfn, true);
 	}
 	spin_unlock(&b->lock);
 }
@@ -392,7 +417,7 @@ void __pin_owner_add_slow(struct folio *folio, int refs, bool first)
 	if (!pin_owner_is_on())
 		return;
 	if (first)
-		atomic_store_explicit(&pin_owner_map[pfn].ev, id, memory_order_relaxed);
+		atomic_store_explicit(&pin_owner_map[pfn], id, memory_order_relaxed);
 	else
 		pin_owner_add_shared(pfn, id, refs);
 	if (c)
@@ -425,6 +450,7 @@ void __pin_owner_release_shared(struct pin_release *r, struct folio *folio, int 
 	struct pin_bucket *b = pin_bucket(pfn);
 	struct pin_shared **pp, *s, *dead = NULL;
 	long per_pin = folio_nr_pages(folio);
+	bool left = false;
 
 	if (r->pins)
 		__pin_release_flush(r);
@@ -442,8 +468,6 @@ void __pin_owner_release_shared(struct pin_release *r, struct folio *folio, int 
 		/* drop the event's count outside the walk: collect on @dead */
 		if (!s->pins) {
 			*pp = s->next;
-			atomic_fetch_sub_explicit(&pin_owner_map[pfn].shared, 1,
-						  memory_order_relaxed);
 			s->pins = n;
 			s->next = dead;
 			dead = s;
@@ -452,6 +476,11 @@ void __pin_owner_release_shared(struct pin_release *r, struct folio *folio, int 
 			pp = &s->next;
 		}
 	}
+	/* the last entry of this folio gone: unpins take the fast path again */
+	for (s = b->head; s && !left; s = s->next)
+		left = s->pfn == pfn;
+	if (!left)
+		pin_owner_shared_set(pfn, false);
 	spin_unlock(&b->lock);
 	for (s = dead; s; s = dead) {
 		dead = s->next;
@@ -459,7 +488,7 @@ void __pin_owner_release_shared(struct pin_release *r, struct folio *folio, int 
 		free(s);
 	}
 	if (refs) {
-		r->ev = atomic_load_explicit(&pin_owner_map[pfn].ev, memory_order_relaxed);
+		r->ev = atomic_load_explicit(&pin_owner_map[pfn], memory_order_relaxed);
 		r->pins = refs;
 		r->pages = (long)refs * per_pin;
 		__pin_release_flush(r);
@@ -701,12 +730,11 @@ void pin_owner_dump_folio(FILE *out, const struct folio *folio)
 
 	if (!pin_events || !pin_owner_is_on() || !folio_maybe_dma_pinned((struct folio *)folio))
 		return;
-	id = atomic_load_explicit(&pin_owner_map[folio_pfn(folio)].ev, memory_order_relaxed);
+	id = atomic_load_explicit(&pin_owner_map[folio_pfn(folio)], memory_order_relaxed);
 	if (id == PIN_EV_NONE)
 		return;
 	ev = &pin_events[id];
 	fprintf(out, "    pinned at %s:%d in %s() by pid %d (%s)%s\n", ev->site->file,
 		ev->site->line, ev->site->func, ev->pid, ev->comm,
-		atomic_load_explicit(&pin_owner_map[folio_pfn(folio)].shared,
-				     memory_order_relaxed) ? ", and by other calls" : "");
+		pin_owner_has_shared(folio_pfn(folio)) ? ", and by other calls" : "");
 }

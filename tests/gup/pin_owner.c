@@ -241,9 +241,13 @@ static void shared_folios(void)
 	       "O-SHARED: releasing n pins by folio leaves exactly the other n+3 recorded");
 	is_int(pins_at(la), (long)n, "O-SHARED: the youngest pins of a folio are released first: "
 	       "the oldest site keeps its n (a short-term pin over a long-term one goes first)");
+	ok(pin_owner_has_shared(folio_pfn(f)),
+	   "O-SHARED: while other sites' pins are in the bucket, the folio is marked shared");
 	unpin_user_folio(f, 3);
 	unpin_user_pages(b, n);
 	ok(nr_sites() == 0, "O-SHARED: every record released with the last pin");
+	ok(!pin_owner_has_shared(folio_pfn(f)),
+	   "O-SHARED: with its bucket entries gone, the folio's unpins take the fast path again");
 
 	/* both through GUP-fast: the lockless walk must see the folio was pinned */
 	AT(la, pin_user_pages_fast(addr, (int)n, FOLL_WRITE, a));
