@@ -9,6 +9,8 @@
  * drifts) and the best round of each is kept. Printed in ns per page, with
  * the difference; the goal is at most 1 ns/page on, nothing off.
  */
+#include "report.h"
+
 #include <pinmm/gup.h>
 #include <pinmm/machine.h>
 #include <pinmm/mman.h>
@@ -119,6 +121,13 @@ int main(void)
 	free(pages);
 	if (pinmm_shutdown())
 		return 1;
+	/* records on, against the same work with records off */
+	bench_report_ref("pin-owner-4k-pin", "ns/page", small.pin[1], "records-off", small.pin[0]);
+	bench_report_ref("pin-owner-4k-unpin", "ns/page", small.unpin[1], "records-off",
+			 small.unpin[0]);
+	bench_report_ref("pin-owner-thp-pin", "ns/page", thp.pin[1], "records-off", thp.pin[0]);
+	bench_report_ref("pin-owner-thp-unpin", "ns/page", thp.unpin[1], "records-off",
+			 thp.unpin[0]);
 	printf("pin owner ns/page (on - off): 4k pin %+.2f unpin %+.2f; thp pin %+.2f unpin "
 	       "%+.2f\n", small.pin[1] - small.pin[0], small.unpin[1] - small.unpin[0],
 	       thp.pin[1] - thp.pin[0], thp.unpin[1] - thp.unpin[0]);
