@@ -166,8 +166,9 @@ void pin_owner_shutdown(void)
 
 static bool pins_outstanding(void)
 {
-	return global_node_page_state(NR_FOLL_PIN_ACQUIRED) !=
-	       global_node_page_state(NR_FOLL_PIN_RELEASED);
+	/* exact (every CPU's diff folded in): the switch must not miss a pin */
+	return global_node_page_state_snapshot(NR_FOLL_PIN_ACQUIRED) !=
+	       global_node_page_state_snapshot(NR_FOLL_PIN_RELEASED);
 }
 
 int pinmm_pin_owner_enable(bool on)
