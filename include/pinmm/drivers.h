@@ -15,6 +15,8 @@
  *                                                  hmm_range_fault()
  *   case 4  struct page inspection  page_info_*    get_user_pages() (FOLL_GET)
  *   case 4  vmsplice into a pipe    pipe_*         get_user_pages_fast() (FOLL_GET)
+ *   test    Linux's gup_test        gup_test_*     every GUP entry point by command
+ *                                                  (include/pinmm/gup_test.h)
  *
  * Each file in drivers/ is written as a Linux call site: it includes only
  * <linux/...> headers (include/linux/) and this interface, and charges what
