@@ -394,6 +394,21 @@ static void migrate_folio_done(struct folio *src)
 	folio_put(src);
 }
 
+/*
+ * Replace @src's mappings by migration entries. An anon folio's anon_vma is
+ * referenced first and returned (the caller puts it): it keeps the walk back
+ * possible while nothing maps the folio; NULL means it is mapped nowhere (and
+ * an isolated, locked anon folio cannot gain a first mapping).
+ */
+static struct anon_vma *migrate_unmap_src(struct folio *src, bool file)
+{
+	struct anon_vma *anon_vma = folio_test_anon(src) ? folio_get_anon_vma(src) : NULL;
+
+	if (anon_vma || (file && folio_mapped(src)))
+		try_to_migrate(src, anon_vma);
+	return anon_vma;
+}
+
 /* migrate_folio_unmap(): unmapped, to be moved; migrate_folio_begin(): nothing to move */
 #define MIGRATEPAGE_UNMAP		1
 
@@ -475,15 +490,7 @@ static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_
 		goto out_put_dst;
 	dst_for_each(&d, dst_lock);
 
-	/*
-	 * Keeps the anon_vma (and so the walk back) alive while nothing maps
-	 * the folio; NULL means it is mapped nowhere, and an isolated, locked
-	 * anon folio cannot gain a first mapping.
-	 */
-	if (folio_test_anon(src))
-		anon_vma = folio_get_anon_vma(src);
-	if (anon_vma || (file && folio_mapped(src)))
-		try_to_migrate(src, anon_vma);
+	anon_vma = migrate_unmap_src(src, file);
 	if (folio_mapped(src)) {
 		rc = -EAGAIN;	/* maybe pinned, or a PMD could not be split */
 		goto out_remap;
@@ -579,10 +586,7 @@ static int migrate_folio_unmap(struct folio *src, new_folio_t get_new_folio,
 	if (rc)
 		goto out_unlock_src;
 	dst_lock(d.whole);
-	if (folio_test_anon(src))
-		anon_vma = folio_get_anon_vma(src);
-	if (anon_vma || (file && folio_mapped(src)))
-		try_to_migrate(src, anon_vma);
+	anon_vma = migrate_unmap_src(src, file);
 	if (folio_mapped(src)) {
 		remove_migration_ptes(src, NULL, anon_vma);
 		if (anon_vma)

@@ -76,6 +76,20 @@ static inline void held_free(struct held *h)
 	h->page = NULL;
 }
 
+/* Check and free every allocation still held in @slots; return how many were torn. */
+static inline unsigned long held_release_all(struct held *slots, int n)
+{
+	unsigned long torn = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!slots[i].page)
+			continue;
+		torn += !held_intact(&slots[i]);
+		held_free(&slots[i]);
+	}
+	return torn;
+}
+
 /* Free pages of @mt counted by the free-list counters of @zone. */
 static inline unsigned long zone_free_of_type(struct zone *zone, int mt)
 {

@@ -145,13 +145,7 @@ static void *worker_fn(void *arg)
 			one_op(w);
 		atomic_fetch_add_explicit(&total_ops, CHUNK, memory_order_relaxed);
 	}
-	for (int i = 0; i < NSLOTS; i++) {
-		if (!w->slots[i].page)
-			continue;
-		if (!held_intact(&w->slots[i]))
-			w->torn++;
-		held_free(&w->slots[i]);
-	}
+	w->torn += held_release_all(w->slots, NSLOTS);
 	return NULL;
 }
 

@@ -77,13 +77,7 @@ static void *worker_fn(void *arg)
 	atomic_fetch_add(&parked, 1);
 	while (!atomic_load(&may_exit))
 		sched_yield();
-	for (int i = 0; i < NSLOTS; i++) {
-		if (!w->slots[i].page)
-			continue;
-		if (!held_intact(&w->slots[i]))
-			w->torn++;
-		held_free(&w->slots[i]);
-	}
+	w->torn += held_release_all(w->slots, NSLOTS);
 	return NULL;
 }
 
