@@ -32,6 +32,7 @@ typedef struct { unsigned long pgprot; } pgprot_t;
 #define _PAGE_PSE	(1UL << 7)	/* PMD/PUD leaf */
 #define _PAGE_SPECIAL	(1UL << 9)	/* no struct page (VM_PFNMAP, zero pfn) */
 #define _PAGE_SOFT_DIRTY (1UL << 11)
+#define _PAGE_UFFD_WP	(1UL << 10)	/* userfaultfd write-protected (x86: bit 10) */
 #define _PAGE_DEVMAP	(1UL << 58)	/* ZONE_DEVICE page (fsdax) */
 #define _PAGE_NX	(1UL << 63)
 #define PTE_PFN_MASK	0x000ffffffffff000UL
@@ -220,7 +221,18 @@ enum swp_type {
 	SWP_MIGRATION_READ_EXCLUSIVE,	/* read-only, page was anon-exclusive */
 	SWP_MIGRATION_WRITE,		/* was mapped writable */
 	SWP_HWPOISON,
+	/* device-private pages (ZONE_DEVICE, mm/migrate_device.c): offset = pfn */
+	SWP_DEVICE_READ,
+	SWP_DEVICE_WRITE,
+	SWP_DEVICE_EXCLUSIVE,
+	/* a PTE marker (uffd-wp, guard, poisoned): offset holds the marker bits */
+	SWP_PTE_MARKER,
+	/* swap areas: type SWP_SWAPFILE + n is area n, offset = slot in it */
+	SWP_SWAPFILE,
+	SWP_TYPE_LAST = SWP_SWAPFILE + 7,
 };
+#define MAX_SWAPFILES	(SWP_TYPE_LAST - SWP_SWAPFILE + 1)
+_Static_assert(SWP_TYPE_LAST <= 0x1f, "a swap type must fit bits 1..5 of a non-present entry");
 
 #define SWP_TYPE_SHIFT	1
 #define SWP_TYPE_MASK	0x1fUL
