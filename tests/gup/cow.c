@@ -404,6 +404,21 @@ static void large_folio_write_copies(void)
 }
 
 /*
+ * Boot, map one private page at GT_BASE filled with @seed's pattern in a new
+ * process t[0], and fork it into t[1]: the page is then shared R/O by both.
+ */
+static void fork_one_filled_page(const char *name, int seed, struct task_struct *t[2])
+{
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process(name);
+	test_mmap_fixed(GT_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	if (!gt_fill(GT_BASE, 1, seed))
+		bail_out("fill");
+	if (pinmm_fork(t[0], "child", &t[1]))
+		bail_out("fork");
+}
+
+/*
  * The copy of a COW write cannot be allocated: the write fails (the fault
  * returns VM_FAULT_OOM), both processes keep the shared page and its data,
  * and the next write copies.
@@ -414,13 +429,7 @@ static void cow_copy_oom(void)
 	uint64_t word = 0x5eed;
 	unsigned long pfn, left;
 
-	test_boot(TEST_MEM_MB, 0, 0);
-	t[0] = test_process("cow-oom");
-	test_mmap_fixed(GT_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
-	if (!gt_fill(GT_BASE, 1, 31))
-		bail_out("fill");
-	if (pinmm_fork(t[0], "child", &t[1]))
-		bail_out("fork");
+	fork_one_filled_page("cow-oom", 31, t);
 	pinmm_task_attach(t[0]);
 	pfn = test_pt_pfn(current->mm, GT_BASE);
 	pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, 1, PINMM_FAIL_PERSIST);
@@ -446,13 +455,7 @@ static void unshare_reuse_stays_readonly(void)
 	unsigned long pfn;
 	long r;
 
-	test_boot(TEST_MEM_MB, 0, 0);
-	t[0] = test_process("unshare-reuse");
-	test_mmap_fixed(GT_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
-	if (!gt_fill(GT_BASE, 1, 41))
-		bail_out("fill");
-	if (pinmm_fork(t[0], "child", &t[1]))
-		bail_out("fork");
+	fork_one_filled_page("unshare-reuse", 41, t);
 	pinmm_task_exit(t[1]);
 	t[1] = NULL;
 	pinmm_task_attach(t[0]);
