@@ -54,6 +54,34 @@ enum transparent_hugepage_mode pinmm_thp_get_mode(void);
  * Return: true if a THP may be faulted in.
  */
 bool thp_vma_allowable(struct vm_area_struct *vma, unsigned long address);
+/*
+ * The two halves of thp_vma_allowable(): may @vma have PMD THPs at all
+ * (@enforce_sysfs: also under the global policy; MADV_COLLAPSE ignores it,
+ * as Linux's thp_vma_allowable_order() without TVA_ENFORCE_SYSFS), and does
+ * the aligned 2 MiB around @address fit in @vma (thp_vma_suitable_order()).
+ */
+bool thp_vma_allowable_policy(struct vm_area_struct *vma, bool enforce_sysfs);
+bool thp_vma_suitable(struct vm_area_struct *vma, unsigned long address);
+
+/**
+ * madvise_collapse - MADV_COLLAPSE: map each 2 MiB-aligned range wholly
+ * inside [@start, @end) of @vma by a freshly allocated PMD THP.
+ * @vma: an anonymous private VMA containing [@start, @end).
+ * @start: page-aligned start.
+ * @end: page-aligned end.
+ *
+ * The pages are copied into the new THP (Linux's collapse_huge_page(), not
+ * in place); pages shared with another mm stay with it. Any page whose
+ * refcount is more than its mappings (a pin, a GUP reference) stops the
+ * collapse of its range: a DMA pin must keep seeing what the CPU maps.
+ * Context: mmap_lock held for writing.
+ * Return: 0 when every range is PMD-mapped at the end; else Linux's
+ * madvise_collapse_errno() of the last failure: -EINVAL (not eligible, no
+ * whole aligned 2 MiB, no page table, non-present entries, no page at all),
+ * -EAGAIN (a page pinned, locked or isolated: may succeed later), -ENOMEM
+ * (no THP to be had). Read-only entries collapse (Linux 6.18).
+ */
+int madvise_collapse(struct vm_area_struct *vma, unsigned long start, unsigned long end);
 
 /*
  * The fault side, called by handle_mm_fault() with mmap_lock held for

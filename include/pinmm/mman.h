@@ -42,6 +42,9 @@
 #ifndef MADV_KEEPONFORK
 #define MADV_KEEPONFORK		19
 #endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE		25
+#endif
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ	22
 #endif
@@ -275,7 +278,7 @@ int do_mprotect(unsigned long start, size_t len, unsigned long prot);
  * @len: length, rounded up to pages.
  * @behavior: MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTFORK,
  *	      MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
- *	      MADV_POPULATE_READ, MADV_POPULATE_WRITE.
+ *	      MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_COLLAPSE.
  *
  * Advice that changes vm_flags splits and merges VMAs like mprotect.
  * Context: may sleep; takes @mm's mmap_lock (read or write, per advice).

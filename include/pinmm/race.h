@@ -45,6 +45,12 @@ enum pinmm_race {
 	 * number of pages.
 	 */
 	PINMM_RACE_PINS_CHARGE,
+	/*
+	 * MADV_COLLAPSE scanned the range (no page had references beyond
+	 * its mappings) and holds the new THP; the PMD is not cleared yet,
+	 * so GUP-fast can still pin a page of the range
+	 */
+	PINMM_RACE_COLLAPSE_SCANNED,
 	PINMM_RACE_NR
 };
 

@@ -10,6 +10,8 @@ static const char *const race_names[PINMM_RACE_NR] = {
 	[PINMM_RACE_GUP_FAST_SEQ_RETRY] = "gup_fast_seq_retry",
 	[PINMM_RACE_FORK_SHARE] = "fork_share",
 	[PINMM_RACE_MIGRATE_FROZEN] = "migrate_frozen",
+	[PINMM_RACE_PINS_CHARGE] = "pins_charge",
+	[PINMM_RACE_COLLAPSE_SCANNED] = "collapse_scanned",
 };
 
 const char *pinmm_race_name(enum pinmm_race point)

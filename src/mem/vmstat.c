@@ -70,6 +70,8 @@ static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
 	[THP_FAULT_ALLOC] = "thp_fault_alloc", [THP_FAULT_FALLBACK] = "thp_fault_fallback",
 	[THP_SPLIT_PAGE] = "thp_split_page", [THP_SPLIT_PAGE_FAILED] = "thp_split_page_failed",
 	[THP_SPLIT_PMD] = "thp_split_pmd",
+	[THP_COLLAPSE_ALLOC] = "thp_collapse_alloc",
+	[THP_COLLAPSE_ALLOC_FAILED] = "thp_collapse_alloc_failed",
 	[THP_ZERO_PAGE_ALLOC] = "thp_zero_page_alloc",
 	[THP_FILE_ALLOC] = "thp_file_alloc", [THP_FILE_MAPPED] = "thp_file_mapped",
 	[PINMM_WB_PINNED_INPLACE] = "pinmm_wb_pinned_inplace",

@@ -31,22 +31,32 @@ enum transparent_hugepage_mode pinmm_thp_get_mode(void)
 
 bool thp_vma_allowable(struct vm_area_struct *vma, unsigned long address)
 {
-	unsigned long haddr = address & PMD_MASK;
+	return thp_vma_allowable_policy(vma, true) && thp_vma_suitable(vma, address);
+}
 
+bool thp_vma_allowable_policy(struct vm_area_struct *vma, bool enforce_sysfs)
+{
 	/* shared anon memory would be shmem THP in Linux: another policy */
 	if (!vma_is_anonymous(vma) ||
 	    (vma->vm_flags & (VM_NOHUGEPAGE | VM_SHARED | VM_PFNMAP | VM_IO | VM_HUGETLB)))
 		return false;
+	if (!enforce_sysfs)
+		return true;
 	switch (pinmm_thp_get_mode()) {
 	case THP_MODE_NEVER:
 		return false;
 	case THP_MODE_MADVISE:
-		if (!(vma->vm_flags & VM_HUGEPAGE))
-			return false;
-		break;
+		return vma->vm_flags & VM_HUGEPAGE;
 	case THP_MODE_ALWAYS:
 		break;
 	}
+	return true;
+}
+
+bool thp_vma_suitable(struct vm_area_struct *vma, unsigned long address)
+{
+	unsigned long haddr = address & PMD_MASK;
+
 	if (haddr < vma->vm_start || haddr + PMD_SIZE > vma->vm_end)
 		return false;
 	/* the folio index must be 512-aligned too (rmap finds pages by index) */

@@ -18,6 +18,7 @@ static bool madvise_behavior_valid(int behavior)
 	case MADV_KEEPONFORK:
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:
+	case MADV_COLLAPSE:
 		return true;
 	default:
 		return false;
@@ -126,6 +127,32 @@ static int madvise_populate(struct mm_struct *mm, unsigned long start, unsigned 
 	return 0;
 }
 
+/*
+ * MADV_COLLAPSE over each VMA of the range, as Linux's madvise_walk_vmas():
+ * the first VMA's error ends it; a hole is -ENOMEM, reported at the end.
+ */
+static int madvise_collapse_range(struct mm_struct *mm, unsigned long start, unsigned long end)
+{
+	int unmapped = 0;
+
+	while (start < end) {
+		struct vm_area_struct *vma = find_vma(mm, start);
+		int err;
+
+		if (!vma || vma->vm_start >= end)
+			return -ENOMEM;
+		if (vma->vm_start > start) {
+			unmapped = -ENOMEM;
+			start = vma->vm_start;
+		}
+		err = madvise_collapse(vma, start, min(end, vma->vm_end));
+		if (err)
+			return err;
+		start = min(end, vma->vm_end);
+	}
+	return unmapped;
+}
+
 int do_madvise(struct mm_struct *mm, unsigned long start, size_t len_in, int behavior)
 {
 	struct vma_flags_op op = {
@@ -166,6 +193,9 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len_in, int beh
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:
 		err = madvise_populate(mm, start, end, behavior == MADV_POPULATE_WRITE);
+		break;
+	case MADV_COLLAPSE:
+		err = madvise_collapse_range(mm, start, end);
 		break;
 	default:
 		err = vma_modify_flags_range(mm, start, end, &op);

@@ -461,6 +461,7 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 			[ADV_NOHUGEPAGE] = MADV_NOHUGEPAGE, [ADV_DONTFORK] = MADV_DONTFORK,
 			[ADV_DOFORK] = MADV_DOFORK, [ADV_POPULATE_READ] = MADV_POPULATE_READ,
 			[ADV_POPULATE_WRITE] = MADV_POPULATE_WRITE,
+			[ADV_COLLAPSE] = MADV_COLLAPSE,
 		};
 
 		scn_check_ret(st, do_madvise(current->mm, addr, len, adv[st->num]), res);

@@ -526,6 +526,7 @@ static const struct { const char *name; enum scn_advice adv; } advices[] = {
 	{ "dontneed", ADV_DONTNEED }, { "hugepage", ADV_HUGEPAGE },
 	{ "nohugepage", ADV_NOHUGEPAGE }, { "dontfork", ADV_DONTFORK }, { "dofork", ADV_DOFORK },
 	{ "populate-read", ADV_POPULATE_READ }, { "populate-write", ADV_POPULATE_WRITE },
+	{ "collapse", ADV_COLLAPSE },
 };
 
 static int map_arg(struct parser *p, int wi, struct scn_step *st, int *slot)
@@ -705,7 +706,7 @@ static int parse_step(struct parser *p, struct scn_step *st)
 			}
 		return perr(p, p->w[2].col,
 			    "bad advice '%s' (dontneed, hugepage, nohugepage, dontfork, dofork, "
-			    "populate-read, populate-write)", p->w[2].s);
+			    "populate-read, populate-write, collapse)", p->w[2].s);
 	case SK_FORK:
 		if (p->in_block >= 0)
 			return perr(p, p->w[0].col, "fork inside a block (children do not fork)");
