@@ -7,8 +7,8 @@
  * default (only VMAs with VM_HUGEPAGE), "always", or "never". An anon write
  * fault in a 2 MiB-aligned range that lies wholly inside an eligible VMA
  * allocates an order-9 folio (GFP_TRANSHUGE; small pages and
- * THP_FAULT_FALLBACK when there is none). Read faults do not use a huge zero
- * page: they fall back to the small shared zero page, PTE by PTE.
+ * THP_FAULT_FALLBACK when there is none). A read fault maps the huge zero
+ * folio (below), unless use_zero_page is off; a write to it allocates a THP.
  *
  * Every THP PMD has a PTE table deposited with it, so splitting the PMD
  * (split_huge_pmd) never needs memory. A write to a PMD-mapped THP that is not
@@ -20,18 +20,43 @@
 
 #include <pinmm/mm.h>
 
-/* pinmm has no huge zero folio: read faults in THP ranges use the small one. */
+/*
+ * The huge zero folio (Linux: mm/huge_memory.c): a read fault in a THP-sized
+ * range maps one shared, zero-filled 2 MiB folio by a read-only, special PMD
+ * instead of 512 small zero pages. It exists while some mm uses it (each mm
+ * counts once, MMF_HUGE_ZERO_FOLIO) and is freed with the last; pins of it
+ * hold ordinary references and may outlive that.
+ */
+extern struct folio *_Atomic pinmm_huge_zero_folio;
+extern _Atomic unsigned long pinmm_huge_zero_pfn;
+
 static inline bool is_huge_zero_folio(const struct folio *folio)
 {
-	(void)folio;
-	return false;
+	return folio == atomic_load_explicit(&pinmm_huge_zero_folio, memory_order_relaxed);
+}
+
+static inline bool is_huge_zero_pfn(unsigned long pfn)
+{
+	return pfn == atomic_load_explicit(&pinmm_huge_zero_pfn, memory_order_relaxed);
 }
 
 static inline bool is_huge_zero_pmd(pmd_t pmd)
 {
-	(void)pmd;
-	return false;
+	return pmd_present(pmd) && pmd_leaf(pmd) && is_huge_zero_pfn(pmd_pfn(pmd));
 }
+
+/**
+ * mm_get_huge_zero_folio - the huge zero folio, allocated on first use; @mm
+ * holds a use of it until mm_put_huge_zero_folio() at exit.
+ * Context: may allocate (GFP_TRANSHUGE from unmovable memory). No locks held
+ * that rank above the zone lock.
+ * Return: the folio, or NULL when no 2 MiB of unmovable memory is free.
+ */
+struct folio *mm_get_huge_zero_folio(struct mm_struct *mm);
+/* mm_put_huge_zero_folio - @mm is gone: give its use back (exit_mmap()). */
+void mm_put_huge_zero_folio(struct mm_struct *mm);
+/* /sys/kernel/mm/transparent_hugepage/use_zero_page: on by default; return the old value. */
+bool pinmm_thp_set_use_zero_page(bool on);
 
 enum transparent_hugepage_mode {
 	THP_MODE_NEVER,

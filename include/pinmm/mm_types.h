@@ -246,6 +246,7 @@ struct vm_area_struct {
 #define MMF_HAS_PINNED		0	/* FOLL_PIN happened once; sticky */
 #define MMF_OOM_SKIP		1
 #define MMF_UNSTABLE		2	/* being torn down */
+#define MMF_HUGE_ZERO_FOLIO	3	/* holds a use of the huge zero folio (never inherited) */
 
 enum mm_counter {
 	MM_FILEPAGES,

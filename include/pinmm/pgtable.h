@@ -185,6 +185,7 @@ static inline pmd_t pmd_mkclean(pmd_t p)	{ return __pmd(p.pmd & ~_PAGE_DIRTY); }
 static inline pmd_t pmd_mkyoung(pmd_t p)	{ return __pmd(p.pmd | _PAGE_ACCESSED); }
 static inline pmd_t pmd_mkold(pmd_t p)		{ return __pmd(p.pmd & ~_PAGE_ACCESSED); }
 static inline pmd_t pmd_mkhuge(pmd_t p)		{ return __pmd(p.pmd | _PAGE_PSE); }
+static inline pmd_t pmd_mkspecial(pmd_t p)	{ return __pmd(p.pmd | _PAGE_SPECIAL); }
 static inline pmd_t pfn_pmd(unsigned long pfn, pgprot_t prot)
 {
 	return __pmd((pfn << PAGE_SHIFT) | prot.pgprot);

@@ -619,7 +619,9 @@ static struct page *follow_huge_pmd(struct vm_area_struct *vma, unsigned long ad
 
 	if ((flags & FOLL_WRITE) && !can_follow_write_pmd(pmdval, head, vma, flags))
 		return NULL;
-	/* no FOLL_DUMP huge-zero check: pinmm maps no huge zero page (huge_mm.h) */
+	/* core dumps skip the huge zero folio as they skip the small one */
+	if ((flags & FOLL_DUMP) && is_huge_zero_pmd(pmdval))
+		return ERR_PTR(-EFAULT);
 	if (!pmd_write(pmdval) && gup_must_unshare(vma, flags, head))
 		return ERR_PTR(-EMLINK);
 	VM_BUG_ON_PAGE((flags & FOLL_PIN) && PageAnon(head) && !PageAnonExclusive(head), page);

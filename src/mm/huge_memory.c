@@ -15,6 +15,8 @@
 #include <pinmm/vmstat.h>
 
 #include <errno.h>
+#include <sched.h>
+#include <sys/mman.h>
 
 static _Atomic int thp_mode = THP_MODE_MADVISE;
 
@@ -27,6 +29,91 @@ enum transparent_hugepage_mode pinmm_thp_get_mode(void)
 {
 	return (enum transparent_hugepage_mode)atomic_load_explicit(&thp_mode,
 								    memory_order_relaxed);
+}
+
+/* ---- the huge zero folio ------------------------------------------------------ */
+
+struct folio *_Atomic pinmm_huge_zero_folio;
+_Atomic unsigned long pinmm_huge_zero_pfn = ~0UL;
+static atomic_long huge_zero_users;	/* mms holding MMF_HUGE_ZERO_FOLIO */
+static _Atomic bool thp_use_zero_page = true;
+
+bool pinmm_thp_set_use_zero_page(bool on)
+{
+	return atomic_exchange(&thp_use_zero_page, on);
+}
+
+/* A use of the huge zero folio, allocating it if there is none (Linux's get_huge_zero_folio()). */
+static struct folio *get_huge_zero_folio(void)
+{
+	struct folio *folio, *none;
+
+	for (;;) {
+		long users = atomic_load(&huge_zero_users);
+
+		/* a user exists: the folio is published and stays while we count */
+		while (users > 0)
+			if (atomic_compare_exchange_weak(&huge_zero_users, &users, users + 1))
+				return atomic_load(&pinmm_huge_zero_folio);
+		/* not movable: CMA, offlining and compaction never have to move it */
+		folio = folio_alloc((GFP_TRANSHUGE & ~__GFP_MOVABLE) | __GFP_ZERO, HPAGE_PMD_ORDER);
+		if (!folio) {
+			count_vm_event(THP_FAULT_FALLBACK);
+			return NULL;
+		}
+		none = NULL;
+		if (atomic_compare_exchange_strong(&pinmm_huge_zero_folio, &none, folio)) {
+			/* a write to it is a bug: make it fault on the host, as the small one */
+			mprotect(folio_address(folio), PMD_SIZE, PROT_READ);
+			atomic_store(&pinmm_huge_zero_pfn, folio_pfn(folio));
+			atomic_store(&huge_zero_users, 1);
+			count_vm_event(THP_ZERO_PAGE_ALLOC);
+			return folio;
+		}
+		/* another thread published one, or the last user is still freeing it */
+		folio_put(folio);
+		sched_yield();
+	}
+}
+
+static void put_huge_zero_folio(void)
+{
+	struct folio *folio;
+
+	if (atomic_fetch_sub(&huge_zero_users, 1) != 1)
+		return;
+	/*
+	 * The last use: unpublish, then let the folio go. Linux keeps it for
+	 * its shrinker; freeing at once keeps a machine's frames countable.
+	 * A pin of it still holds a reference: the free waits for the unpin.
+	 */
+	folio = atomic_load(&pinmm_huge_zero_folio);
+	atomic_store(&pinmm_huge_zero_pfn, ~0UL);
+	mprotect(folio_address(folio), PMD_SIZE, PROT_READ | PROT_WRITE);
+	atomic_store(&pinmm_huge_zero_folio, NULL);
+	folio_put(folio);
+}
+
+struct folio *mm_get_huge_zero_folio(struct mm_struct *mm)
+{
+	struct folio *folio;
+
+	if (mm_flags_test(MMF_HUGE_ZERO_FOLIO, mm))
+		return atomic_load(&pinmm_huge_zero_folio);
+	folio = get_huge_zero_folio();
+	if (!folio)
+		return NULL;
+	/* two faults of one mm may race here: one use per mm */
+	if (atomic_fetch_or(&mm->flags, 1UL << MMF_HUGE_ZERO_FOLIO) & (1UL << MMF_HUGE_ZERO_FOLIO))
+		put_huge_zero_folio();
+	return folio;
+}
+
+void mm_put_huge_zero_folio(struct mm_struct *mm)
+{
+	if (atomic_fetch_and(&mm->flags, ~(1UL << MMF_HUGE_ZERO_FOLIO)) &
+	    (1UL << MMF_HUGE_ZERO_FOLIO))
+		put_huge_zero_folio();
 }
 
 bool thp_vma_allowable(struct vm_area_struct *vma, unsigned long address)
@@ -65,6 +152,45 @@ bool thp_vma_suitable(struct vm_area_struct *vma, unsigned long address)
 
 /* ---- faults -------------------------------------------------------------------- */
 
+/*
+ * A read fault: map the huge zero folio read-only by a special PMD (GUP-fast
+ * leaves special PMDs to the slow path), with a table deposited for a split.
+ * No rmap, no RSS: it is nobody's anon memory.
+ */
+static vm_fault_t do_huge_zero_pmd(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mm_struct *mm = vma->vm_mm;
+	struct folio *zero;
+	struct page *table;
+	spinlock_t *ptl;
+	pmd_t entry;
+
+	if (!atomic_load_explicit(&thp_use_zero_page, memory_order_relaxed))
+		return VM_FAULT_FALLBACK;
+	table = pte_table_alloc(mm);
+	if (!table)
+		return VM_FAULT_FALLBACK;
+	zero = mm_get_huge_zero_folio(mm);
+	if (!zero) {
+		pte_table_free(mm, table);
+		return VM_FAULT_FALLBACK;
+	}
+	entry = pmd_wrprotect(pmd_mkspecial(pmd_mkhuge(pfn_pmd(folio_pfn(zero),
+							       vma_pte_prot(vma)))));
+	ptl = pmd_lock(mm, vmf->pmd);
+	if (!pmd_none(pmdp_get(vmf->pmd))) {
+		/* someone else mapped something: the caller looks again */
+		spin_unlock(ptl);
+		pte_table_free(mm, table);
+		return VM_FAULT_FALLBACK;
+	}
+	pgtable_trans_huge_deposit(mm, vmf->pmd, table);
+	set_pmd(vmf->pmd, entry);
+	spin_unlock(ptl);
+	return 0;
+}
+
 vm_fault_t do_huge_pmd_anonymous_page(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
@@ -75,11 +201,11 @@ vm_fault_t do_huge_pmd_anonymous_page(struct vm_fault *vmf)
 	spinlock_t *ptl;
 	pmd_t entry;
 
-	/* no huge zero page: reads map the small zero page PTE by PTE */
-	if (!(vmf->flags & FAULT_FLAG_WRITE))
-		return VM_FAULT_FALLBACK;
+	/* before the zero folio too, as Linux: fork then copies its PMD */
 	if (anon_vma_prepare(vma))
 		return VM_FAULT_OOM;
+	if (!(vmf->flags & FAULT_FLAG_WRITE))
+		return do_huge_zero_pmd(vmf);
 	folio = folio_alloc(current_gfp_context(GFP_TRANSHUGE | __GFP_ZERO), HPAGE_PMD_ORDER);
 	if (!folio) {
 		count_vm_event(THP_FAULT_FALLBACK);
@@ -130,6 +256,50 @@ void huge_pmd_set_accessed(struct vm_fault *vmf)
 	spin_unlock(ptl);
 }
 
+/*
+ * A write (or an unshare) of the huge zero folio (Linux >= 6.12,
+ * do_huge_zero_wp_pmd()): replace it by a zeroed THP of this mm's own,
+ * mapped writable where the VMA is. The deposited table stays with the PMD.
+ */
+static vm_fault_t do_huge_zero_wp_pmd(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long haddr = vmf->address & PMD_MASK;
+	struct mmu_notifier_range range;
+	struct folio *folio;
+	spinlock_t *ptl;
+	pmd_t entry;
+
+	if (!thp_vma_suitable(vma, haddr) || anon_vma_prepare(vma))
+		return VM_FAULT_FALLBACK;
+	folio = folio_alloc(current_gfp_context(GFP_TRANSHUGE | __GFP_ZERO), HPAGE_PMD_ORDER);
+	if (!folio) {
+		count_vm_event(THP_FAULT_FALLBACK);
+		return VM_FAULT_FALLBACK;
+	}
+	__folio_mark_uptodate(folio);
+	entry = pmd_mkyoung(pmd_mkhuge(pfn_pmd(folio_pfn(folio), vma_pte_prot(vma))));
+	entry = maybe_pmd_mkwrite(pmd_mkdirty(entry), vma);
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, haddr, haddr + PMD_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+	ptl = pmd_lock(mm, vmf->pmd);
+	if (!pmd_same(pmdp_get(vmf->pmd), vmf->orig_pmd)) {
+		spin_unlock(ptl);
+		mmu_notifier_invalidate_range_end(&range);
+		folio_put(folio);
+		return 0;
+	}
+	folio_add_new_anon_rmap(folio, vma, haddr, RMAP_EXCLUSIVE);
+	folio_add_lru(folio);
+	set_pmd(vmf->pmd, entry);
+	add_mm_counter(mm, MM_ANONPAGES, HPAGE_PMD_NR);
+	spin_unlock(ptl);
+	mmu_notifier_invalidate_range_end(&range);
+	count_vm_event(THP_FAULT_ALLOC);
+	return 0;
+}
+
 vm_fault_t do_huge_pmd_wp_page(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
@@ -139,6 +309,15 @@ vm_fault_t do_huge_pmd_wp_page(struct vm_fault *vmf)
 	struct page *page;
 	spinlock_t *ptl;
 
+	if (is_huge_zero_pmd(orig)) {
+		vm_fault_t ret = do_huge_zero_wp_pmd(vmf);
+
+		if (!(ret & VM_FAULT_FALLBACK))
+			return ret;
+		/* no THP to be had: split into small zero pages and fault those */
+		split_huge_pmd(vma, vmf->pmd, vmf->address);
+		return VM_FAULT_FALLBACK;
+	}
 	ptl = pmd_lock(vma->vm_mm, vmf->pmd);
 	if (!pmd_same(pmdp_get(vmf->pmd), orig)) {
 		spin_unlock(ptl);
@@ -258,7 +437,14 @@ static void __split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd,
 	if (WARN_ON_ONCE(!table))
 		return;
 	ptes = page_address(table);
-	if (pmd_leaf(old)) {
+	if (is_huge_zero_pmd(old)) {
+		/* Linux's __split_huge_zero_page_pmd(): 512 small zero pages */
+		pte_t zero = pte_wrprotect(pte_mkspecial(pfn_pte(pinmm_zero_pfn, vma_pte_prot(vma))));
+
+		for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
+			set_pte(&ptes[i], zero);
+		set_pmd(pmd, pmd_mktable(table));
+	} else if (pmd_leaf(old)) {
 		struct page *page = pmd_page(old);
 		struct folio *folio = page_folio(page);
 		/* the PTEs keep write, dirty, young, soft-dirty and NX of the PMD */
@@ -463,7 +649,9 @@ void zap_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr)
 	}
 	old = pmdp_get_and_clear(pmd);
 	table = pgtable_trans_huge_withdraw(mm, pmd);
-	if (pmd_leaf(old)) {
+	if (is_huge_zero_pmd(old)) {
+		/* nothing to unmap: no rmap, no RSS, the mm's use stays until exit */
+	} else if (pmd_leaf(old)) {
 		struct page *page = pmd_page(old);
 
 		folio = page_folio(page);
@@ -521,6 +709,14 @@ int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma
 	}
 	if (!pmd_leaf(pmd))
 		goto out_again;
+	if (is_huge_zero_pmd(pmd)) {
+		/* the child maps it too (copy_huge_pmd()'s out_zero_page) */
+		if (!mm_get_huge_zero_folio(dst_mm))
+			goto out_again;
+		pgtable_trans_huge_deposit(dst_mm, dst_pmd, table);
+		set_pmd(dst_pmd, pmd);
+		goto out;
+	}
 	page = pmd_page(pmd);
 	folio = page_folio(page);
 	folio_get(folio);

@@ -674,4 +674,5 @@ void exit_mmap(struct mm_struct *mm)
 	mm->total_vm = 0;
 	mm->locked_vm = 0;
 	mmap_write_unlock(mm);
+	mm_put_huge_zero_folio(mm);
 }

@@ -138,8 +138,8 @@ static void policy_and_fallback(void)
 	ok(leaf, "thp: \"always\" mode: a THP without madvise");
 	pt_get(PT_BASE + 2 * PMD_SIZE);
 	test_pt_entry(mm, PT_BASE + 2 * PMD_SIZE, &leaf);
-	ok(!leaf && test_pt_pfn(mm, PT_BASE + 2 * PMD_SIZE) == pinmm_zero_pfn,
-	   "thp: a read fault falls back to the small zero page (no huge zero page)");
+	ok(leaf && is_huge_zero_pfn(test_pt_pfn(mm, PT_BASE + 2 * PMD_SIZE)),
+	   "thp: a read fault maps the huge zero folio by a PMD (do_huge_pmd_anonymous_page)");
 	pinmm_thp_set_mode(THP_MODE_NEVER);
 	zap_page_range_single(pt_vma(mm, PT_BASE + PMD_SIZE), PT_BASE + PMD_SIZE, PMD_SIZE);
 	pt_put(PT_BASE + PMD_SIZE, 1);
