@@ -236,7 +236,7 @@ static struct {
 	unsigned long violations[NR_RULES];
 	/* what the inputs reached: a fuzzer that never pins checks nothing */
 	unsigned long st_pinned, st_longterm, st_thp, st_devcheck, st_forks, st_migrated,
-		      st_cma, st_offline, st_filecheck, st_cpucheck;
+		      st_cma, st_offline, st_filecheck, st_cpucheck, st_collapse;
 	unsigned long reported;
 	const char *label;		/* episode / corpus file, for messages */
 	bool trace;			/* $FUZZ_TRACE: print each operation */
@@ -1275,6 +1275,29 @@ static void op_madvise(void)
 	if (r != want)
 		fz_fail(R_RETURN, "madvise(%#lx, %ld pages, %d) = %d, want %d", slot_addr(s, i), n,
 			adv, r, want);
+}
+
+/*
+ * MADV_COLLAPSE (khugepaged.c): may succeed or refuse for many reasons, but
+ * never changes what any page holds, and never replaces a page someone holds
+ * a reference on beyond its mappings: the model's data checks and the pinned
+ * pages' coherence checks after each op are what judge it.
+ */
+static void op_collapse(void)
+{
+	int p = pick_proc(get8()), s, i, r;
+	long n;
+
+	pick_range(&s, &i, &n, SLOT_PAGES);
+	use_proc(p);
+	if (get8() & 1) {	/* mostly the whole slot: one aligned 2 MiB */
+		i = 0;
+		n = SLOT_PAGES;
+	}
+	r = do_madvise(current->mm, slot_addr(s, i), (size_t)n * PAGE_SIZE, MADV_COLLAPSE);
+	if (r && r != -EINVAL && r != -EAGAIN && r != -ENOMEM)
+		fz_fail(R_RETURN, "MADV_COLLAPSE(%#lx, %ld pages) = %d", slot_addr(s, i), n, r);
+	fz.st_collapse += !r;
 }
 
 /* CPU write through the page tables (copy_to_user). */
@@ -2338,6 +2361,7 @@ static const struct fz_op fz_ops[] = {
 	{ "device", op_device, 3, false },
 	{ "misuse", op_misuse, 1, false },
 	{ "msync", op_msync, 1, false },
+	{ "collapse", op_collapse, 2, false },
 };
 
 static uint8_t op_table[256];
@@ -2683,9 +2707,9 @@ int main(void)
 	diag("%ld episodes, %lu operations in %.1f s", episodes, fz.ops - ops0, now_sec() - t0);
 	diag("reached: %lu pages pinned or got (%lu long-term, %lu calls on a THP), %lu device "
 	     "writes read back by the CPU, %lu CPU reads checked, %lu file reads checked, %lu forks, "
-	     "%lu folios migrated, %lu cma_alloc and %lu offline successes", fz.st_pinned,
+	     "%lu folios migrated, %lu cma_alloc, %lu offline and %lu MADV_COLLAPSE successes", fz.st_pinned,
 	     fz.st_longterm, fz.st_thp, fz.st_devcheck, fz.st_cpucheck, fz.st_filecheck, fz.st_forks,
-	     fz.st_migrated, fz.st_cma, fz.st_offline);
+	     fz.st_migrated, fz.st_cma, fz.st_offline, fz.st_collapse);
 	if (fz.soak)
 		diag("soak: %lu calls failed on an injected allocation failure", fz.st_excused);
 	soak_report("fuzz", fz.ops);
