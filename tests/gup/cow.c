@@ -473,6 +473,96 @@ static void unshare_reuse_stays_readonly(void)
 	gt_teardown("unshare reuse", t, 1);
 }
 
+/*
+ * folio_needs_cow_for_dma() asks folio_maybe_dma_pinned() only in an mm that
+ * has pinned (MMF_HAS_PINNED): 1024 FOLL_GET references make a small folio
+ * look pinned (a false positive of the refcount bias), which fork must
+ * ignore in an mm that never pinned (the page is shared COW) and honour in
+ * one that did (the child gets a copy).
+ */
+static void fork_false_positive_gate(bool has_pinned)
+{
+	const char *name = has_pinned ? "an mm that has pinned" : "an mm that never pinned";
+	struct task_struct *t[2] = { NULL, NULL };
+	static struct page *refs[GUP_PIN_COUNTING_BIAS];
+	struct page *other;
+	unsigned long pfn;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("cow-gate");
+	test_mmap_fixed(GT_BASE, 2 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	if (!gt_fill(GT_BASE, 2, 51))
+		bail_out("fill");
+	if (has_pinned) {	/* pin and unpin another page: MMF_HAS_PINNED is sticky */
+		if (pin_user_pages_fast(GT_BASE + PAGE_SIZE, 1, FOLL_WRITE, &other) != 1)
+			bail_out("pin");
+		unpin_user_page(other);
+	}
+	for (unsigned int i = 0; i < GUP_PIN_COUNTING_BIAS; i++)
+		if (get_user_pages_fast(GT_BASE, 1, FOLL_WRITE, &refs[i]) != 1)
+			bail_out("get %u", i);
+	pfn = test_pt_pfn(current->mm, GT_BASE);
+	ok(folio_maybe_dma_pinned(pfn_folio(pfn)) && gt_has_pinned(current->mm) == has_pinned,
+	   "[%s] setup: 1024 GETs make the page look pinned", name);
+	if (pinmm_fork(t[0], "child", &t[1]))
+		bail_out("fork");
+	pinmm_task_attach(t[1]);
+	if (has_pinned)
+		ok(test_pt_pfn(current->mm, GT_BASE) != pfn && gt_check(GT_BASE, 1, 51) == 0,
+		   "R-FORK-PIN [%s]: maybe pinned, so the child gets a copy", name);
+	else
+		ok(test_pt_pfn(current->mm, GT_BASE) == pfn,
+		   "R-FORK-PIN [%s]: MMF_HAS_PINNED clear, so the page is shared COW", name);
+	pinmm_task_attach(t[0]);
+	gt_put_pages(refs, GUP_PIN_COUNTING_BIAS);
+	gt_teardown("fork false positive gate", t, 2);
+}
+
+/*
+ * do_huge_pmd_wp_page(): a PMD-mapped THP that is not exclusive but whose
+ * only reference is the faulting mapping (the child exited) is reused in
+ * place, the PMD kept: no copy and no split.
+ */
+static void thp_sole_owner_reuse(bool unshare)
+{
+	const char *name = unshare ? "R/O pin's unshare" : "write";
+	struct task_struct *t[2] = { NULL, NULL };
+	struct page *page = NULL;
+	unsigned long pfn;
+	long splits, reuses;
+	char c = 'w';
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("thp-reuse");
+	if (!gt_thp(GT_BASE))
+		bail_out("no THP");
+	if (pinmm_fork(t[0], "child", &t[1]))
+		bail_out("fork");
+	pinmm_task_exit(t[1]);
+	t[1] = NULL;
+	pinmm_task_attach(t[0]);
+	rcu_barrier();
+	pfn = test_pt_pfn(current->mm, GT_BASE);
+	ok(!gt_writable(current->mm, GT_BASE) && !gt_exclusive(pfn_to_page(pfn)),
+	   "[%s] setup: after the child's exit the THP is read-only and not exclusive", name);
+	splits = gt_ev(THP_SPLIT_PMD);
+	reuses = gt_ev(COW_REUSE);
+	if (unshare) {
+		ok(gt_pin(GT_BASE + 5 * PAGE_SIZE, 1, FOLL_LONGTERM, &page) == 1 &&
+		   page_to_pfn(page) == pfn + 5, "[%s] the pin takes the THP's own page", name);
+	} else {
+		ok(!put_user(c, (char __user *)(GT_BASE + 5 * PAGE_SIZE)), "[%s] a write", name);
+	}
+	ok(test_pmd_mapped(current->mm, GT_BASE) && test_pt_pfn(current->mm, GT_BASE) == pfn &&
+	   gt_exclusive(pfn_to_page(pfn)) && gt_ev(THP_SPLIT_PMD) == splits,
+	   "R-REUSE [%s]: the sole owner's THP is reused in place, the PMD kept (no split)", name);
+	ok(gt_writable(current->mm, GT_BASE) == !unshare && (unshare || gt_ev(COW_REUSE) == reuses + 1),
+	   "[%s] ... %s", name, unshare ? "and stays read-only" : "and becomes writable");
+	if (page)
+		unpin_user_page(page);
+	gt_teardown("THP sole owner reuse", t, 1);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -491,5 +581,9 @@ int main(void)
 	large_folio_write_copies();
 	cow_copy_oom();
 	unshare_reuse_stays_readonly();
+	fork_false_positive_gate(false);
+	fork_false_positive_gate(true);
+	thp_sole_owner_reuse(false);
+	thp_sole_owner_reuse(true);
 	return done_testing();
 }
