@@ -24,16 +24,19 @@
  *      the entry says so), unlock (which wakes the faults waiting on the
  *      migration entries) and free the source.
  *
- * Large folios. A PMD-mapped THP is first split at the PMD (split_huge_pmd:
- * pinmm has no PMD migration entries), then migrated whole into a folio of
- * the same order, which comes back mapped by PTEs and is then mapped by a
- * PMD again (collapse_pte_mapped_thp) wherever a VMA maps all of it in one
- * aligned 2 MiB — what Linux with CONFIG_ARCH_ENABLE_THP_MIGRATION reaches
- * through PMD migration entries. When no destination of the
+ * Large folios. An anon THP mapped by a PMD leaf is unmapped into one PMD
+ * migration entry (set_pmd_migration_entry) and comes back as one PMD leaf
+ * of the destination (remove_migration_pmd), as Linux does with
+ * CONFIG_ARCH_ENABLE_THP_MIGRATION: no split, no 512 PTEs each way. Where a
+ * VMA maps it by PTEs, each PTE gets its own entry as for a small folio; a
+ * PMD migration entry split meanwhile (mprotect or munmap of part of it)
+ * becomes 512 PTE entries and is restored as such. A file THP is split at
+ * the PMD first, as before. When no destination of the
  * same order exists, the folio is split at the destination instead: each of
  * its pages moves into its own order-0 folio, and the source is freed whole.
  * That is what Linux's split-then-migrate reaches (thp_migration_split),
- * without handing an unmapped, half-split folio around.
+ * without handing an unmapped, half-split folio around; its PMDs are split
+ * first (a PMD entry cannot point at 512 separate folios).
  *
  * Page-cache folios move with their cache: the references the cache and
  * the file system's private data (a block map) hold are expected, the rmap
@@ -90,18 +93,60 @@ static bool folio_is_thp(const struct folio *folio)
 
 /* ---- unmap: PTEs -> migration entries ----------------------------------------------- */
 
-/* try_to_migrate_one(): one VMA. False (stop the walk) if a page may be pinned. */
+/*
+ * set_pmd_migration_entry(): the PMD leaf at @pvmw (locked) of the anon THP
+ * @folio becomes one migration entry. -EBUSY, with the leaf put back as it
+ * was, if the folio may be pinned. The entry is stored in place of the leaf
+ * (never an empty PMD in between: lockless walkers such as zap's would take
+ * an empty PMD for nothing to do), and GUP-fast, which re-reads the PMD after
+ * its grab, either sees it or its pin is seen by the share below.
+ */
+static int set_pmd_migration_entry(struct page_vma_mapped_walk *pvmw, struct folio *folio)
+{
+	struct vm_area_struct *vma = pvmw->vma;
+	pmd_t pmdval = pmdp_get(pvmw->pmd);
+	struct page *page = pmd_page(pmdval);
+	bool anon_exclusive = PageAnonExclusive(page);
+	enum swp_type type;
+
+	VM_BUG_ON_FOLIO(page != folio_page(folio, 0), folio);
+	if (pmd_write(pmdval))
+		type = SWP_MIGRATION_WRITE;
+	else if (anon_exclusive)
+		type = SWP_MIGRATION_READ_EXCLUSIVE;
+	else
+		type = SWP_MIGRATION_READ;
+	/* the same bits as a PTE entry: young, dirty, soft-dirty travel too */
+	set_pmd(pvmw->pmd, __pmd(pte_val(make_migration_pte(type, folio_pfn(folio),
+							    __pte(pmd_val(pmdval))))));
+	if (anon_exclusive && folio_try_share_anon_rmap_pmd(folio, page)) {
+		set_pmd(pvmw->pmd, pmdval);
+		return -EBUSY;
+	}
+	if (pmd_dirty(pmdval))
+		folio_mark_dirty(folio);
+	/* the entry keeps the rss charge and the deposited table; the mapping goes */
+	folio_remove_rmap_pmd(folio, page, vma);
+	folio_put(folio);	/* never the last: the isolation reference stays */
+	return 0;
+}
+
+/*
+ * try_to_migrate_one(): one VMA. False (stop the walk) if a page may be
+ * pinned. @arg non-NULL: PMD leaves of an anon THP become PMD migration
+ * entries; else they are split first (a file THP, or a destination split
+ * into pages).
+ */
 static bool try_to_migrate_one(struct folio *folio, struct vm_area_struct *vma,
 			       unsigned long address, void *arg)
 {
 	struct page_vma_mapped_walk pvmw = PVMW_INIT(folio, vma, address);
 	struct mmu_notifier_range range;
 	unsigned long end = min(address + folio_size(folio), vma->vm_end);
+	bool pmd_entries = arg != NULL;
 	bool ret = true;
 
-	(void)arg;
-	/* no PMD migration entries: a THP mapped by a PMD is mapped by PTEs first */
-	if (folio_test_large(folio))
+	if (folio_test_large(folio) && !pmd_entries)
 		for (unsigned long a = address & PMD_MASK; a < end; a += PMD_SIZE)
 			split_huge_pmd_address(vma, max(a, vma->vm_start));
 
@@ -115,7 +160,15 @@ static bool try_to_migrate_one(struct folio *folio, struct vm_area_struct *vma,
 		pte_t pteval;
 
 		if (!pvmw.pte) {
-			/* a PMD came back (racing THP fault): try again later */
+			/*
+			 * A PMD leaf (or a PMD entry already: nothing to do).
+			 * Without PMD entries it came back after the split (a
+			 * racing THP fault): try again later.
+			 */
+			if (is_swap_pmd(pmdp_get(pvmw.pmd)))
+				continue;
+			if (pmd_entries && !set_pmd_migration_entry(&pvmw, folio))
+				continue;
 			page_vma_mapped_walk_done(&pvmw);
 			ret = false;
 			break;
@@ -153,10 +206,11 @@ static bool try_to_migrate_one(struct folio *folio, struct vm_area_struct *vma,
 	return ret;
 }
 
-static void try_to_migrate(struct folio *folio, struct anon_vma *anon_vma)
+static void try_to_migrate(struct folio *folio, struct anon_vma *anon_vma, bool pmd_entries)
 {
 	struct rmap_walk_control rwc = {
 		.rmap_one = try_to_migrate_one,
+		.arg = pmd_entries ? (void *)1 : NULL,
 		.anon_vma = anon_vma,
 	};
 
@@ -164,6 +218,43 @@ static void try_to_migrate(struct folio *folio, struct anon_vma *anon_vma)
 }
 
 /* ---- remap: migration entries -> PTEs ------------------------------------------------ */
+
+/* The protection a restored entry starts from (mprotect stores it without our locks). */
+static pgprot_t migration_prot(struct vm_area_struct *vma)
+{
+	pgprot_t prot;
+
+	/*
+	 * READ_ONCE (vma.c). pgprot_entry(): a PROT_NONE VMA still gets a
+	 * present (non-user) entry, never one that reads as a swap entry.
+	 */
+	prot.pgprot = __atomic_load_n(&vma->vm_page_prot.pgprot, __ATOMIC_RELAXED);
+	return pgprot_entry(prot);
+}
+
+/*
+ * remove_migration_pmd(): the PMD migration entry at @pvmw (locked) becomes
+ * a PMD leaf of @new (the destination, or the source put back), with the
+ * permission, anon-exclusivity and young/dirty/soft-dirty bits it recorded.
+ */
+static void remove_migration_pmd(struct page_vma_mapped_walk *pvmw, struct folio *new)
+{
+	struct vm_area_struct *vma = pvmw->vma;
+	pmd_t old = pmdp_get(pvmw->pmd);
+	swp_entry_t entry = pmd_to_swp_entry(old);
+	pmd_t pmd = pmd_mkhuge(pfn_pmd(folio_pfn(new), migration_prot(vma)));
+
+	pmd = (pmd_val(old) & _PAGE_SWP_YOUNG) ? pmd_mkyoung(pmd) : pmd_mkold(pmd);
+	if ((pmd_val(old) & _PAGE_SWP_DIRTY) && folio_test_dirty(new))
+		pmd = pmd_mkdirty(pmd);
+	if (pmd_val(old) & _PAGE_SWP_SOFT_DIRTY)
+		pmd = __pmd(pmd_val(pmd) | _PAGE_SOFT_DIRTY);
+	pmd = is_writable_migration_entry(entry) ? pmd_mkwrite(pmd) : pmd_wrprotect(pmd);
+	folio_get(new);
+	folio_add_anon_rmap_pmd(new, folio_page(new, 0), vma, pvmw->address,
+				is_readable_migration_entry(entry) ? RMAP_NONE : RMAP_EXCLUSIVE);
+	set_pmd(pvmw->pmd, pmd);
+}
 
 /* remove_migration_pte(): one VMA; @folio is the (locked) source being walked. */
 static bool remove_migration_pte(struct folio *folio, struct vm_area_struct *vma,
@@ -180,10 +271,15 @@ static bool remove_migration_pte(struct folio *folio, struct vm_area_struct *vma
 		struct page *page;
 		unsigned long idx;
 		int rmap_flags = RMAP_NONE;
-		pgprot_t prot;
 
-		if (!pvmw.pte)
-			continue;	/* a PMD leaf of the source: nothing to restore */
+		if (!pvmw.pte) {
+			pmd_t pmdval = pmdp_get(pvmw.pmd);
+
+			/* a PMD leaf of the source (its walk back stopped before it): as it is */
+			if (is_swap_pmd(pmdval) && is_migration_entry(pmd_to_swp_entry(pmdval)))
+				remove_migration_pmd(&pvmw, d ? d->whole : folio);
+			continue;
+		}
 		old = ptep_get(pvmw.pte);
 		if (!is_migration_pte(old))
 			continue;
@@ -192,13 +288,7 @@ static bool remove_migration_pte(struct folio *folio, struct vm_area_struct *vma
 		page = d ? dst_page(d, idx) : folio_page(folio, idx);
 		new = page_folio(page);
 
-		/*
-		 * mprotect stores vm_page_prot without our locks: READ_ONCE
-		 * (vma.c). pgprot_entry(): a PROT_NONE VMA still gets a present
-		 * (non-user) entry, never one that reads as a swap entry.
-		 */
-		prot.pgprot = __atomic_load_n(&vma->vm_page_prot.pgprot, __ATOMIC_RELAXED);
-		pte = mk_pte(page, pgprot_entry(prot));
+		pte = mk_pte(page, migration_prot(vma));
 		if (!(pte_val(old) & _PAGE_SWP_YOUNG))
 			pte = pte_mkold(pte);
 		else
@@ -221,21 +311,6 @@ static bool remove_migration_pte(struct folio *folio, struct vm_area_struct *vma
 			folio_add_file_rmap_pte(new, page, vma);
 		}
 		set_pte(pvmw.pte, pte);
-	}
-	/*
-	 * A whole THP (destination, or the source put back) that this VMA maps
-	 * by 512 PTEs in one aligned 2 MiB: the PMD mapping that the split took
-	 * away comes back, as Linux's remove_migration_pmd() keeps it.
-	 */
-	if (!d || !d->split) {
-		struct folio *thp = d ? d->whole : folio;
-
-		if (folio_is_thp(thp)) {
-			long off = (long)(folio->index - vma->vm_pgoff);
-
-			collapse_pte_mapped_thp(vma, vma->vm_start + ((unsigned long)off << PAGE_SHIFT),
-						thp);
-		}
 	}
 	return true;
 }
@@ -400,12 +475,13 @@ static void migrate_folio_done(struct folio *src)
  * possible while nothing maps the folio; NULL means it is mapped nowhere (and
  * an isolated, locked anon folio cannot gain a first mapping).
  */
-static struct anon_vma *migrate_unmap_src(struct folio *src, bool file)
+static struct anon_vma *migrate_unmap_src(struct folio *src, bool file, bool split)
 {
 	struct anon_vma *anon_vma = folio_test_anon(src) ? folio_get_anon_vma(src) : NULL;
 
+	/* PMD entries for a THP that moves whole into one anon THP */
 	if (anon_vma || (file && folio_mapped(src)))
-		try_to_migrate(src, anon_vma);
+		try_to_migrate(src, anon_vma, !file && !split && folio_is_thp(src));
 	return anon_vma;
 }
 
@@ -490,7 +566,7 @@ static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_
 		goto out_put_dst;
 	dst_for_each(&d, dst_lock);
 
-	anon_vma = migrate_unmap_src(src, file);
+	anon_vma = migrate_unmap_src(src, file, split);
 	if (folio_mapped(src)) {
 		rc = -EAGAIN;	/* maybe pinned, or a PMD could not be split */
 		goto out_remap;
@@ -586,7 +662,7 @@ static int migrate_folio_unmap(struct folio *src, new_folio_t get_new_folio,
 	if (rc)
 		goto out_unlock_src;
 	dst_lock(d.whole);
-	anon_vma = migrate_unmap_src(src, file);
+	anon_vma = migrate_unmap_src(src, file, false);
 	if (folio_mapped(src)) {
 		remove_migration_ptes(src, NULL, anon_vma);
 		if (anon_vma)

@@ -463,12 +463,12 @@ static void __split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd,
 		set_pmd(pmd, pmd_mktable(table));
 		folio_remove_rmap_pmd(folio, page, vma);
 	} else {
-		/* a PMD migration entry becomes 512 PTE migration entries */
+		/* a PMD migration entry becomes 512 PTE migration entries, same bits */
 		swp_entry_t e = pmd_to_swp_entry(old);
+		unsigned long bits = pmd_val(old) & ~PTE_PFN_MASK;
 
 		for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
-			set_pte(&ptes[i], swp_entry_to_pte(swp_entry(swp_type(e),
-								      swp_offset(e) + i)));
+			set_pte(&ptes[i], __pte(bits | ((swp_offset(e) + i) << PAGE_SHIFT)));
 		set_pmd(pmd, pmd_mktable(table));
 	}
 	count_vm_event(THP_SPLIT_PMD);

@@ -370,14 +370,14 @@ static void test_thp_whole(void)
 	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
 		contiguous &= test_pt_pfn(mm, MG_BASE + i * PAGE_SIZE) == pfn1 + i;
 	ok(contiguous, "thp: every page maps its place in the new folio");
-	ok(test_pmd_mapped(mm, MG_BASE), "thp: it comes back mapped by a PMD leaf (split for "
-	   "the move, then collapse_pte_mapped_thp)");
+	ok(test_pmd_mapped(mm, MG_BASE), "thp: it comes back mapped by a PMD leaf (a PMD "
+	   "migration entry in between, tests/migrate/thp_pmd.c)");
 	is_int(ev(THP_MIGRATION_SUCCESS) - thp0, 1, "thp: thp_migration_success +1");
 	is_int(ev(PGMIGRATE_SUCCESS) - succ0, (long)HPAGE_PMD_NR, "thp: pgmigrate_success +512");
 	is_int(ev(THP_MIGRATION_SPLIT) - split0, 0, "thp: no split");
 	is_uint(mg_check(MG_BASE, HPAGE_PMD_NR, 13), 0, "thp: all 2 MiB read back the same");
 	is_uint(pinmm_frames_in_use(), inuse0,
-		"thp: the old THP was freed (the deposited table now maps the PTEs)");
+		"thp: the old THP was freed (the deposited table stays deposited)");
 	if (dst) {
 		bool ptes_gone = true, tails_shared = true;
 
