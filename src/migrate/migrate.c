@@ -335,27 +335,27 @@ static void remove_migration_ptes(struct folio *src, const struct migrate_dst *d
 
 /* ---- the move itself ----------------------------------------------------------------- */
 
-/* Flags that describe the contents travel with them (Linux folio_migrate_flags). */
+/*
+ * Flags that describe the contents travel with them (Linux folio_migrate_flags):
+ * referenced, uptodate, workingset, checked, swapbacked and dirty are copied;
+ * active, mlocked and (unless active) unevictable move, leaving the source.
+ * Both folios are ours alone (the source frozen, the destination unknown to
+ * anyone): one atomic read-and-clear of the source and one atomic or into
+ * the destination (release: uptodate publishes the copied data) instead of
+ * a locked operation per flag.
+ */
 static void folio_migrate_flags(struct folio *dst, struct folio *src)
 {
-	if (folio_test_referenced(src))
-		folio_set_referenced(dst);
-	if (folio_test_uptodate(src))
-		folio_mark_uptodate(dst);
-	if (folio_test_clear_active(src))
-		folio_set_active(dst);
-	else if (folio_test_clear_unevictable(src))
-		folio_set_unevictable(dst);
-	if (folio_test_workingset(src))
-		folio_set_workingset(dst);
-	if (folio_test_checked(src))
-		folio_set_checked(dst);
-	if (folio_test_swapbacked(src))
-		folio_set_swapbacked(dst);
-	if (folio_test_clear_mlocked(src))
-		folio_set_mlocked(dst);
-	if (folio_test_dirty(src))
-		folio_set_dirty(dst);
+	const unsigned long copy = BIT(PG_referenced) | BIT(PG_uptodate) | BIT(PG_workingset) |
+				   BIT(PG_checked) | BIT(PG_swapbacked) | BIT(PG_dirty);
+	unsigned long move = BIT(PG_active) | BIT(PG_mlocked) | BIT(PG_unevictable);
+	unsigned long old;
+
+	if (folio_test_active(src))
+		move &= ~BIT(PG_unevictable);	/* an active folio was not unevictable */
+	old = atomic_fetch_and_explicit(&src->flags, ~move, memory_order_relaxed);
+	if (old & (copy | move))
+		atomic_fetch_or_explicit(&dst->flags, old & (copy | move), memory_order_release);
 }
 
 /* Copy contents, flags, mapping and index of @src's pages to @d. Both frozen/locked. */
