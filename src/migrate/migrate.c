@@ -69,6 +69,9 @@
 #include <pinmm/sched.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __x86_64__
+#include <immintrin.h>
+#endif
 
 #define NR_MAX_MIGRATE_PAGES_RETRY	10
 #define MIGRATEPAGE_SUCCESS		0
@@ -358,6 +361,49 @@ static void folio_migrate_flags(struct folio *dst, struct folio *src)
 		atomic_fetch_or_explicit(&dst->flags, old & (copy | move), memory_order_release);
 }
 
+#ifdef __x86_64__
+/* 32-byte non-temporal stores (chosen at run time: the build is baseline x86-64) */
+__attribute__((target("avx2")))
+static void copy_nt_avx2(void *dst, const void *src, size_t len)
+{
+	__m256i *d = dst;
+	const __m256i *s = src;
+
+	for (size_t i = 0; i < len / sizeof(*d); i += 4) {
+		__m256i a = _mm256_load_si256(s + i), b = _mm256_load_si256(s + i + 1);
+		__m256i c = _mm256_load_si256(s + i + 2), e = _mm256_load_si256(s + i + 3);
+
+		_mm256_stream_si256(d + i, a);
+		_mm256_stream_si256(d + i + 1, b);
+		_mm256_stream_si256(d + i + 2, c);
+		_mm256_stream_si256(d + i + 3, e);
+	}
+	_mm_sfence();
+}
+#endif
+
+/*
+ * Copy a large folio's bytes with non-temporal stores where the CPU has
+ * AVX2 (else memcpy). Nothing reads the destination soon (the migrating CPU
+ * never does; the mappings come back after), so writing around the caches
+ * saves reading each destination line in first and evicting 2 MiB of what
+ * the caches hold: a THP copies in about 0.6-0.7x the time of memcpy()
+ * (bench/migrate). Linux copies with copy_page() (rep movs); an order-0
+ * folio here too, where streaming stores measured no faster. Both addresses
+ * are page aligned, @len a multiple of 128. The sfence orders the stores
+ * before the unfreeze and the new mappings that publish them.
+ */
+static void copy_large_folio_data(void *dst, const void *src, size_t len)
+{
+#ifdef __x86_64__
+	if (__builtin_cpu_supports("avx2")) {
+		copy_nt_avx2(dst, src, len);
+		return;
+	}
+#endif
+	memcpy(dst, src, len);
+}
+
 /* Copy contents, flags, mapping and index of @src's pages to @d. Both frozen/locked. */
 static void migrate_contents(const struct migrate_dst *d)
 {
@@ -366,7 +412,11 @@ static void migrate_contents(const struct migrate_dst *d)
 	unsigned long nr = folio_nr_pages(src);
 
 	if (!d->split) {
-		memcpy(folio_address(d->whole), folio_address(src), folio_size(src));
+		if (folio_test_large(src))
+			copy_large_folio_data(folio_address(d->whole), folio_address(src),
+					      folio_size(src));
+		else
+			memcpy(folio_address(d->whole), folio_address(src), PAGE_SIZE);
 		d->whole->index = src->index;
 		folio_migrate_flags(d->whole, src);
 		atomic_store_explicit(&d->whole->mapping, mapping, memory_order_release);
