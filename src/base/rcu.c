@@ -86,19 +86,25 @@ static inline void rcu_ensure_registered(void)
 		rcu_register_current();
 }
 
+/*
+ * Only the outermost section enters liburcu: an inner one is inside it
+ * already (a grace period waits for the outermost), and liburcu's read side
+ * is a call into a shared library with a TLS lookup each time.
+ */
 void rcu_read_lock(void)
 {
 	rcu_ensure_registered();
-	rcu_nesting++;
-	urcu_memb_read_lock();
+	if (rcu_nesting++ == 0)
+		urcu_memb_read_lock();
 }
 
 void rcu_read_unlock(void)
 {
 	VM_BUG_ON(!rcu_nesting);
+	if (--rcu_nesting)
+		return;
 	/* Before liburcu's unlock: once that runs, the grace period may end. */
-	if (--rcu_nesting == 0)
-		tsan_release(&rcu_gp_sync);
+	tsan_release(&rcu_gp_sync);
 	urcu_memb_read_unlock();
 }
 
