@@ -415,8 +415,8 @@ static void migrate_contents(const struct migrate_dst *d)
 		if (folio_test_large(src))
 			copy_large_folio_data(folio_address(d->whole), folio_address(src),
 					      folio_size(src));
-		else
-			memcpy(folio_address(d->whole), folio_address(src), PAGE_SIZE);
+		else	/* glibc's copy for the CPU (gcc would inline rep movsq for PAGE_SIZE) */
+			memcpy(folio_address(d->whole), folio_address(src), folio_size(src));
 		d->whole->index = src->index;
 		folio_migrate_flags(d->whole, src);
 		atomic_store_explicit(&d->whole->mapping, mapping, memory_order_release);
