@@ -194,6 +194,7 @@ struct vm_area_struct;
 struct mmu_notifier_subscriptions;
 struct task_struct;
 struct file;
+struct userfaultfd_ctx;
 
 /* vm_flags, Linux's values */
 #define VM_NONE		0x00000000UL
@@ -206,7 +207,9 @@ struct file;
 #define VM_MAYEXEC	0x00000040UL
 #define VM_MAYSHARE	0x00000080UL
 #define VM_GROWSDOWN	0x00000100UL
+#define VM_UFFD_MISSING	0x00000200UL	/* userfaultfd: missing faults (unused) */
 #define VM_PFNMAP	0x00000400UL	/* raw pfns, no struct page behind them */
+#define VM_UFFD_WP	0x00001000UL	/* userfaultfd write-protect tracking (userfaultfd.h) */
 #define VM_LOCKED	0x00002000UL
 #define VM_IO		0x00004000UL	/* memory-mapped I/O */
 #define VM_DONTCOPY	0x00020000UL	/* MADV_DONTFORK */
@@ -217,6 +220,7 @@ struct file;
 #define VM_HUGETLB	0x00400000UL
 #define VM_WIPEONFORK	0x02000000UL	/* MADV_WIPEONFORK */
 #define VM_DONTDUMP	0x04000000UL
+#define VM_SOFTDIRTY	0x08000000UL	/* not soft-dirty clean: all pages read as soft-dirty */
 #define VM_MIXEDMAP	0x10000000UL
 #define VM_HUGEPAGE	0x20000000UL	/* MADV_HUGEPAGE */
 #define VM_NOHUGEPAGE	0x40000000UL	/* MADV_NOHUGEPAGE */
@@ -240,6 +244,7 @@ struct vm_area_struct {
 	const struct vm_operations_struct *vm_ops;
 	void *vm_private_data;
 	struct list_head shared;		/* i_mmap list of the file's mapping */
+	struct userfaultfd_ctx *vm_userfaultfd_ctx;	/* (M) registered uffd, or NULL */
 };
 
 /* mm->flags bits */

@@ -255,6 +255,36 @@ unsigned long vm_mmap(struct file *file, unsigned long addr, unsigned long len,
  */
 int vm_munmap(unsigned long start, size_t len);
 
+#ifndef MREMAP_MAYMOVE
+#define MREMAP_MAYMOVE		1
+#endif
+#ifndef MREMAP_FIXED
+#define MREMAP_FIXED		2
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP	4
+#endif
+
+/* mremap(2) on @mm: see src/mm/mremap.c and docs/mremap.md. Address or -errno. */
+long do_mremap(struct mm_struct *mm, unsigned long addr, unsigned long old_len,
+	       unsigned long new_len, unsigned long flags, unsigned long new_addr);
+
+/**
+ * vm_mremap() - mremap(2) on current->mm: grow, shrink or move a mapping.
+ * @addr: page-aligned start of the old range.
+ * @old_len: its length.
+ * @new_len: the new length.
+ * @flags: MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP.
+ * @new_addr: the destination with MREMAP_FIXED.
+ *
+ * A move carries page-table entries, never data: pinned pages stay pinned.
+ * Context: takes mmap_lock for writing.
+ * Return: the (new) address, or -errno as an IS_ERR_VALUE() address
+ * (do_mremap() lists them).
+ */
+unsigned long vm_mremap(unsigned long addr, unsigned long old_len, unsigned long new_len,
+			unsigned long flags, unsigned long new_addr);
+
 /**
  * do_mprotect() - change the protection of [@start, @start + @len) (mprotect(2)).
  * @start: page-aligned start.

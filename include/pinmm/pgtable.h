@@ -158,7 +158,7 @@ static inline pte_t pte_advance_pfn(pte_t p, unsigned long nr)
 static inline pte_t pte_modify(pte_t p, pgprot_t prot)
 {
 	const unsigned long keep = PTE_PFN_MASK | _PAGE_DIRTY | _PAGE_ACCESSED |
-				   _PAGE_SPECIAL | _PAGE_DEVMAP | _PAGE_SOFT_DIRTY;
+				   _PAGE_SPECIAL | _PAGE_DEVMAP | _PAGE_SOFT_DIRTY | _PAGE_UFFD_WP;
 
 	return __pte((p.pte & keep) | (prot.pgprot & ~keep));
 }
@@ -193,7 +193,7 @@ static inline pmd_t pfn_pmd(unsigned long pfn, pgprot_t prot)
 static inline pmd_t pmd_modify(pmd_t p, pgprot_t prot)
 {
 	const unsigned long keep = PTE_PFN_MASK | _PAGE_DIRTY | _PAGE_ACCESSED | _PAGE_PSE |
-				   _PAGE_SPECIAL | _PAGE_DEVMAP | _PAGE_SOFT_DIRTY;
+				   _PAGE_SPECIAL | _PAGE_DEVMAP | _PAGE_SOFT_DIRTY | _PAGE_UFFD_WP;
 
 	return __pmd((p.pmd & keep) | (prot.pgprot & ~keep));
 }
@@ -276,6 +276,75 @@ static inline bool is_writable_migration_entry(swp_entry_t e)
 static inline bool is_readable_exclusive_migration_entry(swp_entry_t e)
 {
 	return swp_type(e) == SWP_MIGRATION_READ_EXCLUSIVE;
+}
+
+/* ---- soft-dirty and uffd-wp bits (docs/soft-dirty-uffd.md) ------------------ */
+
+/*
+ * Present entries: _PAGE_SOFT_DIRTY (bit 11) and _PAGE_UFFD_WP (bit 10).
+ * Non-present entries keep both at the same bits: _PAGE_SWP_SOFT_DIRTY
+ * (migrate.h) and _PAGE_SWP_UFFD_WP. A uffd-wp PTE is never writable.
+ */
+#define _PAGE_SWP_UFFD_WP	_PAGE_UFFD_WP	/* bit 10 of a non-present entry */
+
+static inline pte_t pte_mksoft_dirty(pte_t p)	{ return __pte(p.pte | _PAGE_SOFT_DIRTY); }
+static inline pte_t pte_clear_soft_dirty(pte_t p) { return __pte(p.pte & ~_PAGE_SOFT_DIRTY); }
+static inline bool pte_uffd_wp(pte_t p)		{ return p.pte & _PAGE_UFFD_WP; }
+static inline pte_t pte_mkuffd_wp(pte_t p)	{ return pte_wrprotect(__pte(p.pte | _PAGE_UFFD_WP)); }
+static inline pte_t pte_clear_uffd_wp(pte_t p)	{ return __pte(p.pte & ~_PAGE_UFFD_WP); }
+static inline bool pmd_soft_dirty(pmd_t p)	{ return p.pmd & _PAGE_SOFT_DIRTY; }
+static inline pmd_t pmd_mksoft_dirty(pmd_t p)	{ return __pmd(p.pmd | _PAGE_SOFT_DIRTY); }
+static inline pmd_t pmd_clear_soft_dirty(pmd_t p) { return __pmd(p.pmd & ~_PAGE_SOFT_DIRTY); }
+static inline bool pmd_uffd_wp(pmd_t p)		{ return p.pmd & _PAGE_UFFD_WP; }
+static inline pmd_t pmd_mkuffd_wp(pmd_t p)	{ return pmd_wrprotect(__pmd(p.pmd | _PAGE_UFFD_WP)); }
+static inline pmd_t pmd_clear_uffd_wp(pmd_t p)	{ return __pmd(p.pmd & ~_PAGE_UFFD_WP); }
+
+static inline bool pte_swp_soft_dirty(pte_t p)	{ return p.pte & _PAGE_SOFT_DIRTY; }
+static inline pte_t pte_swp_mksoft_dirty(pte_t p) { return __pte(p.pte | _PAGE_SOFT_DIRTY); }
+static inline pte_t pte_swp_clear_soft_dirty(pte_t p) { return __pte(p.pte & ~_PAGE_SOFT_DIRTY); }
+static inline bool pte_swp_uffd_wp(pte_t p)	{ return p.pte & _PAGE_SWP_UFFD_WP; }
+static inline pte_t pte_swp_mkuffd_wp(pte_t p)	{ return __pte(p.pte | _PAGE_SWP_UFFD_WP); }
+static inline pte_t pte_swp_clear_uffd_wp(pte_t p) { return __pte(p.pte & ~_PAGE_SWP_UFFD_WP); }
+
+/*
+ * PTE markers (SWP_PTE_MARKER): a non-present entry that maps nothing and
+ * records something about the empty slot; the offset holds marker bits.
+ * PTE_MARKER_UFFD_WP: the range is uffd-wp protected though unpopulated.
+ */
+#define PTE_MARKER_UFFD_WP	(1UL << 0)
+#define PTE_MARKER_MASK		PTE_MARKER_UFFD_WP
+
+static inline pte_t make_pte_marker(unsigned long marker)
+{
+	return swp_entry_to_pte(swp_entry(SWP_PTE_MARKER, marker));
+}
+static inline bool is_pte_marker(pte_t p)
+{
+	return is_swap_pte(p) && swp_type(pte_to_swp_entry(p)) == SWP_PTE_MARKER;
+}
+static inline unsigned long pte_marker_get(pte_t p)
+{
+	return swp_offset(pte_to_swp_entry(p)) & PTE_MARKER_MASK;
+}
+static inline bool pte_marker_uffd_wp(pte_t p)
+{
+	return is_pte_marker(p) && (pte_marker_get(p) & PTE_MARKER_UFFD_WP);
+}
+
+/*
+ * A non-present entry taken elsewhere without its uffd-wp state (mremap,
+ * fork without the event): the bit goes, and a marker that was only
+ * uffd-wp becomes pte_none. Soft-dirty is set when @mksd (mremap: "moved").
+ */
+static inline pte_t pte_swp_drop_uffd_wp(pte_t p, bool mksd)
+{
+	if (is_pte_marker(p)) {
+		unsigned long m = pte_marker_get(p) & ~PTE_MARKER_UFFD_WP;
+
+		return m ? make_pte_marker(m) : __pte(0);
+	}
+	p = pte_swp_clear_uffd_wp(p);
+	return mksd ? pte_swp_mksoft_dirty(p) : p;
 }
 
 #endif /* PINMM_PGTABLE_H */

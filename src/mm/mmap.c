@@ -122,7 +122,7 @@ static unsigned long unmapped_area_topdown(struct mm_struct *mm, unsigned long l
  * top-down from mmap_base (then anywhere below TASK_SIZE). Anonymous
  * mappings of 2 MiB or more are PMD-aligned so huge pages can map them.
  */
-static unsigned long get_unmapped_area(struct mm_struct *mm, bool thp_align,
+unsigned long get_unmapped_area(struct mm_struct *mm, bool thp_align,
 				       unsigned long addr, unsigned long len)
 {
 	unsigned long align = PAGE_SIZE, ret;

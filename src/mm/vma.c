@@ -292,6 +292,32 @@ bool vma_tree_consistent(struct mm_struct *mm)
 	return !node && n == mm->map_count;
 }
 
+void vma_set_end(struct vm_area_struct *vma, unsigned long end)
+{
+	struct address_space *mapping;
+	struct anon_vma *av;
+
+	mmap_assert_write_locked(vma->vm_mm);
+	VM_BUG_ON(end <= vma->vm_start || !IS_ALIGNED(end, PAGE_SIZE));
+	mapping = vma_file_lock(vma);
+	av = vma_anon_lock(vma);
+	vma->vm_end = end;
+	vma_anon_unlock(av);
+	vma_file_unlock(mapping);
+}
+
+void vma_rmap_lock(struct vm_area_struct *vma)
+{
+	vma_file_lock(vma);
+	vma_anon_lock(vma);
+}
+
+void vma_rmap_unlock(struct vm_area_struct *vma)
+{
+	vma_anon_unlock(vma->anon_vma);
+	vma_file_unlock(vma->vm_file ? vma->vm_file->f_mapping : NULL);
+}
+
 /* ---- split ------------------------------------------------------------------ */
 
 /**

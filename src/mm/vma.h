@@ -65,6 +65,11 @@ struct vm_area_struct *vma_isolate_range(struct mm_struct *mm, struct vm_area_st
 					 unsigned long start, unsigned long end, int *err);
 struct vm_area_struct *vma_merge_prev(struct mm_struct *mm, struct vm_area_struct *vma);
 struct vm_area_struct *vma_merge_next(struct mm_struct *mm, struct vm_area_struct *vma);
+/* Move @vma's end to @end (mremap growing or shrinking in place), rmap locks held meanwhile. */
+void vma_set_end(struct vm_area_struct *vma, unsigned long end);
+/* Take / drop the rmap locks of @vma (i_mmap, then anon_vma root) for writing. */
+void vma_rmap_lock(struct vm_area_struct *vma);
+void vma_rmap_unlock(struct vm_area_struct *vma);
 
 /*
  * A walk that changes vm_flags over a range (mprotect, madvise, mlock): for
@@ -87,6 +92,13 @@ bool vma_tree_consistent(struct mm_struct *mm);
 /* ---- mmap.c --------------------------------------------------------------- */
 
 int do_munmap(struct mm_struct *mm, unsigned long start, size_t len);
+/*
+ * A free range of @len bytes for a new mapping: @addr if it is free, else
+ * top-down from mmap_base; PMD-aligned when @thp_align and @len >= 2 MiB.
+ * Return: the address, or -ENOMEM as an IS_ERR_VALUE() address.
+ */
+unsigned long get_unmapped_area(struct mm_struct *mm, bool thp_align,
+				unsigned long addr, unsigned long len);
 /* Fault in [start, end) of @mm as mlock/MAP_POPULATE do; mmap_lock held for reading. */
 int mm_populate_locked(struct mm_struct *mm, unsigned long start, unsigned long end,
 		       bool ignore_errors, bool locked_only);
