@@ -218,6 +218,16 @@ pgprot_t vma_get_page_prot(const struct vm_area_struct *vma, vm_flags_t flags);
 /* Set vma->vm_page_prot from its flags (mmap, mprotect). mmap_lock held for writing. */
 void vma_set_page_prot(struct vm_area_struct *vma);
 
+/*
+ * Soft-dirty tracking is on for a VMA once clear_refs cleared its
+ * VM_SOFTDIRTY (every new VMA is born with it: "all of it is dirty").
+ * Then a clean entry must take a write fault before it is written.
+ */
+static inline bool vma_soft_dirty_enabled(const struct vm_area_struct *vma)
+{
+	return !(vma->vm_flags & VM_SOFTDIRTY);
+}
+
 /* ---- the mmap family: current->mm, mmap_lock taken inside ---------------- */
 
 /**

@@ -513,6 +513,8 @@ static struct page *no_page_table(struct vm_area_struct *vma, unsigned int flags
  * FOLL_FORCE write into a private mapping that is not writable now, and only
  * once COW has given this mm an exclusive anonymous page: anything else must
  * go through a write fault (this is the Dirty-COW / CVE-2022-2590 rule).
+ * can_follow_write_pte/pmd add Linux 6.x's last two conditions: no write
+ * fault is owed to soft-dirty tracking (a clean entry) or to uffd-wp.
  */
 static bool can_follow_write_common(struct page *page, struct vm_area_struct *vma,
 				    unsigned int flags)
@@ -531,13 +533,25 @@ static bool can_follow_write_common(struct page *page, struct vm_area_struct *vm
 static bool can_follow_write_pte(pte_t pte, struct page *page, struct vm_area_struct *vma,
 				 unsigned int flags)
 {
-	return pte_write(pte) || can_follow_write_common(page, vma, flags);
+	if (pte_write(pte))
+		return true;
+	if (!can_follow_write_common(page, vma, flags))
+		return false;
+	if (vma_soft_dirty_enabled(vma) && !pte_soft_dirty(pte))
+		return false;
+	return !((vma->vm_flags & VM_UFFD_WP) && pte_uffd_wp(pte));
 }
 
 static bool can_follow_write_pmd(pmd_t pmd, struct page *page, struct vm_area_struct *vma,
 				 unsigned int flags)
 {
-	return pmd_write(pmd) || can_follow_write_common(page, vma, flags);
+	if (pmd_write(pmd))
+		return true;
+	if (!can_follow_write_common(page, vma, flags))
+		return false;
+	if (vma_soft_dirty_enabled(vma) && !pmd_soft_dirty(pmd))
+		return false;
+	return !((vma->vm_flags & VM_UFFD_WP) && pmd_uffd_wp(pmd));
 }
 
 static struct page *follow_page_pte(struct vm_area_struct *vma, unsigned long address,

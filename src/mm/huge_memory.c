@@ -784,7 +784,9 @@ int change_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr,
 		/* private: writable only where no COW is pending */
 		entry = pmd_wrprotect(entry);
 		if ((vma->vm_flags & VM_WRITE) && (newprot.pgprot & _PAGE_USER) && page &&
-		    PageAnon(page) && PageAnonExclusive(page))
+		    PageAnon(page) && PageAnonExclusive(page) &&
+		    !(vma_soft_dirty_enabled(vma) && !pmd_soft_dirty(old)) &&
+		    !((vma->vm_flags & VM_UFFD_WP) && pmd_uffd_wp(old)))
 			entry = pmd_mkwrite(entry);
 	} else if ((vma->vm_flags & VM_WRITE) && pmd_dirty(old) && (newprot.pgprot & _PAGE_USER)) {
 		entry = pmd_mkwrite(entry);

@@ -52,10 +52,23 @@ static bool vma_wants_writenotify_flags(const struct vm_area_struct *vma, vm_fla
 	return vma->vm_file && mapping_can_writeback(vma->vm_file->f_mapping);
 }
 
+/*
+ * Write faults wanted for tracking, not by the file: soft-dirty on (clear_refs
+ * cleared VM_SOFTDIRTY) or uffd-wp registered. Not dirty tracking: a
+ * long-term pin is still allowed (Linux keeps them out of
+ * vma_needs_dirty_tracking()).
+ */
+static bool vma_tracks_writes(vm_flags_t flags)
+{
+	if ((flags & (VM_WRITE | VM_SHARED)) != (VM_WRITE | VM_SHARED))
+		return false;
+	return !(flags & VM_SOFTDIRTY) || (flags & VM_UFFD_WP);
+}
+
 bool vma_wants_writenotify(struct vm_area_struct *vma, pgprot_t vm_page_prot)
 {
 	(void)vm_page_prot;
-	return vma_wants_writenotify_flags(vma, vma->vm_flags);
+	return vma_wants_writenotify_flags(vma, vma->vm_flags) || vma_tracks_writes(vma->vm_flags);
 }
 
 bool vma_needs_dirty_tracking(struct vm_area_struct *vma)
@@ -67,7 +80,7 @@ bool vma_needs_dirty_tracking(struct vm_area_struct *vma)
 pgprot_t vma_get_page_prot(const struct vm_area_struct *vma, vm_flags_t flags)
 {
 	/* write-notify: the PTEs of a shared mapping start read-only, like private ones */
-	if (vma_wants_writenotify_flags(vma, flags))
+	if (vma_wants_writenotify_flags(vma, flags) || vma_tracks_writes(flags))
 		flags &= ~VM_SHARED;
 	return vm_get_page_prot(flags);
 }
@@ -317,7 +330,8 @@ static unsigned long mmap_region(struct mm_struct *mm, struct file *file, unsign
 	}
 	vma->vm_start = addr;
 	vma->vm_end = addr + len;
-	vma->vm_flags = vm_flags;
+	/* a new VMA is all soft-dirty until clear_refs says otherwise */
+	vma->vm_flags = vm_flags | VM_SOFTDIRTY;
 	vma->vm_pgoff = pgoff;
 	vma->vm_ops = ops;
 	vma->vm_private_data = desc.private_data;

@@ -22,6 +22,11 @@ static bool can_change_pte_writable(struct vm_area_struct *vma, unsigned long ad
 
 	if (!(vma->vm_flags & VM_WRITE) || !(newprot.pgprot & _PAGE_USER))
 		return false;	/* not writable at all, or PROT_NONE */
+	/* a clean entry under soft-dirty tracking, or uffd-wp: the write must fault */
+	if (vma_soft_dirty_enabled(vma) && !pte_soft_dirty(pte))
+		return false;
+	if ((vma->vm_flags & VM_UFFD_WP) && pte_uffd_wp(pte))
+		return false;
 	if (!(vma->vm_flags & VM_SHARED)) {
 		/* what the write fault would do without any other check */
 		page = vm_normal_page(vma, addr, pte);

@@ -449,7 +449,8 @@ static bool vma_can_merge(const struct vm_area_struct *a, const struct vm_area_s
 {
 	if (a->vm_end != b->vm_start)
 		return false;
-	if (a->vm_flags != b->vm_flags || (a->vm_flags & VM_SPECIAL))
+	/* soft-dirty state does not keep VMAs apart (the merge is all dirty) */
+	if (((a->vm_flags ^ b->vm_flags) & ~VM_SOFTDIRTY) || (a->vm_flags & VM_SPECIAL))
 		return false;
 	if (a->vm_file != b->vm_file || a->vm_ops != b->vm_ops ||
 	    a->vm_private_data != b->vm_private_data)
@@ -489,6 +490,10 @@ static bool vma_merge_pair(struct mm_struct *mm, struct vm_area_struct *a,
 	mapping = vma_file_lock(a);
 	av = vma_anon_lock(a);
 	a->vm_end = b->vm_end;
+	if ((b->vm_flags & VM_SOFTDIRTY) && !(a->vm_flags & VM_SOFTDIRTY)) {
+		__atomic_store_n(&a->vm_flags, a->vm_flags | VM_SOFTDIRTY, __ATOMIC_RELAXED);
+		vma_set_page_prot(a);
+	}
 	vma_anon_unlock(av);
 	vma_file_unlock(mapping);
 	unlink_anon_vmas(b);

@@ -35,8 +35,10 @@ static void placement(void)
 	ok(h != BASE + 5 * PAGE_SIZE && !IS_ERR_VALUE(h),
 	   "mmap: a hint that overlaps a mapping is ignored, not replaced");
 	vma = vt_vma(a);
-	ok(vma && vma->vm_flags == (VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC),
-	   "mmap: MAP_PRIVATE PROT_READ|PROT_WRITE gives VM_READ|VM_WRITE|VM_MAY{READ,WRITE,EXEC}");
+	ok(vma && vma->vm_flags == (VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC |
+				 VM_SOFTDIRTY),
+	   "mmap: MAP_PRIVATE PROT_READ|PROT_WRITE gives VM_READ|VM_WRITE|VM_MAY{READ,WRITE,EXEC}, "
+	   "and VM_SOFTDIRTY as every new VMA");
 	ok(vma && vma_is_anonymous(vma) && is_cow_mapping(vma->vm_flags) &&
 	   vma->vm_pgoff == a >> PAGE_SHIFT,
 	   "mmap: private anonymous memory is a COW mapping with vm_pgoff = address >> PAGE_SHIFT");

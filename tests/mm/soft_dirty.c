@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Soft-dirty tracking and pins (Linux: fs/proc/task_mmu.c clear_refs_write(),
+ * clear_soft_dirty(), pte_is_pinned(), clear_soft_dirty_pmd(),
+ * pte_to_pagemap_entry(); mm/gup.c can_follow_write_pte/pmd();
+ * mm/mprotect.c can_change_pte_writable(); mm/mremap.c move_soft_dirty_pte()):
+ *  - R-SD-CLEAR: writing 4 to clear_refs write-protects every PTE and clears
+ *    its soft-dirty bit (pagemap bit 55), and VM_SOFTDIRTY of every VMA;
+ *  - R-SD-PINNED: a writable PTE of a maybe-pinned page in a COW mapping of
+ *    an MMF_HAS_PINNED mm is left alone: writable and soft-dirty;
+ *  - R-SD-PMD: a PMD-mapped THP is write-protected pinned or not (Linux has
+ *    no pinned check there); the next write reuses the exclusive THP, so the
+ *    pin stays coherent;
+ *  - R-SD-FAULT: the next write faults, reuses the exclusive page and sets
+ *    soft-dirty again;
+ *  - R-SD-FORCE: a FOLL_FORCE write may not follow a clean entry under
+ *    soft-dirty tracking: it faults, which marks it soft-dirty;
+ *  - R-SD-MPROTECT: mprotect does not make a clean entry writable;
+ *  - R-SD-MREMAP: moved entries are soft-dirty.
+ */
+#include "../gup/helpers.h"
+
+#include <pinmm/task_mmu.h>
+
+#define A	GT_BASE
+#define B	(GT_BASE + 64 * PMD_SIZE)
+
+static uint64_t pm(unsigned long addr)
+{
+	uint64_t e = 0;
+
+	if (pinmm_pagemap_read(current->mm, addr, 1, &e))
+		bail_out("pagemap_read(%#lx)", addr);
+	return e;
+}
+
+static bool sd(unsigned long addr)
+{
+	return pm(addr) & PM_SOFT_DIRTY;
+}
+
+static unsigned long vma_lookup_start(unsigned long addr)
+{
+	struct vm_area_struct *vma;
+	unsigned long start;
+
+	mmap_read_lock(current->mm);
+	vma = vma_lookup(current->mm, addr);
+	start = vma ? vma->vm_start : 0;
+	mmap_read_unlock(current->mm);
+	return start;
+}
+
+static void write_byte(unsigned long addr, char c)
+{
+	if (put_user(c, (char __user *)addr))
+		bail_out("put_user(%#lx)", addr);
+}
+
+static void pinned_pte_stays_writable(void)
+{
+	struct task_struct *t;
+	struct page *pin[1], *p0;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("sd-pte");
+	test_mmap_fixed(A, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(A, 4, 1);
+	p0 = gt_page(current->mm, A);
+	ok(sd(A) && sd(A + 3 * PAGE_SIZE), "a fresh written page reads soft-dirty (pagemap bit 55)");
+	is_int(gt_pin(A + PAGE_SIZE, 1, FOLL_WRITE | FOLL_LONGTERM, pin), 1,
+	       "pin page 1 R/W long-term (the mm becomes MMF_HAS_PINNED)");
+	is_int(pinmm_clear_refs(current->mm, CLEAR_REFS_SOFT_DIRTY), 0, "clear_refs 4");
+	ok(!sd(A) && !gt_writable(current->mm, A) && !sd(A + 2 * PAGE_SIZE) &&
+	   !gt_writable(current->mm, A + 2 * PAGE_SIZE),
+	   "R-SD-CLEAR: unpinned pages are write-protected and soft-dirty clean");
+	ok(gt_writable(current->mm, A + PAGE_SIZE) && sd(A + PAGE_SIZE),
+	   "R-SD-PINNED: the pinned page stays writable and soft-dirty (pte_is_pinned)");
+	write_byte(A, 'w');
+	ok(sd(A) && gt_writable(current->mm, A) && gt_page(current->mm, A) == p0,
+	   "R-SD-FAULT: a write faults, reuses the same page, sets soft-dirty again");
+	ok(!sd(A + 2 * PAGE_SIZE), "R-SD-FAULT: an unwritten page stays clean");
+	gt_page_write(pin[0], A + PAGE_SIZE, 2);
+	is_uint(gt_check(A + PAGE_SIZE, 1, 2), 0, "the device's write through the pin is seen by the CPU");
+	gt_fill(A + PAGE_SIZE, 1, 3);
+	ok(gt_page(current->mm, A + PAGE_SIZE) == pin[0] && gt_page_holds(pin[0], A + PAGE_SIZE, 3),
+	   "the CPU's write lands in the pinned page (no COW)");
+	unpin_user_pages(pin, 1);
+	is_int(pinmm_clear_refs(current->mm, CLEAR_REFS_SOFT_DIRTY), 0, "clear_refs 4 after unpin");
+	ok(!gt_writable(current->mm, A + PAGE_SIZE) && !sd(A + PAGE_SIZE),
+	   "R-SD-CLEAR: unpinned, the page is write-protected like any other");
+	is_int(pinmm_clear_refs(current->mm, 0), -EINVAL, "clear_refs 0: -EINVAL");
+	is_int(pinmm_clear_refs(current->mm, CLEAR_REFS_LAST), -EINVAL, "clear_refs 6: -EINVAL");
+	gt_teardown("sd pte", &t, 1);
+}
+
+static void vma_softdirty(void)
+{
+	struct task_struct *t;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("sd-vma");
+	test_mmap_fixed(A, 2 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	ok(sd(A), "a hole of a new VMA reads soft-dirty (VM_SOFTDIRTY)");
+	pinmm_clear_refs(current->mm, CLEAR_REFS_SOFT_DIRTY);
+	ok(!sd(A), "after clear_refs the hole reads clean (VM_SOFTDIRTY cleared)");
+	test_mmap_fixed(A + 2 * PAGE_SIZE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	ok(sd(A + 2 * PAGE_SIZE) && sd(A) && vma_lookup_start(A + 2 * PAGE_SIZE) == A,
+	   "a new VMA is soft-dirty; merged with a clean one, the whole VMA is (VM_SOFTDIRTY kept)");
+	gt_teardown("sd vma", &t, 1);
+}
+
+static void pinned_thp(void)
+{
+	static struct page *pages[HPAGE_PMD_NR];
+	struct task_struct *t;
+	struct folio *folio;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("sd-thp");
+	if (!gt_thp(A)) {
+		skip(5, "no THP");
+		gt_teardown("sd thp", &t, 1);
+		return;
+	}
+	folio = page_folio(gt_page(current->mm, A));
+	is_int(gt_pin(A, HPAGE_PMD_NR, FOLL_WRITE | FOLL_LONGTERM, pages), HPAGE_PMD_NR,
+	       "pin the THP R/W long-term");
+	pinmm_clear_refs(current->mm, CLEAR_REFS_SOFT_DIRTY);
+	ok(test_pmd_mapped(current->mm, A) && !gt_writable(current->mm, A) && !sd(A),
+	   "R-SD-PMD: the pinned THP's PMD is write-protected and clean (clear_soft_dirty_pmd)");
+	write_byte(A + 5, 'x');
+	ok(test_pmd_mapped(current->mm, A) && gt_page(current->mm, A) == &folio->page &&
+	   gt_writable(current->mm, A) && sd(A),
+	   "R-SD-PMD: the write reuses the exclusive THP in place and sets soft-dirty");
+	gt_fill(A, 2, 4);
+	is_uint(gt_pages_bad(pages, 2, A, 4), 0, "the pin still sees the CPU's writes");
+	unpin_user_pages(pages, HPAGE_PMD_NR);
+	gt_teardown("sd thp", &t, 1);
+}
+
+static void force_write_and_mprotect(void)
+{
+	struct task_struct *t;
+	struct page *pages[1];
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("sd-force");
+	test_mmap_fixed(A, 2 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(A, 2, 5);
+	is_int(do_mprotect(A, 2 * PAGE_SIZE, PROT_READ), 0, "mprotect R/O (pages stay exclusive)");
+	pinmm_clear_refs(current->mm, CLEAR_REFS_SOFT_DIRTY);
+	ok(!sd(A) && PageAnonExclusive(gt_page(current->mm, A)), "clean, exclusive, R/O");
+	is_int(gt_get(A, 1, FOLL_FORCE | FOLL_WRITE, pages), 1,
+	       "a FOLL_FORCE write lookup (ptrace-style) succeeds");
+	ok(sd(A), "R-SD-FORCE: it went through a write fault, which marked the page soft-dirty "
+		  "(can_follow_write_pte refused the clean entry)");
+	gt_put_pages(pages, 1);
+	is_int(do_mprotect(A, 2 * PAGE_SIZE, GT_RW), 0, "mprotect R/W");
+	ok(!gt_writable(current->mm, A + PAGE_SIZE) && !sd(A + PAGE_SIZE),
+	   "R-SD-MPROTECT: the clean exclusive page is not made writable (can_change_pte_writable)");
+	ok(gt_writable(current->mm, A), "... the soft-dirty one is");
+	pinmm_clear_refs(current->mm, CLEAR_REFS_SOFT_DIRTY);
+	is_int((long)vm_mremap(A, 2 * PAGE_SIZE, 2 * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, B),
+	       (long)B, "mremap the two pages");
+	ok(sd(B) && sd(B + PAGE_SIZE), "R-SD-MREMAP: moved entries are soft-dirty");
+	gt_teardown("sd force", &t, 1);
+}
+
+int main(void)
+{
+	plan_no_plan();
+	pinned_pte_stays_writable();
+	vma_softdirty();
+	pinned_thp();
+	force_write_and_mprotect();
+	return done_testing();
+}
