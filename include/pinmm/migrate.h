@@ -144,6 +144,8 @@ static inline pte_t make_migration_pte(enum swp_type type, unsigned long pfn, pt
 		v |= _PAGE_SWP_YOUNG;
 	if (pte_soft_dirty(pte))
 		v |= _PAGE_SWP_SOFT_DIRTY;
+	if (pte_uffd_wp(pte))
+		v |= _PAGE_SWP_UFFD_WP;
 	return __pte(v);
 }
 

@@ -304,6 +304,8 @@ static bool remove_migration_pte(struct folio *folio, struct vm_area_struct *vma
 			pte = pte_mkwrite(pte);
 		else
 			pte = pte_wrprotect(pte);	/* the old permission, not the VMA's */
+		if (pte_swp_uffd_wp(old))
+			pte = pte_mkuffd_wp(pte);	/* still protected, still read-only */
 
 		folio_get(new);
 		if (folio_test_anon(new)) {

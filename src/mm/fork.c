@@ -16,6 +16,8 @@
  */
 #include "vma.h"
 
+#include <pinmm/userfaultfd.h>
+
 /* Linux's MMF_INIT_MASK holds dump and THP policy bits; pinmm has none of them. */
 #define MMF_INIT_MASK	0UL
 
@@ -24,7 +26,7 @@
  * held for writing. On failure what was built stays linked in @mm, in a
  * state exit_mmap() can tear down.
  */
-static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
+static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm, struct uffd_fork_list *uf)
 {
 	struct vm_area_struct *mpnt, *tmp;
 	int err = 0;
@@ -43,6 +45,12 @@ static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 		}
 		tmp->vm_mm = mm;
 		tmp->vm_flags &= ~VM_LOCKED_MASK;
+		/* before the copy: it decides whether uffd-wp bits follow */
+		if (dup_userfaultfd(tmp, uf)) {
+			vm_area_undo_dup(tmp);
+			err = -ENOMEM;
+			break;
+		}
 		if (tmp->vm_flags & VM_WIPEONFORK) {
 			/* No anon_vma: the child faults in fresh zeroed pages. */
 			tmp->anon_vma = NULL;
@@ -70,6 +78,7 @@ static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 /* dup_mm(): a new mm that copies @oldmm; NULL on failure, with nothing left. */
 static struct mm_struct *dup_mm(struct mm_struct *oldmm, int *errp)
 {
+	struct uffd_fork_list uf = { NULL };
 	struct mm_struct *mm;
 	int err;
 
@@ -92,10 +101,14 @@ static struct mm_struct *dup_mm(struct mm_struct *oldmm, int *errp)
 			      atomic_load_explicit(&oldmm->flags, memory_order_relaxed) &
 			      MMF_INIT_MASK, memory_order_relaxed);
 
-	err = dup_mmap(mm, oldmm);
+	err = dup_mmap(mm, oldmm, &uf);
 
 	mmap_write_unlock(mm);
 	mmap_write_unlock(oldmm);
+	if (err)
+		dup_userfaultfd_fail(&uf);
+	else
+		dup_userfaultfd_complete(&uf);	/* UFFD_EVENT_FORK, no lock held */
 	if (err) {
 		/* The one user reference: tears down whatever was copied. */
 		mmput(mm);

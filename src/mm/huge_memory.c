@@ -704,6 +704,8 @@ int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma
 		}
 		add_mm_counter(dst_mm, mm_counter(pfn_folio(swp_offset(e))), HPAGE_PMD_NR);
 		pgtable_trans_huge_deposit(dst_mm, dst_pmd, table);
+		if (!(dst_vma->vm_flags & VM_UFFD_WP))
+			pmd = __pmd(pmd_val(pmd) & ~_PAGE_SWP_UFFD_WP);
 		set_pmd(dst_pmd, pmd);
 		goto out;
 	}
@@ -741,6 +743,9 @@ int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma
 		set_pmd(src_pmd, pmd_wrprotect(pmd));
 		pmd = pmd_wrprotect(pmd);
 	}
+	/* without the fork event the child is not registered: no uffd-wp */
+	if (!(dst_vma->vm_flags & VM_UFFD_WP))
+		pmd = pmd_clear_uffd_wp(pmd);
 	set_pmd(dst_pmd, pmd_mkold(pmd));
 out:
 	spin_unlock(src_ptl);

@@ -30,6 +30,7 @@
 #include <pinmm/fs.h>
 #include <pinmm/rmap.h>
 #include <pinmm/sched.h>
+#include <pinmm/userfaultfd.h>
 #include <pinmm/vmstat.h>
 
 #include <errno.h>
@@ -129,6 +130,8 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 	struct vm_area_struct *vma = vmf->vma;
 	struct mm_struct *mm = vma->vm_mm;
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	/* a uffd-wp marker: the new page is born protected (the write then faults to uffd) */
+	bool uffd_wp = pte_marker_uffd_wp(vmf->orig_pte);
 	struct folio *folio;
 	spinlock_t *ptl;
 	pte_t entry, *pte;
@@ -136,10 +139,13 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 	/* Private and read: the shared zero page, no memory, no anon_vma. */
 	if (!write && !(vma->vm_flags & VM_SHARED)) {
 		entry = pte_wrprotect(pte_mkspecial(pfn_pte(pinmm_zero_pfn, vma_pte_prot(vma))));
+		if (uffd_wp)
+			entry = pte_mkuffd_wp(entry);
 		pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &ptl);
 		if (!pte)
 			return 0;
-		if (pte_none(ptep_get(pte)))
+		/* empty, or the uffd-wp marker the fault came for */
+		if (pte_same(ptep_get(pte), vmf->orig_pte))
 			set_pte(pte, entry);
 		pte_unmap_unlock(pte, ptl);
 		return 0;
@@ -156,8 +162,10 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 	entry = pte_mkyoung(mk_pte(&folio->page, vma_pte_prot(vma)));
 	if (vma->vm_flags & VM_WRITE)
 		entry = pte_mkwrite(pte_mkdirty(entry));
+	if (uffd_wp)
+		entry = pte_mkuffd_wp(entry);
 	pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &ptl);
-	if (!pte || !pte_none(ptep_get(pte))) {
+	if (!pte || !pte_same(ptep_get(pte), vmf->orig_pte)) {
 		/* another thread faulted it in first */
 		if (pte)
 			pte_unmap_unlock(pte, ptl);
@@ -273,9 +281,14 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf, struct folio *old_folio,
 	if (pte && pte_same(ptep_get(pte), vmf->orig_pte)) {
 		pte_t entry = pte_mkyoung(mk_pte(&new->page, vma_pte_prot(vma)));
 
-		if (unshare)
+		if (unshare) {
+			/* still read-only: what protected it stays */
 			entry = pte_wrprotect(entry);
-		else
+			if (pte_soft_dirty(vmf->orig_pte))
+				entry = pte_mksoft_dirty(entry);
+			if (pte_uffd_wp(vmf->orig_pte))
+				entry = pte_mkuffd_wp(entry);
+		} else
 			entry = maybe_mkwrite(pte_mkdirty(entry), vma);
 		if (old_folio && !folio_test_anon(old_folio)) {
 			dec_mm_counter(mm, mm_counter(old_folio));
@@ -363,6 +376,11 @@ static vm_fault_t do_wp_page(struct vm_fault *vmf)
 	struct folio *folio = NULL;
 	struct page *page;
 
+	/* a write to a uffd-wp entry is the reader's to resolve (not an unshare) */
+	if (!unshare && userfaultfd_pte_wp(vma, vmf->orig_pte)) {
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		return handle_userfault(vmf, VM_UFFD_WP);
+	}
 	page = vm_normal_page(vma, vmf->address, vmf->orig_pte);
 	if (page)
 		folio = page_folio(page);
@@ -663,6 +681,30 @@ static vm_fault_t do_fault(struct vm_fault *vmf)
 
 /* ---- the fault entry ------------------------------------------------------------- */
 
+/* The slot holds a marker that no longer means anything: empty it, fault again. */
+static vm_fault_t pte_marker_clear(struct vm_fault *vmf)
+{
+	spinlock_t *ptl;
+	pte_t *pte = pte_offset_map_lock(vmf->vma->vm_mm, vmf->pmd, vmf->address, &ptl);
+
+	if (!pte)
+		return 0;
+	if (pte_same(ptep_get(pte), vmf->orig_pte))
+		ptep_get_and_clear(pte);
+	pte_unmap_unlock(pte, ptl);
+	return 0;
+}
+
+/* Linux's handle_pte_marker(): a uffd-wp marker is a hole that is born protected. */
+static vm_fault_t handle_pte_marker(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+
+	if (pte_marker_uffd_wp(vmf->orig_pte) && userfaultfd_wp(vma) && vma_is_anonymous(vma))
+		return do_anonymous_page(vmf);
+	return pte_marker_clear(vmf);
+}
+
 static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
@@ -691,6 +733,9 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 	}
 	if (!pte_present(vmf->orig_pte)) {
 		swp_entry_t e = pte_to_swp_entry(vmf->orig_pte);
+
+		if (is_pte_marker(vmf->orig_pte))
+			return handle_pte_marker(vmf);
 
 		if (is_migration_entry(e)) {
 			migration_entry_wait(vmf);
@@ -749,6 +794,8 @@ retry_pmd:
 	if (pmd_leaf(pmdval)) {
 		vmf.orig_pmd = pmdval;
 		if ((flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) && !pmd_write(pmdval)) {
+			if (!(flags & FAULT_FLAG_UNSHARE) && userfaultfd_huge_pmd_wp(vma, pmdval))
+				return handle_userfault(&vmf, VM_UFFD_WP);
 			ret = do_huge_pmd_wp_page(&vmf);
 			if (!(ret & VM_FAULT_FALLBACK))
 				return ret;
@@ -1073,6 +1120,9 @@ static bool vma_needs_copy(struct vm_area_struct *dst_vma, struct vm_area_struct
 {
 	if (dst_vma->vm_flags & VM_WIPEONFORK)
 		return false;
+	/* uffd-wp markers must follow even where no page was ever faulted */
+	if (userfaultfd_wp(dst_vma))
+		return true;
 	if (src_vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP))
 		return true;
 	return src_vma->anon_vma != NULL;
@@ -1080,7 +1130,7 @@ static bool vma_needs_copy(struct vm_area_struct *dst_vma, struct vm_area_struct
 
 /* A maybe-pinned exclusive page: the child gets its own copy now. */
 static void copy_present_page(struct vm_area_struct *dst_vma, pte_t *dst_pte, unsigned long addr,
-			      struct page *page, struct folio *new, long *rss)
+			      struct page *page, struct folio *new, long *rss, pte_t src)
 {
 	pte_t entry;
 
@@ -1091,6 +1141,9 @@ static void copy_present_page(struct vm_area_struct *dst_vma, pte_t *dst_pte, un
 	rss[MM_ANONPAGES]++;
 	entry = mk_pte(&new->page, vma_pte_prot(dst_vma));
 	entry = maybe_mkwrite(pte_mkdirty(entry), dst_vma);
+	/* the child's copy stays protected when the child is registered */
+	if (userfaultfd_pte_wp(dst_vma, src))
+		entry = pte_mkuffd_wp(entry);
 	set_pte(dst_pte, entry);
 }
 
@@ -1113,7 +1166,7 @@ static int copy_present_pte(struct vm_area_struct *dst_vma, struct vm_area_struc
 				folio_put(folio);
 				if (!*prealloc)
 					return -EAGAIN;
-				copy_present_page(dst_vma, dst_pte, addr, page, *prealloc, rss);
+				copy_present_page(dst_vma, dst_pte, addr, page, *prealloc, rss, pte);
 				*prealloc = NULL;
 				return 0;
 			}
@@ -1131,6 +1184,9 @@ static int copy_present_pte(struct vm_area_struct *dst_vma, struct vm_area_struc
 	}
 	if (vm_flags & VM_SHARED)
 		pte = pte_mkclean(pte);
+	/* without the fork event the child is not registered: no uffd-wp */
+	if (!userfaultfd_wp(dst_vma))
+		pte = pte_clear_uffd_wp(pte);
 	set_pte(dst_pte, pte_mkold(pte));
 	return 0;
 }
@@ -1141,15 +1197,28 @@ static void copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_s
 	pte_t pte = ptep_get(src_pte);
 	swp_entry_t e = pte_to_swp_entry(pte);
 
-	(void)dst_vma;
+	if (is_pte_marker(pte)) {
+		if (!userfaultfd_wp(dst_vma))
+			pte = pte_swp_drop_uffd_wp(pte, false);
+		if (!pte_none(pte))
+			set_pte(dst_pte, pte);
+		return;
+	}
 	if (is_migration_entry(e)) {
 		rss[mm_counter(pfn_folio(swp_offset(e)))]++;
 		/* COW mappings: both sides must come back read-only and shared */
 		if (swp_type(e) != SWP_MIGRATION_READ && is_cow_mapping(src_vma->vm_flags)) {
-			pte = swp_entry_to_pte(swp_entry(SWP_MIGRATION_READ, swp_offset(e)));
+			const unsigned long keep = _PAGE_SOFT_DIRTY | _PAGE_SWP_UFFD_WP;
+
+			pte = __pte(pte_val(swp_entry_to_pte(swp_entry(SWP_MIGRATION_READ,
+								       swp_offset(e)))) |
+				    (pte_val(pte) & keep));
 			set_pte(src_pte, pte);
 		}
 	}
+	/* without the fork event the child is not registered: no uffd-wp */
+	if (!userfaultfd_wp(dst_vma))
+		pte = pte_swp_clear_uffd_wp(pte);
 	set_pte(dst_pte, pte);
 }
 

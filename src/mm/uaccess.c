@@ -56,8 +56,16 @@ static bool kernel_access_ok(struct vm_area_struct *vma, unsigned long addr, pte
 	if (pte_write(pte))
 		return true;
 	if (!(vma->vm_flags & VM_WRITE)) {
-		/* a forced write lands only in a private page of our own (COW broken) */
+		/*
+		 * a forced write lands only in a private page of our own (COW
+		 * broken), and only if no write fault is owed to soft-dirty
+		 * tracking or uffd-wp (can_follow_write_pte())
+		 */
 		page = vm_normal_page(vma, addr, pte);
+		if (vma_soft_dirty_enabled(vma) && !pte_soft_dirty(pte))
+			return false;
+		if ((vma->vm_flags & VM_UFFD_WP) && pte_uffd_wp(pte))
+			return false;
 		return page && PageAnon(page) && PageAnonExclusive(page);
 	}
 	return false;
@@ -217,7 +225,19 @@ static size_t access_mm(struct mm_struct *mm, unsigned long addr, size_t len, st
 				flags |= FAULT_FLAG_USER;
 			if (!current || mm != current->mm)
 				flags |= FAULT_FLAG_REMOTE;
+			/* a fault may drop mmap_lock to wait (a userfaultfd reader) */
+			flags |= FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE;
 			ret = handle_mm_fault(vma, a, flags, NULL);
+			if (ret & (VM_FAULT_RETRY | VM_FAULT_COMPLETED)) {
+				if (mmap_read_lock_killable(mm))
+					return done;
+				vma = vma_lookup(mm, a);
+				if (!vma || (!r->user && !kernel_vma_ok(vma, write, r->force)))
+					goto out;
+				if (++tries > UACCESS_MAX_FAULT_RETRIES)
+					goto out;
+				continue;
+			}
 			/* SIGSEGV (no permission), SIGBUS (PFNMAP hole), OOM: stop here */
 			if (ret & VM_FAULT_ERROR)
 				goto out;

@@ -453,7 +453,8 @@ static bool vma_can_merge(const struct vm_area_struct *a, const struct vm_area_s
 	if (((a->vm_flags ^ b->vm_flags) & ~VM_SOFTDIRTY) || (a->vm_flags & VM_SPECIAL))
 		return false;
 	if (a->vm_file != b->vm_file || a->vm_ops != b->vm_ops ||
-	    a->vm_private_data != b->vm_private_data)
+	    a->vm_private_data != b->vm_private_data ||
+	    a->vm_userfaultfd_ctx != b->vm_userfaultfd_ctx)
 		return false;
 	if (a->vm_ops && a->vm_ops->close)
 		return false;

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: MIT
+/*
+ * userfaultfd write-protect and pins (Linux: fs/userfaultfd.c,
+ * mm/userfaultfd.c mwriteprotect_range(), mm/memory.c do_wp_page() ->
+ * handle_userfault(), handle_pte_marker(), copy_present_pte() /
+ * copy_nonpresent_pte(), mm/gup.c can_follow_write_pte(); the selftest
+ * uffd-unit-tests.c wp-fork-pin / wp-fork-pin-with-event). The rules:
+ *  - R-WP-FAULT: a write to a uffd-wp entry goes to the handler, then is
+ *    retried; resolving reuses the same exclusive page (no COW);
+ *  - R-WP-NOHANDLER: no handler, or a fault that cannot drop mmap_lock:
+ *    VM_FAULT_SIGBUS (-EFAULT), nothing written;
+ *  - R-WP-GUP: a write pin of a uffd-wp page faults to the handler (with
+ *    FOLL_UNLOCKABLE) or fails, never writes through; FOLL_FORCE cannot
+ *    follow a uffd-wp entry either;
+ *  - R-WP-PIN: a pinned page can be write-protected; it stays the pinned
+ *    page, and the CPU's resolved write lands in it;
+ *  - R-WP-FORK: the child keeps uffd-wp bits and markers only with
+ *    UFFD_FEATURE_EVENT_FORK, also on the pinned page fork copies;
+ *  - R-WP-MARKER: with UFFD_FEATURE_WP_UNPOPULATED a hole is protected by
+ *    a PTE marker; the first write to it reaches the handler;
+ *  - R-WP-ERRNO: bad ranges and modes as Linux, nothing changed.
+ */
+#include "../gup/helpers.h"
+
+#include <pinmm/task_mmu.h>
+#include <pinmm/userfaultfd.h>
+
+#define A	GT_BASE
+#define B	(GT_BASE + 64 * PMD_SIZE)
+
+struct reader {
+	int faults, forks;
+	unsigned long last_addr;
+	bool resolve;
+	struct userfaultfd_ctx *child;
+};
+
+static void handler(struct userfaultfd_ctx *ctx, const struct uffd_msg *msg, void *arg)
+{
+	struct reader *r = arg;
+
+	if (msg->event == UFFD_EVENT_FORK) {
+		r->forks++;
+		r->child = msg->arg.fork.ctx;
+		return;
+	}
+	r->faults++;
+	r->last_addr = msg->arg.pagefault.address;
+	if (r->resolve)
+		pinmm_uffd_writeprotect(ctx, msg->arg.pagefault.address & PAGE_MASK, PAGE_SIZE, 0);
+}
+
+static uint64_t pm(unsigned long addr)
+{
+	uint64_t e = 0;
+
+	pinmm_pagemap_read(current->mm, addr, 1, &e);
+	return e;
+}
+
+static bool wp(unsigned long addr)
+{
+	return pm(addr) & PM_UFFD_WP;
+}
+
+static bool cpu_write(unsigned long addr, char c)
+{
+	return put_user(c, (char __user *)addr) == 0;
+}
+
+static struct userfaultfd_ctx *setup(struct reader *r, unsigned long features, unsigned long n)
+{
+	struct userfaultfd_ctx *ctx;
+
+	test_mmap_fixed(A, n * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	ctx = pinmm_userfaultfd_create(current->mm, features, r ? handler : NULL, r);
+	if (!ctx)
+		bail_out("userfaultfd");
+	if (pinmm_uffd_register(ctx, A, n * PAGE_SIZE, UFFDIO_REGISTER_MODE_WP))
+		bail_out("UFFDIO_REGISTER");
+	return ctx;
+}
+
+static void fault_and_resolve(void)
+{
+	struct reader r = { .resolve = true };
+	struct userfaultfd_ctx *ctx;
+	struct task_struct *t;
+	struct page *p;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("uffd-wp");
+	ctx = setup(&r, 0, 4);
+	gt_fill(A, 4, 1);
+	p = gt_page(current->mm, A + PAGE_SIZE);
+	is_int(pinmm_uffd_writeprotect(ctx, A, 4 * PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_WP), 0,
+	       "UFFDIO_WRITEPROTECT the range");
+	ok(wp(A) && !gt_writable(current->mm, A), "a protected PTE is read-only and uffd-wp (pagemap bit 57)");
+	ok(cpu_write(A + PAGE_SIZE + 8, 'x'), "the CPU write completes ...");
+	ok(r.faults == 1 && r.last_addr == A + PAGE_SIZE + 8,
+	   "R-WP-FAULT: ... after the handler got the wp fault at that address");
+	ok(gt_page(current->mm, A + PAGE_SIZE) == p && gt_writable(current->mm, A + PAGE_SIZE) &&
+	   !wp(A + PAGE_SIZE), "R-WP-FAULT: resolved in place: same page, writable, no uffd-wp");
+	ok(wp(A + 2 * PAGE_SIZE), "the neighbours stay protected");
+	is_int(pinmm_uffd_unregister(ctx, A, 4 * PAGE_SIZE), 0, "UFFDIO_UNREGISTER");
+	ok(!wp(A + 2 * PAGE_SIZE) && cpu_write(A + 2 * PAGE_SIZE, 'y') && r.faults == 1,
+	   "unregistered: the bits are gone, writes need no handler");
+	pinmm_userfaultfd_release(ctx);
+	gt_teardown("uffd wp", &t, 1);
+}
+
+static void no_handler(void)
+{
+	struct userfaultfd_ctx *ctx;
+	struct task_struct *t;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("uffd-nohandler");
+	ctx = setup(NULL, 0, 2);
+	gt_fill(A, 2, 2);
+	pinmm_uffd_writeprotect(ctx, A, 2 * PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_WP);
+	ok(!cpu_write(A, 'z') && gt_check(A, 2, 2) == 0,
+	   "R-WP-NOHANDLER: nobody reads the uffd: the write fails (SIGBUS), nothing written");
+	pinmm_userfaultfd_release(ctx);
+	ok(!wp(A) && cpu_write(A, 'z'), "close(uffd) unregisters: the bits are gone, writes work");
+	gt_teardown("uffd no handler", &t, 1);
+}
+
+static void gup_and_force(void)
+{
+	struct reader r = { .resolve = true };
+	struct userfaultfd_ctx *ctx;
+	struct task_struct *t;
+	struct page *pages[2], *p;
+	long before;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("uffd-gup");
+	ctx = setup(&r, 0, 2);
+	gt_fill(A, 2, 3);
+	p = gt_page(current->mm, A);
+	pinmm_uffd_writeprotect(ctx, A, 2 * PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_WP);
+	before = gt_acq();
+	is_int(gt_pin(A, 1, FOLL_WRITE | FOLL_LONGTERM, pages), -EFAULT,
+	       "R-WP-GUP: a write pin with mmap_lock held by the caller cannot wait: -EFAULT");
+	ok(r.faults == 0 && gt_acq() == before && wp(A), "... nothing pinned, still protected");
+	is_int(pin_user_pages_fast(A, 1, FOLL_WRITE | FOLL_LONGTERM, pages), 1,
+	       "R-WP-GUP: pin_user_pages_fast(FOLL_WRITE) of a uffd-wp page succeeds ...");
+	ok(r.faults == 1 && pages[0] == p && !wp(A),
+	   "... through the handler (handle_userfault), same page, resolved first");
+	unpin_user_pages(pages, 1);
+	is_int(do_mprotect(A, 2 * PAGE_SIZE, PROT_READ), 0, "mprotect R/O (the pages stay exclusive)");
+	r.resolve = false;
+	is_int(gt_get(A + PAGE_SIZE, 1, FOLL_FORCE | FOLL_WRITE, pages), -EFAULT,
+	       "R-WP-GUP: FOLL_FORCE cannot write through a uffd-wp entry (can_follow_write_pte)");
+	ok(wp(A + PAGE_SIZE) && gt_check(A + PAGE_SIZE, 1, 3) == 0, "... the page is untouched");
+	pinmm_userfaultfd_release(ctx);
+	gt_teardown("uffd gup", &t, 1);
+}
+
+static void pinned_page(void)
+{
+	struct reader r = { .resolve = true };
+	struct userfaultfd_ctx *ctx;
+	struct task_struct *t;
+	struct page *pages[2];
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("uffd-pin");
+	ctx = setup(&r, 0, 2);
+	gt_fill(A, 2, 4);
+	is_int(gt_pin(A, 2, FOLL_WRITE | FOLL_LONGTERM, pages), 2, "pin two pages R/W long-term");
+	is_int(pinmm_uffd_writeprotect(ctx, A, 2 * PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_WP), 0,
+	       "R-WP-PIN: a pinned page can be write-protected");
+	ok(wp(A) && !gt_writable(current->mm, A) && gt_page(current->mm, A) == pages[0],
+	   "R-WP-PIN: read-only, uffd-wp, still the pinned page");
+	gt_page_write(pages[0], A, 5);
+	is_uint(gt_check(A, 1, 5), 0, "R-WP-PIN: the device's writes still show to the CPU");
+	gt_fill(A, 1, 6);
+	ok(r.faults == 1 && gt_page_holds(pages[0], A, 6) && gt_page(current->mm, A) == pages[0],
+	   "R-WP-PIN: the CPU write went through the handler into the pinned page (no COW)");
+	unpin_user_pages(pages, 2);
+	pinmm_userfaultfd_release(ctx);
+	gt_teardown("uffd pin", &t, 1);
+}
+
+/* The uffd-unit-tests wp-fork-pin rows: pinned + protected, then fork. */
+static void fork_rows(bool event)
+{
+	struct reader r = { .resolve = true };
+	struct userfaultfd_ctx *ctx;
+	struct task_struct *t, *child = NULL;
+	struct page *pages[1];
+	const char *k = event ? "with EVENT_FORK" : "without EVENT_FORK";
+	char name[64];
+
+	snprintf(name, sizeof(name), "fork %s", k);
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("uffd-fork");
+	ctx = setup(&r, (event ? UFFD_FEATURE_EVENT_FORK : 0) | UFFD_FEATURE_WP_UNPOPULATED, 4);
+	gt_fill(A, 2, 7);	/* pages 2 and 3 stay holes */
+	is_int(gt_pin(A, 1, FOLL_LONGTERM, pages), 1, "%s: pin page 0 R/O long-term", k);
+	pinmm_uffd_writeprotect(ctx, A, 4 * PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_WP);
+	ok(wp(A + 3 * PAGE_SIZE), "R-WP-MARKER %s: a hole reads uffd-wp (PTE marker)", k);
+	is_int(pinmm_fork(t, "child", &child), 0, "%s: fork", k);
+	pinmm_task_attach(t);
+	is_int(r.forks, event ? 1 : 0, "%s: the reader got %s UFFD_EVENT_FORK", k, event ? "one" : "no");
+	pinmm_task_attach(child);
+	ok(gt_page(current->mm, A) != pages[0], "%s: the pinned page was copied for the child", k);
+	is_int(wp(A), event, "R-WP-FORK %s: the child's copy of the pinned page %s uffd-wp", k,
+	       event ? "keeps" : "drops");
+	is_int(wp(A + PAGE_SIZE), event, "R-WP-FORK %s: the child's shared page %s uffd-wp", k,
+	       event ? "keeps" : "drops");
+	is_int(wp(A + 3 * PAGE_SIZE), event, "R-WP-FORK %s: the child %s the marker", k,
+	       event ? "keeps" : "drops");
+	r.faults = 0;
+	ok(cpu_write(A + PAGE_SIZE, 'c') && cpu_write(A + 3 * PAGE_SIZE, 'd'),
+	   "%s: the child's writes complete", k);
+	is_int(r.faults, event ? 2 : 0, "%s: %s", k,
+	       event ? "each went to the reader of the child's context (page and marker)"
+		     : "no reader involved: the child is not registered");
+	pinmm_task_attach(t);
+	ok(wp(A) && wp(A + PAGE_SIZE) && wp(A + 3 * PAGE_SIZE) && gt_page(current->mm, A) == pages[0],
+	   "%s: the parent is still protected, its pinned page still mapped", k);
+	unpin_user_pages(pages, 1);
+	if (r.child)
+		pinmm_userfaultfd_release(r.child);
+	pinmm_userfaultfd_release(ctx);
+	{
+		struct task_struct *ts[2] = { t, child };
+
+		gt_teardown(name, ts, 2);
+	}
+}
+
+static void marker_write(void)
+{
+	struct reader r = { .resolve = true };
+	struct userfaultfd_ctx *ctx;
+	struct task_struct *t;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("uffd-marker");
+	ctx = setup(&r, UFFD_FEATURE_WP_UNPOPULATED, 2);
+	pinmm_uffd_writeprotect(ctx, A, 2 * PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_WP);
+	ok(wp(A) && !(pm(A) & PM_PRESENT), "R-WP-MARKER: an untouched page is a uffd-wp marker");
+	ok(cpu_write(A + 5, 'm') && r.faults == 1,
+	   "R-WP-MARKER: the first write to it reaches the handler, then completes");
+	ok((pm(A) & PM_PRESENT) && !wp(A) && gt_writable(current->mm, A), "... a writable page now");
+	pinmm_userfaultfd_release(ctx);
+	ok(!wp(A + PAGE_SIZE), "release removed the other marker");
+	r.faults = 0;
+	ctx = setup(&r, 0, 2);
+	pinmm_uffd_writeprotect(ctx, A + PAGE_SIZE, PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_WP);
+	ok(!wp(A + PAGE_SIZE) && cpu_write(A + PAGE_SIZE, 'n') && r.faults == 0,
+	   "without UFFD_FEATURE_WP_UNPOPULATED a hole is not protected (no marker)");
+	pinmm_userfaultfd_release(ctx);
+	gt_teardown("uffd marker", &t, 1);
+}
+
+static void bad_input_and_mremap(void)
+{
+	struct reader r = { 0 };
+	struct userfaultfd_ctx *ctx, *other;
+	struct task_struct *t;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("uffd-bad");
+	ok(!pinmm_userfaultfd_create(current->mm, 1UL << 30, handler, &r),
+	   "R-WP-ERRNO: UFFDIO_API with an unknown feature is refused");
+	ctx = setup(&r, 0, 2);
+	other = pinmm_userfaultfd_create(current->mm, 0, handler, &r);
+	is_int(pinmm_uffd_register(other, A, PAGE_SIZE, UFFDIO_REGISTER_MODE_WP), -EBUSY,
+	       "R-WP-ERRNO: a range another uffd registered: -EBUSY");
+	is_int(pinmm_uffd_register(other, A + 1, PAGE_SIZE, UFFDIO_REGISTER_MODE_WP), -EINVAL,
+	       "R-WP-ERRNO: misaligned start: -EINVAL");
+	is_int(pinmm_uffd_register(other, B, PAGE_SIZE, UFFDIO_REGISTER_MODE_WP), -EINVAL,
+	       "R-WP-ERRNO: nothing mapped: -EINVAL");
+	is_int(pinmm_uffd_register(other, A, PAGE_SIZE, UFFDIO_REGISTER_MODE_MISSING), -EINVAL,
+	       "R-WP-ERRNO: MODE_MISSING is not modelled: -EINVAL");
+	is_int(pinmm_uffd_writeprotect(other, A, PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_WP), -ENOENT,
+	       "R-WP-ERRNO: write-protecting a range not registered with this uffd: -ENOENT");
+	is_int(pinmm_uffd_writeprotect(ctx, A, PAGE_SIZE,
+				       UFFDIO_WRITEPROTECT_MODE_WP | UFFDIO_WRITEPROTECT_MODE_DONTWAKE),
+	       -EINVAL, "R-WP-ERRNO: MODE_WP with MODE_DONTWAKE: -EINVAL");
+	pinmm_userfaultfd_release(other);
+	gt_fill(A, 2, 8);
+	pinmm_uffd_writeprotect(ctx, A, 2 * PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_WP);
+	is_int((long)vm_mremap(A, 2 * PAGE_SIZE, 2 * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, B),
+	       (long)B, "mremap the protected pages");
+	ok(!wp(B) && cpu_write(B, 'r') && r.faults == 0,
+	   "mremap without UFFD_FEATURE_EVENT_REMAP: the bits are dropped, the new VMA unregistered");
+	pinmm_userfaultfd_release(ctx);
+	gt_teardown("uffd bad input", &t, 1);
+}
+
+int main(void)
+{
+	plan_no_plan();
+	fault_and_resolve();
+	no_handler();
+	gup_and_force();
+	pinned_page();
+	fork_rows(false);
+	fork_rows(true);
+	marker_write();
+	bad_input_and_mremap();
+	return done_testing();
+}
