@@ -304,15 +304,19 @@ int pinmm_uffd_unregister(struct userfaultfd_ctx *ctx, unsigned long start, unsi
 	struct uffd_reg_arg a = { .ctx = ctx, .reg = false };
 	const struct vma_flags_op op = { uffd_reg_newflags, uffd_reg_apply, &a, true };
 	int err = uffd_check_range(mm, start, len);
+	bool any;
 
 	if (err)
 		return err;
 	if (mmap_write_lock_killable(mm))
 		return -EINTR;
+	any = find_vma_intersection(mm, start, start + len);
 	err = vma_modify_flags_range(mm, start, start + len, &op);
 	mmap_write_unlock(mm);
-	/* holes are fine when unregistering */
-	return err == -ENOMEM && find_vma(mm, start) ? 0 : err;
+	/* holes are fine when unregistering, a range with nothing at all is not */
+	if (err == -ENOMEM)
+		err = any ? 0 : -EINVAL;
+	return err;
 }
 
 void pinmm_userfaultfd_release(struct userfaultfd_ctx *ctx)

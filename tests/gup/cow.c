@@ -8,31 +8,47 @@
  * Every case asks "what does the device see" by reading the pinned
  * page through page_address(), and "what does each process see" through
  * copy_from_user().
+ *
+ * Backings: a small page, a PMD-mapped THP, and cow.c's "partially
+ * mremap()'ed THP" (THP_RUN_PARTIAL_MREMAP: the second half of a THP is
+ * mremap()ed away, the tests use the first half, now PTE-mapped and part of
+ * a folio mapped from two VMAs; mm/mremap.c splits the PMD).
  */
 #include "helpers.h"
 
 #include <pinmm/fault-inject.h>
 
-enum mem_kind { SMALL, THP };
+enum mem_kind { SMALL, THP, THP_MREMAP };
 
 static const char *kind_name(enum mem_kind k)
 {
-	return k == THP ? "PMD THP" : "small page";
+	return k == THP ? "PMD THP" : k == THP_MREMAP ? "partially mremap()'ed THP" : "small page";
+}
+
+/* The bytes the backing covers at GT_BASE. */
+static unsigned long kind_len(enum mem_kind k)
+{
+	return k == THP ? PMD_SIZE : k == THP_MREMAP ? PMD_SIZE / 2 : PAGE_SIZE;
 }
 
 /* Map the backing at GT_BASE and fill it with @tag. Return pages, 0 to skip. */
 static unsigned long setup_mem(enum mem_kind k, uint64_t tag)
 {
-	unsigned long n = k == THP ? HPAGE_PMD_NR : 1;
+	unsigned long n = kind_len(k) >> PAGE_SHIFT, half = PMD_SIZE / 2;
 
-	if (k == THP) {
+	if (k != SMALL) {
 		if (!gt_thp(GT_BASE))
 			return 0;
 	} else {
 		test_mmap_fixed(GT_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	}
-	if (!gt_fill(GT_BASE, n, tag))
+	if (!gt_fill(GT_BASE, k == SMALL ? 1 : HPAGE_PMD_NR, tag))
 		bail_out("fill");
+	/* cow.c: mremap(mem + size/2, size/2, size/2, MREMAP_MAYMOVE | MREMAP_FIXED, other) */
+	if (k == THP_MREMAP &&
+	    vm_mremap(GT_BASE + half, half, half, MREMAP_MAYMOVE | MREMAP_FIXED,
+		      GT_BASE + 16 * PMD_SIZE) != GT_BASE + 16 * PMD_SIZE)
+		bail_out("mremap of half the THP");
 	return n;
 }
 
@@ -70,6 +86,8 @@ static const struct cow_row {
 	{ SMALL, false, false }, { SMALL, false, true }, { SMALL, true, false },
 	{ SMALL, true, true }, { THP, false, false }, { THP, false, true },
 	{ THP, true, false }, { THP, true, true },
+	{ THP_MREMAP, false, false }, { THP_MREMAP, false, true },
+	{ THP_MREMAP, true, false }, { THP_MREMAP, true, true },
 };
 
 static void run_cow_row(const struct cow_row *row)
@@ -122,8 +140,8 @@ static void ro_pin_shared(enum mem_kind kind, bool fast)
 {
 	struct page *pages[4];
 	struct task_struct *t[2] = { NULL, NULL };
-	const unsigned long np = kind == THP ? 4 : 1;
-	const unsigned long addr = GT_BASE + (kind == THP ? 10 * PAGE_SIZE : 0);
+	const unsigned long np = kind != SMALL ? 4 : 1;
+	const unsigned long addr = GT_BASE + (kind != SMALL ? 10 * PAGE_SIZE : 0);
 	char name[96];
 	unsigned long mapped = 0, excl = 0, shared_with_child = 0;
 	long r, only_fast;
@@ -171,8 +189,8 @@ static void ro_pin_prev_shared(enum mem_kind kind, bool fast)
 {
 	struct page *pages[4];
 	struct task_struct *t[2] = { NULL, NULL };
-	const unsigned long np = kind == THP ? 4 : 1;
-	const unsigned long addr = GT_BASE + (kind == THP ? 10 * PAGE_SIZE : 0);
+	const unsigned long np = kind != SMALL ? 4 : 1;
+	const unsigned long addr = GT_BASE + (kind != SMALL ? 10 * PAGE_SIZE : 0);
 	unsigned long pfn0 = 0, mapped = 0, excl = 0;
 	char name[96];
 	long r, cow0;
@@ -221,8 +239,8 @@ static void ro_pin_exclusive(enum mem_kind kind, bool fast)
 {
 	struct page *pages[4];
 	struct task_struct *t = NULL;
-	const unsigned long np = kind == THP ? 4 : 1;
-	const unsigned long addr = GT_BASE + (kind == THP ? 10 * PAGE_SIZE : 0);
+	const unsigned long np = kind != SMALL ? 4 : 1;
+	const unsigned long addr = GT_BASE + (kind != SMALL ? 10 * PAGE_SIZE : 0);
 	char name[96];
 	unsigned long pfn0;
 	long r, only_fast, cow0;
@@ -247,8 +265,8 @@ static void ro_pin_exclusive(enum mem_kind kind, bool fast)
 	ok(r == (long)np && page_to_pfn(pages[0]) == pfn0, "R-UNSHARE [%s]: an exclusive page is "
 	   "pinned as it is (no unshare)", name);
 	/* R/O and back: the PTE may come back writable only because the page is exclusive */
-	is_int(do_mprotect(GT_BASE, kind == THP ? PMD_SIZE : PAGE_SIZE, PROT_READ) +
-	       do_mprotect(GT_BASE, kind == THP ? PMD_SIZE : PAGE_SIZE, GT_RW), 0,
+	is_int(do_mprotect(GT_BASE, kind_len(kind), PROT_READ) +
+	       do_mprotect(GT_BASE, kind_len(kind), GT_RW), 0,
 	       "setup [%s]: mprotect R/O, then R/W", name);
 	ok(gt_fill(addr, np, 2), "R-REUSE [%s]: the process writes after mprotect", name);
 	is_uint(test_pt_pfn(current->mm, addr), pfn0, "R-REUSE [%s]: the write reused the pinned page "
@@ -568,7 +586,7 @@ int main(void)
 	plan_no_plan();
 	for (size_t i = 0; i < ARRAY_SIZE(cow_rows); i++)
 		run_cow_row(&cow_rows[i]);
-	for (int k = SMALL; k <= THP; k++)
+	for (int k = SMALL; k <= THP_MREMAP; k++)
 		for (int fast = 0; fast < 2; fast++) {
 			ro_pin_shared((enum mem_kind)k, fast);
 			ro_pin_prev_shared((enum mem_kind)k, fast);
@@ -578,6 +596,7 @@ int main(void)
 	zero_page_pins(true);
 	fork_copies_pinned(SMALL);
 	fork_copies_pinned(THP);
+	fork_copies_pinned(THP_MREMAP);
 	large_folio_write_copies();
 	cow_copy_oom();
 	unshare_reuse_stays_readonly();

@@ -102,6 +102,8 @@ static void fault_and_resolve(void)
 	ok(gt_page(current->mm, A + PAGE_SIZE) == p && gt_writable(current->mm, A + PAGE_SIZE) &&
 	   !wp(A + PAGE_SIZE), "R-WP-FAULT: resolved in place: same page, writable, no uffd-wp");
 	ok(wp(A + 2 * PAGE_SIZE), "the neighbours stay protected");
+	is_int(pinmm_uffd_unregister(ctx, B, PAGE_SIZE), -EINVAL,
+	       "R-WP-ERRNO: UFFDIO_UNREGISTER of a range with nothing mapped: -EINVAL");
 	is_int(pinmm_uffd_unregister(ctx, A, 4 * PAGE_SIZE), 0, "UFFDIO_UNREGISTER");
 	ok(!wp(A + 2 * PAGE_SIZE) && cpu_write(A + 2 * PAGE_SIZE, 'y') && r.faults == 1,
 	   "unregistered: the bits are gone, writes need no handler");
@@ -244,6 +246,13 @@ static void marker_write(void)
 	ctx = setup(&r, UFFD_FEATURE_WP_UNPOPULATED, 2);
 	pinmm_uffd_writeprotect(ctx, A, 2 * PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_WP);
 	ok(wp(A) && !(pm(A) & PM_PRESENT), "R-WP-MARKER: an untouched page is a uffd-wp marker");
+	{
+		char c = 1;
+
+		ok(get_user(c, (char __user *)(A + PAGE_SIZE)) == 0 && c == 0 &&
+		   (pm(A + PAGE_SIZE) & PM_PRESENT) && wp(A + PAGE_SIZE) && r.faults == 0,
+		   "R-WP-MARKER: a read of a marker maps the zero page, still uffd-wp, no fault to the reader");
+	}
 	ok(cpu_write(A + 5, 'm') && r.faults == 1,
 	   "R-WP-MARKER: the first write to it reaches the handler, then completes");
 	ok((pm(A) & PM_PRESENT) && !wp(A) && gt_writable(current->mm, A), "... a writable page now");

@@ -54,6 +54,8 @@ static const char good[] =
 	"madvise buf dontneed\n"
 	"populate t write\n"
 	"expect thp t yes\n"
+	"mremap buf moved at=12K len=4K\n"
+	"write moved 0x33\n"
 	"munmap buf\n"
 	"expect acquired +4\n"
 	"expect released 4\n"
@@ -93,6 +95,10 @@ static const struct {
 	{ "map a anon 4K\nblock b\nfork c\nend\n", "t.scn:3:1: ", "fork inside a block" },
 	{ "map a anon 4K\nexpect acquired -1\n", "t.scn:2:17: ", "bad count" },
 	{ "map a \"anon 4K\n", "t.scn:1:7: ", "unterminated quote" },
+	{ "map a anon 8K\nmremap a b at=100\n", "t.scn:2:8: ", "whole 4K pages" },
+	{ "map a anon 8K\nmremap a a\n", "t.scn:2:10: ", "already defined" },
+	{ "map a anon 8K\nblock k\nmremap a b\nend\n", "t.scn:3:1: ", "mremap inside a block" },
+	{ "map a anon 8K\nmremap a\n", "t.scn:2:", "missing argument" },
 };
 
 static void test_good(void)
@@ -103,7 +109,9 @@ static void test_good(void)
 
 	is_int(r, 0, "a scenario using every step parses (%s)", err);
 	if (!r) {
-		is_int(s.nr_maps, 3, "three mappings");
+		is_int(s.nr_maps, 4, "four mappings (one named by mremap)");
+		ok(s.nr_maps == 4 && s.maps[3].size == 4096 && s.maps[3].kind == MK_ANON,
+		   "mremap's mapping has the range's length and the source's kind");
 		is_int(s.nr_blocks, 1, "one block");
 		is_int(s.main_nr + s.blocks[0].nr, s.nr_steps, "the block's steps follow the main ones");
 		is_str(s.title, "cow: R/O pin after fork", "the title is the rest of its line");
@@ -129,7 +137,7 @@ static void test_bad(void)
 }
 
 static const char *const words[] = {
-	"map", "file", "write", "populate", "mprotect", "munmap", "madvise", "fork", "in",
+	"map", "file", "write", "populate", "mprotect", "munmap", "mremap", "madvise", "fork", "in",
 	"exit", "pin", "get", "register", "rdma", "odp", "unpin", "device-write", "dio-read",
 	"dio-write", "force-write", "mark", "counters", "expect", "data", "device", "frame",
 	"acquired", "released", "vmpin", "thp", "block", "end", "machine", "skip", "scenario",

@@ -683,6 +683,17 @@ static void exec(struct kstate *k, int idx)
 	case SK_MUNMAP:
 		scn_check_ret(st, munmap((void *)addr, len) ? -errno : 0, &res);
 		break;
+	case SK_MREMAP: {
+		/* cow.c's "partially mremap()'ed THP": a PROT_NONE place, MREMAP_FIXED onto it */
+		void *to = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (to != MAP_FAILED)
+			to = mremap((void *)addr, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+		if (to != MAP_FAILED)
+			k->addr[st->b] = (unsigned long)to;
+		scn_check_ret(st, to == MAP_FAILED ? -errno : 0, &res);
+		break;
+	}
 	case SK_MADVISE: {
 		static const int adv[] = {
 			[ADV_DONTNEED] = MADV_DONTNEED, [ADV_HUGEPAGE] = MADV_HUGEPAGE,
@@ -888,6 +899,9 @@ out:
 	if (res.verdict == SV_SKIP && !scn_is_expectation(st->op)) {
 		if (m >= 0 && !k->map_skipped_at[m])
 			k->map_skipped_at[m] = st->line;
+		/* the moved part is as skipped as the mapping it came from */
+		if (st->op == SK_MREMAP && !k->map_skipped_at[st->b])
+			k->map_skipped_at[st->b] = st->line;
 		if (st->op >= SK_PIN && st->op <= SK_FORCE_WRITE && !k->counters_skipped_at)
 			k->counters_skipped_at = st->line;
 	}

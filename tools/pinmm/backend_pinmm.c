@@ -455,6 +455,22 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 	case SK_MUNMAP:
 		scn_check_ret(st, vm_munmap(addr, len), res);
 		return 0;
+	case SK_MREMAP: {
+		/* as cow.c: a PROT_NONE place to go, then MREMAP_MAYMOVE|MREMAP_FIXED onto it */
+		unsigned long to = vm_mmap(NULL, 0, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, 0);
+
+		if (IS_ERR_VALUE(to)) {
+			scn_check_ret(st, (int)(long)to, res);
+			return 0;
+		}
+		to = vm_mremap(addr, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+		if (!IS_ERR_VALUE(to)) {
+			r->addr[st->b] = to;
+			r->mapped[st->b] = true;
+		}
+		scn_check_ret(st, IS_ERR_VALUE(to) ? (int)(long)to : 0, res);
+		return 0;
+	}
 	case SK_MADVISE: {
 		static const int adv[] = {
 			[ADV_DONTNEED] = MADV_DONTNEED, [ADV_HUGEPAGE] = MADV_HUGEPAGE,

@@ -23,7 +23,7 @@
 static const char *const op_names[SK__NR] = {
 	[SK_FILE] = "file", [SK_MAP] = "map", [SK_POPULATE] = "populate",
 	[SK_WRITE] = "write", [SK_MPROTECT] = "mprotect", [SK_MUNMAP] = "munmap",
-	[SK_MADVISE] = "madvise", [SK_FORK] = "fork", [SK_IN] = "in", [SK_EXIT] = "exit",
+	[SK_MADVISE] = "madvise", [SK_MREMAP] = "mremap", [SK_FORK] = "fork", [SK_IN] = "in", [SK_EXIT] = "exit",
 	[SK_PIN] = "pin", [SK_GET] = "get", [SK_REGISTER] = "register", [SK_RDMA] = "rdma",
 	[SK_ODP] = "odp", [SK_UNPIN] = "unpin", [SK_DEVICE_WRITE] = "device-write",
 	[SK_DIO_READ] = "dio-read", [SK_DIO_WRITE] = "dio-write",
@@ -38,6 +38,7 @@ int scn_step_mapping(const struct scn_step *st)
 {
 	switch (st->op) {
 	case SK_POPULATE: case SK_WRITE: case SK_MPROTECT: case SK_MUNMAP: case SK_MADVISE:
+	case SK_MREMAP:
 	case SK_DIO_READ: case SK_FORCE_WRITE: case SK_EXPECT_DATA: case SK_EXPECT_THP:
 		return st->a;
 	case SK_PIN: case SK_GET: case SK_REGISTER: case SK_RDMA: case SK_ODP:
@@ -529,6 +530,41 @@ static const struct { const char *name; enum scn_advice adv; } advices[] = {
 	{ "collapse", ADV_COLLAPSE },
 };
 
+/*
+ * mremap M NEW [range]: NEW names the moved part of M, a mapping of the same
+ * kind and object whose size is the range's length (page-aligned).
+ */
+static int add_moved_map(struct parser *p, struct scn_step *st)
+{
+	struct scenario *s = p->s;
+	const struct scn_map *src = &s->maps[st->a];
+	unsigned long len = st->len ? st->len : src->size - st->at;
+	struct scn_map *m;
+
+	if (need(p, 2, "name for the moved part"))
+		return -1;
+	p->used[2] = true;
+	if (st->at % SCN_PAGE || len % SCN_PAGE)
+		return perr(p, p->w[1].col, "mremap moves whole 4K pages (at= and len=)");
+	if (src->kind == MK_HUGETLB)
+		return perr(p, p->w[1].col, "mremap of hugetlb is not built");
+	if (!valid_name(p->w[2].s))
+		return perr(p, p->w[2].col, "bad mapping name '%s'", p->w[2].s);
+	for (int i = 0; i < s->nr_maps; i++)
+		if (!strcmp(s->maps[i].name, p->w[2].s))
+			return perr(p, p->w[2].col, "mapping '%s' is already defined", p->w[2].s);
+	if (s->nr_maps == SCN_MAX_NAMES)
+		return perr(p, p->w[2].col, "too many mappings");
+	m = &s->maps[s->nr_maps];
+	*m = *src;
+	strcpy(m->name, p->w[2].s);
+	m->size = len;
+	m->offset = src->offset + st->at;
+	m->thp = 0;
+	st->b = s->nr_maps++;
+	return 0;
+}
+
 static int map_arg(struct parser *p, int wi, struct scn_step *st, int *slot)
 {
 	if (need(p, wi, "mapping name"))
@@ -695,6 +731,10 @@ static int parse_step(struct parser *p, struct scn_step *st)
 		return parse_prot(p, p->w[2].s, p->w[2].col, &st->num);
 	case SK_MUNMAP:
 		return map_arg(p, 1, st, &st->a);
+	case SK_MREMAP:
+		if (p->in_block >= 0)
+			return perr(p, p->w[0].col, "mremap inside a block (it names a new mapping)");
+		return map_arg(p, 1, st, &st->a) || add_moved_map(p, st) ? -1 : 0;
 	case SK_MADVISE:
 		if (map_arg(p, 1, st, &st->a) || need(p, 2, "advice"))
 			return -1;

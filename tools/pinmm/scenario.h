@@ -27,6 +27,7 @@ enum scn_op {
 	SK_MPROTECT,		/* mprotect M PROT */
 	SK_MUNMAP,		/* munmap M */
 	SK_MADVISE,		/* madvise M ADVICE */
+	SK_MREMAP,		/* mremap M NEW [range]: move the range away, NEW names it */
 	SK_FORK,		/* fork C [run=BLOCK] */
 	SK_IN,			/* in C BLOCK */
 	SK_EXIT,		/* exit C */
