@@ -13,12 +13,15 @@
  *  - R-NOTIFY: the old range is invalidated (MMU_NOTIFY_UNMAP);
  *  - R-GROW/SHRINK: in place when the gap allows, -ENOMEM without MAYMOVE;
  *  - R-ERRNO: -EINVAL (flags, alignment, new_len 0, overlap), -EFAULT
- *    (unmapped, across VMAs, growing VM_PFNMAP), and nothing changed.
+ *    (unmapped, across VMAs, growing VM_PFNMAP), and nothing changed;
+ *  - R-UNDO: a move that runs out of memory halfway (a page table, a VMA)
+ *    moves back what it moved: -ENOMEM and the old mapping as it was.
  */
 #include "../gup/helpers.h"
 
 #include "mm/vma.h"
 
+#include <pinmm/fault-inject.h>
 #include <pinmm/mmu_notifier.h>
 #include <pinmm/pagemap.h>
 
@@ -344,6 +347,49 @@ static void bad_input(void)
 	gt_teardown("bad input", &t, 1);
 }
 
+/* Every allocation of a move failing in turn: -ENOMEM, nothing moved, no leak. */
+static void move_fails_cleanly(void)
+{
+	static unsigned long pfn[3 * HPAGE_PMD_NR];
+	const unsigned long n = 3 * HPAGE_PMD_NR, len = n * PAGE_SIZE;
+	static const enum pinmm_fail_site sites[] = { PINMM_FAIL_PAGE_TABLE, PINMM_FAIL_SLAB };
+	struct task_struct *t;
+	unsigned long failed = 0, bad = 0, now = A;
+	int vmas;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("mremap-enomem");
+	test_mmap_fixed(A, len, GT_RW, MAP_PRIVATE);
+	gt_fill(A, n, 11);
+	for (unsigned long i = 0; i < n; i++)
+		pfn[i] = test_pt_pfn(current->mm, A + i * PAGE_SIZE);
+	vmas = nr_vmas();
+	for (size_t s = 0; s < ARRAY_SIZE(sites); s++) {
+		unsigned long to = now == A ? B : A;
+
+		for (unsigned long nth = 1; nth < 64; nth++) {
+			long r;
+
+			pinmm_fail_nth(sites[s], nth, 0);
+			r = mr(now, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+			pinmm_fail_reset();
+			if (r == (long)to) {
+				now = to;
+				break;
+			}
+			failed++;
+			if (r != -ENOMEM || mapped(to) || nr_vmas() != vmas)
+				bad++;
+			for (unsigned long i = 0; i < n; i++)
+				bad += test_pt_pfn(current->mm, now + i * PAGE_SIZE) != pfn[i];
+		}
+	}
+	ok(failed >= 3, "R-UNDO: %lu moves failed on an allocation (page tables, VMA)", failed);
+	is_uint(bad, 0, "R-UNDO: each failed with -ENOMEM, its pages back in place, no new VMA");
+	is_uint(moved_bad(now, A, n, 11), 0, "R-UNDO: the data is intact after the last, good move");
+	gt_teardown("mremap enomem", &t, 1);
+}
+
 static void pfnmap_grow(void)
 {
 	struct task_struct *t;
@@ -375,6 +421,7 @@ int main(void)
 	move_half_thp();
 	dontunmap();
 	bad_input();
+	move_fails_cleanly();
 	pfnmap_grow();
 	return done_testing();
 }
