@@ -235,6 +235,44 @@ static void fork_rows(bool event)
 	}
 }
 
+/* A PMD-mapped THP: protected whole, a write faults to the reader (the PMD's check). */
+static void thp_pmd(void)
+{
+	static struct page *pages[HPAGE_PMD_NR];
+	struct reader r = { .resolve = true };
+	struct userfaultfd_ctx *ctx;
+	struct task_struct *t;
+	struct folio *folio;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("uffd-thp");
+	if (!gt_thp(A)) {
+		skip(5, "no THP");
+		gt_teardown("uffd thp", &t, 1);
+		return;
+	}
+	folio = page_folio(gt_page(current->mm, A));
+	is_int(gt_pin(A, HPAGE_PMD_NR, FOLL_WRITE | FOLL_LONGTERM, pages), HPAGE_PMD_NR,
+	       "pin the THP R/W long-term");
+	ctx = pinmm_userfaultfd_create(current->mm, 0, handler, &r);
+	pinmm_uffd_register(ctx, A, PMD_SIZE, UFFDIO_REGISTER_MODE_WP);
+	is_int(pinmm_uffd_writeprotect(ctx, A, PMD_SIZE, UFFDIO_WRITEPROTECT_MODE_WP), 0,
+	       "protect the whole THP");
+	ok(test_pmd_mapped(current->mm, A) && wp(A) && !gt_writable(current->mm, A),
+	   "R-WP-PIN: still one PMD, uffd-wp, read-only (the pinned THP is not split or copied)");
+	ok(cpu_write(A + 3 * PAGE_SIZE, 't') && r.faults == 1,
+	   "R-WP-FAULT: a write to the protected PMD reached the reader (userfaultfd_huge_pmd_wp)");
+	ok(gt_page(current->mm, A + 3 * PAGE_SIZE) == pages[3] && folio_test_large(folio) &&
+	   gt_writable(current->mm, A + 3 * PAGE_SIZE) && wp(A + 4 * PAGE_SIZE),
+	   "resolving one page split the PMD: that page writable in place, the rest protected");
+	gt_fill(A + 3 * PAGE_SIZE, 1, 12);
+	is_uint(gt_pages_bad(pages + 3, 1, A + 3 * PAGE_SIZE, 12), 0,
+		"R-WP-PIN: the CPU's write landed in the pinned subpage");
+	unpin_user_pages(pages, HPAGE_PMD_NR);
+	pinmm_userfaultfd_release(ctx);
+	gt_teardown("uffd thp", &t, 1);
+}
+
 static void marker_write(void)
 {
 	struct reader r = { .resolve = true };
@@ -313,6 +351,7 @@ int main(void)
 	fork_rows(false);
 	fork_rows(true);
 	marker_write();
+	thp_pmd();
 	bad_input_and_mremap();
 	return done_testing();
 }
