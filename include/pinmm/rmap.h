@@ -263,6 +263,13 @@ struct rmap_walk_control {
 	 * (migration entries). NULL: the folio must still be mapped.
 	 */
 	struct anon_vma *anon_vma;
+	/*
+	 * Reclaim: take the anon_vma lock only if free, and say so in
+	 * @contended (Linux's rwc->try_lock): direct reclaim may run in an
+	 * allocation made under that very lock.
+	 */
+	bool try_lock;
+	bool contended;
 };
 
 /*

@@ -6,6 +6,8 @@
  */
 #include "internal.h"
 
+#include <pinmm/swap.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <pinmm/cred.h>
@@ -357,6 +359,9 @@ int pinmm_shutdown(void)
 
 	if (!m->booted)
 		return -EINVAL;
+	/* swap areas go first (a swap file lives in the file directory) */
+	if (pinmm_swap_shutdown())
+		errors++;
 	/* the page cache is written back and dropped; files still open leak */
 	leaked = pinmm_fs_shutdown();
 	if (leaked) {

@@ -30,6 +30,7 @@
 #include <pinmm/fs.h>
 #include <pinmm/rmap.h>
 #include <pinmm/sched.h>
+#include <pinmm/swap.h>
 #include <pinmm/vmstat.h>
 
 #include <errno.h>
@@ -696,6 +697,8 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 			migration_entry_wait(vmf);
 			return 0;
 		}
+		if (is_swapfile_entry(e))
+			return do_swap_page(vmf);	/* src/mm/swap_fault.c */
 		return swp_type(e) == SWP_HWPOISON ? VM_FAULT_HWPOISON : VM_FAULT_SIGBUS;
 	}
 
@@ -833,8 +836,11 @@ static bool zap_skip_folio(const struct zap_batch *b, struct folio *folio)
 
 static void zap_batch_flush(struct zap_batch *b)
 {
-	for (int i = 0; i < b->nr; i++)
+	for (int i = 0; i < b->nr; i++) {
+		/* a swap-cache folio that lost its last mapping leaves the cache */
+		free_swap_cache(b->folios[i]);
 		folio_put(b->folios[i]);
+	}
 	b->nr = 0;
 }
 
@@ -878,8 +884,13 @@ static unsigned long zap_pte_range(struct vm_area_struct *vma, pmd_t *pmd, unsig
 			swp_entry_t e = pte_to_swp_entry(ptent);
 
 			/* a migration entry holds the rss charge, not a reference */
-			if (is_migration_entry(e))
+			if (is_migration_entry(e)) {
 				rss[mm_counter(pfn_folio(swp_offset(e)))]--;
+			} else if (is_swapfile_entry(e)) {
+				/* the slot loses a holder (src/mm/swapfile.c) */
+				rss[MM_SWAPENTS]--;
+				free_swap_and_cache(e);
+			}
 			continue;
 		}
 		page = vm_normal_page(vma, addr, ptent);
@@ -1135,14 +1146,24 @@ static int copy_present_pte(struct vm_area_struct *dst_vma, struct vm_area_struc
 	return 0;
 }
 
-static void copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
-				pte_t *dst_pte, pte_t *src_pte, long *rss)
+/* Return 0, or -ENOMEM when a swap slot's count is full. */
+static int copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
+			       pte_t *dst_pte, pte_t *src_pte, long *rss)
 {
 	pte_t pte = ptep_get(src_pte);
 	swp_entry_t e = pte_to_swp_entry(pte);
 
 	(void)dst_vma;
-	if (is_migration_entry(e)) {
+	if (is_swapfile_entry(e)) {
+		/* both mms hold the slot now; neither page is exclusive any more */
+		if (swap_duplicate(e))
+			return -ENOMEM;
+		rss[MM_SWAPENTS]++;
+		if (pte_swp_exclusive(pte)) {
+			pte = pte_swp_clear_exclusive(pte);
+			set_pte(src_pte, pte);
+		}
+	} else if (is_migration_entry(e)) {
 		rss[mm_counter(pfn_folio(swp_offset(e)))]++;
 		/* COW mappings: both sides must come back read-only and shared */
 		if (swp_type(e) != SWP_MIGRATION_READ && is_cow_mapping(src_vma->vm_flags)) {
@@ -1151,6 +1172,7 @@ static void copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_s
 		}
 	}
 	set_pte(dst_pte, pte);
+	return 0;
 }
 
 static int copy_pte_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
@@ -1186,7 +1208,10 @@ static int copy_pte_range(struct vm_area_struct *dst_vma, struct vm_area_struct 
 			if (pte_none(ptent))
 				continue;
 			if (!pte_present(ptent)) {
-				copy_nonpresent_pte(dst_vma, src_vma, dst_pte, src_pte, rss);
+				if (copy_nonpresent_pte(dst_vma, src_vma, dst_pte, src_pte, rss)) {
+					ret = -ENOMEM;
+					break;
+				}
 				continue;
 			}
 			if (copy_present_pte(dst_vma, src_vma, dst_pte, src_pte, addr, rss,
@@ -1200,6 +1225,8 @@ static int copy_pte_range(struct vm_area_struct *dst_vma, struct vm_area_struct 
 		for (int i = 0; i < NR_MM_COUNTERS; i++)
 			if (rss[i])
 				add_mm_counter(dst_mm, i, rss[i]);
+		if (ret)
+			break;
 		if (need_page) {
 			/* allocate outside the locks, then retry this PTE */
 			prealloc = folio_alloc(GFP_HIGHUSER_MOVABLE, 0);

@@ -730,7 +730,16 @@ void rmap_walk(struct folio *folio, struct rmap_walk_control *rwc)
 		own_ref = true;
 	}
 	root = av->root;
-	down_read(&root->rwsem);
+	if (rwc->try_lock) {
+		if (!down_read_trylock(&root->rwsem)) {
+			rwc->contended = true;
+			if (own_ref)
+				put_anon_vma(av);
+			return;
+		}
+	} else {
+		down_read(&root->rwsem);
+	}
 	list_for_each_entry(avc, &av->head, same_anon_vma) {
 		struct vm_area_struct *vma = avc->vma;
 		unsigned long address = vma_address(vma, pgoff, nr);
