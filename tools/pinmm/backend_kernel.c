@@ -186,6 +186,42 @@ static uint64_t frame_at(unsigned long addr)
 	return e & ((1ULL << 55) - 1);
 }
 
+/* Does this kernel have a swap area? (/proc/swaps has more than its header) */
+static bool kernel_has_swap(void)
+{
+	FILE *f = fopen("/proc/swaps", "r");
+	char line[256];
+	int n = 0;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	return n > 1;
+}
+
+/* Pages of [@addr, +@len) that pagemap reports swapped (bit 62); -1 without pagemap. */
+static long pages_swapped(unsigned long addr, unsigned long len)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	long n = 0;
+
+	if (fd < 0)
+		return -1;
+	for (unsigned long a = addr; a < addr + len; a += KPAGE) {
+		uint64_t e = 0;
+
+		if (pread(fd, &e, 8, (off_t)(a / KPAGE * 8)) != 8) {
+			close(fd);
+			return -1;
+		}
+		n += (e >> 62) & 1;
+	}
+	close(fd);
+	return n;
+}
+
 static int kpageflag(uint64_t pfn, int bit)
 {
 	int fd = open("/proc/kpageflags", O_RDONLY);
@@ -689,7 +725,8 @@ static void exec(struct kstate *k, int idx)
 			[ADV_NOHUGEPAGE] = MADV_NOHUGEPAGE, [ADV_DONTFORK] = MADV_DONTFORK,
 			[ADV_DOFORK] = MADV_DOFORK, [ADV_POPULATE_READ] = MADV_POPULATE_READ,
 			[ADV_POPULATE_WRITE] = MADV_POPULATE_WRITE,
-			[ADV_COLLAPSE] = MADV_COLLAPSE,
+			[ADV_COLLAPSE] = MADV_COLLAPSE, [ADV_COLD] = MADV_COLD,
+			[ADV_PAGEOUT] = MADV_PAGEOUT,
 		};
 
 		err = madvise((void *)addr, len, adv[st->num]);
@@ -866,6 +903,22 @@ static void exec(struct kstate *k, int idx)
 			scn_pass(&res, "%s", obs);
 		else
 			scn_fail(&res, obs, "expected %ldK", st->num);
+		break;
+	}
+	case SK_EXPECT_SWAPPED: {
+		long n = pages_swapped(addr, len), all = (long)(len / KPAGE);
+		bool want = st->num == 1;
+
+		/* cow.c skips its swap rows when MADV_PAGEOUT could not swap */
+		if (!kernel_has_swap())
+			scn_skip(&res, "no swap area on this kernel");
+		else if (n < 0)
+			scn_fail(&res, "none", "no /proc/self/pagemap");
+		else if (want ? n == all : n == 0)
+			scn_pass(&res, "%s", want ? "yes" : "no");
+		else
+			scn_fail(&res, n == all ? "yes" : n ? "part" : "no", "%ld of %ld pages swapped",
+				 n, all);
 		break;
 	}
 	case SK_EXPECT_THP: {

@@ -13,9 +13,11 @@
 #include <pinmm/drivers.h>
 #include <pinmm/fs.h>
 #include <pinmm/machine.h>
+#include <pinmm/memory.h>
 #include <pinmm/mm.h>
 #include <pinmm/mman.h>
 #include <pinmm/shmem_fs.h>
+#include <pinmm/swap.h>
 #include <pinmm/task.h>
 #include <pinmm/uaccess.h>
 #include <pinmm/vmstat.h>
@@ -166,6 +168,30 @@ static unsigned long frame_at(unsigned long addr, unsigned int *order)
 		*order = folio_order(page_folio(page));
 	put_page(page);
 	return pfn;
+}
+
+/* Pages of [@addr, +@len) whose PTE holds a swap-area entry. */
+static unsigned long pages_swapped(unsigned long addr, unsigned long len)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long n = 0;
+
+	mmap_read_lock(mm);
+	for (unsigned long a = addr; a < addr + len; a += PAGE_SIZE) {
+		pmd_t *pmd = mm_find_pmd(mm, a);
+		spinlock_t *ptl;
+		pte_t *pte;
+
+		if (!pmd || pmd_leaf(pmdp_get(pmd)))
+			continue;
+		pte = pte_offset_map_lock(mm, pmd, a, &ptl);
+		if (!pte)
+			continue;
+		n += is_swapfile_pte(ptep_get(pte));
+		pte_unmap_unlock(pte, ptl);
+	}
+	mmap_read_unlock(mm);
+	return n;
 }
 
 /* Device access through handle @h: read (@write false) or write @len bytes at @off. */
@@ -461,7 +487,8 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 			[ADV_NOHUGEPAGE] = MADV_NOHUGEPAGE, [ADV_DONTFORK] = MADV_DONTFORK,
 			[ADV_DOFORK] = MADV_DOFORK, [ADV_POPULATE_READ] = MADV_POPULATE_READ,
 			[ADV_POPULATE_WRITE] = MADV_POPULATE_WRITE,
-			[ADV_COLLAPSE] = MADV_COLLAPSE,
+			[ADV_COLLAPSE] = MADV_COLLAPSE, [ADV_COLD] = MADV_COLD,
+			[ADV_PAGEOUT] = MADV_PAGEOUT,
 		};
 
 		scn_check_ret(st, do_madvise(current->mm, addr, len, adv[st->num]), res);
@@ -606,6 +633,17 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 			scn_fail(res, obs, "expected %ldK", st->num);
 		return 0;
 	}
+	case SK_EXPECT_SWAPPED: {
+		unsigned long n = pages_swapped(addr, len), all = len >> PAGE_SHIFT;
+		bool want = st->num == 1;
+
+		if (want ? n == all : n == 0)
+			scn_pass(res, "%s", want ? "yes" : "no");
+		else
+			scn_fail(res, n == all ? "yes" : n ? "part" : "no", "%lu of %lu pages swapped",
+				 n, all);
+		return 0;
+	}
 	case SK_EXPECT_THP: {
 		unsigned int order = 0;
 		bool thp;
@@ -662,6 +700,12 @@ static int pm_run(const struct scenario *s, struct scn_result *res, char *err, s
 		return e;
 	}
 	scn_pinmm_boots++;
+	if (s->swap && (e = pinmm_swapon(NULL, s->swap)) < 0) {
+		snprintf(err, errlen, "%s: swapon: %s", s->path, strerror(-e));
+		pinmm_shutdown();
+		free(r);
+		return e;
+	}
 	r->s = s;
 	r->res = res;
 	r->main = pinmm_task_create("scenario");

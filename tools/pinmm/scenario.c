@@ -31,7 +31,7 @@ static const char *const op_names[SK__NR] = {
 	[SK_EXPECT_DATA] = "expect data", [SK_EXPECT_DEVICE] = "expect device",
 	[SK_EXPECT_FRAME] = "expect frame", [SK_EXPECT_ACQUIRED] = "expect acquired",
 	[SK_EXPECT_RELEASED] = "expect released", [SK_EXPECT_VMPIN] = "expect vmpin",
-	[SK_EXPECT_THP] = "expect thp",
+	[SK_EXPECT_THP] = "expect thp", [SK_EXPECT_SWAPPED] = "expect swapped",
 };
 
 int scn_step_mapping(const struct scn_step *st)
@@ -39,6 +39,7 @@ int scn_step_mapping(const struct scn_step *st)
 	switch (st->op) {
 	case SK_POPULATE: case SK_WRITE: case SK_MPROTECT: case SK_MUNMAP: case SK_MADVISE:
 	case SK_DIO_READ: case SK_FORCE_WRITE: case SK_EXPECT_DATA: case SK_EXPECT_THP:
+	case SK_EXPECT_SWAPPED:
 		return st->a;
 	case SK_PIN: case SK_GET: case SK_REGISTER: case SK_RDMA: case SK_ODP:
 	case SK_DIO_WRITE: case SK_MARK: case SK_EXPECT_FRAME:
@@ -513,6 +514,10 @@ static int parse_machine(struct parser *p)
 		return -1;
 	if ((v = opt(p, "cma", &col)) && parse_size_at(p, v, col, &s->cma, "cma"))
 		return -1;
+	if ((v = opt(p, "swap", &col)) && parse_size_at(p, v, col, &s->swap, "swap"))
+		return -1;
+	if (s->swap % 4096 || s->swap > (1UL << 30))
+		return perr(p, p->w[0].col, "swap: whole pages, at most 1G");
 	if (s->mem < (16UL << 20) || s->mem > (1UL << 30) || s->mem % (2UL << 20) ||
 	    s->movable % (2UL << 20) || s->cma % (2UL << 20) ||
 	    s->movable + s->cma + (8UL << 20) > s->mem)
@@ -526,7 +531,7 @@ static const struct { const char *name; enum scn_advice adv; } advices[] = {
 	{ "dontneed", ADV_DONTNEED }, { "hugepage", ADV_HUGEPAGE },
 	{ "nohugepage", ADV_NOHUGEPAGE }, { "dontfork", ADV_DONTFORK }, { "dofork", ADV_DOFORK },
 	{ "populate-read", ADV_POPULATE_READ }, { "populate-write", ADV_POPULATE_WRITE },
-	{ "collapse", ADV_COLLAPSE },
+	{ "collapse", ADV_COLLAPSE }, { "cold", ADV_COLD }, { "pageout", ADV_PAGEOUT },
 };
 
 static int map_arg(struct parser *p, int wi, struct scn_step *st, int *slot)
@@ -570,7 +575,7 @@ static int parse_expect(struct parser *p, struct scn_step *st)
 	struct scenario *s = p->s;
 	const char *what;
 
-	if (need(p, 1, "what to expect (data, device, frame, acquired, released, vmpin, thp)"))
+	if (need(p, 1, "what to expect (data, device, frame, acquired, released, vmpin, thp, swapped)"))
 		return -1;
 	p->used[1] = true;
 	what = p->w[1].s;
@@ -642,9 +647,19 @@ static int parse_expect(struct parser *p, struct scn_step *st)
 		st->num = !strcmp(p->w[3].s, "yes");
 		return 0;
 	}
+	if (!strcmp(what, "swapped")) {
+		st->op = SK_EXPECT_SWAPPED;
+		if (map_arg(p, 2, st, &st->a) || need(p, 3, "yes or no"))
+			return -1;
+		p->used[3] = true;
+		if (strcmp(p->w[3].s, "yes") && strcmp(p->w[3].s, "no"))
+			return perr(p, p->w[3].col, "bad swapped verdict '%s' (yes or no)", p->w[3].s);
+		st->num = !strcmp(p->w[3].s, "yes");
+		return 0;
+	}
 	return perr(p, p->w[1].col,
-		    "unknown expectation '%s' (data, device, frame, acquired, released, vmpin, thp)",
-		    what);
+		    "unknown expectation '%s' (data, device, frame, acquired, released, vmpin, thp, "
+		    "swapped)", what);
 }
 
 static int parse_step(struct parser *p, struct scn_step *st)
@@ -706,7 +721,7 @@ static int parse_step(struct parser *p, struct scn_step *st)
 			}
 		return perr(p, p->w[2].col,
 			    "bad advice '%s' (dontneed, hugepage, nohugepage, dontfork, dofork, "
-			    "populate-read, populate-write, collapse)", p->w[2].s);
+			    "populate-read, populate-write, collapse, cold, pageout)", p->w[2].s);
 	case SK_FORK:
 		if (p->in_block >= 0)
 			return perr(p, p->w[0].col, "fork inside a block (children do not fork)");

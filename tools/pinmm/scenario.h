@@ -51,6 +51,7 @@ enum scn_op {
 	SK_EXPECT_RELEASED,	/* expect released N */
 	SK_EXPECT_VMPIN,	/* expect vmpin SIZE */
 	SK_EXPECT_THP,		/* expect thp M yes|no */
+	SK_EXPECT_SWAPPED,	/* expect swapped M yes|no */
 	SK__NR,
 };
 
@@ -59,7 +60,7 @@ enum scn_file_kind { FK_DISK, FK_MEMFD };
 enum scn_pin_flags { PF_WRITE = 1, PF_LONGTERM = 2, PF_FAST = 4 };
 enum scn_advice {
 	ADV_DONTNEED, ADV_HUGEPAGE, ADV_NOHUGEPAGE, ADV_DONTFORK, ADV_DOFORK,
-	ADV_POPULATE_READ, ADV_POPULATE_WRITE, ADV_COLLAPSE,
+	ADV_POPULATE_READ, ADV_POPULATE_WRITE, ADV_COLLAPSE, ADV_COLD, ADV_PAGEOUT,
 };
 /* prot bits, as PROT_READ / PROT_WRITE */
 #define SCN_PROT_READ	1
@@ -102,6 +103,7 @@ struct scenario {
 	char title[128];
 	char skip[160];		/* skipped on every backend, with this reason */
 	unsigned long mem, movable, cma;	/* the pinmm machine */
+	unsigned long swap;		/* its swap area (memory), 0 for none */
 	struct scn_step *steps;
 	int nr_steps, cap_steps;
 	int main_nr;		/* steps[0 .. main_nr) is the main block */
