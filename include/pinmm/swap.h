@@ -238,6 +238,8 @@ unsigned long shrink_folio_list(struct list_head *folio_list, bool ignore_refere
  * Context: may sleep. Return: pages freed.
  */
 unsigned long pinmm_reclaim_anon(unsigned long nr_to_reclaim);
+/* The clock goes back to the lowest pfn (swapon of the first area). */
+void pinmm_reclaim_reset(void);
 /* The allocator's direct reclaim hook for anon (installed while swap is on). */
 unsigned long anon_direct_reclaim(unsigned long nr_pages);
 

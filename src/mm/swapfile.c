@@ -157,8 +157,10 @@ int pinmm_swapon(const char *name, unsigned long bytes)
 	atomic_fetch_add(&nr_swap_pages, (long)si->max);
 	__atomic_store_n(&swap_info[type], si, __ATOMIC_RELEASE);
 	/* the first area: allocations that fail may now swap anon memory out */
-	if (atomic_fetch_add_explicit(&nr_active_areas, 1, memory_order_release) == 0)
+	if (atomic_fetch_add_explicit(&nr_active_areas, 1, memory_order_release) == 0) {
+		pinmm_reclaim_reset();
 		__atomic_store_n(&pinmm_direct_reclaim_anon, anon_direct_reclaim, __ATOMIC_RELEASE);
+	}
 	pthread_mutex_unlock(&swapon_mutex);
 	return type;
 }

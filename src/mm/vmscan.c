@@ -310,6 +310,12 @@ unsigned long shrink_folio_list(struct list_head *folio_list, bool ignore_refere
 
 static atomic_ulong scan_hand;	/* the pfn where the last scan stopped */
 
+/* swapon of the first area: the clock starts from the lowest pfn. */
+void pinmm_reclaim_reset(void)
+{
+	atomic_store_explicit(&scan_hand, 0, memory_order_relaxed);
+}
+
 /* Isolate @pfn's folio for reclaim if it is an inactive, unreferenced anon LRU folio. */
 static struct folio *scan_one(unsigned long pfn, unsigned long *step)
 {

@@ -22,6 +22,10 @@
  *                 VMAs give -EINVAL, shared anon memory is left alone (0).
  *  R-THP-SWAP     mm/vmscan.c (CONFIG_THP_SWAP): an unpinned THP is swapped
  *                 out whole; a pinned one stays (it could not even be split).
+ *  R-COLD         mm/madvise.c madvise_cold_or_pageout_pte_range() (cold): the
+ *                 pages lose their young bits and go inactive, so reclaim
+ *                 takes them before pages still in use (mm/vmscan.c
+ *                 folio_referenced(): a referenced folio is kept a round).
  *  R-PRESSURE     mm/page_alloc.c __alloc_pages_direct_reclaim(): an
  *                 allocation that finds memory full swaps anon memory out.
  * Counters: pswpin/pswpout, SwapTotal/SwapFree; shutdown finds no slot in use.
@@ -443,6 +447,34 @@ static void thp_pinned_and_not(void)
 	teardown("thp", t, 1);
 }
 
+/* ---- aging ------------------------------------------------------------------------ */
+
+static void cold_goes_first(void)
+{
+	const unsigned long n = 64;
+	const unsigned long hot = SW_BASE + PMD_SIZE;
+	struct task_struct *t[1];
+	unsigned long got;
+
+	boot_with_swap(TEST_MEM_MB, 1024, false);
+	t[0] = test_process("cold");
+	test_mmap_fixed(SW_BASE, n * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	test_mmap_fixed(hot, n * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	/* the hot pages first: the clock (from the lowest pfn) meets them first */
+	gt_fill(hot, n, 21);
+	gt_fill(SW_BASE, n, 20);
+	ok(test_pt_pfn(current->mm, hot + (n - 1) * PAGE_SIZE) < test_pt_pfn(current->mm, SW_BASE),
+	   "setup: the hot pages lie below the cold ones");
+	is_int(do_madvise(current->mm, SW_BASE, n * PAGE_SIZE, MADV_COLD), 0, "MADV_COLD: 0");
+	is_uint(nr_swapped(SW_BASE, n), 0, "R-COLD: MADV_COLD reclaims nothing itself");
+	got = pinmm_reclaim_anon(n);
+	is_uint(got, n, "R-COLD: the reclaim scan frees the %lu pages asked", n);
+	is_uint(nr_swapped(SW_BASE, n), n, "R-COLD: ... all of them the cold ones");
+	is_uint(nr_swapped(hot, n), 0, "R-COLD: the pages in use (young PTEs) get a second chance");
+	is_int(gt_check(SW_BASE, n, 20) + gt_check(hot, n, 21), 0, "R-SWAPIN: nothing lost");
+	teardown("cold", t, 1);
+}
+
 /* ---- pressure --------------------------------------------------------------------- */
 
 static void pressure(void)
@@ -489,6 +521,7 @@ int main(void)
 	madvise_bad_vmas();
 	io_errors();
 	thp_pinned_and_not();
+	cold_goes_first();
 	pressure();
 	return done_testing();
 }
