@@ -3,8 +3,8 @@
  * tmpfs/shmem and memfd (Linux: include/linux/shmem_fs.h, memfd.h; the code
  * is in src/fs/shmem.c and src/fs/memfd.c).
  *
- * A shmem file's page cache is its only home: swap-backed folios (no swap
- * here, so they stay resident), never written back, so no dirty tracking
+ * A shmem file's page cache is its only home: swap-backed folios (pinmm swaps
+ * anonymous memory only, so they stay resident), never written back, so no dirty tracking
  * and no ->page_mkwrite — which is why a writable long-term pin of shmem is
  * allowed where one of a disk file is refused. MAP_SHARED|MAP_ANONYMOUS
  * memory is a shmem file too (shmem_zero_setup()), as in Linux.

@@ -23,6 +23,7 @@
 
 #include <pinmm/gfp.h>
 #include <pinmm/memory.h>
+#include <pinmm/migrate.h>
 #include <pinmm/mm.h>
 #include <pinmm/pagemap.h>
 #include <pinmm/rmap.h>
@@ -30,9 +31,6 @@
 #include <pinmm/vmstat.h>
 
 #include <errno.h>
-
-/* Linux's migrate.h lru helper, declared where the LRU lives (src/migrate). */
-void folio_add_lru(struct folio *folio);
 
 /* A new folio for @entry, read in and in the swap cache, locked; NULL to retry, ERR_PTR on error. */
 static struct folio *swapin_new_folio(struct vm_fault *vmf, swp_entry_t entry)
