@@ -51,6 +51,22 @@ enum pinmm_race {
 	 * so GUP-fast can still pin a page of the range
 	 */
 	PINMM_RACE_COLLAPSE_SCANNED,
+	/*
+	 * split_huge_pmd() of an anon THP published the filled PTE table in
+	 * the PMD (PMD lock held); the folio's PMD mapping is not removed yet.
+	 * "addr" is the PMD's address.
+	 */
+	PINMM_RACE_THP_SPLIT_PMD,
+	/*
+	 * split_folio() found the (unmapped, locked) folio unpinned; its
+	 * refcount is not frozen yet. "addr" is the folio's pfn.
+	 */
+	PINMM_RACE_THP_SPLIT_FOLIO,
+	/*
+	 * a page table was unlinked from its parent entry and is handed to
+	 * RCU to be freed after a grace period. "addr" is the table's pfn.
+	 */
+	PINMM_RACE_PT_FREE,
 	PINMM_RACE_NR
 };
 

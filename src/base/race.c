@@ -12,6 +12,9 @@ static const char *const race_names[PINMM_RACE_NR] = {
 	[PINMM_RACE_MIGRATE_FROZEN] = "migrate_frozen",
 	[PINMM_RACE_PINS_CHARGE] = "pins_charge",
 	[PINMM_RACE_COLLAPSE_SCANNED] = "collapse_scanned",
+	[PINMM_RACE_THP_SPLIT_PMD] = "thp_split_pmd",
+	[PINMM_RACE_THP_SPLIT_FOLIO] = "thp_split_folio",
+	[PINMM_RACE_PT_FREE] = "pt_free",
 };
 
 const char *pinmm_race_name(enum pinmm_race point)

@@ -11,6 +11,7 @@
 #include <pinmm/mman.h>
 #include <pinmm/mmu_notifier.h>
 #include <pinmm/pagemap.h>
+#include <pinmm/race.h>
 #include <pinmm/rmap.h>
 #include <pinmm/vmstat.h>
 
@@ -461,6 +462,7 @@ static void __split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd,
 			set_pte(&ptes[i], __pte(bits | ((pmd_pfn(old) + i) << PAGE_SHIFT)));
 		/* publish the filled table: a lockless walker sees old leaf or new table */
 		set_pmd(pmd, pmd_mktable(table));
+		pinmm_race_point(PINMM_RACE_THP_SPLIT_PMD, haddr);
 		folio_remove_rmap_pmd(folio, page, vma);
 	} else {
 		/* a PMD migration entry becomes 512 PTE migration entries, same bits */
@@ -819,7 +821,13 @@ int split_folio(struct folio *folio)
 		return -EBUSY;
 	}
 	/* only the caller's reference may exist: a GET or a pin keeps it whole */
-	if (folio_pincount(folio) || !folio_ref_freeze(folio, 1)) {
+	if (folio_pincount(folio)) {
+		count_vm_event(THP_SPLIT_PAGE_FAILED);
+		return -EAGAIN;
+	}
+	/* a pin that read the entry before the unmap may still grab: the freeze decides */
+	pinmm_race_point(PINMM_RACE_THP_SPLIT_FOLIO, folio_pfn(folio));
+	if (!folio_ref_freeze(folio, 1)) {
 		count_vm_event(THP_SPLIT_PAGE_FAILED);
 		return -EAGAIN;
 	}
