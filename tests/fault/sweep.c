@@ -130,10 +130,25 @@ static long run_fork(void)
 	return pinmm_fork(proc, "child", &forked);
 }
 
+/* A second VMA after the pinned one: fork copies it after the first (dup_mmap order). */
+#define FORK_B	(GT_BASE + 4 * PMD_SIZE)
+
+static unsigned long child_bad;
+
+/*
+ * A fork that returns 0 made a whole child: it reads what the parent had in
+ * both VMAs (Linux's dup_mmap() stops at the first VMA that fails to copy
+ * and fork fails; it never hands out a child with a VMA half copied).
+ */
 static void undo_fork(long ret)
 {
-	if (!ret && forked)
+	if (!ret && forked) {
+		pinmm_task_attach(forked);
+		if (gt_check(GT_BASE, NPAGES, TAG) || gt_check(FORK_B, NPAGES, TAG + 1))
+			child_bad++;
+		pinmm_task_attach(proc);
 		pinmm_task_exit(forked);
+	}
 	forked = NULL;
 }
 
@@ -165,11 +180,16 @@ static void fork_sweeps(void)
 	proc = test_process("fork");
 	test_mmap_fixed(GT_BASE, NPAGES * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	gt_fill(GT_BASE, NPAGES, TAG);
+	test_mmap_fixed(FORK_B, NPAGES * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(FORK_B, NPAGES, TAG + 1);
 	if (gt_pin(GT_BASE, 2, FOLL_WRITE | FOLL_LONGTERM, held) != 2)
 		bail_out("fork: pin");
+	child_bad = 0;
 	for (unsigned int i = 0; i < ARRAY_SIZE(sites); i++)
 		ok(sweep(&op, sites[i]) > 0, "fork [%s]: the site was reached",
 		   pinmm_fail_site_name(sites[i]));
+	is_uint(child_bad, 0, "fork: every fork that returned 0 made a whole child (both VMAs "
+		"read as the parent's): a copy that failed fails the fork (dup_mmap(), dup_mm())");
 	unpin_user_pages(held, 2);
 	gt_teardown("fork_sweeps", &proc, 1);
 }
