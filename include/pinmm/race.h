@@ -67,6 +67,17 @@ enum pinmm_race {
 	 * RCU to be freed after a grace period. "addr" is the table's pfn.
 	 */
 	PINMM_RACE_PT_FREE,
+	/*
+	 * a write fault on a read-only THP PMD (do_huge_pmd_wp_page()) read
+	 * the PMD without its lock and is about to take the lock. "addr" is
+	 * the PMD's address.
+	 */
+	PINMM_RACE_HUGE_WP_FAULT,
+	/*
+	 * do_huge_pmd_wp_page() (PMD lock held) saw the folio's refcount at
+	 * 1 and may reuse it; the folio is not locked, the count not re-read.
+	 */
+	PINMM_RACE_HUGE_WP_REUSE,
 	PINMM_RACE_NR
 };
 

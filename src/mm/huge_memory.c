@@ -319,6 +319,7 @@ vm_fault_t do_huge_pmd_wp_page(struct vm_fault *vmf)
 		split_huge_pmd(vma, vmf->pmd, vmf->address);
 		return VM_FAULT_FALLBACK;
 	}
+	pinmm_race_point(PINMM_RACE_HUGE_WP_FAULT, vmf->address & PMD_MASK);
 	ptl = pmd_lock(vma->vm_mm, vmf->pmd);
 	if (!pmd_same(pmdp_get(vmf->pmd), orig)) {
 		spin_unlock(ptl);
@@ -331,7 +332,11 @@ vm_fault_t do_huge_pmd_wp_page(struct vm_fault *vmf)
 	if (PageAnonExclusive(page))
 		goto reuse;
 	/* the same rule as do_wp_page(): only the sole reference may reuse */
-	if (folio_ref_count(folio) != 1 || !folio_trylock(folio))
+	if (folio_ref_count(folio) != 1)
+		goto unlock_fallback;
+	/* GUP-fast takes references without the PMD lock: the count is re-read locked */
+	pinmm_race_point(PINMM_RACE_HUGE_WP_REUSE, vmf->address & PMD_MASK);
+	if (!folio_trylock(folio))
 		goto unlock_fallback;
 	/* acquire: pairs with the release of the last other folio_put() */
 	if (atomic_load_explicit(&folio->_refcount, memory_order_acquire) != 1) {
