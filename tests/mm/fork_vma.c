@@ -7,7 +7,8 @@
  * anon_vma; mlock is not inherited; the child's mm->flags start fresh
  * (MMF_HAS_PINNED is not in MMF_INIT_MASK); fork runs with the parent's
  * write_protect_seq odd and leaves it even; a failed fork leaves nothing;
- * bad input is -EINVAL with a WARN, a killed parent -EINTR.
+ * bad input is -EINVAL with a WARN, a killed parent -EINTR; a driver's VMA
+ * is opened again for the child's copy.
  */
 #include "vma_helpers.h"
 
@@ -194,11 +195,55 @@ static void fork_bad_input(void)
 	test_shutdown_ok("fork bad input");
 }
 
+/*
+ * A driver's mapping is opened once more for the child's copy of it (Linux
+ * dup_mmap(): vm_ops->open() for each VMA copied), and closed when the child
+ * exits: a driver counting its users sees both.
+ */
+static atomic_int drv_users;
+
+static void drv_open(struct vm_area_struct *vma)
+{
+	(void)vma;
+	atomic_fetch_add(&drv_users, 1);
+}
+
+static void drv_close(struct vm_area_struct *vma)
+{
+	(void)vma;
+	atomic_fetch_sub(&drv_users, 1);
+}
+
+static const struct vm_operations_struct drv_ops = { .open = drv_open, .close = drv_close };
+
+static void fork_opens_driver_vma(void)
+{
+	struct task_struct *t, *child;
+	unsigned long a;
+
+	vt_boot();
+	t = vt_process("driver");
+	atomic_store(&drv_users, 0);
+	a = vm_mmap_driver(4 * PAGE_SIZE, RW, MAP_PRIVATE, 0, &drv_ops, NULL, NULL);
+	ok(!IS_ERR_VALUE(a) && atomic_load(&drv_users) == 1, "fork: (the driver's mmap opened "
+	   "its VMA once)");
+	if (pinmm_fork(t, "child", &child))
+		bail_out("fork_opens_driver_vma: fork");
+	is_int(atomic_load(&drv_users), 2, "fork: the child's copy of a driver VMA is opened "
+	       "(vm_ops->open, dup_mmap())");
+	pinmm_task_exit(child);
+	is_int(atomic_load(&drv_users), 1, "fork: ... and closed when the child exits");
+	pinmm_task_exit(t);
+	is_int(atomic_load(&drv_users), 0, "fork: ... and the parent's at its exit");
+	test_shutdown_ok("fork driver vma");
+}
+
 int main(void)
 {
 	plan_no_plan();
 	vma_layout();
 	fork_failures();
 	fork_bad_input();
+	fork_opens_driver_vma();
 	return done_testing();
 }
