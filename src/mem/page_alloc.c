@@ -21,6 +21,8 @@
  */
 #include "internal.h"
 
+#include <pinmm/memremap.h>
+
 #include <pinmm/fault-inject.h>
 #include <pinmm/sched.h>
 
@@ -923,8 +925,7 @@ void __folio_put(struct folio *f)
 {
 	if (unlikely(folio_is_zone_device(f))) {
 		/* device pages return to their driver, not the buddy allocator */
-		if (!WARN_ON_ONCE(!pinmm_device_folio_free))
-			pinmm_device_folio_free(f);
+		free_zone_device_folio(f);
 		return;
 	}
 	/*

@@ -22,6 +22,7 @@
  */
 #include <pinmm/huge_mm.h>
 #include <pinmm/memory.h>
+#include <pinmm/memremap.h>
 #include <pinmm/migrate.h>
 #include <pinmm/mman.h>
 #include <pinmm/mmu_notifier.h>
@@ -120,6 +121,43 @@ static void pmd_migration_entry_wait(struct mm_struct *mm, pmd_t *pmd)
 	spin_unlock(ptl);
 	folio_wait_locked(folio);
 	folio_put(folio);
+}
+
+/* ---- device-private entries ------------------------------------------------------ */
+
+/*
+ * A CPU touched a page that lives in device-private memory (do_swap_page's
+ * device-private branch): the CPU cannot map it, so its driver moves it
+ * back to RAM (pgmap->ops->migrate_to_ram), and the access retries.
+ */
+static vm_fault_t do_device_private_fault(struct vm_fault *vmf)
+{
+	struct page *page = pfn_swap_entry_to_page(pte_to_swp_entry(vmf->orig_pte));
+	struct folio *folio = page_folio(page);
+	vm_fault_t ret;
+
+	vmf->pte = pte_offset_map_lock(vmf->vma->vm_mm, vmf->pmd, vmf->address, &vmf->ptl);
+	if (!vmf->pte)
+		return 0;
+	if (!pte_same(ptep_get(vmf->pte), vmf->orig_pte)) {
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		return 0;
+	}
+	/* the entry holds a reference: ours can be taken under the lock */
+	folio_get(folio);
+	if (!folio_trylock(folio)) {
+		/* another migration has it: wait for it, then look again */
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		folio_wait_locked(folio);
+		folio_put(folio);
+		return 0;
+	}
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+	vmf->page = page;
+	ret = page_pgmap(page)->ops->migrate_to_ram(vmf);
+	folio_unlock(folio);
+	folio_put(folio);
+	return ret;
 }
 
 /* ---- anonymous faults ---------------------------------------------------------- */
@@ -696,6 +734,8 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 			migration_entry_wait(vmf);
 			return 0;
 		}
+		if (is_device_private_entry(e))
+			return do_device_private_fault(vmf);
 		return swp_type(e) == SWP_HWPOISON ? VM_FAULT_HWPOISON : VM_FAULT_SIGBUS;
 	}
 
@@ -880,6 +920,14 @@ static unsigned long zap_pte_range(struct vm_area_struct *vma, pmd_t *pmd, unsig
 			/* a migration entry holds the rss charge, not a reference */
 			if (is_migration_entry(e))
 				rss[mm_counter(pfn_folio(swp_offset(e)))]--;
+			/* a device-private entry is a mapping: rmap and a reference */
+			if (is_device_private_entry(e)) {
+				page = pfn_swap_entry_to_page(e);
+				folio = page_folio(page);
+				rss[mm_counter(folio)]--;
+				folio_remove_rmap_pte(folio, page, vma);
+				batch->folios[batch->nr++] = folio;
+			}
 			continue;
 		}
 		page = vm_normal_page(vma, addr, ptent);
@@ -1141,12 +1189,25 @@ static void copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_s
 	pte_t pte = ptep_get(src_pte);
 	swp_entry_t e = pte_to_swp_entry(pte);
 
-	(void)dst_vma;
 	if (is_migration_entry(e)) {
 		rss[mm_counter(pfn_folio(swp_offset(e)))]++;
 		/* COW mappings: both sides must come back read-only and shared */
 		if (swp_type(e) != SWP_MIGRATION_READ && is_cow_mapping(src_vma->vm_flags)) {
 			pte = swp_entry_to_pte(swp_entry(SWP_MIGRATION_READ, swp_offset(e)));
+			set_pte(src_pte, pte);
+		}
+	} else if (is_device_private_entry(e)) {
+		struct page *page = pfn_swap_entry_to_page(e);
+		struct folio *folio = page_folio(page);
+
+		folio_get(folio);
+		rss[mm_counter(folio)]++;
+		/* never pinned (GUP cannot return it), so sharing cannot fail */
+		WARN_ON_ONCE(folio_try_dup_anon_rmap_pte(folio, page, dst_vma, src_vma));
+		/* COW: both sides read-only; a write faults it back to RAM, then copies */
+		if (is_writable_device_private_entry(e) && is_cow_mapping(src_vma->vm_flags)) {
+			pte = __pte(pte_val(swp_entry_to_pte(make_readable_device_private_entry(
+				swp_offset(e)))) | (pte_val(pte) & _PAGE_SOFT_DIRTY));
 			set_pte(src_pte, pte);
 		}
 	}

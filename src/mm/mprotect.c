@@ -11,6 +11,7 @@
  */
 #include <pinmm/huge_mm.h>
 #include <pinmm/memory.h>
+#include <pinmm/memremap.h>
 #include <pinmm/mman.h>
 #include <pinmm/mmu_notifier.h>
 #include <pinmm/rmap.h>
@@ -56,6 +57,11 @@ static long change_pte_range(struct vm_area_struct *vma, pmd_t *pmd, unsigned lo
 
 				set_pte(pte, swp_entry_to_pte(swp_entry(
 					anon ? SWP_MIGRATION_READ_EXCLUSIVE : SWP_MIGRATION_READ,
+					swp_offset(e))));
+				pages++;
+			} else if (is_writable_device_private_entry(e)) {
+				/* so is a page in device-private memory */
+				set_pte(pte, swp_entry_to_pte(make_readable_device_private_entry(
 					swp_offset(e))));
 				pages++;
 			}

@@ -9,6 +9,7 @@
 #include <pinmm/memory.h>
 #include <pinmm/mmu_notifier.h>
 #include <pinmm/pagemap.h>
+#include <pinmm/memremap.h>
 #include <pinmm/rmap.h>
 #include <pinmm/vmstat.h>
 #include <pinmm/slab.h>
@@ -761,7 +762,9 @@ static bool pte_maps_folio(const struct folio *folio, pte_t pte)
 	if (is_swap_pte(pte)) {
 		swp_entry_t e = pte_to_swp_entry(pte);
 
-		return is_migration_entry(e) && pfn_in_folio(folio, swp_offset(e));
+		/* device-private entries map their page as a PTE would */
+		return (is_migration_entry(e) || is_device_private_entry(e)) &&
+		       pfn_in_folio(folio, swp_offset(e));
 	}
 	return false;
 }
