@@ -372,6 +372,48 @@ static void test_refusals(enum memory_type type)
 	finish(mdev, t, n);
 }
 
+/* GUP-fast on device pages, and a GET reference on a RAM page. */
+static void test_gup_fast_and_get(enum memory_type type)
+{
+	const char *n = type_name(type);
+	struct dmirror_device *mdev;
+	struct task_struct *t;
+	unsigned long moved = 0, pfn;
+	struct page *page = NULL;
+	int got;
+
+	boot();
+	mdev = device(type, 16);
+	t = test_process("fast");
+	test_mmap_fixed(BASE, NPAGES * PAGE_SIZE, RW, MAP_PRIVATE);
+	ok(cpu_write(BASE, NPAGES, 0), "%s: buffer filled", n);
+	dmirror_migrate_to_device(mdev, t->mm, BASE, 2, &moved);
+	is_int(moved, 2, "%s: pages 0 and 1 on the device", n);
+	got = get_user_pages_fast_only(BASE, 1, 0, &page);
+	if (type == MEMORY_DEVICE_PRIVATE) {
+		is_int(got, 0, "private: GUP-fast cannot follow a device-private entry (no page)");
+		ok(where(BASE) == 'd', "private: ... and GUP-fast faults nothing: still on the device");
+	} else {
+		ok(got == 1 && in_device_window(page_to_pfn(page)),
+		   "coherent: GUP-fast takes the coherent page in place (short term)");
+		if (got == 1)
+			put_page(page);
+	}
+	pfn = test_pt_pfn(t->mm, BASE + 2 * PAGE_SIZE);
+	is_int(get_user_pages_fast(BASE + 2 * PAGE_SIZE, 1, 0, &page), 1,
+	       "%s: a GET reference on RAM page 2", n);
+	is_int(dmirror_migrate_to_device(mdev, t->mm, BASE + 2 * PAGE_SIZE, 1, &moved), 0,
+	       "%s: migrate page 2", n);
+	ok(moved == 0 && test_pt_pfn(t->mm, BASE + 2 * PAGE_SIZE) == pfn,
+	   "%s: a page with a reference the migration cannot explain stays, still mapped "
+	   "(migrate_vma_check_page)", n);
+	put_page(page);
+	dmirror_migrate_to_device(mdev, t->mm, BASE + 2 * PAGE_SIZE, 1, &moved);
+	is_int(moved, 1, "%s: once the reference is gone it moves", n);
+	ok(device_reads(mdev, BASE, NPAGES, 0), "%s: data intact throughout", n);
+	finish(mdev, t, n);
+}
+
 /* hmm_range_fault() and another device's private memory. */
 static void test_two_devices(void)
 {
@@ -398,6 +440,10 @@ static void test_two_devices(void)
 	is_int(dmirror_migrate_to_device(b, t->mm, BASE, NPAGES, &moved), 0,
 	       "two devices: B migrates the range (SELECT_SYSTEM only)");
 	is_int(moved, 0, "migrate_vma: another device's private pages are not collected");
+	is_int(dmirror_migrate_to_system(b, t->mm, BASE, NPAGES, &moved), 0,
+	       "two devices: B migrates its own private pages back (SELECT_DEVICE_PRIVATE)");
+	ok(moved == 0 && all_where(BASE, NPAGES, 'd'),
+	   "migrate_vma: pgmap_owner selects: A's pages are not B's to move");
 	ok(device_reads(b, BASE, NPAGES, 0),
 	   "hmm_range_fault: device B's required read faults A's pages back to RAM, data intact");
 	ok(all_where(BASE, NPAGES, 'r') && dmirror_device_pages_in_use(a) == 0,
@@ -595,6 +641,7 @@ int main(void)
 		test_hmm_gup(types[i]);
 		test_cow_in_device(types[i]);
 		test_refusals(types[i]);
+		test_gup_fast_and_get(types[i]);
 	}
 	test_two_devices();
 	test_bad_input();
