@@ -394,8 +394,18 @@ static void test_gup_fast_and_get(enum memory_type type)
 		is_int(got, 0, "private: GUP-fast cannot follow a device-private entry (no page)");
 		ok(where(BASE) == 'd', "private: ... and GUP-fast faults nothing: still on the device");
 	} else {
+		struct page *pinned = NULL;
+		long acq = global_node_page_state_snapshot(NR_FOLL_PIN_ACQUIRED);
+		long rel = global_node_page_state_snapshot(NR_FOLL_PIN_RELEASED);
+
 		ok(got == 1 && in_device_window(page_to_pfn(page)),
 		   "coherent: GUP-fast takes the coherent page in place (short term)");
+		is_int(pin_user_pages_fast(BASE, 1, FOLL_WRITE | FOLL_LONGTERM, &pinned), -EBUSY,
+		       "coherent: FOLL_LONGTERM while a reference holds the page on the device: "
+		       "-EBUSY (migrate_device_coherent_folio failed)");
+		ok(global_node_page_state_snapshot(NR_FOLL_PIN_ACQUIRED) - acq ==
+		   global_node_page_state_snapshot(NR_FOLL_PIN_RELEASED) - rel && where(BASE) == 'd',
+		   "coherent: ... nothing left pinned, the page still on the device");
 		if (got == 1)
 			put_page(page);
 	}
