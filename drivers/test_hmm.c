@@ -22,8 +22,18 @@
 #include <pinmm/drivers.h>
 #include <string.h>
 
+/* Pages the device holds exclusively (make_device_exclusive), one range at a time. */
+struct dmirror_exclusive {
+	struct mmu_interval_notifier notifier;
+	struct mutex lock;		/* the table; taken by invalidate */
+	unsigned long addr;		/* (c) while active */
+	unsigned long npages;		/* (c) */
+	unsigned long *pfn;		/* (lock) 0: not held (NULL: not active) */
+};
+
 struct dmirror_device {
 	struct dev_pagemap pgmap;
+	struct dmirror_exclusive excl;
 	unsigned long first_pfn;	/* (c) */
 	unsigned long npages;		/* (c) */
 	char *vram;			/* (c) private: the device's own bytes */
@@ -222,6 +232,7 @@ int dmirror_device_destroy(struct dmirror_device *mdev)
 {
 	if (dmirror_device_pages_in_use(mdev))
 		return -EBUSY;
+	dmirror_exclusive_release(mdev);
 	memunmap_pages(&mdev->pgmap);
 	kfree(mdev->vram);
 	kfree(mdev->free);
@@ -413,4 +424,120 @@ int dmirror_snapshot(struct dmirror_device *mdev, struct mm_struct *mm, unsigned
 		     unsigned long npages, unsigned char *perm)
 {
 	return dmirror_range(mdev, mm, addr, npages, 0, dmirror_perm, perm);
+}
+
+/* ---- exclusive access: atomics the bus cannot share with the CPU ------------------- */
+
+static bool dmirror_excl_invalidate(struct mmu_interval_notifier *mni,
+				    const struct mmu_notifier_range *range, unsigned long cur_seq)
+{
+	struct dmirror_exclusive *x = container_of(mni, struct dmirror_exclusive, notifier);
+	struct dmirror_device *mdev = container_of(x, struct dmirror_device, excl);
+	unsigned long end = x->addr + (x->npages << PAGE_SHIFT);
+
+	/* our own make_device_exclusive(): nothing to drop (Linux's dmirror skips it) */
+	if (range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == mdev)
+		return true;
+	if (!mmu_notifier_range_blockable(range))
+		return false;
+	mutex_lock(&x->lock);
+	mmu_interval_set_seq(mni, cur_seq);
+	for (unsigned long a = max(range->start, x->addr); a < min(range->end, end); a += PAGE_SIZE)
+		x->pfn[(a - x->addr) >> PAGE_SHIFT] = 0;
+	mutex_unlock(&x->lock);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops dmirror_excl_ops = {
+	.invalidate = dmirror_excl_invalidate,
+};
+
+int dmirror_exclusive(struct dmirror_device *mdev, struct mm_struct *mm, unsigned long addr,
+		      unsigned long npages, unsigned long *cpages)
+{
+	struct dmirror_exclusive *x = &mdev->excl;
+	int ret = 0;
+
+	*cpages = 0;
+	if (x->pfn)
+		return -EBUSY;
+	if (!npages || (addr & ~PAGE_MASK))
+		return -EINVAL;
+	x->pfn = kcalloc(npages, sizeof(*x->pfn), GFP_KERNEL);
+	if (!x->pfn)
+		return -ENOMEM;
+	x->addr = addr;
+	x->npages = npages;
+	mutex_init(&x->lock, LOCK_RANK_LEAF);
+	ret = mmu_interval_notifier_insert(&x->notifier, mm, addr, npages << PAGE_SHIFT,
+					   &dmirror_excl_ops);
+	if (ret) {
+		mutex_destroy(&x->lock);
+		kfree(x->pfn);
+		x->pfn = NULL;
+		return ret;
+	}
+	mmap_read_lock(mm);
+	for (unsigned long i = 0; i < npages; i++) {
+		struct folio *folio;
+		struct page *page = make_device_exclusive(mm, addr + (i << PAGE_SHIFT), mdev, &folio);
+
+		if (IS_ERR(page)) {
+			ret = (int)PTR_ERR(page);
+			break;
+		}
+		/* the folio lock keeps the entry in place while the device takes it */
+		mutex_lock(&x->lock);
+		x->pfn[i] = page_to_pfn(page);
+		mutex_unlock(&x->lock);
+		folio_unlock(folio);
+		folio_put(folio);
+		(*cpages)++;
+	}
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+unsigned long dmirror_exclusive_held(struct dmirror_device *mdev)
+{
+	struct dmirror_exclusive *x = &mdev->excl;
+	unsigned long n = 0;
+
+	if (!x->pfn)
+		return 0;
+	mutex_lock(&x->lock);
+	for (unsigned long i = 0; i < x->npages; i++)
+		n += x->pfn[i] != 0;
+	mutex_unlock(&x->lock);
+	return n;
+}
+
+int dmirror_exclusive_read(struct dmirror_device *mdev, void *buf)
+{
+	struct dmirror_exclusive *x = &mdev->excl;
+	int ret = 0;
+
+	if (!x->pfn)
+		return -EINVAL;
+	mutex_lock(&x->lock);
+	for (unsigned long i = 0; i < x->npages && !ret; i++) {
+		if (!x->pfn[i])
+			ret = -EBUSY;	/* the CPU took it back */
+		else
+			memcpy((char *)buf + (i << PAGE_SHIFT), pfn_to_virt(x->pfn[i]), PAGE_SIZE);
+	}
+	mutex_unlock(&x->lock);
+	return ret;
+}
+
+void dmirror_exclusive_release(struct dmirror_device *mdev)
+{
+	struct dmirror_exclusive *x = &mdev->excl;
+
+	if (!x->pfn)
+		return;
+	mmu_interval_notifier_remove(&x->notifier);
+	mutex_destroy(&x->lock);
+	kfree(x->pfn);
+	x->pfn = NULL;
 }

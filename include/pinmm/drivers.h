@@ -319,6 +319,23 @@ int dmirror_read(struct dmirror_device *mdev, struct mm_struct *mm, unsigned lon
 /* The device writes @buf over @npages at @addr (write fault where needed). */
 int dmirror_write(struct dmirror_device *mdev, struct mm_struct *mm, unsigned long addr,
 		  unsigned long npages, const void *buf);
+/**
+ * dmirror_exclusive - the device takes @npages at @addr for itself
+ * (make_device_exclusive(): hmm-tests' HMM_DMIRROR_EXCLUSIVE), to do atomics
+ * on them. It keeps their pfns until an invalidation (a CPU access, fork,
+ * munmap, migration) takes each back. One range at a time per device.
+ * @cpages: pages taken.
+ * Return: 0; -EBUSY (a range is held: dmirror_exclusive_release() first, or
+ * a folio was locked); make_device_exclusive()'s errors.
+ */
+int dmirror_exclusive(struct dmirror_device *mdev, struct mm_struct *mm, unsigned long addr,
+		      unsigned long npages, unsigned long *cpages);
+/* Pages of the range the device still holds exclusively. */
+unsigned long dmirror_exclusive_held(struct dmirror_device *mdev);
+/* The device reads the range through what it holds: -EBUSY if a page was taken back. */
+int dmirror_exclusive_read(struct dmirror_device *mdev, void *buf);
+/* Forget the range (the CPU's entries stay until it touches them). */
+void dmirror_exclusive_release(struct dmirror_device *mdev);
 /* What the CPU page tables hold for each page, HMM_DMIRROR_PROT_* (no faults). */
 int dmirror_snapshot(struct dmirror_device *mdev, struct mm_struct *mm, unsigned long addr,
 		     unsigned long npages, unsigned char *perm);

@@ -191,6 +191,11 @@ static inline swp_entry_t make_writable_device_private_entry(unsigned long pfn)
 	return swp_entry(SWP_DEVICE_WRITE, pfn);
 }
 
+static inline bool is_device_exclusive_pte(pte_t pte)
+{
+	return is_swap_pte(pte) && is_device_exclusive_entry(pte_to_swp_entry(pte));
+}
+
 static inline bool is_device_private_pte(pte_t pte)
 {
 	return is_swap_pte(pte) && is_device_private_entry(pte_to_swp_entry(pte));
@@ -201,5 +206,37 @@ static inline struct page *pfn_swap_entry_to_page(swp_entry_t e)
 {
 	return pfn_to_page(swp_offset(e));
 }
+
+/* ---- device-exclusive access (Linux: make_device_exclusive(), mm/rmap.c) ---------- */
+
+/**
+ * make_device_exclusive - take a page of @mm away from the CPU for a device.
+ * @mm: the address space; its mmap_lock held for read.
+ * @addr: the address (rounded down to its page).
+ * @owner: the device; its own MMU-notifier subscription may skip this
+ *	MMU_NOTIFY_EXCLUSIVE event (range->owner).
+ * @foliop: set to the page's folio.
+ *
+ * The page is faulted in writable (and a PMD-mapped THP split), then its PTE
+ * becomes a SWP_DEVICE_EXCLUSIVE entry that keeps the mapping, its mapcount
+ * and its reference: the page neither moves nor is freed while the device
+ * uses it, and nothing is pinned. The next CPU access faults, tells every
+ * mirror (MMU_NOTIFY_EXCLUSIVE, no owner) and gets the PTE back; fork puts
+ * the PTE back in the parent before copying it; zap drops the entry.
+ * Context: may sleep.
+ * Return: the page, its folio locked and referenced (the caller programs its
+ * device, then folio_unlock() and folio_put()); ERR_PTR(-EFAULT) for an
+ * address with no VMA or one that cannot be written; ERR_PTR(-EOPNOTSUPP)
+ * for memory that is not private anonymous; ERR_PTR(-EBUSY) if the folio is
+ * locked; ERR_PTR(-ENOMEM).
+ */
+struct page *make_device_exclusive(struct mm_struct *mm, unsigned long addr, void *owner,
+				   struct folio **foliop);
+
+/* The device-exclusive entry at @ptep (its PTE lock held) becomes a PTE again. */
+void restore_exclusive_pte(struct vm_area_struct *vma, unsigned long addr, pte_t *ptep);
+
+/* A CPU fault on a device-exclusive entry (do_swap_page's branch). */
+vm_fault_t remove_device_exclusive_entry(struct vm_fault *vmf);
 
 #endif /* PINMM_MEMREMAP_H */

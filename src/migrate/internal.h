@@ -40,10 +40,12 @@ void folio_migrate_flags(struct folio *dst, struct folio *src);
 /* ---- migrate_device.c ----------------------------------------------------------- */
 
 /*
- * try_to_migrate() met the device-private entry @ptep (its PTE lock held) of
- * the locked @folio in @vma: make it a migration entry, drop its mapping.
+ * try_to_migrate() met the device-private or device-exclusive entry @ptep
+ * (its PTE lock held) of the locked @folio in @vma: make it a migration
+ * entry, drop its mapping. False, and nothing changed, for an exclusive
+ * entry's page that may be pinned (as for a present PTE).
  */
-void try_to_migrate_device_private(struct folio *folio, struct vm_area_struct *vma, pte_t *ptep);
+bool try_to_migrate_device_private(struct folio *folio, struct vm_area_struct *vma, pte_t *ptep);
 /* The device-private entry that maps @page as the present @pte would. */
 pte_t device_private_pte(struct page *page, pte_t pte);
 

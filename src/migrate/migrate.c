@@ -170,9 +170,14 @@ static bool try_to_migrate_one(struct folio *folio, struct vm_area_struct *vma,
 			break;
 		}
 		pteval = ptep_get(pvmw.pte);
-		if (is_device_private_pte(pteval)) {
-			/* migrate_device.c: another mm's entry for a device-private page */
-			try_to_migrate_device_private(folio, vma, pvmw.pte);
+		if (is_device_private_pte(pteval) || is_device_exclusive_pte(pteval)) {
+			/* migrate_device.c: a device-private or device-exclusive entry */
+			if (!try_to_migrate_device_private(folio, vma, pvmw.pte)) {
+				/* an exclusive page that may be pinned: it stays */
+				page_vma_mapped_walk_done(&pvmw);
+				ret = false;
+				break;
+			}
 			continue;
 		}
 		if (!pte_present(pteval))

@@ -58,10 +58,11 @@ static pte_t device_private_to_migration(struct folio *folio, struct page *page,
 	bool exclusive = PageAnonExclusive(page);
 	enum swp_type type;
 
-	/* GUP never returns a device-private page, so nothing can pin it */
+	/* GUP never returns a device-private page; an exclusive one was checked */
 	if (exclusive && WARN_ON_ONCE(folio_try_share_anon_rmap_pte(folio, page)))
 		ClearPageAnonExclusive(page);
-	if (is_writable_device_private_entry(e))
+	/* an exclusive entry was made from a writable PTE */
+	if (is_writable_device_private_entry(e) || is_device_exclusive_entry(e))
 		type = SWP_MIGRATION_WRITE;
 	else if (exclusive)
 		type = SWP_MIGRATION_READ_EXCLUSIVE;
@@ -71,14 +72,20 @@ static pte_t device_private_to_migration(struct folio *folio, struct page *page,
 		     (pte_val(old) & _PAGE_SWP_SOFT_DIRTY));
 }
 
-void try_to_migrate_device_private(struct folio *folio, struct vm_area_struct *vma, pte_t *ptep)
+bool try_to_migrate_device_private(struct folio *folio, struct vm_area_struct *vma, pte_t *ptep)
 {
-	struct page *page = pfn_swap_entry_to_page(pte_to_swp_entry(ptep_get(ptep)));
+	pte_t old = ptep_get(ptep);
+	struct page *page = pfn_swap_entry_to_page(pte_to_swp_entry(old));
 
+	/* a device-exclusive page is a RAM page: GUP may have pinned it before */
+	if (is_device_exclusive_pte(old) && PageAnonExclusive(page) &&
+	    folio_maybe_dma_pinned(folio))
+		return false;
 	set_pte(ptep, device_private_to_migration(folio, page, ptep));
 	/* the entry keeps the rss charge; the mapping and its reference go */
 	folio_remove_rmap_pte(folio, page, vma);
 	folio_put(folio);
+	return true;
 }
 
 /* ---- collect ------------------------------------------------------------------------- */

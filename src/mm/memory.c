@@ -736,6 +736,8 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 		}
 		if (is_device_private_entry(e))
 			return do_device_private_fault(vmf);
+		if (is_device_exclusive_entry(e))
+			return remove_device_exclusive_entry(vmf);
 		return swp_type(e) == SWP_HWPOISON ? VM_FAULT_HWPOISON : VM_FAULT_SIGBUS;
 	}
 
@@ -920,8 +922,8 @@ static unsigned long zap_pte_range(struct vm_area_struct *vma, pmd_t *pmd, unsig
 			/* a migration entry holds the rss charge, not a reference */
 			if (is_migration_entry(e))
 				rss[mm_counter(pfn_folio(swp_offset(e)))]--;
-			/* a device-private entry is a mapping: rmap and a reference */
-			if (is_device_private_entry(e)) {
+			/* a device-private or -exclusive entry is a mapping: rmap and a reference */
+			if (is_device_private_entry(e) || is_device_exclusive_entry(e)) {
 				page = pfn_swap_entry_to_page(e);
 				folio = page_folio(page);
 				rss[mm_counter(folio)]--;
@@ -1246,7 +1248,11 @@ static int copy_pte_range(struct vm_area_struct *dst_vma, struct vm_area_struct 
 
 			if (pte_none(ptent))
 				continue;
-			if (!pte_present(ptent)) {
+			if (is_device_exclusive_pte(ptent)) {
+				/* the parent gets its PTE back, then it is copied as one */
+				restore_exclusive_pte(src_vma, addr, src_pte);
+				ptent = ptep_get(src_pte);
+			} else if (!pte_present(ptent)) {
 				copy_nonpresent_pte(dst_vma, src_vma, dst_pte, src_pte, rss);
 				continue;
 			}

@@ -763,7 +763,8 @@ static bool pte_maps_folio(const struct folio *folio, pte_t pte)
 		swp_entry_t e = pte_to_swp_entry(pte);
 
 		/* device-private entries map their page as a PTE would */
-		return (is_migration_entry(e) || is_device_private_entry(e)) &&
+		return (is_migration_entry(e) || is_device_private_entry(e) ||
+			is_device_exclusive_entry(e)) &&
 		       pfn_in_folio(folio, swp_offset(e));
 	}
 	return false;

@@ -18,6 +18,9 @@
  *  - a page that may be pinned is not migrated (folio_try_share_anon_rmap_pte);
  *    a device out of memory leaves pages in RAM unchanged;
  *  - zap (munmap, exit) gives device pages back to their driver (page_free);
+ *  - make_device_exclusive(): the PTE becomes a device-exclusive entry that
+ *    keeps the mapping; a CPU access, GUP, fork and munmap take it back and
+ *    tell the device (hmm-tests exclusive, exclusive_mprotect, exclusive_cow);
  *  - migrate_vma_setup(): -EINVAL for a range shorter than a page, outside
  *    or across the VMA, or a fault_page that is not device-private; the ends
  *    are rounded down to pages, as Linux does.
@@ -463,6 +466,123 @@ static void test_two_devices(void)
 	test_shutdown_ok("two devices");
 }
 
+/* Is @addr mapped by a device-exclusive entry? Its pfn, else -1UL. */
+static unsigned long exclusive_entry(unsigned long addr)
+{
+	bool leaf;
+	pte_t pte = __pte(test_pt_entry(current->mm, addr, &leaf));
+
+	if (leaf || !is_device_exclusive_pte(pte))
+		return -1UL;
+	return swp_offset(pte_to_swp_entry(pte));
+}
+
+static bool cpu_writable(unsigned long addr)
+{
+	bool leaf;
+	pte_t pte = __pte(test_pt_entry(current->mm, addr, &leaf));
+
+	return pte_present(pte) && pte_write(pte);
+}
+
+/* hmm-tests exclusive, exclusive_mprotect, exclusive_cow; GUP and zap of the entries. */
+static void test_exclusive(void)
+{
+	struct dmirror_device *mdev;
+	struct task_struct *t, *c;
+	unsigned long cpages = 0, pfn[NPAGES];
+	struct page *page;
+	struct folio *folio;
+	bool same = true;
+
+	boot();
+	mdev = device(MEMORY_DEVICE_PRIVATE, 4);
+	t = test_process("excl");
+	test_mmap_fixed(BASE, NPAGES * PAGE_SIZE, RW, MAP_PRIVATE);
+	test_mmap_fixed(BASE + 8 * PAGE_SIZE, PAGE_SIZE, PROT_READ, MAP_PRIVATE);
+	test_mmap_fixed(BASE + 9 * PAGE_SIZE, PAGE_SIZE, RW, MAP_SHARED);
+	ok(cpu_write(BASE, NPAGES, 0), "exclusive: buffer filled");
+	for (int i = 0; i < NPAGES; i++)
+		pfn[i] = test_pt_pfn(t->mm, BASE + (unsigned long)i * PAGE_SIZE);
+	is_int(dmirror_exclusive(mdev, t->mm, BASE, NPAGES, &cpages), 0,
+	       "exclusive: make_device_exclusive on every page");
+	is_int(cpages, NPAGES, "exclusive: ... all of them");
+	for (int i = 0; i < NPAGES; i++)
+		same &= exclusive_entry(BASE + (unsigned long)i * PAGE_SIZE) == pfn[i];
+	ok(same, "exclusive: each PTE is a device-exclusive entry naming the same page "
+	   "(nothing moved, the CPU cannot reach it)");
+	folio = pfn_folio(pfn[0]);
+	ok(folio_mapcount(folio) == 1 && folio_ref_count(folio) == 1 && !folio_maybe_dma_pinned(folio),
+	   "exclusive: the entry keeps the mapping: mapcount 1, refcount 1, no pin");
+	ok(dmirror_exclusive_read(mdev, dbuf) == 0 && check(dbuf, NPAGES, 0),
+	   "exclusive: the device reads what it holds");
+	ok(cpu_reads(BASE, NPAGES, 0),
+	   "exclusive: a CPU read faults each entry back (remove_device_exclusive_entry), data intact");
+	is_int(dmirror_exclusive_held(mdev), 0,
+	       "exclusive: ... and the device was told (MMU_NOTIFY_EXCLUSIVE): it holds nothing now");
+	ok(test_pt_pfn(t->mm, BASE) == pfn[0] && cpu_writable(BASE),
+	   "exclusive: the CPU maps the same page again, writable as it was (restore_exclusive_pte)");
+	ok(cpu_write(BASE, NPAGES, 1) && cpu_reads(BASE, NPAGES, 1), "exclusive: and writes it");
+	dmirror_exclusive_release(mdev);
+
+	/* exclusive_mprotect */
+	dmirror_exclusive(mdev, t->mm, BASE, NPAGES, &cpages);
+	is_int(do_mprotect(BASE, NPAGES * PAGE_SIZE, PROT_READ), 0, "exclusive_mprotect: PROT_READ");
+	is_int(dmirror_write(mdev, t->mm, BASE, NPAGES, ubuf), -EPERM,
+	       "exclusive_mprotect: a device write through hmm_range_fault is now -EPERM");
+	ok(cpu_reads(BASE, NPAGES, 1) && !cpu_writable(BASE),
+	   "exclusive_mprotect: the CPU reads it back read-only (the VMA's permission)");
+	is_int(do_mprotect(BASE, NPAGES * PAGE_SIZE, RW), 0, "exclusive_mprotect: back to RW");
+	dmirror_exclusive_release(mdev);
+
+	/* exclusive_cow */
+	dmirror_exclusive(mdev, t->mm, BASE, NPAGES, &cpages);
+	if (pinmm_fork(t, "child", &c))
+		bail_out("fork failed");
+	pinmm_task_attach(t);
+	ok(exclusive_entry(BASE) == -1UL && test_pt_pfn(t->mm, BASE) == pfn[0],
+	   "exclusive_cow: fork put the parent's PTE back before copying it");
+	is_int(dmirror_exclusive_held(mdev), 0, "exclusive_cow: ... and the device lost the pages");
+	ok(cpu_write(BASE, NPAGES, 2) && cpu_reads(BASE, NPAGES, 2),
+	   "exclusive_cow: the parent's writes COW as after any fork");
+	pinmm_task_attach(c);
+	ok(cpu_reads(BASE, NPAGES, 1), "exclusive_cow: the child keeps the data of the fork");
+	pinmm_task_exit(c);
+	pinmm_task_attach(t);
+	dmirror_exclusive_release(mdev);
+
+	/* GUP meets an exclusive entry */
+	pfn[0] = test_pt_pfn(t->mm, BASE);
+	dmirror_exclusive(mdev, t->mm, BASE, 1, &cpages);
+	is_int(get_user_pages_fast_only(BASE, 1, FOLL_WRITE, &page), 0,
+	       "GUP-fast cannot follow a device-exclusive entry");
+	ok(pin_user_pages_fast(BASE, 1, FOLL_WRITE, &page) == 1 && page_to_pfn(page) == pfn[0],
+	   "pin_user_pages_fast: the slow path faults the entry back and pins the same page");
+	is_int(dmirror_exclusive_held(mdev), 0, "... the device lost it first");
+	dmirror_exclusive_release(mdev);
+	is_int(dmirror_exclusive(mdev, t->mm, BASE, 1, &cpages), 0,
+	       "make_device_exclusive of a pinned page: allowed (it does not move)");
+	unpin_user_page(page);
+	ok(cpu_reads(BASE, NPAGES, 2), "... and the CPU gets it back, intact");
+	dmirror_exclusive_release(mdev);
+
+	/* bad input */
+	mmap_read_lock(t->mm);
+	ok(PTR_ERR(make_device_exclusive(t->mm, BASE + 8 * PAGE_SIZE, mdev, &folio)) == -EFAULT,
+	   "make_device_exclusive: a read-only VMA is -EFAULT (the write fault fails)");
+	ok(PTR_ERR(make_device_exclusive(t->mm, BASE + 9 * PAGE_SIZE, mdev, &folio)) == -EOPNOTSUPP,
+	   "make_device_exclusive: shared memory is -EOPNOTSUPP (anon folios only)");
+	ok(PTR_ERR(make_device_exclusive(t->mm, BASE + 12 * PAGE_SIZE, mdev, &folio)) == -EFAULT,
+	   "make_device_exclusive: no VMA is -EFAULT");
+	mmap_read_unlock(t->mm);
+
+	/* zap */
+	dmirror_exclusive(mdev, t->mm, BASE, NPAGES, &cpages);
+	is_int(vm_munmap(BASE, NPAGES * PAGE_SIZE), 0, "munmap of device-exclusive entries");
+	is_int(dmirror_exclusive_held(mdev), 0, "... the device was told");
+	finish(mdev, t, "exclusive");
+}
+
 /* migrate_vma_setup()'s bad input, and mprotect of device entries. */
 static void test_bad_input(void)
 {
@@ -654,6 +774,7 @@ int main(void)
 		test_gup_fast_and_get(types[i]);
 	}
 	test_two_devices();
+	test_exclusive();
 	test_bad_input();
 	test_memremap_args();
 	test_leak_report();

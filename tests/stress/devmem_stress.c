@@ -11,7 +11,9 @@
  *     FOLL_LONGTERM, and checks what it pinned (a pin never sees a device
  *     page's stale copy; a long-term pin never stays in device memory);
  *     now and then it forks a child that checks the half it inherited;
- *   - the devices read that half with hmm_range_fault() and check it.
+ *   - the devices read that half with hmm_range_fault() and check it, and
+ *     the coherent one takes pieces of it exclusively (make_device_exclusive)
+ *     and checks what it holds.
  * For $STRESS_SECONDS (default 2): every check holds, and at the end every
  * device page is back with its driver and every frame is free (the rules of
  * mm/migrate_device.c, do_swap_page()'s device-private branch, hmm.c).
@@ -37,7 +39,7 @@ static struct task_struct *proc;
 static struct dmirror_device *devs[2];
 static uint64_t sum[NPAGES];		/* what each page must hold */
 static atomic_int stop;
-static atomic_ulong bad, migrations, pins, reads, writes, forks;
+static atomic_ulong bad, migrations, pins, reads, writes, forks, exclusive;
 
 static unsigned long addr_of(unsigned long i)
 {
@@ -108,6 +110,19 @@ static void *dev_fn(void *arg)
 				if (page_sum(buf + (i - HALF) * PAGE_SIZE) != sum[i])
 					atomic_fetch_add(&bad, 1);
 			atomic_fetch_add(&reads, 1);
+		}
+		if (mdev == devs[1] && !(test_rand(&rng) % 4)) {
+			/* exclusive access to four never-written pages, racing everyone */
+			unsigned long f = HALF + test_rand(&rng) % (NPAGES - HALF - 3), got;
+
+			if (!dmirror_exclusive(mdev, proc->mm, addr_of(f), 4, &got) &&
+			    !dmirror_exclusive_read(mdev, buf)) {
+				for (unsigned long i = 0; i < 4; i++)
+					if (page_sum(buf + i * PAGE_SIZE) != sum[f + i])
+						atomic_fetch_add(&bad, 1);
+				atomic_fetch_add(&exclusive, 1);
+			}
+			dmirror_exclusive_release(mdev);
 		}
 	}
 	kthread_unuse_mm(proc->mm);
@@ -198,9 +213,10 @@ int main(void)
 	join_thread(dev[1]);
 	join_thread(pin);
 
-	diag("%.2f s: %lu pages migrated, %lu CPU writes, %lu pins, %lu device reads, %lu forks",
-	     now_sec() - t0, atomic_load(&migrations), atomic_load(&writes), atomic_load(&pins),
-	     atomic_load(&reads), atomic_load(&forks));
+	diag("%.2f s: %lu pages migrated, %lu CPU writes, %lu pins, %lu device reads, "
+	     "%lu exclusive reads, %lu forks", now_sec() - t0, atomic_load(&migrations),
+	     atomic_load(&writes), atomic_load(&pins), atomic_load(&reads),
+	     atomic_load(&exclusive), atomic_load(&forks));
 	ok(atomic_load(&migrations) > 0 && atomic_load(&pins) > 0,
 	   "device memory stress: pages migrated and pinned meanwhile");
 	is_int(atomic_load(&bad), 0, "device memory stress: every CPU write kept, every pin and "
