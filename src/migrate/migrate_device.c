@@ -200,6 +200,7 @@ static void migrate_vma_collect(struct migrate_vma *args)
 		unsigned long next = min(pmd_addr_end(addr, args->end), args->end);
 		pmd_t *pmd = mm_find_pmd(mm, addr);
 		spinlock_t *ptl;
+		bool hole;
 		pte_t *pte;
 
 		if (pmd && pmd_leaf(pmdp_get_lockless(pmd))) {
@@ -208,13 +209,16 @@ static void migrate_vma_collect(struct migrate_vma *args)
 		}
 		pte = pmd && pmd_is_table(pmdp_get_lockless(pmd)) ?
 		      pte_offset_map_lock(mm, pmd, addr, &ptl) : NULL;
+		/* a PMD migration entry (a THP moving): not a hole, left alone */
+		hole = !pmd || pmd_none(pmdp_get_lockless(pmd));
 		for (; addr < next; addr += PAGE_SIZE, pte = pte ? pte + 1 : NULL) {
 			unsigned long i = (addr - args->start) >> PAGE_SHIFT;
 
 			if (!pte) {
 				/* no table: a hole */
-				args->src[i] = vma_is_anonymous(vma) ? MIGRATE_PFN_MIGRATE : 0;
-				args->cpages += vma_is_anonymous(vma);
+				hole = hole && vma_is_anonymous(vma);
+				args->src[i] = hole ? MIGRATE_PFN_MIGRATE : 0;
+				args->cpages += hole;
 			} else {
 				args->src[i] = collect_one(args, addr, pte, i);
 			}
