@@ -211,7 +211,7 @@ static __always_inline void gup_fast_owner_add(struct gup_fast_ctx *ctx, struct 
 {
 	if (likely(first && ctx->owner_ev)) {
 		atomic_store_explicit(&pin_owner_map[folio_pfn(folio)], ctx->owner_ev,
-				      memory_order_relaxed);
+				      memory_order_release);
 		ctx->owner_pending += refs;
 		return;
 	}
