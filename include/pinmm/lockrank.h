@@ -22,6 +22,7 @@ enum lock_rank {
 	LOCK_RANK_I_RWSEM = 5,		/* inode->i_rwsem (write/truncate; faults under it) */
 	LOCK_RANK_MMAP = 10,		/* mm->mmap_lock */
 	LOCK_RANK_INVALIDATE = 12,	/* mapping->invalidate_lock (truncate vs fault) */
+	LOCK_RANK_HUGETLB_FAULT = 13,	/* hugetlb fault mutex (one fault per huge page index) */
 	LOCK_RANK_MMU_NOTIFIER = 15,	/* notifier subscription list */
 	LOCK_RANK_FOLIO = 20,		/* folio lock (PG_locked) */
 	LOCK_RANK_I_MMAP = 30,		/* mapping->i_mmap_rwsem */

@@ -22,6 +22,7 @@ struct pinmm_config {
 	unsigned long pmem_bytes;	/* fsdax device, ZONE_DEVICE, in addition */
 	unsigned long devmem_bytes;	/* device-memory window, ZONE_DEVICE, in addition */
 	const char *file_dir;		/* host directory backing files (fs layer) */
+	unsigned long nr_hugepages;	/* hugetlb pool at boot (vm.nr_hugepages); takes what fits */
 };
 
 #define PINMM_DEFAULT_MEM	(1UL << 30)

@@ -350,6 +350,8 @@ struct vm_fault {
 struct vm_operations_struct {
 	void (*open)(struct vm_area_struct *vma);
 	void (*close)(struct vm_area_struct *vma);
+	/* May the VMA be split at @addr? -EINVAL refuses (hugetlb: huge page boundaries). */
+	int (*may_split)(struct vm_area_struct *vma, unsigned long addr);
 	/* Fill vmf->page (referenced, locked with VM_FAULT_LOCKED) for vmf->pgoff. */
 	vm_fault_t (*fault)(struct vm_fault *vmf);
 	vm_fault_t (*huge_fault)(struct vm_fault *vmf, unsigned int order);

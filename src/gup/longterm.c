@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <pinmm/memremap.h>
+#include <pinmm/hugetlb.h>
 #include <pinmm/migrate.h>
 
 /*
@@ -71,6 +72,11 @@ static unsigned long collect_longterm_unpinnable_folios(struct list_head *movabl
 		/* device-coherent memory is not on the LRU: it moves on its own below */
 		if (folio_is_device_coherent(folio))
 			continue;
+		/* hugetlb folios are not on the LRU: isolate_hugetlb() (Linux does the same) */
+		if (folio_test_hugetlb(folio)) {
+			isolate_hugetlb(folio, movable);
+			continue;
+		}
 		/*
 		 * Fails if the folio is already isolated, by another migrator or
 		 * by us for an earlier page: it is still counted, so we retry.
@@ -131,6 +137,8 @@ static long migrate_longterm_unpinnable_folios(struct list_head *movable,
 		putback_movable_pages(movable);
 		return ret;
 	}
+	if (hugetlb_migrate_longterm(movable))
+		ret = -ENOMEM;
 	if (!list_empty(movable) &&
 	    migrate_pages(movable, alloc_migration_target, NULL, (unsigned long)&mtc,
 			  MIGRATE_SYNC, MR_LONGTERM_PIN, NULL))

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pinmm/cred.h>
+#include <pinmm/hugetlb.h>
 #include <pinmm/memory.h>
 #include <pinmm/memremap.h>
 #include <pinmm/rcupdate.h>
@@ -281,6 +282,7 @@ int pinmm_boot(const struct pinmm_config *cfg)
 	if (movable)
 		pinmm_free_area_init(&pinmm_zones[ZONE_MOVABLE], normal, movable);
 	cma_init_reserved_areas();	/* src/migrate: an empty CMA bitmap per boot */
+	hugetlb_boot(cfg->nr_hugepages);	/* src/mm/hugetlb.c: the pool */
 	err = setup_zero_page();
 	if (err) {
 		m->booted = false;
@@ -377,6 +379,8 @@ int pinmm_shutdown(void)
 	/* page tables and other RCU-freed memory must be back first */
 	rcu_barrier();
 	teardown_zero_page();
+	/* the hugetlb pool's free pages go home; pages still in use are leaks */
+	hugetlb_shutdown();
 	/* free pages on the CPUs' lists go home before the free lists are checked */
 	drain_all_pages(NULL);
 

@@ -31,6 +31,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pinmm/hugetlb.h>
+
 #ifdef PINMM_ASAN
 #include <sanitizer/asan_interface.h>
 #endif
@@ -926,6 +928,11 @@ void __folio_put(struct folio *f)
 	if (unlikely(folio_is_zone_device(f))) {
 		/* device pages return to their driver, not the buddy allocator */
 		free_zone_device_folio(f);
+		return;
+	}
+	/* hugetlb folios go back to their pool (src/mm/hugetlb.c) */
+	if (folio_test_hugetlb(f)) {
+		free_huge_folio(f);
 		return;
 	}
 	/*

@@ -21,6 +21,7 @@
  * MMU notifier callbacks run with no page-table lock held.
  */
 #include <pinmm/huge_mm.h>
+#include <pinmm/hugetlb.h>
 #include <pinmm/memory.h>
 #include <pinmm/memremap.h>
 #include <pinmm/migrate.h>
@@ -850,6 +851,8 @@ vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address,
 	ret = check_fault_access(vma, &flags);
 	if (ret)
 		return ret;
+	if (is_vm_hugetlb_page(vma))
+		return hugetlb_fault(vma->vm_mm, vma, address, flags);
 	return __handle_mm_fault(vma, address, flags);
 }
 
@@ -991,6 +994,10 @@ static void __unmap_page_range(struct vm_area_struct *vma, unsigned long addr,
 {
 	struct mm_struct *mm = vma->vm_mm;
 
+	if (is_vm_hugetlb_page(vma)) {
+		__unmap_hugepage_range(vma, addr, end);
+		return;
+	}
 	while (addr < end) {
 		unsigned long next = pmd_addr_end(addr, end);
 		pmd_t *pmd = mm_find_pmd(mm, addr);
@@ -1291,6 +1298,8 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 
 	if (!vma_needs_copy(dst_vma, src_vma))
 		return 0;
+	if (is_vm_hugetlb_page(src_vma))
+		return copy_hugetlb_page_range(dst_vma, src_vma);
 	if (is_cow) {
 		/* the parent's PTEs lose write permission */
 		mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_PAGE, 0, src_mm, addr, end);

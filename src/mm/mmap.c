@@ -17,6 +17,7 @@
  */
 #include "vma.h"
 
+#include <pinmm/hugetlb.h>
 #include <pinmm/shmem_fs.h>
 #include <pinmm/writeback.h>
 
@@ -270,7 +271,7 @@ int vm_munmap(unsigned long start, size_t len)
  */
 static unsigned long mmap_region(struct mm_struct *mm, struct file *file, unsigned long addr,
 				 unsigned long len, vm_flags_t vm_flags, pgoff_t pgoff,
-				 const struct vm_operations_struct *ops)
+				 const struct vm_operations_struct *ops, void *private_data)
 {
 	struct address_space *writable = NULL;
 	struct vm_area_struct *vma;
@@ -283,6 +284,7 @@ static unsigned long mmap_region(struct mm_struct *mm, struct file *file, unsign
 		.file = file,
 		.vm_flags = vm_flags,
 		.vm_ops = ops,
+		.private_data = private_data,
 	};
 
 	/* the file system looks first, before anything exists (memfd seals) */
@@ -364,7 +366,10 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
 			     unsigned long len, unsigned long prot, unsigned long flags,
 			     pgoff_t pgoff, unsigned long *populate)
 {
+	const struct vm_operations_struct *ops = NULL;
+	void *resv = NULL;
 	vm_flags_t vm_flags;
+	int err;
 
 	*populate = 0;
 	if (!len)
@@ -374,6 +379,19 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
 	len = PAGE_ALIGN(len);
 	if (!len)
 		return -ENOMEM;
+	if (flags & MAP_HUGETLB) {
+		/* src/mm/hugetlb.c: private anonymous hugetlb memory */
+		if (file)
+			return -EINVAL;	/* not a hugetlbfs file */
+		if ((flags & MAP_TYPE) != MAP_PRIVATE)
+			return -EOPNOTSUPP;	/* shared: hugetlbfs, not built yet */
+		err = hugetlb_mmap_check(flags, &len);
+		if (err)
+			return err;
+		if ((flags & MAP_FIXED) && !IS_ALIGNED(addr, HPAGE_SIZE))
+			return -EINVAL;
+		addr = ALIGN(addr, HPAGE_SIZE);
+	}
 	if (pgoff + (len >> PAGE_SHIFT) < pgoff)
 		return -EOVERFLOW;
 	if (mm->map_count >= DEFAULT_MAX_MAP_COUNT)
@@ -438,8 +456,20 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
 		 */
 		pgoff = (vm_flags & VM_SHARED) ? 0 : addr >> PAGE_SHIFT;
 	}
+	if (flags & MAP_HUGETLB) {
+		if (!IS_ALIGNED(addr, HPAGE_SIZE))
+			return -ENOMEM;	/* no 2 MiB aligned hole */
+		vm_flags |= VM_HUGETLB | VM_DONTEXPAND;
+		ops = &hugetlb_vm_ops;
+		/* mmap fails now, not a fault later, when the pool cannot back it */
+		err = hugetlb_reserve_pages(pgoff, len, vm_flags, &resv);
+		if (err)
+			return err;
+	}
 
-	addr = mmap_region(mm, file, addr, len, vm_flags, pgoff, NULL);
+	addr = mmap_region(mm, file, addr, len, vm_flags, pgoff, ops, resv);
+	if (IS_ERR_VALUE(addr))
+		hugetlb_unreserve_map(resv);
 	if (!IS_ERR_VALUE(addr) &&
 	    ((vm_flags & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE))
 		*populate = len;
@@ -536,7 +566,7 @@ unsigned long pinmm_map_device(unsigned long pfn, unsigned long size, unsigned l
 	addr = get_unmapped_area(mm, false, 0, len);
 	if (IS_ERR_VALUE(addr))
 		goto out;
-	addr = mmap_region(mm, NULL, addr, len, vm_flags, pfn, &device_vm_ops);
+	addr = mmap_region(mm, NULL, addr, len, vm_flags, pfn, &device_vm_ops, NULL);
 	if (IS_ERR_VALUE(addr))
 		goto out;
 	vma = vma_lookup(mm, addr);
@@ -573,7 +603,7 @@ unsigned long vm_mmap_driver(unsigned long len, unsigned long prot, unsigned lon
 		return -EINTR;
 	addr = get_unmapped_area(mm, false, 0, len);
 	if (!IS_ERR_VALUE(addr))
-		addr = mmap_region(mm, NULL, addr, len, vm_flags, pgoff, ops);
+		addr = mmap_region(mm, NULL, addr, len, vm_flags, pgoff, ops, NULL);
 	if (!IS_ERR_VALUE(addr)) {
 		vma = vma_lookup(mm, addr);
 		if (file) {
