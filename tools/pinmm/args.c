@@ -173,7 +173,7 @@ static void bench_usage(FILE *out)
 		"  -j N     threads (default 1)\n"
 		"  -w / -W  write (FOLL_WRITE, default) / read\n"
 		"  -t / -T  MADV_HUGEPAGE / MADV_NOHUGEPAGE     -S  MAP_SHARED\n"
-		"  -H       hugetlb (not modelled: skipped)     -F N  raw gup_flags\n"
+		"  -H       hugetlb (MAP_HUGETLB, pool sized)  -F N  raw gup_flags\n"
 		"  --kernel also register the same memory as an io_uring fixed buffer on the\n"
 		"           live kernel (FOLL_WRITE|FOLL_LONGTERM pins) and print the ratio\n");
 }
