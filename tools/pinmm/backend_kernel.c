@@ -236,6 +236,63 @@ static int make_file(struct kstate *k, int fi)
 	return 0;
 }
 
+/* Why hugetlb mappings are skipped in this run ("" when the pool was set up). */
+static char k_hugetlb_unavailable[128];
+
+#define K_NR_HUGEPAGES	"/proc/sys/vm/nr_hugepages"
+
+static long k_sysctl_read(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+static bool k_sysctl_write(const char *path, long v)
+{
+	FILE *f = fopen(path, "w");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fprintf(f, "%ld\n", v) > 0;
+	return fclose(f) == 0 && ok;
+}
+
+/*
+ * Raise vm.nr_hugepages by what the scenario's hugetlb mappings need; return
+ * the value to restore (-1: nothing changed, k_hugetlb_unavailable says why).
+ */
+static long k_hugetlb_setup(const struct scenario *s)
+{
+	unsigned long need = scn_hugetlb_pages(s);
+	long old;
+
+	k_hugetlb_unavailable[0] = 0;
+	if (!need)
+		return -1;
+	old = k_sysctl_read(K_NR_HUGEPAGES);
+	if (old < 0) {
+		snprintf(k_hugetlb_unavailable, sizeof(k_hugetlb_unavailable),
+			 "no %s on this kernel", K_NR_HUGEPAGES);
+		return -1;
+	}
+	if (!k_sysctl_write(K_NR_HUGEPAGES, old + (long)need) ||
+	    k_sysctl_read(K_NR_HUGEPAGES) < old + (long)need) {
+		k_sysctl_write(K_NR_HUGEPAGES, old);
+		snprintf(k_hugetlb_unavailable, sizeof(k_hugetlb_unavailable),
+			 "the kernel could not raise vm.nr_hugepages by %lu", need);
+		return -1;
+	}
+	return old;
+}
+
 static int do_map(struct kstate *k, const struct scn_step *st)
 {
 	const struct scn_map *m = &k->s->maps[st->a];
@@ -265,6 +322,11 @@ static int do_map(struct kstate *k, const struct scn_step *st)
 		break;
 	case MK_SHARED_ANON:
 		p = mmap(NULL, len, prot, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		break;
+	case MK_HUGETLB:
+		/* k_run() raised vm.nr_hugepages for the run; the kernel aligns it */
+		p = mmap(NULL, (len + KPMD - 1) & ~(KPMD - 1), prot,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 		break;
 	case MK_PRIVATE_FILE:
 	case MK_SHARED_FILE:
@@ -619,8 +681,8 @@ static void exec(struct kstate *k, int idx)
 		addr = k->addr[m] + st->at;
 		len = scn_len(s, st, m);
 	}
-	if (m >= 0 && s->maps[m].kind == MK_HUGETLB) {
-		scn_skip(&res, "hugetlb rows are skipped until pinmm has hugetlb");
+	if (m >= 0 && s->maps[m].kind == MK_HUGETLB && k_hugetlb_unavailable[0]) {
+		scn_skip(&res, "%s", k_hugetlb_unavailable);
 		goto out;
 	}
 	if ((st->op == SK_DEVICE_WRITE || st->op == SK_EXPECT_DEVICE || st->op == SK_UNPIN) &&
@@ -643,8 +705,8 @@ static void exec(struct kstate *k, int idx)
 		scn_check_ret(st, make_file(k, st->a), &res);
 		break;
 	case SK_MAP:
-		if (s->maps[st->a].kind == MK_HUGETLB)
-			scn_skip(&res, "hugetlb rows are skipped until pinmm has hugetlb");
+		if (s->maps[st->a].kind == MK_HUGETLB && k_hugetlb_unavailable[0])
+			scn_skip(&res, "%s", k_hugetlb_unavailable);
 		else
 			scn_check_ret(st, do_map(k, st), &res);
 		break;
@@ -951,16 +1013,20 @@ static int k_run(const struct scenario *s, struct scn_result *res, char *err, si
 {
 	struct krecord rec;
 	int p[2], status;
+	long old_nr;
 	pid_t pid;
 
 	if (pipe(p)) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		return -errno;
 	}
+	old_nr = k_hugetlb_setup(s);
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
+		if (old_nr >= 0)
+			k_sysctl_write(K_NR_HUGEPAGES, old_nr);
 		return -EAGAIN;
 	}
 	if (!pid) {
@@ -973,6 +1039,9 @@ static int k_run(const struct scenario *s, struct scn_result *res, char *err, si
 			res[rec.idx] = rec.r;
 	close(p[0]);
 	waitpid(pid, &status, 0);
+	/* the worker's hugetlb pages are free again: give the pool back */
+	if (old_nr >= 0 && !k_sysctl_write(K_NR_HUGEPAGES, old_nr))
+		fprintf(stderr, "pinmm run: could not restore %s to %ld\n", K_NR_HUGEPAGES, old_nr);
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		snprintf(err, errlen, "%s: the kernel worker died (status %#x)", s->path, status);
 		return -ECHILD;

@@ -117,10 +117,6 @@ static int do_map(struct pm_run *r, const struct scn_step *st, struct scn_result
 	unsigned long prot = 0, flags, addr;
 	struct file *file = NULL;
 
-	if (m->kind == MK_HUGETLB) {
-		scn_skip(res, "hugetlb is not built in pinmm yet");
-		return 0;
-	}
 	if (m->prot & SCN_PROT_READ)
 		prot |= PROT_READ;
 	if (m->prot & SCN_PROT_WRITE)
@@ -128,6 +124,7 @@ static int do_map(struct pm_run *r, const struct scn_step *st, struct scn_result
 	switch (m->kind) {
 	case MK_ANON: flags = MAP_PRIVATE | MAP_ANONYMOUS; break;
 	case MK_SHARED_ANON: flags = MAP_SHARED | MAP_ANONYMOUS; break;
+	case MK_HUGETLB: flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB; break;
 	case MK_PRIVATE_FILE: flags = MAP_PRIVATE; file = r->file[m->file]; break;
 	default: flags = MAP_SHARED; file = r->file[m->file]; break;
 	}
@@ -408,10 +405,6 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 
 	/* steps on a mapping that could not be made are skipped with it */
 	m = scn_step_mapping(st);
-	if (m >= 0 && s->maps[m].kind == MK_HUGETLB) {
-		scn_skip(res, "hugetlb is not built in pinmm yet");
-		return 0;
-	}
 	if (m >= 0) {
 		len = scn_len(s, st, m);
 		addr = step_addr(r, st, m);
@@ -653,6 +646,7 @@ static int pm_run(const struct scenario *s, struct scn_result *res, char *err, s
 	cfg.movable_bytes = s->movable;
 	cfg.cma_bytes = s->cma;
 	cfg.pmem_bytes = 0;
+	cfg.nr_hugepages = scn_hugetlb_pages(s);
 	t0 = now_ns();
 	e = pinmm_boot(&cfg);
 	scn_pinmm_boot_ns += now_ns() - t0;

@@ -167,6 +167,21 @@ struct scn_backend {
 extern const struct scn_backend scn_backend_pinmm;
 extern const struct scn_backend scn_backend_kernel;
 
+/*
+ * Huge pages a scenario's hugetlb mappings may need: each mapping's 2 MiB
+ * pages, once for the process and once more per child (COW copies, pinned
+ * pages copied at fork), plus one for an unshare or migration target.
+ */
+static inline unsigned long scn_hugetlb_pages(const struct scenario *s)
+{
+	unsigned long n = 0;
+
+	for (int i = 0; i < s->nr_maps; i++)
+		if (s->maps[i].kind == MK_HUGETLB)
+			n += (s->maps[i].size + (2UL << 20) - 1) >> 21;
+	return n ? n * (2 + (unsigned long)s->nr_children) + 1 : 0;
+}
+
 /* Backend helpers (run.c): set a result. */
 void scn_pass(struct scn_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void scn_fail(struct scn_result *r, const char *obs, const char *fmt, ...)
