@@ -26,7 +26,9 @@
 #define BASE		0x600000000UL
 #define NHUGE		2
 #define NPINNERS	2
-#define POOL		8
+#define POOL		10
+/* in use at most: NHUGE mapped, one unmapped per pinner, one migration target */
+#define POOL_LOW	(NHUGE + NPINNERS + 2)
 
 static struct mm_struct *pmm;
 static double seconds;
@@ -144,14 +146,18 @@ static void *cpu_fn(void *arg)
 	return NULL;
 }
 
-/* Shrink the pool to what is in use and grow it again: free pages refill ZONE_MOVABLE. */
+/*
+ * Shrink the pool and grow it again: free pages leave ZONE_NORMAL first and
+ * come back in ZONE_MOVABLE. Never below what may be in use, so a remap's
+ * reservation always finds a page.
+ */
 static void *pool_fn(void *arg)
 {
 	double end = now_sec() + seconds;
 
 	(void)arg;
 	while (!atomic_load(&stop) && now_sec() < end) {
-		pinmm_hugetlb_set_nr_hugepages(0);
+		pinmm_hugetlb_set_nr_hugepages(POOL_LOW);
 		pinmm_hugetlb_set_nr_hugepages(POOL);
 		atomic_fetch_add(&pool_cycles, 1);
 		usleep(1000);
