@@ -200,6 +200,33 @@ int copy_hugetlb_page_range(struct vm_area_struct *dst_vma, struct vm_area_struc
 long hugetlb_change_protection(struct vm_area_struct *vma, unsigned long start,
 			       unsigned long end, pgprot_t newprot);
 
+/* ---- hugetlbfs (src/fs/hugetlbfs.c) --------------------------------------------------- */
+
+struct file;
+struct inode;
+
+/* Reserve @delta more huge pages (or give back -@delta). Return: 0 or -ENOMEM. */
+int hugetlb_acct_pages(long delta);
+
+/**
+ * hugetlb_file_setup - an unlinked hugetlbfs file of @size bytes (rounded up
+ * to 2 MiB), for memfd_create(MFD_HUGETLB) and shared MAP_HUGETLB memory.
+ * @name: its name; @acctflag: VM_NORESERVE or 0 (reservations come at mmap).
+ * Return: the file (one reference) or ERR_PTR(-ENOMEM/-ENODEV).
+ */
+struct file *hugetlb_file_setup(const char *name, size_t size, vm_flags_t acctflag);
+
+/* Is @file a hugetlbfs file? */
+bool is_file_hugepages(const struct file *file);
+
+/* A shared mapping's fault consumes the inode's reservation of huge page @idx. */
+bool hugetlbfs_resv_consume(struct inode *inode, pgoff_t idx);
+void hugetlbfs_resv_restore(struct inode *inode, pgoff_t idx);
+
+/* The hugetlbfs super block, at file-layer boot; exit returns inodes left in use. */
+int hugetlbfs_init(void);
+unsigned long hugetlbfs_exit(void);
+
 /* ---- migration --------------------------------------------------------------------- */
 
 /**

@@ -19,6 +19,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <pinmm/hugetlb.h>
 #include <pinmm/race.h>
 #include <pinmm/rcupdate.h>
 
@@ -140,6 +141,9 @@ static bool gup_fast_folio_allowed(struct folio *folio, unsigned int flags)
 
 	if ((flags & (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)) !=
 	    (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE))
+		return true;
+	/* hugetlb needs no dirty tracking (Linux's gup_fast_folio_allowed) */
+	if (folio_test_hugetlb(folio))
 		return true;
 	mapping = (unsigned long)atomic_load_explicit(&folio->mapping, memory_order_acquire);
 	if (!mapping)

@@ -4,6 +4,7 @@
  * COW, fork, zap, mprotect and migration (Linux: mm/hugetlb.c).
  * The policy is in include/pinmm/hugetlb.h and docs/hugetlb.md.
  */
+#include <pinmm/fs.h>
 #include <pinmm/hugetlb.h>
 #include <pinmm/memory.h>
 #include <pinmm/migrate.h>
@@ -325,6 +326,11 @@ static int hugetlb_acct_memory(struct hstate *h, long delta)
 	spin_unlock(&h->lock);
 	return_unused_surplus_pages(h);
 	return -ENOMEM;
+}
+
+int hugetlb_acct_pages(long delta)
+{
+	return hugetlb_acct_memory(&default_hstate, delta);
 }
 
 /*
@@ -717,6 +723,89 @@ static void hugetlb_migration_entry_wait(struct mm_struct *mm, pmd_t *pmd)
 	folio_put(folio);
 }
 
+static vm_fault_t hugetlb_wp(struct mm_struct *mm, struct vm_area_struct *vma, pmd_t *pmd,
+			     unsigned long haddr, pmd_t orig, unsigned int flags);
+
+/*
+ * The folio of a hugetlbfs file at @idx, locked and referenced: found in the
+ * cache, or (shared mappings only) a new zeroed one added to it. NULL when a
+ * private mapping finds a hole (it takes an anonymous page instead).
+ */
+static struct folio *hugetlb_file_folio(struct vm_area_struct *vma, pgoff_t idx, vm_fault_t *ret)
+{
+	struct address_space *mapping = vma->vm_file->f_mapping;
+	struct inode *inode = mapping->host;
+	pgoff_t index = idx << HUGETLB_PAGE_ORDER;
+	struct folio *folio;
+	bool use_reserve;
+	int err;
+
+	*ret = 0;
+	if ((loff_t)index << PAGE_SHIFT >= i_size_read(inode)) {
+		*ret = VM_FAULT_SIGBUS;	/* beyond EOF */
+		return NULL;
+	}
+	folio = filemap_lock_folio(mapping, index);
+	if (!IS_ERR(folio))
+		return folio;
+	if (!(vma->vm_flags & VM_SHARED))
+		return NULL;
+	use_reserve = hugetlbfs_resv_consume(inode, idx);
+	folio = alloc_hugetlb_folio(&default_hstate, use_reserve);
+	if (!folio) {
+		if (use_reserve)
+			hugetlbfs_resv_restore(inode, idx);
+		*ret = VM_FAULT_SIGBUS;
+		return NULL;
+	}
+	memset(folio_address(folio), 0, HPAGE_SIZE);
+	__folio_mark_uptodate(folio);
+	__folio_set_locked(folio);
+	/* in the cache it is the file's: no reservation to restore on a later free */
+	hpg_clear(folio, HPG_restore_reserve);
+	err = filemap_add_folio(mapping, folio, index, GFP_KERNEL);
+	if (err) {
+		/* the fault mutex serialises faults on @idx: only a racing read(2) could */
+		__folio_clear_locked(folio);
+		if (use_reserve)
+			hugetlbfs_resv_restore(inode, idx);
+		folio_put(folio);
+		*ret = err == -ENOMEM ? VM_FAULT_OOM : 0;
+		return NULL;
+	}
+	return folio;
+}
+
+/* Map the cache folio of a hugetlbfs file (shared, or private before its first write). */
+static vm_fault_t hugetlb_map_file_folio(struct mm_struct *mm, struct vm_area_struct *vma,
+					 pmd_t *pmd, unsigned long haddr, struct folio *folio,
+					 unsigned int flags)
+{
+	bool shared = vma->vm_flags & VM_SHARED;
+	spinlock_t *ptl;
+	pmd_t entry;
+
+	ptl = pmd_lock(mm, pmd);
+	if (!pmd_none(pmdp_get(pmd))) {
+		spin_unlock(ptl);
+		folio_unlock(folio);
+		folio_put(folio);
+		return 0;
+	}
+	hugetlb_add_rmap(folio);
+	/* the lookup's reference becomes the mapping's */
+	entry = make_huge_pmd(vma, folio, shared && (vma->vm_flags & VM_WRITE));
+	set_pmd(pmd, entry);
+	spin_unlock(ptl);
+	if (shared && (flags & FAULT_FLAG_WRITE))
+		folio_mark_dirty(folio);
+	folio_unlock(folio);
+	/* a private write copies the cache page into an anonymous one */
+	if (!shared && (flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)))
+		return hugetlb_wp(mm, vma, pmd, haddr, entry, flags);
+	return 0;
+}
+
 static vm_fault_t hugetlb_no_page(struct mm_struct *mm, struct vm_area_struct *vma,
 				  pmd_t *pmd, unsigned long haddr, pgoff_t idx, unsigned int flags)
 {
@@ -724,6 +813,17 @@ static vm_fault_t hugetlb_no_page(struct mm_struct *mm, struct vm_area_struct *v
 	struct folio *folio;
 	bool use_reserve;
 	spinlock_t *ptl;
+
+	if (vma->vm_file) {
+		vm_fault_t ret;
+
+		folio = hugetlb_file_folio(vma, idx, &ret);
+		if (folio)
+			return hugetlb_map_file_folio(mm, vma, pmd, haddr, folio, flags);
+		if (ret || (vma->vm_flags & VM_SHARED))
+			return ret;
+		/* a private hole: an anonymous page, as below */
+	}
 
 	if (anon_vma_prepare(vma))
 		return VM_FAULT_OOM;
@@ -761,7 +861,7 @@ static vm_fault_t hugetlb_no_page(struct mm_struct *mm, struct vm_area_struct *v
 static vm_fault_t hugetlb_wp(struct mm_struct *mm, struct vm_area_struct *vma, pmd_t *pmd,
 			     unsigned long haddr, pmd_t orig, unsigned int flags)
 {
-	bool unshare = flags & FAULT_FLAG_UNSHARE;
+	bool unshare = flags & FAULT_FLAG_UNSHARE, use_reserve;
 	struct mmu_notifier_range range;
 	struct folio *folio, *new;
 	spinlock_t *ptl;
@@ -800,8 +900,13 @@ static vm_fault_t hugetlb_wp(struct mm_struct *mm, struct vm_area_struct *vma, p
 		folio_put(folio);
 		return VM_FAULT_OOM;
 	}
-	new = alloc_hugetlb_folio(&default_hstate, false);
+	/* a private copy of a file's cache page takes the VMA's reservation */
+	use_reserve = !folio_test_anon(folio) &&
+		      resv_consume(vma_resv_map(vma), vma_hugecache_offset(vma, haddr));
+	new = alloc_hugetlb_folio(&default_hstate, use_reserve);
 	if (!new) {
+		if (use_reserve)
+			resv_restore(vma_resv_map(vma), vma_hugecache_offset(vma, haddr));
 		/* Linux's owner would unmap the page from its children; not modelled */
 		folio_put(folio);
 		return VM_FAULT_SIGBUS;
@@ -1103,7 +1208,7 @@ static bool hugetlb_try_to_migrate_one(struct folio *folio, struct vm_area_struc
 	if (!pmd_leaf(old) || pmd_pfn(old) != folio_pfn(folio))
 		goto out;
 	pmdp_get_and_clear(pmd);
-	if (PageAnonExclusive(&folio->page)) {
+	if (folio_test_anon(folio) && PageAnonExclusive(&folio->page)) {
 		/* a pin keeps it: GUP-fast pins first and re-reads the cleared entry */
 		if (folio_try_share_anon_rmap_pmd(folio, &folio->page)) {
 			set_pmd(pmd, old);
@@ -1153,7 +1258,7 @@ static bool hugetlb_remove_migration_one(struct folio *folio, struct vm_area_str
 		goto out;
 	folio_get(dst);
 	hugetlb_add_rmap(dst);
-	if (swp_type(e) != SWP_MIGRATION_READ)
+	if (folio_test_anon(dst) && swp_type(e) != SWP_MIGRATION_READ)
 		SetPageAnonExclusive(&dst->page);
 	entry = pmd_mkyoung(pmd_mkhuge(pfn_pmd(folio_pfn(dst), vma_pte_prot(vma))));
 	if (folio_test_dirty(dst))
@@ -1212,50 +1317,67 @@ static int hugetlb_migrate_folio(struct folio *src)
 {
 	struct hugetlb_migrate_arg a = { .dst = NULL };
 	struct rmap_walk_control rwc = { .arg = &a };
+	struct address_space *mapping = NULL;
+	bool anon = folio_test_anon(src);
 	struct folio *dst;
-	int ret = 0;
+	int ret = 0, expected = 1;
 
-	if (!folio_test_anon(src))
-		return -EBUSY;	/* shared hugetlbfs pages: not migrated yet */
 	dst = alloc_hugetlb_longterm_target(&default_hstate);
 	if (!dst)
 		return -ENOMEM;
 	folio_lock(src);
-	/* unmapped, the folio no longer leads to its anon_vma: hold it for the way back */
-	rwc.anon_vma = folio_get_anon_vma(src);
-	if (!rwc.anon_vma) {
-		folio_unlock(src);
-		folio_put(dst);
-		return -EAGAIN;
+	if (anon) {
+		/* unmapped, the folio no longer leads to its anon_vma: hold it for the way back */
+		rwc.anon_vma = folio_get_anon_vma(src);
+		if (!rwc.anon_vma) {
+			ret = -EAGAIN;
+			goto out_unlock;
+		}
+	} else {
+		mapping = folio_mapping(src);
+		if (!mapping) {
+			ret = -EAGAIN;	/* truncated meanwhile */
+			goto out_unlock;
+		}
+		/* the page cache holds one reference per page */
+		expected += HUGETLB_NR_PAGES;
 	}
 	rwc.rmap_one = hugetlb_try_to_migrate_one;
 	rmap_walk(src, &rwc);
-	/* only the isolation reference may be left; anything else (a pin) keeps it */
-	if (a.failed || folio_mapped(src) || !folio_ref_freeze(src, 1)) {
+	/* only the isolation (and cache) references may be left; a pin keeps it */
+	if (a.failed || folio_mapped(src) || !folio_ref_freeze(src, expected)) {
 		ret = -EAGAIN;
 		a.dst = src;	/* put the source back where it was */
 	} else {
 		memcpy(folio_address(dst), folio_address(src), HPAGE_SIZE);
-		atomic_store_explicit(&dst->mapping,
-				      atomic_load_explicit(&src->mapping, memory_order_relaxed),
-				      memory_order_release);
-		dst->index = src->index;
 		if (folio_test_dirty(src))
 			folio_set_dirty(dst);
 		__folio_mark_uptodate(dst);
+		if (anon) {
+			atomic_store_explicit(&dst->mapping,
+					      atomic_load_explicit(&src->mapping, memory_order_relaxed),
+					      memory_order_release);
+			dst->index = src->index;
+		} else {
+			/* the cache's slots and references move to the new folio */
+			__folio_set_locked(dst);
+			filemap_migrate_folio(mapping, dst, src, MIGRATE_SYNC);
+		}
 		move_hugetlb_state(src, dst);
 		folio_ref_unfreeze(src, 1);
 		a.dst = dst;
 	}
 	rwc.rmap_one = hugetlb_remove_migration_one;
 	rmap_walk(src, &rwc);
-	if (!ret) {
-		/* the source's anon mapping goes with it: it holds no mapping now */
-		count_vm_event(PGMIGRATE_SUCCESS);
-	} else {
-		count_vm_event(PGMIGRATE_FAIL);
+	if (!ret && !anon) {
+		/* the file's folio is @dst now: @src keeps only the isolation reference */
+		atomic_store_explicit(&src->mapping, NULL, memory_order_relaxed);
+		folio_unlock(dst);
 	}
-	put_anon_vma(rwc.anon_vma);
+	count_vm_event(ret ? PGMIGRATE_FAIL : PGMIGRATE_SUCCESS);
+	if (rwc.anon_vma)
+		put_anon_vma(rwc.anon_vma);
+out_unlock:
 	folio_unlock(src);
 	folio_put(dst);		/* the allocation's reference; the mappings hold theirs */
 	return ret;

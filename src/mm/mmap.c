@@ -379,18 +379,27 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
 	len = PAGE_ALIGN(len);
 	if (!len)
 		return -ENOMEM;
-	if (flags & MAP_HUGETLB) {
-		/* src/mm/hugetlb.c: private anonymous hugetlb memory */
-		if (file)
-			return -EINVAL;	/* not a hugetlbfs file */
-		if ((flags & MAP_TYPE) != MAP_PRIVATE)
-			return -EOPNOTSUPP;	/* shared: hugetlbfs, not built yet */
-		err = hugetlb_mmap_check(flags, &len);
+	if ((flags & MAP_HUGETLB) && file && !is_file_hugepages(file))
+		return -EINVAL;	/* MAP_HUGETLB on a file that is not hugetlbfs */
+	if ((flags & MAP_HUGETLB) || is_file_hugepages(file)) {
+		/* src/mm/hugetlb.c: 2 MiB pages, whole and aligned */
+		err = hugetlb_mmap_check(file ? 0 : flags, &len);
 		if (err)
 			return err;
 		if ((flags & MAP_FIXED) && !IS_ALIGNED(addr, HPAGE_SIZE))
 			return -EINVAL;
 		addr = ALIGN(addr, HPAGE_SIZE);
+		if (!file && (flags & MAP_TYPE) != MAP_PRIVATE) {
+			/* shared anonymous hugetlb: a hugetlbfs file (hugetlb_file_setup) */
+			struct file *hf = hugetlb_file_setup("anon_hugepage", len, 0);
+			unsigned long ret;
+
+			if (IS_ERR(hf))
+				return PTR_ERR(hf);
+			ret = do_mmap(mm, hf, addr, len, prot, flags & ~MAP_ANONYMOUS, 0, populate);
+			fput(hf);	/* the VMA holds its own reference */
+			return ret;
+		}
 	}
 	if (pgoff + (len >> PAGE_SHIFT) < pgoff)
 		return -EOVERFLOW;
@@ -445,7 +454,8 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
 			return -EEXIST;
 	} else {
 		/* THP-capable memory gets a PMD-aligned place: anon, shmem, memfd */
-		addr = get_unmapped_area(mm, !file || shmem_mapping(file->f_mapping), addr, len);
+		addr = get_unmapped_area(mm, !file || shmem_mapping(file->f_mapping) ||
+					 is_file_hugepages(file), addr, len);
 		if (IS_ERR_VALUE(addr))
 			return addr;
 	}
@@ -456,9 +466,11 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
 		 */
 		pgoff = (vm_flags & VM_SHARED) ? 0 : addr >> PAGE_SHIFT;
 	}
-	if (flags & MAP_HUGETLB) {
+	if ((flags & MAP_HUGETLB) || is_file_hugepages(file)) {
 		if (!IS_ALIGNED(addr, HPAGE_SIZE))
 			return -ENOMEM;	/* no 2 MiB aligned hole */
+	}
+	if ((flags & MAP_HUGETLB) && !file) {
 		vm_flags |= VM_HUGETLB | VM_DONTEXPAND;
 		ops = &hugetlb_vm_ops;
 		/* mmap fails now, not a fault later, when the pool cannot back it */

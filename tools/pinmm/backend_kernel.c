@@ -214,12 +214,36 @@ static int write_all(int fd, int byte, unsigned long len)
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
+/* Why hugetlb mappings are skipped in this run ("" when the pool was set up). */
+static char k_hugetlb_unavailable[128];
+
+/* Does mapping @m need hugetlb pages (MAP_HUGETLB, or a hugetlb memfd)? */
+static bool k_map_hugetlb(const struct scenario *s, int m)
+{
+	return s->maps[m].kind == MK_HUGETLB ||
+	       (s->maps[m].file >= 0 && s->files[s->maps[m].file].kind == FK_MEMFD_HUGETLB);
+}
+
 static int make_file(struct kstate *k, int fi)
 {
 	const struct scn_file *f = &k->s->files[fi];
 	char path[128];
 	int fd;
 
+	if (f->kind == FK_MEMFD_HUGETLB) {
+		/* k_run() raised vm.nr_hugepages; hugetlbfs has no write(2) */
+		if (k_hugetlb_unavailable[0])
+			return -ENOMEM;
+		fd = memfd_create(f->name, MFD_HUGETLB);
+		if (fd < 0)
+			return -errno;
+		if (ftruncate(fd, (off_t)f->size)) {
+			close(fd);
+			return -errno;
+		}
+		k->fd[fi] = fd;
+		return 0;
+	}
 	if (f->kind == FK_MEMFD) {
 		fd = memfd_create(f->name, 0);
 	} else {
@@ -236,8 +260,6 @@ static int make_file(struct kstate *k, int fi)
 	return 0;
 }
 
-/* Why hugetlb mappings are skipped in this run ("" when the pool was set up). */
-static char k_hugetlb_unavailable[128];
 
 #define K_NR_HUGEPAGES	"/proc/sys/vm/nr_hugepages"
 
@@ -681,7 +703,7 @@ static void exec(struct kstate *k, int idx)
 		addr = k->addr[m] + st->at;
 		len = scn_len(s, st, m);
 	}
-	if (m >= 0 && s->maps[m].kind == MK_HUGETLB && k_hugetlb_unavailable[0]) {
+	if (m >= 0 && k_map_hugetlb(s, m) && k_hugetlb_unavailable[0]) {
 		scn_skip(&res, "%s", k_hugetlb_unavailable);
 		goto out;
 	}
@@ -702,10 +724,13 @@ static void exec(struct kstate *k, int idx)
 		k->counters_skipped_at = 0;
 	switch (st->op) {
 	case SK_FILE:
-		scn_check_ret(st, make_file(k, st->a), &res);
+		if (s->files[st->a].kind == FK_MEMFD_HUGETLB && k_hugetlb_unavailable[0])
+			scn_skip(&res, "%s", k_hugetlb_unavailable);
+		else
+			scn_check_ret(st, make_file(k, st->a), &res);
 		break;
 	case SK_MAP:
-		if (s->maps[st->a].kind == MK_HUGETLB && k_hugetlb_unavailable[0])
+		if (k_map_hugetlb(s, st->a) && k_hugetlb_unavailable[0])
 			scn_skip(&res, "%s", k_hugetlb_unavailable);
 		else
 			scn_check_ret(st, do_map(k, st), &res);

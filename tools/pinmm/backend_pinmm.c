@@ -88,9 +88,20 @@ static int make_file(struct pm_run *r, int fi)
 	if (sf->kind == FK_DISK)
 		f = filp_open(sf->name, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	else
-		f = memfd_alloc_file(sf->name, 0);
+		f = memfd_alloc_file(sf->name, sf->kind == FK_MEMFD_HUGETLB ? MFD_HUGETLB : 0);
 	if (IS_ERR(f))
 		return (int)PTR_ERR(f);
+	if (sf->kind == FK_MEMFD_HUGETLB) {
+		/* no write(2) on hugetlbfs: the size alone, zeroes on first touch */
+		int err = do_ftruncate(f, (loff_t)sf->size, 0);
+
+		if (err) {
+			fput(f);
+			return err;
+		}
+		r->file[fi] = f;
+		return 0;
+	}
 	buf = malloc(sf->size);
 	if (!buf) {
 		fput(f);

@@ -369,7 +369,7 @@ static int add_file(struct parser *p, struct scn_step *st)
 	long byte;
 	int col;
 
-	if (need(p, 1, "file name") || need(p, 2, "file kind (disk or memfd)"))
+	if (need(p, 1, "file name") || need(p, 2, "file kind (disk, memfd or memfd-hugetlb)"))
 		return -1;
 	if (!valid_name(p->w[1].s))
 		return perr(p, p->w[1].col, "bad file name '%s'", p->w[1].s);
@@ -386,8 +386,11 @@ static int add_file(struct parser *p, struct scn_step *st)
 		f->kind = FK_DISK;
 	else if (!strcmp(p->w[2].s, "memfd"))
 		f->kind = FK_MEMFD;
+	else if (!strcmp(p->w[2].s, "memfd-hugetlb"))
+		f->kind = FK_MEMFD_HUGETLB;
 	else
-		return perr(p, p->w[2].col, "bad file kind '%s' (disk or memfd)", p->w[2].s);
+		return perr(p, p->w[2].col, "bad file kind '%s' (disk, memfd or memfd-hugetlb)",
+			    p->w[2].s);
 	f->size = SCN_PAGE;
 	if ((v = opt(p, "size", &col))) {
 		if (parse_size_at(p, v, col, &f->size, "size"))
@@ -405,6 +408,9 @@ static int add_file(struct parser *p, struct scn_step *st)
 			return perr(p, col, "bad byte '%s' (0 to 255)", v);
 		f->fill = (int)byte;
 	}
+	/* hugetlbfs has no write(2): a hugetlb memfd is whole 2M pages of zeroes */
+	if (f->kind == FK_MEMFD_HUGETLB && (f->size % (2UL << 20) || f->fill))
+		return perr(p, p->w[2].col, "a memfd-hugetlb file is a multiple of 2M, fill=0");
 	st->a = s->nr_files++;
 	return 0;
 }

@@ -55,7 +55,7 @@ enum scn_op {
 };
 
 enum scn_map_kind { MK_ANON, MK_SHARED_ANON, MK_PRIVATE_FILE, MK_SHARED_FILE, MK_HUGETLB };
-enum scn_file_kind { FK_DISK, FK_MEMFD };
+enum scn_file_kind { FK_DISK, FK_MEMFD, FK_MEMFD_HUGETLB };
 enum scn_pin_flags { PF_WRITE = 1, PF_LONGTERM = 2, PF_FAST = 4 };
 enum scn_advice {
 	ADV_DONTNEED, ADV_HUGEPAGE, ADV_NOHUGEPAGE, ADV_DONTFORK, ADV_DOFORK,
@@ -177,8 +177,12 @@ static inline unsigned long scn_hugetlb_pages(const struct scenario *s)
 	unsigned long n = 0;
 
 	for (int i = 0; i < s->nr_maps; i++)
-		if (s->maps[i].kind == MK_HUGETLB)
+		if (s->maps[i].kind == MK_HUGETLB ||
+		    (s->maps[i].file >= 0 && s->files[s->maps[i].file].kind == FK_MEMFD_HUGETLB))
 			n += (s->maps[i].size + (2UL << 20) - 1) >> 21;
+	for (int i = 0; i < s->nr_files; i++)
+		if (s->files[i].kind == FK_MEMFD_HUGETLB)
+			n += (s->files[i].size + (2UL << 20) - 1) >> 21;
 	return n ? n * (2 + (unsigned long)s->nr_children) + 1 : 0;
 }
 
