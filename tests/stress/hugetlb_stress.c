@@ -113,7 +113,9 @@ static void *remapper_fn(void *arg)
 		    vm_mmap(NULL, a, HPAGE_SIZE, GT_RW,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED, 0) != a)
 			fail("munmap/mmap of a huge page failed");
-		put_user(1UL, (unsigned long __user *)a);
+		/* Word 1: cpu_fn owns word 0 of every 4 KiB page, and two CPUs
+		 * storing to one word is a race in the program, not in mm. */
+		put_user(1UL, (unsigned long __user *)a + 1);
 		atomic_fetch_add(&remaps, 1);
 		usleep(200);
 	}
