@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <pinmm/cred.h>
 #include <pinmm/hugetlb.h>
+#include <pinmm/ksm.h>
 #include <pinmm/memory.h>
 #include <pinmm/memremap.h>
 #include <pinmm/rcupdate.h>
@@ -266,6 +267,7 @@ int pinmm_boot(const struct pinmm_config *cfg)
 	vmstat_reset();
 	pinmm_page_alloc_reset();
 	pinmm_set_fault_around_bytes(FAULT_AROUND_BYTES_DEFAULT);
+	ksm_init();	/* src/mm/ksm.c: empty trees, run=0, no ksmd yet */
 
 	init_zone(ZONE_NORMAL, 0, normal);
 	init_zone(ZONE_MOVABLE, normal, movable);
@@ -370,6 +372,8 @@ int pinmm_shutdown(void)
 
 	if (!m->booted)
 		return -EINVAL;
+	/* ksmd stops; its trees must be empty once every mm has exited */
+	ksm_shutdown();
 	/* the page cache is written back and dropped; files still open leak */
 	leaked = pinmm_fs_shutdown();
 	if (leaked) {

@@ -254,6 +254,9 @@ static bool wp_can_reuse_large_anon_folio(struct folio *folio, struct vm_area_st
  */
 static bool wp_can_reuse_anon_folio(struct folio *folio, struct vm_area_struct *vma)
 {
+	/* a KSM page is shared by design, whatever its counts say: never reused */
+	if (folio_test_ksm(folio))
+		return false;
 	if (folio_test_large(folio))
 		return wp_can_reuse_large_anon_folio(folio, vma);
 	if (folio_ref_count(folio) > 1)
@@ -263,8 +266,10 @@ static bool wp_can_reuse_anon_folio(struct folio *folio, struct vm_area_struct *
 	/*
 	 * Acquire: the last other holder dropped its reference with a release
 	 * (folio_put), so its accesses to the page happen before our writes.
+	 * The KSM test again: merging happens under the folio lock.
 	 */
-	if (atomic_load_explicit(&folio->_refcount, memory_order_acquire) != 1) {
+	if (atomic_load_explicit(&folio->_refcount, memory_order_acquire) != 1 ||
+	    folio_test_ksm(folio)) {
 		folio_unlock(folio);
 		return false;
 	}
