@@ -42,6 +42,7 @@
 #define KPAGE		4096UL
 #define KPMD		(2UL << 20)
 #define KPF_THP		22
+#define KPF_KSM		21
 #define KPIPE_MAX	(1UL << 20)	/* the default fs/pipe-max-size */
 #define KPIPES		8
 
@@ -483,6 +484,77 @@ static int device_write(struct khandle *h, unsigned long off, int byte, unsigned
 
 static void run_steps(struct kstate *k, int first, int nr);
 
+static long ksm_read(const char *name)
+{
+	char path[96], buf[32];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/ksm/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f))
+		v = strtol(buf, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+static int ksm_write(const char *name, long v)
+{
+	char path[96];
+	FILE *f;
+	int err;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/ksm/%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	err = fprintf(f, "%ld\n", v) < 0;
+	return fclose(f) || err ? -EIO : 0;
+}
+
+/*
+ * ksm-merge on the live kernel: ksmd runs (run=1, a large pages_to_scan,
+ * 1 ms sleeps) until full_scans moved by 3 (a pass records checksums, the
+ * next merges), then /sys/kernel/mm/ksm is put back as it was. Needs root;
+ * 0, or -1 with the reason in @why.
+ */
+static int ksm_merge_now(char *why, size_t len)
+{
+	long run = ksm_read("run"), pages = ksm_read("pages_to_scan");
+	long sleep_ms = ksm_read("sleep_millisecs"), f0 = ksm_read("full_scans");
+	struct timespec ts = { 0, 1000000 };
+	int err, tries;
+
+	if (run < 0 || pages < 0 || sleep_ms < 0 || f0 < 0) {
+		snprintf(why, len, "no /sys/kernel/mm/ksm (a kernel without CONFIG_KSM)");
+		return -1;
+	}
+	err = ksm_write("pages_to_scan", 10000);
+	if (!err)
+		err = ksm_write("sleep_millisecs", 1);
+	if (!err)
+		err = ksm_write("run", 1);
+	if (err) {
+		snprintf(why, len, "cannot drive KSM: writing /sys/kernel/mm/ksm needs root (%s)",
+			 strerror(-err));
+		ksm_write("pages_to_scan", pages);
+		ksm_write("sleep_millisecs", sleep_ms);
+		return -1;
+	}
+	for (tries = 0; tries < 20000 && ksm_read("full_scans") < f0 + 3; tries++)
+		nanosleep(&ts, NULL);
+	ksm_write("run", run);
+	ksm_write("pages_to_scan", pages);
+	ksm_write("sleep_millisecs", sleep_ms);
+	if (tries == 20000) {
+		snprintf(why, len, "ksmd did not finish 3 full scans in 20 s");
+		return -1;
+	}
+	return 0;
+}
+
 static void take(struct kstate *k, const struct scn_step *st, struct scn_result *res)
 {
 	struct khandle *h = &k->h[st->a];
@@ -777,6 +849,8 @@ static void exec(struct kstate *k, int idx)
 			[ADV_DOFORK] = MADV_DOFORK, [ADV_POPULATE_READ] = MADV_POPULATE_READ,
 			[ADV_POPULATE_WRITE] = MADV_POPULATE_WRITE,
 			[ADV_COLLAPSE] = MADV_COLLAPSE,
+			[ADV_MERGEABLE] = MADV_MERGEABLE,
+			[ADV_UNMERGEABLE] = MADV_UNMERGEABLE,
 		};
 
 		err = madvise((void *)addr, len, adv[st->num]);
@@ -896,6 +970,19 @@ static void exec(struct kstate *k, int idx)
 		else
 			scn_pass(&res, "ok");
 		break;
+	case SK_KSM_MERGE: {
+		char why[160];
+
+		if (ksm_merge_now(why, sizeof(why))) {
+			/* nothing merged: every mapping's later rows are not pinmm's state */
+			for (int i = 0; i < s->nr_maps; i++)
+				if (!k->map_skipped_at[i])
+					k->map_skipped_at[i] = st->line;
+			scn_skip(&res, "%s", why);
+		} else
+			scn_pass(&res, "ok");
+		break;
+	}
 	case SK_COUNTERS:
 		stat_refresh();
 		k->acq0 = read_vmstat("nr_foll_pin_acquired");
@@ -953,6 +1040,18 @@ static void exec(struct kstate *k, int idx)
 			scn_pass(&res, "%s", obs);
 		else
 			scn_fail(&res, obs, "expected %ldK", st->num);
+		break;
+	}
+	case SK_EXPECT_KSM: {
+		uint64_t pfn = frame_at(addr);
+		int ksm = pfn ? kpageflag(pfn, KPF_KSM) : -1;
+
+		if (ksm < 0)
+			scn_fail(&res, "none", "nothing mapped, or no /proc/kpageflags");
+		else if (ksm == (st->num == 1))
+			scn_pass(&res, "%s", ksm ? "yes" : "no");
+		else
+			scn_fail(&res, ksm ? "yes" : "no", "KSM bit of /proc/kpageflags");
 		break;
 	}
 	case SK_EXPECT_THP: {

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pinmm/ksm.h>
 #include <pinmm/drivers.h>
 #include <pinmm/fs.h>
 #include <pinmm/machine.h>
@@ -466,6 +467,8 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 			[ADV_DOFORK] = MADV_DOFORK, [ADV_POPULATE_READ] = MADV_POPULATE_READ,
 			[ADV_POPULATE_WRITE] = MADV_POPULATE_WRITE,
 			[ADV_COLLAPSE] = MADV_COLLAPSE,
+			[ADV_MERGEABLE] = MADV_MERGEABLE,
+			[ADV_UNMERGEABLE] = MADV_UNMERGEABLE,
 		};
 
 		scn_check_ret(st, do_madvise(current->mm, addr, len, adv[st->num]), res);
@@ -556,6 +559,11 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 		else
 			scn_pass(res, "ok");
 		return 0;
+	case SK_KSM_MERGE:
+		/* a first pass records checksums, the second merges (src/mm/ksm.c) */
+		pinmm_ksm_scan_full(2);
+		scn_pass(res, "ok");
+		return 0;
 	case SK_COUNTERS:
 		r->acq0 = stat_get("nr_foll_pin_acquired");
 		r->rel0 = stat_get("nr_foll_pin_released");
@@ -623,6 +631,18 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 			scn_pass(res, "%s", thp ? "yes" : "no");
 		else
 			scn_fail(res, thp ? "yes" : "no", "folio order %u", order);
+		return 0;
+	}
+	case SK_EXPECT_KSM: {
+		unsigned long pfn = frame_at(addr, NULL);
+		bool ksm = pfn && folio_test_ksm(pfn_folio(pfn - 1));
+
+		if (!pfn)
+			scn_fail(res, "none", "nothing mapped");
+		else if (ksm == (st->num == 1))
+			scn_pass(res, "%s", ksm ? "yes" : "no");
+		else
+			scn_fail(res, ksm ? "yes" : "no", "PAGE_MAPPING_KSM of the folio");
 		return 0;
 	}
 	default:

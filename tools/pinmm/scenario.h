@@ -43,6 +43,7 @@ enum scn_op {
 	SK_FORCE_WRITE,		/* force-write M BYTE: FOLL_FORCE, as /proc/self/mem */
 	SK_MARK,		/* mark LABEL M: remember the frame */
 	SK_COUNTERS,		/* counters: new baseline for acquired/released */
+	SK_KSM_MERGE,		/* ksm-merge: KSM scans until equal mergeable pages are merged */
 	/* expectations */
 	SK_EXPECT_DATA,		/* expect data M BYTE */
 	SK_EXPECT_DEVICE,	/* expect device H BYTE */
@@ -51,6 +52,7 @@ enum scn_op {
 	SK_EXPECT_RELEASED,	/* expect released N */
 	SK_EXPECT_VMPIN,	/* expect vmpin SIZE */
 	SK_EXPECT_THP,		/* expect thp M yes|no */
+	SK_EXPECT_KSM,		/* expect ksm M yes|no: a KSM page is mapped at M+at */
 	SK__NR,
 };
 
@@ -59,7 +61,7 @@ enum scn_file_kind { FK_DISK, FK_MEMFD, FK_MEMFD_HUGETLB };
 enum scn_pin_flags { PF_WRITE = 1, PF_LONGTERM = 2, PF_FAST = 4 };
 enum scn_advice {
 	ADV_DONTNEED, ADV_HUGEPAGE, ADV_NOHUGEPAGE, ADV_DONTFORK, ADV_DOFORK,
-	ADV_POPULATE_READ, ADV_POPULATE_WRITE, ADV_COLLAPSE,
+	ADV_POPULATE_READ, ADV_POPULATE_WRITE, ADV_COLLAPSE, ADV_MERGEABLE, ADV_UNMERGEABLE,
 };
 /* prot bits, as PROT_READ / PROT_WRITE */
 #define SCN_PROT_READ	1
