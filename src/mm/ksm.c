@@ -31,6 +31,7 @@
 #include <pinmm/wait.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -161,17 +162,23 @@ static void remove_node_from_stable_tree(struct ksm_stable_node *node)
 /*
  * Linux's ksm_get_folio(): the KSM folio of @node with a reference, or NULL
  * when the page was freed meanwhile (the node is then dropped). The
- * speculative grab is safe on any frame; ->mapping checked after it says
+ * speculative grab is safe on any frame; ->mapping, checked before and after it, says
  * whether the frame is still this node's page.
  */
 static struct folio *ksm_get_folio(struct ksm_stable_node *node)
 {
 	struct folio *folio = pfn_folio(node->kpfn);
 
-	if (folio_try_get(folio)) {
+	while (folio_stable_node(folio) == node) {
+		/* refcount 0 while still ours: frozen for a moment, not freed */
+		if (!folio_try_get(folio)) {
+			sched_yield();
+			continue;
+		}
 		if (folio_stable_node(folio) == node && page_folio(&folio->page) == folio)
 			return folio;
 		folio_put(folio);
+		break;
 	}
 	remove_node_from_stable_tree(node);
 	return NULL;

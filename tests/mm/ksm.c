@@ -321,6 +321,31 @@ static void unmerge(void)
 	pt_teardown("unmerge", (struct task_struct *[]){ t }, 1);
 }
 
+/* ksm_functional_tests.c test_prot_none / test_unmerge_discarded */
+static void unmerge_prot_none_and_discarded(void)
+{
+	struct task_struct *t = setup(4, true);
+	struct mm_struct *mm = t->mm;
+	bool none = true;
+
+	pinmm_ksm_scan_full(2);
+	ok(is_ksm_at(mm, PT_BASE) && is_ksm_at(mm, PT_BASE + 3 * PAGE_SIZE), "four pages merged");
+	is_int(do_madvise(mm, PT_BASE + 2 * PAGE_SIZE, 2 * PAGE_SIZE, MADV_DONTNEED), 0,
+	       "MADV_DONTNEED drops two of the KSM mappings");
+	is_int(do_mprotect(PT_BASE, 2 * PAGE_SIZE, PROT_NONE), 0, "mprotect(PROT_NONE) the others");
+	is_int(do_madvise(mm, PT_BASE, NP * PAGE_SIZE, MADV_UNMERGEABLE), 0,
+	       "MADV_UNMERGEABLE over PROT_NONE and discarded KSM pages: 0");
+	for (int i = 0; i < 4; i++)
+		none &= !is_ksm_at(mm, PT_BASE + i * PAGE_SIZE);
+	ok(none, "ksm_functional_tests prot_none/unmerge_discarded: no KSM page is mapped any more "
+	   "(break_ksm unshares without the access rights a CPU fault needs)");
+	is_int(do_mprotect(PT_BASE, 2 * PAGE_SIZE, PT_RW), 0, "mprotect back");
+	ok(page_is(PT_BASE, 0, 0x5a5a5a5aUL) && page_is(PT_BASE, 1, 0x5a5a5a5aUL) &&
+	   page_is(PT_BASE, 2, 0) && page_is(PT_BASE, 3, 0),
+	   "unmerged pages keep their data; the discarded ones read zero");
+	pt_teardown("unmerge_prot_none_and_discarded", (struct task_struct *[]){ t }, 1);
+}
+
 static void notifier_sees_merge(void)
 {
 	struct task_struct *t = setup(2, true);
@@ -409,6 +434,7 @@ int main(void)
 	pin_of_ksm_page_unshares(true, true);
 	fork_and_exit();
 	unmerge();
+	unmerge_prot_none_and_discarded();
 	notifier_sees_merge();
 	ksmd_thread_merges();
 	bad_input();
