@@ -85,6 +85,19 @@ static inline void ksm_exit(struct mm_struct *mm)
 		__ksm_exit(mm);
 }
 
+struct rmap_walk_control;
+/**
+ * rmap_walk_ksm() - rmap_walk() for a KSM folio: the VMAs of its stable
+ * node's rmap items, and of their forks at the same addresses.
+ * Context: @folio locked; takes anon_vma rwsems for reading.
+ */
+void rmap_walk_ksm(struct folio *folio, struct rmap_walk_control *rwc);
+/**
+ * folio_migrate_ksm() - migration moved KSM @folio's contents and ->mapping
+ * to @newfolio: the stable node follows. Context: both folios locked.
+ */
+void folio_migrate_ksm(struct folio *newfolio, struct folio *folio);
+
 /* Boot and shutdown (pinmm_boot / pinmm_shutdown): stops ksmd, frees all. */
 void ksm_init(void);
 void ksm_shutdown(void);

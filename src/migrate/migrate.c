@@ -58,6 +58,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <pinmm/ksm.h>
 #include <pinmm/fault-inject.h>
 #include <pinmm/race.h>
 #include <pinmm/slab.h>
@@ -337,7 +338,7 @@ void remove_migration_ptes(struct folio *src, const struct migrate_dst *d,
 		.anon_vma = anon_vma,
 	};
 
-	if (!anon_vma && folio_test_anon(src))
+	if (!anon_vma && folio_test_anon(src) && !folio_test_ksm(src))
 		return;		/* never mapped anon: no entries to restore */
 	rmap_walk(src, &rwc);
 }
@@ -426,6 +427,7 @@ static void migrate_contents(const struct migrate_dst *d)
 		d->whole->index = src->index;
 		folio_migrate_flags(d->whole, src);
 		atomic_store_explicit(&d->whole->mapping, mapping, memory_order_release);
+		folio_migrate_ksm(d->whole, src);	/* src/mm/ksm.c: the node follows */
 		return;
 	}
 	for (unsigned long i = 0; i < nr; i++) {
@@ -535,8 +537,11 @@ static struct anon_vma *migrate_unmap_src(struct folio *src, bool file, bool spl
 {
 	struct anon_vma *anon_vma = folio_test_anon(src) ? folio_get_anon_vma(src) : NULL;
 
-	/* PMD entries for a THP that moves whole into one anon THP */
-	if (anon_vma || (file && folio_mapped(src)))
+	/*
+	 * PMD entries for a THP that moves whole into one anon THP; a KSM
+	 * folio has no anon_vma of its own: its stable node is walked
+	 */
+	if (anon_vma || (file && folio_mapped(src)) || folio_test_ksm(src))
 		try_to_migrate(src, anon_vma, !file && !split && folio_is_thp(src));
 	return anon_vma;
 }

@@ -14,6 +14,11 @@
  *    the scanner saw the child), and goes when the page was freed (the free
  *    clears ->mapping, so the node no longer matches: "stale").
  *
+ * (F): a node's list of rmap items changes under the KSM folio's lock as
+ * well, so an rmap walk (migration: the folio locked) can follow it; each
+ * stable item holds a reference on the anon_vma of its VMA, through which
+ * the walk finds that VMA and the VMAs of forks at the same address.
+ *
  * The scanner holds a reference on the page it looks at and takes mmap_lock
  * only briefly (to find the page, or to merge it), as Linux's ksmd does, so
  * a page's contents are compared while the owner may still write it; the
@@ -37,8 +42,8 @@
 
 struct ksm_stable_node {
 	struct rb_node node;		/* (K) in the stable tree */
-	struct list_head rmap_items;	/* (K) ksm_rmap_item.hlist: known mappers */
-	unsigned long kpfn;		/* (K) the KSM page */
+	struct list_head rmap_items;	/* (K + F) ksm_rmap_item.hlist: known mappers */
+	unsigned long kpfn;		/* (K, a) the KSM page; migration moves it */
 };
 
 #define UNSTABLE_FLAG	1U		/* in the unstable tree of pass seqnr */
@@ -53,7 +58,8 @@ struct ksm_rmap_item {
 	unsigned long seqnr;			/* (K) pass of its unstable-tree entry */
 	struct rb_node node;			/* (K) unstable tree */
 	struct ksm_stable_node *head;		/* (K) stable: the node */
-	struct list_head hlist;			/* (K) stable: on head->rmap_items */
+	struct list_head hlist;			/* (K + F) stable: on head->rmap_items */
+	struct anon_vma *anon_vma;		/* (K) referenced: its VMA's, once merged */
 };
 
 struct ksm_mm_slot {
@@ -124,6 +130,12 @@ static unsigned int calc_checksum(struct page *page)
 
 /* ---- stable nodes and the KSM folio ---------------------------------------------- */
 
+static unsigned long node_kpfn(const struct ksm_stable_node *node)
+{
+	/* acquire: the new frame's ->mapping, set before the move, is seen */
+	return __atomic_load_n(&node->kpfn, __ATOMIC_ACQUIRE);
+}
+
 static void folio_set_stable_node(struct folio *folio, struct ksm_stable_node *node)
 {
 	atomic_store_explicit(&folio->mapping,
@@ -141,18 +153,28 @@ static struct ksm_stable_node *folio_stable_node(struct folio *folio)
 	return (struct ksm_stable_node *)(m & ~PAGE_MAPPING_FLAGS);
 }
 
+static void rmap_item_put_anon_vma(struct ksm_rmap_item *item)
+{
+	if (item->anon_vma) {
+		put_anon_vma(item->anon_vma);
+		item->anon_vma = NULL;
+	}
+}
+
 static void remove_node_from_stable_tree(struct ksm_stable_node *node)
 {
 	struct ksm_rmap_item *item, *tmp;
 
+	/* the page is gone: nobody walks this list any more */
 	list_for_each_entry_safe(item, tmp, &node->rmap_items, hlist) {
-		list_del(&item->hlist);
+		list_del_init(&item->hlist);
 		if (list_empty(&node->rmap_items))
 			ksm.pages_shared--;
 		else
 			ksm.pages_sharing--;
 		item->head = NULL;
 		item->flags &= ~STABLE_FLAG;
+		rmap_item_put_anon_vma(item);
 	}
 	rb_erase(&node->node, &ksm.stable_tree);
 	ksm.stable_nodes--;
@@ -167,7 +189,7 @@ static void remove_node_from_stable_tree(struct ksm_stable_node *node)
  */
 static struct folio *ksm_get_folio(struct ksm_stable_node *node)
 {
-	struct folio *folio = pfn_folio(node->kpfn);
+	struct folio *folio = pfn_folio(node_kpfn(node));
 
 	while (folio_stable_node(folio) == node) {
 		/* refcount 0 while still ours: frozen for a moment, not freed */
@@ -220,14 +242,21 @@ static void remove_rmap_item_from_tree(struct ksm_rmap_item *item)
 {
 	if (item->flags & STABLE_FLAG) {
 		struct ksm_stable_node *node = item->head;
+		/* a stale node takes its items out of the tree itself */
+		struct folio *folio = ksm_get_folio(node);
 
-		list_del_init(&item->hlist);
-		if (list_empty(&node->rmap_items))
-			ksm.pages_shared--;
-		else
-			ksm.pages_sharing--;
-		item->head = NULL;
-		item->flags &= ~STABLE_FLAG;
+		if (folio) {
+			folio_lock(folio);
+			list_del_init(&item->hlist);
+			folio_unlock(folio);
+			folio_put(folio);
+			if (list_empty(&node->rmap_items))
+				ksm.pages_shared--;
+			else
+				ksm.pages_sharing--;
+			item->head = NULL;
+			item->flags &= ~STABLE_FLAG;
+		}
 	} else if (item->flags & UNSTABLE_FLAG) {
 		/* an entry of an earlier pass: that tree was dropped whole */
 		if (item->seqnr == ksm.seqnr)
@@ -235,6 +264,7 @@ static void remove_rmap_item_from_tree(struct ksm_rmap_item *item)
 		ksm.pages_unshared--;
 		item->flags &= ~UNSTABLE_FLAG;
 	}
+	rmap_item_put_anon_vma(item);
 }
 
 static void free_rmap_item(struct ksm_rmap_item *item)
@@ -255,8 +285,10 @@ static void remove_trailing_rmap_items(struct ksm_rmap_item **list)
 	}
 }
 
+/* @item maps the KSM page of @node now. The KSM folio locked. */
 static void stable_tree_append(struct ksm_rmap_item *item, struct ksm_stable_node *node)
 {
+	VM_BUG_ON(!folio_test_locked(pfn_folio(node_kpfn(node))));
 	if (list_empty(&node->rmap_items))
 		ksm.pages_shared++;
 	else
@@ -500,8 +532,13 @@ static int try_to_merge_with_ksm_page(struct ksm_rmap_item *item, struct page *p
 	vma = find_mergeable_vma(mm, item->address);
 	if (vma) {
 		err = try_to_merge_one_page(vma, page, item->address, kpage);
-		if (!err)
+		if (!err) {
 			remove_rmap_item_from_tree(item);
+			/* while mmap_lock keeps the VMA and its anon_vma alive */
+			item->anon_vma = vma->anon_vma;
+			atomic_fetch_add_explicit(&item->anon_vma->refcount, 1,
+						  memory_order_relaxed);
+		}
 	}
 	mmap_read_unlock(mm);
 	return err;
@@ -633,7 +670,7 @@ again:
 	if (!node)
 		return NULL;
 	INIT_LIST_HEAD(&node->rmap_items);
-	node->kpfn = folio_pfn(kfolio);
+	__atomic_store_n(&node->kpfn, folio_pfn(kfolio), __ATOMIC_RELEASE);
 	rb_link_node(&node->node, parent, new);
 	rb_insert_color(&node->node, &ksm.stable_tree);
 	ksm.stable_nodes++;
@@ -701,10 +738,13 @@ static void cmp_and_merge_page(struct page *page, struct ksm_rmap_item *item)
 	if (kfolio) {
 		/* an equal KSM page exists (or this page is one we had not recorded) */
 		if (!try_to_merge_with_ksm_page(item, page, &kfolio->page)) {
-			struct ksm_stable_node *node = folio_stable_node(kfolio);
+			struct ksm_stable_node *node;
 
+			folio_lock(kfolio);
+			node = folio_stable_node(kfolio);
 			if (node)
 				stable_tree_append(item, node);
+			folio_unlock(kfolio);
 		}
 		folio_put(kfolio);
 		return;
@@ -726,14 +766,14 @@ static void cmp_and_merge_page(struct page *page, struct ksm_rmap_item *item)
 			struct folio *folio = page_folio(page);
 			struct ksm_stable_node *node;
 
-			remove_rmap_item_from_tree(tree_item);
 			folio_lock(folio);
 			node = stable_tree_insert(folio);
-			folio_unlock(folio);
 			if (node) {
 				stable_tree_append(tree_item, node);
 				stable_tree_append(item, node);
-			} else {
+			}
+			folio_unlock(folio);
+			if (!node) {
 				break_cow(tree_item);
 				break_cow(item);
 			}
@@ -742,6 +782,65 @@ static void cmp_and_merge_page(struct page *page, struct ksm_rmap_item *item)
 		}
 	}
 	folio_put(tree_folio);
+}
+
+/* ---- rmap walk and migration ----------------------------------------------------- */
+
+/*
+ * Linux's rmap_walk_ksm(): every VMA that may map KSM @folio. Each stable
+ * item names an address and the anon_vma of its VMA; that anon_vma's chain
+ * also holds the VMAs of forks, which map the page at the same address
+ * without an item of their own yet (they come in a second round, after
+ * the items' own mms). A VMA may come twice; rmap_one callbacks find the
+ * actual entries with page_vma_mapped_walk(), so that is harmless.
+ */
+void rmap_walk_ksm(struct folio *folio, struct rmap_walk_control *rwc)
+{
+	struct ksm_stable_node *node = folio_stable_node(folio);
+	struct ksm_rmap_item *item;
+
+	VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
+	if (!node)
+		return;
+	for (int other_mms = 0; other_mms < 2; other_mms++) {
+		list_for_each_entry(item, &node->rmap_items, hlist) {
+			struct anon_vma *av = item->anon_vma, *root = av->root;
+			struct anon_vma_chain *avc;
+
+			down_read(&root->rwsem);
+			list_for_each_entry(avc, &av->head, same_anon_vma) {
+				struct vm_area_struct *vma = avc->vma;
+
+				if (item->address < vma->vm_start || item->address >= vma->vm_end)
+					continue;
+				if ((item->mm != vma->vm_mm) != other_mms)
+					continue;
+				if (rwc->invalid_vma && rwc->invalid_vma(vma, rwc->arg))
+					continue;
+				if (!rwc->rmap_one(folio, vma, item->address, rwc->arg)) {
+					up_read(&root->rwsem);
+					return;
+				}
+			}
+			up_read(&root->rwsem);
+		}
+	}
+}
+
+void folio_migrate_ksm(struct folio *newfolio, struct folio *folio)
+{
+	struct ksm_stable_node *node = folio_stable_node(folio);
+
+	VM_BUG_ON_FOLIO(!folio_test_locked(folio) || !folio_test_locked(newfolio), folio);
+	if (!node)
+		return;
+	VM_BUG_ON_FOLIO(node_kpfn(node) != folio_pfn(folio), folio);
+	/*
+	 * Release: newfolio->mapping is set first. The old folio keeps
+	 * pointing at the node until it is freed: remove_migration_ptes()
+	 * walks it.
+	 */
+	__atomic_store_n(&node->kpfn, folio_pfn(newfolio), __ATOMIC_RELEASE);
 }
 
 /* ---- the scan ------------------------------------------------------------------------- */

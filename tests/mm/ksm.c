@@ -29,6 +29,7 @@
 
 #include <pinmm/gup.h>
 #include <pinmm/ksm.h>
+#include <pinmm/migrate.h>
 #include <pinmm/mmu_notifier.h>
 
 #define NP 8
@@ -346,6 +347,55 @@ static void unmerge_prot_none_and_discarded(void)
 	pt_teardown("unmerge_prot_none_and_discarded", (struct task_struct *[]){ t }, 1);
 }
 
+/*
+ * Migration of a KSM page (mm/ksm.c rmap_walk_ksm, folio_migrate_ksm): every
+ * mapping — the merged sites and a fork child that maps it without an rmap
+ * item of its own — follows the page to its new frame, and it stays KSM.
+ */
+static void ksm_page_migrates(void)
+{
+	static struct migration_target_control to_any = { .gfp_mask = GFP_USER,
+							  .reason = MR_SYSCALL };
+	struct task_struct *t = setup(3, true), *child = NULL;
+	struct mm_struct *mm = t->mm;
+	unsigned long kpfn, npfn;
+	unsigned int succ = 0;
+	struct folio *kf;
+	LIST_HEAD(list);
+	bool follow = true;
+
+	pinmm_ksm_scan_full(2);
+	kpfn = test_pt_pfn(mm, PT_BASE);
+	is_int(pinmm_fork(t, "child", &child), 0, "fork: the child maps the KSM page, no item yet");
+	kf = pfn_folio(kpfn);
+	ok(folio_test_ksm(kf) && folio_isolate_lru(kf), "the KSM folio is isolated for migration");
+	list_add_tail(&kf->lru, &list);
+	is_int(migrate_pages(&list, alloc_migration_target, NULL, (unsigned long)&to_any,
+			     MIGRATE_SYNC, MR_SYSCALL, &succ), 0,
+	       "migrate_pages() moves a KSM page (rmap_walk_ksm finds its mappings)");
+	if (!list_empty(&list)) {
+		diag("not moved: mapcount %d refcount %d", folio_mapcount(kf), folio_ref_count(kf));
+		putback_movable_pages(&list);
+	}
+	npfn = test_pt_pfn(mm, PT_BASE);
+	for (int i = 0; i < 3; i++)
+		follow &= test_pt_pfn(mm, PT_BASE + i * PAGE_SIZE) == npfn &&
+			  test_pt_pfn(child->mm, PT_BASE + i * PAGE_SIZE) == npfn &&
+			  !pte_write(pt_pte(mm, PT_BASE + i * PAGE_SIZE));
+	ok(npfn != kpfn && follow,
+	   "every mapping, the fork child's too, follows to the new frame, read-only");
+	ok(is_ksm_at(mm, PT_BASE) && folio_mapcount(pfn_folio(npfn)) == 6,
+	   "the new frame is the KSM page (folio_migrate_ksm), mapped 6 times");
+	ok(page_is(PT_BASE, 2, 0x5a5a5a5aUL), "the data moved with it");
+	pinmm_ksm_scan_full(2);
+	ok(stats().pages_shared == 1 && stats().pages_sharing == 5 && stats().stable_nodes == 1,
+	   "the stable node follows the page: the scanner finds it (shared 1, sharing 5)");
+	fill(PT_BASE, 0, 0x66);
+	ok(test_pt_pfn(mm, PT_BASE) != npfn && page_is(PT_BASE, 1, 0x5a5a5a5aUL),
+	   "a write after the move still copies");
+	pt_teardown("ksm_page_migrates", (struct task_struct *[]){ t, child }, 2);
+}
+
 static void notifier_sees_merge(void)
 {
 	struct task_struct *t = setup(2, true);
@@ -435,6 +485,7 @@ int main(void)
 	fork_and_exit();
 	unmerge();
 	unmerge_prot_none_and_discarded();
+	ksm_page_migrates();
 	notifier_sees_merge();
 	ksmd_thread_merges();
 	bad_input();

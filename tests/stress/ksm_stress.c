@@ -8,7 +8,8 @@
  * write through the pin and through the CPU, and unpin; writer threads keep
  * flipping pages between one common pattern (mergeable) and unique values;
  * a forker forks and exits children (registered with KSM, sharing the KSM
- * pages); an unmerger toggles MADV_UNMERGEABLE/MADV_MERGEABLE and run=2.
+ * pages); an unmerger toggles MADV_UNMERGEABLE/MADV_MERGEABLE and run=2;
+ * a migrator compacts the zones, moving KSM pages (rmap_walk_ksm) and others.
  *
  * Checked while each pin is held (Linux mm/ksm.c write_protect_page,
  * mm/gup.c gup_must_unshare): the pinned page is never a KSM page, the
@@ -20,6 +21,8 @@
 #include "../gup/helpers.h"
 
 #include <pinmm/ksm.h>
+#include <pinmm/migrate.h>
+#include <pinmm/mmzone.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -31,7 +34,7 @@
 
 static struct mm_struct *pmm;
 static struct task_struct *parent;
-static atomic_long failures, pins, merges_seen, forks, toggles;
+static atomic_long failures, pins, merges_seen, forks, toggles, compactions;
 static double seconds;
 
 static void fail(const char *what, unsigned long v)
@@ -71,6 +74,7 @@ static void *pinner_fn(void *arg)
 {
 	uint64_t rnd = 0x1234567ULL * (uintptr_t)arg + 1;
 	double end = now_sec() + seconds;
+	unsigned long id = (uintptr_t)arg;
 
 	if (!mmget_not_zero(pmm))
 		return NULL;
@@ -101,12 +105,12 @@ static void *pinner_fn(void *arg)
 				fail("a pinned page is a KSM page", page_to_pfn(pg));
 			if (mapped_pfn(a) != page_to_pfn(pg))
 				fail("the pinned page was replaced in the page table", a);
-			/* the device writes word 1, the CPU reads it back */
+			/* the device writes word 1 + id (each pinner its own), the CPU reads it */
 			mmap_read_lock(pmm);
-			atomic_store_explicit((atomic_ulong *)page_address(pg) + 1, v + k,
+			atomic_store_explicit((atomic_ulong *)page_address(pg) + 1 + id, v + k,
 					      memory_order_relaxed);
 			mmap_read_unlock(pmm);
-			if (get_user(got, (unsigned long __user *)(a + sizeof(long))) == 0 &&
+			if (get_user(got, (unsigned long __user *)(a + (1 + id) * sizeof(long))) == 0 &&
 			    got != v + k && mapped_pfn(a) == page_to_pfn(pg))
 				fail("the CPU does not see the device's write", a);
 			sched_yield();
@@ -163,6 +167,21 @@ static void *forker_fn(void *arg)
 	return NULL;
 }
 
+/* Compaction moves KSM pages too (rmap_walk_ksm), never pinned ones. */
+static void *migrator_fn(void *arg)
+{
+	double end = now_sec() + seconds;
+
+	(void)arg;
+	while (now_sec() < end) {
+		compact_zone_now(&pinmm_zones[ZONE_MOVABLE]);
+		compact_zone_now(&pinmm_zones[ZONE_NORMAL]);
+		atomic_fetch_add(&compactions, 1);
+		usleep(3000);
+	}
+	return NULL;
+}
+
 static void *unmerger_fn(void *arg)
 {
 	double end = now_sec() + seconds;
@@ -187,7 +206,8 @@ static void *unmerger_fn(void *arg)
 
 int main(void)
 {
-	pthread_t th[NPINNERS + NWRITERS + 4];
+	pthread_t th[NPINNERS + NWRITERS + 5];
+	long migrated0;
 	struct pinmm_ksm_stats st;
 	int n = 0;
 
@@ -218,6 +238,8 @@ int main(void)
 		pthread_create(&th[n++], NULL, writer_fn, (void *)i);
 	pthread_create(&th[n++], NULL, forker_fn, NULL);
 	pthread_create(&th[n++], NULL, unmerger_fn, NULL);
+	migrated0 = gt_ev(PGMIGRATE_SUCCESS);
+	pthread_create(&th[n++], NULL, migrator_fn, NULL);
 	for (int i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
 	pinmm_ksm_set_run(KSM_RUN_STOP);
@@ -226,10 +248,11 @@ int main(void)
 	       "(write_protect_page), and the device and the CPU saw each other's writes, while "
 	       "ksmd, scans, writes, fork, MADV_UNMERGEABLE and run=2 raced");
 	ok(atomic_load(&pins) > 0 && atomic_load(&merges_seen) > 0 && atomic_load(&forks) > 0 &&
-	   atomic_load(&toggles) > 0,
+	   atomic_load(&toggles) > 0 && atomic_load(&compactions) > 0,
 	   "ksm stress: the threads ran (%ld pins, %ld scans that saw merged pages, %ld forks, "
-	   "%ld unmerge toggles)", atomic_load(&pins), atomic_load(&merges_seen),
-	   atomic_load(&forks), atomic_load(&toggles));
+	   "%ld unmerge toggles, %ld compactions moving %ld pages)", atomic_load(&pins),
+	   atomic_load(&merges_seen), atomic_load(&forks), atomic_load(&toggles),
+	   atomic_load(&compactions), gt_ev(PGMIGRATE_SUCCESS) - migrated0);
 	is_int(gt_acq(), gt_rel(), "ksm stress: nr_foll_pin_acquired == nr_foll_pin_released");
 	pinmm_task_exit(parent);
 	pinmm_ksm_get_stats(&st);
