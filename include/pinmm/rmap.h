@@ -224,7 +224,10 @@ static inline int folio_nr_pages_mapped(const struct folio *folio)
 /* PTE mappings of this one page (not counting PMD mappings of its folio). */
 static inline int page_pte_mapcount(const struct page *page)
 {
-	return atomic_load_explicit(&((struct page *)page)->_mapcount, memory_order_relaxed) + 1;
+	int v = atomic_load_explicit(&((struct page *)page)->_mapcount, memory_order_relaxed);
+
+	/* a typed page (hugetlb head) holds its type in this word, not a mapcount */
+	return v < -1 ? 0 : v + 1;
 }
 
 /* Mappings of this page: its PTE mappings plus the folio's PMD mappings. */

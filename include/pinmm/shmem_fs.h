@@ -102,13 +102,15 @@ void shmem_truncate_range(struct inode *inode, loff_t lstart, loff_t lend);
  * memfd_alloc_file - what the memfd_create(2) system call does, returning
  * the file itself (Linux's kernel-side name for it).
  * @name: at most 249 bytes; the file is named "memfd:NAME".
- * @flags: MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_NOEXEC_SEAL, MFD_EXEC.
+ * @flags: MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_NOEXEC_SEAL, MFD_EXEC;
+ *	   MFD_HUGETLB (with MFD_HUGE_2MB or no size) makes a hugetlbfs file
+ *	   (src/fs/hugetlbfs.c, no seals).
  *
  * Without MFD_ALLOW_SEALING the file is sealed with F_SEAL_SEAL (no seals
  * may be added), as in Linux.
  * Return: the file (fput() it) or ERR_PTR(): -EINVAL (unknown flags, name
- * too long, MFD_EXEC with MFD_NOEXEC_SEAL), -ENOMEM, -EOPNOTSUPP
- * (MFD_HUGETLB: no hugetlbfs yet).
+ * too long, MFD_EXEC with MFD_NOEXEC_SEAL, a huge page size other than
+ * 2 MiB or without MFD_HUGETLB), -ENOMEM.
  */
 struct file *memfd_alloc_file(const char *name, unsigned int flags);
 

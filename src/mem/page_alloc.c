@@ -21,6 +21,8 @@
  */
 #include "internal.h"
 
+#include <pinmm/memremap.h>
+
 #include <pinmm/fault-inject.h>
 #include <pinmm/sched.h>
 
@@ -28,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <pinmm/hugetlb.h>
 
 #ifdef PINMM_ASAN
 #include <sanitizer/asan_interface.h>
@@ -938,8 +942,12 @@ void __folio_put(struct folio *f)
 {
 	if (unlikely(folio_is_zone_device(f))) {
 		/* device pages return to their driver, not the buddy allocator */
-		if (!WARN_ON_ONCE(!pinmm_device_folio_free))
-			pinmm_device_folio_free(f);
+		free_zone_device_folio(f);
+		return;
+	}
+	/* hugetlb folios go back to their pool (src/mm/hugetlb.c) */
+	if (folio_test_hugetlb(f)) {
+		free_huge_folio(f);
 		return;
 	}
 	/*

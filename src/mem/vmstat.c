@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <pinmm/hugetlb.h>
 #include <pinmm/sched.h>
 #include <pinmm/swap.h>
 
@@ -390,9 +391,7 @@ void pinmm_print_meminfo(FILE *out)
 	MI("CmaTotal", cma_total);
 	MI("CmaFree", global_zone_page_state_snapshot(NR_FREE_CMA_PAGES));
 #undef MI
-	fprintf(out, "HugePages_Total:       0\nHugePages_Free:        0\n"
-		"HugePages_Rsvd:        0\nHugePages_Surp:        0\n");
-	fprintf(out, "%-16s%8lu kB\n", "Hugepagesize:", HPAGE_PMD_SIZE / 1024);
+	hugetlb_report_meminfo(out);	/* HugePages_*, Hugepagesize, Hugetlb */
 }
 
 void pinmm_print_zoneinfo(FILE *out)

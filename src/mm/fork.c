@@ -16,6 +16,8 @@
  */
 #include "vma.h"
 
+#include <pinmm/ksm.h>
+
 /* Linux's MMF_INIT_MASK holds dump and THP policy bits; pinmm has none of them. */
 #define MMF_INIT_MASK	0UL
 
@@ -92,7 +94,9 @@ static struct mm_struct *dup_mm(struct mm_struct *oldmm, int *errp)
 			      atomic_load_explicit(&oldmm->flags, memory_order_relaxed) &
 			      MMF_INIT_MASK, memory_order_relaxed);
 
-	err = dup_mmap(mm, oldmm);
+	err = ksm_fork(mm, oldmm);
+	if (!err)
+		err = dup_mmap(mm, oldmm);
 
 	mmap_write_unlock(mm);
 	mmap_write_unlock(oldmm);

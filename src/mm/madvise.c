@@ -11,6 +11,7 @@
 #include <pinmm/pagemap.h>
 #include <pinmm/swap.h>
 #include <pinmm/vmstat.h>
+#include <pinmm/ksm.h>
 
 static bool madvise_behavior_valid(int behavior)
 {
@@ -27,6 +28,8 @@ static bool madvise_behavior_valid(int behavior)
 	case MADV_COLLAPSE:
 	case MADV_COLD:
 	case MADV_PAGEOUT:
+	case MADV_MERGEABLE:
+	case MADV_UNMERGEABLE:
 		return true;
 	default:
 		return false;
@@ -81,8 +84,33 @@ static int madvise_newflags(struct vm_area_struct *vma, vm_flags_t *flags, void 
 		*flags &= ~VM_HUGEPAGE;
 		*flags |= VM_NOHUGEPAGE;
 		break;
+	case MADV_MERGEABLE:
+		/* registers the mm; UNMERGEABLE broke COW before (madvise_unmerge) */
+		return ksm_madvise(vma, vma->vm_start, vma->vm_end, behavior, flags);
+	case MADV_UNMERGEABLE:
+		*flags &= ~VM_MERGEABLE;
+		break;
 	default:
 		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * MADV_UNMERGEABLE, first half: every KSM page of the range is copied back
+ * (break_ksm) before any VMA loses VM_MERGEABLE, so a failure changes no flag.
+ */
+static int madvise_unmerge(struct mm_struct *mm, unsigned long start, unsigned long end)
+{
+	struct vm_area_struct *vma;
+
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end; vma = vma_next(vma)) {
+		vm_flags_t flags = vma->vm_flags;
+		int err = ksm_madvise(vma, max(start, vma->vm_start), min(end, vma->vm_end),
+				      MADV_UNMERGEABLE, &flags);
+
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -340,6 +368,11 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len_in, int beh
 	case MADV_COLD:
 	case MADV_PAGEOUT:
 		err = madvise_cold_or_pageout(mm, start, end, behavior == MADV_PAGEOUT);
+		break;
+	case MADV_UNMERGEABLE:
+		err = madvise_unmerge(mm, start, end);
+		if (!err)
+			err = vma_modify_flags_range(mm, start, end, &op);
 		break;
 	default:
 		err = vma_modify_flags_range(mm, start, end, &op);

@@ -21,7 +21,9 @@
  * MMU notifier callbacks run with no page-table lock held.
  */
 #include <pinmm/huge_mm.h>
+#include <pinmm/hugetlb.h>
 #include <pinmm/memory.h>
+#include <pinmm/memremap.h>
 #include <pinmm/migrate.h>
 #include <pinmm/mman.h>
 #include <pinmm/mmu_notifier.h>
@@ -123,6 +125,43 @@ static void pmd_migration_entry_wait(struct mm_struct *mm, pmd_t *pmd)
 	folio_put(folio);
 }
 
+/* ---- device-private entries ------------------------------------------------------ */
+
+/*
+ * A CPU touched a page that lives in device-private memory (do_swap_page's
+ * device-private branch): the CPU cannot map it, so its driver moves it
+ * back to RAM (pgmap->ops->migrate_to_ram), and the access retries.
+ */
+static vm_fault_t do_device_private_fault(struct vm_fault *vmf)
+{
+	struct page *page = pfn_swap_entry_to_page(pte_to_swp_entry(vmf->orig_pte));
+	struct folio *folio = page_folio(page);
+	vm_fault_t ret;
+
+	vmf->pte = pte_offset_map_lock(vmf->vma->vm_mm, vmf->pmd, vmf->address, &vmf->ptl);
+	if (!vmf->pte)
+		return 0;
+	if (!pte_same(ptep_get(vmf->pte), vmf->orig_pte)) {
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		return 0;
+	}
+	/* the entry holds a reference: ours can be taken under the lock */
+	folio_get(folio);
+	if (!folio_trylock(folio)) {
+		/* another migration has it: wait for it, then look again */
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		folio_wait_locked(folio);
+		folio_put(folio);
+		return 0;
+	}
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+	vmf->page = page;
+	ret = page_pgmap(page)->ops->migrate_to_ram(vmf);
+	folio_unlock(folio);
+	folio_put(folio);
+	return ret;
+}
+
 /* ---- anonymous faults ---------------------------------------------------------- */
 
 static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
@@ -216,6 +255,9 @@ static bool wp_can_reuse_large_anon_folio(struct folio *folio, struct vm_area_st
  */
 static bool wp_can_reuse_anon_folio(struct folio *folio, struct vm_area_struct *vma)
 {
+	/* a KSM page is shared by design, whatever its counts say: never reused */
+	if (folio_test_ksm(folio))
+		return false;
 	if (folio_test_large(folio))
 		return wp_can_reuse_large_anon_folio(folio, vma);
 	if (folio_ref_count(folio) > 1)
@@ -225,8 +267,10 @@ static bool wp_can_reuse_anon_folio(struct folio *folio, struct vm_area_struct *
 	/*
 	 * Acquire: the last other holder dropped its reference with a release
 	 * (folio_put), so its accesses to the page happen before our writes.
+	 * The KSM test again: merging happens under the folio lock.
 	 */
-	if (atomic_load_explicit(&folio->_refcount, memory_order_acquire) != 1) {
+	if (atomic_load_explicit(&folio->_refcount, memory_order_acquire) != 1 ||
+	    folio_test_ksm(folio)) {
 		folio_unlock(folio);
 		return false;
 	}
@@ -699,6 +743,10 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 		}
 		if (is_swapfile_entry(e))
 			return do_swap_page(vmf);	/* src/mm/swap_fault.c */
+		if (is_device_private_entry(e))
+			return do_device_private_fault(vmf);
+		if (is_device_exclusive_entry(e))
+			return remove_device_exclusive_entry(vmf);
 		return swp_type(e) == SWP_HWPOISON ? VM_FAULT_HWPOISON : VM_FAULT_SIGBUS;
 	}
 
@@ -811,6 +859,8 @@ vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address,
 	ret = check_fault_access(vma, &flags);
 	if (ret)
 		return ret;
+	if (is_vm_hugetlb_page(vma))
+		return hugetlb_fault(vma->vm_mm, vma, address, flags);
 	return __handle_mm_fault(vma, address, flags);
 }
 
@@ -890,6 +940,13 @@ static unsigned long zap_pte_range(struct vm_area_struct *vma, pmd_t *pmd, unsig
 				/* the slot loses a holder (src/mm/swapfile.c) */
 				rss[MM_SWAPENTS]--;
 				free_swap_and_cache(e);
+			} else if (is_device_private_entry(e) || is_device_exclusive_entry(e)) {
+				/* a device-private or -exclusive entry is a mapping: rmap and a reference */
+				page = pfn_swap_entry_to_page(e);
+				folio = page_folio(page);
+				rss[mm_counter(folio)]--;
+				folio_remove_rmap_pte(folio, page, vma);
+				batch->folios[batch->nr++] = folio;
 			}
 			continue;
 		}
@@ -952,6 +1009,10 @@ static void __unmap_page_range(struct vm_area_struct *vma, unsigned long addr,
 {
 	struct mm_struct *mm = vma->vm_mm;
 
+	if (is_vm_hugetlb_page(vma)) {
+		__unmap_hugepage_range(vma, addr, end);
+		return;
+	}
 	while (addr < end) {
 		unsigned long next = pmd_addr_end(addr, end);
 		pmd_t *pmd = mm_find_pmd(mm, addr);
@@ -1153,7 +1214,6 @@ static int copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_st
 	pte_t pte = ptep_get(src_pte);
 	swp_entry_t e = pte_to_swp_entry(pte);
 
-	(void)dst_vma;
 	if (is_swapfile_entry(e)) {
 		/* both mms hold the slot now; neither page is exclusive any more */
 		if (swap_duplicate(e))
@@ -1168,6 +1228,20 @@ static int copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_st
 		/* COW mappings: both sides must come back read-only and shared */
 		if (swp_type(e) != SWP_MIGRATION_READ && is_cow_mapping(src_vma->vm_flags)) {
 			pte = swp_entry_to_pte(swp_entry(SWP_MIGRATION_READ, swp_offset(e)));
+			set_pte(src_pte, pte);
+		}
+	} else if (is_device_private_entry(e)) {
+		struct page *page = pfn_swap_entry_to_page(e);
+		struct folio *folio = page_folio(page);
+
+		folio_get(folio);
+		rss[mm_counter(folio)]++;
+		/* never pinned (GUP cannot return it), so sharing cannot fail */
+		WARN_ON_ONCE(folio_try_dup_anon_rmap_pte(folio, page, dst_vma, src_vma));
+		/* COW: both sides read-only; a write faults it back to RAM, then copies */
+		if (is_writable_device_private_entry(e) && is_cow_mapping(src_vma->vm_flags)) {
+			pte = __pte(pte_val(swp_entry_to_pte(make_readable_device_private_entry(
+				swp_offset(e)))) | (pte_val(pte) & _PAGE_SOFT_DIRTY));
 			set_pte(src_pte, pte);
 		}
 	}
@@ -1207,7 +1281,11 @@ static int copy_pte_range(struct vm_area_struct *dst_vma, struct vm_area_struct 
 
 			if (pte_none(ptent))
 				continue;
-			if (!pte_present(ptent)) {
+			if (is_device_exclusive_pte(ptent)) {
+				/* the parent gets its PTE back, then it is copied as one */
+				restore_exclusive_pte(src_vma, addr, src_pte);
+				ptent = ptep_get(src_pte);
+			} else if (!pte_present(ptent)) {
 				if (copy_nonpresent_pte(dst_vma, src_vma, dst_pte, src_pte, rss)) {
 					ret = -ENOMEM;
 					break;
@@ -1251,6 +1329,8 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 
 	if (!vma_needs_copy(dst_vma, src_vma))
 		return 0;
+	if (is_vm_hugetlb_page(src_vma))
+		return copy_hugetlb_page_range(dst_vma, src_vma);
 	if (is_cow) {
 		/* the parent's PTEs lose write permission */
 		mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_PAGE, 0, src_mm, addr, end);

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pinmm/ksm.h>
 #include <pinmm/drivers.h>
 #include <pinmm/fs.h>
 #include <pinmm/machine.h>
@@ -90,9 +91,20 @@ static int make_file(struct pm_run *r, int fi)
 	if (sf->kind == FK_DISK)
 		f = filp_open(sf->name, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	else
-		f = memfd_alloc_file(sf->name, 0);
+		f = memfd_alloc_file(sf->name, sf->kind == FK_MEMFD_HUGETLB ? MFD_HUGETLB : 0);
 	if (IS_ERR(f))
 		return (int)PTR_ERR(f);
+	if (sf->kind == FK_MEMFD_HUGETLB) {
+		/* no write(2) on hugetlbfs: the size alone, zeroes on first touch */
+		int err = do_ftruncate(f, (loff_t)sf->size, 0);
+
+		if (err) {
+			fput(f);
+			return err;
+		}
+		r->file[fi] = f;
+		return 0;
+	}
 	buf = malloc(sf->size);
 	if (!buf) {
 		fput(f);
@@ -119,10 +131,6 @@ static int do_map(struct pm_run *r, const struct scn_step *st, struct scn_result
 	unsigned long prot = 0, flags, addr;
 	struct file *file = NULL;
 
-	if (m->kind == MK_HUGETLB) {
-		scn_skip(res, "hugetlb is not built in pinmm yet");
-		return 0;
-	}
 	if (m->prot & SCN_PROT_READ)
 		prot |= PROT_READ;
 	if (m->prot & SCN_PROT_WRITE)
@@ -130,6 +138,7 @@ static int do_map(struct pm_run *r, const struct scn_step *st, struct scn_result
 	switch (m->kind) {
 	case MK_ANON: flags = MAP_PRIVATE | MAP_ANONYMOUS; break;
 	case MK_SHARED_ANON: flags = MAP_SHARED | MAP_ANONYMOUS; break;
+	case MK_HUGETLB: flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB; break;
 	case MK_PRIVATE_FILE: flags = MAP_PRIVATE; file = r->file[m->file]; break;
 	default: flags = MAP_SHARED; file = r->file[m->file]; break;
 	}
@@ -434,10 +443,6 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 
 	/* steps on a mapping that could not be made are skipped with it */
 	m = scn_step_mapping(st);
-	if (m >= 0 && s->maps[m].kind == MK_HUGETLB) {
-		scn_skip(res, "hugetlb is not built in pinmm yet");
-		return 0;
-	}
 	if (m >= 0) {
 		len = scn_len(s, st, m);
 		addr = step_addr(r, st, m);
@@ -489,6 +494,8 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 			[ADV_POPULATE_WRITE] = MADV_POPULATE_WRITE,
 			[ADV_COLLAPSE] = MADV_COLLAPSE, [ADV_COLD] = MADV_COLD,
 			[ADV_PAGEOUT] = MADV_PAGEOUT,
+			[ADV_MERGEABLE] = MADV_MERGEABLE,
+			[ADV_UNMERGEABLE] = MADV_UNMERGEABLE,
 		};
 
 		scn_check_ret(st, do_madvise(current->mm, addr, len, adv[st->num]), res);
@@ -579,6 +586,11 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 		else
 			scn_pass(res, "ok");
 		return 0;
+	case SK_KSM_MERGE:
+		/* a first pass records checksums, the second merges (src/mm/ksm.c) */
+		pinmm_ksm_scan_full(2);
+		scn_pass(res, "ok");
+		return 0;
 	case SK_COUNTERS:
 		r->acq0 = stat_get("nr_foll_pin_acquired");
 		r->rel0 = stat_get("nr_foll_pin_released");
@@ -659,6 +671,18 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 			scn_fail(res, thp ? "yes" : "no", "folio order %u", order);
 		return 0;
 	}
+	case SK_EXPECT_KSM: {
+		unsigned long pfn = frame_at(addr, NULL);
+		bool ksm = pfn && folio_test_ksm(pfn_folio(pfn - 1));
+
+		if (!pfn)
+			scn_fail(res, "none", "nothing mapped");
+		else if (ksm == (st->num == 1))
+			scn_pass(res, "%s", ksm ? "yes" : "no");
+		else
+			scn_fail(res, ksm ? "yes" : "no", "PAGE_MAPPING_KSM of the folio");
+		return 0;
+	}
 	default:
 		scn_fail(res, "?", "step not handled");
 		return 0;
@@ -691,6 +715,7 @@ static int pm_run(const struct scenario *s, struct scn_result *res, char *err, s
 	cfg.movable_bytes = s->movable;
 	cfg.cma_bytes = s->cma;
 	cfg.pmem_bytes = 0;
+	cfg.nr_hugepages = scn_hugetlb_pages(s);
 	t0 = now_ns();
 	e = pinmm_boot(&cfg);
 	scn_pinmm_boot_ns += now_ns() - t0;
