@@ -13,6 +13,9 @@
  *                                                  folio, pinned_vm + user->locked_vm
  *   case 3  ODP / HMM-style device  odp_*          no pins: interval notifier +
  *                                                  hmm_range_fault()
+ *   case 3  device memory (test_hmm) dmirror_*     no pins: migrate_vma_*() moves anon
+ *                                                  pages into device-private or
+ *                                                  -coherent memory and back
  *   case 4  struct page inspection  page_info_*    get_user_pages() (FOLL_GET)
  *   case 4  vmsplice into a pipe    pipe_*         get_user_pages_fast() (FOLL_GET)
  *   test    Linux's gup_test        gup_test_*     every GUP entry point by command
@@ -257,5 +260,84 @@ unsigned long fsdax_mmap(struct fsdax_file *f, size_t len, unsigned long prot,
 			 unsigned long flags);
 /* pmem pages allocated now (files, plus pages kept alive by mappings or pins). */
 unsigned long fsdax_pages_in_use(void);
+
+/* ---- case 3's ground: a device with memory of its own (Linux's lib/test_hmm.c) ------ */
+
+#include <pinmm/memremap.h>
+
+/* What dmirror_snapshot() says of each page (Linux's HMM_DMIRROR_PROT_*). */
+#define HMM_DMIRROR_PROT_ERROR			0xFF
+#define HMM_DMIRROR_PROT_NONE			0x00
+#define HMM_DMIRROR_PROT_READ			0x01
+#define HMM_DMIRROR_PROT_WRITE			0x02
+#define HMM_DMIRROR_PROT_ZERO			0x10
+#define HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL	0x20
+#define HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE	0x30
+#define HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL	0x40
+#define HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE	0x50
+
+struct dmirror_device;
+
+/**
+ * dmirror_device_create - a device with @npages of its own memory.
+ * @type: MEMORY_DEVICE_PRIVATE (the CPU cannot touch it: its bytes live in
+ *	the device, pages are reached by device-private entries) or
+ *	MEMORY_DEVICE_COHERENT (mapped like RAM, never long-term pinnable).
+ * Return: 0; -EINVAL for a bad type; -ENOSPC when the machine's device
+ * window has no room; -ENOMEM.
+ */
+int dmirror_device_create(enum memory_type type, unsigned long npages,
+			  struct dmirror_device **out);
+/*
+ * Unregister the memory. Every device page must have come back (migrated
+ * to RAM or unmapped): -EBUSY, and nothing done, otherwise.
+ */
+int dmirror_device_destroy(struct dmirror_device *mdev);
+/* Device pages handed out now (mapped somewhere, or held). */
+unsigned long dmirror_device_pages_in_use(struct dmirror_device *mdev);
+
+/**
+ * dmirror_migrate_to_device - move @npages of anon memory at @addr in @mm
+ * into the device (MIGRATE_VMA_SELECT_SYSTEM).
+ * @moved: pages that now live on the device (a page stays in RAM, unchanged,
+ *	when the device has no free page or the page may be pinned).
+ * Return: 0, or migrate_vma_setup()'s error (-EINVAL: bad or cross-VMA range).
+ */
+int dmirror_migrate_to_device(struct dmirror_device *mdev, struct mm_struct *mm,
+			      unsigned long addr, unsigned long npages, unsigned long *moved);
+/* Move this device's pages of the range back to RAM. Same return and @moved. */
+int dmirror_migrate_to_system(struct dmirror_device *mdev, struct mm_struct *mm,
+			      unsigned long addr, unsigned long npages, unsigned long *moved);
+/*
+ * The device reads @npages at @addr into @buf: hmm_range_fault() with this
+ * device as dev_private_owner, so its own pages are read where they are
+ * and everything else is faulted in (another device's private pages move
+ * back to RAM). No pin is taken. Return 0 or -errno.
+ */
+int dmirror_read(struct dmirror_device *mdev, struct mm_struct *mm, unsigned long addr,
+		 unsigned long npages, void *buf);
+/* The device writes @buf over @npages at @addr (write fault where needed). */
+int dmirror_write(struct dmirror_device *mdev, struct mm_struct *mm, unsigned long addr,
+		  unsigned long npages, const void *buf);
+/**
+ * dmirror_exclusive - the device takes @npages at @addr for itself
+ * (make_device_exclusive(): hmm-tests' HMM_DMIRROR_EXCLUSIVE), to do atomics
+ * on them. It keeps their pfns until an invalidation (a CPU access, fork,
+ * munmap, migration) takes each back. One range at a time per device.
+ * @cpages: pages taken.
+ * Return: 0; -EBUSY (a range is held: dmirror_exclusive_release() first, or
+ * a folio was locked); make_device_exclusive()'s errors.
+ */
+int dmirror_exclusive(struct dmirror_device *mdev, struct mm_struct *mm, unsigned long addr,
+		      unsigned long npages, unsigned long *cpages);
+/* Pages of the range the device still holds exclusively. */
+unsigned long dmirror_exclusive_held(struct dmirror_device *mdev);
+/* The device reads the range through what it holds: -EBUSY if a page was taken back. */
+int dmirror_exclusive_read(struct dmirror_device *mdev, void *buf);
+/* Forget the range (the CPU's entries stay until it touches them). */
+void dmirror_exclusive_release(struct dmirror_device *mdev);
+/* What the CPU page tables hold for each page, HMM_DMIRROR_PROT_* (no faults). */
+int dmirror_snapshot(struct dmirror_device *mdev, struct mm_struct *mm, unsigned long addr,
+		     unsigned long npages, unsigned char *perm);
 
 #endif /* PINMM_DRIVERS_H */

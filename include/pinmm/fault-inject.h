@@ -29,6 +29,8 @@ enum pinmm_fail_site {
 	PINMM_FAIL_PAGE_TABLE,		/* a page-table page (before its page allocation) */
 	PINMM_FAIL_SLAB,		/* a kernel object from kmalloc() & co (VMAs, tasks, ...) */
 	PINMM_FAIL_MIGRATE_TARGET,	/* the destination folio of a migration */
+	PINMM_FAIL_SWAP_IO,		/* a swap area's host read or write (-EIO) */
+	PINMM_FAIL_XA_NODE,		/* an xarray node (Linux: xas_nomem()'s kmem_cache_alloc) */
 	PINMM_FAIL_NR
 };
 

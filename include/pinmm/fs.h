@@ -537,7 +537,7 @@ unsigned long pinmm_drop_caches(void);
  * Dirty folios and folios under writeback stay (the flusher cleans them);
  * maybe-pinned folios stay untouched (pinmm's rule; Linux would release
  * their buffers); a folio someone else holds loses its block map (Linux's
- * order) but stays in the cache. shmem is not reclaimed (no swap).
+ * order) but stays in the cache. shmem is not reclaimed (only anon memory is swapped).
  * Context: may sleep (with @may_unmap). Return: pages reclaimed.
  */
 unsigned long pinmm_reclaim_page_cache(unsigned long nr_to_reclaim, bool may_unmap);

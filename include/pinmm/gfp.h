@@ -57,6 +57,8 @@ struct alloc_site {
  * pages freed out.
  */
 extern unsigned long (*pinmm_direct_reclaim)(unsigned long nr_pages);
+/* ... and anon memory, when page cache gave nothing (installed while swap is on). */
+extern unsigned long (*pinmm_direct_reclaim_anon)(unsigned long nr_pages);
 
 int gfp_migratetype(gfp_t gfp);
 enum zone_type gfp_zone(gfp_t gfp);

@@ -20,8 +20,10 @@ enum lock_rank {
 	LOCK_RANK_NONE = 0,		/* not order-checked (still recorded) */
 	LOCK_RANK_DIR = 3,		/* a directory's lock: name lookup and create */
 	LOCK_RANK_I_RWSEM = 5,		/* inode->i_rwsem (write/truncate; faults under it) */
+	LOCK_RANK_KSM = 8,		/* ksm_thread_mutex: the scanner, above every mmap_lock */
 	LOCK_RANK_MMAP = 10,		/* mm->mmap_lock */
 	LOCK_RANK_INVALIDATE = 12,	/* mapping->invalidate_lock (truncate vs fault) */
+	LOCK_RANK_HUGETLB_FAULT = 13,	/* hugetlb fault mutex (one fault per huge page index) */
 	LOCK_RANK_MMU_NOTIFIER = 15,	/* notifier subscription list */
 	LOCK_RANK_FOLIO = 20,		/* folio lock (PG_locked) */
 	LOCK_RANK_I_MMAP = 30,		/* mapping->i_mmap_rwsem */

@@ -5,8 +5,9 @@
  * checks that everything came back and tears it down.
  *
  * Layout (pfn order): ZONE_NORMAL (its last cma_bytes are MIGRATE_CMA),
- * ZONE_MOVABLE, then the pmem range (ZONE_DEVICE). Every size is a multiple
- * of the 2 MiB pageblock.
+ * ZONE_MOVABLE, then ZONE_DEVICE: the pmem range, then the device-memory
+ * window (frames that drivers register with memremap_pages()). Every size is
+ * a multiple of the 2 MiB pageblock.
  */
 #ifndef PINMM_MACHINE_H
 #define PINMM_MACHINE_H
@@ -19,13 +20,16 @@ struct pinmm_config {
 	unsigned long movable_bytes;	/* of which ZONE_MOVABLE */
 	unsigned long cma_bytes;	/* CMA area inside ZONE_NORMAL */
 	unsigned long pmem_bytes;	/* fsdax device, ZONE_DEVICE, in addition */
+	unsigned long devmem_bytes;	/* device-memory window, ZONE_DEVICE, in addition */
 	const char *file_dir;		/* host directory backing files (fs layer) */
+	unsigned long nr_hugepages;	/* hugetlb pool at boot (vm.nr_hugepages); takes what fits */
 };
 
 #define PINMM_DEFAULT_MEM	(1UL << 30)
 #define PINMM_DEFAULT_MOVABLE	(256UL << 20)
 #define PINMM_DEFAULT_CMA	(128UL << 20)
 #define PINMM_DEFAULT_PMEM	(64UL << 20)
+#define PINMM_DEFAULT_DEVMEM	(16UL << 20)
 
 /* Fill @cfg with the defaults a first run wants (1 GiB, 256 MiB movable, ...). */
 void pinmm_config_default(struct pinmm_config *cfg);

@@ -149,4 +149,114 @@ static inline pte_t make_migration_pte(enum swp_type type, unsigned long pfn, pt
 	return __pte(v);
 }
 
+/* ---- device memory: migrate_vma (Linux: mm/migrate_device.c) ------------------------ */
+
+/*
+ * A driver moves anonymous pages of one VMA to its device memory and back
+ * (include/pinmm/memremap.h). Each page of the range has a src and a dst
+ * word: a pfn shifted left by MIGRATE_PFN_SHIFT and MIGRATE_PFN_* bits.
+ *
+ *   migrate_vma_setup()     collect: for each page, take it (locked, one
+ *                           reference) and replace its entry by a migration
+ *                           entry; a hole or the zero page of an anonymous
+ *                           VMA is collected as MIGRATE_PFN_MIGRATE with no
+ *                           page. Pages that may be pinned, are locked by
+ *                           someone else, belong to another device or are
+ *                           not anonymous stay as they are (src word 0, or
+ *                           without MIGRATE_PFN_MIGRATE).
+ *   the driver              for each src with MIGRATE_PFN_MIGRATE: allocates
+ *                           a destination (zone_device_page_init() for device
+ *                           memory, a locked folio for RAM), copies the data,
+ *                           and sets dst = migrate_pfn(pfn); leaves dst 0 to
+ *                           keep the page where it is (out of memory).
+ *   migrate_vma_pages()     moves struct page state (mapping, index, flags)
+ *                           to each destination; a hole gets its new page.
+ *   migrate_vma_finalize()  maps the destinations where the sources were (a
+ *                           device-private page by a device-private entry,
+ *                           anything else by a present PTE) or the sources
+ *                           again where the move did not happen; unlocks and
+ *                           drops every reference the migration took.
+ *
+ * The caller holds mmap_lock (read) from setup to finalize.
+ */
+#define MIGRATE_PFN_VALID	(1UL << 0)
+#define MIGRATE_PFN_MIGRATE	(1UL << 1)
+#define MIGRATE_PFN_WRITE	(1UL << 3)
+#define MIGRATE_PFN_SHIFT	6
+
+static inline struct page *migrate_pfn_to_page(unsigned long mpfn)
+{
+	if (!(mpfn & MIGRATE_PFN_VALID))
+		return NULL;
+	return pfn_to_page(mpfn >> MIGRATE_PFN_SHIFT);
+}
+
+static inline unsigned long migrate_pfn(unsigned long pfn)
+{
+	return (pfn << MIGRATE_PFN_SHIFT) | MIGRATE_PFN_VALID;
+}
+
+enum migrate_vma_direction {
+	MIGRATE_VMA_SELECT_SYSTEM = 1 << 0,		/* pages in RAM */
+	MIGRATE_VMA_SELECT_DEVICE_PRIVATE = 1 << 1,	/* this owner's private pages */
+	MIGRATE_VMA_SELECT_DEVICE_COHERENT = 1 << 2,	/* this owner's coherent pages */
+};
+
+struct anon_vma;
+
+struct migrate_vma {
+	struct vm_area_struct *vma;
+	unsigned long *dst;		/* npages entries, filled by the driver */
+	unsigned long *src;		/* npages entries, filled by setup */
+	unsigned long cpages;		/* pages collected and unmapped */
+	unsigned long npages;		/* pages of the range */
+	unsigned long start;
+	unsigned long end;
+	void *pgmap_owner;		/* which device's pages to select */
+	unsigned long flags;		/* MIGRATE_VMA_SELECT_* */
+	/* migrate_to_ram(): the faulting page, locked and referenced by the fault */
+	struct page *fault_page;
+	/* pinmm: each collected folio's anon_vma, referenced; setup to finalize */
+	struct anon_vma **pinmm_anon_vma;
+};
+
+/**
+ * migrate_vma_setup - collect and unmap the pages of @args' range.
+ * @args: vma, start, end (inside the one VMA), src and dst arrays of
+ *	(end - start) >> PAGE_SHIFT entries, flags, pgmap_owner, fault_page.
+ *
+ * As Linux, start and end are rounded down to pages; a range shorter than a
+ * page, outside @args->vma or crossing its end is -EINVAL, and so are a
+ * hugetlb, VM_SPECIAL or DAX VMA, missing arrays, and a fault_page that is
+ * not device-private.
+ * Context: mmap_lock held for read; may sleep.
+ * Return: 0 with args->src filled and args->cpages pages collected (the
+ * caller must go on with migrate_vma_pages() and migrate_vma_finalize()
+ * when cpages is not 0); -EINVAL; -ENOMEM.
+ */
+int migrate_vma_setup(struct migrate_vma *args);
+
+/**
+ * migrate_vma_pages - move struct page state to the destinations.
+ * Clears MIGRATE_PFN_MIGRATE in src for each page that stays.
+ * Context: mmap_lock held for read; may sleep.
+ */
+void migrate_vma_pages(struct migrate_vma *migrate);
+
+/**
+ * migrate_vma_finalize - map the result and release what the migration held.
+ * Context: mmap_lock held for read; may sleep.
+ */
+void migrate_vma_finalize(struct migrate_vma *migrate);
+
+/**
+ * migrate_device_coherent_folio - move a device-coherent folio to RAM.
+ * @folio: the caller holds one reference (not a pin) and not the lock.
+ *
+ * For FOLL_LONGTERM: device-coherent memory is never long-term pinnable.
+ * Return: 0 when it moved (every mapping now maps a RAM copy); -EBUSY when
+ * it could not be unmapped (another reference or pin) or no RAM was free.
+ */
+int migrate_device_coherent_folio(struct folio *folio);
+
 #endif /* PINMM_MIGRATE_H */

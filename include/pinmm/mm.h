@@ -22,6 +22,8 @@ extern unsigned long pinmm_max_pfn;
  * device BAR. Only VM_PFNMAP mappings (remap_pfn_range) point at them.
  */
 extern unsigned long pinmm_mmio_pfn, pinmm_mmio_pages;
+/* The device-memory window of ZONE_DEVICE (memremap_pages(), memremap.h). */
+extern unsigned long pinmm_devmem_pfn, pinmm_devmem_pages;
 
 /* The CPU address of any frame, with or without a struct page. */
 static inline void *pfn_to_virt(unsigned long pfn)

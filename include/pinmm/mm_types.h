@@ -224,6 +224,7 @@ struct userfaultfd_ctx;
 #define VM_MIXEDMAP	0x10000000UL
 #define VM_HUGEPAGE	0x20000000UL	/* MADV_HUGEPAGE */
 #define VM_NOHUGEPAGE	0x40000000UL	/* MADV_NOHUGEPAGE */
+#define VM_MERGEABLE	0x80000000UL	/* MADV_MERGEABLE: KSM may merge its pages */
 #define VM_ACCESS_FLAGS	(VM_READ | VM_WRITE | VM_EXEC)
 #define VM_LOCKED_MASK	(VM_LOCKED | VM_LOCKONFAULT)
 /* VMAs that can never merge with a neighbour or be touched by GUP */
@@ -252,6 +253,7 @@ struct vm_area_struct {
 #define MMF_OOM_SKIP		1
 #define MMF_UNSTABLE		2	/* being torn down */
 #define MMF_HUGE_ZERO_FOLIO	3	/* holds a use of the huge zero folio (never inherited) */
+#define MMF_VM_MERGEABLE	16	/* registered with KSM (Linux's bit) */
 
 enum mm_counter {
 	MM_FILEPAGES,
@@ -355,6 +357,8 @@ struct vm_fault {
 struct vm_operations_struct {
 	void (*open)(struct vm_area_struct *vma);
 	void (*close)(struct vm_area_struct *vma);
+	/* May the VMA be split at @addr? -EINVAL refuses (hugetlb: huge page boundaries). */
+	int (*may_split)(struct vm_area_struct *vma, unsigned long addr);
 	/* Fill vmf->page (referenced, locked with VM_FAULT_LOCKED) for vmf->pgoff. */
 	vm_fault_t (*fault)(struct vm_fault *vmf);
 	vm_fault_t (*huge_fault)(struct vm_fault *vmf, unsigned int order);

@@ -45,6 +45,12 @@
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE		25
 #endif
+#ifndef MADV_COLD
+#define MADV_COLD		20
+#endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT		21
+#endif
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ	22
 #endif
@@ -318,7 +324,10 @@ int do_mprotect(unsigned long start, size_t len, unsigned long prot);
  * @len: length, rounded up to pages.
  * @behavior: MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTFORK,
  *	      MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
- *	      MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_COLLAPSE.
+ *	      MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_COLLAPSE, MADV_COLD,
+ *	      MADV_PAGEOUT
+ *	      (src/mm/madvise.c: -EINVAL on locked, PFN-mapped or hugetlb VMAs,
+ *	      as Linux's can_madv_lru_vma(); shared mappings are skipped).
  *
  * Advice that changes vm_flags splits and merges VMAs like mprotect.
  * Context: may sleep; takes @mm's mmap_lock (read or write, per advice).

@@ -7,7 +7,8 @@
  *                 pageblocks, which serve only movable allocations)
  *   ZONE_MOVABLE  movable allocations only: user pages, so it can be emptied
  *                 (hot-unplugged) by migration — unless something is pinned
- *   ZONE_DEVICE   the pmem range for fsdax; never on the buddy allocator
+ *   ZONE_DEVICE   the pmem range for fsdax, then the device-memory window
+ *                 (memremap.h); never on the buddy allocator
  *
  * Every 2 MiB pageblock has a migratetype. A free buddy block always sits on
  * the free list of its pageblock's migratetype (the modern Linux invariant);

@@ -67,6 +67,7 @@ _Static_assert(PG_anon_exclusive >= 8 && PG_hwpoison >= 8,
 enum pagetype {
 	PGTY_buddy = 0xf0,	/* free, on a buddy list; order in private */
 	PGTY_table = 0xf2,	/* a page-table page */
+	PGTY_hugetlb = 0xf4,	/* head of a hugetlb folio (folio_test_hugetlb) */
 	PGTY_mapcount_underflow = 0xff,
 };
 

@@ -51,6 +51,33 @@ enum pinmm_race {
 	 * so GUP-fast can still pin a page of the range
 	 */
 	PINMM_RACE_COLLAPSE_SCANNED,
+	/*
+	 * split_huge_pmd() of an anon THP published the filled PTE table in
+	 * the PMD (PMD lock held); the folio's PMD mapping is not removed yet.
+	 * "addr" is the PMD's address.
+	 */
+	PINMM_RACE_THP_SPLIT_PMD,
+	/*
+	 * split_folio() found the (unmapped, locked) folio unpinned; its
+	 * refcount is not frozen yet. "addr" is the folio's pfn.
+	 */
+	PINMM_RACE_THP_SPLIT_FOLIO,
+	/*
+	 * a page table was unlinked from its parent entry and is handed to
+	 * RCU to be freed after a grace period. "addr" is the table's pfn.
+	 */
+	PINMM_RACE_PT_FREE,
+	/*
+	 * a write fault on a read-only THP PMD (do_huge_pmd_wp_page()) read
+	 * the PMD without its lock and is about to take the lock. "addr" is
+	 * the PMD's address.
+	 */
+	PINMM_RACE_HUGE_WP_FAULT,
+	/*
+	 * do_huge_pmd_wp_page() (PMD lock held) saw the folio's refcount at
+	 * 1 and may reuse it; the folio is not locked, the count not re-read.
+	 */
+	PINMM_RACE_HUGE_WP_REUSE,
 	PINMM_RACE_NR
 };
 

@@ -224,7 +224,10 @@ static inline int folio_nr_pages_mapped(const struct folio *folio)
 /* PTE mappings of this one page (not counting PMD mappings of its folio). */
 static inline int page_pte_mapcount(const struct page *page)
 {
-	return atomic_load_explicit(&((struct page *)page)->_mapcount, memory_order_relaxed) + 1;
+	int v = atomic_load_explicit(&((struct page *)page)->_mapcount, memory_order_relaxed);
+
+	/* a typed page (hugetlb head) holds its type in this word, not a mapcount */
+	return v < -1 ? 0 : v + 1;
 }
 
 /* Mappings of this page: its PTE mappings plus the folio's PMD mappings. */
@@ -263,6 +266,13 @@ struct rmap_walk_control {
 	 * (migration entries). NULL: the folio must still be mapped.
 	 */
 	struct anon_vma *anon_vma;
+	/*
+	 * Reclaim: take the anon_vma lock only if free, and say so in
+	 * @contended (Linux's rwc->try_lock): direct reclaim may run in an
+	 * allocation made under that very lock.
+	 */
+	bool try_lock;
+	bool contended;
 };
 
 /*

@@ -3,8 +3,8 @@
  * tmpfs/shmem and memfd (Linux: include/linux/shmem_fs.h, memfd.h; the code
  * is in src/fs/shmem.c and src/fs/memfd.c).
  *
- * A shmem file's page cache is its only home: swap-backed folios (no swap
- * here, so they stay resident), never written back, so no dirty tracking
+ * A shmem file's page cache is its only home: swap-backed folios (pinmm swaps
+ * anonymous memory only, so they stay resident), never written back, so no dirty tracking
  * and no ->page_mkwrite — which is why a writable long-term pin of shmem is
  * allowed where one of a disk file is refused. MAP_SHARED|MAP_ANONYMOUS
  * memory is a shmem file too (shmem_zero_setup()), as in Linux.
@@ -102,13 +102,15 @@ void shmem_truncate_range(struct inode *inode, loff_t lstart, loff_t lend);
  * memfd_alloc_file - what the memfd_create(2) system call does, returning
  * the file itself (Linux's kernel-side name for it).
  * @name: at most 249 bytes; the file is named "memfd:NAME".
- * @flags: MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_NOEXEC_SEAL, MFD_EXEC.
+ * @flags: MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_NOEXEC_SEAL, MFD_EXEC;
+ *	   MFD_HUGETLB (with MFD_HUGE_2MB or no size) makes a hugetlbfs file
+ *	   (src/fs/hugetlbfs.c, no seals).
  *
  * Without MFD_ALLOW_SEALING the file is sealed with F_SEAL_SEAL (no seals
  * may be added), as in Linux.
  * Return: the file (fput() it) or ERR_PTR(): -EINVAL (unknown flags, name
- * too long, MFD_EXEC with MFD_NOEXEC_SEAL), -ENOMEM, -EOPNOTSUPP
- * (MFD_HUGETLB: no hugetlbfs yet).
+ * too long, MFD_EXEC with MFD_NOEXEC_SEAL, a huge page size other than
+ * 2 MiB or without MFD_HUGETLB), -ENOMEM.
  */
 struct file *memfd_alloc_file(const char *name, unsigned int flags);
 

@@ -60,6 +60,7 @@ enum node_stat_item {
 	NR_WRITTEN,		/* pages written back, ever */
 	NR_FOLL_PIN_ACQUIRED,
 	NR_FOLL_PIN_RELEASED,
+	NR_SWAPCACHE,		/* pages in the swap cache */
 	NR_VM_NODE_STAT_ITEMS
 };
 
@@ -69,6 +70,8 @@ enum vm_event_item {
 	ALLOCSTALL,
 	PGFREE, PGACTIVATE, PGDEACTIVATE,
 	PGFAULT, PGMAJFAULT,
+	PSWPIN, PSWPOUT,		/* pages read from / written to swap */
+	PGSCAN_ANON, PGSTEAL_ANON,	/* anon pages scanned / reclaimed (swapped out) */
 	PGMIGRATE_SUCCESS, PGMIGRATE_FAIL,
 	THP_MIGRATION_SUCCESS, THP_MIGRATION_FAIL, THP_MIGRATION_SPLIT,
 	COMPACTMIGRATE_SCANNED, COMPACTFREE_SCANNED, COMPACTISOLATED,

@@ -13,6 +13,8 @@ static const char *const site_names[PINMM_FAIL_NR] = {
 	[PINMM_FAIL_PAGE_TABLE] = "page_table",
 	[PINMM_FAIL_SLAB] = "slab",
 	[PINMM_FAIL_MIGRATE_TARGET] = "migrate_target",
+	[PINMM_FAIL_SWAP_IO] = "swap_io",
+	[PINMM_FAIL_XA_NODE] = "xa_node",
 };
 
 static _Thread_local struct {

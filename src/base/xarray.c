@@ -58,6 +58,7 @@
  * -ENOMEM leaves the tree exactly as it was.
  */
 #include <pinmm/bitops.h>
+#include <pinmm/fault-inject.h>
 #include <pinmm/xarray.h>
 
 #include <stdio.h>
@@ -176,7 +177,8 @@ static struct xa_node *xa_node_alloc(unsigned int shift)
 {
 	struct xa_node *node;
 
-	if (xa_should_fail())
+	/* the global one-shot of xa_fail_nth_alloc(), or this thread's named site */
+	if (xa_should_fail() || should_fail(PINMM_FAIL_XA_NODE))
 		return NULL;
 	node = calloc(1, sizeof(*node));
 	if (node)

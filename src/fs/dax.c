@@ -197,18 +197,20 @@ struct file *dax_file_create(size_t size, struct page ***pages, unsigned long *n
 int dax_init(void)
 {
 	struct zone *dev = &pinmm_zones[ZONE_DEVICE];
+	/* ZONE_DEVICE starts with the pmem; the device-memory window follows it */
+	unsigned long nr = dev->spanned_pages - pinmm_devmem_pages;
 
 	dax_sb = NULL;
 	kfree(pmem.used);
 	pmem.used = NULL;
 	pmem.in_use = 0;
-	if (!dev->spanned_pages)
+	if (!nr)
 		return 0;	/* a machine without pmem: no DAX files */
-	pmem.used = kcalloc(DIV_ROUND_UP(dev->spanned_pages, 64), sizeof(unsigned long), GFP_KERNEL);
+	pmem.used = kcalloc(DIV_ROUND_UP(nr, 64), sizeof(unsigned long), GFP_KERNEL);
 	if (!pmem.used)
 		return -ENOMEM;
 	pmem.start = dev->zone_start_pfn;
-	pmem.nr = dev->spanned_pages;
+	pmem.nr = nr;
 	pinmm_device_folio_free = pmem_page_free;
 	dax_sb = alloc_super("dax");
 	if (!dax_sb)

@@ -23,6 +23,7 @@
 #include "internal.h"
 
 #include <pinmm/huge_mm.h>
+#include <pinmm/hugetlb.h>
 #include <pinmm/migrate.h>
 #include <pinmm/memory.h>
 #include <pinmm/rmap.h>
@@ -37,6 +38,9 @@ void filemap_account_folio(struct folio *folio, struct address_space *mapping, l
 	long nr = sign * (long)folio_nr_pages(folio);
 
 	atomic_fetch_add_explicit(&mapping->nrpages, nr, memory_order_relaxed);
+	/* hugetlb folios are HugePages_*, not Cached (Linux: __filemap_add_folio) */
+	if (folio_test_hugetlb(folio))
+		return;
 	mod_node_page_state(NR_FILE_PAGES, nr);
 	if (folio_test_swapbacked(folio)) {
 		mod_node_page_state(NR_SHMEM, nr);

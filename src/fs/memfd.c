@@ -12,6 +12,7 @@
  */
 #include "internal.h"
 
+#include <pinmm/hugetlb.h>
 #include <pinmm/rmap.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,8 +20,10 @@
 
 #define MFD_NAME_PREFIX		"memfd:"
 #define MFD_NAME_MAX_LEN	(255 - (sizeof(MFD_NAME_PREFIX) - 1))
+#define MFD_HUGE_SHIFT	26
+#define MFD_HUGE_MASK	0x3fU
 #define MFD_ALL_FLAGS	(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | \
-			 MFD_EXEC)
+			 MFD_EXEC | (MFD_HUGE_MASK << MFD_HUGE_SHIFT))
 #define F_ALL_SEALS	(F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | \
 			 F_SEAL_FUTURE_WRITE | F_SEAL_EXEC)
 
@@ -37,13 +40,24 @@ struct file *memfd_alloc_file(const char *name, unsigned int flags)
 
 	if (flags & ~MFD_ALL_FLAGS)
 		return ERR_PTR(-EINVAL);
+	if (!(flags & MFD_HUGETLB) && (flags & (MFD_HUGE_MASK << MFD_HUGE_SHIFT)))
+		return ERR_PTR(-EINVAL);
 	if ((flags & MFD_EXEC) && (flags & MFD_NOEXEC_SEAL))
 		return ERR_PTR(-EINVAL);
 	if (!name || strlen(name) > MFD_NAME_MAX_LEN)
 		return ERR_PTR(-EINVAL);
-	if (flags & MFD_HUGETLB)
-		return ERR_PTR(-EOPNOTSUPP);	/* no hugetlbfs yet */
 	snprintf(fullname, sizeof(fullname), MFD_NAME_PREFIX "%s", name);
+	if (flags & MFD_HUGETLB) {
+		unsigned int log = (flags >> MFD_HUGE_SHIFT) & MFD_HUGE_MASK;
+
+		/* only the 2 MiB hstate exists; no seals on hugetlb memfds here */
+		if (log && log != PMD_SHIFT)
+			return ERR_PTR(-EINVAL);
+		file = hugetlb_file_setup(fullname, 0, VM_NORESERVE);
+		if (!IS_ERR(file))
+			file->f_flags |= O_LARGEFILE;
+		return file;
+	}
 	file = shmem_file_setup(fullname, 0, VM_NORESERVE);
 	if (IS_ERR(file))
 		return file;

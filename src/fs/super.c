@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <pinmm/hugetlb.h>
 #include <pinmm/slab.h>
 
 struct super_block *pinmm_diskfs_sb, *pinmm_shmem_sb;
@@ -147,6 +148,9 @@ int pinmm_fs_boot(const struct pinmm_config *cfg)
 	err = shmem_init();
 	if (err)
 		goto out_dir;
+	err = hugetlbfs_init();	/* src/fs/hugetlbfs.c */
+	if (err)
+		goto out_shmem;
 	err = dax_init();
 	if (err)
 		goto out_dax;
@@ -156,6 +160,8 @@ int pinmm_fs_boot(const struct pinmm_config *cfg)
 	return 0;
 out_dax:
 	dax_exit();
+	hugetlbfs_exit();
+out_shmem:
 	kill_super(pinmm_shmem_sb);
 	shmem_exit();
 out_dir:
@@ -180,6 +186,7 @@ unsigned long pinmm_fs_shutdown(void)
 		shmem_exit();
 		pinmm_shmem_sb = NULL;
 	}
+	left += hugetlbfs_exit();
 	left += dax_exit();
 	teardown_file_dir();
 	return left;

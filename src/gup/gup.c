@@ -339,7 +339,7 @@ void unpin_folios(struct folio **folios, unsigned long nfolios)
 
 /**
  * memfd_pin_folios - pin the folios of a memfd's range [@start, @end].
- * @memfd: a shmem file (memfd, tmpfs); hugetlbfs is not there yet.
+ * @memfd: a shmem file (memfd, tmpfs); a hugetlb memfd is -EINVAL here (not built).
  * @start: first byte; @end: last byte, inclusive, below i_size.
  * @folios: out: one pin per distinct folio, in file order.
  * @max_folios: room in @folios.

@@ -19,6 +19,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <pinmm/hugetlb.h>
 #include <pinmm/race.h>
 #include <pinmm/rcupdate.h>
 
@@ -141,6 +142,9 @@ static bool gup_fast_folio_allowed(struct folio *folio, unsigned int flags)
 	if ((flags & (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)) !=
 	    (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE))
 		return true;
+	/* hugetlb needs no dirty tracking (Linux's gup_fast_folio_allowed) */
+	if (folio_test_hugetlb(folio))
+		return true;
 	mapping = (unsigned long)atomic_load_explicit(&folio->mapping, memory_order_acquire);
 	if (!mapping)
 		return false;	/* truncated under us: let the slow path decide */
@@ -211,7 +215,7 @@ static __always_inline void gup_fast_owner_add(struct gup_fast_ctx *ctx, struct 
 {
 	if (likely(first && ctx->owner_ev)) {
 		atomic_store_explicit(&pin_owner_map[folio_pfn(folio)], ctx->owner_ev,
-				      memory_order_relaxed);
+				      memory_order_release);
 		ctx->owner_pending += refs;
 		return;
 	}

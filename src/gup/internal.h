@@ -155,7 +155,7 @@ static __always_inline void pin_owner_add(struct folio *folio, int refs, bool fi
 		__pin_owner_add_slow(folio, refs, first);
 		return;
 	}
-	atomic_store_explicit(&pin_owner_map[folio_pfn(folio)], c->ev, memory_order_relaxed);
+	atomic_store_explicit(&pin_owner_map[folio_pfn(folio)], c->ev, memory_order_release);
 	c->pending += refs;
 }
 
@@ -190,7 +190,7 @@ static __always_inline void pin_owner_release(struct pin_release *r, struct foli
 		__pin_owner_release_shared(r, folio, refs);
 		return;
 	}
-	id = atomic_load_explicit(&pin_owner_map[pfn], memory_order_relaxed);
+	id = atomic_load_explicit(&pin_owner_map[pfn], memory_order_acquire);
 	if (id != r->ev) {
 		if (r->pins)
 			__pin_release_flush(r);

@@ -10,6 +10,8 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <pinmm/memremap.h>
+#include <pinmm/hugetlb.h>
 #include <pinmm/migrate.h>
 
 /*
@@ -30,10 +32,12 @@ static struct folio *pofs_get_folio(const struct pages_or_folios *pofs, unsigned
 	return pofs->has_folios ? pofs->folios[i] : page_folio(pofs->pages[i]);
 }
 
-/* Unpin every entry and clear it: nothing stays pinned while we migrate. */
+/* Unpin every entry left and clear it: nothing stays pinned while we migrate. */
 static void pofs_unpin_all(struct pages_or_folios *pofs)
 {
 	for (unsigned long i = 0; i < pofs->nr_entries; i++) {
+		if (pofs->has_folios ? !pofs->folios[i] : !pofs->pages[i])
+			continue;
 		if (pofs->has_folios) {
 			unpin_folio(pofs->folios[i]);
 			pofs->folios[i] = NULL;
@@ -65,6 +69,14 @@ static unsigned long collect_longterm_unpinnable_folios(struct list_head *movabl
 		if (folio_is_longterm_pinnable(folio))
 			continue;
 		collected++;
+		/* device-coherent memory is not on the LRU: it moves on its own below */
+		if (folio_is_device_coherent(folio))
+			continue;
+		/* hugetlb folios are not on the LRU: isolate_hugetlb() (Linux does the same) */
+		if (folio_test_hugetlb(folio)) {
+			isolate_hugetlb(folio, movable);
+			continue;
+		}
 		/*
 		 * Fails if the folio is already isolated, by another migrator or
 		 * by us for an earlier page: it is still counted, so we retry.
@@ -93,7 +105,40 @@ static long migrate_longterm_unpinnable_folios(struct list_head *movable,
 	};
 	long ret = -EAGAIN;
 
+	/*
+	 * Device-coherent folios must leave device memory (Linux's
+	 * migrate_device_coherent_folio()): a pin would make the migration
+	 * fail, so each pin becomes a plain reference first, which the
+	 * migration consumes.
+	 */
+	for (unsigned long i = 0; i < pofs->nr_entries; i++) {
+		struct folio *folio;
+
+		if (!(pofs->has_folios ? (void *)pofs->folios[i] : (void *)pofs->pages[i]))
+			continue;
+		folio = pofs_get_folio(pofs, i);
+		if (!folio_is_device_coherent(folio))
+			continue;
+		folio_get(folio);
+		if (pofs->has_folios) {
+			unpin_folio(folio);
+			pofs->folios[i] = NULL;
+		} else {
+			unpin_user_page(pofs->pages[i]);
+			pofs->pages[i] = NULL;
+		}
+		if (migrate_device_coherent_folio(folio)) {
+			ret = -EBUSY;
+			break;
+		}
+	}
 	pofs_unpin_all(pofs);
+	if (ret != -EAGAIN) {
+		putback_movable_pages(movable);
+		return ret;
+	}
+	if (hugetlb_migrate_longterm(movable))
+		ret = -ENOMEM;
 	if (!list_empty(movable) &&
 	    migrate_pages(movable, alloc_migration_target, NULL, (unsigned long)&mtc,
 			  MIGRATE_SYNC, MR_LONGTERM_PIN, NULL))

@@ -46,8 +46,10 @@
 struct pin_event {
 	atomic_long pins;		/* (a) pins held; + PIN_EV_OPEN while open */
 	const struct pin_site *site;	/* (c) */
-	struct pinmm_pins_group *group;	/* (e) charged group, ref held; set before
-					   the call returns, so unpins read it plain */
+	struct pinmm_pins_group *group;	/* (e) charged group, ref held; read with an
+					   atomic load: another call's unpin may
+					   release a pin counted here (pins are
+					   matched by folio) while the call runs */
 	struct mm_struct *mm;		/* (e) the pinning task's mm, for mm exit */
 	uint64_t stamp;			/* (c) when the call started, ns */
 	pid_t pid;			/* (c) */
@@ -213,7 +215,7 @@ static uint32_t pin_event_alloc(const struct pin_site *site, unsigned int flags)
 	}
 	ev = &pin_events[id];
 	ev->site = site;
-	ev->group = NULL;
+	__atomic_store_n(&ev->group, NULL, __ATOMIC_RELAXED);
 	ev->mm = t ? t->mm : NULL;
 	ev->pid = t ? t->pid : 0;
 	if (t)
@@ -230,13 +232,13 @@ static uint32_t pin_event_alloc(const struct pin_site *site, unsigned int flags)
 static void pin_event_free(uint32_t id)
 {
 	struct pin_event *ev = &pin_events[id];
-	struct pinmm_pins_group *g = ev->group;
+	struct pinmm_pins_group *g = __atomic_load_n(&ev->group, __ATOMIC_RELAXED);
 
 	if (id == PIN_EV_NOCALL)
 		return;
 	spin_lock(&events_lock);
 	atomic_store_explicit(&ev->flags, 0, memory_order_relaxed);
-	ev->group = NULL;
+	__atomic_store_n(&ev->group, NULL, __ATOMIC_RELAXED);
 	ev->mm = NULL;
 	ev->next_free = events_free;
 	events_free = id;
@@ -249,14 +251,16 @@ static void pin_event_free(uint32_t id)
 static void pin_event_put(uint32_t id, long pins, long pages)
 {
 	struct pin_event *ev = &pin_events[id];
+	struct pinmm_pins_group *g;
 	unsigned int flags;
 	long left;
 
 	if (id == PIN_EV_NONE || !pins)
 		return;
 	flags = atomic_load_explicit(&ev->flags, memory_order_relaxed);
-	if (ev->group)
-		pins_group_uncharge(ev->group, (flags & PIN_EV_PER_FOLIO) ? pages : pins);
+	g = __atomic_load_n(&ev->group, __ATOMIC_ACQUIRE);
+	if (g)
+		pins_group_uncharge(g, (flags & PIN_EV_PER_FOLIO) ? pages : pins);
 	left = atomic_fetch_sub_explicit(&ev->pins, pins, memory_order_acq_rel) - pins;
 	if (WARN_ON_ONCE(left < 0 && id != PIN_EV_NOCALL))
 		return;
@@ -331,7 +335,7 @@ static bool pin_call_charge(struct pin_call *c, long pages)
 		return false;
 	/* under the table's lock: pinmm_pins_sites() may be looking */
 	spin_lock(&events_lock);
-	pin_events[c->ev].group = pins_group_get(c->group);
+	__atomic_store_n(&pin_events[c->ev].group, pins_group_get(c->group), __ATOMIC_RELEASE);
 	spin_unlock(&events_lock);
 	return true;
 }
@@ -418,7 +422,7 @@ void __pin_owner_add_slow(struct folio *folio, int refs, bool first)
 	if (!pin_owner_is_on())
 		return;
 	if (first)
-		atomic_store_explicit(&pin_owner_map[pfn], id, memory_order_relaxed);
+		atomic_store_explicit(&pin_owner_map[pfn], id, memory_order_release);
 	else
 		pin_owner_add_shared(pfn, id, refs);
 	if (c)
@@ -489,7 +493,7 @@ void __pin_owner_release_shared(struct pin_release *r, struct folio *folio, int 
 		free(s);
 	}
 	if (refs) {
-		r->ev = atomic_load_explicit(&pin_owner_map[pfn], memory_order_relaxed);
+		r->ev = atomic_load_explicit(&pin_owner_map[pfn], memory_order_acquire);
 		r->pins = refs;
 		r->pages = (long)refs * per_pin;
 		__pin_release_flush(r);

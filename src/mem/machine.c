@@ -6,10 +6,15 @@
  */
 #include "internal.h"
 
+#include <pinmm/swap.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <pinmm/cred.h>
+#include <pinmm/hugetlb.h>
+#include <pinmm/ksm.h>
 #include <pinmm/memory.h>
+#include <pinmm/memremap.h>
 #include <pinmm/rcupdate.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +33,8 @@ struct page *pinmm_zero_page;
 unsigned long pinmm_zero_pfn = ~0UL;
 unsigned long pinmm_mmio_pfn;
 unsigned long pinmm_mmio_pages;
+unsigned long pinmm_devmem_pfn;
+unsigned long pinmm_devmem_pages;
 
 /* A device BAR's worth of frames past the last struct page (for VM_PFNMAP). */
 #define MMIO_BYTES	(2UL << 20)
@@ -48,6 +55,7 @@ void pinmm_config_default(struct pinmm_config *cfg)
 	cfg->movable_bytes = PINMM_DEFAULT_MOVABLE;
 	cfg->cma_bytes = PINMM_DEFAULT_CMA;
 	cfg->pmem_bytes = PINMM_DEFAULT_PMEM;
+	cfg->devmem_bytes = PINMM_DEFAULT_DEVMEM;
 }
 
 int pinmm_parse_size(const char *s, unsigned long *bytes)
@@ -96,12 +104,14 @@ const char *pinmm_config_error(const struct pinmm_config *c)
 	const unsigned long pb = pageblock_nr_pages * PAGE_SIZE;
 
 	if (!IS_ALIGNED(c->mem_bytes, pb) || !IS_ALIGNED(c->movable_bytes, pb) ||
-	    !IS_ALIGNED(c->cma_bytes, pb) || !IS_ALIGNED(c->pmem_bytes, pb))
+	    !IS_ALIGNED(c->cma_bytes, pb) || !IS_ALIGNED(c->pmem_bytes, pb) ||
+	    !IS_ALIGNED(c->devmem_bytes, pb))
 		return "every size must be a multiple of 2 MiB (one pageblock)";
 	/* each size alone first: a sum of two huge ones would wrap and pass */
 	if (c->mem_bytes > MAX_MACHINE_BYTES || c->pmem_bytes > MAX_MACHINE_BYTES ||
-	    c->cma_bytes > MAX_MACHINE_BYTES || c->mem_bytes + c->pmem_bytes > MAX_MACHINE_BYTES)
-		return "memory and pmem together must not exceed 64 GiB";
+	    c->cma_bytes > MAX_MACHINE_BYTES || c->devmem_bytes > MAX_MACHINE_BYTES ||
+	    c->mem_bytes + c->pmem_bytes + c->devmem_bytes > MAX_MACHINE_BYTES)
+		return "memory, pmem and device memory together must not exceed 64 GiB";
 	if (c->movable_bytes > c->mem_bytes)
 		return "ZONE_MOVABLE must fit inside memory";
 	if (c->mem_bytes - c->movable_bytes < c->cma_bytes + MIN_NORMAL_NON_CMA)
@@ -181,6 +191,8 @@ static void unmap_all(void)
 	pinmm_max_pfn = 0;
 	pinmm_mmio_pfn = 0;
 	pinmm_mmio_pages = 0;
+	pinmm_devmem_pfn = 0;
+	pinmm_devmem_pages = 0;
 }
 
 static int setup_zero_page(void)
@@ -214,7 +226,7 @@ int pinmm_boot(const struct pinmm_config *cfg)
 {
 	struct pinmm_machine *m = &pinmm_machine;
 	struct pinmm_config def;
-	unsigned long normal, movable, cma, pmem;
+	unsigned long normal, movable, cma, pmem, devmem;
 	int err;
 
 	if (m->booted)
@@ -233,7 +245,8 @@ int pinmm_boot(const struct pinmm_config *cfg)
 	movable = cfg->movable_bytes >> PAGE_SHIFT;
 	cma = cfg->cma_bytes >> PAGE_SHIFT;
 	pmem = cfg->pmem_bytes >> PAGE_SHIFT;
-	m->nr_pfns = normal + movable + pmem;
+	devmem = cfg->devmem_bytes >> PAGE_SHIFT;
+	m->nr_pfns = normal + movable + pmem + devmem;
 	m->arena_bytes = (m->nr_pfns << PAGE_SHIFT) + MMIO_BYTES;
 	m->mem_map_bytes = m->nr_pfns * sizeof(struct page);
 	m->nr_pageblocks = m->nr_pfns >> pageblock_order;
@@ -251,25 +264,29 @@ int pinmm_boot(const struct pinmm_config *cfg)
 	pinmm_max_pfn = m->nr_pfns;
 	pinmm_mmio_pfn = m->nr_pfns;
 	pinmm_mmio_pages = MMIO_BYTES >> PAGE_SHIFT;
+	pinmm_devmem_pfn = normal + movable + pmem;
+	pinmm_devmem_pages = devmem;
 	vmstat_reset();
 	pinmm_page_alloc_reset();
 	pinmm_set_fault_around_bytes(FAULT_AROUND_BYTES_DEFAULT);
+	ksm_init();	/* src/mm/ksm.c: empty trees, run=0, no ksmd yet */
 
 	init_zone(ZONE_NORMAL, 0, normal);
 	init_zone(ZONE_MOVABLE, normal, movable);
-	init_zone(ZONE_DEVICE, normal + movable, pmem);
+	init_zone(ZONE_DEVICE, normal + movable, pmem + devmem);
 	init_pageblocks(0, normal - cma, MIGRATE_MOVABLE);
 	init_pageblocks(normal - cma, cma, MIGRATE_CMA);
 	init_pageblocks(normal, movable, MIGRATE_MOVABLE);
 	pinmm_zones[ZONE_NORMAL].cma_pages = cma;
 	/* pmem frames belong to their device: typed, never handed to the buddy */
-	init_pageblocks(normal + movable, pmem, MIGRATE_UNMOVABLE);
+	init_pageblocks(normal + movable, pmem + devmem, MIGRATE_UNMOVABLE);
 
 	m->booted = true;
 	pinmm_free_area_init(&pinmm_zones[ZONE_NORMAL], 0, normal);
 	if (movable)
 		pinmm_free_area_init(&pinmm_zones[ZONE_MOVABLE], normal, movable);
 	cma_init_reserved_areas();	/* src/migrate: an empty CMA bitmap per boot */
+	hugetlb_boot(cfg->nr_hugepages);	/* src/mm/hugetlb.c: the pool */
 	err = setup_zero_page();
 	if (err) {
 		m->booted = false;
@@ -357,6 +374,11 @@ int pinmm_shutdown(void)
 
 	if (!m->booted)
 		return -EINVAL;
+	/* ksmd stops; its trees must be empty once every mm has exited */
+	ksm_shutdown();
+	/* swap areas go before the files (a swap file lives in the file directory) */
+	if (pinmm_swap_shutdown())
+		errors++;
 	/* the page cache is written back and dropped; files still open leak */
 	leaked = pinmm_fs_shutdown();
 	if (leaked) {
@@ -366,6 +388,8 @@ int pinmm_shutdown(void)
 	/* page tables and other RCU-freed memory must be back first */
 	rcu_barrier();
 	teardown_zero_page();
+	/* the hugetlb pool's free pages go home; pages still in use are leaks */
+	hugetlb_shutdown();
 	/* free pages on the CPUs' lists go home before the free lists are checked */
 	drain_all_pages(NULL);
 
@@ -382,6 +406,9 @@ int pinmm_shutdown(void)
 		errors++;
 	}
 	if (pinmm_users_leaked())
+		errors++;
+	/* device memory: every pgmap unregistered, every device page given back */
+	if (memremap_pages_in_use(true))
 		errors++;
 	leaked = report_leaks();
 	if (leaked) {

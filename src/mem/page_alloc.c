@@ -21,6 +21,8 @@
  */
 #include "internal.h"
 
+#include <pinmm/memremap.h>
+
 #include <pinmm/fault-inject.h>
 #include <pinmm/sched.h>
 
@@ -28,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <pinmm/hugetlb.h>
 
 #ifdef PINMM_ASAN
 #include <sanitizer/asan_interface.h>
@@ -671,6 +675,21 @@ static struct page *get_page_from_freelist(unsigned int order, int mt, unsigned 
 }
 
 unsigned long (*pinmm_direct_reclaim)(unsigned long nr_pages);
+unsigned long (*pinmm_direct_reclaim_anon)(unsigned long nr_pages);
+
+/* Page cache first, then anon memory if swap is on (Linux scans both LRUs). */
+static unsigned long direct_reclaim(unsigned long nr_pages)
+{
+	unsigned long (*anon)(unsigned long) =
+		__atomic_load_n(&pinmm_direct_reclaim_anon, __ATOMIC_ACQUIRE);
+	unsigned long got = 0;
+
+	if (pinmm_direct_reclaim)
+		got = pinmm_direct_reclaim(nr_pages);
+	if (got < nr_pages && anon)
+		got += anon(nr_pages - got);
+	return got;
+}
 
 struct page *__alloc_pages_site(gfp_t gfp, unsigned int order, const struct alloc_site *site)
 {
@@ -699,12 +718,12 @@ struct page *__alloc_pages_site(gfp_t gfp, unsigned int order, const struct allo
 	}
 	/*
 	 * src/fs: direct reclaim of clean page cache (the file layer installs
-	 * the hook), then one more try, as __alloc_pages_direct_reclaim() does;
+	 * the hook), and of anon memory while swap is on (src/mm/vmscan.c),
+	 * then one more try, as __alloc_pages_direct_reclaim() does;
 	 * what reclaim freed went to this CPU's lists, so drain them if that
 	 * try fails, as Linux does after reclaim.
 	 */
-	if (!page && (gfp & __GFP_DIRECT_RECLAIM) && pinmm_direct_reclaim &&
-	    pinmm_direct_reclaim(max(32UL, 1UL << order))) {
+	if (!page && (gfp & __GFP_DIRECT_RECLAIM) && direct_reclaim(max(32UL, 1UL << order))) {
 		page = get_page_from_freelist(order, mt, alloc_flags, gfp_zone(gfp));
 		if (!page) {
 			drain_all_pages(NULL);
@@ -923,8 +942,12 @@ void __folio_put(struct folio *f)
 {
 	if (unlikely(folio_is_zone_device(f))) {
 		/* device pages return to their driver, not the buddy allocator */
-		if (!WARN_ON_ONCE(!pinmm_device_folio_free))
-			pinmm_device_folio_free(f);
+		free_zone_device_folio(f);
+		return;
+	}
+	/* hugetlb folios go back to their pool (src/mm/hugetlb.c) */
+	if (folio_test_hugetlb(f)) {
+		free_huge_folio(f);
 		return;
 	}
 	/*

@@ -8,7 +8,9 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <pinmm/hugetlb.h>
 #include <pinmm/sched.h>
+#include <pinmm/swap.h>
 
 static atomic_long vm_zone_stat[NR_VM_ZONE_STAT_ITEMS];
 static atomic_long vm_node_stat[NR_VM_NODE_STAT_ITEMS];
@@ -48,6 +50,7 @@ static const char *const node_stat_names[NR_VM_NODE_STAT_ITEMS] = {
 	[NR_WRITTEN] = "nr_written",
 	[NR_FOLL_PIN_ACQUIRED] = "nr_foll_pin_acquired",
 	[NR_FOLL_PIN_RELEASED] = "nr_foll_pin_released",
+	[NR_SWAPCACHE] = "nr_swapcached",
 };
 
 static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
@@ -57,6 +60,8 @@ static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
 	[ALLOCSTALL] = "allocstall",
 	[PGFREE] = "pgfree", [PGACTIVATE] = "pgactivate", [PGDEACTIVATE] = "pgdeactivate",
 	[PGFAULT] = "pgfault", [PGMAJFAULT] = "pgmajfault",
+	[PSWPIN] = "pswpin", [PSWPOUT] = "pswpout",
+	[PGSCAN_ANON] = "pgscan_anon", [PGSTEAL_ANON] = "pgsteal_anon",
 	[PGMIGRATE_SUCCESS] = "pgmigrate_success", [PGMIGRATE_FAIL] = "pgmigrate_fail",
 	[THP_MIGRATION_SUCCESS] = "thp_migration_success",
 	[THP_MIGRATION_FAIL] = "thp_migration_fail",
@@ -360,17 +365,20 @@ void pinmm_print_meminfo(FILE *out)
 		total += atomic_load(&zone->managed_pages);
 		cma_total += (long)zone->cma_pages;
 	}
+	unsigned long swap_total, swap_free;
+
 #define MI(name, pages) fprintf(out, "%-16s%8ld kB\n", name ":", (long)(pages) * (long)kb)
 	MI("MemTotal", total);
 	MI("MemFree", free_pages);
 	MI("MemAvailable", free_pages + file - shmem);
 	MI("Buffers", 0);
 	MI("Cached", file);
-	MI("SwapCached", 0);
+	MI("SwapCached", global_node_page_state_snapshot(NR_SWAPCACHE));
 	MI("Unevictable", global_node_page_state_snapshot(NR_UNEVICTABLE));
 	MI("Mlocked", global_zone_page_state_snapshot(NR_MLOCK));
-	MI("SwapTotal", 0);
-	MI("SwapFree", 0);
+	si_swapinfo(&swap_total, &swap_free);
+	MI("SwapTotal", swap_total);
+	MI("SwapFree", swap_free);
 	MI("Dirty", global_node_page_state_snapshot(NR_FILE_DIRTY));
 	MI("Writeback", global_node_page_state_snapshot(NR_WRITEBACK));
 	MI("AnonPages", global_node_page_state_snapshot(NR_ANON_MAPPED));
@@ -383,9 +391,7 @@ void pinmm_print_meminfo(FILE *out)
 	MI("CmaTotal", cma_total);
 	MI("CmaFree", global_zone_page_state_snapshot(NR_FREE_CMA_PAGES));
 #undef MI
-	fprintf(out, "HugePages_Total:       0\nHugePages_Free:        0\n"
-		"HugePages_Rsvd:        0\nHugePages_Surp:        0\n");
-	fprintf(out, "%-16s%8lu kB\n", "Hugepagesize:", HPAGE_PMD_SIZE / 1024);
+	hugetlb_report_meminfo(out);	/* HugePages_*, Hugepagesize, Hugetlb */
 }
 
 void pinmm_print_zoneinfo(FILE *out)

@@ -10,6 +10,45 @@
 
 #include <pinmm/migrate.h>
 
+/* ---- migrate.c ------------------------------------------------------------------ */
+
+/* Where each page of the source goes: one folio of the same order, or one per page. */
+struct migrate_dst {
+	struct folio *src;
+	bool split;			/* one order-0 destination per page */
+	struct folio *whole;		/* !split: same order as src */
+	struct folio **pieces;		/* split: one per page of src */
+};
+
+/*
+ * Replace every mapping of the locked @folio, in every mm, by migration
+ * entries (rmap walk); @anon_vma referenced by the caller, or NULL to look
+ * it up; @pmd_entries: an anon THP mapped by a PMD gets a PMD migration
+ * entry rather than a split. A page that may be pinned stays mapped.
+ */
+void try_to_migrate(struct folio *folio, struct anon_vma *anon_vma, bool pmd_entries);
+/*
+ * Turn the migration entries naming the locked @src back into mappings: of
+ * @d's destinations, or of @src itself when @d is NULL (the move failed). A
+ * device-private destination gets a device-private entry, not a PTE.
+ */
+void remove_migration_ptes(struct folio *src, const struct migrate_dst *d,
+			   struct anon_vma *anon_vma);
+/* The flags that describe the contents move from @src to @dst. */
+void folio_migrate_flags(struct folio *dst, struct folio *src);
+
+/* ---- migrate_device.c ----------------------------------------------------------- */
+
+/*
+ * try_to_migrate() met the device-private or device-exclusive entry @ptep
+ * (its PTE lock held) of the locked @folio in @vma: make it a migration
+ * entry, drop its mapping. False, and nothing changed, for an exclusive
+ * entry's page that may be pinned (as for a present PTE).
+ */
+bool try_to_migrate_device_private(struct folio *folio, struct vm_area_struct *vma, pte_t *ptep);
+/* The device-private entry that maps @page as the present @pte would. */
+pte_t device_private_pte(struct page *page, pte_t pte);
+
 /* ---- lru.c ---------------------------------------------------------------------- */
 
 /* NR_ISOLATED_ANON/FILE follow every isolated folio: +nr on isolation, -nr when it ends. */

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * The LRU, reduced to what migration needs (Linux: mm/swap.c folio_add_lru,
- * mm/vmscan.c folio_isolate_lru, mm/migrate.c putback_movable_pages).
+ * The LRU, reduced to what migration and reclaim need (Linux: mm/swap.c
+ * folio_add_lru, mm/vmscan.c folio_isolate_lru, mm/migrate.c
+ * putback_movable_pages).
  *
- * pinmm does no reclaim, so there are no LRU lists: PG_lru alone says "a
- * movable user folio that nobody has taken for migration". A migrator takes
+ * There are no LRU lists: PG_lru alone says "a movable user folio that
+ * nobody has taken for migration or reclaim"; anon reclaim (src/mm/vmscan.c)
+ * finds folios by a clock over the pfns instead of walking lists. A migrator takes
  * a folio by clearing PG_lru atomically (whoever clears it owns the folio's
  * isolation; a second migrator sees it clear and leaves the folio alone) and
  * holding one more reference, which keeps the folio alive while it is

@@ -43,7 +43,8 @@ static bool range_in_movable(unsigned long start, unsigned long nr)
  * Return: 0 with the range offline; -EINVAL for a range that is not whole
  * pageblocks of ZONE_MOVABLE; -EBUSY (range restored, the pfn reported on
  * stderr) if a page would not move or the range is already (being) offlined;
- * -ENOMEM if there was no room for what had to move; -EINTR.
+ * -ENOMEM if there was still no room for what had to move in the last round
+ * (a round that found no room is retried, as Linux does); -EINTR.
  */
 int offline_pages(unsigned long start_pfn, unsigned long nr_pages)
 {
@@ -61,8 +62,9 @@ int offline_pages(unsigned long start_pfn, unsigned long nr_pages)
 	zone_pcp_disable(zone);
 	for (int round = 0; round < OFFLINE_ROUNDS; round++) {
 		ret = migrate_range_out(start_pfn, end, GFP_HIGHUSER_MOVABLE, MR_MEMORY_HOTPLUG);
-		if (ret == -ENOMEM || ret == -EINTR)
+		if (ret == -EINTR)
 			break;
+		/* no room for a target is not the end: Linux's offline_pages() tries again */
 		/* as Linux's offline_pages(): what sits on the CPUs' lists is free, not busy */
 		drain_all_pages(zone);
 		spin_lock(&zone->lock);
@@ -78,7 +80,8 @@ int offline_pages(unsigned long start_pfn, unsigned long nr_pages)
 			return 0;
 		}
 		spin_unlock(&zone->lock);
-		ret = -EBUSY;
+		if (ret != -ENOMEM)
+			ret = -EBUSY;
 		cond_resched();
 	}
 	undo_isolate_page_range(&iso);

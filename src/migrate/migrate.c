@@ -58,11 +58,13 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <pinmm/ksm.h>
 #include <pinmm/fault-inject.h>
 #include <pinmm/race.h>
 #include <pinmm/slab.h>
 #include <pinmm/huge_mm.h>
 #include <pinmm/memory.h>
+#include <pinmm/memremap.h>
 #include <pinmm/mmu_notifier.h>
 #include <pinmm/pagemap.h>
 #include <pinmm/rmap.h>
@@ -75,14 +77,6 @@
 
 #define NR_MAX_MIGRATE_PAGES_RETRY	10
 #define MIGRATEPAGE_SUCCESS		0
-
-/* Where each page of the source goes: one folio of the same order, or one per page. */
-struct migrate_dst {
-	struct folio *src;
-	bool split;			/* one order-0 destination per page */
-	struct folio *whole;		/* !split: same order as src */
-	struct folio **pieces;		/* split: one per page of src */
-};
 
 static struct page *dst_page(const struct migrate_dst *d, unsigned long i)
 {
@@ -177,6 +171,16 @@ static bool try_to_migrate_one(struct folio *folio, struct vm_area_struct *vma,
 			break;
 		}
 		pteval = ptep_get(pvmw.pte);
+		if (is_device_private_pte(pteval) || is_device_exclusive_pte(pteval)) {
+			/* migrate_device.c: a device-private or device-exclusive entry */
+			if (!try_to_migrate_device_private(folio, vma, pvmw.pte)) {
+				/* an exclusive page that may be pinned: it stays */
+				page_vma_mapped_walk_done(&pvmw);
+				ret = false;
+				break;
+			}
+			continue;
+		}
 		if (!pte_present(pteval))
 			continue;	/* already a migration entry */
 		subpage = pte_page(pteval);
@@ -209,7 +213,7 @@ static bool try_to_migrate_one(struct folio *folio, struct vm_area_struct *vma,
 	return ret;
 }
 
-static void try_to_migrate(struct folio *folio, struct anon_vma *anon_vma, bool pmd_entries)
+void try_to_migrate(struct folio *folio, struct anon_vma *anon_vma, bool pmd_entries)
 {
 	struct rmap_walk_control rwc = {
 		.rmap_one = try_to_migrate_one,
@@ -307,6 +311,9 @@ static bool remove_migration_pte(struct folio *folio, struct vm_area_struct *vma
 		if (pte_swp_uffd_wp(old))
 			pte = pte_mkuffd_wp(pte);	/* still protected, still read-only */
 
+		/* device-private memory is never mapped present (migrate_device.c) */
+		if (folio_is_device_private(new))
+			pte = device_private_pte(page, pte);
 		folio_get(new);
 		if (folio_test_anon(new)) {
 			if (!is_readable_migration_entry(entry))
@@ -324,8 +331,8 @@ static bool remove_migration_pte(struct folio *folio, struct vm_area_struct *vma
  * Replace the migration entries that point at @src by PTEs of @d's
  * destinations, or of @src itself when @d is NULL (the migration failed).
  */
-static void remove_migration_ptes(struct folio *src, const struct migrate_dst *d,
-				  struct anon_vma *anon_vma)
+void remove_migration_ptes(struct folio *src, const struct migrate_dst *d,
+			   struct anon_vma *anon_vma)
 {
 	struct rmap_walk_control rwc = {
 		.arg = (void *)d,
@@ -333,7 +340,7 @@ static void remove_migration_ptes(struct folio *src, const struct migrate_dst *d
 		.anon_vma = anon_vma,
 	};
 
-	if (!anon_vma && folio_test_anon(src))
+	if (!anon_vma && folio_test_anon(src) && !folio_test_ksm(src))
 		return;		/* never mapped anon: no entries to restore */
 	rmap_walk(src, &rwc);
 }
@@ -349,7 +356,7 @@ static void remove_migration_ptes(struct folio *src, const struct migrate_dst *d
  * the destination (release: uptodate publishes the copied data) instead of
  * a locked operation per flag.
  */
-static void folio_migrate_flags(struct folio *dst, struct folio *src)
+void folio_migrate_flags(struct folio *dst, struct folio *src)
 {
 	const unsigned long copy = BIT(PG_referenced) | BIT(PG_uptodate) | BIT(PG_workingset) |
 				   BIT(PG_checked) | BIT(PG_swapbacked) | BIT(PG_dirty);
@@ -422,6 +429,7 @@ static void migrate_contents(const struct migrate_dst *d)
 		d->whole->index = src->index;
 		folio_migrate_flags(d->whole, src);
 		atomic_store_explicit(&d->whole->mapping, mapping, memory_order_release);
+		folio_migrate_ksm(d->whole, src);	/* src/mm/ksm.c: the node follows */
 		return;
 	}
 	for (unsigned long i = 0; i < nr; i++) {
@@ -531,8 +539,11 @@ static struct anon_vma *migrate_unmap_src(struct folio *src, bool file, bool spl
 {
 	struct anon_vma *anon_vma = folio_test_anon(src) ? folio_get_anon_vma(src) : NULL;
 
-	/* PMD entries for a THP that moves whole into one anon THP */
-	if (anon_vma || (file && folio_mapped(src)))
+	/*
+	 * PMD entries for a THP that moves whole into one anon THP; a KSM
+	 * folio has no anon_vma of its own: its stable node is walked
+	 */
+	if (anon_vma || (file && folio_mapped(src)) || folio_test_ksm(src))
 		try_to_migrate(src, anon_vma, !file && !split && folio_is_thp(src));
 	return anon_vma;
 }

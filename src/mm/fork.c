@@ -17,6 +17,7 @@
 #include "vma.h"
 
 #include <pinmm/userfaultfd.h>
+#include <pinmm/ksm.h>
 
 /* Linux's MMF_INIT_MASK holds dump and THP policy bits; pinmm has none of them. */
 #define MMF_INIT_MASK	0UL
@@ -101,7 +102,9 @@ static struct mm_struct *dup_mm(struct mm_struct *oldmm, int *errp)
 			      atomic_load_explicit(&oldmm->flags, memory_order_relaxed) &
 			      MMF_INIT_MASK, memory_order_relaxed);
 
-	err = dup_mmap(mm, oldmm, &uf);
+	err = ksm_fork(mm, oldmm);
+	if (!err)
+		err = dup_mmap(mm, oldmm, &uf);
 
 	mmap_write_unlock(mm);
 	mmap_write_unlock(oldmm);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pinmm/hmm.h>
 #include <pinmm/memory.h>
+#include <pinmm/memremap.h>
 #include <pinmm/mman.h>
 
 /* What the caller requires of entry @i: HMM_PFN_REQ_FAULT and/or _WRITE. */
@@ -20,8 +21,13 @@ static unsigned long hmm_required(const struct hmm_range *range, unsigned long i
 	return req & HMM_PFN_REQ_WRITE ? req | HMM_PFN_REQ_FAULT : req;
 }
 
-/* The CPU's view of @addr: pfn | VALID | WRITE | order, or 0 if nothing is mapped. */
-static unsigned long hmm_read_entry(struct mm_struct *mm, unsigned long addr)
+/*
+ * The CPU's view of @addr: pfn | VALID | WRITE | order, or 0 if nothing is
+ * mapped. A device-private page of @owner (the caller's own device) is
+ * reported as it is; anyone else's reads as absent, so a requirement
+ * faults it back to RAM (Linux's hmm_vma_handle_pte).
+ */
+static unsigned long hmm_read_entry(struct mm_struct *mm, unsigned long addr, void *owner)
 {
 	unsigned long out = 0;
 	spinlock_t *ptl;
@@ -47,8 +53,15 @@ static unsigned long hmm_read_entry(struct mm_struct *mm, unsigned long addr)
 	if (!ptep)
 		return 0;
 	pte = ptep_get(ptep);
-	if (pte_present(pte))
+	if (pte_present(pte)) {
 		out = pte_pfn(pte) | HMM_PFN_VALID | (pte_write(pte) ? HMM_PFN_WRITE : 0);
+	} else if (is_device_private_pte(pte)) {
+		swp_entry_t e = pte_to_swp_entry(pte);
+
+		if (page_pgmap(pfn_swap_entry_to_page(e))->owner == owner)
+			out = swp_offset(e) | HMM_PFN_VALID |
+			      (is_writable_device_private_entry(e) ? HMM_PFN_WRITE : 0);
+	}
 	pte_unmap_unlock(ptep, ptl);
 	return out;
 }
@@ -96,7 +109,7 @@ int hmm_range_fault(struct hmm_range *range)
 			addr += PAGE_SIZE;
 			continue;
 		}
-		have = hmm_read_entry(mm, addr);
+		have = hmm_read_entry(mm, addr, range->dev_private_owner);
 		if (hmm_satisfied(have, req)) {
 			range->hmm_pfns[i] = have;
 			addr += PAGE_SIZE;

@@ -11,6 +11,7 @@
 #include <pinmm/mman.h>
 #include <pinmm/mmu_notifier.h>
 #include <pinmm/pagemap.h>
+#include <pinmm/race.h>
 #include <pinmm/rmap.h>
 #include <pinmm/vmstat.h>
 
@@ -318,6 +319,7 @@ vm_fault_t do_huge_pmd_wp_page(struct vm_fault *vmf)
 		split_huge_pmd(vma, vmf->pmd, vmf->address);
 		return VM_FAULT_FALLBACK;
 	}
+	pinmm_race_point(PINMM_RACE_HUGE_WP_FAULT, vmf->address & PMD_MASK);
 	ptl = pmd_lock(vma->vm_mm, vmf->pmd);
 	if (!pmd_same(pmdp_get(vmf->pmd), orig)) {
 		spin_unlock(ptl);
@@ -330,7 +332,11 @@ vm_fault_t do_huge_pmd_wp_page(struct vm_fault *vmf)
 	if (PageAnonExclusive(page))
 		goto reuse;
 	/* the same rule as do_wp_page(): only the sole reference may reuse */
-	if (folio_ref_count(folio) != 1 || !folio_trylock(folio))
+	if (folio_ref_count(folio) != 1)
+		goto unlock_fallback;
+	/* GUP-fast takes references without the PMD lock: the count is re-read locked */
+	pinmm_race_point(PINMM_RACE_HUGE_WP_REUSE, vmf->address & PMD_MASK);
+	if (!folio_trylock(folio))
 		goto unlock_fallback;
 	/* acquire: pairs with the release of the last other folio_put() */
 	if (atomic_load_explicit(&folio->_refcount, memory_order_acquire) != 1) {
@@ -461,6 +467,7 @@ static void __split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd,
 			set_pte(&ptes[i], __pte(bits | ((pmd_pfn(old) + i) << PAGE_SHIFT)));
 		/* publish the filled table: a lockless walker sees old leaf or new table */
 		set_pmd(pmd, pmd_mktable(table));
+		pinmm_race_point(PINMM_RACE_THP_SPLIT_PMD, haddr);
 		folio_remove_rmap_pmd(folio, page, vma);
 	} else {
 		/* a PMD migration entry becomes 512 PTE migration entries, same bits */
@@ -826,7 +833,13 @@ int split_folio(struct folio *folio)
 		return -EBUSY;
 	}
 	/* only the caller's reference may exist: a GET or a pin keeps it whole */
-	if (folio_pincount(folio) || !folio_ref_freeze(folio, 1)) {
+	if (folio_pincount(folio)) {
+		count_vm_event(THP_SPLIT_PAGE_FAILED);
+		return -EAGAIN;
+	}
+	/* a pin that read the entry before the unmap may still grab: the freeze decides */
+	pinmm_race_point(PINMM_RACE_THP_SPLIT_FOLIO, folio_pfn(folio));
+	if (!folio_ref_freeze(folio, 1)) {
 		count_vm_event(THP_SPLIT_PAGE_FAILED);
 		return -EAGAIN;
 	}

@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
  * madvise(): advice that drops pages (MADV_DONTNEED), faults them in
- * (MADV_POPULATE_*), or changes vm_flags (fork and THP policy), with Linux's
- * argument rules and errors.
+ * (MADV_POPULATE_*), ages or reclaims them (MADV_COLD, MADV_PAGEOUT), or
+ * changes vm_flags (fork and THP policy), with Linux's argument rules and
+ * errors.
  */
 #include "vma.h"
+
+#include <pinmm/migrate.h>
+#include <pinmm/pagemap.h>
+#include <pinmm/swap.h>
+#include <pinmm/vmstat.h>
+#include <pinmm/ksm.h>
 
 static bool madvise_behavior_valid(int behavior)
 {
@@ -19,6 +26,10 @@ static bool madvise_behavior_valid(int behavior)
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:
 	case MADV_COLLAPSE:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+	case MADV_MERGEABLE:
+	case MADV_UNMERGEABLE:
 		return true;
 	default:
 		return false;
@@ -32,6 +43,8 @@ static bool madvise_need_mmap_write(int behavior)
 	case MADV_DONTNEED:
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
 		return false;
 	default:
 		return true;
@@ -71,8 +84,33 @@ static int madvise_newflags(struct vm_area_struct *vma, vm_flags_t *flags, void 
 		*flags &= ~VM_HUGEPAGE;
 		*flags |= VM_NOHUGEPAGE;
 		break;
+	case MADV_MERGEABLE:
+		/* registers the mm; UNMERGEABLE broke COW before (madvise_unmerge) */
+		return ksm_madvise(vma, vma->vm_start, vma->vm_end, behavior, flags);
+	case MADV_UNMERGEABLE:
+		*flags &= ~VM_MERGEABLE;
+		break;
 	default:
 		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * MADV_UNMERGEABLE, first half: every KSM page of the range is copied back
+ * (break_ksm) before any VMA loses VM_MERGEABLE, so a failure changes no flag.
+ */
+static int madvise_unmerge(struct mm_struct *mm, unsigned long start, unsigned long end)
+{
+	struct vm_area_struct *vma;
+
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end; vma = vma_next(vma)) {
+		vm_flags_t flags = vma->vm_flags;
+		int err = ksm_madvise(vma, max(start, vma->vm_start), min(end, vma->vm_end),
+				      MADV_UNMERGEABLE, &flags);
+
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -95,6 +133,136 @@ static int madvise_dontneed(struct mm_struct *mm, unsigned long start, unsigned 
 		e = min(end, vma->vm_end);
 		zap_page_range_single(vma, s, e - s);
 	}
+	if (prev_end < end)
+		hole = true;
+	return hole ? -ENOMEM : 0;
+}
+
+/* ---- MADV_COLD, MADV_PAGEOUT (Linux: madvise_cold_or_pageout_pte_range) ---------- */
+
+/* Linux's can_madv_lru_vma(): memory that reclaim never takes. */
+static bool can_madv_lru_vma(struct vm_area_struct *vma)
+{
+	return !(vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB));
+}
+
+/*
+ * One present entry's folio (@addr: where its first page is mapped): an
+ * anon folio this mm alone maps (Linux leaves
+ * folios others map to their own reclaim) loses its reference bits; COLD
+ * makes it inactive, PAGEOUT isolates it onto @list. A large folio only
+ * when the range holds all of it (Linux would split the rest).
+ */
+static void cold_or_pageout_folio(struct folio *folio, unsigned long addr, unsigned long start,
+				  unsigned long end, bool pageout, struct list_head *list)
+{
+	if (!folio_test_anon(folio) || !folio_test_lru(folio))
+		return;
+	if (folio_test_large(folio) ? folio_maybe_mapped_shared(folio) : folio_mapcount(folio) != 1)
+		return;
+	if (folio_test_large(folio) &&
+	    (start > addr || addr + folio_size(folio) > end))
+		return;
+	folio_clear_referenced(folio);
+	if (!pageout) {
+		if (folio_test_clear_active(folio))
+			count_vm_event(PGDEACTIVATE);
+		return;
+	}
+	if (folio_isolate_lru(folio))
+		list_add_tail(&folio->lru, list);
+}
+
+static void cold_or_pageout_range(struct vm_area_struct *vma, unsigned long start,
+				  unsigned long end, bool pageout, struct list_head *list)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long addr = start;
+
+	while (addr < end) {
+		pmd_t *pmd = mm_find_pmd(mm, addr);
+		unsigned long next = pmd_addr_end(addr, end);
+		spinlock_t *ptl;
+		pte_t *pte;
+		pmd_t pmdval;
+
+		if (!pmd) {
+			addr = next;
+			continue;
+		}
+		pmdval = pmdp_get(pmd);
+		if (pmd_leaf(pmdval)) {
+			ptl = pmd_lock(mm, pmd);
+			pmdval = pmdp_get(pmd);
+			if (pmd_trans_huge(pmdval)) {
+				struct folio *folio = page_folio(pmd_page(pmdval));
+
+				if (pmd_young(pmdval))
+					set_pmd(pmd, pmd_mkold(pmdval));
+				cold_or_pageout_folio(folio, addr & PMD_MASK, start, end, pageout, list);
+			}
+			spin_unlock(ptl);
+			addr = next;
+			continue;
+		}
+		pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+		if (!pte) {
+			addr = next;
+			continue;
+		}
+		for (; addr < next; addr += PAGE_SIZE, pte++) {
+			pte_t ptent = ptep_get(pte);
+			struct page *page;
+
+			if (!pte_present(ptent))
+				continue;
+			page = vm_normal_page(vma, addr, ptent);
+			if (!page)
+				continue;
+			if (pte_young(ptent))
+				set_pte(pte, pte_mkold(ptent));
+			cold_or_pageout_folio(page_folio(page),
+					      addr - ((unsigned long)(page - &page_folio(page)->page) << PAGE_SHIFT),
+					      start, end, pageout, list);
+		}
+		pte_unmap_unlock(pte - 1, ptl);
+		cond_resched();
+	}
+}
+
+/*
+ * MADV_COLD / MADV_PAGEOUT over every VMA of the range. A locked, PFN-mapped
+ * or hugetlb VMA is -EINVAL (Linux's can_madv_lru_vma()); shared mappings
+ * and file pages are left alone (pinmm reclaims anon memory here; the
+ * page cache has its own reclaim). Without a swap area PAGEOUT isolates
+ * and puts back, reclaiming nothing, as Linux does.
+ */
+static int madvise_cold_or_pageout(struct mm_struct *mm, unsigned long start, unsigned long end,
+				   bool pageout)
+{
+	struct vm_area_struct *vma;
+	unsigned long prev_end = start;
+	bool hole = false;
+	LIST_HEAD(list);
+	int err = 0;
+
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end; vma = vma_next(vma)) {
+		if (vma->vm_start > prev_end)
+			hole = true;
+		prev_end = vma->vm_end;
+		if (!can_madv_lru_vma(vma)) {
+			err = -EINVAL;
+			break;
+		}
+		if ((vma->vm_flags & VM_SHARED) || !vma->anon_vma)
+			continue;	/* nothing private and anonymous in it */
+		cold_or_pageout_range(vma, max(start, vma->vm_start), min(end, vma->vm_end),
+				      pageout, &list);
+	}
+	if (pageout && !list_empty(&list))
+		shrink_folio_list(&list, true);
+	if (err)
+		return err;
 	if (prev_end < end)
 		hole = true;
 	return hole ? -ENOMEM : 0;
@@ -196,6 +364,15 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len_in, int beh
 		break;
 	case MADV_COLLAPSE:
 		err = madvise_collapse_range(mm, start, end);
+		break;
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+		err = madvise_cold_or_pageout(mm, start, end, behavior == MADV_PAGEOUT);
+		break;
+	case MADV_UNMERGEABLE:
+		err = madvise_unmerge(mm, start, end);
+		if (!err)
+			err = vma_modify_flags_range(mm, start, end, &op);
 		break;
 	default:
 		err = vma_modify_flags_range(mm, start, end, &op);

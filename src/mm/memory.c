@@ -21,7 +21,9 @@
  * MMU notifier callbacks run with no page-table lock held.
  */
 #include <pinmm/huge_mm.h>
+#include <pinmm/hugetlb.h>
 #include <pinmm/memory.h>
+#include <pinmm/memremap.h>
 #include <pinmm/migrate.h>
 #include <pinmm/mman.h>
 #include <pinmm/mmu_notifier.h>
@@ -31,6 +33,7 @@
 #include <pinmm/rmap.h>
 #include <pinmm/sched.h>
 #include <pinmm/userfaultfd.h>
+#include <pinmm/swap.h>
 #include <pinmm/vmstat.h>
 
 #include <errno.h>
@@ -121,6 +124,43 @@ static void pmd_migration_entry_wait(struct mm_struct *mm, pmd_t *pmd)
 	spin_unlock(ptl);
 	folio_wait_locked(folio);
 	folio_put(folio);
+}
+
+/* ---- device-private entries ------------------------------------------------------ */
+
+/*
+ * A CPU touched a page that lives in device-private memory (do_swap_page's
+ * device-private branch): the CPU cannot map it, so its driver moves it
+ * back to RAM (pgmap->ops->migrate_to_ram), and the access retries.
+ */
+static vm_fault_t do_device_private_fault(struct vm_fault *vmf)
+{
+	struct page *page = pfn_swap_entry_to_page(pte_to_swp_entry(vmf->orig_pte));
+	struct folio *folio = page_folio(page);
+	vm_fault_t ret;
+
+	vmf->pte = pte_offset_map_lock(vmf->vma->vm_mm, vmf->pmd, vmf->address, &vmf->ptl);
+	if (!vmf->pte)
+		return 0;
+	if (!pte_same(ptep_get(vmf->pte), vmf->orig_pte)) {
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		return 0;
+	}
+	/* the entry holds a reference: ours can be taken under the lock */
+	folio_get(folio);
+	if (!folio_trylock(folio)) {
+		/* another migration has it: wait for it, then look again */
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		folio_wait_locked(folio);
+		folio_put(folio);
+		return 0;
+	}
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+	vmf->page = page;
+	ret = page_pgmap(page)->ops->migrate_to_ram(vmf);
+	folio_unlock(folio);
+	folio_put(folio);
+	return ret;
 }
 
 /* ---- anonymous faults ---------------------------------------------------------- */
@@ -223,6 +263,9 @@ static bool wp_can_reuse_large_anon_folio(struct folio *folio, struct vm_area_st
  */
 static bool wp_can_reuse_anon_folio(struct folio *folio, struct vm_area_struct *vma)
 {
+	/* a KSM page is shared by design, whatever its counts say: never reused */
+	if (folio_test_ksm(folio))
+		return false;
 	if (folio_test_large(folio))
 		return wp_can_reuse_large_anon_folio(folio, vma);
 	if (folio_ref_count(folio) > 1)
@@ -232,8 +275,10 @@ static bool wp_can_reuse_anon_folio(struct folio *folio, struct vm_area_struct *
 	/*
 	 * Acquire: the last other holder dropped its reference with a release
 	 * (folio_put), so its accesses to the page happen before our writes.
+	 * The KSM test again: merging happens under the folio lock.
 	 */
-	if (atomic_load_explicit(&folio->_refcount, memory_order_acquire) != 1) {
+	if (atomic_load_explicit(&folio->_refcount, memory_order_acquire) != 1 ||
+	    folio_test_ksm(folio)) {
 		folio_unlock(folio);
 		return false;
 	}
@@ -741,6 +786,12 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 			migration_entry_wait(vmf);
 			return 0;
 		}
+		if (is_swapfile_entry(e))
+			return do_swap_page(vmf);	/* src/mm/swap_fault.c */
+		if (is_device_private_entry(e))
+			return do_device_private_fault(vmf);
+		if (is_device_exclusive_entry(e))
+			return remove_device_exclusive_entry(vmf);
 		return swp_type(e) == SWP_HWPOISON ? VM_FAULT_HWPOISON : VM_FAULT_SIGBUS;
 	}
 
@@ -855,6 +906,8 @@ vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address,
 	ret = check_fault_access(vma, &flags);
 	if (ret)
 		return ret;
+	if (is_vm_hugetlb_page(vma))
+		return hugetlb_fault(vma->vm_mm, vma, address, flags);
 	return __handle_mm_fault(vma, address, flags);
 }
 
@@ -880,8 +933,11 @@ static bool zap_skip_folio(const struct zap_batch *b, struct folio *folio)
 
 static void zap_batch_flush(struct zap_batch *b)
 {
-	for (int i = 0; i < b->nr; i++)
+	for (int i = 0; i < b->nr; i++) {
+		/* a swap-cache folio that lost its last mapping leaves the cache */
+		free_swap_cache(b->folios[i]);
 		folio_put(b->folios[i]);
+	}
 	b->nr = 0;
 }
 
@@ -925,8 +981,20 @@ static unsigned long zap_pte_range(struct vm_area_struct *vma, pmd_t *pmd, unsig
 			swp_entry_t e = pte_to_swp_entry(ptent);
 
 			/* a migration entry holds the rss charge, not a reference */
-			if (is_migration_entry(e))
+			if (is_migration_entry(e)) {
 				rss[mm_counter(pfn_folio(swp_offset(e)))]--;
+			} else if (is_swapfile_entry(e)) {
+				/* the slot loses a holder (src/mm/swapfile.c) */
+				rss[MM_SWAPENTS]--;
+				free_swap_and_cache(e);
+			} else if (is_device_private_entry(e) || is_device_exclusive_entry(e)) {
+				/* a device-private or -exclusive entry is a mapping: rmap and a reference */
+				page = pfn_swap_entry_to_page(e);
+				folio = page_folio(page);
+				rss[mm_counter(folio)]--;
+				folio_remove_rmap_pte(folio, page, vma);
+				batch->folios[batch->nr++] = folio;
+			}
 			continue;
 		}
 		page = vm_normal_page(vma, addr, ptent);
@@ -988,6 +1056,10 @@ static void __unmap_page_range(struct vm_area_struct *vma, unsigned long addr,
 {
 	struct mm_struct *mm = vma->vm_mm;
 
+	if (is_vm_hugetlb_page(vma)) {
+		__unmap_hugepage_range(vma, addr, end);
+		return;
+	}
 	while (addr < end) {
 		unsigned long next = pmd_addr_end(addr, end);
 		pmd_t *pmd = mm_find_pmd(mm, addr);
@@ -1191,8 +1263,9 @@ static int copy_present_pte(struct vm_area_struct *dst_vma, struct vm_area_struc
 	return 0;
 }
 
-static void copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
-				pte_t *dst_pte, pte_t *src_pte, long *rss)
+/* Return 0, or -ENOMEM when a swap slot's count is full. */
+static int copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
+			       pte_t *dst_pte, pte_t *src_pte, long *rss)
 {
 	pte_t pte = ptep_get(src_pte);
 	swp_entry_t e = pte_to_swp_entry(pte);
@@ -1202,9 +1275,18 @@ static void copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_s
 			pte = pte_swp_drop_uffd_wp(pte, false);
 		if (!pte_none(pte))
 			set_pte(dst_pte, pte);
-		return;
+		return 0;
 	}
-	if (is_migration_entry(e)) {
+	if (is_swapfile_entry(e)) {
+		/* both mms hold the slot now; neither page is exclusive any more */
+		if (swap_duplicate(e))
+			return -ENOMEM;
+		rss[MM_SWAPENTS]++;
+		if (pte_swp_exclusive(pte)) {
+			pte = pte_swp_clear_exclusive(pte);
+			set_pte(src_pte, pte);
+		}
+	} else if (is_migration_entry(e)) {
 		rss[mm_counter(pfn_folio(swp_offset(e)))]++;
 		/* COW mappings: both sides must come back read-only and shared */
 		if (swp_type(e) != SWP_MIGRATION_READ && is_cow_mapping(src_vma->vm_flags)) {
@@ -1215,11 +1297,27 @@ static void copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_s
 				    (pte_val(pte) & keep));
 			set_pte(src_pte, pte);
 		}
+	} else if (is_device_private_entry(e)) {
+		struct page *page = pfn_swap_entry_to_page(e);
+		struct folio *folio = page_folio(page);
+
+		folio_get(folio);
+		rss[mm_counter(folio)]++;
+		/* never pinned (GUP cannot return it), so sharing cannot fail */
+		WARN_ON_ONCE(folio_try_dup_anon_rmap_pte(folio, page, dst_vma, src_vma));
+		/* COW: both sides read-only; a write faults it back to RAM, then copies */
+		if (is_writable_device_private_entry(e) && is_cow_mapping(src_vma->vm_flags)) {
+			pte = __pte(pte_val(swp_entry_to_pte(make_readable_device_private_entry(
+				swp_offset(e)))) |
+				    (pte_val(pte) & (_PAGE_SOFT_DIRTY | _PAGE_SWP_UFFD_WP)));
+			set_pte(src_pte, pte);
+		}
 	}
 	/* without the fork event the child is not registered: no uffd-wp */
 	if (!userfaultfd_wp(dst_vma))
 		pte = pte_swp_clear_uffd_wp(pte);
 	set_pte(dst_pte, pte);
+	return 0;
 }
 
 static int copy_pte_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
@@ -1254,8 +1352,15 @@ static int copy_pte_range(struct vm_area_struct *dst_vma, struct vm_area_struct 
 
 			if (pte_none(ptent))
 				continue;
-			if (!pte_present(ptent)) {
-				copy_nonpresent_pte(dst_vma, src_vma, dst_pte, src_pte, rss);
+			if (is_device_exclusive_pte(ptent)) {
+				/* the parent gets its PTE back, then it is copied as one */
+				restore_exclusive_pte(src_vma, addr, src_pte);
+				ptent = ptep_get(src_pte);
+			} else if (!pte_present(ptent)) {
+				if (copy_nonpresent_pte(dst_vma, src_vma, dst_pte, src_pte, rss)) {
+					ret = -ENOMEM;
+					break;
+				}
 				continue;
 			}
 			if (copy_present_pte(dst_vma, src_vma, dst_pte, src_pte, addr, rss,
@@ -1269,6 +1374,8 @@ static int copy_pte_range(struct vm_area_struct *dst_vma, struct vm_area_struct 
 		for (int i = 0; i < NR_MM_COUNTERS; i++)
 			if (rss[i])
 				add_mm_counter(dst_mm, i, rss[i]);
+		if (ret)
+			break;
 		if (need_page) {
 			/* allocate outside the locks, then retry this PTE */
 			prealloc = folio_alloc(GFP_HIGHUSER_MOVABLE, 0);
@@ -1293,6 +1400,8 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 
 	if (!vma_needs_copy(dst_vma, src_vma))
 		return 0;
+	if (is_vm_hugetlb_page(src_vma))
+		return copy_hugetlb_page_range(dst_vma, src_vma);
 	if (is_cow) {
 		/* the parent's PTEs lose write permission */
 		mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_PAGE, 0, src_mm, addr, end);

@@ -3,9 +3,10 @@
  * mlock/munlock: VM_LOCKED (and VM_LOCKONFAULT) on VMAs, mm->locked_vm, and
  * faulting locked memory in.
  *
- * Simplification: pinmm never reclaims, so what mlock changes is the VMA
- * state, the accounting and the populate; folios are not moved to an
- * unevictable list nor marked PG_mlocked.
+ * Simplification: anon reclaim (src/mm/vmscan.c) leaves locked memory alone
+ * by looking at the VMA (try_to_unmap_one, folio_referenced), so what mlock
+ * changes is the VMA state, the accounting and the populate; folios are not
+ * moved to an unevictable list nor marked PG_mlocked.
  */
 #include "vma.h"
 

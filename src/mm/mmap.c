@@ -17,6 +17,7 @@
  */
 #include "vma.h"
 
+#include <pinmm/hugetlb.h>
 #include <pinmm/shmem_fs.h>
 #include <pinmm/writeback.h>
 
@@ -283,7 +284,7 @@ int vm_munmap(unsigned long start, size_t len)
  */
 static unsigned long mmap_region(struct mm_struct *mm, struct file *file, unsigned long addr,
 				 unsigned long len, vm_flags_t vm_flags, pgoff_t pgoff,
-				 const struct vm_operations_struct *ops)
+				 const struct vm_operations_struct *ops, void *private_data)
 {
 	struct address_space *writable = NULL;
 	struct vm_area_struct *vma;
@@ -296,6 +297,7 @@ static unsigned long mmap_region(struct mm_struct *mm, struct file *file, unsign
 		.file = file,
 		.vm_flags = vm_flags,
 		.vm_ops = ops,
+		.private_data = private_data,
 	};
 
 	/* the file system looks first, before anything exists (memfd seals) */
@@ -378,7 +380,10 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
 			     unsigned long len, unsigned long prot, unsigned long flags,
 			     pgoff_t pgoff, unsigned long *populate)
 {
+	const struct vm_operations_struct *ops = NULL;
+	void *resv = NULL;
 	vm_flags_t vm_flags;
+	int err;
 
 	*populate = 0;
 	if (!len)
@@ -388,6 +393,28 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
 	len = PAGE_ALIGN(len);
 	if (!len)
 		return -ENOMEM;
+	if ((flags & MAP_HUGETLB) && file && !is_file_hugepages(file))
+		return -EINVAL;	/* MAP_HUGETLB on a file that is not hugetlbfs */
+	if ((flags & MAP_HUGETLB) || is_file_hugepages(file)) {
+		/* src/mm/hugetlb.c: 2 MiB pages, whole and aligned */
+		err = hugetlb_mmap_check(file ? 0 : flags, &len);
+		if (err)
+			return err;
+		if ((flags & MAP_FIXED) && !IS_ALIGNED(addr, HPAGE_SIZE))
+			return -EINVAL;
+		addr = ALIGN(addr, HPAGE_SIZE);
+		if (!file && (flags & MAP_TYPE) != MAP_PRIVATE) {
+			/* shared anonymous hugetlb: a hugetlbfs file (hugetlb_file_setup) */
+			struct file *hf = hugetlb_file_setup("anon_hugepage", len, 0);
+			unsigned long ret;
+
+			if (IS_ERR(hf))
+				return PTR_ERR(hf);
+			ret = do_mmap(mm, hf, addr, len, prot, flags & ~MAP_ANONYMOUS, 0, populate);
+			fput(hf);	/* the VMA holds its own reference */
+			return ret;
+		}
+	}
 	if (pgoff + (len >> PAGE_SHIFT) < pgoff)
 		return -EOVERFLOW;
 	if (mm->map_count >= DEFAULT_MAX_MAP_COUNT)
@@ -441,7 +468,8 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
 			return -EEXIST;
 	} else {
 		/* THP-capable memory gets a PMD-aligned place: anon, shmem, memfd */
-		addr = get_unmapped_area(mm, !file || shmem_mapping(file->f_mapping), addr, len);
+		addr = get_unmapped_area(mm, !file || shmem_mapping(file->f_mapping) ||
+					 is_file_hugepages(file), addr, len);
 		if (IS_ERR_VALUE(addr))
 			return addr;
 	}
@@ -452,8 +480,22 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
 		 */
 		pgoff = (vm_flags & VM_SHARED) ? 0 : addr >> PAGE_SHIFT;
 	}
+	if ((flags & MAP_HUGETLB) || is_file_hugepages(file)) {
+		if (!IS_ALIGNED(addr, HPAGE_SIZE))
+			return -ENOMEM;	/* no 2 MiB aligned hole */
+	}
+	if ((flags & MAP_HUGETLB) && !file) {
+		vm_flags |= VM_HUGETLB | VM_DONTEXPAND;
+		ops = &hugetlb_vm_ops;
+		/* mmap fails now, not a fault later, when the pool cannot back it */
+		err = hugetlb_reserve_pages(pgoff, len, vm_flags, &resv);
+		if (err)
+			return err;
+	}
 
-	addr = mmap_region(mm, file, addr, len, vm_flags, pgoff, NULL);
+	addr = mmap_region(mm, file, addr, len, vm_flags, pgoff, ops, resv);
+	if (IS_ERR_VALUE(addr))
+		hugetlb_unreserve_map(resv);
 	if (!IS_ERR_VALUE(addr) &&
 	    ((vm_flags & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE))
 		*populate = len;
@@ -550,7 +592,7 @@ unsigned long pinmm_map_device(unsigned long pfn, unsigned long size, unsigned l
 	addr = get_unmapped_area(mm, false, 0, len);
 	if (IS_ERR_VALUE(addr))
 		goto out;
-	addr = mmap_region(mm, NULL, addr, len, vm_flags, pfn, &device_vm_ops);
+	addr = mmap_region(mm, NULL, addr, len, vm_flags, pfn, &device_vm_ops, NULL);
 	if (IS_ERR_VALUE(addr))
 		goto out;
 	vma = vma_lookup(mm, addr);
@@ -587,7 +629,7 @@ unsigned long vm_mmap_driver(unsigned long len, unsigned long prot, unsigned lon
 		return -EINTR;
 	addr = get_unmapped_area(mm, false, 0, len);
 	if (!IS_ERR_VALUE(addr))
-		addr = mmap_region(mm, NULL, addr, len, vm_flags, pgoff, ops);
+		addr = mmap_region(mm, NULL, addr, len, vm_flags, pgoff, ops, NULL);
 	if (!IS_ERR_VALUE(addr)) {
 		vma = vma_lookup(mm, addr);
 		if (file) {

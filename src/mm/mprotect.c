@@ -10,7 +10,9 @@
  * decides between reuse and copy.
  */
 #include <pinmm/huge_mm.h>
+#include <pinmm/hugetlb.h>
 #include <pinmm/memory.h>
+#include <pinmm/memremap.h>
 #include <pinmm/mman.h>
 #include <pinmm/mmu_notifier.h>
 #include <pinmm/rmap.h>
@@ -63,6 +65,11 @@ static long change_pte_range(struct vm_area_struct *vma, pmd_t *pmd, unsigned lo
 					anon ? SWP_MIGRATION_READ_EXCLUSIVE : SWP_MIGRATION_READ,
 					swp_offset(e))));
 				pages++;
+			} else if (is_writable_device_private_entry(e)) {
+				/* so is a page in device-private memory */
+				set_pte(pte, swp_entry_to_pte(make_readable_device_private_entry(
+					swp_offset(e))));
+				pages++;
 			}
 			continue;
 		}
@@ -93,6 +100,13 @@ long change_protection(struct vm_area_struct *vma, unsigned long start,
 	end = min(end, vma->vm_end);
 	if (start >= end)
 		return 0;
+	if (is_vm_hugetlb_page(vma)) {
+		mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_VMA, 0, mm, start, end);
+		mmu_notifier_invalidate_range_start(&range);
+		pages = hugetlb_change_protection(vma, start, end, newprot);
+		mmu_notifier_invalidate_range_end(&range);
+		return pages;
+	}
 	/* THPs straddling the ends are split; the rest change whole */
 	vma_adjust_trans_huge(vma, start, end);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_VMA, 0, mm, start, end);

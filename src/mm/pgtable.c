@@ -13,6 +13,7 @@
  */
 #include <pinmm/fault-inject.h>
 #include <pinmm/memory.h>
+#include <pinmm/race.h>
 #include <pinmm/vmstat.h>
 
 #include <errno.h>
@@ -71,6 +72,7 @@ static void pt_free_rcu_cb(struct rcu_head *head)
 static void pt_free_deferred(struct mm_struct *mm, struct page *page)
 {
 	pt_uncharge(mm, page);
+	pinmm_race_point(PINMM_RACE_PT_FREE, page_to_pfn(page));
 	call_rcu(&page->pt_rcu_head, pt_free_rcu_cb);
 }
 

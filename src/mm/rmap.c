@@ -6,9 +6,11 @@
  *
  * Lock order: anon_vma root rwsem (40) before page-table locks (50, 55).
  */
+#include <pinmm/ksm.h>
 #include <pinmm/memory.h>
 #include <pinmm/mmu_notifier.h>
 #include <pinmm/pagemap.h>
+#include <pinmm/memremap.h>
 #include <pinmm/rmap.h>
 #include <pinmm/vmstat.h>
 #include <pinmm/slab.h>
@@ -723,6 +725,10 @@ void rmap_walk(struct folio *folio, struct rmap_walk_control *rwc)
 		rmap_walk_file(folio, rwc);
 		return;
 	}
+	if (folio_test_ksm(folio)) {
+		rmap_walk_ksm(folio, rwc);	/* src/mm/ksm.c: by the stable node */
+		return;
+	}
 	if (!av) {
 		av = folio_get_anon_vma(folio);
 		if (!av)
@@ -730,7 +736,16 @@ void rmap_walk(struct folio *folio, struct rmap_walk_control *rwc)
 		own_ref = true;
 	}
 	root = av->root;
-	down_read(&root->rwsem);
+	if (rwc->try_lock) {
+		if (!down_read_trylock(&root->rwsem)) {
+			rwc->contended = true;
+			if (own_ref)
+				put_anon_vma(av);
+			return;
+		}
+	} else {
+		down_read(&root->rwsem);
+	}
 	list_for_each_entry(avc, &av->head, same_anon_vma) {
 		struct vm_area_struct *vma = avc->vma;
 		unsigned long address = vma_address(vma, pgoff, nr);
@@ -761,7 +776,10 @@ static bool pte_maps_folio(const struct folio *folio, pte_t pte)
 	if (is_swap_pte(pte)) {
 		swp_entry_t e = pte_to_swp_entry(pte);
 
-		return is_migration_entry(e) && pfn_in_folio(folio, swp_offset(e));
+		/* device-private entries map their page as a PTE would */
+		return (is_migration_entry(e) || is_device_private_entry(e) ||
+			is_device_exclusive_entry(e)) &&
+		       pfn_in_folio(folio, swp_offset(e));
 	}
 	return false;
 }
@@ -804,6 +822,9 @@ bool page_vma_mapped_walk(struct page_vma_mapped_walk *pvmw)
 		pvmw->started = true;
 		pvmw->end = min(fstart + folio_size(folio), vma->vm_end);
 		pvmw->address = max(pvmw->address, vma->vm_start);
+		/* one page: ->index means nothing for a KSM folio (Linux's vma_address_end) */
+		if (!folio_test_large(folio))
+			pvmw->end = pvmw->address + PAGE_SIZE;
 		pvmw->pte = NULL;
 		pvmw->pmd = NULL;
 		pvmw->ptl = NULL;

@@ -8,6 +8,8 @@
  */
 #include "vma.h"
 
+#include <pinmm/ksm.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <pinmm/pin_owner.h>
@@ -109,6 +111,8 @@ void mmput(struct mm_struct *mm)
 	/* pins taken on this mm that nobody released yet: say whose they are */
 	pin_owner_mm_exit(mm);
 	exit_mmap(mm);
+	/* after the pages went: the KSM pages only this mm mapped are freed */
+	ksm_exit(mm);
 	mmdrop(mm);
 }
 

@@ -344,6 +344,11 @@ int __split_vma(struct mm_struct *mm, struct vm_area_struct *vma, unsigned long 
 	mmap_assert_write_locked(mm);
 	VM_BUG_ON(addr <= vma->vm_start || addr >= vma->vm_end);
 	VM_BUG_ON(!IS_ALIGNED(addr, PAGE_SIZE));
+	if (vma->vm_ops && vma->vm_ops->may_split) {
+		err = vma->vm_ops->may_split(vma, addr);
+		if (err)
+			return err;
+	}
 
 	new = vm_area_dup(vma);
 	if (!new)

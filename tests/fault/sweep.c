@@ -18,94 +18,13 @@
  * write, fsync (which, like Linux's do_writepages() for WB_SYNC_ALL, retries
  * an allocation failure and succeeds) and O_DIRECT reads and writes.
  */
-#include "../gup/helpers.h"
+#include "sweep.h"
 #include "../fs/helpers.h"
 
 #include <pinmm/drivers.h>
-#include <pinmm/fault-inject.h>
 
-#define SWEEP_MAX	4000
 #define NPAGES		8
 #define TAG		0x51ee9
-
-static struct task_struct *proc;
-
-/* One operation under a sweep. */
-struct sweep_op {
-	const char *name;
-	void (*prepare)(void);		/* the state every attempt starts from */
-	long (*run)(void);		/* >= 0: done (or how many pages); < 0: -errno */
-	void (*undo)(long ret);		/* release what a (partly) successful run took */
-	bool (*intact)(void);		/* after a failure: is the prepared state untouched? */
-	long other_errno;		/* Linux's own answer for a partial pin, if not -ENOMEM */
-};
-
-static bool sweep_errno_ok(const struct sweep_op *op, long ret)
-{
-	return ret >= 0 || ret == -ENOMEM || (op->other_errno && ret == op->other_errno);
-}
-
-/*
- * Sweep @site over @op. Return the number of injected failures, and report
- * each rule once for the whole sweep.
- */
-static unsigned long sweep(const struct sweep_op *op, enum pinmm_fail_site site)
-{
-	unsigned long n, hits = 0, bad_errno = 0, changed = 0, unbalanced = 0, no_retry = 0;
-	unsigned long warns = pinmm_warn_count();
-	const char *where = pinmm_fail_site_name(site);
-	bool done = false;
-
-	for (n = 1; n <= SWEEP_MAX && !done; n++) {
-		unsigned long f0 = pinmm_fail_failures(site);
-		long acq, rel, ret, pinned_vm;
-		unsigned long locked_vm;
-
-		op->prepare();
-		acq = gt_acq();
-		rel = gt_rel();
-		pinned_vm = atomic64_read(&proc->mm->pinned_vm);
-		locked_vm = proc->mm->locked_vm;
-		pinmm_fail_nth(site, n, 0);
-		ret = op->run();
-		pinmm_fail_nth(site, 0, 0);
-		if (pinmm_fail_failures(site) == f0) {
-			/* never reached the nth attempt: this is the end of the sweep */
-			done = true;
-			if (ret < 0)
-				no_retry++;
-			op->undo(ret);
-			continue;
-		}
-		hits++;
-		if (!sweep_errno_ok(op, ret) && bad_errno++ == 0)
-			diag("%s [%s]: failing attempt %lu returned %ld", op->name, where, n, ret);
-		op->undo(ret);
-		if (op->intact && !op->intact())
-			changed++;
-		if (gt_acq() - acq != gt_rel() - rel || atomic64_read(&proc->mm->pinned_vm) != pinned_vm ||
-		    proc->mm->locked_vm != locked_vm)
-			unbalanced++;
-		/* the same again, without injection */
-		op->prepare();
-		ret = op->run();
-		if (ret < 0)
-			no_retry++;
-		op->undo(ret);
-	}
-	ok(done, "%s [%s]: the sweep ends: %lu injected failure(s), then the operation "
-	   "does not reach the next attempt", op->name, where, hits);
-	is_uint(bad_errno, 0, "%s [%s]: every failure is -ENOMEM (or a partial count)",
-		op->name, where);
-	is_uint(changed, 0, "%s [%s]: after every failure the process is as it was",
-		op->name, where);
-	is_uint(unbalanced, 0, "%s [%s]: after every failure the pins are balanced and "
-		"pinned_vm/locked_vm are back", op->name, where);
-	is_uint(no_retry, 0, "%s [%s]: after every failure the operation succeeds when retried",
-		op->name, where);
-	is_uint(pinmm_warn_count() - warns, 0, "%s [%s]: no WARN", op->name, where);
-	return hits;
-}
 
 /* ---- pins of memory not faulted in yet ----------------------------------------------- */
 
@@ -211,10 +130,25 @@ static long run_fork(void)
 	return pinmm_fork(proc, "child", &forked);
 }
 
+/* A second VMA after the pinned one: fork copies it after the first (dup_mmap order). */
+#define FORK_B	(GT_BASE + 4 * PMD_SIZE)
+
+static unsigned long child_bad;
+
+/*
+ * A fork that returns 0 made a whole child: it reads what the parent had in
+ * both VMAs (Linux's dup_mmap() stops at the first VMA that fails to copy
+ * and fork fails; it never hands out a child with a VMA half copied).
+ */
 static void undo_fork(long ret)
 {
-	if (!ret && forked)
+	if (!ret && forked) {
+		pinmm_task_attach(forked);
+		if (gt_check(GT_BASE, NPAGES, TAG) || gt_check(FORK_B, NPAGES, TAG + 1))
+			child_bad++;
+		pinmm_task_attach(proc);
 		pinmm_task_exit(forked);
+	}
 	forked = NULL;
 }
 
@@ -246,11 +180,16 @@ static void fork_sweeps(void)
 	proc = test_process("fork");
 	test_mmap_fixed(GT_BASE, NPAGES * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	gt_fill(GT_BASE, NPAGES, TAG);
+	test_mmap_fixed(FORK_B, NPAGES * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(FORK_B, NPAGES, TAG + 1);
 	if (gt_pin(GT_BASE, 2, FOLL_WRITE | FOLL_LONGTERM, held) != 2)
 		bail_out("fork: pin");
+	child_bad = 0;
 	for (unsigned int i = 0; i < ARRAY_SIZE(sites); i++)
 		ok(sweep(&op, sites[i]) > 0, "fork [%s]: the site was reached",
 		   pinmm_fail_site_name(sites[i]));
+	is_uint(child_bad, 0, "fork: every fork that returned 0 made a whole child (both VMAs "
+		"read as the parent's): a copy that failed fails the fork (dup_mmap(), dup_mm())");
 	unpin_user_pages(held, 2);
 	gt_teardown("fork_sweeps", &proc, 1);
 }

@@ -29,6 +29,7 @@
  * PINMM_TEST_CONCURRENT: the disk and the flusher are threads of their own.
  */
 #include "helpers.h"
+#include "gup/internal.h"
 
 #include <pinmm/drivers.h>
 #include <pinmm/fault-inject.h>
@@ -370,9 +371,48 @@ static void memfd_pin_edges(void)
 	fs_teardown("memfd_pin_edges", NULL);
 }
 
+/*
+ * GUP-fast alone on a shared disk-file page (gup_fast_folio_allowed(): only
+ * FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE together needs the VMA's verdict):
+ * a short-term pin and a read-only long-term pin are taken by the lockless
+ * walk itself; the writable long-term one is left to the slow path.
+ */
+static void fast_only_file(void)
+{
+	struct task_struct *t;
+	struct page *page;
+	struct file *f;
+	unsigned long a;
+	long n;
+
+	fs_boot();
+	t = test_process("fast-file");
+	f = fs_open("fastfile", O_RDWR | O_CREAT);
+	if (fs_kwrite(f, 0, PAGE_SIZE, 5) != (ssize_t)PAGE_SIZE)
+		bail_out("fast_only_file: write");
+	a = fs_mmap(f, FS_BASE, PAGE_SIZE, FS_RW, MAP_SHARED, 0);
+	fs_uwrite(a, 8, 5, 0);		/* mapped writable and dirty */
+	n = gup_fast_fallback(a, 1, FOLL_PIN | FOLL_WRITE | FOLL_FAST_ONLY, &page);
+	is_int(n, 1, "GUP-fast alone: a short-term write pin of a shared disk-file page");
+	if (n == 1)
+		unpin_user_page(page);
+	n = gup_fast_fallback(a, 1, FOLL_PIN | FOLL_LONGTERM | FOLL_FAST_ONLY, &page);
+	is_int(n, 1, "GUP-fast alone: a read-only long-term pin of it");
+	if (n == 1)
+		unpin_user_page(page);
+	n = gup_fast_fallback(a, 1, FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM | FOLL_FAST_ONLY, &page);
+	is_int(n, 0, "GUP-fast alone: not a writable long-term pin (the slow path refuses it)");
+	if (n == 1)
+		unpin_user_page(page);
+	vm_munmap(a, PAGE_SIZE);
+	fput(f);
+	fs_teardown("fast_only_file", t);
+}
+
 int main(void)
 {
 	plan_no_plan();
+	fast_only_file();
 	for (int b = 0; b < NR_BACKINGS; b++)
 		for (int shared = 1; shared >= 0; shared--)
 			for (int k = 0; k < NR_PINS; k++)

@@ -155,10 +155,57 @@ static void policies(void)
 	}
 }
 
+/*
+ * A write pin through a clean PMD dirties the folio (mm/gup.c
+ * follow_huge_pmd() -> touch_pmd() with FOLL_TOUCH | FOLL_WRITE): a read
+ * fault maps a shmem THP writable but clean, and the pin's writes must not
+ * be lost to a later writeback or reclaim that trusts the clean state.
+ */
+static void write_pin_dirties(void)
+{
+	struct task_struct *t;
+	struct folio *folio;
+	struct page *page;
+	struct file *f;
+	unsigned int order;
+	unsigned long a;
+	char c;
+	long n;
+
+	fs_boot();
+	pinmm_shmem_set_huge(SHMEM_HUGE_ALWAYS);
+	t = test_process("thp-dirty");
+	f = fs_memfd("thp-dirty", 0);
+	do_ftruncate(f, PMD_SIZE, 1);
+	a = fs_mmap(f, FS_BASE, PMD_SIZE, FS_RW, MAP_SHARED, 0);
+	if (copy_from_user(&c, (const void __user *)(a + 3 * PAGE_SIZE), 1))
+		bail_out("write_pin_dirties: read");
+	folio = cached_order(f, 3, &order);
+	ok(folio && order == HPAGE_PMD_ORDER && test_pmd_mapped(t->mm, a),
+	   "shmem THP: a read fault maps a PMD-sized folio with one PMD");
+	if (folio && !folio_test_dirty(folio) && !pmd_dirty(pmdp_get(mm_find_pmd(t->mm, a)))) {
+		n = pin_user_pages_unlocked(a + 9 * PAGE_SIZE, 1, &page, FOLL_WRITE);
+		ok(n == 1 && folio_test_dirty(folio), "shmem THP: a write pin through the clean "
+		   "PMD (slow path, FOLL_TOUCH) marks the folio dirty");
+		if (n == 1)
+			unpin_user_page(page);
+	} else {
+		ok(0, "shmem THP: the read fault left the folio and PMD clean (dirty %d)",
+		   folio ? folio_test_dirty(folio) : -1);
+	}
+	if (folio)
+		folio_put(folio);
+	vm_munmap(a, PMD_SIZE);
+	fput(f);
+	pinmm_shmem_set_huge(SHMEM_HUGE_NEVER);
+	fs_teardown("thp write pin dirties", t);
+}
+
 int main(void)
 {
 	plan_no_plan();
 	always();
+	write_pin_dirties();
 	private_cow();
 	policies();
 	return done_testing();

@@ -230,6 +230,43 @@ static void test_fallback_reasons(void)
 	gt_teardown("fast fallback reasons", &t, 1);
 }
 
+/*
+ * GUP-fast marks what it takes referenced, as the slow path's FOLL_TOUCH
+ * does (gup_fast_pte_range() / gup_fast_pmd_leaf() folio_set_referenced()):
+ * pinned pages look in use to reclaim.
+ */
+static void test_fast_touch(void)
+{
+	struct task_struct *t;
+	struct folio *folio;
+	struct page *page;
+	long r;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("fast-touch");
+	test_mmap_fixed(GT_BASE, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_populate(GT_BASE, 4 * PAGE_SIZE);
+	folio = page_folio(gt_page(t->mm, GT_BASE + PAGE_SIZE));
+	folio_clear_referenced(folio);
+	r = gt_fast_only(GT_BASE + PAGE_SIZE, 1, FOLL_PIN | FOLL_WRITE, &page);
+	ok(r == 1 && folio_test_referenced(folio),
+	   "R-FAST: the lockless walk marks a small folio it pins referenced");
+	if (r == 1)
+		unpin_user_page(page);
+	if (gt_thp(GT_BASE + PMD_SIZE)) {
+		folio = page_folio(gt_page(t->mm, GT_BASE + PMD_SIZE));
+		folio_clear_referenced(folio);
+		r = gt_fast_only(GT_BASE + PMD_SIZE + 3 * PAGE_SIZE, 1, FOLL_PIN | FOLL_WRITE, &page);
+		ok(r == 1 && folio_test_referenced(folio),
+		   "R-FAST: ... and a PMD-mapped THP it pins");
+		if (r == 1)
+			unpin_user_page(page);
+	} else {
+		skip(1, "no PMD-mapped THP");
+	}
+	gt_teardown("fast touch", &t, 1);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -238,5 +275,6 @@ int main(void)
 	test_write_protect_seq();
 	test_write_ro_pte();
 	test_fallback_reasons();
+	test_fast_touch();
 	return done_testing();
 }

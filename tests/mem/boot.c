@@ -91,8 +91,10 @@ static void test_default_machine(void)
 
 	pinmm_config_default(&cfg);
 	ok(cfg.mem_bytes == PINMM_DEFAULT_MEM && cfg.movable_bytes == PINMM_DEFAULT_MOVABLE &&
-	   cfg.cma_bytes == PINMM_DEFAULT_CMA && cfg.pmem_bytes == PINMM_DEFAULT_PMEM,
-	   "pinmm_config_default: 1 GiB, 256 MiB movable, 128 MiB CMA, 64 MiB pmem");
+	   cfg.cma_bytes == PINMM_DEFAULT_CMA && cfg.pmem_bytes == PINMM_DEFAULT_PMEM &&
+	   cfg.devmem_bytes == PINMM_DEFAULT_DEVMEM,
+	   "pinmm_config_default: 1 GiB, 256 MiB movable, 128 MiB CMA, 64 MiB pmem, "
+	   "16 MiB device memory");
 	if (pinmm_boot(NULL))
 		bail_out("pinmm_boot(NULL) failed");
 	normal_pages = (PINMM_DEFAULT_MEM - PINMM_DEFAULT_MOVABLE) >> PAGE_SHIFT;
@@ -102,8 +104,11 @@ static void test_default_machine(void)
 	   movable->spanned_pages == PINMM_DEFAULT_MOVABLE >> PAGE_SHIFT,
 	   "default machine: ZONE_MOVABLE right after it, 256 MiB");
 	ok(device->zone_start_pfn == zone_end_pfn(movable) &&
-	   device->spanned_pages == PINMM_DEFAULT_PMEM >> PAGE_SHIFT,
-	   "default machine: ZONE_DEVICE (pmem) last, 64 MiB");
+	   device->spanned_pages == (PINMM_DEFAULT_PMEM + PINMM_DEFAULT_DEVMEM) >> PAGE_SHIFT,
+	   "default machine: ZONE_DEVICE last: 64 MiB of pmem, then 16 MiB of device-memory window");
+	ok(pinmm_devmem_pfn == device->zone_start_pfn + (PINMM_DEFAULT_PMEM >> PAGE_SHIFT) &&
+	   pinmm_devmem_pages == PINMM_DEFAULT_DEVMEM >> PAGE_SHIFT,
+	   "default machine: the device-memory window (memremap_pages) follows the pmem");
 	is_uint(pinmm_max_pfn, zone_end_pfn(device), "default machine: the struct page array "
 		"covers every zone (pfn_valid)");
 	is_uint(normal->cma_pages, PINMM_DEFAULT_CMA >> PAGE_SHIFT,

@@ -45,6 +45,8 @@ static void usage(FILE *out)
 		"  -M, --movable SIZE   of which ZONE_MOVABLE (default 256M)\n"
 		"  -c, --cma SIZE       CMA area inside ZONE_NORMAL (default 128M)\n"
 		"  -p, --pmem SIZE      pmem (fsdax) range, ZONE_DEVICE (default 64M)\n"
+		"  -H, --nr-hugepages N hugetlb pool of N 2M pages at boot (vm.nr_hugepages;\n"
+		"                       takes what fits, as Linux; default 0)\n"
 		"  -f, --file-dir DIR   host directory for the disk file system (default: a\n"
 		"                       fresh temporary one, removed at the end)\n"
 		"  -q, --quiet          less narration\n"
@@ -109,6 +111,7 @@ int tool_parse_args(struct tool_opts *o, int argc, char **argv)
 		{ "cma", required_argument, NULL, 'c' },
 		{ "pmem", required_argument, NULL, 'p' },
 		{ "file-dir", required_argument, NULL, 'f' },
+		{ "nr-hugepages", required_argument, NULL, 'H' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -118,7 +121,7 @@ int tool_parse_args(struct tool_opts *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	pinmm_config_default(&o->cfg);
 	optind = 0;	/* glibc: a full restart, whatever a previous scan left */
-	while ((c = getopt_long(argc, argv, "+m:M:c:p:f:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+m:M:c:p:f:H:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (parse_size_opt("mem", optarg, &o->cfg.mem_bytes))
@@ -139,6 +142,17 @@ int tool_parse_args(struct tool_opts *o, int argc, char **argv)
 		case 'f':
 			o->cfg.file_dir = optarg;
 			break;
+		case 'H': {
+			char *end;
+
+			errno = 0;
+			o->cfg.nr_hugepages = strtoul(optarg, &end, 0);
+			if (errno || end == optarg || *end || optarg[0] == '-') {
+				fprintf(stderr, "pinmm: bad --nr-hugepages '%s'\n", optarg);
+				return TOOL_ARGS_BAD;
+			}
+			break;
+		}
 		case 'q':
 			o->quiet = true;
 			break;
@@ -173,7 +187,7 @@ static void bench_usage(FILE *out)
 		"  -j N     threads (default 1)\n"
 		"  -w / -W  write (FOLL_WRITE, default) / read\n"
 		"  -t / -T  MADV_HUGEPAGE / MADV_NOHUGEPAGE     -S  MAP_SHARED\n"
-		"  -H       hugetlb (not modelled: skipped)     -F N  raw gup_flags\n"
+		"  -H       hugetlb (MAP_HUGETLB, pool sized)  -F N  raw gup_flags\n"
 		"  --kernel also register the same memory as an io_uring fixed buffer on the\n"
 		"           live kernel (FOLL_WRITE|FOLL_LONGTERM pins) and print the ratio\n");
 }

@@ -42,6 +42,7 @@
 #define KPAGE		4096UL
 #define KPMD		(2UL << 20)
 #define KPF_THP		22
+#define KPF_KSM		21
 #define KPIPE_MAX	(1UL << 20)	/* the default fs/pipe-max-size */
 #define KPIPES		8
 
@@ -186,6 +187,42 @@ static uint64_t frame_at(unsigned long addr)
 	return e & ((1ULL << 55) - 1);
 }
 
+/* Does this kernel have a swap area? (/proc/swaps has more than its header) */
+static bool kernel_has_swap(void)
+{
+	FILE *f = fopen("/proc/swaps", "r");
+	char line[256];
+	int n = 0;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	return n > 1;
+}
+
+/* Pages of [@addr, +@len) that pagemap reports swapped (bit 62); -1 without pagemap. */
+static long pages_swapped(unsigned long addr, unsigned long len)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	long n = 0;
+
+	if (fd < 0)
+		return -1;
+	for (unsigned long a = addr; a < addr + len; a += KPAGE) {
+		uint64_t e = 0;
+
+		if (pread(fd, &e, 8, (off_t)(a / KPAGE * 8)) != 8) {
+			close(fd);
+			return -1;
+		}
+		n += (e >> 62) & 1;
+	}
+	close(fd);
+	return n;
+}
+
 static int kpageflag(uint64_t pfn, int bit)
 {
 	int fd = open("/proc/kpageflags", O_RDONLY);
@@ -214,12 +251,36 @@ static int write_all(int fd, int byte, unsigned long len)
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
+/* Why hugetlb mappings are skipped in this run ("" when the pool was set up). */
+static char k_hugetlb_unavailable[128];
+
+/* Does mapping @m need hugetlb pages (MAP_HUGETLB, or a hugetlb memfd)? */
+static bool k_map_hugetlb(const struct scenario *s, int m)
+{
+	return s->maps[m].kind == MK_HUGETLB ||
+	       (s->maps[m].file >= 0 && s->files[s->maps[m].file].kind == FK_MEMFD_HUGETLB);
+}
+
 static int make_file(struct kstate *k, int fi)
 {
 	const struct scn_file *f = &k->s->files[fi];
 	char path[128];
 	int fd;
 
+	if (f->kind == FK_MEMFD_HUGETLB) {
+		/* k_run() raised vm.nr_hugepages; hugetlbfs has no write(2) */
+		if (k_hugetlb_unavailable[0])
+			return -ENOMEM;
+		fd = memfd_create(f->name, MFD_HUGETLB);
+		if (fd < 0)
+			return -errno;
+		if (ftruncate(fd, (off_t)f->size)) {
+			close(fd);
+			return -errno;
+		}
+		k->fd[fi] = fd;
+		return 0;
+	}
 	if (f->kind == FK_MEMFD) {
 		fd = memfd_create(f->name, 0);
 	} else {
@@ -234,6 +295,61 @@ static int make_file(struct kstate *k, int fi)
 	}
 	k->fd[fi] = fd;
 	return 0;
+}
+
+
+#define K_NR_HUGEPAGES	"/proc/sys/vm/nr_hugepages"
+
+static long k_sysctl_read(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+static bool k_sysctl_write(const char *path, long v)
+{
+	FILE *f = fopen(path, "w");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fprintf(f, "%ld\n", v) > 0;
+	return fclose(f) == 0 && ok;
+}
+
+/*
+ * Raise vm.nr_hugepages by what the scenario's hugetlb mappings need; return
+ * the value to restore (-1: nothing changed, k_hugetlb_unavailable says why).
+ */
+static long k_hugetlb_setup(const struct scenario *s)
+{
+	unsigned long need = scn_hugetlb_pages(s);
+	long old;
+
+	k_hugetlb_unavailable[0] = 0;
+	if (!need)
+		return -1;
+	old = k_sysctl_read(K_NR_HUGEPAGES);
+	if (old < 0) {
+		snprintf(k_hugetlb_unavailable, sizeof(k_hugetlb_unavailable),
+			 "no %s on this kernel", K_NR_HUGEPAGES);
+		return -1;
+	}
+	if (!k_sysctl_write(K_NR_HUGEPAGES, old + (long)need) ||
+	    k_sysctl_read(K_NR_HUGEPAGES) < old + (long)need) {
+		k_sysctl_write(K_NR_HUGEPAGES, old);
+		snprintf(k_hugetlb_unavailable, sizeof(k_hugetlb_unavailable),
+			 "the kernel could not raise vm.nr_hugepages by %lu", need);
+		return -1;
+	}
+	return old;
 }
 
 static int do_map(struct kstate *k, const struct scn_step *st)
@@ -265,6 +381,11 @@ static int do_map(struct kstate *k, const struct scn_step *st)
 		break;
 	case MK_SHARED_ANON:
 		p = mmap(NULL, len, prot, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		break;
+	case MK_HUGETLB:
+		/* k_run() raised vm.nr_hugepages for the run; the kernel aligns it */
+		p = mmap(NULL, (len + KPMD - 1) & ~(KPMD - 1), prot,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 		break;
 	case MK_PRIVATE_FILE:
 	case MK_SHARED_FILE:
@@ -398,6 +519,77 @@ static int device_write(struct khandle *h, unsigned long off, int byte, unsigned
 }
 
 static void run_steps(struct kstate *k, int first, int nr);
+
+static long ksm_read(const char *name)
+{
+	char path[96], buf[32];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/ksm/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f))
+		v = strtol(buf, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+static int ksm_write(const char *name, long v)
+{
+	char path[96];
+	FILE *f;
+	int err;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/ksm/%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	err = fprintf(f, "%ld\n", v) < 0;
+	return fclose(f) || err ? -EIO : 0;
+}
+
+/*
+ * ksm-merge on the live kernel: ksmd runs (run=1, a large pages_to_scan,
+ * 1 ms sleeps) until full_scans moved by 3 (a pass records checksums, the
+ * next merges), then /sys/kernel/mm/ksm is put back as it was. Needs root;
+ * 0, or -1 with the reason in @why.
+ */
+static int ksm_merge_now(char *why, size_t len)
+{
+	long run = ksm_read("run"), pages = ksm_read("pages_to_scan");
+	long sleep_ms = ksm_read("sleep_millisecs"), f0 = ksm_read("full_scans");
+	struct timespec ts = { 0, 1000000 };
+	int err, tries;
+
+	if (run < 0 || pages < 0 || sleep_ms < 0 || f0 < 0) {
+		snprintf(why, len, "no /sys/kernel/mm/ksm (a kernel without CONFIG_KSM)");
+		return -1;
+	}
+	err = ksm_write("pages_to_scan", 10000);
+	if (!err)
+		err = ksm_write("sleep_millisecs", 1);
+	if (!err)
+		err = ksm_write("run", 1);
+	if (err) {
+		snprintf(why, len, "cannot drive KSM: writing /sys/kernel/mm/ksm needs root (%s)",
+			 strerror(-err));
+		ksm_write("pages_to_scan", pages);
+		ksm_write("sleep_millisecs", sleep_ms);
+		return -1;
+	}
+	for (tries = 0; tries < 20000 && ksm_read("full_scans") < f0 + 3; tries++)
+		nanosleep(&ts, NULL);
+	ksm_write("run", run);
+	ksm_write("pages_to_scan", pages);
+	ksm_write("sleep_millisecs", sleep_ms);
+	if (tries == 20000) {
+		snprintf(why, len, "ksmd did not finish 3 full scans in 20 s");
+		return -1;
+	}
+	return 0;
+}
 
 static void take(struct kstate *k, const struct scn_step *st, struct scn_result *res)
 {
@@ -619,8 +811,8 @@ static void exec(struct kstate *k, int idx)
 		addr = k->addr[m] + st->at;
 		len = scn_len(s, st, m);
 	}
-	if (m >= 0 && s->maps[m].kind == MK_HUGETLB) {
-		scn_skip(&res, "hugetlb rows are skipped until pinmm has hugetlb");
+	if (m >= 0 && k_map_hugetlb(s, m) && k_hugetlb_unavailable[0]) {
+		scn_skip(&res, "%s", k_hugetlb_unavailable);
 		goto out;
 	}
 	if ((st->op == SK_DEVICE_WRITE || st->op == SK_EXPECT_DEVICE || st->op == SK_UNPIN) &&
@@ -640,11 +832,14 @@ static void exec(struct kstate *k, int idx)
 		k->counters_skipped_at = 0;
 	switch (st->op) {
 	case SK_FILE:
-		scn_check_ret(st, make_file(k, st->a), &res);
+		if (s->files[st->a].kind == FK_MEMFD_HUGETLB && k_hugetlb_unavailable[0])
+			scn_skip(&res, "%s", k_hugetlb_unavailable);
+		else
+			scn_check_ret(st, make_file(k, st->a), &res);
 		break;
 	case SK_MAP:
-		if (s->maps[st->a].kind == MK_HUGETLB)
-			scn_skip(&res, "hugetlb rows are skipped until pinmm has hugetlb");
+		if (k_map_hugetlb(s, st->a) && k_hugetlb_unavailable[0])
+			scn_skip(&res, "%s", k_hugetlb_unavailable);
 		else
 			scn_check_ret(st, do_map(k, st), &res);
 		break;
@@ -700,7 +895,10 @@ static void exec(struct kstate *k, int idx)
 			[ADV_NOHUGEPAGE] = MADV_NOHUGEPAGE, [ADV_DONTFORK] = MADV_DONTFORK,
 			[ADV_DOFORK] = MADV_DOFORK, [ADV_POPULATE_READ] = MADV_POPULATE_READ,
 			[ADV_POPULATE_WRITE] = MADV_POPULATE_WRITE,
-			[ADV_COLLAPSE] = MADV_COLLAPSE,
+			[ADV_COLLAPSE] = MADV_COLLAPSE, [ADV_COLD] = MADV_COLD,
+			[ADV_PAGEOUT] = MADV_PAGEOUT,
+			[ADV_MERGEABLE] = MADV_MERGEABLE,
+			[ADV_UNMERGEABLE] = MADV_UNMERGEABLE,
 		};
 
 		err = madvise((void *)addr, len, adv[st->num]);
@@ -820,6 +1018,19 @@ static void exec(struct kstate *k, int idx)
 		else
 			scn_pass(&res, "ok");
 		break;
+	case SK_KSM_MERGE: {
+		char why[160];
+
+		if (ksm_merge_now(why, sizeof(why))) {
+			/* nothing merged: every mapping's later rows are not pinmm's state */
+			for (int i = 0; i < s->nr_maps; i++)
+				if (!k->map_skipped_at[i])
+					k->map_skipped_at[i] = st->line;
+			scn_skip(&res, "%s", why);
+		} else
+			scn_pass(&res, "ok");
+		break;
+	}
 	case SK_COUNTERS:
 		stat_refresh();
 		k->acq0 = read_vmstat("nr_foll_pin_acquired");
@@ -877,6 +1088,34 @@ static void exec(struct kstate *k, int idx)
 			scn_pass(&res, "%s", obs);
 		else
 			scn_fail(&res, obs, "expected %ldK", st->num);
+		break;
+	}
+	case SK_EXPECT_SWAPPED: {
+		long n = pages_swapped(addr, len), all = (long)(len / KPAGE);
+		bool want = st->num == 1;
+
+		/* cow.c skips its swap rows when MADV_PAGEOUT could not swap */
+		if (!kernel_has_swap())
+			scn_skip(&res, "no swap area on this kernel");
+		else if (n < 0)
+			scn_fail(&res, "none", "no /proc/self/pagemap");
+		else if (want ? n == all : n == 0)
+			scn_pass(&res, "%s", want ? "yes" : "no");
+		else
+			scn_fail(&res, n == all ? "yes" : n ? "part" : "no", "%ld of %ld pages swapped",
+				 n, all);
+		break;
+	}
+	case SK_EXPECT_KSM: {
+		uint64_t pfn = frame_at(addr);
+		int ksm = pfn ? kpageflag(pfn, KPF_KSM) : -1;
+
+		if (ksm < 0)
+			scn_fail(&res, "none", "nothing mapped, or no /proc/kpageflags");
+		else if (ksm == (st->num == 1))
+			scn_pass(&res, "%s", ksm ? "yes" : "no");
+		else
+			scn_fail(&res, ksm ? "yes" : "no", "KSM bit of /proc/kpageflags");
 		break;
 	}
 	case SK_EXPECT_THP: {
@@ -965,16 +1204,20 @@ static int k_run(const struct scenario *s, struct scn_result *res, char *err, si
 {
 	struct krecord rec;
 	int p[2], status;
+	long old_nr;
 	pid_t pid;
 
 	if (pipe(p)) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		return -errno;
 	}
+	old_nr = k_hugetlb_setup(s);
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
+		if (old_nr >= 0)
+			k_sysctl_write(K_NR_HUGEPAGES, old_nr);
 		return -EAGAIN;
 	}
 	if (!pid) {
@@ -987,6 +1230,9 @@ static int k_run(const struct scenario *s, struct scn_result *res, char *err, si
 			res[rec.idx] = rec.r;
 	close(p[0]);
 	waitpid(pid, &status, 0);
+	/* the worker's hugetlb pages are free again: give the pool back */
+	if (old_nr >= 0 && !k_sysctl_write(K_NR_HUGEPAGES, old_nr))
+		fprintf(stderr, "pinmm run: could not restore %s to %ld\n", K_NR_HUGEPAGES, old_nr);
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		snprintf(err, errlen, "%s: the kernel worker died (status %#x)", s->path, status);
 		return -ECHILD;

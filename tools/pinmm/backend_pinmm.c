@@ -10,12 +10,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pinmm/ksm.h>
 #include <pinmm/drivers.h>
 #include <pinmm/fs.h>
 #include <pinmm/machine.h>
+#include <pinmm/memory.h>
 #include <pinmm/mm.h>
 #include <pinmm/mman.h>
 #include <pinmm/shmem_fs.h>
+#include <pinmm/swap.h>
 #include <pinmm/task.h>
 #include <pinmm/uaccess.h>
 #include <pinmm/vmstat.h>
@@ -88,9 +91,20 @@ static int make_file(struct pm_run *r, int fi)
 	if (sf->kind == FK_DISK)
 		f = filp_open(sf->name, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	else
-		f = memfd_alloc_file(sf->name, 0);
+		f = memfd_alloc_file(sf->name, sf->kind == FK_MEMFD_HUGETLB ? MFD_HUGETLB : 0);
 	if (IS_ERR(f))
 		return (int)PTR_ERR(f);
+	if (sf->kind == FK_MEMFD_HUGETLB) {
+		/* no write(2) on hugetlbfs: the size alone, zeroes on first touch */
+		int err = do_ftruncate(f, (loff_t)sf->size, 0);
+
+		if (err) {
+			fput(f);
+			return err;
+		}
+		r->file[fi] = f;
+		return 0;
+	}
 	buf = malloc(sf->size);
 	if (!buf) {
 		fput(f);
@@ -117,10 +131,6 @@ static int do_map(struct pm_run *r, const struct scn_step *st, struct scn_result
 	unsigned long prot = 0, flags, addr;
 	struct file *file = NULL;
 
-	if (m->kind == MK_HUGETLB) {
-		scn_skip(res, "hugetlb is not built in pinmm yet");
-		return 0;
-	}
 	if (m->prot & SCN_PROT_READ)
 		prot |= PROT_READ;
 	if (m->prot & SCN_PROT_WRITE)
@@ -128,6 +138,7 @@ static int do_map(struct pm_run *r, const struct scn_step *st, struct scn_result
 	switch (m->kind) {
 	case MK_ANON: flags = MAP_PRIVATE | MAP_ANONYMOUS; break;
 	case MK_SHARED_ANON: flags = MAP_SHARED | MAP_ANONYMOUS; break;
+	case MK_HUGETLB: flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB; break;
 	case MK_PRIVATE_FILE: flags = MAP_PRIVATE; file = r->file[m->file]; break;
 	default: flags = MAP_SHARED; file = r->file[m->file]; break;
 	}
@@ -166,6 +177,30 @@ static unsigned long frame_at(unsigned long addr, unsigned int *order)
 		*order = folio_order(page_folio(page));
 	put_page(page);
 	return pfn;
+}
+
+/* Pages of [@addr, +@len) whose PTE holds a swap-area entry. */
+static unsigned long pages_swapped(unsigned long addr, unsigned long len)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long n = 0;
+
+	mmap_read_lock(mm);
+	for (unsigned long a = addr; a < addr + len; a += PAGE_SIZE) {
+		pmd_t *pmd = mm_find_pmd(mm, a);
+		spinlock_t *ptl;
+		pte_t *pte;
+
+		if (!pmd || pmd_leaf(pmdp_get(pmd)))
+			continue;
+		pte = pte_offset_map_lock(mm, pmd, a, &ptl);
+		if (!pte)
+			continue;
+		n += is_swapfile_pte(ptep_get(pte));
+		pte_unmap_unlock(pte, ptl);
+	}
+	mmap_read_unlock(mm);
+	return n;
 }
 
 /* Device access through handle @h: read (@write false) or write @len bytes at @off. */
@@ -408,10 +443,6 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 
 	/* steps on a mapping that could not be made are skipped with it */
 	m = scn_step_mapping(st);
-	if (m >= 0 && s->maps[m].kind == MK_HUGETLB) {
-		scn_skip(res, "hugetlb is not built in pinmm yet");
-		return 0;
-	}
 	if (m >= 0) {
 		len = scn_len(s, st, m);
 		addr = step_addr(r, st, m);
@@ -477,7 +508,10 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 			[ADV_NOHUGEPAGE] = MADV_NOHUGEPAGE, [ADV_DONTFORK] = MADV_DONTFORK,
 			[ADV_DOFORK] = MADV_DOFORK, [ADV_POPULATE_READ] = MADV_POPULATE_READ,
 			[ADV_POPULATE_WRITE] = MADV_POPULATE_WRITE,
-			[ADV_COLLAPSE] = MADV_COLLAPSE,
+			[ADV_COLLAPSE] = MADV_COLLAPSE, [ADV_COLD] = MADV_COLD,
+			[ADV_PAGEOUT] = MADV_PAGEOUT,
+			[ADV_MERGEABLE] = MADV_MERGEABLE,
+			[ADV_UNMERGEABLE] = MADV_UNMERGEABLE,
 		};
 
 		scn_check_ret(st, do_madvise(current->mm, addr, len, adv[st->num]), res);
@@ -568,6 +602,11 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 		else
 			scn_pass(res, "ok");
 		return 0;
+	case SK_KSM_MERGE:
+		/* a first pass records checksums, the second merges (src/mm/ksm.c) */
+		pinmm_ksm_scan_full(2);
+		scn_pass(res, "ok");
+		return 0;
 	case SK_COUNTERS:
 		r->acq0 = stat_get("nr_foll_pin_acquired");
 		r->rel0 = stat_get("nr_foll_pin_released");
@@ -622,6 +661,17 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 			scn_fail(res, obs, "expected %ldK", st->num);
 		return 0;
 	}
+	case SK_EXPECT_SWAPPED: {
+		unsigned long n = pages_swapped(addr, len), all = len >> PAGE_SHIFT;
+		bool want = st->num == 1;
+
+		if (want ? n == all : n == 0)
+			scn_pass(res, "%s", want ? "yes" : "no");
+		else
+			scn_fail(res, n == all ? "yes" : n ? "part" : "no", "%lu of %lu pages swapped",
+				 n, all);
+		return 0;
+	}
 	case SK_EXPECT_THP: {
 		unsigned int order = 0;
 		bool thp;
@@ -635,6 +685,18 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 			scn_pass(res, "%s", thp ? "yes" : "no");
 		else
 			scn_fail(res, thp ? "yes" : "no", "folio order %u", order);
+		return 0;
+	}
+	case SK_EXPECT_KSM: {
+		unsigned long pfn = frame_at(addr, NULL);
+		bool ksm = pfn && folio_test_ksm(pfn_folio(pfn - 1));
+
+		if (!pfn)
+			scn_fail(res, "none", "nothing mapped");
+		else if (ksm == (st->num == 1))
+			scn_pass(res, "%s", ksm ? "yes" : "no");
+		else
+			scn_fail(res, ksm ? "yes" : "no", "PAGE_MAPPING_KSM of the folio");
 		return 0;
 	}
 	default:
@@ -669,6 +731,7 @@ static int pm_run(const struct scenario *s, struct scn_result *res, char *err, s
 	cfg.movable_bytes = s->movable;
 	cfg.cma_bytes = s->cma;
 	cfg.pmem_bytes = 0;
+	cfg.nr_hugepages = scn_hugetlb_pages(s);
 	t0 = now_ns();
 	e = pinmm_boot(&cfg);
 	scn_pinmm_boot_ns += now_ns() - t0;
@@ -678,6 +741,12 @@ static int pm_run(const struct scenario *s, struct scn_result *res, char *err, s
 		return e;
 	}
 	scn_pinmm_boots++;
+	if (s->swap && (e = pinmm_swapon(NULL, s->swap)) < 0) {
+		snprintf(err, errlen, "%s: swapon: %s", s->path, strerror(-e));
+		pinmm_shutdown();
+		free(r);
+		return e;
+	}
 	r->s = s;
 	r->res = res;
 	r->main = pinmm_task_create("scenario");

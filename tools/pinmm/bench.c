@@ -26,6 +26,7 @@
 #include <pinmm/bug.h>
 #include <pinmm/gup.h>
 #include <pinmm/gup_test.h>
+#include <pinmm/hugetlb.h>
 #include <pinmm/mman.h>
 #include <pinmm/task.h>
 #include <pthread.h>
@@ -93,7 +94,7 @@ static void report_lines(const struct bench_opts *o, double pin_ns, double unpin
 
 	snprintf(name, sizeof(name), "%s%s-%s", cmd_short_name(o->cmd),
 		 (o->gup_flags & FOLL_LONGTERM) && o->cmd != PIN_LONGTERM_BENCHMARK ?
-		 "-longterm" : "", o->thp ? "thp" : "4k");
+		 "-longterm" : "", o->hugetlb ? "hugetlb" : o->thp ? "thp" : "4k");
 	for (int unpin = 0; unpin < 2; unpin++) {
 		printf("REPORT name=%s-%s pinmm=%.3f", name, unpin ? "unpin" : "pin",
 		       unpin ? unpin_ns : pin_ns);
@@ -180,13 +181,66 @@ static long vmstat_read(const char *name)
 	return -1;
 }
 
+#define NR_HUGEPAGES_PATH	"/proc/sys/vm/nr_hugepages"
+
+static long sysctl_read(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static int sysctl_write(const char *path, long v)
+{
+	FILE *f = fopen(path, "w");
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	if (fprintf(f, "%ld\n", v) < 0)
+		ret = -EIO;
+	if (fclose(f))
+		ret = -errno;
+	return ret;
+}
+
 /*
- * Register @size bytes of populated anonymous memory (THP if @thp) as one
- * io_uring fixed buffer per GiB, and time registration and unregistration.
+ * -H on the live kernel: raise vm.nr_hugepages by what @size needs; *@old
+ * receives the value to restore. Return: 0, or -errno with nothing changed
+ * (no permission, or the kernel could not find the memory).
+ */
+static int kernel_hugetlb_setup(unsigned long size, long *old)
+{
+	long want, got;
+	int ret;
+
+	*old = sysctl_read(NR_HUGEPAGES_PATH);
+	if (*old < 0)
+		return -ENOENT;
+	want = *old + (long)(size / HPAGE_SIZE);
+	ret = sysctl_write(NR_HUGEPAGES_PATH, want);
+	got = sysctl_read(NR_HUGEPAGES_PATH);
+	if (ret || got < want) {
+		sysctl_write(NR_HUGEPAGES_PATH, *old);
+		return ret ? ret : -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Register @size bytes of populated anonymous memory (THP if @thp, MAP_HUGETLB
+ * if @hugetlb) as one io_uring fixed buffer per GiB, and time registration
+ * and unregistration.
  * Return: 0 with the two times set, or -errno (the caller prints a skip).
  */
-static int kernel_register(unsigned long size, bool thp, double *get_ns, double *put_ns,
-			   long *acquired, long *released)
+static int kernel_register(unsigned long size, bool thp, bool hugetlb, double *get_ns,
+			   double *put_ns, long *acquired, long *released)
 {
 	unsigned long nbuf = DIV_ROUND_UP(size, 1UL << 30), done = 0;
 	struct io_uring ring;
@@ -196,14 +250,25 @@ static int kernel_register(unsigned long size, bool thp, double *get_ns, double 
 	double t0;
 	int ret;
 
-	raw = mmap(NULL, size + PMD_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		   -1, 0);
-	if (raw == MAP_FAILED) {
-		free(iov);
-		return -ENOMEM;
+	if (hugetlb) {
+		/* the kernel aligns MAP_HUGETLB memory itself */
+		raw = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+		if (raw == MAP_FAILED) {
+			free(iov);
+			return -errno;
+		}
+		mem = raw;
+	} else {
+		raw = mmap(NULL, size + PMD_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (raw == MAP_FAILED) {
+			free(iov);
+			return -ENOMEM;
+		}
+		mem = (char *)ALIGN((unsigned long)raw, PMD_SIZE);
+		madvise(mem, size, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	}
-	mem = (char *)ALIGN((unsigned long)raw, PMD_SIZE);
-	madvise(mem, size, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	for (unsigned long off = 0; off < size; off += PAGE_SIZE)
 		mem[off] = 1;
 	for (unsigned long i = 0; i < nbuf; i++) {
@@ -230,7 +295,7 @@ static int kernel_register(unsigned long size, bool thp, double *get_ns, double 
 out_ring:
 	io_uring_queue_exit(&ring);
 out_unmap:
-	munmap(raw, size + PMD_SIZE);
+	munmap(raw, hugetlb ? size : size + PMD_SIZE);
 	free(iov);
 	return ret;
 }
@@ -254,8 +319,9 @@ int cmd_bench(struct tool_opts *to, int argc, char **argv)
 	if (ret)
 		return ret > 0 ? 0 : 2;
 	if (o.hugetlb) {
-		printf("1..0 # SKIP hugetlb (-H) is not modelled by pinmm\n");
-		return 0;
+		/* gup_test -H: the same range in 2 MiB hugetlb pages, the pool sized to it */
+		o.size = ALIGN(o.size, HPAGE_SIZE);
+		o.thp = o.nothp = false;
 	}
 	dump = o.cmd == DUMP_USER_PAGES_TEST;
 	nr_pages = o.size >> PAGE_SHIFT;
@@ -264,14 +330,18 @@ int cmd_bench(struct tool_opts *to, int argc, char **argv)
 		to->cfg.mem_bytes = ALIGN(o.size + (512UL << 20), PMD_SIZE);
 		to->cfg.movable_bytes = min(to->cfg.movable_bytes, to->cfg.mem_bytes / 4);
 	}
+	if (o.hugetlb)
+		to->cfg.nr_hugepages = max(to->cfg.nr_hugepages, o.size / HPAGE_SIZE);
 	if (tool_boot(to, "pinmm bench"))
 		return 1;
 	task = pinmm_task_create("gup_test");
 	pinmm_task_attach(task);
 	addr = vm_mmap(NULL, 0, o.size, PROT_READ | PROT_WRITE,
-		       (o.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, 0);
+		       (o.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS |
+		       (o.hugetlb ? MAP_HUGETLB : 0), 0);
 	if (IS_ERR_VALUE(addr)) {
-		fprintf(stderr, "pinmm bench: mmap of %lu MiB failed\n", o.size >> 20);
+		fprintf(stderr, "pinmm bench: mmap of %lu MiB%s failed: %s\n", o.size >> 20,
+			o.hugetlb ? " of hugetlb memory" : "", strerror((int)-(long)addr));
 		return 1;
 	}
 	if (o.thp)
@@ -335,16 +405,25 @@ int cmd_bench(struct tool_opts *to, int argc, char **argv)
 	}
 
 	if (o.kernel) {
+		long old_nr = -1;
+
+		kret = o.hugetlb ? kernel_hugetlb_setup(o.size, &old_nr) : 0;
+		if (kret)
+			printf("# kernel: cannot raise %s by %lu (%s): no hugetlb pool\n",
+			       NR_HUGEPAGES_PATH, o.size / HPAGE_SIZE, strerror(-kret));
 		/* as many tries as pinmm had, best of them, like pinmm's figure */
-		for (int rep = 0; rep < o.repeats; rep++) {
+		for (int rep = 0; !kret && rep < o.repeats; rep++) {
 			double g = 0, p = 0;
 
-			kret = kernel_register(o.size, o.thp, &g, &p, &kacq, &krel);
+			kret = kernel_register(o.size, o.thp, o.hugetlb, &g, &p, &kacq, &krel);
 			if (kret)
 				break;
 			kget = rep ? min(kget, g) : g;
 			kput = rep ? min(kput, p) : p;
 		}
+		if (old_nr >= 0 && sysctl_write(NR_HUGEPAGES_PATH, old_nr))
+			fprintf(stderr, "pinmm bench: could not restore %s to %ld\n",
+				NR_HUGEPAGES_PATH, old_nr);
 		if (kret) {
 			printf("# kernel: io_uring fixed-buffer registration unavailable (%s): skipped\n",
 			       strerror(-kret));
@@ -359,13 +438,13 @@ int cmd_bench(struct tool_opts *to, int argc, char **argv)
 	if (runs[0].pages) {
 		printf("# %s %s: best of %d: pin %.2f ns/page, unpin %.2f ns/page; mean pin %.2f, "
 		       "unpin %.2f (%lu pages, %ld per call, %d thread(s))\n",
-		       cmd_name(o.cmd), o.thp ? "THP" : "4KiB", o.repeats, pin_ns, unpin_ns,
+		       cmd_name(o.cmd), o.hugetlb ? "hugetlb" : o.thp ? "THP" : "4KiB", o.repeats, pin_ns, unpin_ns,
 		       mean_get, mean_put, nr_pages, o.nr_pages_per_call, o.threads);
 		report_lines(&o, pin_ns, unpin_ns, kret, kget / nr_pages, kput / nr_pages);
 	} else {
 		/* no REPORT line either: there is no figure to draw */
 		printf("# %s %s: no page covered in %d repeat(s) (%ld per call): no figure\n",
-		       cmd_name(o.cmd), o.thp ? "THP" : "4KiB", o.repeats, o.nr_pages_per_call);
+		       cmd_name(o.cmd), o.hugetlb ? "hugetlb" : o.thp ? "THP" : "4KiB", o.repeats, o.nr_pages_per_call);
 	}
 	if (!kret) {
 		double kp = kget / nr_pages, ku = kput / nr_pages;

@@ -28,10 +28,12 @@ static const char *const op_names[SK__NR] = {
 	[SK_ODP] = "odp", [SK_UNPIN] = "unpin", [SK_DEVICE_WRITE] = "device-write",
 	[SK_DIO_READ] = "dio-read", [SK_DIO_WRITE] = "dio-write",
 	[SK_FORCE_WRITE] = "force-write", [SK_MARK] = "mark", [SK_COUNTERS] = "counters",
+	[SK_KSM_MERGE] = "ksm-merge",
 	[SK_EXPECT_DATA] = "expect data", [SK_EXPECT_DEVICE] = "expect device",
 	[SK_EXPECT_FRAME] = "expect frame", [SK_EXPECT_ACQUIRED] = "expect acquired",
 	[SK_EXPECT_RELEASED] = "expect released", [SK_EXPECT_VMPIN] = "expect vmpin",
-	[SK_EXPECT_THP] = "expect thp",
+	[SK_EXPECT_THP] = "expect thp", [SK_EXPECT_SWAPPED] = "expect swapped",
+	[SK_EXPECT_KSM] = "expect ksm",
 };
 
 int scn_step_mapping(const struct scn_step *st)
@@ -40,6 +42,7 @@ int scn_step_mapping(const struct scn_step *st)
 	case SK_POPULATE: case SK_WRITE: case SK_MPROTECT: case SK_MUNMAP: case SK_MADVISE:
 	case SK_MREMAP:
 	case SK_DIO_READ: case SK_FORCE_WRITE: case SK_EXPECT_DATA: case SK_EXPECT_THP:
+	case SK_EXPECT_SWAPPED: case SK_EXPECT_KSM:
 		return st->a;
 	case SK_PIN: case SK_GET: case SK_REGISTER: case SK_RDMA: case SK_ODP:
 	case SK_DIO_WRITE: case SK_MARK: case SK_EXPECT_FRAME:
@@ -370,7 +373,7 @@ static int add_file(struct parser *p, struct scn_step *st)
 	long byte;
 	int col;
 
-	if (need(p, 1, "file name") || need(p, 2, "file kind (disk or memfd)"))
+	if (need(p, 1, "file name") || need(p, 2, "file kind (disk, memfd or memfd-hugetlb)"))
 		return -1;
 	if (!valid_name(p->w[1].s))
 		return perr(p, p->w[1].col, "bad file name '%s'", p->w[1].s);
@@ -387,8 +390,11 @@ static int add_file(struct parser *p, struct scn_step *st)
 		f->kind = FK_DISK;
 	else if (!strcmp(p->w[2].s, "memfd"))
 		f->kind = FK_MEMFD;
+	else if (!strcmp(p->w[2].s, "memfd-hugetlb"))
+		f->kind = FK_MEMFD_HUGETLB;
 	else
-		return perr(p, p->w[2].col, "bad file kind '%s' (disk or memfd)", p->w[2].s);
+		return perr(p, p->w[2].col, "bad file kind '%s' (disk, memfd or memfd-hugetlb)",
+			    p->w[2].s);
 	f->size = SCN_PAGE;
 	if ((v = opt(p, "size", &col))) {
 		if (parse_size_at(p, v, col, &f->size, "size"))
@@ -406,6 +412,9 @@ static int add_file(struct parser *p, struct scn_step *st)
 			return perr(p, col, "bad byte '%s' (0 to 255)", v);
 		f->fill = (int)byte;
 	}
+	/* hugetlbfs has no write(2): a hugetlb memfd is whole 2M pages of zeroes */
+	if (f->kind == FK_MEMFD_HUGETLB && (f->size % (2UL << 20) || f->fill))
+		return perr(p, p->w[2].col, "a memfd-hugetlb file is a multiple of 2M, fill=0");
 	st->a = s->nr_files++;
 	return 0;
 }
@@ -514,6 +523,10 @@ static int parse_machine(struct parser *p)
 		return -1;
 	if ((v = opt(p, "cma", &col)) && parse_size_at(p, v, col, &s->cma, "cma"))
 		return -1;
+	if ((v = opt(p, "swap", &col)) && parse_size_at(p, v, col, &s->swap, "swap"))
+		return -1;
+	if (s->swap % 4096 || s->swap > (1UL << 30))
+		return perr(p, p->w[0].col, "swap: whole pages, at most 1G");
 	if (s->mem < (16UL << 20) || s->mem > (1UL << 30) || s->mem % (2UL << 20) ||
 	    s->movable % (2UL << 20) || s->cma % (2UL << 20) ||
 	    s->movable + s->cma + (8UL << 20) > s->mem)
@@ -527,7 +540,8 @@ static const struct { const char *name; enum scn_advice adv; } advices[] = {
 	{ "dontneed", ADV_DONTNEED }, { "hugepage", ADV_HUGEPAGE },
 	{ "nohugepage", ADV_NOHUGEPAGE }, { "dontfork", ADV_DONTFORK }, { "dofork", ADV_DOFORK },
 	{ "populate-read", ADV_POPULATE_READ }, { "populate-write", ADV_POPULATE_WRITE },
-	{ "collapse", ADV_COLLAPSE },
+	{ "collapse", ADV_COLLAPSE }, { "cold", ADV_COLD }, { "pageout", ADV_PAGEOUT },
+	{ "mergeable", ADV_MERGEABLE }, { "unmergeable", ADV_UNMERGEABLE },
 };
 
 /*
@@ -606,7 +620,7 @@ static int parse_expect(struct parser *p, struct scn_step *st)
 	struct scenario *s = p->s;
 	const char *what;
 
-	if (need(p, 1, "what to expect (data, device, frame, acquired, released, vmpin, thp)"))
+	if (need(p, 1, "what to expect (data, device, frame, acquired, released, vmpin, thp, swapped)"))
 		return -1;
 	p->used[1] = true;
 	what = p->w[1].s;
@@ -668,6 +682,16 @@ static int parse_expect(struct parser *p, struct scn_step *st)
 		st->num = (long)(v / 1024);
 		return 0;
 	}
+	if (!strcmp(what, "ksm")) {
+		st->op = SK_EXPECT_KSM;
+		if (map_arg(p, 2, st, &st->a) || need(p, 3, "yes or no"))
+			return -1;
+		p->used[3] = true;
+		if (strcmp(p->w[3].s, "yes") && strcmp(p->w[3].s, "no"))
+			return perr(p, p->w[3].col, "bad ksm verdict '%s' (yes or no)", p->w[3].s);
+		st->num = !strcmp(p->w[3].s, "yes");
+		return 0;
+	}
 	if (!strcmp(what, "thp")) {
 		st->op = SK_EXPECT_THP;
 		if (map_arg(p, 2, st, &st->a) || need(p, 3, "yes or no"))
@@ -678,9 +702,19 @@ static int parse_expect(struct parser *p, struct scn_step *st)
 		st->num = !strcmp(p->w[3].s, "yes");
 		return 0;
 	}
+	if (!strcmp(what, "swapped")) {
+		st->op = SK_EXPECT_SWAPPED;
+		if (map_arg(p, 2, st, &st->a) || need(p, 3, "yes or no"))
+			return -1;
+		p->used[3] = true;
+		if (strcmp(p->w[3].s, "yes") && strcmp(p->w[3].s, "no"))
+			return perr(p, p->w[3].col, "bad swapped verdict '%s' (yes or no)", p->w[3].s);
+		st->num = !strcmp(p->w[3].s, "yes");
+		return 0;
+	}
 	return perr(p, p->w[1].col,
-		    "unknown expectation '%s' (data, device, frame, acquired, released, vmpin, thp)",
-		    what);
+		    "unknown expectation '%s' (data, device, frame, acquired, released, vmpin, thp, "
+		    "swapped, ksm)", what);
 }
 
 static int parse_step(struct parser *p, struct scn_step *st)
@@ -746,7 +780,8 @@ static int parse_step(struct parser *p, struct scn_step *st)
 			}
 		return perr(p, p->w[2].col,
 			    "bad advice '%s' (dontneed, hugepage, nohugepage, dontfork, dofork, "
-			    "populate-read, populate-write, collapse)", p->w[2].s);
+			    "populate-read, populate-write, collapse, cold, pageout, mergeable, "
+			    "unmergeable)", p->w[2].s);
 	case SK_FORK:
 		if (p->in_block >= 0)
 			return perr(p, p->w[0].col, "fork inside a block (children do not fork)");
@@ -824,6 +859,7 @@ static int parse_step(struct parser *p, struct scn_step *st)
 		st->a = r;
 		return map_arg(p, 2, st, &st->b);
 	case SK_COUNTERS:
+	case SK_KSM_MERGE:
 		return 0;
 	default:
 		return perr(p, p->w[0].col, "unknown step '%s'", verb);
@@ -953,7 +989,7 @@ static int parse_line(struct parser *p, char *line)
 	if (parse_step(p, &st))
 		return -1;
 	if (st.op != SK_FILE && st.op != SK_MAP && !scn_is_expectation(st.op) &&
-	    st.op != SK_MARK && st.op != SK_COUNTERS && st.op != SK_FORK && st.op != SK_IN &&
+	    st.op != SK_MARK && st.op != SK_COUNTERS && st.op != SK_KSM_MERGE && st.op != SK_FORK && st.op != SK_IN &&
 	    st.op != SK_EXIT && parse_expect_ret(p, &st))
 		return -1;
 	if ((st.op == SK_FILE || st.op == SK_MAP) && parse_expect_ret(p, &st))

@@ -44,6 +44,7 @@ enum scn_op {
 	SK_FORCE_WRITE,		/* force-write M BYTE: FOLL_FORCE, as /proc/self/mem */
 	SK_MARK,		/* mark LABEL M: remember the frame */
 	SK_COUNTERS,		/* counters: new baseline for acquired/released */
+	SK_KSM_MERGE,		/* ksm-merge: KSM scans until equal mergeable pages are merged */
 	/* expectations */
 	SK_EXPECT_DATA,		/* expect data M BYTE */
 	SK_EXPECT_DEVICE,	/* expect device H BYTE */
@@ -52,15 +53,18 @@ enum scn_op {
 	SK_EXPECT_RELEASED,	/* expect released N */
 	SK_EXPECT_VMPIN,	/* expect vmpin SIZE */
 	SK_EXPECT_THP,		/* expect thp M yes|no */
+	SK_EXPECT_SWAPPED,	/* expect swapped M yes|no */
+	SK_EXPECT_KSM,		/* expect ksm M yes|no: a KSM page is mapped at M+at */
 	SK__NR,
 };
 
 enum scn_map_kind { MK_ANON, MK_SHARED_ANON, MK_PRIVATE_FILE, MK_SHARED_FILE, MK_HUGETLB };
-enum scn_file_kind { FK_DISK, FK_MEMFD };
+enum scn_file_kind { FK_DISK, FK_MEMFD, FK_MEMFD_HUGETLB };
 enum scn_pin_flags { PF_WRITE = 1, PF_LONGTERM = 2, PF_FAST = 4 };
 enum scn_advice {
 	ADV_DONTNEED, ADV_HUGEPAGE, ADV_NOHUGEPAGE, ADV_DONTFORK, ADV_DOFORK,
-	ADV_POPULATE_READ, ADV_POPULATE_WRITE, ADV_COLLAPSE,
+	ADV_POPULATE_READ, ADV_POPULATE_WRITE, ADV_COLLAPSE, ADV_COLD, ADV_PAGEOUT,
+	ADV_MERGEABLE, ADV_UNMERGEABLE,
 };
 /* prot bits, as PROT_READ / PROT_WRITE */
 #define SCN_PROT_READ	1
@@ -103,6 +107,7 @@ struct scenario {
 	char title[128];
 	char skip[160];		/* skipped on every backend, with this reason */
 	unsigned long mem, movable, cma;	/* the pinmm machine */
+	unsigned long swap;		/* its swap area (memory), 0 for none */
 	struct scn_step *steps;
 	int nr_steps, cap_steps;
 	int main_nr;		/* steps[0 .. main_nr) is the main block */
@@ -167,6 +172,25 @@ struct scn_backend {
 
 extern const struct scn_backend scn_backend_pinmm;
 extern const struct scn_backend scn_backend_kernel;
+
+/*
+ * Huge pages a scenario's hugetlb mappings may need: each mapping's 2 MiB
+ * pages, once for the process and once more per child (COW copies, pinned
+ * pages copied at fork), plus one for an unshare or migration target.
+ */
+static inline unsigned long scn_hugetlb_pages(const struct scenario *s)
+{
+	unsigned long n = 0;
+
+	for (int i = 0; i < s->nr_maps; i++)
+		if (s->maps[i].kind == MK_HUGETLB ||
+		    (s->maps[i].file >= 0 && s->files[s->maps[i].file].kind == FK_MEMFD_HUGETLB))
+			n += (s->maps[i].size + (2UL << 20) - 1) >> 21;
+	for (int i = 0; i < s->nr_files; i++)
+		if (s->files[i].kind == FK_MEMFD_HUGETLB)
+			n += (s->files[i].size + (2UL << 20) - 1) >> 21;
+	return n ? n * (2 + (unsigned long)s->nr_children) + 1 : 0;
+}
 
 /* Backend helpers (run.c): set a result. */
 void scn_pass(struct scn_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hugetlbfs: files whose page cache holds 2 MiB hugetlb folios (Linux:
+ * fs/hugetlbfs/inode.c). They back memfd_create(MFD_HUGETLB) and shared
+ * MAP_HUGETLB anonymous memory (hugetlb_file_setup()), and are mapped by
+ * VM_HUGETLB VMAs whose faults src/mm/hugetlb.c handles.
+ *
+ * Reservations of shared mappings belong to the inode: one bit per huge page
+ * index, set by mmap for each index with no folio in the cache yet, cleared
+ * by the fault that adds the folio; what is left is given back at eviction.
+ * Sizes are whole huge pages (ftruncate to anything else is -EINVAL), so
+ * truncation never splits a hugetlb folio. No write(2) (Linux: -EINVAL),
+ * no seals on hugetlb memfds here.
+ */
+#include "internal.h"
+
+#include <pinmm/hugetlb.h>
+#include <pinmm/memory.h>
+#include <pinmm/mman.h>
+#include <pinmm/slab.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct hugetlbfs_inode_info {
+	struct inode vfs_inode;
+	spinlock_t resv_lock;		/* the fields below */
+	unsigned long *resv;		/* bit per huge page index: reserved, not yet in cache */
+	unsigned long resv_bits;	/* capacity of @resv */
+};
+
+static struct super_block *hugetlbfs_sb;
+
+static struct hugetlbfs_inode_info *HUGETLBFS_I(struct inode *inode)
+{
+	return container_of(inode, struct hugetlbfs_inode_info, vfs_inode);
+}
+
+#define RBITS	(8 * sizeof(unsigned long))
+
+static bool resv_test(const struct hugetlbfs_inode_info *info, unsigned long i)
+{
+	return i < info->resv_bits && ((info->resv[i / RBITS] >> (i % RBITS)) & 1);
+}
+
+static void resv_assign(struct hugetlbfs_inode_info *info, unsigned long i, bool v)
+{
+	if (v)
+		info->resv[i / RBITS] |= 1UL << (i % RBITS);
+	else
+		info->resv[i / RBITS] &= ~(1UL << (i % RBITS));
+}
+
+/* Room for indices below @nr (resv_lock held); false if no memory. */
+static bool resv_grow(struct hugetlbfs_inode_info *info, unsigned long nr)
+{
+	unsigned long words = (nr + RBITS - 1) / RBITS, old = (info->resv_bits + RBITS - 1) / RBITS;
+	unsigned long *n;
+
+	if (nr <= info->resv_bits)
+		return true;
+	n = realloc(info->resv, words * sizeof(*n));
+	if (!n)
+		return false;
+	memset(n + old, 0, (words - old) * sizeof(*n));
+	info->resv = n;
+	info->resv_bits = words * RBITS;
+	return true;
+}
+
+/*
+ * Reserve the huge pages [first, last] of @inode that are neither in the
+ * cache nor reserved yet (Linux: hugetlb_reserve_pages for VM_MAYSHARE).
+ */
+static int hugetlbfs_reserve_shared(struct inode *inode, pgoff_t first, pgoff_t last)
+{
+	struct hugetlbfs_inode_info *info = HUGETLBFS_I(inode);
+	long need = 0;
+	int err;
+
+	spin_lock(&info->resv_lock);
+	if (!resv_grow(info, last + 1)) {
+		spin_unlock(&info->resv_lock);
+		return -ENOMEM;
+	}
+	for (pgoff_t i = first; i <= last; i++) {
+		struct folio *folio;
+
+		if (resv_test(info, i))
+			continue;
+		folio = filemap_get_folio(inode->i_mapping, i << HUGETLB_PAGE_ORDER);
+		if (!IS_ERR(folio)) {
+			folio_put(folio);
+			continue;
+		}
+		need++;
+	}
+	spin_unlock(&info->resv_lock);
+	err = hugetlb_acct_pages(need);
+	if (err)
+		return err;
+	spin_lock(&info->resv_lock);
+	for (pgoff_t i = first; i <= last && need; i++) {
+		struct folio *folio;
+
+		if (resv_test(info, i))
+			continue;
+		folio = filemap_get_folio(inode->i_mapping, i << HUGETLB_PAGE_ORDER);
+		if (!IS_ERR(folio)) {
+			folio_put(folio);
+			continue;
+		}
+		resv_assign(info, i, true);
+		need--;
+	}
+	spin_unlock(&info->resv_lock);
+	if (need)	/* a racing fault filled some: give their share back */
+		hugetlb_acct_pages(-need);
+	return 0;
+}
+
+bool hugetlbfs_resv_consume(struct inode *inode, pgoff_t idx)
+{
+	struct hugetlbfs_inode_info *info = HUGETLBFS_I(inode);
+	bool had;
+
+	spin_lock(&info->resv_lock);
+	had = resv_test(info, idx);
+	if (had)
+		resv_assign(info, idx, false);
+	spin_unlock(&info->resv_lock);
+	return had;
+}
+
+void hugetlbfs_resv_restore(struct inode *inode, pgoff_t idx)
+{
+	struct hugetlbfs_inode_info *info = HUGETLBFS_I(inode);
+
+	spin_lock(&info->resv_lock);
+	resv_assign(info, idx, true);
+	spin_unlock(&info->resv_lock);
+}
+
+static int hugetlbfs_mmap_prepare(struct vm_area_desc *desc)
+{
+	struct inode *inode = file_inode(desc->file);
+	unsigned long len = desc->end - desc->start;
+	loff_t end = ((loff_t)desc->pgoff << PAGE_SHIFT) + (loff_t)len;
+	int err;
+
+	/* a huge page maps a whole folio: offset and bounds on 2 MiB */
+	if ((desc->pgoff & (HUGETLB_NR_PAGES - 1)) || ((desc->start | desc->end) & ~HPAGE_MASK))
+		return -EINVAL;
+	desc->vm_flags |= VM_HUGETLB | VM_DONTEXPAND;
+	desc->vm_ops = &hugetlb_vm_ops;
+	if (desc->vm_flags & VM_SHARED) {
+		if (!(desc->vm_flags & VM_NORESERVE)) {
+			err = hugetlbfs_reserve_shared(inode, desc->pgoff >> HUGETLB_PAGE_ORDER,
+						       ((unsigned long)end >> PMD_SHIFT) - 1);
+			if (err)
+				return err;
+		}
+	} else {
+		err = hugetlb_reserve_pages(desc->pgoff, len, desc->vm_flags, &desc->private_data);
+		if (err)
+			return err;
+	}
+	/*
+	 * Linux: a writable mapping extends the file to cover it. Under
+	 * mmap_lock, i_rwsem (which ranks above it) cannot be taken: i_size
+	 * only grows here, with a compare-and-swap.
+	 */
+	if (desc->vm_flags & VM_WRITE) {
+		long long cur = i_size_read(inode);
+
+		while (cur < end && !atomic_compare_exchange_weak(&inode->i_size, &cur, end))
+			;
+	}
+	return 0;
+}
+
+/* ftruncate: whole huge pages only, so no hugetlb folio is ever split */
+static int hugetlbfs_setsize(struct inode *inode, loff_t newsize)
+{
+	if (newsize & ~(loff_t)HPAGE_MASK)
+		return -EINVAL;
+	filemap_invalidate_lock(inode->i_mapping);
+	truncate_setsize(inode, newsize);
+	filemap_invalidate_unlock(inode->i_mapping);
+	return 0;
+}
+
+static int hugetlbfs_fsync(struct file *file, loff_t start, loff_t end, int datasync)
+{
+	(void)file;
+	(void)start;
+	(void)end;
+	(void)datasync;
+	return 0;
+}
+
+static const struct file_operations hugetlbfs_fops = {
+	.mmap_prepare = hugetlbfs_mmap_prepare,
+	.fsync = hugetlbfs_fsync,
+};
+
+static const struct inode_operations hugetlbfs_iops = {
+	.setsize = hugetlbfs_setsize,
+};
+
+static const struct address_space_operations hugetlbfs_aops = {
+	.dirty_folio = noop_dirty_folio,
+};
+
+bool is_file_hugepages(const struct file *file)
+{
+	return file && file->f_op == &hugetlbfs_fops;
+}
+
+static struct inode *hugetlbfs_alloc_inode(struct super_block *sb)
+{
+	struct hugetlbfs_inode_info *info = kzalloc(sizeof(*info), GFP_KERNEL);
+
+	(void)sb;
+	if (!info)
+		return NULL;
+	spin_lock_init(&info->resv_lock, LOCK_RANK_LEAF);
+	return &info->vfs_inode;
+}
+
+/* The cache is gone (truncate_inode_pages_final): give back what was never faulted. */
+static void hugetlbfs_evict_inode(struct inode *inode)
+{
+	struct hugetlbfs_inode_info *info = HUGETLBFS_I(inode);
+	long left = 0;
+
+	spin_lock(&info->resv_lock);
+	for (unsigned long i = 0; i < info->resv_bits; i++)
+		left += resv_test(info, i);
+	spin_unlock(&info->resv_lock);
+	if (left)
+		hugetlb_acct_pages(-left);
+}
+
+static void hugetlbfs_free_inode(struct inode *inode)
+{
+	struct hugetlbfs_inode_info *info = HUGETLBFS_I(inode);
+
+	free(info->resv);
+	kfree(info);
+}
+
+static const struct super_operations hugetlbfs_sops = {
+	.alloc_inode = hugetlbfs_alloc_inode,
+	.evict_inode = hugetlbfs_evict_inode,
+	.free_inode = hugetlbfs_free_inode,
+};
+
+struct file *hugetlb_file_setup(const char *name, size_t size, vm_flags_t acctflag)
+{
+	struct inode *inode;
+	struct file *file;
+
+	(void)acctflag;	/* reservations are taken at mmap, as Linux's VM_NORESERVE setup */
+	if (!hugetlbfs_sb)
+		return ERR_PTR(-ENODEV);
+	inode = hugetlbfs_alloc_inode(hugetlbfs_sb);
+	if (!inode)
+		return ERR_PTR(-ENOMEM);
+	snprintf(inode->i_name, sizeof(inode->i_name), "%s", name);
+	atomic_init(&inode->i_size, (loff_t)ALIGN(size, HPAGE_SIZE));
+	inode_init(inode, hugetlbfs_sb, S_IFREG | 0777, &hugetlbfs_aops, &hugetlbfs_fops,
+		   &hugetlbfs_iops);
+	inode->i_nlink = 0;	/* unlinked from birth: the last reference evicts it */
+	mapping_set_flag(inode->i_mapping, AS_LARGE_FOLIO_SUPPORT);
+	file = alloc_file(inode, O_RDWR);
+	if (IS_ERR(file))
+		iput(inode);
+	return file;
+}
+
+int hugetlbfs_init(void)
+{
+	struct super_block *sb = alloc_super("hugetlbfs");
+
+	if (!sb)
+		return -ENOMEM;
+	sb->s_op = &hugetlbfs_sops;
+	hugetlbfs_sb = sb;
+	return 0;
+}
+
+unsigned long hugetlbfs_exit(void)
+{
+	unsigned long left = 0;
+
+	if (hugetlbfs_sb)
+		left = kill_super(hugetlbfs_sb);
+	hugetlbfs_sb = NULL;
+	return left;
+}

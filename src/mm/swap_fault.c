@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The swap-in fault (Linux: do_swap_page() of mm/memory.c, kept in a file
+ * of its own so memory.c only dispatches to it).
+ *
+ * The PTE holds a swap entry. Find the folio in the swap cache, or claim
+ * the slot's cache bit, read the slot into a new folio and put it in the
+ * cache; lock it; under the PTE lock check that the entry is still there
+ * and map the page, dropping the entry's count on the slot. Exclusivity
+ * comes back as Linux decides it: the entry says the page was
+ * anon-exclusive, or the folio is new (read for this fault, no one else
+ * sees it), or ours is the only reference once the cache let go. An
+ * exclusive page is mapped writable where the VMA allows, so neither a
+ * write nor a R/O pin has anything to unshare; a shared one is mapped
+ * read-only and the next write fault decides (do_wp_page()).
+ *
+ * The swap cache keeps the folio while other entries still hold the slot
+ * (fork), so every process that faults finds the same folio; when the last
+ * entry goes the cache lets go of it (folio_free_swap(): pinmm frees swap
+ * at once, as Linux does when swap is more than half full).
+ */
+#include <pinmm/swap.h>
+
+#include <pinmm/gfp.h>
+#include <pinmm/memory.h>
+#include <pinmm/migrate.h>
+#include <pinmm/mm.h>
+#include <pinmm/pagemap.h>
+#include <pinmm/rmap.h>
+#include <pinmm/sched.h>
+#include <pinmm/vmstat.h>
+
+#include <errno.h>
+
+/* A new folio for @entry, read in and in the swap cache, locked; NULL to retry, ERR_PTR on error. */
+static struct folio *swapin_new_folio(struct vm_fault *vmf, swp_entry_t entry)
+{
+	struct folio *folio;
+	int err;
+
+	folio = folio_alloc(current_gfp_context(GFP_HIGHUSER_MOVABLE), 0);
+	if (!folio)
+		return ERR_PTR(-ENOMEM);
+	err = swapcache_prepare(entry);
+	if (err) {
+		/* -EEXIST: someone is adding or removing its folio; -ENOENT: gone */
+		folio_put(folio);
+		return NULL;
+	}
+	__folio_set_locked(folio);
+	if (add_to_swap_cache(folio, entry)) {
+		__folio_clear_locked(folio);
+		folio_put(folio);
+		put_swap_folio_entries(entry, 1);
+		return NULL;
+	}
+	/* put_swap_folio_entries() of the prepare is now the cache's to do */
+	err = swap_read_folio(folio, entry);
+	if (err) {
+		delete_from_swap_cache(folio);
+		folio_unlock(folio);
+		folio_put(folio);
+		return ERR_PTR(-EIO);
+	}
+	folio_mark_uptodate(folio);
+	folio_add_lru(folio);
+	count_vm_event(PGMAJFAULT);
+	(void)vmf;
+	return folio;
+}
+
+/* After swap_free(): may the cache let go of @folio now? (should_try_to_free_swap) */
+static bool should_free_swap(struct folio *folio)
+{
+	return folio_test_swapcache(folio) && !folio_test_writeback(folio);
+}
+
+vm_fault_t do_swap_page(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mm_struct *mm = vma->vm_mm;
+	swp_entry_t entry = pte_to_swp_entry(vmf->orig_pte);
+	struct folio *folio;
+	struct page *page;
+	bool exclusive;
+	int rmap_flags = RMAP_NONE;
+	vm_fault_t ret = 0;
+	pte_t pte;
+
+	if (unlikely(!swp_swap_info(entry))) {
+		/* a swap entry of no area: Linux's "Bad swap entry" */
+		WARN_ON_ONCE(1);
+		return VM_FAULT_SIGBUS;
+	}
+	if (anon_vma_prepare(vma))
+		return VM_FAULT_OOM;
+
+	folio = swap_cache_get_folio(entry);
+	if (!folio) {
+		folio = swapin_new_folio(vmf, entry);
+		if (IS_ERR(folio))
+			return PTR_ERR(folio) == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+		if (!folio) {
+			/* another fault or reclaim holds the slot's cache bit: retry */
+			cond_resched();
+			return 0;
+		}
+		ret |= VM_FAULT_MAJOR;
+	} else {
+		folio_lock(folio);
+	}
+	/* reclaim or another fault may have taken it out of the cache meanwhile */
+	if (!folio_test_swapcache(folio) ||
+	    swp_offset(entry) - swp_offset(folio_swap_entry(folio)) >= folio_nr_pages(folio) ||
+	    swp_type(folio_swap_entry(folio)) != swp_type(entry))
+		goto out_unlock;
+	page = folio_page(folio, swp_offset(entry) - swp_offset(folio_swap_entry(folio)));
+	if (!folio_test_uptodate(folio)) {
+		ret = VM_FAULT_SIGBUS;
+		goto out_unlock;
+	}
+
+	vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &vmf->ptl);
+	if (!vmf->pte)
+		goto out_unlock;
+	if (!pte_same(ptep_get(vmf->pte), vmf->orig_pte))
+		goto out_unmap;	/* a racing fault mapped it, or zap took the entry */
+
+	/* under the PTE lock: fork cannot share the entry now */
+	/*
+	 * Only the entry can say: a folio read for this fault is in the cache
+	 * too, where a process that shares the slot after fork will find it.
+	 */
+	exclusive = pte_swp_exclusive(vmf->orig_pte);
+	swap_free(entry);
+	if (should_free_swap(folio))
+		folio_free_swap(folio);
+	add_mm_counter(mm, MM_ANONPAGES, 1);
+	add_mm_counter(mm, MM_SWAPENTS, -1);
+	pte = mk_pte(page, vma_pte_prot(vma));
+	/*
+	 * Linux's test: certainly not shared (the entry or a new folio says so),
+	 * or ours is the only reference now that the cache let go.
+	 */
+	if (exclusive || folio_ref_count(folio) == 1) {
+		if (vma->vm_flags & VM_WRITE) {
+			pte = pte_mkwrite(pte);
+			if (vmf->flags & FAULT_FLAG_WRITE)
+				pte = pte_mkdirty(pte);
+		}
+		rmap_flags |= RMAP_EXCLUSIVE;
+	}
+	pte = pte_mkyoung(pte);
+	if (!folio_test_anon(folio)) {
+		folio_add_new_anon_rmap(folio, vma, vmf->address, rmap_flags);
+	} else {
+		folio_add_anon_rmap_pte(folio, page, vma, vmf->address, rmap_flags);
+	}
+	set_pte(vmf->pte, pte);
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+	/* our reference is the new mapping's */
+	folio_unlock(folio);
+	return ret;
+out_unmap:
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+out_unlock:
+	folio_unlock(folio);
+	folio_put(folio);
+	return ret;
+}

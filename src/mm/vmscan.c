@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Reclaim of anonymous memory: swap-out (Linux: the anon part of
+ * mm/vmscan.c shrink_folio_list(), try_to_unmap_one() of mm/rmap.c,
+ * folio_referenced()). The page-cache part is src/fs/vmscan.c.
+ *
+ * One isolated folio, in Linux's order:
+ *   1. a folio that may be pinned gets no swap space and stays
+ *      (shrink_folio_list: folio_maybe_dma_pinned -> keep);
+ *   2. folio_alloc_swap(): slots (consecutive ones for a large folio: Linux
+ *      with CONFIG_THP_SWAP swaps a THP out whole; a pinned THP could not be
+ *      split or swapped either) and a place in the swap cache; with no
+ *      room the folio stays, nothing lost;
+ *   3. try_to_unmap(): every PTE becomes a swap entry (a PMD is split to
+ *      PTEs first). An anon-exclusive page is shared first with
+ *      folio_try_share_anon_rmap_pte(), which refuses a page that got
+ *      pinned after step 1: the PTE goes back as it was, the walk stops and
+ *      the folio stays mapped (the entries already made point into the swap
+ *      cache, where a fault finds the folio);
+ *   4. the folio is written to its slots and taken out of the swap cache
+ *      if the cache and our isolation are its only references (the refcount
+ *      freeze of __remove_mapping(): a fault that found it in the cache, a
+ *      GUP, anything, keeps it), then freed.
+ *
+ * LRU aging. pinmm's LRU is PG_lru alone (src/migrate/lru.c), so kswapd-like
+ * reclaim walks user folios in pfn order from where it last stopped, a
+ * clock: an active folio becomes inactive; a referenced one (young PTEs,
+ * PG_referenced from GUP or a fault) loses its reference bits and gets a
+ * second chance; the rest are swapped out. MADV_COLD makes folios inactive
+ * and unreferenced, so the clock takes them first; MADV_PAGEOUT reclaims
+ * at once, ignoring references.
+ *
+ * Direct reclaim (an allocation that failed) only try-locks folios and
+ * anon_vmas: the allocating thread may hold one of them.
+ */
+#include <pinmm/swap.h>
+
+#include <pinmm/gfp.h>
+#include <pinmm/huge_mm.h>
+#include <pinmm/memory.h>
+#include <pinmm/migrate.h>
+#include <pinmm/mm.h>
+#include <pinmm/mmu_notifier.h>
+#include <pinmm/mmzone.h>
+#include <pinmm/pagemap.h>
+#include <pinmm/rmap.h>
+#include <pinmm/sched.h>
+#include <pinmm/vmstat.h>
+
+/* src/migrate/lru.c: NR_ISOLATED_* of an isolation that ends by freeing. */
+void folio_account_isolated(struct folio *folio, int sign);
+
+/* ---- try_to_unmap ------------------------------------------------------------------ */
+
+struct unmap_state {
+	bool refused;		/* a page may be pinned, or a VMA forbids it */
+};
+
+/* try_to_unmap_one(): one VMA; false (stop the walk) when it must stop. */
+static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma,
+			     unsigned long address, void *arg)
+{
+	struct page_vma_mapped_walk pvmw = PVMW_INIT(folio, vma, address);
+	struct unmap_state *st = arg;
+	swp_entry_t first = folio_swap_entry(folio);
+	unsigned long end = min(address + folio_size(folio), vma->vm_end);
+	struct mmu_notifier_range range;
+	bool ret = true;
+
+	/*
+	 * Shared anon memory is not swapped (Linux's is shmem); mlocked
+	 * memory stays resident.
+	 */
+	if (vma->vm_flags & (VM_SHARED | VM_LOCKED)) {
+		st->refused = true;
+		return false;
+	}
+	/* swap entries are per page: a THP mapped by a PMD is mapped by PTEs first */
+	if (folio_test_large(folio))
+		for (unsigned long a = address & PMD_MASK; a < end; a += PMD_SIZE)
+			split_huge_pmd_address(vma, max(a, vma->vm_start));
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, address & PAGE_MASK, end);
+	mmu_notifier_invalidate_range_start(&range);
+	while (page_vma_mapped_walk(&pvmw)) {
+		struct page *subpage;
+		bool anon_exclusive;
+		swp_entry_t entry;
+		pte_t pteval, swp_pte;
+
+		if (!pvmw.pte) {
+			/* a PMD came back (a racing THP fault): not this time */
+			page_vma_mapped_walk_done(&pvmw);
+			st->refused = true;
+			ret = false;
+			break;
+		}
+		pteval = ptep_get(pvmw.pte);
+		if (!pte_present(pteval))
+			continue;
+		subpage = pte_page(pteval);
+		entry = swp_entry(swp_type(first),
+				  swp_offset(first) + (unsigned long)(subpage - &folio->page));
+		anon_exclusive = PageAnonExclusive(subpage);
+		pteval = ptep_get_and_clear(pvmw.pte);
+		if (pte_dirty(pteval))
+			folio_mark_dirty(folio);
+		/*
+		 * The PTE is clear: GUP-fast cannot find the page any more, and
+		 * if it pinned it before, sharing says so (Linux:
+		 * folio_try_share_anon_rmap_pte() fails when maybe pinned).
+		 */
+		if (anon_exclusive && folio_try_share_anon_rmap_pte(folio, subpage)) {
+			set_pte(pvmw.pte, pteval);
+			page_vma_mapped_walk_done(&pvmw);
+			st->refused = true;
+			ret = false;
+			break;
+		}
+		if (swap_duplicate(entry)) {
+			if (anon_exclusive)
+				SetPageAnonExclusive(subpage);
+			set_pte(pvmw.pte, pteval);
+			page_vma_mapped_walk_done(&pvmw);
+			st->refused = true;
+			ret = false;
+			break;
+		}
+		swp_pte = swp_entry_to_pte(entry);
+		if (anon_exclusive)
+			swp_pte = pte_swp_mkexclusive(swp_pte);
+		set_pte(pvmw.pte, swp_pte);
+		add_mm_counter(vma->vm_mm, MM_ANONPAGES, -1);
+		add_mm_counter(vma->vm_mm, MM_SWAPENTS, 1);
+		folio_remove_rmap_pte(folio, subpage, vma);
+		folio_put(folio);	/* never the last: the cache and the isolation hold it */
+	}
+	mmu_notifier_invalidate_range_end(&range);
+	return ret;
+}
+
+/* Unmap @folio (locked, in the swap cache) from every mm. True if nothing maps it now. */
+static bool try_to_unmap(struct folio *folio)
+{
+	struct unmap_state st = { .refused = false };
+	struct rmap_walk_control rwc = {
+		.rmap_one = try_to_unmap_one,
+		.arg = &st,
+		.try_lock = true,
+	};
+
+	rmap_walk(folio, &rwc);
+	return !st.refused && !rwc.contended && !folio_mapped(folio);
+}
+
+/* ---- folio_referenced --------------------------------------------------------------- */
+
+static bool folio_referenced_one(struct folio *folio, struct vm_area_struct *vma,
+				 unsigned long address, void *arg)
+{
+	struct page_vma_mapped_walk pvmw = PVMW_INIT(folio, vma, address);
+	int *referenced = arg;
+
+	while (page_vma_mapped_walk(&pvmw)) {
+		if (vma->vm_flags & VM_LOCKED) {
+			/* mlocked: never reclaimed, always "referenced" */
+			page_vma_mapped_walk_done(&pvmw);
+			*referenced += 1;
+			return false;
+		}
+		if (pvmw.pte) {
+			pte_t pte = ptep_get(pvmw.pte);
+
+			if (pte_present(pte) && pte_young(pte)) {
+				set_pte(pvmw.pte, pte_mkold(pte));
+				*referenced += 1;
+			}
+		} else {
+			pmd_t pmd = pmdp_get(pvmw.pmd);
+
+			if (pmd_young(pmd)) {
+				set_pmd(pvmw.pmd, pmd_mkold(pmd));
+				*referenced += 1;
+			}
+		}
+	}
+	return true;
+}
+
+/* Young entries of locked @folio, cleared as they are counted (Linux folio_referenced). */
+static int folio_referenced(struct folio *folio)
+{
+	int referenced = 0;
+	struct rmap_walk_control rwc = {
+		.rmap_one = folio_referenced_one,
+		.arg = &referenced,
+		.try_lock = true,
+	};
+
+	if (!folio_mapped(folio))
+		return 0;
+	rmap_walk(folio, &rwc);
+	return rwc.contended ? 1 : referenced;
+}
+
+/* ---- shrink_folio_list ------------------------------------------------------------ */
+
+/* Take locked @folio, written and unmapped, out of the swap cache and free it. */
+static bool remove_swap_mapping(struct folio *folio)
+{
+	swp_entry_t entry = folio_swap_entry(folio);
+	struct swap_info_struct *si = swp_swap_info(entry);
+	unsigned long nr = folio_nr_pages(folio);
+	int refs = 1 + (int)nr;	/* the isolation's and the cache's */
+
+	xa_lock(&si->cache);
+	/*
+	 * Freeze, as __remove_mapping() does: a fault that found the folio in
+	 * the cache, a GUP-fast grab or anything else holding a reference
+	 * makes it fail, and the folio stays in the cache for them.
+	 */
+	if (!folio_ref_freeze(folio, refs)) {
+		xa_unlock(&si->cache);
+		return false;
+	}
+	if (folio_test_dirty(folio) || folio_mapped(folio)) {
+		folio_ref_unfreeze(folio, refs);
+		xa_unlock(&si->cache);
+		return false;
+	}
+	__delete_from_swap_cache(folio, entry);
+	xa_unlock(&si->cache);
+	put_swap_folio_entries(entry, nr);
+	folio_ref_unfreeze(folio, 1);
+	return true;
+}
+
+/* Swap out one locked, isolated anon folio. True if it was freed (unlocked then). */
+static bool pageout_anon_folio(struct folio *folio)
+{
+	if (!folio_test_anon(folio) || !folio_test_swapbacked(folio) ||
+	    folio_test_mlocked(folio) || folio_test_unevictable(folio))
+		return false;
+	/*
+	 * Not built: Linux swaps KSM pages too (try_to_unmap through
+	 * rmap_walk_ksm(), ksm_might_need_to_copy() at swap-in); here they stay.
+	 */
+	if (folio_test_ksm(folio))
+		return false;
+	if (!folio_test_swapcache(folio)) {
+		/*
+		 * Linux's shrink_folio_list(): a maybe-pinned anon folio is
+		 * given no swap space. A device may be writing to it: its data
+		 * must stay where the device writes.
+		 */
+		if (folio_maybe_dma_pinned(folio)) {
+			count_vm_event(PINMM_RECLAIM_PINNED_SKIP);
+			return false;
+		}
+		if (folio_alloc_swap(folio))
+			return false;	/* no area, or full: the folio stays as it is */
+		/* the area's copy is yet to be written */
+		folio_mark_dirty(folio);
+	}
+	if (folio_mapped(folio) && !try_to_unmap(folio))
+		return false;	/* stays in the swap cache; mapped entries fault it back */
+	if (folio_test_dirty(folio)) {
+		folio_clear_dirty(folio);
+		if (swap_write_folio(folio)) {
+			folio_mark_dirty(folio);
+			return false;
+		}
+	}
+	if (!remove_swap_mapping(folio))
+		return false;
+	folio_unlock(folio);
+	folio_account_isolated(folio, -1);
+	folio_put(folio);	/* the isolation's: the last one, the folio is free */
+	return true;
+}
+
+unsigned long shrink_folio_list(struct list_head *folio_list, bool ignore_references)
+{
+	unsigned long reclaimed = 0;
+	struct folio *folio, *next;
+
+	list_for_each_entry_safe(folio, next, folio_list, lru) {
+		unsigned long nr = folio_nr_pages(folio);
+
+		list_del(&folio->lru);
+		count_vm_events(PGSCAN_ANON, (long)nr);
+		/* never wait: direct reclaim may run under a folio lock */
+		if (!folio_trylock(folio)) {
+			folio_putback_lru(folio);
+			continue;
+		}
+		if (!ignore_references && folio_referenced(folio)) {
+			folio_unlock(folio);
+			folio_putback_lru(folio);
+			continue;
+		}
+		if (pageout_anon_folio(folio)) {
+			reclaimed += nr;
+			count_vm_events(PGSTEAL_ANON, (long)nr);
+			continue;
+		}
+		folio_unlock(folio);
+		folio_putback_lru(folio);
+	}
+	return reclaimed;
+}
+
+/* ---- the clock --------------------------------------------------------------------- */
+
+#define SCAN_BATCH	32
+
+static atomic_ulong scan_hand;	/* the pfn where the last scan stopped */
+
+/* swapon of the first area: the clock starts from the lowest pfn. */
+void pinmm_reclaim_reset(void)
+{
+	atomic_store_explicit(&scan_hand, 0, memory_order_relaxed);
+}
+
+/* Isolate @pfn's folio for reclaim if it is an inactive, unreferenced anon LRU folio. */
+static struct folio *scan_one(unsigned long pfn, unsigned long *step)
+{
+	struct page *page = pfn_to_page(pfn);
+	struct folio *folio;
+
+	*step = 1;
+	if (PageBuddy(page) || PageTable(page) || PageTail(page))
+		return NULL;
+	folio = page_folio(page);
+	if (!folio_test_lru(folio) || !folio_test_anon(folio) || !folio_try_get(folio))
+		return NULL;
+	if (page_folio(page) != folio || !folio_test_anon(folio)) {
+		folio_put(folio);
+		return NULL;
+	}
+	*step = folio_nr_pages(folio);
+	if (folio_test_clear_active(folio)) {
+		count_vm_event(PGDEACTIVATE);	/* aged: reclaimable next time round */
+		folio_put(folio);
+		return NULL;
+	}
+	if (folio_test_clear_referenced(folio) || !folio_trylock(folio)) {
+		folio_put(folio);	/* second chance (or busy) */
+		return NULL;
+	}
+	if (folio_referenced(folio)) {
+		folio_unlock(folio);
+		folio_put(folio);
+		return NULL;
+	}
+	folio_unlock(folio);
+	if (!folio_isolate_lru(folio)) {
+		folio_put(folio);
+		return NULL;
+	}
+	folio_put(folio);	/* the isolation holds its own */
+	return folio;
+}
+
+/* @pfn if a user zone spans it, else the start of the next one (wrapping round). */
+static unsigned long clock_pfn(unsigned long pfn)
+{
+	unsigned long next = ULONG_MAX, lowest = ULONG_MAX;
+	struct zone *zone;
+
+	for_each_populated_zone(zone) {
+		if (zone->idx == ZONE_DEVICE)
+			continue;
+		if (zone_spans_pfn(zone, pfn))
+			return pfn;
+		if (zone->zone_start_pfn > pfn)
+			next = min(next, zone->zone_start_pfn);
+		lowest = min(lowest, zone->zone_start_pfn);
+	}
+	return next != ULONG_MAX ? next : lowest;
+}
+
+unsigned long pinmm_reclaim_anon(unsigned long nr_to_reclaim)
+{
+	unsigned long reclaimed = 0, scanned = 0, total = 0;
+	struct zone *zone;
+	LIST_HEAD(batch);
+	int nr_batch = 0;
+
+	if (!pinmm_swap_active() || !nr_to_reclaim)
+		return 0;
+	for_each_populated_zone(zone)
+		if (zone->idx != ZONE_DEVICE)
+			total += zone->spanned_pages;
+	/* two turns of the clock: the first may only clear reference bits */
+	while (reclaimed < nr_to_reclaim && scanned < 2 * total) {
+		unsigned long pfn = atomic_load_explicit(&scan_hand, memory_order_relaxed);
+		unsigned long step = 1;
+		struct folio *folio = NULL;
+
+		pfn = clock_pfn(pfn);
+		folio = scan_one(pfn, &step);
+		atomic_store_explicit(&scan_hand, pfn + step, memory_order_relaxed);
+		scanned += step;
+		if (folio) {
+			list_add_tail(&folio->lru, &batch);
+			if (++nr_batch == SCAN_BATCH) {
+				reclaimed += shrink_folio_list(&batch, true);
+				nr_batch = 0;
+			}
+		}
+		if (!(scanned & 511))
+			cond_resched();
+	}
+	if (nr_batch)
+		reclaimed += shrink_folio_list(&batch, true);
+	return reclaimed;
+}
+
+unsigned long anon_direct_reclaim(unsigned long nr_pages)
+{
+	return pinmm_reclaim_anon(nr_pages);
+}

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hugetlbfs and memfd_create(MFD_HUGETLB) (Linux fs/hugetlbfs/inode.c,
+ * mm/hugetlb.c hugetlb_no_page / hugetlb_add_to_page_cache, mm/memfd.c):
+ * shared mappings map the file's 2 MiB cache folio, reserved per inode at
+ * mmap (hugetlb_reserve_pages for VM_MAYSHARE) and given back at eviction;
+ * a private mapping maps the cache folio read-only and copies it on write;
+ * MAP_SHARED|MAP_ANONYMOUS|MAP_HUGETLB is a hugetlbfs file shared across
+ * fork; sizes are whole huge pages (hugetlbfs_setattr -EINVAL); GUP-fast
+ * takes a writable long-term pin of a shared hugetlb page (no dirty
+ * tracking: gup_fast_folio_allowed) and FOLL_LONGTERM migrates a cache
+ * folio out of ZONE_MOVABLE, the cache and every mapping following it.
+ */
+#include "helpers.h"
+
+#include "gup/internal.h"
+
+#include <pinmm/hugetlb.h>
+
+#define HB	FS_BASE
+
+static struct hugetlb_counts hc(void)
+{
+	struct hugetlb_counts c;
+
+	hugetlb_read_counts(&c);
+	return c;
+}
+
+static vm_flags_t pt_vma_flags(struct mm_struct *mm, unsigned long addr)
+{
+	struct vm_area_struct *vma;
+	vm_flags_t f = 0;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, addr);
+	if (vma)
+		f = vma->vm_flags;
+	mmap_read_unlock(mm);
+	return f;
+}
+
+static void hb_teardown(const char *name, struct task_struct *t)
+{
+	if (t) {
+		pinmm_task_detach();
+		pinmm_task_exit(t);
+	}
+	rcu_barrier();
+	ok(hc().free == hc().nr && hc().resv == 0, "%s: teardown: every huge page free, none reserved",
+	   name);
+	pinmm_hugetlb_set_nr_hugepages(0);
+	test_shutdown_ok(name);
+}
+
+static void memfd_shared(void)
+{
+	struct task_struct *t;
+	struct file *f;
+	struct folio *folio;
+	long file0;
+
+	fs_boot();
+	pinmm_hugetlb_set_nr_hugepages(4);
+	t = test_process("hmemfd");
+	f = memfd_alloc_file("huge", MFD_HUGETLB);
+	ok(!IS_ERR(f) && is_file_hugepages(f), "memfd: MFD_HUGETLB gives a hugetlbfs file");
+	is_int(do_ftruncate(f, PAGE_SIZE, 0), -EINVAL,
+	       "memfd: ftruncate to a size that is not whole huge pages is -EINVAL");
+	is_int(do_ftruncate(f, 2 * HPAGE_SIZE, 0), 0, "memfd: ftruncate to 4 MiB");
+	is_uint(fs_mmap(f, HB, 2 * HPAGE_SIZE, FS_RW, MAP_SHARED, 0), HB, "memfd: MAP_SHARED of 4 MiB");
+	ok(pt_vma_flags(t->mm, HB) & VM_HUGETLB, "memfd: the VMA is VM_HUGETLB");
+	is_uint(hc().resv, 2, "memfd: mmap reserved the file's two huge pages (inode reservation)");
+	is_uint(fs_mmap(f, HB + 4 * HPAGE_SIZE, HPAGE_SIZE, FS_RW, MAP_SHARED, 0), HB + 4 * HPAGE_SIZE,
+		"memfd: a second shared mapping of the first huge page");
+	is_uint(hc().resv, 2, "memfd: it reserves nothing more (already reserved)");
+	file0 = fs_stat(NR_FILE_PAGES);
+	put_user(0x1234UL, (unsigned long __user *)(HB + 8));
+	folio = fs_cached(f, 0);
+	ok(folio && folio_test_hugetlb(folio) && test_pt_pfn(t->mm, HB) == folio_pfn(folio),
+	   "memfd: the fault put a hugetlb folio in the cache and mapped it");
+	{
+		unsigned long v = 0;
+
+		get_user(v, (unsigned long __user *)(HB + 4 * HPAGE_SIZE + 8));
+		is_uint(v, 0x1234, "memfd: the other mapping sees the write");
+	}
+	is_uint(test_pt_pfn(t->mm, HB + 4 * HPAGE_SIZE + 8), folio_pfn(folio) + 0,
+		"memfd: it maps the same folio");
+	ok(hc().resv == 1 && hc().free == 3, "memfd: the fault consumed one reservation");
+	is_int(fs_stat(NR_FILE_PAGES) - file0, 0, "memfd: hugetlb cache pages are not Cached");
+	is_int(folio_mapcount(folio), 2, "memfd: mapcount 2 (two PMD mappings)");
+	folio_put(folio);
+	is_int(vm_munmap(HB, 2 * HPAGE_SIZE), 0, "memfd: munmap");
+	is_int(vm_munmap(HB + 4 * HPAGE_SIZE, HPAGE_SIZE), 0, "memfd: munmap the other");
+	ok(hc().free == 3 && hc().resv == 1, "memfd: the page stays in the cache after munmap");
+	fput(f);
+	ok(hc().free == 4 && hc().resv == 0,
+	   "memfd: the last fput evicts the file: its page and its reservation go back");
+	hb_teardown("memfd_shared", t);
+}
+
+static void private_cow_of_cache(void)
+{
+	struct task_struct *t;
+	struct file *f;
+	unsigned long v = 0, cache_pfn;
+
+	fs_boot();
+	pinmm_hugetlb_set_nr_hugepages(4);
+	t = test_process("hpriv");
+	f = memfd_alloc_file("huge", MFD_HUGETLB);
+	do_ftruncate(f, HPAGE_SIZE, 0);
+	fs_mmap(f, HB, HPAGE_SIZE, FS_RW, MAP_SHARED, 0);
+	put_user(7UL, (unsigned long __user *)HB);
+	cache_pfn = test_pt_pfn(t->mm, HB);
+	is_uint(fs_mmap(f, HB + 2 * HPAGE_SIZE, HPAGE_SIZE, FS_RW, MAP_PRIVATE, 0), HB + 2 * HPAGE_SIZE,
+		"private: MAP_PRIVATE of the same file");
+	get_user(v, (unsigned long __user *)(HB + 2 * HPAGE_SIZE));
+	ok(v == 7 && test_pt_pfn(t->mm, HB + 2 * HPAGE_SIZE) == cache_pfn,
+	   "private: a read maps the cache folio (read-only)");
+	put_user(8UL, (unsigned long __user *)(HB + 2 * HPAGE_SIZE));
+	ok(test_pt_pfn(t->mm, HB + 2 * HPAGE_SIZE) != cache_pfn && fs_anon_at(t->mm, HB + 2 * HPAGE_SIZE),
+	   "private: a write copies it into an anonymous huge page (hugetlb_wp)");
+	get_user(v, (unsigned long __user *)HB);
+	is_uint(v, 7, "private: the file keeps its data");
+	fput(f);
+	hb_teardown("private_cow_of_cache", t);
+}
+
+static void shared_anon_fork(void)
+{
+	struct task_struct *t, *child = NULL;
+	unsigned long v = 0;
+
+	fs_boot();
+	pinmm_hugetlb_set_nr_hugepages(2);
+	t = test_process("hshanon");
+	is_uint(vm_mmap(NULL, HB, HPAGE_SIZE, FS_RW,
+			MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED, 0), HB,
+		"shanon: MAP_SHARED|MAP_ANONYMOUS|MAP_HUGETLB maps (a hugetlbfs file)");
+	put_user(1UL, (unsigned long __user *)HB);
+	is_int(pinmm_fork(t, "child", &child), 0, "shanon: fork");
+	pinmm_task_attach(t);
+	put_user(2UL, (unsigned long __user *)HB);
+	pinmm_task_attach(child);
+	get_user(v, (unsigned long __user *)HB);
+	is_uint(v, 2, "shanon: the child sees the parent's later write (shared, no COW)");
+	pinmm_task_detach();
+	pinmm_task_exit(child);
+	pinmm_task_attach(t);
+	hb_teardown("shared_anon_fork", t);
+}
+
+static void longterm_migrates_cache_folio(void)
+{
+	static struct page *pages[HUGETLB_NR_PAGES];
+	struct task_struct *t;
+	struct file *f;
+	struct folio *folio;
+	struct page *page;
+	unsigned long old, v = 0;
+	long r;
+
+	test_boot(128, 32, 0);
+	pinmm_hugetlb_set_nr_hugepages(18);
+	t = test_process("hlt");
+	f = memfd_alloc_file("huge", MFD_HUGETLB);
+	do_ftruncate(f, HPAGE_SIZE, 0);
+	fs_mmap(f, HB, HPAGE_SIZE, FS_RW, MAP_SHARED, 0);
+	fs_mmap(f, HB + 2 * HPAGE_SIZE, HPAGE_SIZE, FS_RW, MAP_SHARED, 0);
+	put_user(0x55UL, (unsigned long __user *)(HB + PAGE_SIZE));
+	old = test_pt_pfn(t->mm, HB);
+	ok(folio_is_zone_movable(pfn_folio(old)), "lt: the cache folio is a movable pool page");
+	r = pin_user_pages_fast(HB + PAGE_SIZE, 1, FOLL_WRITE | FOLL_LONGTERM, &page);
+	is_int(r, 1, "lt: a writable long-term pin of a shared hugetlb page succeeds");
+	folio = page_folio(page);
+	ok(!folio_is_zone_movable(folio) && folio_test_hugetlb(folio),
+	   "lt: it pins a hugetlb folio outside ZONE_MOVABLE (migrated first)");
+	ok(fs_cached(f, 0) == folio, "lt: the page cache holds the new folio");
+	folio_put(folio);	/* fs_cached()'s reference */
+	*(unsigned long *)page_address(page) = 0x66;
+	get_user(v, (unsigned long __user *)(HB + 2 * HPAGE_SIZE + PAGE_SIZE));
+	is_uint(v, 0x66, "lt: the other mapping follows the cache: it sees the device's write");
+	unpin_user_page(page);
+	is_int(gup_fast_fallback(HB, HUGETLB_NR_PAGES, FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM |
+				 FOLL_FAST_ONLY, pages), HUGETLB_NR_PAGES,
+	       "lt: GUP-fast alone takes a writable long-term pin of the shared leaf "
+	       "(hugetlb needs no dirty tracking)");
+	unpin_user_pages(pages, HUGETLB_NR_PAGES);
+	fput(f);
+	hb_teardown("longterm_migrates_cache_folio", t);
+}
+
+static void bad_input(void)
+{
+	struct task_struct *t;
+	struct file *f;
+
+	fs_boot();
+	pinmm_hugetlb_set_nr_hugepages(1);
+	t = test_process("hbad");
+	ok(IS_ERR(memfd_alloc_file("x", 21U << 26)) &&
+	   PTR_ERR(memfd_alloc_file("x", 21U << 26)) == -EINVAL,
+	   "bad: a huge page size without MFD_HUGETLB is -EINVAL");
+	ok(PTR_ERR(memfd_alloc_file("x", MFD_HUGETLB | (30U << 26))) == -EINVAL,
+	   "bad: MFD_HUGE_1GB with no 1 GiB hstate is -EINVAL");
+	f = memfd_alloc_file("huge", MFD_HUGETLB);
+	do_ftruncate(f, 4 * HPAGE_SIZE, 0);
+	is_int((long)fs_mmap(f, HB, HPAGE_SIZE, FS_RW, MAP_SHARED, 1), -EINVAL,
+	       "bad: an offset inside a huge page is -EINVAL (hugetlbfs_file_mmap)");
+	is_int((long)fs_mmap(f, HB, 2 * HPAGE_SIZE, FS_RW, MAP_SHARED, 0), -ENOMEM,
+	       "bad: a shared mapping the pool cannot back is -ENOMEM, nothing reserved");
+	is_uint(hc().resv, 0, "bad: HugePages_Rsvd 0");
+	fput(f);
+	hb_teardown("bad_input", t);
+}
+
+int main(void)
+{
+	plan_no_plan();
+	memfd_shared();
+	private_cow_of_cache();
+	shared_anon_fork();
+	longterm_migrates_cache_folio();
+	bad_input();
+	return done_testing();
+}

@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hugetlb (Linux mm/hugetlb.c): the pool and its counters
+ * (set_max_huge_pages, the HugePages_* lines of /proc/meminfo), MAP_HUGETLB
+ * mappings and their reservations (hugetlb_reserve_pages: -ENOMEM when the
+ * pool cannot back them), faults mapping PMD leaves (hugetlb_no_page), COW
+ * of the whole 2 MiB (hugetlb_wp), fork (copy_hugetlb_page_range: shared
+ * read-only, a maybe-pinned page copied for the child), unshare for R/O
+ * pins (FAULT_FLAG_UNSHARE in hugetlb_wp), mprotect, munmap and exit giving
+ * pages back to the pool (free_huge_folio), and bad input (a split inside a
+ * huge page: hugetlb_vm_op_split -EINVAL; unknown huge page size -EINVAL).
+ */
+#include "pt_helpers.h"
+
+#include <pinmm/gup.h>
+#include <pinmm/hugetlb.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HB	PT_BASE
+#define HFLAGS	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB)
+
+static struct hugetlb_counts hc(void)
+{
+	struct hugetlb_counts c;
+
+	hugetlb_read_counts(&c);
+	return c;
+}
+
+static unsigned long hmap(unsigned long addr, unsigned long len, unsigned long flags)
+{
+	return vm_mmap(NULL, addr, len, PT_RW, flags | MAP_FIXED, 0);
+}
+
+static bool leaf_at(struct mm_struct *mm, unsigned long addr, bool *writable)
+{
+	bool leaf;
+	unsigned long v = test_pt_entry(mm, addr, &leaf);
+
+	*writable = v & _PAGE_RW;
+	return leaf && (v & _PAGE_PRESENT);
+}
+
+/* Empty the pool and check the usual teardown. */
+static void hteardown(const char *name, struct task_struct **tasks, int n)
+{
+	pinmm_task_detach();
+	for (int i = 0; i < n; i++)
+		if (tasks[i])
+			pinmm_task_exit(tasks[i]);
+	rcu_barrier();
+	is_uint(hc().resv, 0, "%s: teardown: no reservation left (HugePages_Rsvd 0)", name);
+	is_uint(hc().free, hc().nr, "%s: teardown: every huge page is free again", name);
+	is_uint(pinmm_hugetlb_set_nr_hugepages(0), 0, "%s: teardown: the pool empties", name);
+	is_uint(pinmm_frames_in_use(), 1, "%s: teardown: only the zero page is still allocated", name);
+	test_shutdown_ok(name);
+}
+
+static void pool_accounting(void)
+{
+	unsigned long used0, got;
+	struct hugetlb_counts c;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	pt_boot();
+	used0 = pinmm_frames_in_use();
+	is_uint(pinmm_hugetlb_set_nr_hugepages(4), 4, "pool: set_max_huge_pages(4) gives 4");
+	c = hc();
+	ok(c.nr == 4 && c.free == 4 && c.resv == 0 && c.surplus == 0,
+	   "pool: HugePages_Total 4, Free 4, Rsvd 0, Surp 0");
+	is_uint(pinmm_frames_in_use() - used0, 4 * HUGETLB_NR_PAGES,
+		"pool: the pool's frames left the buddy allocator (2048 frames)");
+	ok(c.nr_zone[ZONE_MOVABLE] == 4,
+	   "pool: 2 MiB pages migrate, so the pool fills ZONE_MOVABLE first (htlb_alloc_mask)");
+	f = open_memstream(&text, &len);
+	pinmm_print_meminfo(f);
+	fclose(f);
+	ok(strstr(text, "HugePages_Total:       4\n") && strstr(text, "HugePages_Free:        4\n") &&
+	   strstr(text, "Hugepagesize:       2048 kB\n") && strstr(text, "Hugetlb:            8192 kB\n"),
+	   "pool: /proc/meminfo shows HugePages_Total/Free, Hugepagesize and Hugetlb");
+	free(text);
+
+	is_uint(pinmm_hugetlb_set_nr_hugepages(1), 1, "pool: shrinking to 1 frees 3 free pages");
+	is_uint(pinmm_frames_in_use() - used0, HUGETLB_NR_PAGES, "pool: their frames are back");
+
+	/* nr_hugepages beyond memory: Linux takes what it can and says so */
+	got = pinmm_hugetlb_set_nr_hugepages(100000);
+	c = hc();
+	ok(got > 1 && got < 64 && c.nr == got && c.free == got,
+	   "pool: nr_hugepages beyond memory takes what fits (%lu of 100000)", got);
+	ok(c.nr_zone[ZONE_NORMAL] > 0 && c.nr_zone[ZONE_MOVABLE] > 0,
+	   "pool: and spills from ZONE_MOVABLE into ZONE_NORMAL");
+	is_uint(pinmm_hugetlb_set_nr_hugepages(0), 0, "pool: back to 0");
+	is_uint(pinmm_frames_in_use(), used0, "pool: every frame of the pool is back in the buddy allocator");
+	test_shutdown_ok("pool_accounting");
+}
+
+static void fault_map_and_free(void)
+{
+	struct task_struct *t;
+	struct mm_struct *mm;
+	struct folio *folio;
+	bool w, zero = true;
+	unsigned long pfn;
+
+	pt_boot();
+	pinmm_hugetlb_set_nr_hugepages(4);
+	t = test_process("hugetlb");
+	mm = t->mm;
+	is_uint(hmap(HB, 2 * HPAGE_SIZE, HFLAGS), HB, "fault: MAP_HUGETLB maps 4 MiB");
+	ok(pt_vma(mm, HB) && (pt_vma(mm, HB)->vm_flags & VM_HUGETLB),
+	   "fault: the VMA is VM_HUGETLB (no longer silently ordinary memory)");
+	is_uint(hc().resv, 2, "fault: mmap reserved both huge pages (hugetlb_reserve_pages)");
+	is_uint(hc().free, 4, "fault: nothing is taken from the pool before a fault");
+
+	is_int(pt_put(HB + 5 * PAGE_SIZE, 0xabc), 0, "fault: a write faults");
+	ok(leaf_at(mm, HB, &w) && w, "fault: a PMD leaf maps it, writable (hugetlb_no_page)");
+	folio = pt_folio(mm, HB);
+	ok(folio && folio_test_hugetlb(folio) && folio_order(folio) == HUGETLB_PAGE_ORDER,
+	   "fault: an order-9 folio of type PGTY_hugetlb (folio_test_hugetlb)");
+	ok(PageAnonExclusive(&folio->page) && folio_mapcount(folio) == 1 &&
+	   folio_ref_count(folio) == 1, "fault: anon-exclusive, mapped once, one reference");
+	ok(hc().resv == 1 && hc().free == 3, "fault: it consumed one reservation (Rsvd 1, Free 3)");
+	is_uint(pt_get(HB + 5 * PAGE_SIZE), 0xabc, "fault: the write reads back");
+	for (unsigned long i = 0; i < HUGETLB_NR_PAGES; i += 37)
+		if (i != 5 && pt_get(HB + i * PAGE_SIZE) != 0)
+			zero = false;
+	ok(zero, "fault: the rest of the huge page is zeroed");
+	is_int(global_node_page_state_snapshot(NR_ANON_MAPPED), 0,
+	       "fault: hugetlb pages are not AnonPages (HugePages_* count them)");
+
+	is_uint(pt_get(HB + HPAGE_SIZE), 0, "fault: a read fault on the second huge page");
+	ok(leaf_at(mm, HB + HPAGE_SIZE, &w) && !w,
+	   "fault: a private read fault maps the leaf read-only");
+	pfn = test_pt_pfn(mm, HB + HPAGE_SIZE);
+	pt_put(HB + HPAGE_SIZE, 7);
+	ok(test_pt_pfn(mm, HB + HPAGE_SIZE) == pfn && leaf_at(mm, HB + HPAGE_SIZE, &w) && w,
+	   "fault: the write reuses the exclusive page in place (hugetlb_wp)");
+	ok(hc().resv == 0 && hc().free == 2, "fault: both reservations consumed");
+
+	is_int(vm_munmap(HB, HPAGE_SIZE), 0, "fault: munmap of the first huge page");
+	ok(hc().free == 3 && hc().nr == 4, "fault: its page went back to the pool (free_huge_folio)");
+	is_int(do_mprotect(HB + HPAGE_SIZE, HPAGE_SIZE, PROT_READ), 0, "fault: mprotect(PROT_READ)");
+	ok(leaf_at(mm, HB + HPAGE_SIZE, &w) && !w, "fault: the leaf is read-only now");
+	is_int(pt_put(HB + HPAGE_SIZE, 8), -EFAULT, "fault: a write is refused");
+	is_int(do_mprotect(HB + HPAGE_SIZE, HPAGE_SIZE, PT_RW), 0, "fault: mprotect back to RW");
+	pt_put(HB + HPAGE_SIZE, 9);
+	ok(test_pt_pfn(mm, HB + HPAGE_SIZE) == pfn && pt_get(HB + HPAGE_SIZE) == 9,
+	   "fault: the write after mprotect reuses the same page");
+	hteardown("fault_map_and_free", &t, 1);
+}
+
+static void bad_input(void)
+{
+	struct task_struct *t;
+	unsigned long used, r;
+	bool w;
+
+	pt_boot();
+	t = test_process("bad");
+	used = pinmm_frames_in_use();
+	is_int((long)hmap(HB, HPAGE_SIZE, HFLAGS), -ENOMEM,
+	       "bad: an empty pool fails mmap with -ENOMEM (hugetlb_acct_memory)");
+	ok(!pt_vma(t->mm, HB), "bad: and leaves no VMA");
+	is_uint(pinmm_frames_in_use(), used, "bad: and no frame allocated");
+
+	pinmm_hugetlb_set_nr_hugepages(1);
+	is_int((long)hmap(HB, 2 * HPAGE_SIZE, HFLAGS), -ENOMEM,
+	       "bad: 4 MiB from a pool of one huge page: -ENOMEM, nothing reserved");
+	is_uint(hc().resv, 0, "bad: HugePages_Rsvd stays 0 after the refusal");
+	is_int((long)hmap(HB + PAGE_SIZE, HPAGE_SIZE, HFLAGS), -EINVAL,
+	       "bad: MAP_FIXED at an address not 2 MiB aligned is -EINVAL");
+	is_int((long)vm_mmap(NULL, HB, HPAGE_SIZE, PT_RW, HFLAGS | MAP_FIXED | (30UL << MAP_HUGE_SHIFT), 0),
+	       -EINVAL, "bad: MAP_HUGE_1GB with no 1 GiB hstate is -EINVAL (hstate_sizelog)");
+
+	r = hmap(HB, PAGE_SIZE, HFLAGS);
+	is_uint(r, HB, "bad: a 4 KiB MAP_HUGETLB length is rounded up to 2 MiB (ksys_mmap_pgoff)");
+	ok(pt_vma(t->mm, HB) && pt_vma(t->mm, HB)->vm_end == HB + HPAGE_SIZE,
+	   "bad: the VMA spans the whole huge page");
+	is_int(vm_munmap(HB + PAGE_SIZE, PAGE_SIZE), -EINVAL,
+	       "bad: munmap of 4 KiB inside a huge page is -EINVAL (hugetlb_vm_op_split)");
+	is_int(do_mprotect(HB, PAGE_SIZE, PROT_READ), -EINVAL,
+	       "bad: mprotect of 4 KiB of a huge page is -EINVAL");
+	pt_put(HB, 1);
+	ok(leaf_at(t->mm, HB, &w) && w && pt_get(HB) == 1, "bad: the mapping is unharmed");
+	is_int(vm_munmap(HB, HPAGE_SIZE), 0, "bad: munmap of the whole huge page");
+
+	/* MAP_NORESERVE: mmap succeeds, the fault finds no page: SIGBUS */
+	pinmm_hugetlb_set_nr_hugepages(0);
+	is_uint(hmap(HB, HPAGE_SIZE, HFLAGS | MAP_NORESERVE), HB,
+		"bad: MAP_NORESERVE maps even with an empty pool");
+	is_int(pt_put(HB, 1), -EFAULT, "bad: and the fault fails (SIGBUS: -EFAULT to uaccess)");
+	hteardown("bad_input", &t, 1);
+}
+
+/* cow.c "hugetlb" rows: fork shares, a write copies 2 MiB, the other keeps its data. */
+static void cow_after_fork(void)
+{
+	struct task_struct *t, *child = NULL;
+	struct mm_struct *mm, *cmm;
+	unsigned long pfn, copies0, reuse0;
+	struct folio *folio;
+	bool w, cw;
+
+	pt_boot();
+	pinmm_hugetlb_set_nr_hugepages(3);
+	t = test_process("parent");
+	mm = t->mm;
+	hmap(HB, HPAGE_SIZE, HFLAGS);
+	pt_put(HB + 9 * PAGE_SIZE, 100);
+	pfn = test_pt_pfn(mm, HB);
+	is_int(pinmm_fork(t, "child", &child), 0, "cow: fork succeeds");
+	cmm = child->mm;
+	folio = pfn_folio(pfn);
+	ok(test_pt_pfn(cmm, HB) == pfn && leaf_at(mm, HB, &w) && !w && leaf_at(cmm, HB, &cw) && !cw,
+	   "cow: the child maps the same huge page, both read-only (copy_hugetlb_page_range)");
+	ok(!PageAnonExclusive(&folio->page) && folio_mapcount(folio) == 2 &&
+	   folio_ref_count(folio) == 2, "cow: shared: not exclusive, mapcount 2, refcount 2");
+	is_uint(hc().resv, 0, "cow: the child owns no reservation (HPAGE_RESV_OWNER stays)");
+
+	copies0 = ev(COW_FAULT);
+	pt_put(HB + 9 * PAGE_SIZE, 200);
+	ok(test_pt_pfn(mm, HB) != pfn && leaf_at(mm, HB, &w) && w,
+	   "cow: the parent's write copies the whole huge page (hugetlb_wp)");
+	is_uint(ev(COW_FAULT) - copies0, 1, "cow: one COW copy");
+	is_uint(pt_get(HB + 9 * PAGE_SIZE), 200, "cow: the parent sees its write");
+	pinmm_task_attach(child);
+	is_uint(pt_get(HB + 9 * PAGE_SIZE), 100, "cow: the child still reads the data from fork time");
+	reuse0 = ev(COW_REUSE);
+	pt_put(HB + 9 * PAGE_SIZE, 300);
+	ok(test_pt_pfn(cmm, HB) == pfn && ev(COW_REUSE) - reuse0 == 1,
+	   "cow: the child, now the only mapper, reuses the old page (folio_mapcount == 1)");
+	pinmm_task_attach(t);
+	is_uint(pt_get(HB + 9 * PAGE_SIZE), 200, "cow: the parent does not see the child's write");
+	ok(hc().free == 1, "cow: two pages in use, one free");
+	pinmm_task_exit(child);
+	child = NULL;
+	pinmm_task_attach(t);
+	is_uint(hc().free, 2, "cow: the child's exit gave its page back to the pool");
+	hteardown("cow_after_fork", (struct task_struct *[]){ t, child }, 2);
+}
+
+/*
+ * gup_longterm / cow.c: a maybe-pinned private hugetlb page is copied for
+ * the child at fork (folio_needs_cow_for_dma); the parent keeps its page
+ * writable, and the device sees the parent's later writes.
+ */
+static void fork_with_pin(void)
+{
+	struct task_struct *t, *child = NULL;
+	struct mm_struct *mm, *cmm;
+	struct page *page;
+	unsigned long pfn;
+	bool w, cw;
+
+	pt_boot();
+	pinmm_hugetlb_set_nr_hugepages(3);
+	t = test_process("pinner");
+	mm = t->mm;
+	hmap(HB, HPAGE_SIZE, HFLAGS);
+	pt_put(HB + PAGE_SIZE, 42);
+	pfn = test_pt_pfn(mm, HB);
+	mmap_read_lock(mm);
+	is_int(pin_user_pages(HB + PAGE_SIZE, 1, FOLL_WRITE, &page), 1, "fork_pin: FOLL_PIN of a hugetlb page");
+	mmap_read_unlock(mm);
+	ok(page == pfn_to_page(pfn + 1) && folio_maybe_dma_pinned(page_folio(page)),
+	   "fork_pin: the subpage is pinned (folio_maybe_dma_pinned)");
+	is_int(pinmm_fork(t, "child", &child), 0, "fork_pin: fork succeeds");
+	cmm = child->mm;
+	ok(test_pt_pfn(cmm, HB) != pfn && test_pt_pfn(cmm, HB) != -1UL && leaf_at(cmm, HB, &cw) && cw,
+	   "fork_pin: the child gets its own copy at once (copy_hugetlb_page_range)");
+	ok(test_pt_pfn(mm, HB) == pfn && leaf_at(mm, HB, &w) && w && PageAnonExclusive(pfn_to_page(pfn)),
+	   "fork_pin: the parent keeps the pinned page, writable and exclusive");
+	pt_put(HB + PAGE_SIZE, 43);
+	is_uint(*(unsigned long *)page_address(page), 43,
+		"fork_pin: the device sees the parent's write after fork");
+	pinmm_task_attach(child);
+	is_uint(pt_get(HB + PAGE_SIZE), 42, "fork_pin: the child's copy holds the data from fork time");
+	pinmm_task_attach(t);
+	unpin_user_page(page);
+	hteardown("fork_with_pin", (struct task_struct *[]){ t, child }, 2);
+}
+
+/*
+ * A R/O long-term pin of a shared hugetlb page unshares it first
+ * (FAULT_FLAG_UNSHARE in hugetlb_wp), so the pinned page stays the parent's
+ * and sees its later writes (cow.c: "R/O longterm GUP pin ... hugetlb").
+ */
+static void unshare_ro_pin(void)
+{
+	struct task_struct *t, *child = NULL;
+	struct mm_struct *mm;
+	struct page *page;
+	unsigned long pfn;
+	bool w;
+
+	pt_boot();
+	pinmm_hugetlb_set_nr_hugepages(3);
+	t = test_process("ro");
+	mm = t->mm;
+	hmap(HB, HPAGE_SIZE, HFLAGS);
+	pt_put(HB, 5);
+	pfn = test_pt_pfn(mm, HB);
+	pinmm_fork(t, "child", &child);
+	pinmm_task_attach(t);
+	mmap_read_lock(mm);
+	is_int(pin_user_pages(HB, 1, FOLL_LONGTERM, &page), 1, "unshare: R/O long-term pin");
+	mmap_read_unlock(mm);
+	ok(page_to_pfn(page) != pfn && PageAnonExclusive(compound_head(page)),
+	   "unshare: the shared page was unshared: the pin holds an exclusive copy");
+	ok(test_pt_pfn(mm, HB) == page_to_pfn(page) && leaf_at(mm, HB, &w) && !w,
+	   "unshare: the parent maps the copy read-only (unshare does not make it writable)");
+	pt_put(HB, 6);
+	is_uint(*(unsigned long *)page_address(page), 6,
+		"unshare: the parent's write reuses the pinned page: the pin sees it");
+	pinmm_task_attach(child);
+	is_uint(pt_get(HB), 5, "unshare: the child keeps the old data");
+	pinmm_task_attach(t);
+	unpin_user_page(page);
+	hteardown("unshare_ro_pin", (struct task_struct *[]){ t, child }, 2);
+}
+
+static void exit_returns_pages(void)
+{
+	struct task_struct *t;
+
+	pt_boot();
+	pinmm_hugetlb_set_nr_hugepages(4);
+	t = test_process("exit");
+	hmap(HB, 4 * HPAGE_SIZE, HFLAGS);
+	pt_put(HB, 1);
+	pt_put(HB + 2 * HPAGE_SIZE, 1);
+	ok(hc().free == 2 && hc().resv == 2, "exit: two faulted, two still reserved");
+	is_int(vm_munmap(HB + 3 * HPAGE_SIZE, HPAGE_SIZE), 0, "exit: munmap of an unfaulted huge page");
+	is_uint(hc().resv, 1, "exit: its reservation is given back (hugetlb_vm_op_close)");
+	pinmm_task_detach();
+	pinmm_task_exit(t);
+	ok(hc().free == 4 && hc().resv == 0, "exit: exit_mmap gives every page and reservation back");
+	hteardown("exit_returns_pages", NULL, 0);
+}
+
+int main(void)
+{
+	plan_no_plan();
+	pool_accounting();
+	fault_map_and_free();
+	bad_input();
+	cow_after_fork();
+	fork_with_pin();
+	unshare_ro_pin();
+	exit_returns_pages();
+	return done_testing();
+}

@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: MIT
+/*
+ * KSM (Linux mm/ksm.c) and the pins it must respect. Each case names the
+ * Linux rule and function it checks:
+ *  - identical anon pages merge into one write-protected KSM page and the
+ *    frames come back (cmp_and_merge_page, try_to_merge_one_page,
+ *    replace_page; tools/testing/selftests/mm/ksm_tests.c "merge");
+ *  - a page with a pin or a GUP reference is never merged
+ *    (write_protect_page's expected-refcount check and
+ *    folio_try_share_anon_rmap_pte());
+ *  - a CPU write to a KSM page copies it, even when one mapping is left
+ *    (do_wp_page / wp_can_reuse_anon_folio: KSM folios are never reused);
+ *  - a R/O pin of a KSM page unshares it first, a write pin breaks COW, and
+ *    the device then sees the CPU's writes (mm/gup.c gup_must_unshare;
+ *    cow.c's R/O long-term pin rows on KSM pages);
+ *  - fork shares KSM pages and registers the child (ksm_fork); exit drops
+ *    the mm's records and the stable nodes of freed pages (ksm_exit);
+ *  - MADV_UNMERGEABLE and run=2 copy every KSM page back (break_ksm,
+ *    unmerge_and_remove_all_rmap_items);
+ *  - merging sends MMU_NOTIFY_CLEAR invalidations (write_protect_page,
+ *    replace_page);
+ *  - bad input: MADV_MERGEABLE where KSM cannot go is ignored with 0, as
+ *    Linux 6.18 answers (vma_ksm_compatible); misaligned or unmapped ranges
+ *    are -EINVAL / -ENOMEM; bad controls -EINVAL;
+ *  - ksmd, the scanner thread, merges on its own (run=1): PINMM_TEST_CONCURRENT;
+ *  - MADV_PAGEOUT with a swap area: the unique pages go to swap, the KSM page
+ *    stays (pinmm's reclaim does not swap KSM pages, docs/swap.md; Linux swaps
+ *    them through rmap_walk_ksm) and reads the same after the others come back.
+ */
+#include "pt_helpers.h"
+#include "notifier_helpers.h"
+
+#include <pinmm/gup.h>
+#include <pinmm/ksm.h>
+#include <pinmm/migrate.h>
+#include <pinmm/mmu_notifier.h>
+#include <pinmm/swap.h>
+
+#define NP 8
+
+static struct pinmm_ksm_stats stats(void)
+{
+	struct pinmm_ksm_stats st;
+
+	pinmm_ksm_get_stats(&st);
+	return st;
+}
+
+/* Fill page @i of the range with @v (every word), through the CPU. */
+static void fill(unsigned long base, int i, unsigned long v)
+{
+	for (unsigned long off = 0; off < PAGE_SIZE; off += 512)
+		pt_put(base + i * PAGE_SIZE + off, v);
+}
+
+static bool page_is(unsigned long base, int i, unsigned long v)
+{
+	for (unsigned long off = 0; off < PAGE_SIZE; off += 512)
+		if (pt_get(base + i * PAGE_SIZE + off) != v)
+			return false;
+	return true;
+}
+
+static bool is_ksm_at(struct mm_struct *mm, unsigned long addr)
+{
+	struct folio *f = pt_folio(mm, addr);
+
+	return f && folio_test_ksm(f);
+}
+
+/* A process with NP pages at PT_BASE: pages 0..same-1 hold 0x5a.., the rest unique. */
+static struct task_struct *setup(int same, bool mergeable)
+{
+	struct task_struct *t;
+
+	pt_boot();
+	t = test_process("ksm");
+	test_mmap_fixed(PT_BASE, NP * PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	for (int i = 0; i < NP; i++)
+		fill(PT_BASE, i, i < same ? 0x5a5a5a5aUL : 0x1000UL + i);
+	if (mergeable)
+		is_int(do_madvise(t->mm, PT_BASE, NP * PAGE_SIZE, MADV_MERGEABLE), 0,
+		       "madvise(MADV_MERGEABLE) on private anon memory: 0");
+	return t;
+}
+
+static void identical_pages_merge(void)
+{
+	struct task_struct *t = setup(6, true);
+	struct mm_struct *mm = t->mm;
+	unsigned long used0 = pinmm_frames_in_use(), kpfn;
+	struct pinmm_ksm_stats st;
+	bool same = true, ro = true, data = true;
+
+	ok(mm_flags_test(MMF_VM_MERGEABLE, mm) && (pt_vma(mm, PT_BASE)->vm_flags & VM_MERGEABLE),
+	   "ksm_madvise: VM_MERGEABLE set and the mm registered (MMF_VM_MERGEABLE, __ksm_enter)");
+	pinmm_ksm_scan_full(1);
+	st = stats();
+	is_uint(st.pages_shared + st.pages_sharing, 0,
+		"cmp_and_merge_page: a first look only records checksums (calc_checksum)");
+	pinmm_ksm_scan_full(1);
+	st = stats();
+	is_uint(st.pages_shared, 1, "ksm_tests merge: 6 equal pages make one KSM page (pages_shared 1)");
+	is_uint(st.pages_sharing, 5, "ksm_tests merge: 5 more sites share it (pages_sharing 5)");
+	is_uint(st.pages_unshared, 2, "the 2 unique pages wait in the unstable tree (pages_unshared 2)");
+	kpfn = test_pt_pfn(mm, PT_BASE);
+	for (int i = 0; i < 6; i++) {
+		unsigned long a = PT_BASE + i * PAGE_SIZE;
+
+		same &= test_pt_pfn(mm, a) == kpfn;
+		ro &= !pte_write(pt_pte(mm, a));
+		data &= page_is(PT_BASE, i, 0x5a5a5a5aUL);
+	}
+	ok(same && is_ksm_at(mm, PT_BASE),
+	   "replace_page: every equal page maps the one KSM folio (PAGE_MAPPING_KSM)");
+	ok(ro, "write_protect_page: every mapping of the KSM page is read-only");
+	ok(data, "merged pages read what was written");
+	ok(!PageAnonExclusive(pfn_to_page(kpfn)), "a KSM page is never PageAnonExclusive");
+	is_int(folio_mapcount(pfn_folio(kpfn)), 6, "the KSM folio is mapped 6 times");
+	is_uint(used0 - pinmm_frames_in_use(), 5, "merging gave 5 frames back to the allocator");
+	ok(!is_ksm_at(mm, PT_BASE + 6 * PAGE_SIZE) && !is_ksm_at(mm, PT_BASE + 7 * PAGE_SIZE),
+	   "unique pages are not merged");
+	pt_teardown("identical_pages_merge", (struct task_struct *[]){ t }, 1);
+}
+
+static void cpu_write_copies_ksm_page(void)
+{
+	struct task_struct *t = setup(3, true);
+	struct mm_struct *mm = t->mm;
+	unsigned long kpfn, cows;
+
+	pinmm_ksm_scan_full(2);
+	kpfn = test_pt_pfn(mm, PT_BASE);
+	ok(is_ksm_at(mm, PT_BASE + PAGE_SIZE) && test_pt_pfn(mm, PT_BASE + PAGE_SIZE) == kpfn,
+	   "three equal pages merged");
+	cows = ev(COW_FAULT);
+	fill(PT_BASE, 1, 0x77);
+	ok(test_pt_pfn(mm, PT_BASE + PAGE_SIZE) != kpfn && pte_write(pt_pte(mm, PT_BASE + PAGE_SIZE)),
+	   "do_wp_page: a write to a KSM page gets a private writable copy");
+	is_uint(ev(COW_FAULT) - cows, 1, "do_wp_page: it is a COW fault");
+	ok(page_is(PT_BASE, 0, 0x5a5a5a5aUL) && page_is(PT_BASE, 2, 0x5a5a5a5aUL) &&
+	   page_is(PT_BASE, 1, 0x77), "the other sharers still read the old contents");
+	/* one mapping left, refcount 1: still copied, never reused */
+	is_int(vm_munmap(PT_BASE + 2 * PAGE_SIZE, PAGE_SIZE), 0, "munmap one sharer");
+	ok(folio_mapcount(pfn_folio(kpfn)) == 1 && folio_ref_count(pfn_folio(kpfn)) == 1,
+	   "the KSM page is mapped once, refcount 1");
+	fill(PT_BASE, 0, 0x88);
+	ok(test_pt_pfn(mm, PT_BASE) != kpfn && page_is(PT_BASE, 0, 0x88),
+	   "wp_can_reuse_anon_folio: a KSM folio is copied even with one mapping left");
+	pinmm_ksm_scan_full(1);
+	is_uint(stats().stable_nodes, 0, "the freed KSM page's stable node is dropped (stale)");
+	pt_teardown("cpu_write_copies_ksm_page", (struct task_struct *[]){ t }, 1);
+}
+
+#define P2 (PT_BASE + 2 * PAGE_SIZE)
+
+static void pinned_page_is_not_merged(bool fast)
+{
+	struct task_struct *t = setup(3, true);
+	struct mm_struct *mm = t->mm;
+	struct page *pg = NULL;
+	const char *how = fast ? "pin_user_pages_fast" : "pin_user_pages";
+	long got;
+
+	if (fast) {
+		got = pin_user_pages_fast(P2, 1, FOLL_WRITE | FOLL_LONGTERM, &pg);
+	} else {
+		mmap_read_lock(mm);
+		got = pin_user_pages(P2, 1, FOLL_WRITE | FOLL_LONGTERM, &pg);
+		mmap_read_unlock(mm);
+	}
+	is_int(got, 1, "%s(FOLL_WRITE|FOLL_LONGTERM) pins page 2 (equal to pages 0 and 1)", how);
+	pinmm_ksm_scan_full(3);
+	ok(!is_ksm_at(mm, P2) && test_pt_pfn(mm, P2) == page_to_pfn(pg) &&
+	   pte_write(pt_pte(mm, P2)),
+	   "write_protect_page (%s): a pinned page is not merged and stays writable", how);
+	ok(is_ksm_at(mm, PT_BASE) && stats().pages_sharing == 1,
+	   "the two unpinned equal pages merged beside it (%s; sharing %lu)", how,
+	   stats().pages_sharing);
+	fill(PT_BASE, 2, 0x99);
+	ok(page_address(pg) == pfn_to_virt(test_pt_pfn(mm, P2)) &&
+	   *(unsigned long *)page_address(pg) == 0x99,
+	   "the device sees the CPU's write through the pin (%s)", how);
+	fill(PT_BASE, 2, 0x5a5a5a5aUL);
+	unpin_user_page(pg);
+	pinmm_ksm_scan_full(2);
+	ok(is_ksm_at(mm, P2) && stats().pages_sharing == 2,
+	   "after unpin the page merges (%s)", how);
+	pt_teardown(fast ? "pinned_page_is_not_merged_fast" : "pinned_page_is_not_merged",
+		    (struct task_struct *[]){ t }, 1);
+}
+
+static void referenced_page_is_not_merged(void)
+{
+	struct task_struct *t = setup(2, true);
+	struct mm_struct *mm = t->mm;
+	struct page *pg = NULL;
+
+	mmap_read_lock(mm);
+	is_int(get_user_pages(PT_BASE, 1, 0, &pg), 1, "get_user_pages (FOLL_GET) on page 0");
+	mmap_read_unlock(mm);
+	pinmm_ksm_scan_full(3);
+	ok(!is_ksm_at(mm, PT_BASE) && !is_ksm_at(mm, PT_BASE + PAGE_SIZE),
+	   "write_protect_page: mapcount + 1 != refcount (a GUP reference) refuses the merge");
+	put_page(pg);
+	pinmm_ksm_scan_full(2);
+	ok(is_ksm_at(mm, PT_BASE) && test_pt_pfn(mm, PT_BASE) == test_pt_pfn(mm, PT_BASE + PAGE_SIZE),
+	   "after put_page the two pages merge");
+	pt_teardown("referenced_page_is_not_merged", (struct task_struct *[]){ t }, 1);
+}
+
+static void pin_of_ksm_page_unshares(bool write, bool fast)
+{
+	struct task_struct *t = setup(3, true);
+	struct mm_struct *mm = t->mm;
+	unsigned int flags = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
+	const char *how = write ? (fast ? "R/W fast" : "R/W") : (fast ? "R/O fast" : "R/O");
+	struct page *pg = NULL;
+	unsigned long kpfn;
+	long got;
+
+	pinmm_ksm_scan_full(2);
+	kpfn = test_pt_pfn(mm, PT_BASE);
+	ok(is_ksm_at(mm, PT_BASE), "page 0 is a KSM page before the %s pin", how);
+	if (fast) {
+		got = pin_user_pages_fast(PT_BASE, 1, flags, &pg);
+	} else {
+		mmap_read_lock(mm);
+		got = pin_user_pages(PT_BASE, 1, flags, &pg);
+		mmap_read_unlock(mm);
+	}
+	is_int(got, 1, "%s long-term pin of a KSM page succeeds", how);
+	ok(page_to_pfn(pg) != kpfn && !folio_test_ksm(page_folio(pg)) && PageAnonExclusive(pg),
+	   write ? "FOLL_WRITE pin of a KSM page breaks COW: an exclusive private copy is pinned (%s)"
+		 : "gup_must_unshare: a R/O pin of a KSM page unshares it first (%s)", how);
+	is_uint(test_pt_pfn(mm, PT_BASE), page_to_pfn(pg), "the PTE maps the pinned copy (%s)", how);
+	ok(folio_test_ksm(pfn_folio(kpfn)) && test_pt_pfn(mm, PT_BASE + PAGE_SIZE) == kpfn,
+	   "the other sharers keep the KSM page (%s)", how);
+	fill(PT_BASE, 0, 0xabcd);
+	is_uint(test_pt_pfn(mm, PT_BASE), page_to_pfn(pg),
+		"cow.c: a CPU write after the %s pin goes to the pinned page", how);
+	is_uint(*(unsigned long *)page_address(pg), 0xabcd,
+		"cow.c: the device sees the CPU's write after the pin (%s)", how);
+	fill(PT_BASE, 0, 0x5a5a5a5aUL);
+	pinmm_ksm_scan_full(3);
+	ok(!is_ksm_at(mm, PT_BASE) && test_pt_pfn(mm, PT_BASE) == page_to_pfn(pg),
+	   "the pinned copy is never merged back while pinned (%s)", how);
+	unpin_user_page(pg);
+	pt_teardown("pin_of_ksm_page_unshares", (struct task_struct *[]){ t }, 1);
+}
+
+static void fork_and_exit(void)
+{
+	struct task_struct *t = setup(4, true), *child = NULL;
+	struct mm_struct *mm = t->mm;
+	struct pinmm_ksm_stats st;
+	unsigned long kpfn;
+
+	pinmm_ksm_scan_full(2);
+	kpfn = test_pt_pfn(mm, PT_BASE);
+	is_int(pinmm_fork(t, "child", &child), 0, "fork with KSM pages");
+	ok(test_pt_pfn(child->mm, PT_BASE + 3 * PAGE_SIZE) == kpfn &&
+	   mm_flags_test(MMF_VM_MERGEABLE, child->mm),
+	   "ksm_fork: the child maps the KSM page and is registered");
+	is_uint(stats().mm_slots, 2, "two mm slots");
+	pinmm_ksm_scan_full(2);
+	st = stats();
+	ok(st.pages_shared == 1 && st.pages_sharing == 7,
+	   "the child's mappings join the stable node (shared 1, sharing 7; got %lu, %lu)",
+	   st.pages_shared, st.pages_sharing);
+	pinmm_task_attach(child);
+	fill(PT_BASE, 0, 0x42);
+	ok(page_is(PT_BASE, 0, 0x42) && test_pt_pfn(child->mm, PT_BASE) != kpfn,
+	   "the child's write copies the KSM page");
+	pinmm_task_attach(t);
+	ok(page_is(PT_BASE, 0, 0x5a5a5a5aUL), "the parent still reads the old contents");
+	pinmm_task_detach();
+	pinmm_task_exit(child);
+	st = stats();
+	ok(st.mm_slots == 1 && st.pages_shared == 1 && st.pages_sharing == 3,
+	   "ksm_exit: the child's records go with it (slots 1, shared 1, sharing 3)");
+	pinmm_task_exit(t);
+	st = stats();
+	ok(st.mm_slots == 0 && st.stable_nodes == 0 && st.rmap_items == 0 &&
+	   st.pages_shared == 0 && st.pages_sharing == 0 && st.pages_unshared == 0,
+	   "ksm_exit: the last mapper's exit frees the stable node and every rmap item");
+	pt_teardown("fork_and_exit", (struct task_struct *[]){ NULL }, 0);
+}
+
+static void unmerge(void)
+{
+	struct task_struct *t = setup(4, true);
+	struct mm_struct *mm = t->mm;
+	unsigned long used;
+	struct pinmm_ksm_stats st;
+	bool distinct = true;
+
+	pinmm_ksm_scan_full(2);
+	used = pinmm_frames_in_use();
+	is_int(do_madvise(mm, PT_BASE, 2 * PAGE_SIZE, MADV_UNMERGEABLE), 0,
+	       "MADV_UNMERGEABLE on two of the pages: 0");
+	ok(!is_ksm_at(mm, PT_BASE) && !is_ksm_at(mm, PT_BASE + PAGE_SIZE) &&
+	   is_ksm_at(mm, PT_BASE + 2 * PAGE_SIZE),
+	   "break_ksm: the range's KSM pages are copied back, the rest stay merged");
+	ok(!(pt_vma(mm, PT_BASE)->vm_flags & VM_MERGEABLE) &&
+	   (pt_vma(mm, PT_BASE + 2 * PAGE_SIZE)->vm_flags & VM_MERGEABLE),
+	   "MADV_UNMERGEABLE clears VM_MERGEABLE on the range only");
+	is_uint(pinmm_frames_in_use() - used, 2, "two frames are taken again");
+	ok(page_is(PT_BASE, 0, 0x5a5a5a5aUL) && page_is(PT_BASE, 1, 0x5a5a5a5aUL),
+	   "the copies hold the data");
+	pinmm_ksm_scan_full(1);
+	st = stats();
+	ok(st.pages_shared == 1 && st.pages_sharing == 1,
+	   "the next scan forgets the unmerged sites (shared 1, sharing 1)");
+
+	is_int(pinmm_ksm_set_run(KSM_RUN_UNMERGE), 0, "run=2");
+	for (int i = 0; i < NP; i++)
+		distinct &= !is_ksm_at(mm, PT_BASE + i * PAGE_SIZE) &&
+			    page_is(PT_BASE, i, i < 4 ? 0x5a5a5a5aUL : 0x1000UL + i);
+	ok(distinct, "run=2: every KSM page of every mm is copied back, data intact");
+	st = stats();
+	ok(st.stable_nodes == 0 && st.rmap_items == 0 && st.pages_shared == 0 &&
+	   st.pages_sharing == 0 && st.pages_unshared == 0,
+	   "run=2: every stable node and rmap item is dropped");
+	is_int(pinmm_ksm_set_run(KSM_RUN_STOP), 0, "run=0");
+	pt_teardown("unmerge", (struct task_struct *[]){ t }, 1);
+}
+
+/* ksm_functional_tests.c test_prot_none / test_unmerge_discarded */
+static void unmerge_prot_none_and_discarded(void)
+{
+	struct task_struct *t = setup(4, true);
+	struct mm_struct *mm = t->mm;
+	bool none = true;
+
+	pinmm_ksm_scan_full(2);
+	ok(is_ksm_at(mm, PT_BASE) && is_ksm_at(mm, PT_BASE + 3 * PAGE_SIZE), "four pages merged");
+	is_int(do_madvise(mm, PT_BASE + 2 * PAGE_SIZE, 2 * PAGE_SIZE, MADV_DONTNEED), 0,
+	       "MADV_DONTNEED drops two of the KSM mappings");
+	is_int(do_mprotect(PT_BASE, 2 * PAGE_SIZE, PROT_NONE), 0, "mprotect(PROT_NONE) the others");
+	is_int(do_madvise(mm, PT_BASE, NP * PAGE_SIZE, MADV_UNMERGEABLE), 0,
+	       "MADV_UNMERGEABLE over PROT_NONE and discarded KSM pages: 0");
+	for (int i = 0; i < 4; i++)
+		none &= !is_ksm_at(mm, PT_BASE + i * PAGE_SIZE);
+	ok(none, "ksm_functional_tests prot_none/unmerge_discarded: no KSM page is mapped any more "
+	   "(break_ksm unshares without the access rights a CPU fault needs)");
+	is_int(do_mprotect(PT_BASE, 2 * PAGE_SIZE, PT_RW), 0, "mprotect back");
+	ok(page_is(PT_BASE, 0, 0x5a5a5a5aUL) && page_is(PT_BASE, 1, 0x5a5a5a5aUL) &&
+	   page_is(PT_BASE, 2, 0) && page_is(PT_BASE, 3, 0),
+	   "unmerged pages keep their data; the discarded ones read zero");
+	pt_teardown("unmerge_prot_none_and_discarded", (struct task_struct *[]){ t }, 1);
+}
+
+/*
+ * Migration of a KSM page (mm/ksm.c rmap_walk_ksm, folio_migrate_ksm): every
+ * mapping — the merged sites and a fork child that maps it without an rmap
+ * item of its own — follows the page to its new frame, and it stays KSM.
+ */
+static void ksm_page_migrates(void)
+{
+	static struct migration_target_control to_any = { .gfp_mask = GFP_USER,
+							  .reason = MR_SYSCALL };
+	struct task_struct *t = setup(3, true), *child = NULL;
+	struct mm_struct *mm = t->mm;
+	unsigned long kpfn, npfn;
+	unsigned int succ = 0;
+	struct folio *kf;
+	LIST_HEAD(list);
+	bool follow = true;
+
+	pinmm_ksm_scan_full(2);
+	kpfn = test_pt_pfn(mm, PT_BASE);
+	is_int(pinmm_fork(t, "child", &child), 0, "fork: the child maps the KSM page, no item yet");
+	kf = pfn_folio(kpfn);
+	ok(folio_test_ksm(kf) && folio_isolate_lru(kf), "the KSM folio is isolated for migration");
+	list_add_tail(&kf->lru, &list);
+	is_int(migrate_pages(&list, alloc_migration_target, NULL, (unsigned long)&to_any,
+			     MIGRATE_SYNC, MR_SYSCALL, &succ), 0,
+	       "migrate_pages() moves a KSM page (rmap_walk_ksm finds its mappings)");
+	if (!list_empty(&list)) {
+		diag("not moved: mapcount %d refcount %d", folio_mapcount(kf), folio_ref_count(kf));
+		putback_movable_pages(&list);
+	}
+	npfn = test_pt_pfn(mm, PT_BASE);
+	for (int i = 0; i < 3; i++)
+		follow &= test_pt_pfn(mm, PT_BASE + i * PAGE_SIZE) == npfn &&
+			  test_pt_pfn(child->mm, PT_BASE + i * PAGE_SIZE) == npfn &&
+			  !pte_write(pt_pte(mm, PT_BASE + i * PAGE_SIZE));
+	ok(npfn != kpfn && follow,
+	   "every mapping, the fork child's too, follows to the new frame, read-only");
+	ok(is_ksm_at(mm, PT_BASE) && folio_mapcount(pfn_folio(npfn)) == 6,
+	   "the new frame is the KSM page (folio_migrate_ksm), mapped 6 times");
+	ok(page_is(PT_BASE, 2, 0x5a5a5a5aUL), "the data moved with it");
+	pinmm_ksm_scan_full(2);
+	ok(stats().pages_shared == 1 && stats().pages_sharing == 5 && stats().stable_nodes == 1,
+	   "the stable node follows the page: the scanner finds it (shared 1, sharing 5)");
+	fill(PT_BASE, 0, 0x66);
+	ok(test_pt_pfn(mm, PT_BASE) != npfn && page_is(PT_BASE, 1, 0x5a5a5a5aUL),
+	   "a write after the move still copies");
+	pt_teardown("ksm_page_migrates", (struct task_struct *[]){ t, child }, 2);
+}
+
+static void notifier_sees_merge(void)
+{
+	struct task_struct *t = setup(2, true);
+	struct rec_notifier r;
+
+	rec_init(&r);
+	is_int(mmu_notifier_register(&r.mn, t->mm), 0, "a secondary MMU subscribes");
+	pinmm_ksm_scan_full(2);
+	ok(is_ksm_at(t->mm, PT_BASE), "the pages merged");
+	/* write_protect_page twice (both pages) and replace_page once */
+	is_int(atomic_load(&r.nr_start), 3,
+	       "write_protect_page and replace_page each invalidate the secondary MMU");
+	is_int(atomic_load(&r.nr_end), 3, "every start has its end");
+	ok(r.last_start.event == MMU_NOTIFY_CLEAR && r.last_start.end - r.last_start.start == PAGE_SIZE,
+	   "the invalidation is MMU_NOTIFY_CLEAR of one page, as Linux");
+	mmu_notifier_unregister(&r.mn, t->mm);
+	pt_teardown("notifier_sees_merge", (struct task_struct *[]){ t }, 1);
+}
+
+static void ksmd_thread_merges(void)
+{
+	struct task_struct *t = setup(5, true);
+	double deadline = now_sec() + 30;
+
+	is_int(pinmm_ksm_set_sleep_millisecs(1), 0, "sleep_millisecs=1");
+	is_int(pinmm_ksm_set_pages_to_scan(3), 0, "pages_to_scan=3");
+	is_int(pinmm_ksm_set_run(KSM_RUN_MERGE), 0, "run=1 starts ksmd");
+	while (stats().pages_sharing < 4 && now_sec() < deadline)
+		usleep(1000);
+	ok(stats().pages_sharing == 4 && is_ksm_at(t->mm, PT_BASE),
+	   "ksmd merges on its own, pages_to_scan at a time");
+	is_int(pinmm_ksm_set_run(KSM_RUN_STOP), 0, "run=0 stops it");
+	pt_teardown("ksmd_thread_merges", (struct task_struct *[]){ t }, 1);
+}
+
+static void bad_input(void)
+{
+	struct task_struct *t;
+	struct mm_struct *mm;
+	unsigned long dev;
+	struct pinmm_ksm_stats st;
+
+	pt_boot();
+	t = test_process("bad");
+	mm = t->mm;
+	test_mmap_fixed(PT_BASE, 2 * PAGE_SIZE, PT_RW, MAP_SHARED);
+	fill(PT_BASE, 0, 0x33);
+	fill(PT_BASE, 1, 0x33);
+	is_int(do_madvise(mm, PT_BASE, 2 * PAGE_SIZE, MADV_MERGEABLE), 0,
+	       "vma_ksm_compatible: MADV_MERGEABLE on shared anon memory is ignored, 0 (Linux 6.18)");
+	ok(!(pt_vma(mm, PT_BASE)->vm_flags & VM_MERGEABLE) && !mm_flags_test(MMF_VM_MERGEABLE, mm),
+	   "... VM_MERGEABLE is not set, the mm not registered");
+	dev = pinmm_map_device(pinmm_mmio_pfn, PAGE_SIZE, PT_RW);
+	ok(!IS_ERR_VALUE(dev), "a VM_PFNMAP device mapping");
+	is_int(do_madvise(mm, dev, PAGE_SIZE, MADV_MERGEABLE), 0,
+	       "MADV_MERGEABLE on a VM_PFNMAP|VM_IO mapping is ignored, 0");
+	ok(!(pt_vma(mm, dev)->vm_flags & VM_MERGEABLE), "... and not marked");
+	test_mmap_fixed(PT_BASE + 16 * PAGE_SIZE, 2 * PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	is_int(do_madvise(mm, PT_BASE + 16 * PAGE_SIZE + 1, PAGE_SIZE, MADV_MERGEABLE), -EINVAL,
+	       "madvise: a misaligned start is -EINVAL");
+	is_int(do_madvise(mm, PT_BASE + 17 * PAGE_SIZE, 4 * PAGE_SIZE, MADV_MERGEABLE), -ENOMEM,
+	       "madvise: a range running into a hole is -ENOMEM");
+	is_int(do_madvise(mm, PT_BASE + 16 * PAGE_SIZE, PAGE_SIZE, MADV_UNMERGEABLE), 0,
+	       "MADV_UNMERGEABLE on memory never merged: 0");
+	is_int(pinmm_ksm_set_run(3), -EINVAL, "run=3: -EINVAL");
+	is_int(pinmm_ksm_set_pages_to_scan(0), -EINVAL, "pages_to_scan=0: -EINVAL");
+	pinmm_ksm_scan_full(3);
+	st = stats();
+	ok(st.pages_shared == 0 && page_is(PT_BASE, 0, 0x33) && page_is(PT_BASE, 1, 0x33) &&
+	   pt_folio(mm, PT_BASE) != pt_folio(mm, PT_BASE + PAGE_SIZE),
+	   "nothing was merged or damaged");
+	pt_teardown("bad_input", (struct task_struct *[]){ t }, 1);
+}
+
+static void pageout_keeps_ksm_page(void)
+{
+	struct task_struct *t = setup(6, true);
+	struct mm_struct *mm = t->mm;
+	unsigned long kpfn;
+	int type = pinmm_swapon(NULL, 64 * PAGE_SIZE);
+	bool kept = true, data = true;
+
+	if (type < 0)
+		bail_out("pinmm_swapon = %d", type);	/* the area goes at shutdown (teardown) */
+	pinmm_ksm_scan_full(2);
+	kpfn = test_pt_pfn(mm, PT_BASE);
+	ok(is_ksm_at(mm, PT_BASE), "setup: 6 equal pages merged");
+	/* MADV_PAGEOUT passes over a folio mapped more than once: leave one mapping */
+	is_int(do_madvise(mm, PT_BASE + PAGE_SIZE, 5 * PAGE_SIZE, MADV_DONTNEED), 0,
+	       "MADV_DONTNEED of 5 of the 6 sharing pages");
+	is_int(folio_mapcount(pfn_folio(kpfn)), 1, "the KSM folio is mapped once");
+	is_int(do_madvise(mm, PT_BASE, NP * PAGE_SIZE, MADV_PAGEOUT), 0,
+	       "madvise(MADV_PAGEOUT) over the KSM page and unique pages: 0");
+	kept = pte_present(pt_pte(mm, PT_BASE)) && test_pt_pfn(mm, PT_BASE) == kpfn &&
+	       is_ksm_at(mm, PT_BASE);
+	ok(kept, "the KSM page stays mapped (pinmm does not swap KSM pages)");
+	ok(!pte_present(pt_pte(mm, PT_BASE + 6 * PAGE_SIZE)) &&
+	   !pte_present(pt_pte(mm, PT_BASE + 7 * PAGE_SIZE)),
+	   "shrink_folio_list: the unique pages went to swap");
+	for (int i = 0; i < NP; i++)
+		data &= page_is(PT_BASE, i, i == 0 ? 0x5a5a5a5aUL : i < 6 ? 0 : 0x1000UL + i);
+	ok(data, "every page reads what was written, after swap-in of the unique ones");
+	pt_teardown("pageout_keeps_ksm_page", (struct task_struct *[]){ t }, 1);
+}
+
+int main(void)
+{
+	plan_no_plan();
+	identical_pages_merge();
+	cpu_write_copies_ksm_page();
+	pinned_page_is_not_merged(false);
+	pinned_page_is_not_merged(true);
+	referenced_page_is_not_merged();
+	pin_of_ksm_page_unshares(false, false);
+	pin_of_ksm_page_unshares(false, true);
+	pin_of_ksm_page_unshares(true, false);
+	pin_of_ksm_page_unshares(true, true);
+	fork_and_exit();
+	unmerge();
+	unmerge_prot_none_and_discarded();
+	ksm_page_migrates();
+	notifier_sees_merge();
+	ksmd_thread_merges();
+	bad_input();
+	pageout_keeps_ksm_page();
+	return done_testing();
+}

@@ -1,0 +1,527 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Swap of anonymous memory and pins. The Linux rules, by kernel file and
+ * function:
+ *  R-SWAP-PIN     mm/vmscan.c shrink_folio_list(): a maybe-pinned anon folio
+ *                 gets no swap space; it stays resident and mapped.
+ *  R-UNMAP-SHARE  mm/rmap.c try_to_unmap_one() -> folio_try_share_anon_rmap_pte():
+ *                 an anon-exclusive page that may be pinned is not unmapped
+ *                 (even once it is in the swap cache).
+ *  R-SWAPIN       mm/memory.c do_swap_page(): the page comes back from the
+ *                 swap cache or the area with its data; a page that was
+ *                 anon-exclusive comes back exclusive (and writable).
+ *  R-GUP-SWAPIN   mm/gup.c faultin_page(): GUP of a swapped-out page faults it
+ *                 in; a R/O long-term pin of it needs no unshare.
+ *  R-FORK-SWAP    mm/memory.c copy_nonpresent_pte() -> swap_duplicate(): fork
+ *                 shares the slot, clears the exclusive bit on both sides.
+ *  R-ZAP-SWAP     mm/memory.c zap_nonpresent_ptes() -> free_swap_and_cache():
+ *                 unmap and exit free the slots.
+ *  R-SWAP-FULL    mm/swapfile.c folio_alloc_swap(): no slot, no swap-out,
+ *                 the folio stays; no area, anon memory is not reclaimed.
+ *  R-MADV-LRU     mm/madvise.c madvise_pageout()/can_madv_lru_vma(): locked
+ *                 VMAs give -EINVAL, shared anon memory is left alone (0).
+ *  R-THP-SWAP     mm/vmscan.c (CONFIG_THP_SWAP): an unpinned THP is swapped
+ *                 out whole; a pinned one stays (it could not even be split).
+ *  R-COLD         mm/madvise.c madvise_cold_or_pageout_pte_range() (cold): the
+ *                 pages lose their young bits and go inactive, so reclaim
+ *                 takes them before pages still in use (mm/vmscan.c
+ *                 folio_referenced(): a referenced folio is kept a round).
+ *  R-PRESSURE     mm/page_alloc.c __alloc_pages_direct_reclaim(): an
+ *                 allocation that finds memory full swaps anon memory out.
+ * Counters: pswpin/pswpout, SwapTotal/SwapFree; shutdown finds no slot in use.
+ */
+#include "../gup/helpers.h"
+
+#include <pinmm/fault-inject.h>
+#include <pinmm/pagemap.h>
+#include <pinmm/swap.h>
+
+#define SW_BASE		GT_BASE
+
+static bool is_swapped(unsigned long addr)
+{
+	bool leaf;
+	unsigned long v = test_pt_entry(current->mm, addr, &leaf);
+
+	return !leaf && is_swapfile_pte(__pte(v));
+}
+
+static unsigned long nr_swapped(unsigned long addr, unsigned long n)
+{
+	unsigned long c = 0;
+
+	for (unsigned long i = 0; i < n; i++)
+		c += is_swapped(addr + i * PAGE_SIZE);
+	return c;
+}
+
+static unsigned long swap_free_pages(void)
+{
+	unsigned long total, free;
+
+	si_swapinfo(&total, &free);
+	return free;
+}
+
+static long meminfo_kb(const char *key)
+{
+	char *buf = NULL, *p;
+	size_t len = 0;
+	long kb = -1;
+	FILE *f = open_memstream(&buf, &len);
+
+	pinmm_print_meminfo(f);
+	fclose(f);
+	p = strstr(buf, key);
+	if (p)
+		kb = strtol(p + strlen(key) + 1, NULL, 10);
+	free(buf);
+	return kb;
+}
+
+static int pageout(unsigned long addr, unsigned long len)
+{
+	return do_madvise(current->mm, addr, len, MADV_PAGEOUT);
+}
+
+static void boot_with_swap(unsigned long mem_mb, unsigned long swap_pages, bool file)
+{
+	int type;
+
+	test_boot(mem_mb, 0, 0);
+	type = pinmm_swapon(file ? "swapfile" : NULL, swap_pages * PAGE_SIZE);
+	if (type != 0)
+		bail_out("pinmm_swapon = %d", type);
+}
+
+static void teardown(const char *name, struct task_struct **t, int n)
+{
+	gt_teardown(name, t, n);
+}
+
+/* ---- swapon, meminfo, bad input -------------------------------------------------- */
+
+static void swapon_rules(void)
+{
+	struct task_struct *t[1];
+	int types[MAX_SWAPFILES];
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("swapon");
+	is_int(meminfo_kb("SwapTotal:"), 0, "meminfo: SwapTotal 0 kB with no swap area");
+	is_int(pinmm_swapon(NULL, 0), -EINVAL, "swapon: an empty area is -EINVAL");
+	is_int(pinmm_swapon(NULL, PAGE_SIZE + 1), -EINVAL, "swapon: a size not in pages is -EINVAL");
+	is_int(pinmm_swapon("a/b", PAGE_SIZE), -EINVAL, "swapon: a file name with a slash is -EINVAL");
+	types[0] = pinmm_swapon("swap0", 64 * PAGE_SIZE);
+	is_int(types[0], 0, "swapon: a host file in the file directory is area 0");
+	is_int(pinmm_swapon("swap0", PAGE_SIZE), -EEXIST, "swapon: an existing file is refused (-EEXIST)");
+	for (int i = 1; i < MAX_SWAPFILES; i++)
+		types[i] = pinmm_swapon(NULL, 16 * PAGE_SIZE);
+	is_int(types[MAX_SWAPFILES - 1], MAX_SWAPFILES - 1, "swapon: MAX_SWAPFILES areas");
+	is_int(pinmm_swapon(NULL, PAGE_SIZE), -EPERM, "swapon: one more than MAX_SWAPFILES is -EPERM");
+	is_int(meminfo_kb("SwapTotal:"), (64 + 16 * (MAX_SWAPFILES - 1)) * 4,
+	       "meminfo: SwapTotal is the sum of the areas");
+	is_int(meminfo_kb("SwapFree:"), meminfo_kb("SwapTotal:"), "meminfo: SwapFree = SwapTotal when unused");
+	for (int i = 1; i < MAX_SWAPFILES; i++)
+		pinmm_swapoff(types[i]);
+	is_int(pinmm_swapoff(5), -EINVAL, "swapoff: no such area is -EINVAL");
+	test_mmap_fixed(SW_BASE, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(SW_BASE, 4, 1);
+	is_int(pageout(SW_BASE, 4 * PAGE_SIZE), 0, "MADV_PAGEOUT: 0");
+	is_int(meminfo_kb("SwapFree:"), (64 - 4) * 4, "meminfo: SwapFree drops by what went out");
+	is_int(pinmm_swapoff(types[0]), -EBUSY, "swapoff: slots held by page tables: -EBUSY (no try_to_unuse)");
+	is_int(gt_check(SW_BASE, 4, 1), 0, "R-SWAPIN: the data reads back");
+	is_int(pinmm_swapoff(types[0]), 0, "swapoff: once swap-in freed every slot, the area goes");
+	teardown("swapon", t, 1);
+}
+
+/* ---- swap-out and swap-in -------------------------------------------------------------- */
+
+static void pageout_and_back(bool file)
+{
+	const unsigned long n = 16;
+	struct task_struct *t[1];
+	long out0, in0;
+	unsigned long free0;
+	bool all_excl = true;
+
+	boot_with_swap(TEST_MEM_MB, 256, file);
+	t[0] = test_process("pageout");
+	test_mmap_fixed(SW_BASE, n * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(SW_BASE, n, 7);
+	out0 = gt_ev(PSWPOUT);
+	in0 = gt_ev(PSWPIN);
+	free0 = swap_free_pages();
+	is_int(pageout(SW_BASE, n * PAGE_SIZE), 0, "MADV_PAGEOUT [%s]: returns 0", file ? "file" : "mem");
+	is_uint(nr_swapped(SW_BASE, n), n, "MADV_PAGEOUT [%s]: every PTE is a swap entry",
+		file ? "file" : "mem");
+	is_int(gt_ev(PSWPOUT) - out0, (long)n, "pswpout counts the %lu pages written", n);
+	is_uint(free0 - swap_free_pages(), n, "SwapFree: %lu slots in use", n);
+	is_int(global_node_page_state_snapshot(NR_ANON_MAPPED), 0, "nr_anon_pages: nothing mapped");
+	is_int(get_mm_counter(current->mm, MM_SWAPENTS), (long)n, "MM_SWAPENTS counts the entries");
+	is_uint(pinmm_frames_in_use(), 1 + 1 /* PTE table */ + 3 /* upper tables */,
+		"the frames went back to the allocator");
+	is_int(gt_check(SW_BASE, n, 7), 0, "R-SWAPIN: every page reads back its data");
+	is_int(gt_ev(PSWPIN) - in0, (long)n, "pswpin counts the %lu pages read", n);
+	is_uint(swap_free_pages(), free0, "R-SWAPIN: the last entry's swap-in frees the slot");
+	for (unsigned long i = 0; i < n; i++) {
+		struct page *p = gt_page(current->mm, SW_BASE + i * PAGE_SIZE);
+
+		all_excl &= p && PageAnonExclusive(p) && gt_writable(current->mm, SW_BASE + i * PAGE_SIZE);
+	}
+	ok(all_excl, "R-SWAPIN: pages that left anon-exclusive come back exclusive and writable");
+	is_int(get_mm_counter(current->mm, MM_SWAPENTS), 0, "MM_SWAPENTS back to 0");
+	teardown("pageout", t, 1);
+}
+
+/* ---- pins ---------------------------------------------------------------------------- */
+
+static void pinned_page_stays(void)
+{
+	struct task_struct *t[1];
+	struct page *page;
+	unsigned long pfn;
+	long r;
+
+	boot_with_swap(TEST_MEM_MB, 256, true);
+	t[0] = test_process("pinned");
+	test_mmap_fixed(SW_BASE, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(SW_BASE, 4, 3);
+	r = gt_pin(SW_BASE + PAGE_SIZE, 1, FOLL_WRITE | FOLL_LONGTERM, &page);
+	if (r != 1)
+		bail_out("pin = %ld", r);
+	pfn = page_to_pfn(page);
+	is_int(pageout(SW_BASE, 4 * PAGE_SIZE), 0, "MADV_PAGEOUT over a pinned page: 0");
+	ok(test_pt_pfn(current->mm, SW_BASE + PAGE_SIZE) == pfn,
+	   "R-SWAP-PIN: the pinned page stays resident and mapped (shrink_folio_list)");
+	is_uint(nr_swapped(SW_BASE, 4), 3, "R-SWAP-PIN: the three unpinned pages went out");
+	ok(!folio_test_swapcache(page_folio(page)) && swap_free_pages() == 256 - 3,
+	   "R-SWAP-PIN: the pinned folio was given no swap space (shrink_folio_list)");
+	pinmm_reclaim_anon(1000);
+	ok(test_pt_pfn(current->mm, SW_BASE + PAGE_SIZE) == pfn,
+	   "R-SWAP-PIN: ... and under reclaim pressure (the kswapd-like scan)");
+	gt_page_write(page, SW_BASE + PAGE_SIZE, 9);
+	is_int(gt_check(SW_BASE + PAGE_SIZE, 1, 9), 0,
+	       "R-SWAP-PIN: what the device writes, the process reads (same page)");
+	unpin_user_page(page);
+	is_int(pageout(SW_BASE, 4 * PAGE_SIZE), 0, "MADV_PAGEOUT after unpin: 0");
+	ok(is_swapped(SW_BASE + PAGE_SIZE), "R-SWAP-PIN: after unpin the page is paged out");
+	is_int(gt_check(SW_BASE + PAGE_SIZE, 1, 9), 0,
+	       "R-SWAPIN: the device's data survives swap-out and swap-in");
+	is_int(gt_check(SW_BASE, 1, 3) + gt_check(SW_BASE + 2 * PAGE_SIZE, 2, 3), 0,
+	       "R-SWAPIN: so does the rest");
+	teardown("pinned", t, 1);
+}
+
+/*
+ * A folio already in the swap cache skips shrink_folio_list()'s pin check:
+ * only try_to_unmap_one()'s folio_try_share_anon_rmap_pte() stands between
+ * a pinned page and its unmapping.
+ */
+static void swapcache_pinned_not_unmapped(void)
+{
+	struct task_struct *t[1];
+	struct folio *folio;
+	struct page *page;
+	LIST_HEAD(list);
+	long r;
+
+	boot_with_swap(TEST_MEM_MB, 256, false);
+	t[0] = test_process("share");
+	test_mmap_fixed(SW_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(SW_BASE, 1, 4);
+	r = gt_pin(SW_BASE, 1, FOLL_WRITE | FOLL_LONGTERM, &page);
+	if (r != 1)
+		bail_out("pin = %ld", r);
+	folio = page_folio(page);
+	folio_lock(folio);
+	is_int(folio_alloc_swap(folio), 0, "setup: the pinned folio is put in the swap cache");
+	folio_unlock(folio);
+	ok(folio_isolate_lru(folio), "setup: isolated for reclaim");
+	list_add(&folio->lru, &list);
+	is_uint(shrink_folio_list(&list, true), 0, "R-UNMAP-SHARE: reclaim frees nothing");
+	ok(test_pt_pfn(current->mm, SW_BASE) == page_to_pfn(page) && PageAnonExclusive(page),
+	   "R-UNMAP-SHARE: the pinned page stays mapped and exclusive "
+	   "(folio_try_share_anon_rmap_pte refused)");
+	gt_page_write(page, SW_BASE, 5);
+	is_int(gt_check(SW_BASE, 1, 5), 0, "R-UNMAP-SHARE: the device and the process share the page");
+	unpin_user_page(page);
+	teardown("swapcache pinned", t, 1);
+}
+
+static void gup_swaps_in(bool fast)
+{
+	struct task_struct *t[1];
+	struct page *page;
+	long r;
+	const char *how = fast ? "pin_user_pages_fast" : "pin_user_pages";
+
+	boot_with_swap(TEST_MEM_MB, 256, true);
+	t[0] = test_process("gup");
+	test_mmap_fixed(SW_BASE, 2 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(SW_BASE, 2, 6);
+	pageout(SW_BASE, 2 * PAGE_SIZE);
+	if (!is_swapped(SW_BASE))
+		bail_out("not swapped");
+	/* R/O long-term: what io_uring or a read-only RDMA MR does */
+	r = gt_pin_any(fast, SW_BASE, 1, FOLL_LONGTERM, &page);
+	is_int(r, 1, "R-GUP-SWAPIN [%s]: a R/O long-term pin of a swapped-out page swaps it in", how);
+	ok(r == 1 && test_pt_pfn(current->mm, SW_BASE) == page_to_pfn(page) && PageAnonExclusive(page),
+	   "R-GUP-SWAPIN [%s]: the pinned page is the mapped one, exclusive (no unshare needed)", how);
+	ok(r == 1 && gt_page_holds(page, SW_BASE, 6), "R-GUP-SWAPIN [%s]: it holds the data", how);
+	gt_fill(SW_BASE, 1, 8);
+	ok(r == 1 && gt_page_holds(page, SW_BASE, 8),
+	   "R-GUP-SWAPIN [%s]: the process's later write reaches the pinned page (no COW away)", how);
+	is_int(pageout(SW_BASE, 2 * PAGE_SIZE), 0, "MADV_PAGEOUT: 0");
+	ok(!is_swapped(SW_BASE) && is_swapped(SW_BASE + PAGE_SIZE),
+	   "R-SWAP-PIN [%s]: the pinned page stays, its neighbour goes", how);
+	if (r == 1)
+		unpin_user_page(page);
+	r = gt_pin_any(fast, SW_BASE + PAGE_SIZE, 1, FOLL_WRITE | FOLL_LONGTERM, &page);
+	ok(r == 1 && gt_page_holds(page, SW_BASE + PAGE_SIZE, 6),
+	   "R-GUP-SWAPIN [%s]: a R/W long-term pin swaps in the data too", how);
+	if (r == 1)
+		unpin_user_page(page);
+	teardown("gup swapin", t, 1);
+}
+
+/* ---- fork ---------------------------------------------------------------------------- */
+
+static void fork_with_swap_entries(void)
+{
+	const unsigned long n = 8;
+	struct task_struct *t[2];
+	unsigned long total, free0;
+	swp_entry_t e;
+	bool leaf;
+
+	boot_with_swap(TEST_MEM_MB, 256, true);
+	si_swapinfo(&total, &free0);
+	t[0] = test_process("parent");
+	test_mmap_fixed(SW_BASE, n * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(SW_BASE, n, 11);
+	pageout(SW_BASE, n * PAGE_SIZE);
+	e = pte_to_swp_entry(__pte(test_pt_entry(current->mm, SW_BASE, &leaf)));
+	ok(pte_swp_exclusive(__pte(test_pt_entry(current->mm, SW_BASE, &leaf))),
+	   "setup: the parent's entry says exclusive");
+	if (pinmm_fork(t[0], "child", &t[1]))
+		bail_out("fork");
+	pinmm_task_attach(t[0]);
+	is_int(__swap_count(e), 2, "R-FORK-SWAP: fork duplicates the slot's count (swap_duplicate)");
+	ok(!pte_swp_exclusive(__pte(test_pt_entry(current->mm, SW_BASE, &leaf))),
+	   "R-FORK-SWAP: the parent's entry is no longer exclusive");
+	pinmm_task_attach(t[1]);
+	is_uint(nr_swapped(SW_BASE, n), n, "R-FORK-SWAP: the child has the swap entries");
+	is_int(gt_check(SW_BASE, n, 11), 0, "R-FORK-SWAP: the child reads the data");
+	ok(!gt_writable(current->mm, SW_BASE),
+	   "R-SWAPIN: a shared slot's page comes back read-only (not exclusive)");
+	pinmm_task_attach(t[0]);
+	is_int(gt_check(SW_BASE, 1, 11), 0, "R-FORK-SWAP: the parent reads the data");
+	ok(test_pt_pfn(t[0]->mm, SW_BASE) == test_pt_pfn(t[1]->mm, SW_BASE),
+	   "R-FORK-SWAP: both map the one folio the swap cache kept");
+	gt_fill(SW_BASE, n, 12);
+	pinmm_task_attach(t[1]);
+	is_int(gt_check(SW_BASE, n, 11), 0, "R-FORK-SWAP: the parent's writes do not reach the child");
+	pageout(SW_BASE, n * PAGE_SIZE);
+	pinmm_task_attach(t[0]);
+	is_int(gt_check(SW_BASE, n, 12), 0, "R-FORK-SWAP: the parent keeps its own data");
+	pinmm_task_detach();
+	pinmm_task_exit(t[1]);
+	t[1] = NULL;
+	is_uint(swap_free_pages(), free0,
+		"R-ZAP-SWAP: the child's exit freed the slots its entries held");
+	pinmm_task_attach(t[0]);
+	pageout(SW_BASE, n * PAGE_SIZE);
+	is_uint(free0 - swap_free_pages(), n, "setup: the parent's pages are out again");
+	pinmm_task_detach();
+	pinmm_task_exit(t[0]);
+	t[0] = NULL;
+	is_uint(swap_free_pages(), free0, "R-ZAP-SWAP: when both have exited every slot is free");
+	is_int(global_node_page_state_snapshot(NR_SWAPCACHE), 0, "nr_swapcached: the swap cache is empty");
+	teardown("fork", t, 2);
+}
+
+/* ---- bad input ---------------------------------------------------------------------- */
+
+static void area_full_and_no_area(void)
+{
+	struct task_struct *t[1];
+
+	boot_with_swap(TEST_MEM_MB, 4, false);
+	t[0] = test_process("full");
+	test_mmap_fixed(SW_BASE, 8 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(SW_BASE, 8, 13);
+	is_int(pageout(SW_BASE, 8 * PAGE_SIZE), 0, "R-SWAP-FULL: MADV_PAGEOUT with room for 4 of 8: 0");
+	is_uint(nr_swapped(SW_BASE, 8), 4, "R-SWAP-FULL: four pages went out, four stay mapped");
+	is_uint(swap_free_pages(), 0, "R-SWAP-FULL: the area is full");
+	is_int(gt_check(SW_BASE, 8, 13), 0, "R-SWAP-FULL: nothing lost");
+	teardown("full", t, 1);
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("noswap");
+	test_mmap_fixed(SW_BASE, 8 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(SW_BASE, 8, 14);
+	is_int(pageout(SW_BASE, 8 * PAGE_SIZE), 0, "R-SWAP-FULL: MADV_PAGEOUT with no swap area: 0");
+	is_uint(nr_swapped(SW_BASE, 8) + (gt_page(current->mm, SW_BASE) ? 0 : 1), 0,
+		"R-SWAP-FULL: with no area, anon memory is not reclaimed");
+	is_uint(pinmm_reclaim_anon(100), 0, "R-SWAP-FULL: nor by the reclaim scan");
+	is_int(gt_check(SW_BASE, 8, 14), 0, "R-SWAP-FULL: nothing lost");
+	teardown("no area", t, 1);
+}
+
+static void madvise_bad_vmas(void)
+{
+	struct task_struct *t[1];
+	unsigned long a;
+
+	boot_with_swap(TEST_MEM_MB, 64, false);
+	t[0] = test_process("vmas");
+	test_mmap_fixed(SW_BASE, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE | MAP_LOCKED);
+	gt_fill(SW_BASE, 4, 15);
+	is_int(pageout(SW_BASE, 4 * PAGE_SIZE), -EINVAL,
+	       "R-MADV-LRU: MADV_PAGEOUT on a locked VMA is -EINVAL (can_madv_lru_vma)");
+	is_int(do_madvise(current->mm, SW_BASE, 4 * PAGE_SIZE, MADV_COLD), -EINVAL,
+	       "R-MADV-LRU: so is MADV_COLD");
+	is_uint(nr_swapped(SW_BASE, 4), 0, "R-MADV-LRU: the locked pages stay");
+	a = vm_mmap(NULL, SW_BASE + PMD_SIZE, 4 * PAGE_SIZE, GT_RW,
+		    MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, 0);
+	gt_fill(a, 4, 16);
+	is_int(pageout(a, 4 * PAGE_SIZE), 0, "R-MADV-LRU: MADV_PAGEOUT on shared anon memory: 0");
+	is_uint(nr_swapped(a, 4), 0, "R-MADV-LRU: ... and skipped");
+	is_int(pageout(SW_BASE + 2 * PMD_SIZE, PAGE_SIZE), -ENOMEM, "MADV_PAGEOUT on a hole: -ENOMEM");
+	is_int(gt_check(a, 4, 16) + gt_check(SW_BASE, 4, 15), 0, "nothing lost");
+	teardown("bad vmas", t, 1);
+}
+
+static void io_errors(void)
+{
+	struct task_struct *t[1];
+	char buf[8];
+
+	boot_with_swap(TEST_MEM_MB, 64, true);
+	t[0] = test_process("eio");
+	test_mmap_fixed(SW_BASE, 2 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(SW_BASE, 2, 17);
+	pinmm_fail_nth(PINMM_FAIL_SWAP_IO, 1, 0);
+	pageout(SW_BASE, PAGE_SIZE);
+	pinmm_fail_nth(PINMM_FAIL_SWAP_IO, 0, 0);
+	is_int(gt_check(SW_BASE, 1, 17), 0, "a failed swap write loses nothing (the folio stays in the cache)");
+	pageout(SW_BASE, 2 * PAGE_SIZE);
+	ok(is_swapped(SW_BASE + PAGE_SIZE), "setup: swapped out");
+	pinmm_fail_nth(PINMM_FAIL_SWAP_IO, 1, 0);
+	ok(copy_from_user(buf, (const void __user *)(SW_BASE + PAGE_SIZE), sizeof(buf)) != 0,
+	   "a failed swap read faults with SIGBUS (the access fails)");
+	pinmm_fail_nth(PINMM_FAIL_SWAP_IO, 0, 0);
+	is_int(gt_check(SW_BASE + PAGE_SIZE, 1, 17), 0, "the slot is intact: the next fault reads it");
+	teardown("io errors", t, 1);
+}
+
+/* ---- THP -------------------------------------------------------------------------- */
+
+static void thp_pinned_and_not(void)
+{
+	struct task_struct *t[1];
+	struct page *page;
+	long out0, r;
+
+	boot_with_swap(TEST_MEM_MB, 1024, false);
+	t[0] = test_process("thp");
+	if (!gt_thp(SW_BASE)) {
+		skip(4, "no THP");
+		teardown("thp", t, 1);
+		return;
+	}
+	gt_fill(SW_BASE, HPAGE_PMD_NR, 18);
+	r = gt_pin(SW_BASE + 5 * PAGE_SIZE, 1, FOLL_WRITE | FOLL_LONGTERM, &page);
+	if (r != 1)
+		bail_out("pin");
+	pageout(SW_BASE, PMD_SIZE);
+	ok(test_pmd_mapped(current->mm, SW_BASE),
+	   "R-THP-SWAP: a pinned THP stays, mapped by its PMD (no swap, no split)");
+	unpin_user_page(page);
+	out0 = gt_ev(PSWPOUT);
+	pageout(SW_BASE, PMD_SIZE);
+	is_int(gt_ev(PSWPOUT) - out0, HPAGE_PMD_NR, "R-THP-SWAP: after unpin all 512 pages go out");
+	is_uint(nr_swapped(SW_BASE, HPAGE_PMD_NR), HPAGE_PMD_NR, "R-THP-SWAP: 512 swap entries");
+	is_int(gt_check(SW_BASE, HPAGE_PMD_NR, 18), 0, "R-THP-SWAP: the data comes back (as small pages)");
+	teardown("thp", t, 1);
+}
+
+/* ---- aging ------------------------------------------------------------------------ */
+
+static void cold_goes_first(void)
+{
+	const unsigned long n = 64;
+	const unsigned long hot = SW_BASE + PMD_SIZE;
+	struct task_struct *t[1];
+	unsigned long got;
+
+	boot_with_swap(TEST_MEM_MB, 1024, false);
+	t[0] = test_process("cold");
+	test_mmap_fixed(SW_BASE, n * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	test_mmap_fixed(hot, n * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	/* the hot pages first: the clock (from the lowest pfn) meets them first */
+	gt_fill(hot, n, 21);
+	gt_fill(SW_BASE, n, 20);
+	ok(test_pt_pfn(current->mm, hot + (n - 1) * PAGE_SIZE) < test_pt_pfn(current->mm, SW_BASE),
+	   "setup: the hot pages lie below the cold ones");
+	is_int(do_madvise(current->mm, SW_BASE, n * PAGE_SIZE, MADV_COLD), 0, "MADV_COLD: 0");
+	is_uint(nr_swapped(SW_BASE, n), 0, "R-COLD: MADV_COLD reclaims nothing itself");
+	got = pinmm_reclaim_anon(n);
+	is_uint(got, n, "R-COLD: the reclaim scan frees the %lu pages asked", n);
+	is_uint(nr_swapped(SW_BASE, n), n, "R-COLD: ... all of them the cold ones");
+	is_uint(nr_swapped(hot, n), 0, "R-COLD: the pages in use (young PTEs) get a second chance");
+	is_int(gt_check(SW_BASE, n, 20) + gt_check(hot, n, 21), 0, "R-SWAPIN: nothing lost");
+	teardown("cold", t, 1);
+}
+
+/* ---- pressure --------------------------------------------------------------------- */
+
+static void pressure(void)
+{
+	/* 32 MiB of memory, 48 MiB of anon data: the allocator must swap */
+	const unsigned long n = 48UL << (20 - PAGE_SHIFT);
+	struct task_struct *t[1];
+	struct page *page;
+	unsigned long pfn;
+	long out0, r;
+
+	boot_with_swap(32, 16384, true);
+	t[0] = test_process("pressure");
+	test_mmap_fixed(SW_BASE, n * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	if (do_madvise(current->mm, SW_BASE, n * PAGE_SIZE, MADV_NOHUGEPAGE))
+		bail_out("nohugepage");
+	gt_fill(SW_BASE, 1, 19);
+	r = gt_pin(SW_BASE, 1, FOLL_WRITE | FOLL_LONGTERM, &page);
+	if (r != 1)
+		bail_out("pin");
+	pfn = page_to_pfn(page);
+	out0 = gt_ev(PSWPOUT);
+	ok(gt_fill(SW_BASE + PAGE_SIZE, n - 1, 19),
+	   "R-PRESSURE: 48 MiB of anon data fit a 32 MiB machine (direct reclaim swaps)");
+	ok(gt_ev(PSWPOUT) - out0 > 0, "R-PRESSURE: pswpout counts the pages swapped out");
+	ok(test_pt_pfn(current->mm, SW_BASE) == pfn, "R-SWAP-PIN: the pinned page stayed resident and mapped");
+	is_uint(gt_check(SW_BASE, n, 19), 0, "R-PRESSURE: every page reads back");
+	unpin_user_page(page);
+	teardown("pressure", t, 1);
+}
+
+int main(void)
+{
+	plan_no_plan();
+	swapon_rules();
+	pageout_and_back(true);
+	pageout_and_back(false);
+	pinned_page_stays();
+	swapcache_pinned_not_unmapped();
+	gup_swaps_in(false);
+	gup_swaps_in(true);
+	fork_with_swap_entries();
+	area_full_and_no_area();
+	madvise_bad_vmas();
+	io_errors();
+	thp_pinned_and_not();
+	cold_goes_first();
+	pressure();
+	return done_testing();
+}
