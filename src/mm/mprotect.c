@@ -56,19 +56,22 @@ static long change_pte_range(struct vm_area_struct *vma, pmd_t *pmd, unsigned lo
 			continue;
 		if (!pte_present(old)) {
 			swp_entry_t e = pte_to_swp_entry(old);
+			/* Linux keeps these on the new entry too */
+			const unsigned long keep = _PAGE_SOFT_DIRTY | _PAGE_SWP_UFFD_WP;
 
 			/* a page under migration comes back read-only; it refaults */
 			if (is_writable_migration_entry(e)) {
 				bool anon = folio_test_anon(pfn_folio(swp_offset(e)));
 
-				set_pte(pte, swp_entry_to_pte(swp_entry(
+				set_pte(pte, __pte(pte_val(swp_entry_to_pte(swp_entry(
 					anon ? SWP_MIGRATION_READ_EXCLUSIVE : SWP_MIGRATION_READ,
-					swp_offset(e))));
+					swp_offset(e)))) | (pte_val(old) & keep)));
 				pages++;
 			} else if (is_writable_device_private_entry(e)) {
 				/* so is a page in device-private memory */
-				set_pte(pte, swp_entry_to_pte(make_readable_device_private_entry(
-					swp_offset(e))));
+				set_pte(pte, __pte(pte_val(swp_entry_to_pte(
+					make_readable_device_private_entry(swp_offset(e)))) |
+					(pte_val(old) & keep)));
 				pages++;
 			}
 			continue;

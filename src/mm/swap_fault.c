@@ -24,6 +24,7 @@
 #include <pinmm/gfp.h>
 #include <pinmm/memory.h>
 #include <pinmm/migrate.h>
+#include <pinmm/mman.h>
 #include <pinmm/mm.h>
 #include <pinmm/pagemap.h>
 #include <pinmm/rmap.h>
@@ -138,12 +139,20 @@ vm_fault_t do_swap_page(struct vm_fault *vmf)
 	add_mm_counter(mm, MM_ANONPAGES, 1);
 	add_mm_counter(mm, MM_SWAPENTS, -1);
 	pte = mk_pte(page, vma_pte_prot(vma));
+	/* soft-dirty and uffd-wp come back from the entry */
+	if (pte_swp_soft_dirty(vmf->orig_pte))
+		pte = pte_mksoft_dirty(pte);
+	if (pte_swp_uffd_wp(vmf->orig_pte))
+		pte = pte_mkuffd_wp(pte);
 	/*
 	 * Linux's test: certainly not shared (the entry or a new folio says so),
-	 * or ours is the only reference now that the cache let go.
+	 * or ours is the only reference now that the cache let go. Writable
+	 * only if neither uffd-wp nor soft-dirty tracking wants the next
+	 * write to fault.
 	 */
 	if (exclusive || folio_ref_count(folio) == 1) {
-		if (vma->vm_flags & VM_WRITE) {
+		if ((vma->vm_flags & VM_WRITE) && !pte_uffd_wp(pte) &&
+		    !(vma_soft_dirty_enabled(vma) && !pte_soft_dirty(pte))) {
 			pte = pte_mkwrite(pte);
 			if (vmf->flags & FAULT_FLAG_WRITE)
 				pte = pte_mkdirty(pte);

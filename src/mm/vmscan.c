@@ -129,6 +129,11 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma,
 		swp_pte = swp_entry_to_pte(entry);
 		if (anon_exclusive)
 			swp_pte = pte_swp_mkexclusive(swp_pte);
+		/* the tracking bits travel with the entry (try_to_unmap_one) */
+		if (pte_soft_dirty(pteval))
+			swp_pte = pte_swp_mksoft_dirty(swp_pte);
+		if (pte_uffd_wp(pteval))
+			swp_pte = pte_swp_mkuffd_wp(swp_pte);
 		set_pte(pvmw.pte, swp_pte);
 		add_mm_counter(vma->vm_mm, MM_ANONPAGES, -1);
 		add_mm_counter(vma->vm_mm, MM_SWAPENTS, 1);

@@ -16,10 +16,15 @@
  *  - R-SD-FORCE: a FOLL_FORCE write may not follow a clean entry under
  *    soft-dirty tracking: it faults, which marks it soft-dirty;
  *  - R-SD-MPROTECT: mprotect does not make a clean entry writable;
- *  - R-SD-MREMAP: moved entries are soft-dirty.
+ *  - R-SD-MREMAP: moved entries are soft-dirty;
+ *  - R-SD-SWAP: swap-out keeps the bit on the swap entry, swap-in puts it
+ *    back, and a clean page swapped in by a write fault still faults once
+ *    more to be marked (try_to_unmap_one, do_swap_page's
+ *    pte_needs_soft_dirty_wp()).
  */
 #include "../gup/helpers.h"
 
+#include <pinmm/swap.h>
 #include <pinmm/task_mmu.h>
 
 #define A	GT_BASE
@@ -167,6 +172,35 @@ static void force_write_and_mprotect(void)
 	gt_teardown("sd force", &t, 1);
 }
 
+static void swap_round_trip(void)
+{
+	struct task_struct *t;
+	unsigned long v = 0;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	if (pinmm_swapon(NULL, 64 * PAGE_SIZE) < 0)
+		bail_out("swapon");
+	t = test_process("sd-swap");
+	test_mmap_fixed(A, 3 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(A, 3, 5);
+	pinmm_clear_refs(current->mm, CLEAR_REFS_SOFT_DIRTY);
+	write_byte(A + PAGE_SIZE, 'd');
+	ok(!sd(A) && sd(A + PAGE_SIZE), "setup: page 0 clean, page 1 written since clear_refs");
+	is_int(do_madvise(current->mm, A, 3 * PAGE_SIZE, MADV_PAGEOUT), 0, "MADV_PAGEOUT");
+	ok((pm(A) & PM_SWAP) && !sd(A) && (pm(A + PAGE_SIZE) & PM_SWAP) && sd(A + PAGE_SIZE),
+	   "R-SD-SWAP: the swap entries keep each page's soft-dirty bit");
+	ok(get_user(v, (unsigned long __user *)A) == 0 && v == gt_word(5, A, 0) && !sd(A) &&
+	   !gt_writable(current->mm, A), "R-SD-SWAP: a read swaps a clean page in clean and read-only");
+	ok(get_user(v, (unsigned long __user *)(A + PAGE_SIZE)) == 0 && sd(A + PAGE_SIZE),
+	   "R-SD-SWAP: a dirty one comes back soft-dirty");
+	write_byte(A + 2 * PAGE_SIZE, 'w');
+	ok(sd(A + 2 * PAGE_SIZE) && gt_writable(current->mm, A + 2 * PAGE_SIZE),
+	   "R-SD-SWAP: a write that swaps in a clean page ends writable and soft-dirty");
+	write_byte(A, 'w');
+	ok(sd(A), "R-SD-FAULT: the write after a read swap-in marks it");
+	gt_teardown("sd swap", &t, 1);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -174,5 +208,6 @@ int main(void)
 	vma_softdirty();
 	pinned_thp();
 	force_write_and_mprotect();
+	swap_round_trip();
 	return done_testing();
 }

@@ -18,11 +18,15 @@
  *    UFFD_FEATURE_EVENT_FORK, also on the pinned page fork copies;
  *  - R-WP-MARKER: with UFFD_FEATURE_WP_UNPOPULATED a hole is protected by
  *    a PTE marker; the first write to it reaches the handler;
- *  - R-WP-ERRNO: bad ranges and modes as Linux, nothing changed.
+ *  - R-WP-ERRNO: bad ranges and modes as Linux, nothing changed;
+ *  - R-WP-SWAP: swap-out keeps the bit on the swap entry and swap-in puts it
+ *    back on a read-only PTE (try_to_unmap_one, do_swap_page), so a write
+ *    after a swap round trip still reaches the handler.
  */
 #include "../gup/helpers.h"
 
 #include <pinmm/task_mmu.h>
+#include <pinmm/swap.h>
 #include <pinmm/userfaultfd.h>
 
 #define A	GT_BASE
@@ -341,6 +345,33 @@ static void bad_input_and_mremap(void)
 	gt_teardown("uffd bad input", &t, 1);
 }
 
+static void swap_round_trip(void)
+{
+	struct reader r = { .resolve = true };
+	struct userfaultfd_ctx *ctx;
+	struct task_struct *t;
+	unsigned long v = 0;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	if (pinmm_swapon(NULL, 64 * PAGE_SIZE) < 0)
+		bail_out("swapon");
+	t = test_process("uffd-swap");
+	ctx = setup(&r, 0, 2);
+	gt_fill(A, 2, 4);
+	pinmm_uffd_writeprotect(ctx, A, 2 * PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_WP);
+	is_int(do_madvise(current->mm, A, 2 * PAGE_SIZE, MADV_PAGEOUT), 0, "MADV_PAGEOUT of the protected range");
+	ok((pm(A) & PM_SWAP) && wp(A), "R-WP-SWAP: the swap entry carries uffd-wp (pagemap bits 62 and 57)");
+	ok(get_user(v, (unsigned long __user *)A) == 0 && v == gt_word(4, A, 0) &&
+	   (pm(A) & PM_PRESENT) && wp(A) && !gt_writable(current->mm, A),
+	   "R-WP-SWAP: a read swaps in the data, read-only and still uffd-wp");
+	ok(cpu_write(A + 8, 'q') && r.faults == 1 && r.last_addr == A + 8,
+	   "R-WP-SWAP: the write after swap-in reaches the handler first");
+	ok(cpu_write(A + PAGE_SIZE, 'q') && r.faults == 2,
+	   "R-WP-SWAP: so does a write fault that swaps in (the entry was exclusive)");
+	pinmm_userfaultfd_release(ctx);
+	gt_teardown("uffd swap", &t, 1);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -353,5 +384,6 @@ int main(void)
 	marker_write();
 	thp_pmd();
 	bad_input_and_mremap();
+	swap_round_trip();
 	return done_testing();
 }
