@@ -32,6 +32,7 @@
 
 #include <pinmm/mm.h>
 #include <pinmm/rcupdate.h>
+#include <pinmm/swap.h>
 
 struct anon_vma {
 	struct anon_vma *root;		/* (c) the family's first anon_vma */
@@ -208,6 +209,39 @@ void folio_move_anon_rmap(struct folio *folio, struct vm_area_struct *vma);
 int folio_mapcount(const struct folio *folio);
 /* folio_mapped - is any page of the folio mapped anywhere? */
 bool folio_mapped(const struct folio *folio);
+
+/**
+ * folio_expected_ref_count - the references a folio's owners account for.
+ * @folio: a folio; not a free page or a page table (WARN, 0).
+ *
+ * One per mapping (folio_mapcount()); for an anon folio one per page while
+ * it is in the swap cache; for a file folio one per page while the page
+ * cache holds it, and one for PG_private (the file system's data). A
+ * refcount above this is someone else's: a GUP reference, a pin, an
+ * isolation, a lookup in flight. Callers add the references they hold.
+ *
+ * Context: any. A snapshot unless the caller has locked or frozen what it
+ * relies on (Linux 6.16's helper of the same name, the one question behind
+ * migration, collapse, KSM and memfd sealing).
+ */
+static inline int folio_expected_ref_count(const struct folio *folio)
+{
+	const int nr = (int)folio_nr_pages(folio);
+	int refs = 0;
+
+	if (WARN_ON_ONCE(PageBuddy(&folio->page) || PageTable(&folio->page)))
+		return 0;
+	if (folio_test_anon(folio)) {
+		if (folio_test_swapcache(folio))
+			refs += nr;
+	} else {
+		if (atomic_load_explicit(&((struct folio *)folio)->mapping, memory_order_acquire))
+			refs += nr;
+		if (folio_test_private(folio))
+			refs++;
+	}
+	return refs + folio_mapcount(folio);
+}
 
 static inline int folio_entire_mapcount(const struct folio *folio)
 {

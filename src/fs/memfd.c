@@ -75,10 +75,8 @@ struct file *memfd_alloc_file(const char *name, unsigned int flags)
 /* A folio holds more than the cache and its mappings account for: pinned or got. */
 static bool folio_has_extra_refs(struct folio *folio)
 {
-	/* the cache's references, one per mapping, and the one our lookup holds */
-	int expected = (int)folio_nr_pages(folio) + folio_mapcount(folio) + 1;
-
-	return folio_ref_count(folio) > expected;
+	/* + 1: the reference our lookup holds */
+	return folio_ref_count(folio) > folio_expected_ref_count(folio) + 1;
 }
 
 /*

@@ -88,7 +88,7 @@ unsigned long isolate_migratepages_range(struct list_head *list, unsigned long p
 		 * only fail on it. The -1 is our own reference.
 		 */
 		if ((folio_test_anon(folio) || !atomic_load(&folio->mapping)) &&
-		    folio_ref_count(folio) - 1 > folio_mapcount(folio))
+		    folio_ref_count(folio) - 1 > folio_expected_ref_count(folio))
 			goto put;
 		if (!folio_isolate_lru(folio))
 			goto put;

@@ -581,6 +581,14 @@ static int migrate_folio_begin(struct folio *src, enum migrate_mode mode, bool b
 		}
 		folio_wait_writeback(src);
 	}
+	/*
+	 * Not built: moving a swap-cache folio's slots to the destination
+	 * (Linux's folio_migrate_mapping() does). Stable under the folio lock.
+	 */
+	if (folio_test_anon(src) && folio_test_swapcache(src)) {
+		folio_unlock(src);
+		return -EBUSY;
+	}
 	return 0;
 }
 
@@ -598,7 +606,7 @@ static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_
 	struct migrate_dst d = { .src = src };
 	struct address_space *mapping = NULL;
 	struct anon_vma *anon_vma = NULL;
-	int expected = 1;	/* our isolation reference; anon folios have no cache */
+	int expected;
 	bool file;
 	int rc;
 
@@ -622,7 +630,6 @@ static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_
 			rc = -EBUSY;
 			goto out_unlock_src;
 		}
-		expected += (int)folio_nr_pages(src) + folio_test_private(src);
 	}
 	rc = get_dsts(&d, split, get_new_folio, private);
 	if (rc)
@@ -634,6 +641,8 @@ static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_
 		rc = -EAGAIN;	/* maybe pinned, or a PMD could not be split */
 		goto out_remap;
 	}
+	/* unmapped now: the cache's references, and our isolation's */
+	expected = folio_expected_ref_count(src) + 1;
 	if (!folio_ref_freeze(src, expected)) {
 		rc = -EAGAIN;	/* a reference we cannot explain: a GET or a pin */
 		goto out_remap;
@@ -757,13 +766,13 @@ static int migrate_folio_move(struct folio *src, struct folio *dst, free_folio_t
 	struct anon_vma *anon_vma = dst->private;
 	struct address_space *mapping = NULL;
 	bool file = !folio_test_anon(src);
-	int expected = 1, rc;
+	int expected, rc;
 
 	dst->private = NULL;
-	if (file) {
+	if (file)
 		mapping = folio_mapping(src);
-		expected += (int)folio_nr_pages(src) + folio_test_private(src);
-	}
+	/* unmapped: the cache's references, and our isolation's */
+	expected = folio_expected_ref_count(src) + 1;
 	if (!folio_ref_freeze(src, expected)) {
 		rc = -EAGAIN;
 		goto out_remap;

@@ -61,12 +61,12 @@ static int collapse_errno(enum scan_result r)
 
 /*
  * Every reference to an anon folio should be one of its mappings (a PTE of
- * a large folio counts one each). Anything more is a pin, a FOLL_GET, an
- * isolation or a migration in flight.
+ * a large folio counts one each) or the swap cache's. Anything more is a
+ * pin, a FOLL_GET, an isolation or a migration in flight.
  */
 static bool is_refcount_suitable(struct folio *folio)
 {
-	return folio_ref_count(folio) == folio_mapcount(folio);
+	return folio_ref_count(folio) == folio_expected_ref_count(folio);
 }
 
 static enum scan_result find_pmd_or_thp_or_none(struct mm_struct *mm, unsigned long addr,

@@ -414,7 +414,8 @@ static int write_protect_page(struct vm_area_struct *vma, struct folio *folio,
 		bool exclusive = PageAnonExclusive(page);
 
 		entry = ptep_get_and_clear(pte);
-		if (folio_mapcount(folio) + 1 != folio_ref_count(folio)) {
+		/* + 1: the reference the scan holds */
+		if (folio_expected_ref_count(folio) + 1 != folio_ref_count(folio)) {
 			set_pte(pte, entry);
 			err = -EBUSY;
 			goto out_unlock;

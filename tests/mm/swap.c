@@ -28,12 +28,19 @@
  *                 folio_referenced(): a referenced folio is kept a round).
  *  R-PRESSURE     mm/page_alloc.c __alloc_pages_direct_reclaim(): an
  *                 allocation that finds memory full swaps anon memory out.
+ *  R-EXPECTED    include/linux/mm.h folio_expected_ref_count(): the swap
+ *                 cache's references are explained, so MADV_COLLAPSE copies a
+ *                 range holding a mapped swap-cache folio (khugepaged's
+ *                 refcount check), while a pin on top of them still stops it;
+ *                 migration of such a folio (whose cache slots pinmm does not
+ *                 move) is refused with nothing changed.
  * Counters: pswpin/pswpout, SwapTotal/SwapFree; shutdown finds no slot in use.
  */
 #include "../gup/helpers.h"
 
 #include <pinmm/fault-inject.h>
 #include <pinmm/pagemap.h>
+#include <pinmm/migrate.h>
 #include <pinmm/swap.h>
 
 #define SW_BASE		GT_BASE
@@ -341,6 +348,77 @@ static void fork_with_swap_entries(void)
 	teardown("fork", t, 2);
 }
 
+/*
+ * A folio mapped by the parent and still in the swap cache: the parent
+ * swaps it in by a read while the child still holds the slot.
+ */
+static struct folio *mapped_swapcache_folio(struct task_struct **t, unsigned long addr)
+{
+	struct folio *folio;
+
+	pageout(addr, PAGE_SIZE);
+	if (!is_swapped(addr) || pinmm_fork(t[0], "child", &t[1]))
+		bail_out("swap-out and fork");
+	pinmm_task_attach(t[0]);
+	if (gt_check(addr, 1, 13))
+		bail_out("swap-in");
+	folio = page_folio(gt_page(current->mm, addr));
+	if (!folio_test_swapcache(folio) || folio_mapcount(folio) != 1)
+		bail_out("a mapped swap-cache folio");
+	return folio;
+}
+
+static void expected_refs_swapcache(void)
+{
+	struct task_struct *t[2] = { NULL, NULL };
+	const unsigned long a = SW_BASE + 3 * PAGE_SIZE;
+	struct folio *folio;
+	struct page *page;
+	LIST_HEAD(list);
+
+	boot_with_swap(TEST_MEM_MB, 256, false);
+	t[0] = test_process("expected");
+	test_mmap_fixed(SW_BASE, PMD_SIZE, GT_RW, MAP_PRIVATE);
+	if (do_madvise(current->mm, SW_BASE, PMD_SIZE, MADV_NOHUGEPAGE) ||
+	    !gt_fill(SW_BASE, HPAGE_PMD_NR, 13) ||
+	    do_madvise(current->mm, SW_BASE, PMD_SIZE, MADV_HUGEPAGE))
+		bail_out("small pages");
+	folio = mapped_swapcache_folio(t, a);
+	is_int(folio_ref_count(folio), folio_expected_ref_count(folio),
+	       "R-EXPECTED: refcount = mapping + swap cache = folio_expected_ref_count()");
+
+	/* migration: refused, nothing changed */
+	folio_get(folio);
+	ok(folio_isolate_lru(folio), "setup: the swap-cache folio is isolated");
+	folio_put(folio);
+	list_add_tail(&folio->lru, &list);
+	{
+		struct migration_target_control mtc = { .gfp_mask = GFP_HIGHUSER_MOVABLE,
+							.reason = MR_SYSCALL };
+
+		ok(migrate_pages(&list, alloc_migration_target, NULL, (unsigned long)&mtc,
+				 MIGRATE_SYNC, MR_SYSCALL, NULL) > 0,
+		   "R-EXPECTED: migrating a swap-cache folio fails (its slots would not move)");
+	}
+	putback_movable_pages(&list);
+	ok(page_folio(gt_page(current->mm, a)) == folio && folio_test_swapcache(folio) &&
+	   gt_check(a, 1, 13) == 0, "R-EXPECTED: ... and it is still the mapped, cached folio");
+
+	/* collapse: a pin on top of the cache's references stops it */
+	if (gt_pin(a, 1, 0, &page) != 1)
+		bail_out("pin");
+	is_int(do_madvise(current->mm, SW_BASE, PMD_SIZE, MADV_COLLAPSE), -EAGAIN,
+	       "R-EXPECTED: a pinned swap-cache page stops MADV_COLLAPSE (-EAGAIN)");
+	unpin_user_page(page);
+	is_int(do_madvise(current->mm, SW_BASE, PMD_SIZE, MADV_COLLAPSE), 0,
+	       "R-EXPECTED: unpinned, the swap cache's reference does not stop MADV_COLLAPSE");
+	ok(test_pmd_mapped(current->mm, SW_BASE) && gt_check(SW_BASE, HPAGE_PMD_NR, 13) == 0,
+	   "R-EXPECTED: the range is one THP with the data");
+	pinmm_task_attach(t[1]);
+	is_int(gt_check(a, 1, 13), 0, "R-EXPECTED: the child swaps in its page from the cache");
+	teardown("expected refs", t, 2);
+}
+
 /* ---- bad input ---------------------------------------------------------------------- */
 
 static void area_full_and_no_area(void)
@@ -517,6 +595,7 @@ int main(void)
 	gup_swaps_in(false);
 	gup_swaps_in(true);
 	fork_with_swap_entries();
+	expected_refs_swapcache();
 	area_full_and_no_area();
 	madvise_bad_vmas();
 	io_errors();
