@@ -221,6 +221,11 @@ static inline struct anon_vma *vma_anon_vma(const struct vm_area_struct *vma)
  */
 static inline bool folio_needs_cow_for_dma(struct vm_area_struct *vma, struct folio *folio)
 {
+	/*
+	 * The answer holds only while GUP-fast backs off: a pin taken after
+	 * the test would miss both the copy and the write-protect.
+	 */
+	VM_WARN_ON_ONCE(!(raw_read_seqcount(&vma->vm_mm->write_protect_seq) & 1));
 	if (!mm_flags_test(MMF_HAS_PINNED, vma->vm_mm))
 		return false;
 	return folio_maybe_dma_pinned(folio);

@@ -49,6 +49,12 @@ static inline void raw_write_seqcount_end(seqcount_t *s)
 #define write_seqcount_begin(s)	raw_write_seqcount_begin(s)
 #define write_seqcount_end(s)	raw_write_seqcount_end(s)
 
+/* The count as it is, odd or even: for assertions about the writer's state. */
+static inline unsigned int raw_read_seqcount(const seqcount_t *s)
+{
+	return atomic_load_explicit(&((seqcount_t *)s)->sequence, memory_order_relaxed);
+}
+
 /* Wait for an even count, then return it. */
 static inline unsigned int read_seqcount_begin(const seqcount_t *s)
 {

@@ -532,6 +532,20 @@ static void fork_false_positive_gate(bool has_pinned)
 		ok(test_pt_pfn(current->mm, GT_BASE) == pfn,
 		   "R-FORK-PIN [%s]: MMF_HAS_PINNED clear, so the page is shared COW", name);
 	pinmm_task_attach(t[0]);
+	if (has_pinned) {
+		struct vm_area_struct *vma;
+		unsigned long warns;
+		bool saved;
+
+		mmap_read_lock(current->mm);
+		vma = vma_lookup(current->mm, GT_BASE);
+		warns = gt_warn_begin(&saved);
+		(void)folio_needs_cow_for_dma(vma, pfn_folio(pfn));
+		is_uint(gt_warn_end(saved, warns), 1,
+			"R-FORK-PIN: asked outside fork (write_protect_seq even), "
+			"folio_needs_cow_for_dma() warns: its answer would not hold");
+		mmap_read_unlock(current->mm);
+	}
 	gt_put_pages(refs, GUP_PIN_COUNTING_BIAS);
 	gt_teardown("fork false positive gate", t, 2);
 }
