@@ -23,80 +23,14 @@
  *    frozen its refcount.
  * Every case ends with the pins balanced and every frame free.
  */
-#include "../gup/helpers.h"
+#include "steps.h"
 
-#include <pinmm/race.h>
-
-#include <pthread.h>
 #include <stdio.h>
-#include <time.h>
 
 #define A	(GT_BASE + 3 * PAGE_SIZE)
 #define H	(GT_BASE + PMD_SIZE)		/* a 2 MiB aligned THP */
 
-/* Steps of a choreography: one thread waits until another has reached a step. */
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int step;
-	bool timed_out;
-} st = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
-
-static void step_reset(void)
-{
-	pthread_mutex_lock(&st.lock);
-	st.step = 0;
-	st.timed_out = false;
-	pthread_mutex_unlock(&st.lock);
-}
-
-static void step_set(int n)
-{
-	pthread_mutex_lock(&st.lock);
-	if (n > st.step)
-		st.step = n;
-	pthread_cond_broadcast(&st.cond);
-	pthread_mutex_unlock(&st.lock);
-}
-
-/* Wait for step @n; false after 10 s (a point never reached: the test says so). */
-static bool step_wait(int n)
-{
-	struct timespec until;
-	bool ok = true;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 10;
-	pthread_mutex_lock(&st.lock);
-	while (st.step < n && ok)
-		ok = pthread_cond_timedwait(&st.cond, &st.lock, &until) == 0 || st.step >= n;
-	if (!ok)
-		st.timed_out = true;
-	pthread_mutex_unlock(&st.lock);
-	return ok;
-}
-
 static struct task_struct *parent, *child;
-static atomic_int hits[PINMM_RACE_NR];
-
-/* A hook that acts once, at @addr only: returns true the first time. */
-static bool first_at(enum pinmm_race point, unsigned long addr, unsigned long want)
-{
-	return addr == want && atomic_fetch_add(&hits[point], 1) == 0;
-}
-
-static void arm(enum pinmm_race point, pinmm_race_fn fn)
-{
-	atomic_store(&hits[point], 0);
-	if (pinmm_race_arm(point, fn, NULL))
-		bail_out("pinmm_race_arm(%s)", pinmm_race_name(point));
-}
-
-static void disarm_all(void)
-{
-	for (int p = 0; p < PINMM_RACE_NR; p++)
-		pinmm_race_disarm(p);
-}
 
 /* A parent with one written anon page at A (exclusive, writable). */
 static void setup_parent(const char *comm)

@@ -19,11 +19,8 @@
  *    written, and the GUP holder's page keeps the data it had.
  * Every case ends with the references balanced and every frame free.
  */
-#include "../gup/helpers.h"
+#include "steps.h"
 
-#include <pinmm/race.h>
-
-#include <pthread.h>
 #include <stdio.h>
 
 #define H	(GT_BASE + PMD_SIZE)		/* a 2 MiB aligned THP */
@@ -34,27 +31,6 @@
 static struct task_struct *proc;
 static struct folio *thp;
 static unsigned long thp_pfn;
-static atomic_int hits[PINMM_RACE_NR];
-
-static bool first_at(enum pinmm_race point, unsigned long addr, unsigned long want)
-{
-	return addr == want && atomic_fetch_add(&hits[point], 1) == 0;
-}
-
-static void arm(enum pinmm_race point, pinmm_race_fn fn)
-{
-	atomic_store(&hits[point], 0);
-	if (pinmm_race_arm(point, fn, NULL))
-		bail_out("pinmm_race_arm(%s)", pinmm_race_name(point));
-}
-
-static void run_beside(void *(*fn)(void *))
-{
-	pthread_t th;
-
-	pthread_create(&th, NULL, fn, NULL);
-	pthread_join(th, NULL);
-}
 
 /* A THP the process shared with a child that exited: read-only, not exclusive, count 1. */
 static bool setup(const char *comm)

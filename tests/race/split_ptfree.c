@@ -24,71 +24,16 @@
  *    must still be a page table, not a free frame, until the walker leaves
  *    its read-side section.
  */
-#include "../gup/helpers.h"
+#include "steps.h"
 
 #include <pinmm/pagemap.h>
-#include <pinmm/race.h>
 
-#include <pthread.h>
 #include <stdio.h>
-#include <time.h>
 
 #define H	(GT_BASE + PMD_SIZE)		/* a 2 MiB aligned THP */
 #define A	(GT_BASE + 3 * PAGE_SIZE)
 
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int step;
-	bool timed_out;
-} st = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
-
-static void step_set(int n)
-{
-	pthread_mutex_lock(&st.lock);
-	if (n > st.step)
-		st.step = n;
-	pthread_cond_broadcast(&st.cond);
-	pthread_mutex_unlock(&st.lock);
-}
-
-/* Wait for step @n; false after 10 s (a point never reached: the test says so). */
-static bool step_wait(int n)
-{
-	struct timespec until;
-	bool ok = true;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 10;
-	pthread_mutex_lock(&st.lock);
-	while (st.step < n && ok)
-		ok = pthread_cond_timedwait(&st.cond, &st.lock, &until) == 0 || st.step >= n;
-	if (!ok)
-		st.timed_out = true;
-	pthread_mutex_unlock(&st.lock);
-	return ok;
-}
-
 static struct task_struct *proc;
-static atomic_int hits[PINMM_RACE_NR];
-
-static bool first_at(enum pinmm_race point, unsigned long addr, unsigned long want)
-{
-	return addr == want && atomic_fetch_add(&hits[point], 1) == 0;
-}
-
-static void arm(enum pinmm_race point, pinmm_race_fn fn)
-{
-	atomic_store(&hits[point], 0);
-	if (pinmm_race_arm(point, fn, NULL))
-		bail_out("pinmm_race_arm(%s)", pinmm_race_name(point));
-}
-
-static void disarm_all(void)
-{
-	for (int p = 0; p < PINMM_RACE_NR; p++)
-		pinmm_race_disarm(p);
-}
 
 static void setup(const char *comm)
 {
@@ -98,15 +43,6 @@ static void setup(const char *comm)
 	st.step = 0;
 	st.timed_out = false;
 	pthread_mutex_unlock(&st.lock);
-}
-
-/* Run @fn in a thread attached to the process, and wait for it. */
-static void run_beside(void *(*fn)(void *))
-{
-	pthread_t th;
-
-	pthread_create(&th, NULL, fn, NULL);
-	pthread_join(th, NULL);
 }
 
 /* ---- split_huge_pmd vs GUP-fast: the PMD re-check after the grab ------------------- */
