@@ -163,28 +163,6 @@ int change_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr,
 		    pgprot_t newprot);
 
 /**
- * collapse_pte_mapped_thp - map a PTE-mapped THP by one PMD leaf again.
- * @vma: the VMA.
- * @haddr: the PMD-aligned user address of the folio's first page in @vma.
- * @folio: a locked anon folio of order HPAGE_PMD_ORDER.
- *
- * Used when migration remaps a THP (Linux keeps the PMD through PMD
- * migration entries; pinmm splits and puts it back). Only if @vma covers
- * the whole 2 MiB and its 512 PTEs map @folio's pages in order with the same
- * protection and the same PageAnonExclusive: the PMD then gets that
- * protection plus the OR of the dirty/young/soft-dirty bits, the head page
- * the exclusivity, and the mapcounts and references are those of one PMD
- * mapping. The PTE table is emptied and deposited with the PMD. MMU
- * notifiers see a CLEAR event for the 2 MiB. Does nothing if anything does
- * not fit, or if the mmap_lock cannot be read-locked without waiting.
- * Context: folio locked; the anon_vma lock (read) held, which keeps @vma's
- * bounds; takes mmap_lock (trylock), the PMD-table and the PTE-table lock.
- * Return: true if the PMD now maps @folio.
- */
-bool collapse_pte_mapped_thp(struct vm_area_struct *vma, unsigned long haddr,
-			     struct folio *folio);
-
-/**
  * split_folio - split a large folio into order-0 folios.
  * @folio: locked, referenced by the caller, and not mapped. (Linux first
  *         replaces the mappings by migration entries and restores them after;

@@ -533,110 +533,6 @@ void vma_adjust_trans_huge(struct vm_area_struct *vma, unsigned long start,
 	split_huge_pmd_if_needed(vma, end);
 }
 
-/* ---- back to a PMD mapping ------------------------------------------------------------ */
-
-/* PTE bits that may differ between the 512 PTEs: OR-ed into the PMD. */
-#define COLLAPSE_OR_BITS	(_PAGE_DIRTY | _PAGE_ACCESSED | _PAGE_SOFT_DIRTY)
-
-/*
- * Under both table locks: do the 512 PTEs of @ptes map @folio in order with
- * identical protection? Return the PMD leaf that replaces them, or 0. All
- * pages must agree on PageAnonExclusive (*@exclusive): a pinned exclusive
- * page beside a shared one would lose its exclusivity in a PMD.
- */
-static unsigned long collapse_pte_table_check(pte_t *ptes, struct folio *folio,
-					      bool *exclusive)
-{
-	unsigned long first = pte_val(ptep_get(&ptes[0]));
-	unsigned long pfn = folio_pfn(folio), or_bits = 0;
-
-	*exclusive = PageAnonExclusive(folio_page(folio, 0));
-	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++) {
-		pte_t pte = ptep_get(&ptes[i]);
-
-		if (!pte_present(pte) || pte_special(pte) || pte_pfn(pte) != pfn + i ||
-		    ((pte_val(pte) ^ first) & ~(PTE_PFN_MASK | COLLAPSE_OR_BITS)) ||
-		    PageAnonExclusive(folio_page(folio, i)) != *exclusive)
-			return 0;
-		or_bits |= pte_val(pte) & COLLAPSE_OR_BITS;
-	}
-	return (first & ~(PTE_PFN_MASK | COLLAPSE_OR_BITS)) | or_bits | _PAGE_PSE |
-	       (pfn << PAGE_SHIFT);
-}
-
-bool collapse_pte_mapped_thp(struct vm_area_struct *vma, unsigned long haddr,
-			     struct folio *folio)
-{
-	struct mm_struct *mm = vma->vm_mm;
-	struct mmu_notifier_range range;
-	bool exclusive, done = false;
-	spinlock_t *pml, *ptl;
-	unsigned long leaf;
-	pmd_t *pmd, pmdval;
-	pte_t *ptes;
-
-	VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
-	if (!folio_test_anon(folio) || !folio_test_large(folio) ||
-	    folio_order(folio) != HPAGE_PMD_ORDER || !IS_ALIGNED(haddr, PMD_SIZE) ||
-	    !vma_is_anonymous(vma) ||
-	    (vma->vm_flags & (VM_NOHUGEPAGE | VM_SHARED | VM_PFNMAP | VM_IO | VM_HUGETLB)) ||
-	    haddr < vma->vm_start || haddr + PMD_SIZE > vma->vm_end)
-		return false;
-	/*
-	 * The anon_vma lock keeps the VMA's bounds; the mmap_lock (read) keeps
-	 * out everything that walks PTE tables under the write lock and would
-	 * not expect a table to become a leaf (mprotect, fork, VMA split).
-	 * A trylock: it ranks above what our caller holds.
-	 */
-	if (!mmap_read_trylock(mm))
-		return false;
-	pmd = mm_find_pmd(mm, haddr);
-	if (!pmd || !pmd_is_table(pmdp_get_lockless(pmd)))
-		goto out_mmap;
-
-	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, haddr, haddr + PMD_SIZE);
-	mmu_notifier_invalidate_range_start(&range);
-	pml = pmd_lock(mm, pmd);
-	pmdval = pmdp_get(pmd);
-	if (!pmd_is_table(pmdval))
-		goto out_pml;
-	ptes = pte_offset_map_lock(mm, pmd, haddr, &ptl);
-	if (!ptes)
-		goto out_pml;
-	leaf = collapse_pte_table_check(ptes, folio, &exclusive);
-	if (!leaf) {
-		pte_unmap_unlock(ptes, ptl);
-		goto out_pml;
-	}
-	/*
-	 * One store turns the table into the leaf: GUP-fast re-reads the PMD
-	 * after its grab and backs off if it walked the table. The table stays
-	 * readable (deposited, and freed after a grace period when withdrawn).
-	 */
-	set_pmd(pmd, __pmd(leaf));
-	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
-		ptep_get_and_clear(&ptes[i]);
-	/* the PMD mapping first, so the folio never looks unmapped meanwhile */
-	folio_add_anon_rmap_pmd(folio, folio_page(folio, 0), vma, haddr,
-				exclusive ? RMAP_EXCLUSIVE : RMAP_NONE);
-	folio_remove_rmap_ptes(folio, folio_page(folio, 0), HPAGE_PMD_NR, vma);
-	/* a PMD keeps exclusivity on the head page only (split copies it back) */
-	for (unsigned long i = 1; i < HPAGE_PMD_NR; i++)
-		if (PageAnonExclusive(folio_page(folio, i)))
-			ClearPageAnonExclusive(folio_page(folio, i));
-	/* 512 PTE references become the PMD's one; the caller holds more */
-	folio_ref_sub(folio, HPAGE_PMD_NR - 1);
-	pte_unmap_unlock(ptes, ptl);
-	pgtable_trans_huge_deposit(mm, pmd, virt_to_page(ptes));
-	done = true;
-out_pml:
-	spin_unlock(pml);
-	mmu_notifier_invalidate_range_end(&range);
-out_mmap:
-	mmap_read_unlock(mm);
-	return done;
-}
-
 /* ---- zap, fork, mprotect ------------------------------------------------------------- */
 
 void zap_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr)
@@ -671,7 +567,7 @@ void zap_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr)
 			       -(long)HPAGE_PMD_NR);
 	}
 	spin_unlock(ptl);
-	/* it may have been a linked table once (collapse_pte_mapped_thp) */
+	/* the table deposited with the leaf (by a fault or MADV_COLLAPSE) */
 	if (table)
 		pte_table_free_rcu(mm, table);
 	if (folio)
