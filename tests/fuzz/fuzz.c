@@ -69,6 +69,7 @@
 #include <pinmm/gfp.h>
 #include <pinmm/gup.h>
 #include <pinmm/huge_mm.h>
+#include <pinmm/ksm.h>
 #include <pinmm/memory.h>
 #include <pinmm/migrate.h>
 #include <pinmm/mm.h>
@@ -78,6 +79,7 @@
 #include <pinmm/rcupdate.h>
 #include <pinmm/rmap.h>
 #include <pinmm/shmem_fs.h>
+#include <pinmm/swap.h>
 #include <pinmm/task.h>
 #include <pinmm/uaccess.h>
 #include <pinmm/vmstat.h>
@@ -97,6 +99,7 @@
 #define FZ_MEM_MB	128
 #define FZ_MOVABLE_MB	32
 #define FZ_CMA_MB	16
+#define FZ_SWAP_MB	16	/* a swap area in memory: MADV_PAGEOUT has somewhere to go */
 /*
  * Reboot (and check a clean shutdown) after this many inputs on one machine.
  * A reboot costs ~35 ms (mostly waiting for the flusher, the disk thread and
@@ -236,7 +239,8 @@ static struct {
 	unsigned long violations[NR_RULES];
 	/* what the inputs reached: a fuzzer that never pins checks nothing */
 	unsigned long st_pinned, st_longterm, st_thp, st_devcheck, st_forks, st_migrated,
-		      st_cma, st_offline, st_filecheck, st_cpucheck, st_collapse;
+		      st_cma, st_offline, st_filecheck, st_cpucheck, st_collapse,
+		      st_swapout, st_ksm;
 	unsigned long reported;
 	const char *label;		/* episode / corpus file, for messages */
 	bool trace;			/* $FUZZ_TRACE: print each operation */
@@ -1075,6 +1079,32 @@ static void pick_range(int *s, int *i, long *n, unsigned int maxn)
 		*n = SLOT_PAGES - *i;
 }
 
+/*
+ * Move [*i, *i + *n) of process @p to the first run of mapped pages at or
+ * after slot *@s, page *@i (wrapping), at most *@n long. False if @p maps
+ * nothing.
+ */
+static bool mapped_run(int p, int *s, int *i, long *n)
+{
+	for (int t = 0; t <= NSLOT; t++) {
+		const struct mpage *pg = fz.procs[p].pg[(*s + t) % NSLOT];
+		int k = t ? 0 : *i, start;
+
+		while (k < SLOT_PAGES && pg[k].kind == MK_NONE)
+			k++;
+		if (k == SLOT_PAGES)
+			continue;
+		start = k;
+		while (k < SLOT_PAGES && k - start < *n && pg[k].kind != MK_NONE)
+			k++;
+		*s = (*s + t) % NSLOT;
+		*i = start;
+		*n = k - start;
+		return true;
+	}
+	return false;
+}
+
 static void op_mmap(void)
 {
 	int p = pick_proc(get8()), s, i, oi = -1;
@@ -1298,6 +1328,77 @@ static void op_collapse(void)
 	if (r && r != -EINVAL && r != -EAGAIN && r != -ENOMEM)
 		fz_fail(R_RETURN, "MADV_COLLAPSE(%#lx, %ld pages) = %d", slot_addr(s, i), n, r);
 	fz.st_collapse += !r;
+}
+
+/*
+ * MADV_PAGEOUT / MADV_COLD (src/mm/vmscan.c): reclaim may take or leave any
+ * page, so only the errors are predicted loosely; the data checks judge that
+ * swap-out and swap-in lose nothing, and the pin rules that a pinned page
+ * never leaves (shrink_folio_list() gives it no swap space).
+ */
+static void op_pageout(void)
+{
+	int p = pick_proc(get8()), s, i, r;
+	bool cold = get8() & 1;
+	unsigned long out0 = global_vm_event(PSWPOUT);
+	long n;
+
+	pick_range(&s, &i, &n, SLOT_PAGES);
+	if (get8() & 3)	/* mostly where something is mapped: a hole is -ENOMEM */
+		mapped_run(p, &s, &i, &n);
+	use_proc(p);
+	r = do_madvise(current->mm, slot_addr(s, i), (size_t)n * PAGE_SIZE,
+		       cold ? MADV_COLD : MADV_PAGEOUT);
+	if (r && r != -ENOMEM && r != -EINVAL)
+		fz_fail(R_RETURN, "madvise(%#lx, %ld pages, %s) = %d", slot_addr(s, i), n,
+			cold ? "MADV_COLD" : "MADV_PAGEOUT", r);
+	fz.st_swapout += global_vm_event(PSWPOUT) - out0;
+}
+
+/*
+ * KSM (src/mm/ksm.c): make a range's writable pages identical (so there is
+ * something to merge), mark it mergeable or not, and scan. Merging never
+ * changes what a page reads, and never takes a pinned page: the data and
+ * pin rules after each op judge it; a later write copies (do_wp_page).
+ */
+static void op_ksm(void)
+{
+	int p = pick_proc(get8()), s, i, r;
+	unsigned int b = get8(), seed = get8();
+	uint8_t buf[PAGE_SIZE];
+	struct pinmm_ksm_stats st;
+	long n;
+
+	pick_range(&s, &i, &n, 16);
+	if (b & 0x30)
+		mapped_run(p, &s, &i, &n);
+	use_proc(p);
+	if (b & 4) {
+		fill_pat(buf, PAGE_SIZE, seed);
+		for (long k = 0; k < n; k++) {
+			struct mpage *m = &fz.procs[p].pg[s][i + k];
+			unsigned long left = copy_to_user((void __user *)slot_addr(s, i + k), buf,
+							  PAGE_SIZE);
+
+			if (left != (cpu_writable(m) ? 0 : PAGE_SIZE)) {
+				fz_fail(R_CPU, "copy_to_user(%#lx, one page) left %lu", slot_addr(s, i + k),
+					left);
+				return;
+			}
+			if (!left)
+				mp_store(m, 0, buf, PAGE_SIZE, true);
+		}
+	}
+	r = do_madvise(current->mm, slot_addr(s, i), (size_t)n * PAGE_SIZE,
+		       b & 1 ? MADV_MERGEABLE : MADV_UNMERGEABLE);
+	if (r && r != -ENOMEM && r != -EINVAL)
+		fz_fail(R_RETURN, "madvise(%#lx, %ld pages, %s) = %d", slot_addr(s, i), n,
+			b & 1 ? "MADV_MERGEABLE" : "MADV_UNMERGEABLE", r);
+	if (b & 2) {
+		pinmm_ksm_scan_full(1 + (b >> 3) % 2);
+		pinmm_ksm_get_stats(&st);
+		fz.st_ksm += st.pages_sharing;
+	}
 }
 
 /* CPU write through the page tables (copy_to_user). */
@@ -2355,13 +2456,15 @@ static const struct fz_op fz_ops[] = {
 	{ "kernel_write", op_kwrite, 8, false },
 	{ "kernel_read", op_kread, 5, false },
 	{ "vfs_rw", op_vfs_rw, 10, false },
-	{ "truncate", op_truncate, 4, false },
-	{ "fallocate", op_fallocate, 4, false },
-	{ "sync", op_sync, 3, false },
-	{ "device", op_device, 3, false },
+	{ "truncate", op_truncate, 3, false },
+	{ "fallocate", op_fallocate, 3, false },
+	{ "sync", op_sync, 2, false },
+	{ "device", op_device, 1, false },
 	{ "misuse", op_misuse, 1, false },
 	{ "msync", op_msync, 1, false },
 	{ "collapse", op_collapse, 2, false },
+	{ "pageout", op_pageout, 3, false },
+	{ "ksm", op_ksm, 2, false },
 };
 
 static uint8_t op_table[256];
@@ -2394,8 +2497,12 @@ static void fz_machine_boot(void)
 	};
 	int err = pinmm_boot(&cfg);
 
+	if (!err) {
+		err = pinmm_swapon(NULL, (unsigned long)FZ_SWAP_MB << 20);
+		err = err < 0 ? err : 0;
+	}
 	if (err) {
-		fprintf(stderr, "pinmm fuzz: pinmm_boot = %d\n", err);
+		fprintf(stderr, "pinmm fuzz: pinmm_boot/swapon = %d\n", err);
 		abort();
 	}
 	fz.inputs_since_boot = 0;
@@ -2707,9 +2814,10 @@ int main(void)
 	diag("%ld episodes, %lu operations in %.1f s", episodes, fz.ops - ops0, now_sec() - t0);
 	diag("reached: %lu pages pinned or got (%lu long-term, %lu calls on a THP), %lu device "
 	     "writes read back by the CPU, %lu CPU reads checked, %lu file reads checked, %lu forks, "
-	     "%lu folios migrated, %lu cma_alloc, %lu offline and %lu MADV_COLLAPSE successes", fz.st_pinned,
+	     "%lu folios migrated, %lu cma_alloc, %lu offline, %lu MADV_COLLAPSE successes, "
+	     "%lu pages swapped out, %lu KSM sharings seen after scans", fz.st_pinned,
 	     fz.st_longterm, fz.st_thp, fz.st_devcheck, fz.st_cpucheck, fz.st_filecheck, fz.st_forks,
-	     fz.st_migrated, fz.st_cma, fz.st_offline, fz.st_collapse);
+	     fz.st_migrated, fz.st_cma, fz.st_offline, fz.st_collapse, fz.st_swapout, fz.st_ksm);
 	if (fz.soak)
 		diag("soak: %lu calls failed on an injected allocation failure", fz.st_excused);
 	soak_report("fuzz", fz.ops);
