@@ -322,6 +322,15 @@ static inline spinlock_t *pmd_lock(struct mm_struct *mm, pmd_t *pmd)
  * Return: the PTE, or NULL (no section held) when @pmd is not a table.
  */
 pte_t *pte_offset_map(pmd_t *pmd, unsigned long addr, pmd_t *pmdvalp);
+
+/**
+ * pmd_migration_entry_wait - a fault met a PMD migration entry (THP or
+ * hugetlb): wait until the migrator unlocks the folio, then return for the
+ * fault to be retried.
+ * Context: mmap_lock held (read); takes the PMD lock, sleeps on the folio lock.
+ */
+void pmd_migration_entry_wait(struct mm_struct *mm, pmd_t *pmd);
+
 void pte_unmap(pte_t *pte);
 /**
  * pte_offset_map_lock - map and lock the PTE for @addr.

@@ -701,28 +701,6 @@ static pmd_t make_huge_pmd(struct vm_area_struct *vma, struct folio *folio, bool
 	return pmd_wrprotect(entry);
 }
 
-/* A fault met a migration entry: wait for the migrator to unlock the folio. */
-static void hugetlb_migration_entry_wait(struct mm_struct *mm, pmd_t *pmd)
-{
-	spinlock_t *ptl = pmd_lock(mm, pmd);
-	pmd_t val = pmdp_get(pmd);
-	struct folio *folio;
-
-	if (!is_swap_pmd(val) || !is_migration_entry(pmd_to_swp_entry(val))) {
-		spin_unlock(ptl);
-		return;
-	}
-	folio = pfn_folio(swp_offset(pmd_to_swp_entry(val)));
-	if (!folio_try_get(folio)) {
-		spin_unlock(ptl);
-		cond_resched();
-		return;
-	}
-	spin_unlock(ptl);
-	folio_wait_locked(folio);
-	folio_put(folio);
-}
-
 static vm_fault_t hugetlb_wp(struct mm_struct *mm, struct vm_area_struct *vma, pmd_t *pmd,
 			     unsigned long haddr, pmd_t orig, unsigned int flags);
 
@@ -965,7 +943,7 @@ vm_fault_t hugetlb_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 	val = pmdp_get_lockless(pmd);
 	if (is_swap_pmd(val)) {
 		mutex_unlock(mutex);
-		hugetlb_migration_entry_wait(mm, pmd);
+		pmd_migration_entry_wait(mm, pmd);	/* memory.c: the same wait as a THP's */
 		return 0;
 	}
 	if (pmd_none(val)) {

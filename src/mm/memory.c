@@ -105,7 +105,7 @@ static void migration_entry_wait(struct vm_fault *vmf)
 	folio_put(folio);
 }
 
-static void pmd_migration_entry_wait(struct mm_struct *mm, pmd_t *pmd)
+void pmd_migration_entry_wait(struct mm_struct *mm, pmd_t *pmd)
 {
 	spinlock_t *ptl = pmd_lock(mm, pmd);
 	pmd_t val = pmdp_get(pmd);
