@@ -7,7 +7,9 @@
  *  - R-SD-CLEAR: writing 4 to clear_refs write-protects every PTE and clears
  *    its soft-dirty bit (pagemap bit 55), and VM_SOFTDIRTY of every VMA;
  *  - R-SD-PINNED: a writable PTE of a maybe-pinned page in a COW mapping of
- *    an MMF_HAS_PINNED mm is left alone: writable and soft-dirty;
+ *    an MMF_HAS_PINNED mm is left alone: writable and soft-dirty; without
+ *    any one of those gates (a shared mapping, an mm that never pinned but
+ *    holds 1024 GET references) the page is write-protected like any other;
  *  - R-SD-PMD: a PMD-mapped THP is write-protected pinned or not (Linux has
  *    no pinned check there); the next write reuses the exclusive THP, so the
  *    pin stays coherent;
@@ -97,6 +99,49 @@ static void pinned_pte_stays_writable(void)
 	is_int(pinmm_clear_refs(current->mm, 0), -EINVAL, "clear_refs 0: -EINVAL");
 	is_int(pinmm_clear_refs(current->mm, CLEAR_REFS_LAST), -EINVAL, "clear_refs 6: -EINVAL");
 	gt_teardown("sd pte", &t, 1);
+}
+
+/*
+ * pte_is_pinned() asks the folio only behind its gates: a shared mapping's
+ * write fault makes the same page writable again (no COW can separate it
+ * from the device), and an mm that never pinned has no pin to protect, even
+ * when 1024 GET references make folio_maybe_dma_pinned() say yes.
+ */
+static void pinned_gates(void)
+{
+	static struct page *refs[GUP_PIN_COUNTING_BIAS];
+	struct task_struct *t[2];
+	struct page *pin[1];
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("sd-shared");
+	test_mmap_fixed(A, 2 * PAGE_SIZE, GT_RW, MAP_SHARED);
+	gt_fill(A, 2, 4);
+	is_int(gt_pin(A, 1, FOLL_WRITE | FOLL_LONGTERM, pin), 1,
+	       "pin a page of a shared mapping R/W long-term");
+	is_int(pinmm_clear_refs(current->mm, CLEAR_REFS_SOFT_DIRTY), 0, "clear_refs 4");
+	ok(!gt_writable(current->mm, A) && !sd(A),
+	   "R-SD-PINNED: in a shared mapping the pinned page is write-protected and clean "
+	   "(pte_is_pinned asks only in COW mappings)");
+	write_byte(A, 'w');
+	ok(gt_page(current->mm, A) == pin[0] && sd(A) && gt_writable(current->mm, A),
+	   "R-SD-FAULT: the shared write fault reuses the pinned page and marks it");
+	unpin_user_pages(pin, 1);
+
+	t[1] = test_process("sd-gets");
+	test_mmap_fixed(A, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(A, 1, 5);
+	for (unsigned int i = 0; i < GUP_PIN_COUNTING_BIAS; i++)
+		if (get_user_pages_fast(A, 1, FOLL_WRITE, &refs[i]) != 1)
+			bail_out("get %u", i);
+	ok(folio_maybe_dma_pinned(page_folio(refs[0])) && !gt_has_pinned(current->mm),
+	   "setup: 1024 GETs make the page look pinned in an mm that never pinned");
+	pinmm_clear_refs(current->mm, CLEAR_REFS_SOFT_DIRTY);
+	ok(!gt_writable(current->mm, A) && !sd(A),
+	   "R-SD-PINNED: without MMF_HAS_PINNED the page is write-protected and clean "
+	   "(pte_is_pinned asks the folio only in an mm that has pinned)");
+	gt_put_pages(refs, GUP_PIN_COUNTING_BIAS);
+	gt_teardown("sd gates", t, 2);
 }
 
 static void vma_softdirty(void)
@@ -205,6 +250,7 @@ int main(void)
 {
 	plan_no_plan();
 	pinned_pte_stays_writable();
+	pinned_gates();
 	vma_softdirty();
 	pinned_thp();
 	force_write_and_mprotect();
