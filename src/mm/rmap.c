@@ -582,9 +582,10 @@ int folio_try_dup_anon_rmap_ptes(struct folio *folio, struct page *page, int nr,
 	/*
 	 * A page the parent may have pinned stays the parent's, writable: the
 	 * child gets a copy now, else the parent's next write would COW away
-	 * from the page the device uses.
+	 * from the page the device uses. GUP cannot return a device-private
+	 * page: a small one's refcount false positive must not refuse it.
 	 */
-	maybe_pinned = folio_needs_cow_for_dma(src, folio);
+	maybe_pinned = !folio_is_device_private(folio) && folio_needs_cow_for_dma(src, folio);
 	if (maybe_pinned)
 		for (int i = 0; i < nr; i++)
 			if (PageAnonExclusive(page + i))
@@ -616,6 +617,11 @@ static int __folio_try_share_anon_rmap(struct folio *folio, struct page *page)
 {
 	VM_BUG_ON_FOLIO(!folio_test_anon(folio), folio);
 	VM_BUG_ON_PAGE(!PageAnonExclusive(page), page);
+	/* GUP cannot return a device-private page: nothing to ask (Linux likewise) */
+	if (unlikely(folio_is_device_private(folio))) {
+		ClearPageAnonExclusive(page);
+		return 0;
+	}
 	/*
 	 * The caller cleared the entry. GUP-fast pins first and re-reads the
 	 * entry after: with full barriers on both sides, it sees the cleared

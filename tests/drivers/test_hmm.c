@@ -16,6 +16,9 @@
  *  - hmm_cow_in_device: fork shares device pages COW; the parent's writes end
  *    in ordinary writable RAM pages, the child keeps its data;
  *  - a page that may be pinned is not migrated (folio_try_share_anon_rmap_pte);
+ *    a device-private page is never asked (GUP cannot reach it): with 1024
+ *    references and MMF_HAS_PINNED it still forks shared and migrates back
+ *    without a warning (__folio_try_dup_anon_rmap, __folio_try_share_anon_rmap);
  *    a device out of memory leaves pages in RAM unchanged;
  *  - zap (munmap, exit) gives device pages back to their driver (page_free);
  *  - make_device_exclusive(): the PTE becomes a device-exclusive entry that
@@ -334,6 +337,74 @@ static void test_cow_in_device(enum memory_type type)
 	pinmm_task_exit(c);
 	pinmm_task_attach(p);
 	finish(mdev, p, n);
+}
+
+/*
+ * GUP never returns a device-private page, so Linux's
+ * __folio_try_dup_anon_rmap() and __folio_try_share_anon_rmap() do not ask
+ * folio_maybe_dma_pinned() about one: 1024 references (a small folio's
+ * false positive) in an mm that has pinned must not make fork refuse to
+ * share it, nor migrate_vma_collect_pmd() warn.
+ */
+static void test_private_never_pinned(void)
+{
+	static unsigned int bias = GUP_PIN_COUNTING_BIAS;
+	struct dmirror_device *mdev;
+	struct task_struct *p, *c;
+	unsigned long moved = 0, warns;
+	struct folio *folio;
+	struct page *page;
+	bool w;
+
+	boot();
+	mdev = device(MEMORY_DEVICE_PRIVATE, 4);
+	p = test_process("parent");
+	test_mmap_fixed(BASE, 2 * PAGE_SIZE, RW, MAP_PRIVATE);
+	ok(cpu_write(BASE, 2, 0), "never pinned: buffer filled");
+	if (pin_user_pages_fast(BASE + PAGE_SIZE, 1, FOLL_WRITE, &page) != 1)
+		bail_out("pin");
+	unpin_user_page(page);	/* MMF_HAS_PINNED is sticky */
+	dmirror_migrate_to_device(mdev, p->mm, BASE, 1, &moved);
+	if (moved != 1 || !device_private_entry(BASE, &w))
+		bail_out("migrate to device");
+	folio = pfn_folio(swp_offset(pte_to_swp_entry(__pte(test_pt_entry(p->mm, BASE, &w)))));
+	folio_ref_add(folio, bias);
+	ok(folio_maybe_dma_pinned(folio) && PageAnonExclusive(&folio->page),
+	   "never pinned: setup: an exclusive device-private page that looks pinned");
+	warns = pinmm_warn_count();
+	quiet_stderr_begin();
+	if (pinmm_fork(p, "child", &c))
+		bail_out("fork failed");
+	quiet_stderr_end();
+	pinmm_task_attach(p);
+	is_int(folio_mapcount(folio), 2,
+	       "never pinned: fork shares the device-private page, mapcount 2 "
+	       "(__folio_try_dup_anon_rmap exempts device-private folios)");
+	is_uint(pinmm_warn_count() - warns, 0, "never pinned: fork did not warn");
+	folio_ref_sub(folio, bias);
+	pinmm_task_exit(c);
+	ok(!PageAnonExclusive(&folio->page) && folio_mapcount(folio) == 1,
+	   "never pinned: the child's exit leaves the parent's mapping, shared");
+	/* the share question: a fresh exclusive device-private page, collected to move back */
+	vm_munmap(BASE, 2 * PAGE_SIZE);
+	test_mmap_fixed(BASE, PAGE_SIZE, RW, MAP_PRIVATE);
+	ok(cpu_write(BASE, 1, 3), "never pinned: a new buffer");
+	dmirror_migrate_to_device(mdev, p->mm, BASE, 1, &moved);
+	if (moved != 1 || !device_private_entry(BASE, &w))
+		bail_out("migrate to device");
+	folio = pfn_folio(swp_offset(pte_to_swp_entry(__pte(test_pt_entry(p->mm, BASE, &w)))));
+	folio_ref_add(folio, bias);
+	warns = pinmm_warn_count();
+	quiet_stderr_begin();
+	dmirror_migrate_to_system(mdev, p->mm, BASE, 1, &moved);
+	quiet_stderr_end();
+	is_uint(pinmm_warn_count() - warns, 0,
+		"never pinned: collecting it to move back to RAM does not warn "
+		"(__folio_try_share_anon_rmap exempts device-private folios)");
+	folio_ref_sub(folio, bias);
+	dmirror_migrate_to_system(mdev, p->mm, BASE, 1, &moved);
+	ok(cpu_reads(BASE, 1, 3), "never pinned: the data comes back to RAM");
+	finish(mdev, p, "never pinned");
 }
 
 /* A page that may be pinned stays; a full device leaves pages in RAM, unchanged. */
@@ -773,6 +844,7 @@ int main(void)
 		test_refusals(types[i]);
 		test_gup_fast_and_get(types[i]);
 	}
+	test_private_never_pinned();
 	test_two_devices();
 	test_exclusive();
 	test_bad_input();
