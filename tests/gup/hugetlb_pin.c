@@ -9,7 +9,10 @@
  * in; FOLL_LONGTERM moves a hugetlb folio out of ZONE_MOVABLE to a free pool
  * page that may be pinned (or a temporary one from outside movable memory,
  * the pool keeping its size), and fails with -ENOMEM and nothing pinned when
- * there is none.
+ * there is none; a hugetlb folio another pin already holds is not migrated
+ * (try_to_migrate_one's hugetlb_try_share_anon_rmap(), then the refcount
+ * freeze of the unmapped folio): the long-term pin fails -ENOMEM, the first
+ * pin keeps the mapped page.
  */
 #include "helpers.h"
 
@@ -181,6 +184,46 @@ static void longterm_enomem(void)
 	hteardown("longterm_enomem", t);
 }
 
+/* gup_longterm: a short-term pin holds the movable hugetlb page; migration must not move it. */
+static void longterm_pinned_source(void)
+{
+	struct task_struct *t;
+	struct page *first, *page = GT_POISON;
+	unsigned long pfn;
+	long acq0, rel0, fail0;
+
+	test_boot(128, 32, 0);
+	pinmm_hugetlb_set_nr_hugepages(18);
+	t = test_process("pinned-src");
+	hmap(HPAGE_SIZE);
+	gt_fill(HB, HUGETLB_NR_PAGES, 7);
+	pfn = test_pt_pfn(t->mm, HB);
+	if (!folio_is_zone_movable(pfn_folio(pfn)))
+		bail_out("the fault should take a pool page in ZONE_MOVABLE");
+	is_int(gt_pin_any(false, HB + PAGE_SIZE, 1, FOLL_WRITE, &first), 1,
+	       "pinned source: a short-term pin of the movable hugetlb page");
+	acq0 = gt_acq();
+	rel0 = gt_rel();
+	fail0 = gt_ev(PGMIGRATE_FAIL);
+	is_int(gt_pin(HB, 1, FOLL_WRITE | FOLL_LONGTERM, &page), -ENOMEM,
+	       "pinned source: a long-term pin of the same page fails -ENOMEM: its migration "
+	       "fails (hugetlb_try_share_anon_rmap / the refcount freeze see the first pin)");
+	ok(gt_ev(PGMIGRATE_FAIL) > fail0, "pinned source: the migration was tried and failed");
+	is_int((gt_acq() - acq0) - (gt_rel() - rel0), 0, "pinned source: the failed call left no pin");
+	ok(test_pt_pfn(t->mm, HB) == pfn && PageAnonExclusive(pfn_to_page(pfn)) &&
+	   gt_writable(t->mm, HB),
+	   "pinned source: the mapping keeps the pinned page, exclusive and writable");
+	gt_page_write(first, HB + PAGE_SIZE, 8);
+	is_uint(gt_check(HB + PAGE_SIZE, 1, 8), 0,
+		"pinned source: the CPU reads what the first pin's device wrote (same page)");
+	unpin_user_page(first);
+	is_int(gt_pin(HB, 1, FOLL_WRITE | FOLL_LONGTERM, &page), 1,
+	       "pinned source: once unpinned, the long-term pin migrates it and succeeds");
+	ok(!folio_is_zone_movable(page_folio(page)), "pinned source: ... out of ZONE_MOVABLE");
+	unpin_user_page(page);
+	hteardown("longterm_pinned_source", t);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -189,5 +232,6 @@ int main(void)
 	longterm_to_pool_page(true);
 	longterm_to_temporary_page();
 	longterm_enomem();
+	longterm_pinned_source();
 	return done_testing();
 }
