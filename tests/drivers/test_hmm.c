@@ -24,6 +24,8 @@
  *  - make_device_exclusive(): the PTE becomes a device-exclusive entry that
  *    keeps the mapping; a CPU access, GUP, fork and munmap take it back and
  *    tell the device (hmm-tests exclusive, exclusive_mprotect, exclusive_cow);
+ *    migration leaves a device-exclusive entry of a maybe-pinned exclusive
+ *    page alone (try_to_migrate_one's folio_try_share_anon_rmap_pte());
  *  - migrate_vma_setup(): -EINVAL for a range shorter than a page, outside
  *    or across the VMA, or a fault_page that is not device-private; the ends
  *    are rounded down to pages, as Linux does.
@@ -655,6 +657,48 @@ static void test_exclusive(void)
 }
 
 /* migrate_vma_setup()'s bad input, and mprotect of device entries. */
+/*
+ * try_to_migrate_one() meets a device-exclusive entry of a RAM page that a
+ * pin holds: the share question refuses, so the entry stays device-exclusive.
+ * (Without it the refcount freeze still fails, but the entry comes back from
+ * its migration entry as a plain PTE: the page is no longer the device's.)
+ */
+static void test_exclusive_pinned(void)
+{
+	struct dmirror_device *mdev;
+	struct task_struct *t;
+	unsigned long cpages = 0, pfn;
+	unsigned int succ = 0;
+	struct page *page;
+	struct folio *folio;
+	LIST_HEAD(list);
+
+	boot();
+	mdev = device(MEMORY_DEVICE_PRIVATE, 4);
+	t = test_process("excl-pin");
+	test_mmap_fixed(BASE, PAGE_SIZE, RW, MAP_PRIVATE);
+	ok(cpu_write(BASE, 1, 4), "exclusive pinned: page filled");
+	pfn = test_pt_pfn(t->mm, BASE);
+	is_int(pin_user_pages_fast(BASE, 1, FOLL_WRITE, &page), 1, "exclusive pinned: page pinned");
+	dmirror_exclusive(mdev, t->mm, BASE, 1, &cpages);
+	ok(cpages == 1 && exclusive_entry(BASE) == pfn,
+	   "exclusive pinned: make_device_exclusive on the pinned page");
+	folio = page_folio(page);
+	if (!folio_isolate_lru(folio))
+		bail_out("isolate");
+	list_add(&folio->lru, &list);
+	is_int(migrate_pages(&list, alloc_migration_target, NULL, 0, MIGRATE_SYNC, MR_SYSCALL, &succ),
+	       1, "exclusive pinned: migrate_pages fails on the pinned page");
+	putback_movable_pages(&list);
+	ok(exclusive_entry(BASE) == pfn,
+	   "exclusive pinned: the device-exclusive entry stays "
+	   "(try_to_migrate_one: folio_try_share_anon_rmap_pte refuses a maybe-pinned page)");
+	unpin_user_page(page);
+	ok(cpu_reads(BASE, 1, 4), "exclusive pinned: the CPU takes the page back, data intact");
+	dmirror_exclusive_release(mdev);
+	finish(mdev, t, "exclusive pinned");
+}
+
 static void test_bad_input(void)
 {
 	struct dmirror_device *mdev;
@@ -847,6 +891,7 @@ int main(void)
 	test_private_never_pinned();
 	test_two_devices();
 	test_exclusive();
+	test_exclusive_pinned();
 	test_bad_input();
 	test_memremap_args();
 	test_leak_report();
