@@ -962,14 +962,20 @@ static struct hold *free_hold(void)
 	return NULL;
 }
 
-/* A device wrote through page @j of @h and the pin is dropped without dirtying. */
+/*
+ * A device wrote through page @j of @h and the pin is dropped without
+ * dirtying: the folio may be clean (GUP-fast pins a writable clean PTE
+ * without dirtying it, as Linux's does), and a clean cache folio may be
+ * dropped, a disk file's and a shmem one's alike (drop_caches walks tmpfs
+ * too). What the device wrote is then unknown: the driver should have
+ * released with unpin_user_pages_dirty_lock(.., true).
+ */
 static void hold_forget_clean(struct hold *h, long j, bool dirty)
 {
 	const struct htarget *t = &h->t[j];
 
-	if (!dirty && t->devw && t->type == T_OBJ && target_live(h, (int)j) &&
-	    fz.objs[t->obj].type == OT_DISK)
-		fz.objs[t->obj].unknown |= 1ULL << t->idx;	/* may be dropped as clean */
+	if (!dirty && t->devw && t->type == T_OBJ && target_live(h, (int)j))
+		fz.objs[t->obj].unknown |= 1ULL << t->idx;
 }
 
 /* Release pages [@from, @from + @nr) of @h with variant @how. */
