@@ -109,9 +109,12 @@ void unlink_anon_vmas(struct vm_area_struct *vma);
  * @folio: freshly allocated, locked or unreachable by others.
  * @vma: the VMA (with an anon_vma).
  * @address: the user address of the folio's first page.
- * @flags: RMAP_EXCLUSIVE.
+ * @flags: RMAP_EXCLUSIVE, or RMAP_NONE for a folio other processes of the
+ *         hierarchy may map too (a swap-in of a slot shared by fork).
  *
- * Sets mapping and index. An order-HPAGE_PMD_ORDER folio is taken as mapped by
+ * Sets mapping and index: @vma's anon_vma for an exclusive folio, the root
+ * of its hierarchy otherwise (it outlives every anon_vma below it). An
+ * order-HPAGE_PMD_ORDER folio is taken as mapped by
  * a PMD (entire mapcount; PageAnonExclusive on the head page); any other
  * folio as mapped by PTEs, one per page.
  * Context: page-table lock held.

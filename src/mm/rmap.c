@@ -400,6 +400,13 @@ void folio_add_new_anon_rmap(struct folio *folio, struct vm_area_struct *vma,
 	VM_BUG_ON(!av);
 	VM_BUG_ON_FOLIO(folio_test_anon(folio), folio);
 	VM_BUG_ON(address < vma->vm_start || address + folio_size(folio) > vma->vm_end);
+	/*
+	 * Not exclusive (a swap-in of a slot that fork shared): other processes
+	 * of the hierarchy may map it later, and this VMA's own anon_vma may
+	 * die first; the root outlives them all (Linux's __folio_set_anon()).
+	 */
+	if (!exclusive)
+		av = av->root;
 	__folio_set_swapbacked(folio);
 	folio->index = linear_page_index(vma, address);
 	atomic_store_explicit(&folio->mapping,
