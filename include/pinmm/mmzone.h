@@ -126,8 +126,18 @@ extern struct zone pinmm_zones[MAX_NR_ZONES];
 #define for_each_populated_zone(z) \
 	for_each_zone(z) if (!populated_zone(z)) ; else
 
-/* Migratetype of the pageblock holding @pfn; a lockless read is allowed. */
-int get_pfnblock_migratetype(unsigned long pfn);
+/* One migratetype byte per pageblock, allocated at boot (src/mem/machine.c). */
+extern _Atomic uint8_t *pinmm_pageblock_mt;
+
+/*
+ * Migratetype of the pageblock holding @pfn; a lockless read is allowed.
+ * Inline: every long-term GUP-fast pin asks it once per folio.
+ */
+static inline int get_pfnblock_migratetype(unsigned long pfn)
+{
+	return atomic_load_explicit(&pinmm_pageblock_mt[pfn >> pageblock_order],
+				    memory_order_relaxed);
+}
 /* Set it (zone->lock held): the free blocks in it move to the new type's lists. */
 void set_pageblock_migratetype_locked(struct zone *zone, unsigned long pfn, int mt);
 

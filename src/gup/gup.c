@@ -86,7 +86,7 @@ int try_grab_folio(struct folio *folio, int refs, unsigned int flags)
  * small for them) is a caller bug: warn and leave the folio alone rather than
  * corrupt it.
  */
-int __gup_put_folio(struct folio *folio, int refs, unsigned int flags)
+static __always_inline int gup_put_folio_refs(struct folio *folio, int refs, unsigned int flags)
 {
 	int pins = 0;
 
@@ -108,6 +108,11 @@ int __gup_put_folio(struct folio *folio, int refs, unsigned int flags)
 	}
 	folio_put_refs(folio, refs);
 	return pins;
+}
+
+int __gup_put_folio(struct folio *folio, int refs, unsigned int flags)
+{
+	return gup_put_folio_refs(folio, refs, flags);
 }
 
 void gup_put_folio(struct folio *folio, int refs, unsigned int flags)
@@ -172,8 +177,8 @@ void unpin_folio(struct folio *folio)
  * it points inside its run of struct pages, and that test needs no look at
  * the tail pages themselves (unpinning a THP reads 8 bytes per page, not 64).
  */
-static struct folio *gup_folio_next(struct page **pages, unsigned long npages,
-				    unsigned long i, unsigned long *ntails)
+static __always_inline struct folio *gup_folio_next(struct page **pages, unsigned long npages,
+						    unsigned long i, unsigned long *ntails)
 {
 	struct folio *folio = page_folio(pages[i]);
 	unsigned long nr = 1;
@@ -248,7 +253,7 @@ void unpin_user_pages(struct page **pages, unsigned long npages)
 		if (nr > 1 && i + nr < npages && pages[i + nr])
 			pin_owner_prefetch(&r, pages[i + nr]);
 		pin_owner_release(&r, folio, (int)nr);
-		released += __gup_put_folio(folio, (int)nr, FOLL_PIN);
+		released += gup_put_folio_refs(folio, (int)nr, FOLL_PIN);
 	}
 	/* one update of the owner's and the shared counter per call, not per page */
 	pin_release_done(&r);

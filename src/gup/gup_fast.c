@@ -135,21 +135,22 @@ static void gup_fast_undo(struct folio *folio, int refs, unsigned int flags)
  * dirty tracking must be refused, and only the slow path can tell, so
  * everything but anonymous (and shmem-like) folios falls back.
  */
-static bool gup_fast_folio_allowed(struct folio *folio, unsigned int flags)
+static __always_inline bool gup_fast_folio_allowed(struct folio *folio, unsigned int flags)
 {
 	unsigned long mapping;
 
 	if ((flags & (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)) !=
 	    (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE))
 		return true;
+	/* anon first: the common answer, from the one word it needs */
+	mapping = (unsigned long)atomic_load_explicit(&folio->mapping, memory_order_acquire);
+	if (mapping & PAGE_MAPPING_ANON)
+		return true;
 	/* hugetlb needs no dirty tracking (Linux's gup_fast_folio_allowed) */
 	if (folio_test_hugetlb(folio))
 		return true;
-	mapping = (unsigned long)atomic_load_explicit(&folio->mapping, memory_order_acquire);
 	if (!mapping)
 		return false;	/* truncated under us: let the slow path decide */
-	if (mapping & PAGE_MAPPING_ANON)
-		return true;
 	/*
 	 * A file folio: only shmem may be pinned so. The address space is
 	 * freed after an RCU grace period, and we are inside rcu_read_lock():
@@ -244,8 +245,30 @@ static int gup_fast_pte_batch(pte_t *ptep, pte_t pte, struct folio *folio, struc
 	return nr;
 }
 
-static bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsigned long end,
-			       unsigned int flags, struct gup_fast_ctx *ctx)
+/*
+ * After the grab: do the @batch PTEs from @ptep still map @page on with the
+ * bits of @pte, and may a R/O pin keep each page? Same entry bits do not mean
+ * same answer: exclusivity is per page (PageAnonExclusive), so a R/O pin asks
+ * for each. A batch of one (every small folio) takes no loop.
+ */
+static __always_inline bool gup_fast_ptes_kept(pte_t *ptep, pte_t pte, struct page *page,
+					       int batch, unsigned int flags)
+{
+	if (batch == 1)
+		return pte_val(ptep_get_lockless(ptep)) == pte_val(pte) &&
+		       (pte_write(pte) || !gup_must_unshare(NULL, flags, page));
+	for (int i = 0; i < batch; i++) {
+		if (pte_val(ptep_get_lockless(ptep + i)) !=
+		    pte_val(pte) + ((unsigned long)i << PAGE_SHIFT) ||
+		    (!pte_write(pte) && gup_must_unshare(NULL, flags, page + i)))
+			return false;
+	}
+	return true;
+}
+
+static __always_inline bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr,
+					       unsigned long end, unsigned int flags,
+					       struct gup_fast_ctx *ctx)
 {
 	pte_t *ptep = pte_offset_lockless(pmd, addr);
 	bool write = flags & FOLL_WRITE;
@@ -289,19 +312,8 @@ static bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsig
 			gup_fast_undo(folio, batch, flags);
 			return false;
 		}
-		for (int i = 0; i < batch; i++) {
-			/*
-			 * Same entry bits do not mean same answer: exclusivity is
-			 * per page (PageAnonExclusive), so a R/O pin asks for each.
-			 */
-			if (unlikely(pte_val(ptep_get_lockless(ptep + i)) !=
-				     pte_val(pte) + ((unsigned long)i << PAGE_SHIFT)) ||
-			    (!pte_write(pte) && gup_must_unshare(NULL, flags, page + i))) {
-				gup_fast_undo(folio, batch, flags);
-				return false;
-			}
-		}
-		if (!gup_fast_folio_allowed(folio, flags)) {
+		if (unlikely(!gup_fast_ptes_kept(ptep, pte, page, batch, flags)) ||
+		    !gup_fast_folio_allowed(folio, flags)) {
 			gup_fast_undo(folio, batch, flags);
 			return false;
 		}
@@ -310,8 +322,12 @@ static bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsig
 		/* kept: whose it is (after every back-off, which owes no record) */
 		if (ctx->owner && (flags & FOLL_PIN) && !is_zero_page(page))
 			gup_fast_owner_add(ctx, folio, batch, first);
-		for (int i = 0; i < batch; i++)
-			ctx->pages[ctx->nr + i] = page + i;
+		if (batch == 1) {
+			ctx->pages[ctx->nr] = page;
+		} else {
+			for (int i = 0; i < batch; i++)
+				ctx->pages[ctx->nr + i] = page + i;
+		}
 		ctx->nr += batch;
 		ctx->nr_zero += is_zero_page(page);
 		ptep += batch;
@@ -320,8 +336,9 @@ static bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsig
 	return true;
 }
 
-static bool gup_fast_pmd_leaf(pmd_t orig, pmd_t *pmdp, unsigned long addr, unsigned long end,
-			      unsigned int flags, struct gup_fast_ctx *ctx)
+static __always_inline bool gup_fast_pmd_leaf(pmd_t orig, pmd_t *pmdp, unsigned long addr,
+					      unsigned long end, unsigned int flags,
+					      struct gup_fast_ctx *ctx)
 {
 	struct page *page;
 	struct folio *folio;
@@ -360,8 +377,9 @@ static unsigned long level_end(unsigned long addr, unsigned long end, unsigned l
 	return boundary - 1 < end - 1 ? boundary : end;
 }
 
-static bool gup_fast_pmd_range(pud_t pud, unsigned long addr, unsigned long end,
-			       unsigned int flags, struct gup_fast_ctx *ctx)
+static __always_inline bool gup_fast_pmd_range(pud_t pud, unsigned long addr,
+					       unsigned long end, unsigned int flags,
+					       struct gup_fast_ctx *ctx)
 {
 	pmd_t *pmdp = pmd_offset_lockless(pud, addr);
 
@@ -383,8 +401,8 @@ static bool gup_fast_pmd_range(pud_t pud, unsigned long addr, unsigned long end,
 	return true;
 }
 
-static void gup_fast_pgd_range(unsigned long addr, unsigned long end, unsigned int flags,
-			       struct gup_fast_ctx *ctx)
+static __always_inline void gup_fast_pgd_range(unsigned long addr, unsigned long end,
+					       unsigned int flags, struct gup_fast_ctx *ctx)
 {
 	pgd_t *pgdp = pgd_offset(current->mm, addr);
 
@@ -431,6 +449,9 @@ static void gup_fast_unpin_user_pages(struct page **pages, int nr, unsigned int 
 	pin_release_done(&r);
 }
 
+/* The only flags the walk below reads (pte_access_permitted, grab, unshare, allowed). */
+#define GUP_FAST_WALK_FLAGS	(FOLL_PIN | FOLL_GET | FOLL_WRITE | FOLL_LONGTERM)
+
 /* The lockless walk over [start, end). Return: pages taken from start. */
 static int gup_fast(unsigned long start, unsigned long end, unsigned int flags,
 		    struct page **pages)
@@ -447,7 +468,21 @@ static int gup_fast(unsigned long start, unsigned long end, unsigned int flags,
 	if ((flags & FOLL_PIN) && !raw_seqcount_try_begin(&mm->write_protect_seq, &seq))
 		return 0;
 	rcu_read_lock();
-	gup_fast_pgd_range(start, end, flags, &ctx);
+	/*
+	 * The walk looks at four flag bits only: give the common pin calls a
+	 * copy compiled for their constant flags (no flag tests per page).
+	 */
+	switch (flags & GUP_FAST_WALK_FLAGS) {
+	case FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM:	/* io_uring, RDMA, VFIO */
+		gup_fast_pgd_range(start, end, FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM, &ctx);
+		break;
+	case FOLL_PIN | FOLL_WRITE:			/* O_DIRECT read, short DMA */
+		gup_fast_pgd_range(start, end, FOLL_PIN | FOLL_WRITE, &ctx);
+		break;
+	default:
+		gup_fast_pgd_range(start, end, flags & GUP_FAST_WALK_FLAGS, &ctx);
+		break;
+	}
 	rcu_read_unlock();
 	/* the walk's owner counts join the call's (a back-off below releases them) */
 	if (ctx.owner_pending)

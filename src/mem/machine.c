@@ -27,6 +27,7 @@
 struct pinmm_machine pinmm_machine;
 struct page *pinmm_mem_map;
 _Atomic uint8_t *pinmm_pin_longterm;
+_Atomic uint8_t *pinmm_pageblock_mt;
 char *pinmm_arena;
 unsigned long pinmm_max_pfn;
 struct page *pinmm_zero_page;
@@ -187,6 +188,7 @@ static void unmap_all(void)
 	pinmm_arena = NULL;
 	pinmm_mem_map = NULL;
 	m->pageblock_mt = NULL;
+	pinmm_pageblock_mt = NULL;
 	pinmm_pin_longterm = NULL;
 	pinmm_max_pfn = 0;
 	pinmm_mmio_pfn = 0;
@@ -254,6 +256,7 @@ int pinmm_boot(const struct pinmm_config *cfg)
 	pinmm_arena = map_anon(m->arena_bytes);
 	pinmm_mem_map = map_anon(m->mem_map_bytes);
 	m->pageblock_mt = calloc(m->nr_pageblocks, 1);
+	pinmm_pageblock_mt = m->pageblock_mt;
 	pinmm_pin_longterm = calloc(m->nr_pfns, 1);
 	if (!pinmm_arena || !pinmm_mem_map || !m->pageblock_mt || !pinmm_pin_longterm ||
 	    page_owner_init(m->nr_pfns) ||

@@ -98,12 +98,6 @@ unsigned long pinmm_bad_page_count(void)
 
 /* ---- pageblocks ----------------------------------------------------------- */
 
-int get_pfnblock_migratetype(unsigned long pfn)
-{
-	return atomic_load_explicit(&pinmm_machine.pageblock_mt[pfn >> pageblock_order],
-				    memory_order_relaxed);
-}
-
 static void set_pfnblock_mt(unsigned long pfn, int mt)
 {
 	atomic_store_explicit(&pinmm_machine.pageblock_mt[pfn >> pageblock_order], (uint8_t)mt,
