@@ -271,14 +271,14 @@ static inline bool folio_pinned_longterm(const struct folio *folio)
 static inline bool folio_is_longterm_pinnable(const struct folio *folio)
 {
 	int mt = get_pfnblock_migratetype(folio_pfn(folio));
+	enum zone_type zone;
 
 	if (mt == MIGRATE_CMA || mt == MIGRATE_ISOLATE)
 		return false;
 	if (is_zero_folio(folio))
 		return true;
-	if (folio_is_zone_device(folio))
-		return false;
-	return !folio_is_zone_movable(folio);
+	zone = page_zonenum(&folio->page);	/* one read of the flags word */
+	return zone != ZONE_DEVICE && zone != ZONE_MOVABLE;
 }
 
 /**
