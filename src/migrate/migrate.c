@@ -371,9 +371,13 @@ void folio_migrate_flags(struct folio *dst, struct folio *src)
 }
 
 #ifdef __x86_64__
-/* 32-byte non-temporal stores (chosen at run time: the build is baseline x86-64) */
+/*
+ * 32-byte non-temporal stores (chosen at run time: the build is baseline
+ * x86-64). No fence: the caller's sfence orders them before what publishes
+ * the copy.
+ */
 __attribute__((target("avx2")))
-static void copy_nt_avx2(void *dst, const void *src, size_t len)
+static void copy_nt_avx2_nofence(void *dst, const void *src, size_t len)
 {
 	__m256i *d = dst;
 	const __m256i *s = src;
@@ -387,6 +391,11 @@ static void copy_nt_avx2(void *dst, const void *src, size_t len)
 		_mm256_stream_si256(d + i + 2, c);
 		_mm256_stream_si256(d + i + 3, e);
 	}
+}
+
+static void copy_nt_avx2(void *dst, const void *src, size_t len)
+{
+	copy_nt_avx2_nofence(dst, src, len);
 	_mm_sfence();
 }
 #endif
@@ -398,7 +407,8 @@ static void copy_nt_avx2(void *dst, const void *src, size_t len)
  * saves reading each destination line in first and evicting 2 MiB of what
  * the caches hold: a THP copies in about 0.6-0.7x the time of memcpy()
  * (bench/migrate). Linux copies with copy_page() (rep movs); an order-0
- * folio here too, where streaming stores measured no faster. Both addresses
+ * folio copied alone uses memcpy() (one 4 KiB of streaming stores measured
+ * no faster), a batch's run of them streams (migrate_folio_copy_early). Both addresses
  * are page aligned, @len a multiple of 128. The sfence orders the stores
  * before the unfreeze and the new mappings that publish them.
  */
@@ -413,15 +423,20 @@ static void copy_large_folio_data(void *dst, const void *src, size_t len)
 	memcpy(dst, src, len);
 }
 
-/* Copy contents, flags, mapping and index of @src's pages to @d. Both frozen/locked. */
-static void migrate_contents(const struct migrate_dst *d)
+/*
+ * Copy contents, flags, mapping and index of @src's pages to @d. Both
+ * frozen/locked. @data_copied: the batch copied the bytes already.
+ */
+static void migrate_contents(const struct migrate_dst *d, bool data_copied)
 {
 	struct folio *src = d->src;
 	struct address_space *mapping = atomic_load_explicit(&src->mapping, memory_order_relaxed);
 	unsigned long nr = folio_nr_pages(src);
 
 	if (!d->split) {
-		if (folio_test_large(src))
+		if (data_copied)
+			;
+		else if (folio_test_large(src))
 			copy_large_folio_data(folio_address(d->whole), folio_address(src),
 					      folio_size(src));
 		else	/* glibc's copy for the CPU (gcc would inline rep movsq for PAGE_SIZE) */
@@ -656,7 +671,7 @@ static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_
 			goto out_remap;
 		}
 	}
-	migrate_contents(&d);
+	migrate_contents(&d, false);
 	/* a page-cache source keeps only our isolation reference: the rest moved */
 	folio_ref_unfreeze(src, file ? 1 : expected);
 
@@ -693,10 +708,12 @@ out_unlock_src:
 /*
  * Batched migration (Linux's migrate_pages_batch()): first every folio of a
  * batch is locked, given its destination and unmapped (migrate_folio_unmap),
- * then each is frozen, copied and mapped again (migrate_folio_move). One
- * lock round and one rmap walk each way per folio, as before; what the
- * batch saves is the interleaving: the unmap walks run back to back, and so
- * do the copies and the remaps. Between the phases the destination carries
+ * then the small anon ones are frozen and copied back to back with
+ * streaming stores and one fence (migrate_folio_copy_early), then each is
+ * mapped again, unlocked and freed (migrate_folio_move; it freezes and
+ * copies whatever the copy phase left). One lock round and one rmap walk
+ * each way per folio, as before; what the batch saves is the interleaving:
+ * the unmap walks run back to back, and so do the copies and the remaps. Between the phases the destination carries
  * the source's anon_vma in ->private (Linux records its state in the
  * destination too), so a batch needs no memory of its own. Large folios
  * whose destination must be split (no folio of their order) and folios
@@ -754,13 +771,41 @@ out_unlock_src:
 }
 
 /*
- * Phase two: @src is locked and unmapped, @dst its locked destination.
- * Freeze, copy, map the destination where the source was, unlock, free the
- * source. On -EAGAIN (a reference appeared) the source is mapped again,
- * unlocked and left for the next pass, the destination given back.
+ * Phase two, the batch's copy (anon folios only; not KSM, whose lookups
+ * wait out a frozen count): freeze @src (locked, unmapped) and copy its
+ * bytes to @dst with streaming stores, which the caller fences once for the
+ * whole batch. Freezing first, as the one-at-a-time path does: nothing can
+ * take a reference and write the source after its bytes are read. Return
+ * true if frozen and copied; false leaves it all to migrate_folio_move().
+ */
+static bool migrate_folio_copy_early(struct folio *src, struct folio *dst)
+{
+	if (!folio_test_anon(src) || folio_test_ksm(src) || folio_test_large(src))
+		return false;
+#ifdef __x86_64__
+	if (!__builtin_cpu_supports("avx2"))
+		return false;
+	/* unmapped, not in the swap cache (migrate_folio_begin): our isolation's alone */
+	if (!folio_ref_freeze(src, folio_expected_ref_count(src) + 1))
+		return false;
+	pinmm_race_point(PINMM_RACE_MIGRATE_FROZEN, folio_pfn(src));
+	copy_nt_avx2_nofence(folio_address(dst), folio_address(src), PAGE_SIZE);
+	return true;
+#else
+	(void)dst;
+	return false;
+#endif
+}
+
+/*
+ * Phase three: @src is locked and unmapped, @dst its locked destination.
+ * Freeze and copy (unless @prepared: migrate_folio_copy_early() did both),
+ * map the destination where the source was, unlock, free the source. On
+ * -EAGAIN (a reference appeared) the source is mapped again, unlocked and
+ * left for the next pass, the destination given back.
  */
 static int migrate_folio_move(struct folio *src, struct folio *dst, free_folio_t put_new_folio,
-			      unsigned long private, enum migrate_mode mode)
+			      unsigned long private, enum migrate_mode mode, bool prepared)
 {
 	struct migrate_dst d = { .src = src, .whole = dst };
 	struct anon_vma *anon_vma = dst->private;
@@ -773,11 +818,13 @@ static int migrate_folio_move(struct folio *src, struct folio *dst, free_folio_t
 		mapping = folio_mapping(src);
 	/* unmapped: the cache's references, and our isolation's */
 	expected = folio_expected_ref_count(src) + 1;
-	if (!folio_ref_freeze(src, expected)) {
-		rc = -EAGAIN;
-		goto out_remap;
+	if (!prepared) {
+		if (!folio_ref_freeze(src, expected)) {
+			rc = -EAGAIN;
+			goto out_remap;
+		}
+		pinmm_race_point(PINMM_RACE_MIGRATE_FROZEN, folio_pfn(src));
 	}
-	pinmm_race_point(PINMM_RACE_MIGRATE_FROZEN, folio_pfn(src));
 	if (file) {
 		rc = mapping->a_ops->migrate_folio(mapping, dst, src, mode);
 		if (rc) {
@@ -785,7 +832,7 @@ static int migrate_folio_move(struct folio *src, struct folio *dst, free_folio_t
 			goto out_remap;
 		}
 	}
-	migrate_contents(&d);
+	migrate_contents(&d, prepared);
 	folio_ref_unfreeze(src, file ? 1 : expected);
 	folio_add_lru(dst);
 	remove_migration_ptes(src, &d, anon_vma);
@@ -843,17 +890,37 @@ static int move_batch(struct list_head *unmapped, struct list_head *dsts,
 		      free_folio_t put_new_folio, unsigned long private, enum migrate_mode mode,
 		      struct migrate_stats *st)
 {
-	struct folio *src, *next;
+	bool prepared[NR_MAX_BATCHED_MIGRATION] = { false };	/* frozen and copied */
+	struct folio *src, *next, *dst;
+	unsigned int i = 0;
 	int retry = 0;
 
+	/*
+	 * The copies back to back (Linux's batch: unmap all, copy all, remap
+	 * all): a run of streaming stores, one fence for all of them, before
+	 * any unfreeze or mapping publishes a destination.
+	 */
+	dst = list_first_entry(dsts, struct folio, lru);
+	list_for_each_entry(src, unmapped, lru) {
+		if (i < NR_MAX_BATCHED_MIGRATION)
+			prepared[i] = migrate_folio_copy_early(src, dst);
+		dst = list_next_entry(dst, lru);
+		i++;
+	}
+#ifdef __x86_64__
+	_mm_sfence();
+#endif
+	i = 0;
 	list_for_each_entry_safe(src, next, unmapped, lru) {
-		struct folio *dst = list_first_entry(dsts, struct folio, lru);
 		bool is_thp = folio_is_thp(src);
 		unsigned long nr = folio_nr_pages(src);
+		bool ready = i < NR_MAX_BATCHED_MIGRATION && prepared[i];
 		int r;
 
+		i++;
+		dst = list_first_entry(dsts, struct folio, lru);
 		list_del(&dst->lru);
-		r = migrate_folio_move(src, dst, put_new_folio, private, mode);
+		r = migrate_folio_move(src, dst, put_new_folio, private, mode, ready);
 		if (r == MIGRATEPAGE_SUCCESS) {
 			count_success(st, is_thp, false, nr);
 		} else if (r == -EAGAIN) {
