@@ -266,6 +266,53 @@ static __always_inline bool gup_fast_ptes_kept(pte_t *ptep, pte_t pte, struct pa
 	return true;
 }
 
+/*
+ * The pin of one PTE-mapped small folio, most of a 4 KiB walk:
+ * __try_grab_folio_fast() and the re-checks of gup_fast_pte_range() in the
+ * same order, with no batch to size and no pincount field to ask about.
+ * Return 1: pinned and recorded; -1: back off (the walk ends here); 0: the
+ * folio became part of a large one before anything was kept, the general
+ * path looks again.
+ */
+static __always_inline int gup_fast_pin_small(pmd_t pmd, pmd_t *pmdp, pte_t *ptep, pte_t pte,
+					      struct folio *folio, unsigned long addr,
+					      unsigned int flags, struct gup_fast_ctx *ctx)
+{
+	struct page *page = &folio->page;
+	bool first;
+	int old;
+
+	pinmm_race_point(PINMM_RACE_GUP_FAST_READ, addr);
+	/* the whole bias in one add, then the folio re-checked under it */
+	if (unlikely(!folio_ref_try_add_old(folio, (int)GUP_PIN_COUNTING_BIAS, &old)))
+		return -1;
+	if (unlikely(page_folio(page) != folio || folio_test_large(folio))) {
+		folio_put_refs(folio, (int)GUP_PIN_COUNTING_BIAS);
+		return 0;
+	}
+	if (unlikely((flags & FOLL_LONGTERM) && !folio_is_longterm_pinnable(folio))) {
+		folio_put_refs(folio, (int)GUP_PIN_COUNTING_BIAS);
+		return -1;
+	}
+	first = (unsigned int)old < GUP_PIN_COUNTING_BIAS;
+	folio_note_pin(folio, flags & FOLL_LONGTERM, !first);
+	/* pairs with folio_try_share_anon_rmap_*(): unmap-then-check vs pin-then-check */
+	smp_mb__after_atomic();
+	pinmm_race_point(PINMM_RACE_GUP_FAST_GRABBED, addr);
+	if (unlikely(pmd_val(pmd) != pmd_val(pmdp_get_lockless(pmdp))) ||
+	    unlikely(!gup_fast_ptes_kept(ptep, pte, page, 1, flags)) ||
+	    !gup_fast_folio_allowed(folio, flags)) {
+		gup_fast_undo(folio, 1, flags);
+		return -1;
+	}
+	if (!folio_test_referenced(folio))
+		folio_set_referenced(folio);
+	if (ctx->owner)
+		gup_fast_owner_add(ctx, folio, 1, first);
+	ctx->pages[ctx->nr++] = page;
+	return 1;
+}
+
 static __always_inline bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned long addr,
 					       unsigned long end, unsigned int flags,
 					       struct gup_fast_ctx *ctx)
@@ -294,6 +341,18 @@ static __always_inline bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned 
 				pte_pfn(ptep_get_lockless(ptep + GUP_PREFETCH_AHEAD))), 1);
 		/* the folio as it looks now; try_grab re-checks it under a reference */
 		folio = page_folio(page);
+		if ((flags & FOLL_PIN) && !folio_test_large(folio) && !is_zero_page(page)) {
+			int r = gup_fast_pin_small(pmd, pmdp, ptep, pte, folio, addr, flags, ctx);
+
+			if (r < 0)
+				return false;
+			if (r > 0) {
+				ptep++;
+				addr += PAGE_SIZE;
+				continue;
+			}
+			folio = page_folio(page);
+		}
 		if (folio_test_large(folio))
 			batch = gup_fast_pte_batch(ptep, pte, folio, page, addr, end);
 		pinmm_race_point(PINMM_RACE_GUP_FAST_READ, addr);
