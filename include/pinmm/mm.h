@@ -240,10 +240,10 @@ static inline bool page_maybe_dma_pinned(const struct page *p)
  */
 extern _Atomic uint8_t *pinmm_pin_longterm;
 
-/* Record a pin just taken on @folio; @was_pinned: it held a pin before. */
-static inline void folio_note_pin(struct folio *folio, bool longterm, bool was_pinned)
+/* folio_note_pin() by the folio's pfn, for a caller that has it at hand. */
+static inline void __folio_note_pin(unsigned long pfn, bool longterm, bool was_pinned)
 {
-	_Atomic uint8_t *mark = &pinmm_pin_longterm[folio_pfn(folio)];
+	_Atomic uint8_t *mark = &pinmm_pin_longterm[pfn];
 
 	/* a test before the store: repeated pins must not dirty the line */
 	if (longterm) {
@@ -252,6 +252,12 @@ static inline void folio_note_pin(struct folio *folio, bool longterm, bool was_p
 	} else if (!was_pinned && atomic_load_explicit(mark, memory_order_relaxed)) {
 		atomic_store_explicit(mark, 0, memory_order_relaxed);
 	}
+}
+
+/* Record a pin just taken on @folio; @was_pinned: it held a pin before. */
+static inline void folio_note_pin(struct folio *folio, bool longterm, bool was_pinned)
+{
+	__folio_note_pin(folio_pfn(folio), longterm, was_pinned);
 }
 
 /* Is pinned @folio held by a long-term pin (as far as folio_note_pin() knows)? */
@@ -268,9 +274,9 @@ static inline bool folio_pinned_longterm(const struct folio *folio)
  * blocks belong to the filesystem). The shared zero page is always fine: it is
  * "pinned" without being counted. A FOLL_LONGTERM pin migrates the others first.
  */
-static inline bool folio_is_longterm_pinnable(const struct folio *folio)
+static inline bool __folio_is_longterm_pinnable(const struct folio *folio, unsigned long pfn)
 {
-	int mt = get_pfnblock_migratetype(folio_pfn(folio));
+	int mt = get_pfnblock_migratetype(pfn);
 	enum zone_type zone;
 
 	if (mt == MIGRATE_CMA || mt == MIGRATE_ISOLATE)
@@ -279,6 +285,12 @@ static inline bool folio_is_longterm_pinnable(const struct folio *folio)
 		return true;
 	zone = page_zonenum(&folio->page);	/* one read of the flags word */
 	return zone != ZONE_DEVICE && zone != ZONE_MOVABLE;
+}
+
+/* The same, by @folio's pfn (folio_pfn()) for a caller that has it at hand. */
+static inline bool folio_is_longterm_pinnable(const struct folio *folio)
+{
+	return __folio_is_longterm_pinnable(folio, folio_pfn(folio));
 }
 
 /**

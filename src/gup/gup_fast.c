@@ -207,15 +207,15 @@ struct gup_fast_ctx {
 };
 
 /*
- * The walk's owner record of a kept pin: a folio's first pin stores the
- * call's event id in its owner word and counts locally (no shared line
- * touched per page); anything else takes the general path.
+ * The walk's owner record of a kept pin (@pfn: the folio's): a folio's first
+ * pin stores the call's event id in its owner word and counts locally (no
+ * shared line touched per page); anything else takes the general path.
  */
 static __always_inline void gup_fast_owner_add(struct gup_fast_ctx *ctx, struct folio *folio,
-					       int refs, bool first)
+					       unsigned long pfn, int refs, bool first)
 {
 	if (likely(first && ctx->owner_ev)) {
-		atomic_store_explicit(&pin_owner_map[folio_pfn(folio)], ctx->owner_ev,
+		atomic_store_explicit(&pin_owner_map[pfn], ctx->owner_ev,
 				      memory_order_release);
 		ctx->owner_pending += refs;
 		return;
@@ -279,6 +279,7 @@ static __always_inline int gup_fast_pin_small(pmd_t pmd, pmd_t *pmdp, pte_t *pte
 					      unsigned int flags, struct gup_fast_ctx *ctx)
 {
 	struct page *page = &folio->page;
+	unsigned long pfn = pte_pfn(pte);	/* the folio's: it is its own head */
 	bool first;
 	int old;
 
@@ -290,12 +291,12 @@ static __always_inline int gup_fast_pin_small(pmd_t pmd, pmd_t *pmdp, pte_t *pte
 		folio_put_refs(folio, (int)GUP_PIN_COUNTING_BIAS);
 		return 0;
 	}
-	if (unlikely((flags & FOLL_LONGTERM) && !folio_is_longterm_pinnable(folio))) {
+	if (unlikely((flags & FOLL_LONGTERM) && !__folio_is_longterm_pinnable(folio, pfn))) {
 		folio_put_refs(folio, (int)GUP_PIN_COUNTING_BIAS);
 		return -1;
 	}
 	first = (unsigned int)old < GUP_PIN_COUNTING_BIAS;
-	folio_note_pin(folio, flags & FOLL_LONGTERM, !first);
+	__folio_note_pin(pfn, flags & FOLL_LONGTERM, !first);
 	/* pairs with folio_try_share_anon_rmap_*(): unmap-then-check vs pin-then-check */
 	smp_mb__after_atomic();
 	pinmm_race_point(PINMM_RACE_GUP_FAST_GRABBED, addr);
@@ -308,7 +309,7 @@ static __always_inline int gup_fast_pin_small(pmd_t pmd, pmd_t *pmdp, pte_t *pte
 	if (!folio_test_referenced(folio))
 		folio_set_referenced(folio);
 	if (ctx->owner)
-		gup_fast_owner_add(ctx, folio, 1, first);
+		gup_fast_owner_add(ctx, folio, pfn, 1, first);
 	ctx->pages[ctx->nr++] = page;
 	return 1;
 }
@@ -379,7 +380,7 @@ static __always_inline bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned 
 			folio_set_referenced(folio);
 		/* kept: whose it is (after every back-off, which owes no record) */
 		if (ctx->owner && (flags & FOLL_PIN) && !is_zero_page(page))
-			gup_fast_owner_add(ctx, folio, batch, first);
+			gup_fast_owner_add(ctx, folio, folio_pfn(folio), batch, first);
 		if (batch == 1) {
 			ctx->pages[ctx->nr] = page;
 		} else {
@@ -420,7 +421,7 @@ static __always_inline bool gup_fast_pmd_leaf(pmd_t orig, pmd_t *pmdp, unsigned 
 		return false;
 	}
 	if (ctx->owner && (flags & FOLL_PIN))
-		gup_fast_owner_add(ctx, folio, refs, first);
+		gup_fast_owner_add(ctx, folio, folio_pfn(folio), refs, first);
 	fill_pages(ctx->pages + ctx->nr, page, refs);
 	ctx->nr += refs;
 	if (!folio_test_referenced(folio))
