@@ -3,7 +3,7 @@
 # by Debian package name. Skips apt entirely when everything is already there,
 # so repeated runs (and CI on a warm machine) cost nothing.
 set -eu
-PKGS="build-essential make perl pkgconf liburcu-dev liburing-dev libxxhash-dev clang libexpat1-dev spin"
+PKGS="build-essential make perl pkgconf liburcu-dev liburing-dev libxxhash-dev clang libexpat1-dev spin valgrind"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
