@@ -4,7 +4,8 @@
  * include/linux/hugetlb.h), handed to MAP_HUGETLB mappings and never to the
  * buddy allocator while they belong to the pool.
  *
- * The pool (struct hstate, one: 2 MiB) keeps free folios per zone. Counters,
+ * Two pools (struct hstate, one per page size: hstates[0] 2 MiB, the default,
+ * and hstates[1] 1 GiB "gigantic" pages) keep free folios per zone. Counters,
  * as /proc/meminfo shows them:
  *   nr_huge_pages       HugePages_Total: every hugetlb folio, free or in use
  *   free_huge_pages     HugePages_Free
@@ -19,9 +20,18 @@
  * to the pool (free_huge_folio()). Its flags (restore-reserve, temporary,
  * isolated) live in folio->private, as Linux's HPG_* bits.
  *
+ * Gigantic pages (order 18) are beyond the buddy allocator: the pool takes
+ * them with cma_alloc_pages() (pinmm's CMA area plays Linux's hugetlb_cma) or
+ * alloc_contig_range() in ZONE_NORMAL (Linux: alloc_gigantic_folio(); they
+ * are not movable-zone pages, hugepage_movable_supported() says no), and
+ * gives them back the same way. They are never surplus: no overcommit.
+ *
  * Mappings: MAP_HUGETLB private anonymous memory (VM_HUGETLB VMAs with
- * hugetlb_vm_ops, 2 MiB aligned and sized; a length is rounded up as
- * Linux's ksys_mmap_pgoff() does), mapped by PMD leaves. Each private VMA
+ * hugetlb_vm_ops, aligned and sized to their hstate's page; a length is
+ * rounded up as Linux's ksys_mmap_pgoff() does), mapped by PMD leaves (2 MiB)
+ * or PUD leaves (1 GiB). hugetlb code reaches either through one entry
+ * pointer (huge_pte_offset(): a pmd_t * that may point into a PUD table; the
+ * leaf bits are the same). Each private VMA
  * owns a reservation map: mmap reserves every huge page of the range (or
  * fails with -ENOMEM); a fault consumes the reservation of its index; munmap
  * and exit give back what was never consumed. A child after fork owns no
@@ -53,6 +63,16 @@
 #ifndef MAP_HUGE_MASK
 #define MAP_HUGE_MASK	0x3f
 #endif
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB	(21U << MAP_HUGE_SHIFT)
+#endif
+#ifndef MAP_HUGE_1GB
+#define MAP_HUGE_1GB	(30U << MAP_HUGE_SHIFT)
+#endif
+
+/* 2 MiB (PMD leaves) and 1 GiB (PUD leaves), as x86-64. */
+#define HUGE_MAX_HSTATE		2
+#define GIGANTIC_PAGE_ORDER	PUD_ORDER
 
 /* folio->private bits of a hugetlb folio (Linux's enum hugetlb_page_flags) */
 enum hugetlb_page_flags {
@@ -77,8 +97,29 @@ struct hstate {
 	struct list_head freelist[MAX_NR_ZONES];
 };
 
-/* The one hstate (2 MiB). */
-extern struct hstate default_hstate;
+/* hstates[0] is 2 MiB (default_hstate: what a size-less MAP_HUGETLB gets), hstates[1] 1 GiB. */
+extern struct hstate hstates[HUGE_MAX_HSTATE];
+#define default_hstate	(hstates[0])
+
+static inline unsigned int huge_page_order(const struct hstate *h) { return h->order; }
+static inline unsigned long huge_page_size(const struct hstate *h) { return PAGE_SIZE << h->order; }
+static inline unsigned long huge_page_mask(const struct hstate *h) { return ~(huge_page_size(h) - 1); }
+static inline unsigned long pages_per_huge_page(const struct hstate *h) { return 1UL << h->order; }
+/* Beyond the buddy allocator's largest order: taken by contiguous allocation. */
+static inline bool hstate_is_gigantic(const struct hstate *h) { return h->order > MAX_PAGE_ORDER; }
+
+/**
+ * size_to_hstate - the hstate of pages of @size bytes.
+ * Return: &hstates[i], or NULL when no pool has that page size (Linux's
+ * size_to_hstate()).
+ */
+struct hstate *size_to_hstate(unsigned long size);
+
+/* The hstate of a VM_HUGETLB VMA (Linux: hstate_vma(), through its hugetlbfs file). */
+struct hstate *hstate_vma(struct vm_area_struct *vma);
+
+/* The hstate of a hugetlb folio, by its order. */
+struct hstate *folio_hstate(const struct folio *folio);
 
 static inline bool folio_test_hugetlb(const struct folio *folio)
 {
@@ -111,15 +152,38 @@ static inline bool folio_test_hugetlb_flag(const struct folio *folio, enum huget
  */
 unsigned long pinmm_hugetlb_set_nr_hugepages(unsigned long count);
 
+/**
+ * pinmm_hugepages_set_nr - write /sys/kernel/mm/hugepages/hugepages-<size>kB/nr_hugepages.
+ * @size: the page size in bytes (2 MiB or 1 GiB).
+ * @count: the wanted number of persistent huge pages of that size.
+ *
+ * As pinmm_hugetlb_set_nr_hugepages() for that hstate. Gigantic pages come
+ * from the CMA area first (hugetlb_cma), then from 1 GiB aligned ranges of
+ * ZONE_NORMAL that alloc_contig_range() can empty; shrinking gives them back.
+ * Context: may sleep (migrates what is in the way); no locks held.
+ * Return: the persistent count reached, or -EINVAL for an unknown size.
+ */
+long pinmm_hugepages_set_nr(unsigned long size, unsigned long count);
+
 /* nr_overcommit_hugepages: how many surplus pages mmap/faults may add. */
 void pinmm_hugetlb_set_overcommit(unsigned long count);
+
+/*
+ * nr_overcommit_hugepages of the @size pool. Return: 0, or -EINVAL for an
+ * unknown size and for gigantic pages (Linux: they cannot be overcommitted).
+ */
+int pinmm_hugepages_set_overcommit(unsigned long size, unsigned long count);
 
 /* Counters under hugetlb_lock, for tests and tools. */
 struct hugetlb_counts {
 	unsigned long nr, free, resv, surplus;
 	unsigned long nr_zone[MAX_NR_ZONES], free_zone[MAX_NR_ZONES];
+	unsigned long free_cma;		/* free pages in CMA pageblocks */
 };
 void hugetlb_read_counts(struct hugetlb_counts *c);
+
+/* The counters of one pool (the sysfs files of hugepages-<size>kB). */
+void hstate_read_counts(struct hstate *h, struct hugetlb_counts *c);
 
 /* The HugePages_* and Hugetlb lines of /proc/meminfo. */
 void hugetlb_report_meminfo(FILE *out);
@@ -145,24 +209,29 @@ extern const struct vm_operations_struct hugetlb_vm_ops;
 /**
  * hugetlb_mmap_check - the MAP_HUGETLB part of mmap's argument checks.
  * @flags: mmap flags with MAP_HUGETLB; the MAP_HUGE_* size bits choose the
- *	   page size (0 or 21: 2 MiB; anything else: no such hstate).
+ *	   page size (0 or MAP_HUGE_2MB: 2 MiB; MAP_HUGE_1GB: 1 GiB; anything
+ *	   else: no such hstate, Linux's hstate_sizelog()).
  * @len: rounded up to the huge page size, as ksys_mmap_pgoff() does.
+ * @hp: the chosen hstate.
  *
  * Return: 0 or -EINVAL (an unknown huge page size).
  */
-int hugetlb_mmap_check(unsigned long flags, unsigned long *len);
+int hugetlb_mmap_check(unsigned long flags, unsigned long *len, struct hstate **hp);
 
 /**
  * hugetlb_reserve_pages - reserve the huge pages of a new private mapping.
- * @pgoff: the mapping's first page offset (PAGE_SIZE units, 2 MiB aligned).
- * @len: its length (a multiple of 2 MiB).
+ * @h: its hstate.
+ * @pgoff: the mapping's first page offset (PAGE_SIZE units, huge page aligned).
+ * @len: its length (a multiple of the huge page size).
  * @vm_flags: VM_NORESERVE skips the reservation, as Linux does.
- * @resv: the reservation map for the VMA's vm_private_data (NULL with VM_NORESERVE).
+ * @resv: the reservation map for the VMA's vm_private_data (with
+ *	  VM_NORESERVE an empty one; it also says the VMA's hstate).
  *
  * Return: 0, or -ENOMEM when the pool (with overcommit) cannot promise them;
  * nothing is reserved then.
  */
-int hugetlb_reserve_pages(pgoff_t pgoff, unsigned long len, vm_flags_t vm_flags, void **resv);
+int hugetlb_reserve_pages(struct hstate *h, pgoff_t pgoff, unsigned long len,
+			  vm_flags_t vm_flags, void **resv);
 
 /* Give back a reservation made by hugetlb_reserve_pages() that was never mapped. */
 void hugetlb_unreserve_map(void *resv);
@@ -199,6 +268,16 @@ int copy_hugetlb_page_range(struct vm_area_struct *dst_vma, struct vm_area_struc
 /* mprotect of a VM_HUGETLB VMA; returns the base pages changed. */
 long hugetlb_change_protection(struct vm_area_struct *vma, unsigned long start,
 			       unsigned long end, pgprot_t newprot);
+
+/* ---- gigantic folios (src/mem/page_alloc.c) -------------------------------------------- */
+
+/*
+ * Make the 2^@order frames from a contiguous allocation (each with one
+ * reference) one folio with refcount 1 (Linux: __prep_compound_gigantic_folio),
+ * and back (the frames get their references back for free_contig_range()).
+ */
+void prep_compound_gigantic_folio(struct page *page, unsigned int order);
+void destroy_compound_gigantic_folio(struct folio *folio);
 
 /* ---- hugetlbfs (src/fs/hugetlbfs.c) --------------------------------------------------- */
 

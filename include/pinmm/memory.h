@@ -150,6 +150,13 @@ static inline pte_t maybe_mkwrite(pte_t pte, struct vm_area_struct *vma)
 	return pte;
 }
 
+static inline bool pud_access_permitted(pud_t pud, bool write)
+{
+	unsigned long need = _PAGE_PRESENT | _PAGE_USER | (write ? _PAGE_RW : 0);
+
+	return (pud_val(pud) & need) == need;
+}
+
 static inline pmd_t maybe_pmd_mkwrite(pmd_t pmd, struct vm_area_struct *vma)
 {
 	if (likely(vma->vm_flags & VM_WRITE))
@@ -288,6 +295,23 @@ void pmd_install(struct mm_struct *mm, pmd_t *pmd, struct page **prealloc);
  * Return: the PMD entry, or NULL on -ENOMEM.
  */
 pmd_t *pmd_alloc_walk(struct mm_struct *mm, unsigned long addr);
+
+/**
+ * pud_alloc_walk - the PUD entry for @addr, allocating the PUD table.
+ * @mm: the mm, mmap_lock held.
+ * @addr: a user address.
+ * Return: the PUD entry (none, a table, a leaf or a migration entry), or
+ * NULL on -ENOMEM. Only hugetlb maps at this level (gigantic folios).
+ */
+pud_t *pud_alloc_walk(struct mm_struct *mm, unsigned long addr);
+
+/**
+ * mm_find_pud - the PUD entry for @address, without allocating.
+ * @mm: the mm; the caller keeps its tables alive (mmap_lock or RCU).
+ * @address: a user address.
+ * Return: the entry, or NULL when no PUD table covers @address.
+ */
+pud_t *mm_find_pud(struct mm_struct *mm, unsigned long address);
 
 /**
  * mm_find_pmd - the PMD entry for @address, without allocating.

@@ -198,10 +198,28 @@ static inline pmd_t pmd_modify(pmd_t p, pgprot_t prot)
 	return __pmd((p.pmd & keep) | (prot.pgprot & ~keep));
 }
 
+/*
+ * PUD entries: a table pointer, or (with PSE) a leaf mapping 1 GiB directly —
+ * only gigantic hugetlb folios are mapped that way. A leaf has the PMD leaf's
+ * bit layout, so hugetlb code handles both through one "huge pte" pointer, as
+ * Linux's hugetlb code does with its pte_t *.
+ */
 static inline bool pud_none(pud_t p)	{ return p.pud == 0; }
 static inline bool pud_present(pud_t p)	{ return p.pud & _PAGE_PRESENT; }
 static inline bool pud_leaf(pud_t p)	{ return (p.pud & (_PAGE_PRESENT | _PAGE_PSE)) == (_PAGE_PRESENT | _PAGE_PSE); }
+static inline bool pud_write(pud_t p)	{ return p.pud & _PAGE_RW; }
+static inline bool pud_dirty(pud_t p)	{ return p.pud & _PAGE_DIRTY; }
+static inline bool pud_special(pud_t p)	{ return p.pud & _PAGE_SPECIAL; }
 static inline unsigned long pud_pfn(pud_t p) { return (p.pud & PTE_PFN_MASK) >> PAGE_SHIFT; }
+static inline bool pud_same(pud_t a, pud_t b) { return a.pud == b.pud; }
+static inline pud_t pud_mkdirty(pud_t p)	{ return __pud(p.pud | _PAGE_DIRTY | _PAGE_SOFT_DIRTY); }
+static inline pud_t pud_mkyoung(pud_t p)	{ return __pud(p.pud | _PAGE_ACCESSED); }
+static inline pud_t pud_mkhuge(pud_t p)		{ return __pud(p.pud | _PAGE_PSE); }
+static inline pud_t pfn_pud(unsigned long pfn, pgprot_t prot)
+{
+	return __pud((pfn << PAGE_SHIFT) | prot.pgprot);
+}
+static inline bool is_swap_pud(pud_t p)	{ return !pud_none(p) && !pud_present(p); }
 static inline bool pgd_none(pgd_t p)	{ return p.pgd == 0; }
 static inline bool pgd_present(pgd_t p)	{ return p.pgd & _PAGE_PRESENT; }
 static inline unsigned long pgd_pfn(pgd_t p) { return (p.pgd & PTE_PFN_MASK) >> PAGE_SHIFT; }

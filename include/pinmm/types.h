@@ -22,6 +22,8 @@ typedef unsigned short umode_t;
 #define PMD_MASK	(~(PMD_SIZE - 1))
 #define PUD_SHIFT	30
 #define PUD_SIZE	(1UL << PUD_SHIFT)
+#define PUD_MASK	(~(PUD_SIZE - 1))
+#define PUD_ORDER	(PUD_SHIFT - PAGE_SHIFT)	/* a 1 GiB leaf: 262144 pages */
 #define PGDIR_SHIFT	39
 #define PTRS_PER_TABLE	512
 

@@ -163,7 +163,8 @@ static int hugetlbfs_mmap_prepare(struct vm_area_desc *desc)
 				return err;
 		}
 	} else {
-		err = hugetlb_reserve_pages(desc->pgoff, len, desc->vm_flags, &desc->private_data);
+		err = hugetlb_reserve_pages(&default_hstate, desc->pgoff, len, desc->vm_flags,
+					    &desc->private_data);
 		if (err)
 			return err;
 	}

@@ -694,6 +694,50 @@ static struct page *follow_pmd_mask(struct vm_area_struct *vma, unsigned long ad
 }
 
 /*
+ * A PUD leaf: a gigantic hugetlb folio (Linux: follow_huge_pud()). The same
+ * rules as a PMD leaf — write only through a writable entry (or an
+ * exclusive anon page for FOLL_FORCE), unshare a R/O pin of a shared page —
+ * and one grab of the folio; page_mask tells the caller how far it reaches.
+ */
+static struct page *follow_pud_leaf(struct vm_area_struct *vma, unsigned long addr,
+				    pud_t *pudp, unsigned int flags,
+				    struct follow_page_context *ctx)
+{
+	spinlock_t *ptl = pmd_lock(vma->vm_mm, (pmd_t *)pudp);	/* the PUD table's lock */
+	pud_t pud = pudp_get(pudp);
+	struct page *head, *page;
+	struct folio *folio;
+	int ret;
+
+	if (!pud_leaf(pud)) {
+		spin_unlock(ptl);
+		return NULL;	/* zapped or being migrated: fault and look again */
+	}
+	head = pfn_to_page(pud_pfn(pud));
+	page = head + ((addr & ~PUD_MASK) >> PAGE_SHIFT);
+	folio = page_folio(head);
+	if ((flags & FOLL_WRITE) && !can_follow_write_pmd(__pmd(pud_val(pud)), head, vma, flags)) {
+		page = NULL;
+		goto out;
+	}
+	if (!pud_write(pud) && gup_must_unshare(vma, flags, head)) {
+		page = ERR_PTR(-EMLINK);
+		goto out;
+	}
+	ret = try_grab_folio(folio, 1, flags);
+	if (ret) {
+		page = ERR_PTR(ret);
+		goto out;
+	}
+	if ((flags & FOLL_TOUCH) && (flags & FOLL_WRITE) && !folio_test_dirty(folio))
+		folio_mark_dirty(folio);
+	ctx->page_mask = (PUD_SIZE >> PAGE_SHIFT) - 1;
+out:
+	spin_unlock(ptl);
+	return page;
+}
+
+/*
  * follow_page_mask - the page mapped at @address, grabbed per @flags.
  *
  * Return: the page (with a reference or pin if FOLL_GET/FOLL_PIN); NULL if
@@ -714,6 +758,9 @@ static struct page *follow_page_mask(struct vm_area_struct *vma, unsigned long a
 	pud = pud_offset(pgd, address);
 	if (pud_none(pudp_get(pud)) || !pud_present(pudp_get(pud)))
 		return no_page_table(vma, flags);
+	/* follow_pud_mask()'s leaf case: only gigantic hugetlb maps by a PUD */
+	if (pud_leaf(pudp_get(pud)))
+		return follow_pud_leaf(vma, address, pud, flags, ctx);
 	return follow_pmd_mask(vma, address, pud, flags, ctx);
 }
 

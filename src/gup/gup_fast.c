@@ -429,6 +429,39 @@ static __always_inline bool gup_fast_pmd_leaf(pmd_t orig, pmd_t *pmdp, unsigned 
 	return true;
 }
 
+/* A PUD leaf (a gigantic hugetlb folio): the PMD leaf's steps, one level up. */
+static bool gup_fast_pud_leaf(pud_t orig, pud_t *pudp, unsigned long addr, unsigned long end,
+			      unsigned int flags, struct gup_fast_ctx *ctx)
+{
+	struct page *page;
+	struct folio *folio;
+	bool first = false;
+	int refs;
+
+	if (!pud_access_permitted(orig, flags & FOLL_WRITE) || pud_special(orig))
+		return false;
+	page = pfn_to_page(pud_pfn(orig)) + ((addr & ~PUD_MASK) >> PAGE_SHIFT);
+	refs = (int)((end - addr) >> PAGE_SHIFT);
+	pinmm_race_point(PINMM_RACE_GUP_FAST_READ, addr);
+	folio = __try_grab_folio_fast(page, refs, flags, &first);
+	if (!folio)
+		return false;
+	pinmm_race_point(PINMM_RACE_GUP_FAST_GRABBED, addr);
+	if (unlikely(pud_val(orig) != pud_val(pudp_get(pudp))) ||
+	    !gup_fast_folio_allowed(folio, flags) ||
+	    (!pud_write(orig) && gup_must_unshare(NULL, flags, &folio->page))) {
+		gup_fast_undo(folio, refs, flags);
+		return false;
+	}
+	if (ctx->owner && (flags & FOLL_PIN))
+		gup_fast_owner_add(ctx, folio, refs, first);
+	fill_pages(ctx->pages + ctx->nr, page, refs);
+	ctx->nr += refs;
+	if (!folio_test_referenced(folio))
+		folio_set_referenced(folio);
+	return true;
+}
+
 static unsigned long level_end(unsigned long addr, unsigned long end, unsigned long size)
 {
 	unsigned long boundary = (addr + size) & ~(size - 1);
@@ -477,10 +510,14 @@ static __always_inline void gup_fast_pgd_range(unsigned long addr, unsigned long
 			pud_t pud = pudp_get(pudp);
 			unsigned long next = level_end(addr, pgd_next, PUD_SIZE);
 
-			if (!pud_present(pud) || pud_leaf(pud))
+			if (!pud_present(pud))
 				return;
-			if (!gup_fast_pmd_range(pud, addr, next, flags, ctx))
+			if (pud_leaf(pud)) {
+				if (!gup_fast_pud_leaf(pud, pudp, addr, next, flags, ctx))
+					return;
+			} else if (!gup_fast_pmd_range(pud, addr, next, flags, ctx)) {
 				return;
+			}
 			addr = next;
 			pudp++;
 		} while (addr != pgd_next);

@@ -344,6 +344,38 @@ static void prep_compound_page(struct page *page, unsigned int order)
 		INIT_LIST_HEAD(&folio->_deferred_list);
 }
 
+void prep_compound_gigantic_folio(struct page *page, unsigned int order)
+{
+	unsigned long nr = 1UL << order;
+
+	/* the tails give up the reference alloc_contig_range() gave each frame */
+	for (unsigned long i = 1; i < nr; i++)
+		set_page_count(&page[i], 0);
+	prep_compound_page(page, order);
+}
+
+void destroy_compound_gigantic_folio(struct folio *folio)
+{
+	struct page *page = &folio->page;
+	unsigned long nr = folio_nr_pages(folio);
+
+	/* what free_pages_prepare() wipes of a head's folio fields, then the tails */
+	for (unsigned long i = 1; i < min(nr, 3UL); i++) {
+		struct page *p = &page[i];
+
+		atomic_fetch_and_explicit(&p->flags, ~0xffUL, memory_order_relaxed);
+		p->lru.next = p->lru.prev = NULL;
+		atomic_store_explicit(&p->mapping, NULL, memory_order_relaxed);
+		p->index = 0;
+		p->private = 0;
+	}
+	for (unsigned long i = 1; i < nr; i++) {
+		atomic_store_explicit(&page[i].compound_head, 0, memory_order_relaxed);
+		set_page_count(&page[i], 1);
+	}
+	atomic_fetch_and_explicit(&page->flags, ~BIT(PG_head), memory_order_relaxed);
+}
+
 static void prep_new_page(struct page *page, unsigned int order, gfp_t gfp,
 			  const struct alloc_site *site)
 {

@@ -99,7 +99,8 @@ struct page *cma_alloc_pages(unsigned long count, unsigned int align_order)
 	unsigned long align = 1UL << align_order, offset, from = 0;
 	struct page *page = NULL;
 
-	if (!count || !cma->count || align_order > MAX_PAGE_ORDER)
+	/* gigantic hugetlb pages ask for PUD alignment (Linux: hugetlb_cma) */
+	if (!count || !cma->count || align_order > PUD_ORDER)
 		goto out;
 	/* bitmap indices that land on aligned pfns */
 	offset = (ALIGN(cma->base_pfn, align) - cma->base_pfn);

@@ -20,8 +20,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
-struct hstate default_hstate;
+struct hstate hstates[HUGE_MAX_HSTATE];
 
 /* Linux's hugetlb_fault_mutex_table: one fault per (mapping or mm, index) at a time. */
 #define HUGETLB_FAULT_MUTEXES	64
@@ -49,16 +50,123 @@ static inline enum zone_type hfolio_zone(const struct folio *folio)
 	return page_zonenum(&folio->page);
 }
 
+struct hstate *size_to_hstate(unsigned long size)
+{
+	for (int i = 0; i < HUGE_MAX_HSTATE; i++)
+		if (huge_page_size(&hstates[i]) == size)
+			return &hstates[i];
+	return NULL;
+}
+
+struct hstate *folio_hstate(const struct folio *folio)
+{
+	return folio_order(folio) == GIGANTIC_PAGE_ORDER ? &hstates[1] : &hstates[0];
+}
+
+/* ---- host memory of gigantic pages ----------------------------------------------------- */
+
+/*
+ * A gigantic page is cleared by handing its frames' host memory back
+ * (MADV_DONTNEED on the private arena reads back as zeroes): a memset would
+ * make the host back the whole GiB. Small pages are cleared as usual.
+ */
+static void hugetlb_clear_folio(struct hstate *h, struct folio *folio)
+{
+	void *p = folio_address(folio);
+
+	if (!hstate_is_gigantic(h) || madvise(p, huge_page_size(h), MADV_DONTNEED))
+		memset(p, 0, huge_page_size(h));
+}
+
+static bool frame_is_zero(const unsigned long *p)
+{
+	for (unsigned long i = 0; i < PAGE_SIZE / sizeof(*p); i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* Copy a huge page; a gigantic one copies only its non-zero frames into a cleared target. */
+static void hugetlb_copy_folio(struct hstate *h, struct folio *dst, struct folio *src)
+{
+	char *d = folio_address(dst), *s = folio_address(src);
+
+	if (!hstate_is_gigantic(h)) {
+		memcpy(d, s, huge_page_size(h));
+		return;
+	}
+	hugetlb_clear_folio(h, dst);
+	for (unsigned long off = 0; off < huge_page_size(h); off += PAGE_SIZE)
+		if (!frame_is_zero((const unsigned long *)(s + off)))
+			memcpy(d + off, s + off, PAGE_SIZE);
+}
+
 /* ---- the pool ------------------------------------------------------------------------ */
 
 /* GFP of pool pages: 2 MiB pages migrate, so they may live in movable memory. */
 #define HTLB_ALLOC_GFP	(GFP_HIGHUSER_MOVABLE | __GFP_COMP | __GFP_NOWARN | __GFP_RETRY_MAYFAIL)
 
-/* A fresh order-9 folio from the buddy allocator, typed hugetlb; refcount 1. */
-static struct folio *alloc_fresh_hugetlb_folio(gfp_t gfp)
+/*
+ * Might alloc_contig_range() empty [@start, @start + @nr)? Every frame free
+ * (not a hugetlb pool page) or part of an LRU folio, every pageblock plain
+ * MOVABLE (not CMA, not being isolated). Unlocked: a hint, the allocation
+ * decides (Linux: pfn_range_valid_contig()).
+ */
+static bool gigantic_range_may_move(unsigned long start, unsigned long nr)
 {
-	struct folio *folio = folio_alloc(gfp, HUGETLB_PAGE_ORDER);
+	for (unsigned long pfn = start; pfn < start + nr; pfn++) {
+		struct page *page = pfn_to_page(pfn);
 
+		if (IS_ALIGNED(pfn, pageblock_nr_pages) &&
+		    get_pfnblock_migratetype(pfn) != MIGRATE_MOVABLE)
+			return false;
+		if (page_has_type(page, PGTY_hugetlb))
+			return false;
+		if (page_ref_count(page) && !folio_test_lru(page_folio(page)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Frames for a gigantic page, each with one reference: the CMA area first
+ * (Linux's hugetlb_cma), then a 1 GiB aligned range of ZONE_NORMAL that can
+ * be emptied. Gigantic pages are not movable-zone pages (Linux's
+ * hugepage_movable_supported() is false for them), so ZONE_MOVABLE is not tried.
+ */
+static struct page *alloc_gigantic_frames(struct hstate *h)
+{
+	unsigned long nr = pages_per_huge_page(h);
+	struct zone *zone = &pinmm_zones[ZONE_NORMAL];
+	unsigned long end = zone->zone_start_pfn + zone->spanned_pages;
+	struct page *page = cma_alloc_pages(nr, huge_page_order(h));
+
+	if (page)
+		return page;
+	for (unsigned long pfn = ALIGN(zone->zone_start_pfn, nr); pfn + nr <= end; pfn += nr) {
+		if (!gigantic_range_may_move(pfn, nr))
+			continue;
+		if (!alloc_contig_range(pfn, pfn + nr, MIGRATE_MOVABLE, GFP_KERNEL | __GFP_NOWARN))
+			return pfn_to_page(pfn);
+	}
+	return NULL;
+}
+
+/* A fresh hugetlb folio (order 9 from the buddy allocator, or gigantic), typed; refcount 1. */
+static struct folio *alloc_fresh_hugetlb_folio(struct hstate *h, gfp_t gfp)
+{
+	struct folio *folio;
+
+	if (hstate_is_gigantic(h)) {
+		struct page *page = alloc_gigantic_frames(h);
+
+		if (!page)
+			return NULL;
+		prep_compound_gigantic_folio(page, huge_page_order(h));
+		folio = page_folio(page);
+	} else {
+		folio = folio_alloc(gfp, huge_page_order(h));
+	}
 	if (!folio)
 		return NULL;
 	folio->private = NULL;
@@ -75,6 +183,17 @@ static void update_and_free_hugetlb_folio(struct folio *folio)
 	/* the page type shares the word with _mapcount: back to "unmapped" */
 	atomic_store_explicit(&folio->page.page_type, UINT32_MAX, memory_order_relaxed);
 	set_page_count(&folio->page, 1);
+	if (folio_order(folio) > MAX_PAGE_ORDER) {
+		struct page *page = &folio->page;
+		unsigned long nr = folio_nr_pages(folio);
+
+		/* the host need not keep a GiB of stale contents */
+		madvise(folio_address(folio), nr << PAGE_SHIFT, MADV_DONTNEED);
+		destroy_compound_gigantic_folio(folio);
+		if (!cma_release_pages(page, nr))
+			free_contig_range(page_to_pfn(page), nr);
+		return;
+	}
 	folio_put(folio);
 }
 
@@ -191,9 +310,9 @@ static unsigned long available_huge_pages(const struct hstate *h)
 	return h->free_huge_pages - h->resv_huge_pages;
 }
 
-unsigned long pinmm_hugetlb_set_nr_hugepages(unsigned long count)
+/* Linux's set_max_huge_pages() for one hstate. */
+static unsigned long set_max_huge_pages(struct hstate *h, unsigned long count)
 {
-	struct hstate *h = &default_hstate;
 	unsigned long min_count, ret;
 
 	spin_lock(&h->lock);
@@ -206,7 +325,7 @@ unsigned long pinmm_hugetlb_set_nr_hugepages(unsigned long count)
 		struct folio *folio;
 
 		spin_unlock(&h->lock);
-		folio = alloc_fresh_hugetlb_folio(HTLB_ALLOC_GFP);
+		folio = alloc_fresh_hugetlb_folio(h, HTLB_ALLOC_GFP);
 		spin_lock(&h->lock);
 		if (!folio)
 			break;	/* beyond memory: keep what we got, as Linux */
@@ -235,18 +354,51 @@ unsigned long pinmm_hugetlb_set_nr_hugepages(unsigned long count)
 	return ret;
 }
 
+unsigned long pinmm_hugetlb_set_nr_hugepages(unsigned long count)
+{
+	return set_max_huge_pages(&default_hstate, count);
+}
+
+long pinmm_hugepages_set_nr(unsigned long size, unsigned long count)
+{
+	struct hstate *h = size_to_hstate(size);
+
+	if (!h)
+		return -EINVAL;
+	return (long)set_max_huge_pages(h, count);
+}
+
+int pinmm_hugepages_set_overcommit(unsigned long size, unsigned long count)
+{
+	struct hstate *h = size_to_hstate(size);
+
+	/* gigantic pages cannot be allocated at fault time: no surplus (Linux: -EINVAL) */
+	if (!h || hstate_is_gigantic(h))
+		return -EINVAL;
+	spin_lock(&h->lock);
+	h->nr_overcommit_huge_pages = count;
+	spin_unlock(&h->lock);
+	return 0;
+}
+
 void pinmm_hugetlb_set_overcommit(unsigned long count)
 {
-	spin_lock(&default_hstate.lock);
-	default_hstate.nr_overcommit_huge_pages = count;
-	spin_unlock(&default_hstate.lock);
+	pinmm_hugepages_set_overcommit(HPAGE_SIZE, count);
 }
 
 void hugetlb_read_counts(struct hugetlb_counts *c)
 {
-	struct hstate *h = &default_hstate;
+	hstate_read_counts(&default_hstate, c);
+}
+
+void hstate_read_counts(struct hstate *h, struct hugetlb_counts *c)
+{
+	struct folio *folio;
 
 	spin_lock(&h->lock);
+	c->free_cma = 0;
+	list_for_each_entry(folio, &h->freelist[ZONE_NORMAL], lru)
+		c->free_cma += is_migrate_cma(get_pfnblock_migratetype(folio_pfn(folio)));
 	c->nr = h->nr_huge_pages;
 	c->free = h->free_huge_pages;
 	c->resv = h->resv_huge_pages;
@@ -260,14 +412,20 @@ void hugetlb_read_counts(struct hugetlb_counts *c)
 
 void hugetlb_report_meminfo(FILE *out)
 {
+	unsigned long total_kb = 0;
 	struct hugetlb_counts c;
 
+	/* as Linux: HugePages_* of the default hstate; Hugetlb counts every size */
+	for (int i = 0; i < HUGE_MAX_HSTATE; i++) {
+		hstate_read_counts(&hstates[i], &c);
+		total_kb += c.nr * (huge_page_size(&hstates[i]) / 1024);
+	}
 	hugetlb_read_counts(&c);
 	fprintf(out, "HugePages_Total:   %5lu\nHugePages_Free:    %5lu\n"
 		"HugePages_Rsvd:    %5lu\nHugePages_Surp:    %5lu\n",
 		c.nr, c.free, c.resv, c.surplus);
 	fprintf(out, "%-16s%8lu kB\n", "Hugepagesize:", HPAGE_SIZE / 1024);
-	fprintf(out, "%-16s%8lu kB\n", "Hugetlb:", c.nr * (HPAGE_SIZE / 1024));
+	fprintf(out, "%-16s%8lu kB\n", "Hugetlb:", total_kb);
 }
 
 /* Free surplus pages nobody holds or was promised (Linux: return_unused_surplus_pages). */
@@ -313,7 +471,7 @@ static int hugetlb_acct_memory(struct hstate *h, long delta)
 		if (h->surplus_huge_pages + needed > h->nr_overcommit_huge_pages)
 			break;
 		spin_unlock(&h->lock);
-		struct folio *folio = alloc_fresh_hugetlb_folio(HTLB_ALLOC_GFP);
+		struct folio *folio = alloc_fresh_hugetlb_folio(h, HTLB_ALLOC_GFP);
 		spin_lock(&h->lock);
 		if (!folio)
 			break;
@@ -359,7 +517,7 @@ static struct folio *alloc_hugetlb_folio(struct hstate *h, bool use_reserve)
 		h->surplus_huge_pages++;
 		h->nr_huge_pages++;
 		spin_unlock(&h->lock);
-		folio = alloc_fresh_hugetlb_folio(current_gfp_context(HTLB_ALLOC_GFP));
+		folio = alloc_fresh_hugetlb_folio(h, current_gfp_context(HTLB_ALLOC_GFP));
 		spin_lock(&h->lock);
 		if (folio) {
 			h->nr_huge_pages_zone[hfolio_zone(folio)]++;
@@ -375,7 +533,7 @@ static struct folio *alloc_hugetlb_folio(struct hstate *h, bool use_reserve)
 
 void free_huge_folio(struct folio *folio)
 {
-	struct hstate *h = &default_hstate;
+	struct hstate *h = folio_hstate(folio);
 	enum zone_type z = hfolio_zone(folio);
 	bool restore = hpg_test(folio, HPG_restore_reserve);
 
@@ -412,15 +570,23 @@ void free_huge_folio(struct folio *folio)
 	spin_unlock(&h->lock);
 }
 
+static void resv_boot(void);
+
 void hugetlb_boot(unsigned long nr_hugepages)
 {
-	struct hstate *h = &default_hstate;
+	static const unsigned int orders[HUGE_MAX_HSTATE] = { HUGETLB_PAGE_ORDER,
+							      GIGANTIC_PAGE_ORDER };
 
-	memset(h, 0, sizeof(*h));
-	spin_lock_init(&h->lock, LOCK_RANK_LEAF);
-	h->order = HUGETLB_PAGE_ORDER;
-	for (int z = 0; z < MAX_NR_ZONES; z++)
-		INIT_LIST_HEAD(&h->freelist[z]);
+	for (int i = 0; i < HUGE_MAX_HSTATE; i++) {
+		struct hstate *h = &hstates[i];
+
+		memset(h, 0, sizeof(*h));
+		spin_lock_init(&h->lock, LOCK_RANK_LEAF);
+		h->order = orders[i];
+		for (int z = 0; z < MAX_NR_ZONES; z++)
+			INIT_LIST_HEAD(&h->freelist[z]);
+	}
+	resv_boot();
 	for (int i = 0; i < HUGETLB_FAULT_MUTEXES; i++)
 		mutex_init(&hugetlb_fault_mutex_table[i], LOCK_RANK_HUGETLB_FAULT);
 	if (nr_hugepages)
@@ -429,18 +595,20 @@ void hugetlb_boot(unsigned long nr_hugepages)
 
 void hugetlb_shutdown(void)
 {
-	struct hstate *h = &default_hstate;
-	struct folio *folio;
-
 	/* free pages go home; pages still in use are leaks the machine reports */
-	spin_lock(&h->lock);
-	while ((folio = remove_pool_free_folio(h, false))) {
-		spin_unlock(&h->lock);
-		update_and_free_hugetlb_folio(folio);
+	for (int i = 0; i < HUGE_MAX_HSTATE; i++) {
+		struct hstate *h = &hstates[i];
+		struct folio *folio;
+
 		spin_lock(&h->lock);
+		while ((folio = remove_pool_free_folio(h, false))) {
+			spin_unlock(&h->lock);
+			update_and_free_hugetlb_folio(folio);
+			spin_lock(&h->lock);
+		}
+		h->max_huge_pages = 0;
+		spin_unlock(&h->lock);
 	}
-	h->max_huge_pages = 0;
-	spin_unlock(&h->lock);
 }
 
 /* ---- rmap of hugetlb folios (Linux: hugetlb_*_rmap in include/linux/rmap.h) -------- */
@@ -499,6 +667,7 @@ static int hugetlb_try_dup_anon_rmap(struct folio *folio, struct vm_area_struct 
  */
 struct resv_map {
 	atomic_int refs;
+	struct hstate *h;		/* the VMA's page size (Linux finds it by the file) */
 	struct mm_struct *owner;
 	spinlock_t lock;
 	pgoff_t first;
@@ -522,14 +691,52 @@ static void resv_assign(struct resv_map *map, unsigned long i, bool v)
 		map->bits[i / RESV_BITS] &= ~(1UL << (i % RESV_BITS));
 }
 
+/*
+ * An empty map per hstate, owned by nobody: what a MAP_NORESERVE VMA and a
+ * forked child's VMA hold, so every anonymous hugetlb VMA names its hstate
+ * (and VMAs of different sizes never merge).
+ */
+static struct resv_map no_resv_maps[HUGE_MAX_HSTATE];
+
+static void resv_boot(void)
+{
+	for (int i = 0; i < HUGE_MAX_HSTATE; i++) {
+		struct resv_map *map = &no_resv_maps[i];
+
+		atomic_init(&map->refs, 1);
+		map->h = &hstates[i];
+		spin_lock_init(&map->lock, LOCK_RANK_LEAF);
+	}
+}
+
+static bool is_no_resv_map(const struct resv_map *map)
+{
+	return map >= no_resv_maps && map < no_resv_maps + HUGE_MAX_HSTATE;
+}
+
+static struct resv_map *no_resv_map(struct hstate *h)
+{
+	return &no_resv_maps[h - hstates];
+}
+
 static struct resv_map *vma_resv_map(struct vm_area_struct *vma)
 {
 	return vma->vm_private_data;
 }
 
+struct hstate *hstate_vma(struct vm_area_struct *vma)
+{
+	struct resv_map *map = vma_resv_map(vma);
+
+	/* hugetlbfs files are 2 MiB (no MFD_HUGE_1GB yet); anon VMAs carry a map */
+	if (vma->vm_file || !map)
+		return &default_hstate;
+	return map->h;
+}
+
 static pgoff_t vma_hugecache_offset(struct vm_area_struct *vma, unsigned long addr)
 {
-	return linear_page_index(vma, addr) >> HUGETLB_PAGE_ORDER;
+	return linear_page_index(vma, addr) >> huge_page_order(hstate_vma(vma));
 }
 
 /* Consume the reservation of @idx if there is one. */
@@ -568,36 +775,39 @@ static void resv_release_range(struct resv_map *map, pgoff_t first, pgoff_t last
 	}
 	spin_unlock(&map->lock);
 	if (n)
-		hugetlb_acct_memory(&default_hstate, -n);
+		hugetlb_acct_memory(map->h, -n);
 }
 
 static void resv_map_put(struct resv_map *map)
 {
-	if (atomic_fetch_sub(&map->refs, 1) == 1)
+	if (!is_no_resv_map(map) && atomic_fetch_sub(&map->refs, 1) == 1)
 		free(map);
 }
 
-int hugetlb_reserve_pages(pgoff_t pgoff, unsigned long len, vm_flags_t vm_flags, void **resv)
+int hugetlb_reserve_pages(struct hstate *h, pgoff_t pgoff, unsigned long len,
+			  vm_flags_t vm_flags, void **resv)
 {
-	unsigned long nr = len >> (PAGE_SHIFT + HUGETLB_PAGE_ORDER);
+	unsigned long nr = len >> (PAGE_SHIFT + huge_page_order(h));
 	struct resv_map *map;
 	int err;
 
-	*resv = NULL;
+	*resv = no_resv_map(h);
 	if (vm_flags & VM_NORESERVE)
 		return 0;
 	map = calloc(1, sizeof(*map) + (nr + RESV_BITS - 1) / RESV_BITS * sizeof(unsigned long));
 	if (!map)
 		return -ENOMEM;
-	err = hugetlb_acct_memory(&default_hstate, (long)nr);
+	err = hugetlb_acct_memory(h, (long)nr);
 	if (err) {
 		free(map);
+		*resv = NULL;
 		return err;
 	}
 	atomic_init(&map->refs, 1);
+	map->h = h;
 	map->owner = current->mm;
 	spin_lock_init(&map->lock, LOCK_RANK_LEAF);
-	map->first = pgoff >> HUGETLB_PAGE_ORDER;
+	map->first = pgoff >> huge_page_order(h);
 	map->nr = nr;
 	for (unsigned long i = 0; i < nr; i++)
 		resv_assign(map, i, true);
@@ -619,11 +829,11 @@ static void hugetlb_vm_op_open(struct vm_area_struct *vma)
 {
 	struct resv_map *map = vma_resv_map(vma);
 
-	if (!map)
+	if (!map || is_no_resv_map(map))
 		return;
 	/* fork: the child's VMA owns no reservation (Linux: hugetlb_dup_vma_private) */
 	if (vma->vm_mm != map->owner) {
-		vma->vm_private_data = NULL;
+		vma->vm_private_data = vma->vm_file ? NULL : no_resv_map(map->h);
 		return;
 	}
 	atomic_fetch_add(&map->refs, 1);	/* the other half of a split */
@@ -644,8 +854,7 @@ static void hugetlb_vm_op_close(struct vm_area_struct *vma)
 /* munmap/mprotect may only cut a hugetlb VMA at a huge page boundary. */
 static int hugetlb_vm_op_split(struct vm_area_struct *vma, unsigned long addr)
 {
-	(void)vma;
-	return (addr & ~HPAGE_MASK) ? -EINVAL : 0;
+	return (addr & ~huge_page_mask(hstate_vma(vma))) ? -EINVAL : 0;
 }
 
 static vm_fault_t hugetlb_vm_op_fault(struct vm_fault *vmf)
@@ -670,17 +879,37 @@ const struct vm_operations_struct hugetlb_vm_ops = {
 	.name = hugetlb_vm_op_name,
 };
 
-int hugetlb_mmap_check(unsigned long flags, unsigned long *len)
+int hugetlb_mmap_check(unsigned long flags, unsigned long *len, struct hstate **hp)
 {
 	unsigned int log = (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
+	struct hstate *h = log ? size_to_hstate(1UL << log) : &default_hstate;
 
-	/* only the 2 MiB hstate exists (no 1 GiB pages were set up) */
-	if (log && log != PMD_SHIFT)
-		return -EINVAL;
-	*len = ALIGN(*len, HPAGE_SIZE);
+	if (!h)
+		return -EINVAL;	/* Linux's hstate_sizelog(): no pool of that size */
+	*len = ALIGN(*len, huge_page_size(h));
 	if (!*len)
 		return -ENOMEM;
+	*hp = h;
 	return 0;
+}
+
+/*
+ * The entry that maps @addr with a huge page of @h: a PMD, or for gigantic
+ * pages a PUD seen through the same type (the leaf bits are the same, and
+ * pmd_lock() of it takes its table's lock, the PUD table's here).
+ */
+static pmd_t *huge_pte_offset(struct mm_struct *mm, struct hstate *h, unsigned long addr)
+{
+	if (hstate_is_gigantic(h))
+		return (pmd_t *)mm_find_pud(mm, addr);
+	return mm_find_pmd(mm, addr);
+}
+
+static pmd_t *huge_pte_alloc(struct mm_struct *mm, struct hstate *h, unsigned long addr)
+{
+	if (hstate_is_gigantic(h))
+		return (pmd_t *)pud_alloc_walk(mm, addr);
+	return pmd_alloc_walk(mm, addr);
 }
 
 /* ---- faults ----------------------------------------------------------------------------- */
@@ -713,7 +942,8 @@ static struct folio *hugetlb_file_folio(struct vm_area_struct *vma, pgoff_t idx,
 {
 	struct address_space *mapping = vma->vm_file->f_mapping;
 	struct inode *inode = mapping->host;
-	pgoff_t index = idx << HUGETLB_PAGE_ORDER;
+	struct hstate *h = hstate_vma(vma);
+	pgoff_t index = idx << huge_page_order(h);
 	struct folio *folio;
 	bool use_reserve;
 	int err;
@@ -729,14 +959,14 @@ static struct folio *hugetlb_file_folio(struct vm_area_struct *vma, pgoff_t idx,
 	if (!(vma->vm_flags & VM_SHARED))
 		return NULL;
 	use_reserve = hugetlbfs_resv_consume(inode, idx);
-	folio = alloc_hugetlb_folio(&default_hstate, use_reserve);
+	folio = alloc_hugetlb_folio(h, use_reserve);
 	if (!folio) {
 		if (use_reserve)
 			hugetlbfs_resv_restore(inode, idx);
 		*ret = VM_FAULT_SIGBUS;
 		return NULL;
 	}
-	memset(folio_address(folio), 0, HPAGE_SIZE);
+	hugetlb_clear_folio(h, folio);
 	__folio_mark_uptodate(folio);
 	__folio_set_locked(folio);
 	/* in the cache it is the file's: no reservation to restore on a later free */
@@ -788,6 +1018,7 @@ static vm_fault_t hugetlb_no_page(struct mm_struct *mm, struct vm_area_struct *v
 				  pmd_t *pmd, unsigned long haddr, pgoff_t idx, unsigned int flags)
 {
 	struct resv_map *map = vma_resv_map(vma);
+	struct hstate *h = hstate_vma(vma);
 	struct folio *folio;
 	bool use_reserve;
 	spinlock_t *ptl;
@@ -806,13 +1037,13 @@ static vm_fault_t hugetlb_no_page(struct mm_struct *mm, struct vm_area_struct *v
 	if (anon_vma_prepare(vma))
 		return VM_FAULT_OOM;
 	use_reserve = resv_consume(map, idx);
-	folio = alloc_hugetlb_folio(&default_hstate, use_reserve);
+	folio = alloc_hugetlb_folio(h, use_reserve);
 	if (!folio) {
 		if (use_reserve)
 			resv_restore(map, idx);
 		return VM_FAULT_SIGBUS;	/* Linux: -ENOSPC from alloc_hugetlb_folio() */
 	}
-	memset(folio_address(folio), 0, HPAGE_SIZE);
+	hugetlb_clear_folio(h, folio);
 	__folio_mark_uptodate(folio);
 
 	ptl = pmd_lock(mm, pmd);
@@ -840,6 +1071,7 @@ static vm_fault_t hugetlb_wp(struct mm_struct *mm, struct vm_area_struct *vma, p
 			     unsigned long haddr, pmd_t orig, unsigned int flags)
 {
 	bool unshare = flags & FAULT_FLAG_UNSHARE, use_reserve;
+	struct hstate *h = hstate_vma(vma);
 	struct mmu_notifier_range range;
 	struct folio *folio, *new;
 	spinlock_t *ptl;
@@ -881,7 +1113,7 @@ static vm_fault_t hugetlb_wp(struct mm_struct *mm, struct vm_area_struct *vma, p
 	/* a private copy of a file's cache page takes the VMA's reservation */
 	use_reserve = !folio_test_anon(folio) &&
 		      resv_consume(vma_resv_map(vma), vma_hugecache_offset(vma, haddr));
-	new = alloc_hugetlb_folio(&default_hstate, use_reserve);
+	new = alloc_hugetlb_folio(h, use_reserve);
 	if (!new) {
 		if (use_reserve)
 			resv_restore(vma_resv_map(vma), vma_hugecache_offset(vma, haddr));
@@ -889,10 +1121,10 @@ static vm_fault_t hugetlb_wp(struct mm_struct *mm, struct vm_area_struct *vma, p
 		folio_put(folio);
 		return VM_FAULT_SIGBUS;
 	}
-	memcpy(folio_address(new), folio_address(folio), HPAGE_SIZE);
+	hugetlb_copy_folio(h, new, folio);
 	__folio_mark_uptodate(new);
 
-	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, haddr, haddr + HPAGE_SIZE);
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, haddr, haddr + huge_page_size(h));
 	mmu_notifier_invalidate_range_start(&range);
 	ptl = pmd_lock(mm, pmd);
 	if (pmd_same(pmdp_get(pmd), orig)) {
@@ -927,14 +1159,16 @@ reuse:
 vm_fault_t hugetlb_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 			 unsigned long address, unsigned int flags)
 {
-	unsigned long haddr = address & HPAGE_MASK;
+	struct hstate *h = hstate_vma(vma);
+	unsigned long haddr = address & huge_page_mask(h);
 	pgoff_t idx = vma_hugecache_offset(vma, haddr);
 	struct mutex *mutex;
 	vm_fault_t ret = 0;
 	spinlock_t *ptl;
 	pmd_t *pmd, val;
 
-	pmd = pmd_alloc_walk(mm, haddr);
+	/* a PMD, or a PUD for a gigantic page: the same leaf bits from here on */
+	pmd = huge_pte_alloc(mm, h, haddr);
 	if (!pmd)
 		return VM_FAULT_OOM;
 	mutex = hugetlb_fault_mutex((vma->vm_flags & VM_SHARED) && vma->vm_file ?
@@ -978,10 +1212,12 @@ out:
 void __unmap_hugepage_range(struct vm_area_struct *vma, unsigned long start, unsigned long end)
 {
 	struct mm_struct *mm = vma->vm_mm;
+	struct hstate *h = hstate_vma(vma);
 
-	for (unsigned long haddr = start & HPAGE_MASK; haddr < end; haddr += HPAGE_SIZE) {
+	for (unsigned long haddr = start & huge_page_mask(h); haddr < end;
+	     haddr += huge_page_size(h)) {
 		struct folio *folio = NULL;
-		pmd_t *pmd = mm_find_pmd(mm, haddr);
+		pmd_t *pmd = huge_pte_offset(mm, h, haddr);
 		spinlock_t *ptl;
 		pmd_t old;
 
@@ -1012,12 +1248,13 @@ static int copy_pinned_hugetlb(struct vm_area_struct *dst_vma, pmd_t *dst_pmd,
 			       unsigned long haddr, struct folio *src_folio, pmd_t src_val)
 {
 	struct mm_struct *dst_mm = dst_vma->vm_mm;
-	struct folio *new = alloc_hugetlb_folio(&default_hstate, false);
+	struct hstate *h = hstate_vma(dst_vma);
+	struct folio *new = alloc_hugetlb_folio(h, false);
 	spinlock_t *ptl;
 
 	if (!new)
 		return -ENOMEM;
-	memcpy(folio_address(new), folio_address(src_folio), HPAGE_SIZE);
+	hugetlb_copy_folio(h, new, src_folio);
 	__folio_mark_uptodate(new);
 	ptl = pmd_lock(dst_mm, dst_pmd);
 	hugetlb_add_new_anon_rmap(new, dst_vma, haddr);
@@ -1031,6 +1268,7 @@ int copy_hugetlb_page_range(struct vm_area_struct *dst_vma, struct vm_area_struc
 {
 	struct mm_struct *dst_mm = dst_vma->vm_mm, *src_mm = src_vma->vm_mm;
 	bool cow = is_cow_mapping(src_vma->vm_flags);
+	struct hstate *h = hstate_vma(src_vma);
 	struct mmu_notifier_range range;
 	int ret = 0;
 
@@ -1040,14 +1278,14 @@ int copy_hugetlb_page_range(struct vm_area_struct *dst_vma, struct vm_area_struc
 		mmu_notifier_invalidate_range_start(&range);
 	}
 	for (unsigned long haddr = src_vma->vm_start; haddr < src_vma->vm_end;
-	     haddr += HPAGE_SIZE) {
-		pmd_t *src_pmd = mm_find_pmd(src_mm, haddr), *dst_pmd, val;
+	     haddr += huge_page_size(h)) {
+		pmd_t *src_pmd = huge_pte_offset(src_mm, h, haddr), *dst_pmd, val;
 		spinlock_t *src_ptl, *dst_ptl;
 		struct folio *folio;
 
 		if (!src_pmd || pmd_none(pmdp_get_lockless(src_pmd)))
 			continue;
-		dst_pmd = pmd_alloc_walk(dst_mm, haddr);
+		dst_pmd = huge_pte_alloc(dst_mm, h, haddr);
 		if (!dst_pmd) {
 			ret = -ENOMEM;
 			break;
@@ -1101,10 +1339,12 @@ long hugetlb_change_protection(struct vm_area_struct *vma, unsigned long start,
 			       unsigned long end, pgprot_t newprot)
 {
 	struct mm_struct *mm = vma->vm_mm;
+	struct hstate *h = hstate_vma(vma);
 	long pages = 0;
 
-	for (unsigned long haddr = start & HPAGE_MASK; haddr < end; haddr += HPAGE_SIZE) {
-		pmd_t *pmd = mm_find_pmd(mm, haddr), old;
+	for (unsigned long haddr = start & huge_page_mask(h); haddr < end;
+	     haddr += huge_page_size(h)) {
+		pmd_t *pmd = huge_pte_offset(mm, h, haddr), old;
 		spinlock_t *ptl;
 
 		if (!pmd)
@@ -1121,7 +1361,7 @@ long hugetlb_change_protection(struct vm_area_struct *vma, unsigned long start,
 					SWP_MIGRATION_READ_EXCLUSIVE : SWP_MIGRATION_READ,
 					swp_offset(e))));
 			}
-			pages += HUGETLB_NR_PAGES;
+			pages += pages_per_huge_page(h);
 		} else if (pmd_leaf(old)) {
 			pmd_t entry = pmd_modify(old, newprot);
 
@@ -1129,7 +1369,7 @@ long hugetlb_change_protection(struct vm_area_struct *vma, unsigned long start,
 			if (!(vma->vm_flags & VM_SHARED))
 				entry = pmd_wrprotect(entry);
 			set_pmd(pmd, entry);
-			pages += HUGETLB_NR_PAGES;
+			pages += pages_per_huge_page(h);
 		}
 		spin_unlock(ptl);
 	}
@@ -1140,11 +1380,12 @@ long hugetlb_change_protection(struct vm_area_struct *vma, unsigned long start,
 
 bool isolate_hugetlb(struct folio *folio, struct list_head *list)
 {
-	struct hstate *h = &default_hstate;
+	struct hstate *h = folio_hstate(folio);
 	bool ok = false;
 
 	spin_lock(&h->lock);
-	if (folio_test_hugetlb(folio) && !hpg_test(folio, HPG_freed) &&
+	/* a folio freed and reused meanwhile has another order: the lock was the wrong one */
+	if (folio_test_hugetlb(folio) && folio_hstate(folio) == h && !hpg_test(folio, HPG_freed) &&
 	    !hpg_test(folio, HPG_isolated) && folio_try_get(folio)) {
 		hpg_set(folio, HPG_isolated);
 		list_add_tail(&folio->lru, list);
@@ -1171,15 +1412,16 @@ static bool hugetlb_try_to_migrate_one(struct folio *folio, struct vm_area_struc
 {
 	struct hugetlb_migrate_arg *a = arg;
 	struct mm_struct *mm = vma->vm_mm;
-	unsigned long haddr = address & HPAGE_MASK;
+	struct hstate *h = folio_hstate(folio);
+	unsigned long haddr = address & huge_page_mask(h);
 	struct mmu_notifier_range range;
-	pmd_t *pmd = mm_find_pmd(mm, haddr), old;
+	pmd_t *pmd = huge_pte_offset(mm, h, haddr), old;
 	enum swp_type type;
 	spinlock_t *ptl;
 
 	if (!pmd)
 		return true;
-	mmu_notifier_range_init(&range, MMU_NOTIFY_MIGRATE, 0, mm, haddr, haddr + HPAGE_SIZE);
+	mmu_notifier_range_init(&range, MMU_NOTIFY_MIGRATE, 0, mm, haddr, haddr + huge_page_size(h));
 	mmu_notifier_invalidate_range_start(&range);
 	ptl = pmd_lock(mm, pmd);
 	old = pmdp_get(pmd);
@@ -1219,8 +1461,8 @@ static bool hugetlb_remove_migration_one(struct folio *folio, struct vm_area_str
 {
 	struct hugetlb_migrate_arg *a = arg;
 	struct mm_struct *mm = vma->vm_mm;
-	unsigned long haddr = address & HPAGE_MASK;
-	pmd_t *pmd = mm_find_pmd(mm, haddr), old, entry;
+	unsigned long haddr = address & huge_page_mask(folio_hstate(folio));
+	pmd_t *pmd = huge_pte_offset(mm, folio_hstate(folio), haddr), old, entry;
 	struct folio *dst = a->dst;
 	swp_entry_t e;
 	spinlock_t *ptl;
@@ -1251,7 +1493,9 @@ out:
 
 /*
  * A page to migrate to: a free pool page that may be pinned long-term, else
- * a temporary one from the buddy allocator outside movable memory.
+ * a temporary one from the buddy allocator outside movable memory — never
+ * for gigantic pages (Linux's alloc_migrate_hugetlb_folio() gives up on
+ * them: only a free gigantic page can be the target).
  */
 static struct folio *alloc_hugetlb_longterm_target(struct hstate *h)
 {
@@ -1260,9 +1504,9 @@ static struct folio *alloc_hugetlb_longterm_target(struct hstate *h)
 	spin_lock(&h->lock);
 	folio = available_huge_pages(h) ? dequeue_hugetlb_folio(h, false) : NULL;
 	spin_unlock(&h->lock);
-	if (folio)
+	if (folio || hstate_is_gigantic(h))
 		return folio;
-	folio = alloc_fresh_hugetlb_folio(GFP_USER | __GFP_COMP | __GFP_NOWARN |
+	folio = alloc_fresh_hugetlb_folio(h, GFP_USER | __GFP_COMP | __GFP_NOWARN |
 					  __GFP_RETRY_MAYFAIL);
 	if (!folio)
 		return NULL;
@@ -1296,11 +1540,12 @@ static int hugetlb_migrate_folio(struct folio *src)
 	struct hugetlb_migrate_arg a = { .dst = NULL };
 	struct rmap_walk_control rwc = { .arg = &a };
 	struct address_space *mapping = NULL;
+	struct hstate *h = folio_hstate(src);
 	bool anon = folio_test_anon(src);
 	struct folio *dst;
 	int ret = 0, expected = 1;
 
-	dst = alloc_hugetlb_longterm_target(&default_hstate);
+	dst = alloc_hugetlb_longterm_target(h);
 	if (!dst)
 		return -ENOMEM;
 	folio_lock(src);
@@ -1318,7 +1563,7 @@ static int hugetlb_migrate_folio(struct folio *src)
 			goto out_unlock;
 		}
 		/* the page cache holds one reference per page */
-		expected += HUGETLB_NR_PAGES;
+		expected += (int)pages_per_huge_page(h);
 	}
 	rwc.rmap_one = hugetlb_try_to_migrate_one;
 	rmap_walk(src, &rwc);
@@ -1327,7 +1572,7 @@ static int hugetlb_migrate_folio(struct folio *src)
 		ret = -EAGAIN;
 		a.dst = src;	/* put the source back where it was */
 	} else {
-		memcpy(folio_address(dst), folio_address(src), HPAGE_SIZE);
+		hugetlb_copy_folio(h, dst, src);
 		if (folio_test_dirty(src))
 			folio_set_dirty(dst);
 		__folio_mark_uptodate(dst);

@@ -131,13 +131,9 @@ static unsigned long unmapped_area_topdown(struct mm_struct *mm, unsigned long l
 	}
 }
 
-/*
- * Where a new mapping of @len bytes goes: the hint if it is free, else
- * top-down from mmap_base (then anywhere below TASK_SIZE). Anonymous
- * mappings of 2 MiB or more are PMD-aligned so huge pages can map them.
- */
-unsigned long get_unmapped_area(struct mm_struct *mm, bool thp_align,
-				       unsigned long addr, unsigned long len)
+/* A free range of @len, aligned to @align_to when there is such a hole. */
+static unsigned long get_unmapped_area_aligned(struct mm_struct *mm, unsigned long align_to,
+					       unsigned long addr, unsigned long len)
 {
 	unsigned long align = PAGE_SIZE, ret;
 
@@ -149,8 +145,8 @@ unsigned long get_unmapped_area(struct mm_struct *mm, bool thp_align,
 		    !find_vma_intersection(mm, addr, addr + len))
 			return addr;
 	}
-	if (thp_align && len >= PMD_SIZE)
-		align = PMD_SIZE;
+	if (len >= align_to)
+		align = align_to;
 	for (;;) {
 		ret = unmapped_area_topdown(mm, len, align, FIRST_USER_ADDRESS, mm->mmap_base);
 		if (IS_ERR_VALUE(ret))
@@ -159,6 +155,17 @@ unsigned long get_unmapped_area(struct mm_struct *mm, bool thp_align,
 			return ret;
 		align = PAGE_SIZE;	/* no aligned hole: an unaligned one still works */
 	}
+}
+
+/*
+ * Where a new mapping of @len bytes goes: the hint if it is free, else
+ * top-down from mmap_base (then anywhere below TASK_SIZE). Anonymous
+ * mappings of 2 MiB or more are PMD-aligned so huge pages can map them.
+ */
+unsigned long get_unmapped_area(struct mm_struct *mm, bool thp_align,
+				unsigned long addr, unsigned long len)
+{
+	return get_unmapped_area_aligned(mm, thp_align ? PMD_SIZE : PAGE_SIZE, addr, len);
 }
 
 /* ---- unmapping ------------------------------------------------------------- */
@@ -381,6 +388,7 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
 			     pgoff_t pgoff, unsigned long *populate)
 {
 	const struct vm_operations_struct *ops = NULL;
+	struct hstate *hs = NULL;	/* a hugetlb mapping's page size */
 	void *resv = NULL;
 	vm_flags_t vm_flags;
 	int err;
@@ -396,13 +404,16 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
 	if ((flags & MAP_HUGETLB) && file && !is_file_hugepages(file))
 		return -EINVAL;	/* MAP_HUGETLB on a file that is not hugetlbfs */
 	if ((flags & MAP_HUGETLB) || is_file_hugepages(file)) {
-		/* src/mm/hugetlb.c: 2 MiB pages, whole and aligned */
-		err = hugetlb_mmap_check(file ? 0 : flags, &len);
+		/* src/mm/hugetlb.c: 2 MiB or 1 GiB pages, whole and aligned */
+		err = hugetlb_mmap_check(file ? 0 : flags, &len, &hs);
 		if (err)
 			return err;
-		if ((flags & MAP_FIXED) && !IS_ALIGNED(addr, HPAGE_SIZE))
+		if ((flags & MAP_FIXED) && !IS_ALIGNED(addr, huge_page_size(hs)))
 			return -EINVAL;
-		addr = ALIGN(addr, HPAGE_SIZE);
+		addr = ALIGN(addr, huge_page_size(hs));
+		/* hugetlbfs files are 2 MiB only (no MFD_HUGE_1GB yet) */
+		if (!file && (flags & MAP_TYPE) != MAP_PRIVATE && hs != &default_hstate)
+			return -EINVAL;
 		if (!file && (flags & MAP_TYPE) != MAP_PRIVATE) {
 			/* shared anonymous hugetlb: a hugetlbfs file (hugetlb_file_setup) */
 			struct file *hf = hugetlb_file_setup("anon_hugepage", len, 0);
@@ -468,8 +479,11 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
 			return -EEXIST;
 	} else {
 		/* THP-capable memory gets a PMD-aligned place: anon, shmem, memfd */
-		addr = get_unmapped_area(mm, !file || shmem_mapping(file->f_mapping) ||
-					 is_file_hugepages(file), addr, len);
+		if (hs)
+			addr = get_unmapped_area_aligned(mm, huge_page_size(hs), addr, len);
+		else
+			addr = get_unmapped_area(mm, !file || shmem_mapping(file->f_mapping),
+						 addr, len);
 		if (IS_ERR_VALUE(addr))
 			return addr;
 	}
@@ -480,15 +494,13 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
 		 */
 		pgoff = (vm_flags & VM_SHARED) ? 0 : addr >> PAGE_SHIFT;
 	}
-	if ((flags & MAP_HUGETLB) || is_file_hugepages(file)) {
-		if (!IS_ALIGNED(addr, HPAGE_SIZE))
-			return -ENOMEM;	/* no 2 MiB aligned hole */
-	}
+	if (hs && !IS_ALIGNED(addr, huge_page_size(hs)))
+		return -ENOMEM;	/* no hole aligned to the huge page size */
 	if ((flags & MAP_HUGETLB) && !file) {
 		vm_flags |= VM_HUGETLB | VM_DONTEXPAND;
 		ops = &hugetlb_vm_ops;
 		/* mmap fails now, not a fault later, when the pool cannot back it */
-		err = hugetlb_reserve_pages(pgoff, len, vm_flags, &resv);
+		err = hugetlb_reserve_pages(hs, pgoff, len, vm_flags, &resv);
 		if (err)
 			return err;
 	}

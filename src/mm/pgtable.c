@@ -179,7 +179,28 @@ pmd_t *pmd_alloc_walk(struct mm_struct *mm, unsigned long addr)
 	pud = pud_offset(pgd, addr);
 	if (pud_none(pudp_get(pud)) && __pmd_alloc(mm, pud))
 		return NULL;
+	/* a gigantic hugetlb leaf (or its migration entry) has no PMD table below */
+	if (WARN_ON_ONCE(!pud_is_table(pudp_get(pud))))
+		return NULL;
 	return pmd_offset(pud, addr);
+}
+
+pud_t *pud_alloc_walk(struct mm_struct *mm, unsigned long addr)
+{
+	pgd_t *pgd = pgd_offset(mm, addr);
+
+	if (pgd_none(pgdp_get(pgd)) && __pud_alloc(mm, pgd))
+		return NULL;
+	return pud_offset(pgd, addr);
+}
+
+pud_t *mm_find_pud(struct mm_struct *mm, unsigned long address)
+{
+	pgd_t pgdval = pgdp_get(pgd_offset(mm, address));
+
+	if (!pgd_present(pgdval))
+		return NULL;
+	return pud_offset_lockless(pgdval, address);
 }
 
 pmd_t *mm_find_pmd(struct mm_struct *mm, unsigned long address)

@@ -84,10 +84,17 @@ static bool ua_one(struct vm_area_struct *vma, unsigned long addr, size_t done, 
 	struct folio *folio;
 	struct page *page;
 	spinlock_t *ptl;
+	pud_t *pud = mm_find_pud(mm, addr);
+	unsigned long leaf_mask = PMD_MASK;
 	pmd_t *pmd = mm_find_pmd(mm, addr);
 	pmd_t pmdval;
 	pte_t *pte, ptent;
 
+	/* a gigantic hugetlb page's PUD leaf has a PMD leaf's bits: one case for both */
+	if (pud && pud_leaf(pudp_get(pud))) {
+		pmd = (pmd_t *)pud;
+		leaf_mask = PUD_MASK;
+	}
 	if (!pmd)
 		return false;
 	pmdval = pmdp_get_lockless(pmd);
@@ -101,7 +108,7 @@ static bool ua_one(struct vm_area_struct *vma, unsigned long addr, size_t done, 
 		}
 		if (write && !pmd_dirty(pmdval))
 			set_pmd(pmd, pmd_mkyoung(pmd_mkdirty(pmdval)));
-		page = pmd_page(pmdval) + ((addr & ~PMD_MASK) >> PAGE_SHIFT);
+		page = pmd_page(pmdval) + ((addr & ~leaf_mask) >> PAGE_SHIFT);
 		folio = page_folio(page);
 		folio_get(folio);
 		spin_unlock(ptl);

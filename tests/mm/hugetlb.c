@@ -8,7 +8,8 @@
  * read-only, a maybe-pinned page copied for the child), unshare for R/O
  * pins (FAULT_FLAG_UNSHARE in hugetlb_wp), mprotect, munmap and exit giving
  * pages back to the pool (free_huge_folio), and bad input (a split inside a
- * huge page: hugetlb_vm_op_split -EINVAL; unknown huge page size -EINVAL).
+ * huge page: hugetlb_vm_op_split -EINVAL; unknown huge page size -EINVAL;
+ * 1 GiB pages are tests/mm/hugetlb_gigantic.c).
  */
 #include "pt_helpers.h"
 
@@ -175,8 +176,8 @@ static void bad_input(void)
 	is_uint(hc().resv, 0, "bad: HugePages_Rsvd stays 0 after the refusal");
 	is_int((long)hmap(HB + PAGE_SIZE, HPAGE_SIZE, HFLAGS), -EINVAL,
 	       "bad: MAP_FIXED at an address not 2 MiB aligned is -EINVAL");
-	is_int((long)vm_mmap(NULL, HB, HPAGE_SIZE, PT_RW, HFLAGS | MAP_FIXED | (30UL << MAP_HUGE_SHIFT), 0),
-	       -EINVAL, "bad: MAP_HUGE_1GB with no 1 GiB hstate is -EINVAL (hstate_sizelog)");
+	is_int((long)vm_mmap(NULL, HB, HPAGE_SIZE, PT_RW, HFLAGS | MAP_FIXED | (34UL << MAP_HUGE_SHIFT), 0),
+	       -EINVAL, "bad: MAP_HUGE_16GB, a size with no hstate, is -EINVAL (hstate_sizelog)");
 
 	r = hmap(HB, PAGE_SIZE, HFLAGS);
 	is_uint(r, HB, "bad: a 4 KiB MAP_HUGETLB length is rounded up to 2 MiB (ksys_mmap_pgoff)");
