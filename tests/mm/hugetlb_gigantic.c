@@ -14,7 +14,8 @@
  * there is none (alloc_migrate_hugetlb_folio gives up on gigantic pages).
  *
  * The machine: 3 GiB, the last GiB of ZONE_NORMAL a CMA area, so one
- * gigantic page comes from CMA and one from plain ZONE_NORMAL. Gigantic pages
+ * gigantic page comes from CMA and one from plain ZONE_NORMAL (4 GiB with
+ * two in CMA for the long-term cases). Gigantic pages
  * are cleared by giving their host memory back, so the host backs only what
  * the test writes.
  */
@@ -425,7 +426,8 @@ static void longterm(bool fast)
 	unsigned long mig0, pfn;
 	long acq0, rel0;
 
-	gboot();
+	/* 4 GiB, CMA the last two: two gigantic pages in CMA, one outside */
+	test_boot(4096, 0, 2048);
 	gset(1);
 	t = test_process("glt");
 	gmap(HB, GIG, HFLAGS);
@@ -437,14 +439,23 @@ static void longterm(bool fast)
 	   "%s: the fault took the pool's page in CMA", name);
 	acq0 = gt_acq();
 	rel0 = gt_rel();
+	mig0 = gt_ev(PGMIGRATE_SUCCESS);
 	is_int(gt_pin_any(fast, HB + PAGE_SIZE, 1, FOLL_WRITE | FOLL_LONGTERM, &page), -ENOMEM,
 	       "%s: no free gigantic page outside CMA: -ENOMEM", name);
 	ok(folio_pincount(folio) == 0 && folio_ref_count(folio) == 1 &&
 	   pud_pfn(__pud(pud_at(t->mm, HB))) == pfn,
 	   "%s: nothing pinned, the page still mapped where it was", name);
 	is_int(gt_acq() - acq0, gt_rel() - rel0, "%s: every pin taken was released", name);
+	is_int(gset(2), 2, "%s: a second gigantic page, also in CMA", name);
+	ok(gc().free_cma == 1, "%s: (it is free, in CMA)", name);
+	is_int(gt_pin_any(fast, HB + PAGE_SIZE, 1, FOLL_WRITE | FOLL_LONGTERM, &page), -ENOMEM,
+	       "%s: a free gigantic page in CMA is no target: -ENOMEM again", name);
+	ok(folio_pincount(folio) == 0 && pud_pfn(__pud(pud_at(t->mm, HB))) == pfn,
+	   "%s: and again nothing pinned or moved", name);
+	is_uint(gt_ev(PGMIGRATE_SUCCESS) - mig0, 0,
+		"%s: no migration was done (none into CMA, none back)", name);
 
-	is_int(gset(2), 2, "%s: a second gigantic page, outside CMA", name);
+	is_int(gset(3), 3, "%s: a third gigantic page, outside CMA", name);
 	mig0 = gt_ev(PGMIGRATE_SUCCESS);
 	is_int(gt_pin_any(fast, HB + PAGE_SIZE, 1, FOLL_WRITE | FOLL_LONGTERM, &page), 1,
 	       "%s: now the long-term pin succeeds", name);
@@ -457,7 +468,7 @@ static void longterm(bool fast)
 	ok(gt_check(HB, 4, 11) == 0 && gt_check(HB + GIG - 4 * PAGE_SIZE, 4, 12) == 0,
 	   "%s: the data came along, first and last pages", name);
 	c = gc();
-	ok(c.nr == 2 && c.free == 1 && c.free_cma == 1,
+	ok(c.nr == 3 && c.free == 2 && c.free_cma == 2,
 	   "%s: the old page is free in the pool again, in CMA", name);
 	unpin_user_page(page);
 	gteardown(name, &t, 1);
