@@ -1498,11 +1498,15 @@ int remap_pfn_range(struct vm_area_struct *vma, unsigned long addr, unsigned lon
 /* Is @addr mapped well enough that populating it needs no fault? */
 static bool populated(struct vm_area_struct *vma, unsigned long addr, bool write)
 {
+	pud_t *pud = mm_find_pud(vma->vm_mm, addr);
 	pmd_t *pmd = mm_find_pmd(vma->vm_mm, addr);
 	bool ok = false;
 	pmd_t pmdval;
 	pte_t *pte;
 
+	/* a gigantic hugetlb page: a PUD leaf */
+	if (pud && pud_leaf(pudp_get(pud)))
+		return !write || pud_write(pudp_get(pud));
 	if (!pmd)
 		return false;
 	pmdval = pmdp_get_lockless(pmd);

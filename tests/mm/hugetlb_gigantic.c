@@ -210,6 +210,15 @@ static void bad_input(void)
 	       "bad: so is mprotect of a part");
 	is_int(vm_munmap(HB, GIG), 0, "bad: munmap of the whole page");
 	is_uint(gc().resv, 0, "bad: gives its reservation back");
+	{
+		bool w;
+
+		gmap(HB, GIG, HFLAGS);
+		is_int(do_madvise(t->mm, HB, GIG, MADV_POPULATE_WRITE), 0,
+		       "populate: MADV_POPULATE_WRITE of a gigantic page (a PUD leaf is populated)");
+		ok(pud_leaf_at(t->mm, HB, &w) && w && gc().free == 0, "populate: it is mapped writable");
+		vm_munmap(HB, GIG);
+	}
 	is_int((long)gmap(HB, GIG, MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_1GB), -EINVAL,
 	       "bad: shared 1 GiB hugetlb (a hugetlbfs file of 1 GiB pages) is not built: -EINVAL");
 	gteardown("bad_input", &t, 1);

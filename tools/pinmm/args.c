@@ -188,6 +188,8 @@ static void bench_usage(FILE *out)
 		"  -w / -W  write (FOLL_WRITE, default) / read\n"
 		"  -t / -T  MADV_HUGEPAGE / MADV_NOHUGEPAGE     -S  MAP_SHARED\n"
 		"  -H       hugetlb (MAP_HUGETLB, pool sized)  -F N  raw gup_flags\n"
+		"  --hugetlb-1g  hugetlb in 1 GiB pages (MAP_HUGE_1GB; the size rounded up\n"
+		"           to GiB, the machine grown to hold them; not with --kernel)\n"
 		"  --kernel also register the same memory as an io_uring fixed buffer on the\n"
 		"           live kernel (FOLL_WRITE|FOLL_LONGTERM pins) and print the ratio\n");
 }
@@ -196,6 +198,7 @@ int bench_parse_opts(struct bench_opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "kernel", no_argument, NULL, 'K' },
+		{ "hugetlb-1g", no_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -251,6 +254,7 @@ int bench_parse_opts(struct bench_opts *o, int argc, char **argv)
 			o->gup_flags = (unsigned int)v;
 			break;
 		case 'K': o->kernel = true; break;
+		case 'G': o->hugetlb = o->gigantic = true; break;
 		case 'h': bench_usage(stdout); return 1;
 		default: goto bad;
 		}
@@ -268,6 +272,10 @@ int bench_parse_opts(struct bench_opts *o, int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "pinmm bench: unexpected argument '%s'\n", argv[optind]);
+		goto bad;
+	}
+	if (o->gigantic && o->kernel) {
+		fprintf(stderr, "pinmm bench: --hugetlb-1g is not compared with the kernel\n");
 		goto bad;
 	}
 	o->size = ALIGN(o->size, PMD_SIZE);

@@ -94,7 +94,8 @@ static void report_lines(const struct bench_opts *o, double pin_ns, double unpin
 
 	snprintf(name, sizeof(name), "%s%s-%s", cmd_short_name(o->cmd),
 		 (o->gup_flags & FOLL_LONGTERM) && o->cmd != PIN_LONGTERM_BENCHMARK ?
-		 "-longterm" : "", o->hugetlb ? "hugetlb" : o->thp ? "thp" : "4k");
+		 "-longterm" : "", o->gigantic ? "hugetlb1g" : o->hugetlb ? "hugetlb" :
+		 o->thp ? "thp" : "4k");
 	for (int unpin = 0; unpin < 2; unpin++) {
 		printf("REPORT name=%s-%s pinmm=%.3f", name, unpin ? "unpin" : "pin",
 		       unpin ? unpin_ns : pin_ns);
@@ -320,7 +321,7 @@ int cmd_bench(struct tool_opts *to, int argc, char **argv)
 		return ret > 0 ? 0 : 2;
 	if (o.hugetlb) {
 		/* gup_test -H: the same range in 2 MiB hugetlb pages, the pool sized to it */
-		o.size = ALIGN(o.size, HPAGE_SIZE);
+		o.size = ALIGN(o.size, o.gigantic ? PUD_SIZE : HPAGE_SIZE);
 		o.thp = o.nothp = false;
 	}
 	dump = o.cmd == DUMP_USER_PAGES_TEST;
@@ -330,15 +331,29 @@ int cmd_bench(struct tool_opts *to, int argc, char **argv)
 		to->cfg.mem_bytes = ALIGN(o.size + (512UL << 20), PMD_SIZE);
 		to->cfg.movable_bytes = min(to->cfg.movable_bytes, to->cfg.mem_bytes / 4);
 	}
-	if (o.hugetlb)
+	if (o.gigantic) {
+		/*
+		 * 1 GiB pages come from 1 GiB aligned ZONE_NORMAL ranges that
+		 * alloc_contig_range() can empty: the first GiB holds the boot
+		 * allocations, the CMA area sits at the end.
+		 */
+		to->cfg.mem_bytes = max(to->cfg.mem_bytes, o.size + PUD_SIZE + to->cfg.cma_bytes +
+					to->cfg.movable_bytes);
+	} else if (o.hugetlb) {
 		to->cfg.nr_hugepages = max(to->cfg.nr_hugepages, o.size / HPAGE_SIZE);
+	}
 	if (tool_boot(to, "pinmm bench"))
 		return 1;
+	if (o.gigantic && pinmm_hugepages_set_nr(PUD_SIZE, o.size / PUD_SIZE) <
+			  (long)(o.size / PUD_SIZE)) {
+		fprintf(stderr, "pinmm bench: no room for %lu gigantic pages\n", o.size / PUD_SIZE);
+		return 1;
+	}
 	task = pinmm_task_create("gup_test");
 	pinmm_task_attach(task);
 	addr = vm_mmap(NULL, 0, o.size, PROT_READ | PROT_WRITE,
 		       (o.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS |
-		       (o.hugetlb ? MAP_HUGETLB : 0), 0);
+		       (o.hugetlb ? MAP_HUGETLB : 0) | (o.gigantic ? MAP_HUGE_1GB : 0), 0);
 	if (IS_ERR_VALUE(addr)) {
 		fprintf(stderr, "pinmm bench: mmap of %lu MiB%s failed: %s\n", o.size >> 20,
 			o.hugetlb ? " of hugetlb memory" : "", strerror((int)-(long)addr));
@@ -438,7 +453,8 @@ int cmd_bench(struct tool_opts *to, int argc, char **argv)
 	if (runs[0].pages) {
 		printf("# %s %s: best of %d: pin %.2f ns/page, unpin %.2f ns/page; mean pin %.2f, "
 		       "unpin %.2f (%lu pages, %ld per call, %d thread(s))\n",
-		       cmd_name(o.cmd), o.hugetlb ? "hugetlb" : o.thp ? "THP" : "4KiB", o.repeats, pin_ns, unpin_ns,
+		       cmd_name(o.cmd), o.gigantic ? "hugetlb 1G" : o.hugetlb ? "hugetlb" :
+		       o.thp ? "THP" : "4KiB", o.repeats, pin_ns, unpin_ns,
 		       mean_get, mean_put, nr_pages, o.nr_pages_per_call, o.threads);
 		report_lines(&o, pin_ns, unpin_ns, kret, kget / nr_pages, kput / nr_pages);
 	} else {

@@ -32,6 +32,7 @@ struct bench_opts {
 	int threads;
 	bool write;
 	bool thp, nothp, shared, hugetlb;
+	bool gigantic;			/* --hugetlb-1g: hugetlb in 1 GiB pages */
 	unsigned int gup_flags;		/* -F */
 	unsigned int test_flags;	/* -p: GUP_TEST_FLAG_DUMP_PAGES_USE_PIN */
 	unsigned int which_pages[GUP_TEST_MAX_PAGES_TO_DUMP];	/* -c: 1-based */
