@@ -454,7 +454,7 @@ static bool gup_fast_pud_leaf(pud_t orig, pud_t *pudp, unsigned long addr, unsig
 		return false;
 	}
 	if (ctx->owner && (flags & FOLL_PIN))
-		gup_fast_owner_add(ctx, folio, refs, first);
+		gup_fast_owner_add(ctx, folio, folio_pfn(folio), refs, first);
 	fill_pages(ctx->pages + ctx->nr, page, refs);
 	ctx->nr += refs;
 	if (!folio_test_referenced(folio))
