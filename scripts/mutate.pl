@@ -62,6 +62,15 @@ my @SCOPE = (
 	['src/mm/rmap.c', qw(folio_try_dup_anon_rmap_ptes folio_try_dup_anon_rmap_pmd
 			     __folio_try_share_anon_rmap folio_try_share_anon_rmap_pte
 			     folio_try_share_anon_rmap_pmd folio_move_anon_rmap)],
+	# the pin checks of the other places that share or replace anonymous
+	# pages: collapse, hugetlb's COW / unshare / fork / long-term migration,
+	# and KSM's write-protect before a merge
+	['src/mm/khugepaged.c', qw(collapse_scan collapse_isolate)],
+	['src/mm/hugetlb.c', qw(hugetlb_try_dup_anon_rmap hugetlb_wp hugetlb_fault
+				copy_pinned_hugetlb copy_hugetlb_page_range
+				alloc_hugetlb_longterm_target hugetlb_migrate_folio
+				hugetlb_migrate_longterm)],
+	['src/mm/ksm.c', qw(write_protect_page)],
 	['include/pinmm/memory.h', qw(folio_needs_cow_for_dma)],
 	['include/pinmm/mm.h', qw(folio_maybe_dma_pinned page_maybe_dma_pinned)],
 );
