@@ -11,8 +11,8 @@
  *             unpin_user_folio), matching by folio, not by site;
  *   O-SHARED  a folio pinned by two sites counts for both, and any release
  *             of its pins leaves the two sites' total right;
- *   O-LT      a long-term pin that had to migrate out of ZONE_MOVABLE is
- *             listed as such;
+ *   O-LT      a long-term pin (pin_user_pages, memfd_pin_folios) that had to
+ *             migrate out of ZONE_MOVABLE is listed as such, and only then;
  *   O-LEAK    mm exit and shutdown name the call site of pins still held;
  *   O-SHOW    pinmm_pins_show() lists sites longest held first;
  *   O-SWITCH  the switch refuses while pins are outstanding; off records nothing.
@@ -292,6 +292,47 @@ static void longterm_migrated(void)
 	gt_teardown("longterm_migrated", &t, 1);
 }
 
+/*
+ * O-LT: memfd_pin_folios that had to migrate a cache folio out of ZONE_MOVABLE
+ * lists its pins as migrated; pinned again where they now are, it does not.
+ */
+static void memfd_migrated(void)
+{
+	struct pinmm_pin_site_info si;
+	struct folio *folios[4];
+	char buf[PAGE_SIZE];
+	struct file *f;
+	pgoff_t off;
+	int line = 0;
+	loff_t pos = PAGE_SIZE;
+	long n;
+
+	test_boot(64, 32, 0);
+	f = memfd_alloc_file("owners-lt", 0);
+	if (IS_ERR(f))
+		bail_out("memfd_alloc_file");
+	do_ftruncate(f, 4 * PAGE_SIZE, 1);
+	/* page 1 cached now, in ZONE_MOVABLE; the others are holes */
+	memset(buf, 0x5a, sizeof(buf));
+	ok(kernel_write(f, buf, sizeof(buf), &pos) == (ssize_t)sizeof(buf),
+	   "O-LT: a memfd page written before the pin");
+	n = AT(line, memfd_pin_folios(f, 0, 4 * PAGE_SIZE - 1, folios, 4, &off));
+	si = site_at(__FILE__, line);
+	ok(n == 4 && si.longterm == 4 && si.migrated == 4,
+	   "O-LT: memfd_pin_folios that migrated a movable cache folio lists its pins as "
+	   "migrated (longterm %ld, migrated %ld)", si.longterm, si.migrated);
+	if (n > 0)
+		unpin_folios(folios, (unsigned long)n);
+	n = AT(line, memfd_pin_folios(f, 0, 4 * PAGE_SIZE - 1, folios, 4, &off));
+	si = site_at(__FILE__, line);
+	ok(n == 4 && si.longterm == 4 && si.migrated == 0,
+	   "O-LT: memfd pinned again where it now is, nothing migrates: not listed as migrated");
+	if (n > 0)
+		unpin_folios(folios, (unsigned long)n);
+	fput(f);
+	test_shutdown_ok("memfd_migrated");
+}
+
 /* O-SITE: memfd_pin_folios, one pin per folio, by file range. */
 static void memfd_owner(void)
 {
@@ -470,6 +511,7 @@ int main(void)
 	shared_folios();
 	longterm_migrated();
 	memfd_owner();
+	memfd_migrated();
 	driver_owner();
 	show();
 	leak_report();
