@@ -457,6 +457,20 @@ if (open my $fh, '<', 'docs/mutation.md') {
 	close $fh;
 }
 %equiv = () if $ENV{MUTATE_RECHECK};
+# Survivors already judged to need a test nobody has written (the table
+# "Survivors without a test"): run last, after the other survivors of earlier
+# runs, so a run cut short spends its time on mutants not judged yet. They
+# are still run: a new test may kill them.
+my %known;
+if (open my $fh, '<', 'docs/mutation.md') {
+	my $in = 0;
+	while (<$fh>) {
+		$in = /^#+\s*Survivors without a test/i if /^#/;
+		next unless $in && /^\|([^|]*)\|/;
+		$known{$_} = 1 for $1 =~ /`([0-9a-f]{10})`/g;
+	}
+	close $fh;
+}
 
 make_path($out);
 unlink $results if $ENV{MUTATE_RESET};
@@ -465,6 +479,10 @@ my @todo = grep { !$equiv{$_->{id}} &&
 		  (!$done{$_->{id}} || $done{$_->{id}}{status} ne 'killed') } @mutants;
 # MUTATE_NEW=1: only mutants never run (carry on a long run without the survivors)
 @todo = grep { !$done{$_->{id}} } @todo if $ENV{MUTATE_NEW};
+# never run first, then survivors of earlier runs, then the known survivors
+my $rank = sub { $known{$_[0]{id}} ? 2 : $done{$_[0]{id}} ? 1 : 0 };
+@todo = map { $_->[1] } sort { $a->[0] <=> $b->[0] || $a->[2] <=> $b->[2] }
+	map { [$rank->($todo[$_]), $todo[$_], $_] } 0 .. $#todo;
 printf "mutate: %d mutants (%s), %d already killed, %d equivalent, %d to run, %d worker(s)\n",
 	scalar @mutants, join(' ', map { my $o = $_; "$o " . grep { $_->{op} eq $o } @mutants } @ops),
 	scalar(grep { $done{$_->{id}} && $done{$_->{id}}{status} eq 'killed' } @mutants),
