@@ -8,7 +8,8 @@
  *  - a page with a reference beyond its mappings (a FOLL_PIN, a FOLL_GET)
  *    stops the collapse with -EAGAIN and nothing changes: the pinned page
  *    stays mapped, so the device and the CPU still see the same memory;
- *    after the unpin the same collapse succeeds;
+ *    after the unpin the same collapse succeeds; the scan sees it (and a
+ *    locked folio, or one off the LRU) before a THP is allocated;
  *  - a pin that arrives after the scan is still caught: the refcounts are
  *    read again once the PMD is cleared (race point collapse_scanned);
  *  - after fork, collapsing the parent's shared pages leaves the child its
@@ -23,6 +24,8 @@
  */
 #include "helpers.h"
 
+#include <pinmm/migrate.h>
+#include <pinmm/pagemap.h>
 #include <pinmm/race.h>
 
 #define ADDR	GT_BASE
@@ -93,6 +96,7 @@ static void collapse_refused_by_reference(bool pin)
 	struct task_struct *t;
 	struct page *page;
 	uint64_t word = 0;
+	long allocs;
 
 	test_boot(TEST_MEM_MB, 0, 0);
 	t = test_process("collapse-ref");
@@ -102,8 +106,11 @@ static void collapse_refused_by_reference(bool pin)
 		       "[%s] a long-term R/W pin of one page", what);
 	else
 		is_int(get_user_pages_fast(a, 1, FOLL_WRITE, &page), 1, "[%s] a reference", what);
+	allocs = stat("thp_collapse_alloc");
 	is_int(collapse(ADDR, PMD_SIZE), -EAGAIN,
 	       "[%s] is_refcount_suitable: a referenced page stops the collapse, -EAGAIN", what);
+	is_int(stat("thp_collapse_alloc") - allocs, 0,
+	       "[%s] ... seen by hpage_collapse_scan_pmd, before a THP is allocated", what);
 	ok(!test_pmd_mapped(current->mm, ADDR) && gt_page(current->mm, a) == page,
 	   "[%s] ... the range stays as it was; the page is still the one mapped", what);
 	((uint64_t *)page_address(page))[0] = 0xd3a;	/* the device writes */
@@ -119,6 +126,40 @@ static void collapse_refused_by_reference(bool pin)
 	ok(!copy_from_user(&word, (void __user *)a, sizeof(word)) && word == 0xd3a &&
 	   test_pmd_mapped(current->mm, ADDR), "[%s] ... keeping the device's write", what);
 	gt_teardown("collapse vs reference", &t, 1);
+}
+
+/*
+ * hpage_collapse_scan_pmd() refuses a locked folio (SCAN_PAGE_LOCK) and one
+ * off the LRU (SCAN_PAGE_LRU: isolated by a migrator) with -EAGAIN, before it
+ * allocates a THP; once the folio is back, the same collapse succeeds.
+ */
+static void collapse_scan_refuses(void)
+{
+	unsigned long a = ADDR + 77 * PAGE_SIZE;
+	struct task_struct *t;
+	struct folio *folio;
+	long allocs;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("collapse-scan");
+	small_pages(4, HPAGE_PMD_NR);
+	folio = page_folio(gt_page(current->mm, a));
+	folio_lock(folio);
+	allocs = stat("thp_collapse_alloc");
+	is_int(collapse(ADDR, PMD_SIZE), -EAGAIN,
+	       "hpage_collapse_scan_pmd: a locked folio in the range is SCAN_PAGE_LOCK, -EAGAIN");
+	is_int(stat("thp_collapse_alloc") - allocs, 0, "... refused before a THP is allocated");
+	folio_unlock(folio);
+	ok(folio_isolate_lru(folio), "a folio of the range isolated, as a migrator would");
+	allocs = stat("thp_collapse_alloc");
+	is_int(collapse(ADDR, PMD_SIZE), -EAGAIN,
+	       "hpage_collapse_scan_pmd: a folio off the LRU is SCAN_PAGE_LRU, -EAGAIN");
+	is_int(stat("thp_collapse_alloc") - allocs, 0, "... refused before a THP is allocated");
+	folio_putback_lru(folio);
+	is_int(collapse(ADDR, PMD_SIZE), 0, "back on the LRU and unlocked: the collapse succeeds");
+	ok(test_pmd_mapped(current->mm, ADDR) && gt_check(ADDR, HPAGE_PMD_NR, 4) == 0,
+	   "... one PMD, data intact");
+	gt_teardown("collapse scan refuses", &t, 1);
 }
 
 static struct page *race_pinned;
@@ -272,6 +313,7 @@ int main(void)
 	collapse_copies();
 	collapse_refused_by_reference(true);
 	collapse_refused_by_reference(false);
+	collapse_scan_refuses();
 	collapse_vs_late_pin();
 	collapse_after_fork(false);
 	collapse_after_fork(true);
