@@ -162,6 +162,40 @@ static void collapse_scan_refuses(void)
 	gt_teardown("collapse scan refuses", &t, 1);
 }
 
+/*
+ * A PTE-mapped THP (its PMD split by MADV_DONTNEED of one page) collapses
+ * into a new THP: __collapse_huge_page_isolate() locks and isolates the large
+ * folio once for its 511 PTEs (cow.c's "PTE-mapped THP" shapes).
+ */
+static void collapse_of_pte_mapped_thp(void)
+{
+	struct task_struct *t;
+	struct folio *old;
+	uint64_t w = 1;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("collapse-ptethp");
+	test_mmap_fixed(ADDR, PMD_SIZE, GT_RW, MAP_PRIVATE);
+	if (do_madvise(current->mm, ADDR, PMD_SIZE, MADV_HUGEPAGE) ||
+	    !gt_fill(ADDR, HPAGE_PMD_NR, 6))
+		bail_out("THP at %#lx", ADDR);
+	ok(test_pmd_mapped(current->mm, ADDR), "a THP mapped by one PMD");
+	is_int(do_madvise(current->mm, ADDR + 3 * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED), 0,
+	       "MADV_DONTNEED of one page splits the PMD");
+	old = page_folio(gt_page(current->mm, ADDR));
+	ok(!test_pmd_mapped(current->mm, ADDR) && folio_test_large(old) &&
+	   page_folio(gt_page(current->mm, ADDR + 400 * PAGE_SIZE)) == old,
+	   "... leaving a PTE-mapped THP");
+	is_int(collapse(ADDR, PMD_SIZE), 0,
+	       "MADV_COLLAPSE of a PTE-mapped THP succeeds (the large folio taken once)");
+	ok(test_pmd_mapped(current->mm, ADDR) && page_folio(gt_page(current->mm, ADDR)) != old,
+	   "... one PMD maps a new THP");
+	ok(gt_check(ADDR, 3, 6) == 0 && gt_check(ADDR + 4 * PAGE_SIZE, HPAGE_PMD_NR - 4, 6) == 0 &&
+	   !copy_from_user(&w, (void __user *)(ADDR + 3 * PAGE_SIZE), sizeof(w)) && w == 0,
+	   "... the data intact, the dropped page zero");
+	gt_teardown("collapse PTE-mapped THP", &t, 1);
+}
+
 static struct page *race_pinned;
 static long race_ret;
 
@@ -314,6 +348,7 @@ int main(void)
 	collapse_refused_by_reference(true);
 	collapse_refused_by_reference(false);
 	collapse_scan_refuses();
+	collapse_of_pte_mapped_thp();
 	collapse_vs_late_pin();
 	collapse_after_fork(false);
 	collapse_after_fork(true);
