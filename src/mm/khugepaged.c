@@ -119,15 +119,16 @@ static struct page *collapse_pte_page(struct vm_area_struct *vma, unsigned long 
  * PTE lock, nothing changed. A first look only: collapse_isolate() asks the
  * same questions again once no new reference can appear. Read-only entries
  * do not stop it (Linux dropped SCAN_PAGE_RO in 6.18: on this machine's
- * kernel a COW-shared or mprotect(PROT_READ) range collapses); a range with
- * no page at all, only none or zero-page entries, does not (-EINVAL there).
+ * kernel a COW-shared or mprotect(PROT_READ) range collapses), and neither
+ * does a range of none or zero-page entries only: MADV_COLLAPSE ignores
+ * max_ptes_none, so it becomes a THP of zeroes (the live 6.18 kernel does;
+ * without an anon_vma, reads alone, it is -EINVAL before the scan).
  */
 static enum scan_result collapse_scan(struct vm_area_struct *vma, unsigned long haddr,
 				      pmd_t **pmdp)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	enum scan_result r = find_pmd_or_thp_or_none(mm, haddr, pmdp);
-	bool found = false;
 	spinlock_t *ptl;
 	pte_t *ptes;
 
@@ -146,7 +147,6 @@ static enum scan_result collapse_scan(struct vm_area_struct *vma, unsigned long 
 			break;
 		if (!page)
 			continue;
-		found = true;
 		folio = page_folio(page);
 		if (!folio_test_lru(folio)) {
 			r = SCAN_PAGE_LRU;
@@ -162,8 +162,6 @@ static enum scan_result collapse_scan(struct vm_area_struct *vma, unsigned long 
 		}
 	}
 	pte_unmap_unlock(ptes, ptl);
-	if (r == SCAN_SUCCEED && !found)
-		r = SCAN_PAGE_NULL;
 	return r;
 }
 

@@ -19,8 +19,10 @@
  *    mprotect(PROT_READ) range collapses into a read-only PMD;
  *  - Linux's errors (each probed on this machine's 6.18 kernel): -EINVAL
  *    for an ineligible VMA (VM_NOHUGEPAGE, shared), no whole aligned 2 MiB
- *    in the range, an empty PMD, a range of zero-page reads only; -ENOMEM
- *    for a hole in the range; an already PMD-mapped THP counts as done.
+ *    in the range, an empty PMD, a range of zero-page reads only (no
+ *    anon_vma); -ENOMEM for a hole in the range; an already PMD-mapped THP
+ *    counts as done; none and zero-page entries in a VMA with an anon_vma
+ *    collapse into a THP of zeroes (MADV_COLLAPSE ignores max_ptes_none).
  */
 #include "helpers.h"
 
@@ -324,7 +326,22 @@ static void collapse_errors(void)
 		if (copy_from_user(&w, (void __user *)(ADDR + PMD_SIZE + i * PAGE_SIZE), 1))
 			bail_out("read");
 	is_int(collapse(ADDR + PMD_SIZE, PMD_SIZE), -EINVAL,
-	       "a range of zero-page reads only (no page to copy) is -EINVAL (6.18 here)");
+	       "a range of zero-page reads only (no anon_vma yet) is -EINVAL (6.18 here)");
+	{
+		long allocs = stat("thp_collapse_alloc");
+
+		w = 7;
+		if (copy_to_user((void __user *)(ADDR + PMD_SIZE), &w, sizeof(w)) ||
+		    do_madvise(current->mm, ADDR + PMD_SIZE, PAGE_SIZE, MADV_DONTNEED))
+			bail_out("write and zap");
+		is_int(collapse(ADDR + PMD_SIZE, PMD_SIZE), 0,
+		       "none and zero-page entries only, with an anon_vma: MADV_COLLAPSE ignores "
+		       "max_ptes_none and collapses (6.18 here)");
+		ok(test_pmd_mapped(current->mm, ADDR + PMD_SIZE) &&
+		   stat("thp_collapse_alloc") - allocs == 1 &&
+		   !copy_from_user(&w, (void __user *)(ADDR + PMD_SIZE), sizeof(w)) && w == 0,
+		   "... into a THP of zeroes");
+	}
 
 	if (vm_munmap(ADDR + PMD_SIZE, PMD_SIZE))
 		bail_out("munmap");
