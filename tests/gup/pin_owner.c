@@ -165,6 +165,8 @@ static void entries_and_unpins(void)
 			is_int(si.longterm, e == E_LONGTERM ? (long)n : 0,
 			       "O-SITE: %s: long-term pins are marked long-term, others not",
 			       entry_name[e]);
+			is_int(si.migrated, 0, "O-LT: %s of pinnable memory migrated nothing and "
+			       "is not listed as migrated", entry_name[e]);
 			unpin_variant(u, pages, r > 0 ? (unsigned long)r : 0);
 			ok(pins_at(line) == 0 && nr_sites() == 0,
 			   "O-REL: %s releases the record of %s", unpin_name[u], entry_name[e]);
