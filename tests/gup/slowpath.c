@@ -338,6 +338,18 @@ static void test_fatal_signal(void)
 	ok(r == -EINTR || r == -EAGAIN, "R-PART: pin_user_pages_unlocked() with a fatal signal: "
 	   "the killable lock or the loop refuses (%ld: -EAGAIN or -EINTR)", r);
 	ok(pages[0] == GT_POISON && gt_acq() == acq0, "R-PART: nothing was pinned");
+	{
+		bool unlocked = false;
+
+		mmap_read_lock(current->mm);
+		is_int(fixup_user_fault(current->mm, addr, FAULT_FLAG_WRITE, &unlocked), -EINTR,
+		       "R-PART: fixup_user_fault() with @unlocked is killable: a fatal signal "
+		       "pending is -EINTR");
+		is_int(fixup_user_fault(current->mm, addr, FAULT_FLAG_WRITE, NULL), 0,
+		       "R-PART: fixup_user_fault() without @unlocked is not (no "
+		       "FAULT_FLAG_KILLABLE): the fault is resolved, 0");
+		mmap_read_unlock(current->mm);
+	}
 	gt_teardown("fatal signal", &t, 1);
 }
 
