@@ -643,6 +643,11 @@ static void test_hwpoison(void)
 	       "R-HWPOISON: get_user_pages(FOLL_HWPOISON) of a poisoned page is -EHWPOISON");
 	is_int(gt_get(GT_BASE, 1, 0, pages), -EFAULT,
 	       "R-HWPOISON: without FOLL_HWPOISON it is -EFAULT");
+	mmap_read_lock(current->mm);
+	is_int(fixup_user_fault(current->mm, GT_BASE, 0, NULL), -EFAULT,
+	       "R-HWPOISON: fixup_user_fault() of a poisoned page: the fault's error, "
+	       "vm_fault_to_errno(), -EFAULT");
+	mmap_read_unlock(current->mm);
 	gt_teardown("hwpoison", &t, 1);
 }
 
