@@ -499,6 +499,10 @@ static void test_fault_in_helpers(void)
 		"hole: the bytes from the hole on are left");
 	left = fault_in_writeable((char __user *)(addr + 2 * PAGE_SIZE), PAGE_SIZE);
 	is_uint(left, 0, "R-VMA: fault_in_writeable() of writable memory: 0 left");
+	left = fault_in_writeable((char __user *)addr, PAGE_SIZE);
+	ok(left == 0 && gt_check(addr + PAGE_SIZE, 1, 7) == 0,
+	   "R-VMA: fault_in_writeable() of one page writes inside it only: the next page's "
+	   "data is intact");
 	left = fault_in_writeable((char __user *)ro, 16);
 	is_uint(left, 16, "R-VMA: fault_in_writeable() of read-only memory: all left");
 	left = fault_in_readable((const char __user *)ro, 2 * PAGE_SIZE);
