@@ -451,7 +451,7 @@ static void test_remote(void)
 static void test_fault_in_helpers(void)
 {
 	struct task_struct *t;
-	const unsigned long addr = GT_BASE, ro = GT_BASE + PMD_SIZE;
+	const unsigned long addr = GT_BASE, ro = GT_BASE + PMD_SIZE, fresh = GT_BASE + 2 * PMD_SIZE;
 	bool unlocked = false;
 	size_t left;
 	int r;
@@ -513,6 +513,20 @@ static void test_fault_in_helpers(void)
 		"R-VMA: fault_in_readable(size 0): 0");
 	is_uint(fault_in_writeable((char __user *)(~0UL - 10), 100), 100,
 		"R-VMA: fault_in_writeable() of a wrapping range: all left");
+	is_uint(fault_in_readable((const char __user *)(~0UL - 10), 100), 100,
+		"R-VMA: fault_in_readable() of a wrapping range: all left");
+	/* fault-in touches its range only: the page after it stays unmapped */
+	test_mmap_fixed(fresh, 6 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	ok(fault_in_readable((const char __user *)fresh, PAGE_SIZE) == 0 &&
+	   test_pt_pfn(current->mm, fresh) != -1UL && test_pt_pfn(current->mm, fresh + PAGE_SIZE) == -1UL,
+	   "R-VMA: fault_in_readable() of one page faults that page, not the next");
+	ok(fault_in_safe_writeable((const char __user *)(fresh + 2 * PAGE_SIZE), PAGE_SIZE) == 0 &&
+	   gt_writable(current->mm, fresh + 2 * PAGE_SIZE) &&
+	   test_pt_pfn(current->mm, fresh + 3 * PAGE_SIZE) == -1UL,
+	   "R-VMA: fault_in_safe_writeable() of one page faults that page, not the next");
+	ok(fault_in_safe_writeable((const char __user *)(fresh + 4 * PAGE_SIZE + 100), 0) == 0 &&
+	   test_pt_pfn(current->mm, fresh + 4 * PAGE_SIZE) == -1UL,
+	   "R-VMA: fault_in_safe_writeable() of 0 bytes faults nothing");
 	gt_teardown("fault-in helpers", &t, 1);
 }
 
