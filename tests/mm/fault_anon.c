@@ -213,9 +213,50 @@ static void sigsegv_sigbus(void)
 	pt_teardown("sigsegv_sigbus", &t, 1);
 }
 
+/*
+ * A write fault on a PTE that is already writable (another thread raced the
+ * fault, or shmem's read fault mapped it writable and clean): Linux's
+ * handle_pte_fault() marks the entry dirty and young, nothing more.
+ */
+static void spurious_write_fault(void)
+{
+	struct task_struct *t;
+	struct mm_struct *mm;
+	struct vm_area_struct *vma;
+	unsigned long pfn;
+	uint64_t w = 0;
+	vm_fault_t ret;
+	pte_t pte;
+
+	pt_boot();
+	t = test_process("spurious");
+	mm = t->mm;
+	test_mmap_fixed(PT_BASE, PAGE_SIZE, PT_RW, MAP_SHARED);
+	if (copy_from_user(&w, (void __user *)PT_BASE, sizeof(w)))
+		bail_out("read");
+	pte = pt_pte(mm, PT_BASE);
+	pfn = pte_pfn(pte);
+	if (!pte_present(pte) || !pte_write(pte) || pte_dirty(pte)) {
+		skip(1, "the read fault did not map a writable clean PTE");
+		pt_teardown("spurious_write_fault", &t, 1);
+		return;
+	}
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, PT_BASE);
+	ret = handle_mm_fault(vma, PT_BASE, FAULT_FLAG_WRITE | FAULT_FLAG_USER, NULL);
+	mmap_read_unlock(mm);
+	pte = pt_pte(mm, PT_BASE);
+	ok(!(ret & VM_FAULT_ERROR) && pte_present(pte) && pte_pfn(pte) == pfn && pte_write(pte) &&
+	   pte_dirty(pte) && pte_young(pte),
+	   "fault: a write fault on a writable clean PTE marks it dirty and young "
+	   "(handle_pte_fault), the same page");
+	pt_teardown("spurious_write_fault", &t, 1);
+}
+
 int main(void)
 {
 	plan_no_plan();
+	spurious_write_fault();
 	zero_page_then_write();
 	reuse_and_copy();
 	unshare_fault();
