@@ -494,6 +494,9 @@ static void test_fault_in_helpers(void)
 	left = fault_in_safe_writeable((const char __user *)ro, PAGE_SIZE);
 	is_uint(left, PAGE_SIZE, "R-VMA: fault_in_safe_writeable() of read-only memory: nothing "
 		"faulted");
+	left = fault_in_safe_writeable((const char __user *)(ro + 100), 16);
+	is_uint(left, 16, "R-VMA: fault_in_safe_writeable() from inside a read-only page: all "
+		"16 bytes left, never more than asked");
 	left = fault_in_writeable((char __user *)(addr + 3 * PAGE_SIZE + 100), 2 * PAGE_SIZE);
 	is_uint(left, 2 * PAGE_SIZE - (PAGE_SIZE - 100), "R-VMA: fault_in_writeable() into the "
 		"hole: the bytes from the hole on are left");
