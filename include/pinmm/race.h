@@ -78,6 +78,12 @@ enum pinmm_race {
 	 * 1 and may reuse it; the folio is not locked, the count not re-read.
 	 */
 	PINMM_RACE_HUGE_WP_REUSE,
+	/*
+	 * wp_can_reuse_anon_folio() saw a small folio's refcount at 1 and is
+	 * about to take the folio lock and read it again. "addr" is the
+	 * folio's pfn (the function has no address).
+	 */
+	PINMM_RACE_WP_REUSE,
 	PINMM_RACE_NR
 };
 

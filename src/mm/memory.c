@@ -270,6 +270,7 @@ static bool wp_can_reuse_anon_folio(struct folio *folio, struct vm_area_struct *
 		return wp_can_reuse_large_anon_folio(folio, vma);
 	if (folio_ref_count(folio) > 1)
 		return false;
+	pinmm_race_point(PINMM_RACE_WP_REUSE, folio_pfn(folio));
 	if (!folio_trylock(folio))
 		return false;
 	/*
