@@ -395,6 +395,29 @@ static __always_inline bool gup_fast_pte_range(pmd_t pmd, pmd_t *pmdp, unsigned 
 	return true;
 }
 
+/*
+ * The end of a leaf's grab, PMD or PUD: @changed is the entry's re-read,
+ * made after the grab. Give the references back if it changed or the folio
+ * may not be taken here; else record the pages.
+ */
+static __always_inline bool gup_fast_leaf_finish(struct gup_fast_ctx *ctx, struct folio *folio,
+						 struct page *page, int refs, unsigned int flags,
+						 bool first, bool changed, bool writable)
+{
+	if (unlikely(changed) || !gup_fast_folio_allowed(folio, flags) ||
+	    (!writable && gup_must_unshare(NULL, flags, &folio->page))) {
+		gup_fast_undo(folio, refs, flags);
+		return false;
+	}
+	if (ctx->owner && (flags & FOLL_PIN))
+		gup_fast_owner_add(ctx, folio, folio_pfn(folio), refs, first);
+	fill_pages(ctx->pages + ctx->nr, page, refs);
+	ctx->nr += refs;
+	if (!folio_test_referenced(folio))
+		folio_set_referenced(folio);
+	return true;
+}
+
 static __always_inline bool gup_fast_pmd_leaf(pmd_t orig, pmd_t *pmdp, unsigned long addr,
 					      unsigned long end, unsigned int flags,
 					      struct gup_fast_ctx *ctx)
@@ -414,19 +437,8 @@ static __always_inline bool gup_fast_pmd_leaf(pmd_t orig, pmd_t *pmdp, unsigned 
 	if (!folio)
 		return false;
 	pinmm_race_point(PINMM_RACE_GUP_FAST_GRABBED, addr);
-	if (unlikely(pmd_val(orig) != pmd_val(pmdp_get_lockless(pmdp))) ||
-	    !gup_fast_folio_allowed(folio, flags) ||
-	    (!pmd_write(orig) && gup_must_unshare(NULL, flags, &folio->page))) {
-		gup_fast_undo(folio, refs, flags);
-		return false;
-	}
-	if (ctx->owner && (flags & FOLL_PIN))
-		gup_fast_owner_add(ctx, folio, folio_pfn(folio), refs, first);
-	fill_pages(ctx->pages + ctx->nr, page, refs);
-	ctx->nr += refs;
-	if (!folio_test_referenced(folio))
-		folio_set_referenced(folio);
-	return true;
+	return gup_fast_leaf_finish(ctx, folio, page, refs, flags, first,
+				    pmd_val(orig) != pmd_val(pmdp_get_lockless(pmdp)), pmd_write(orig));
 }
 
 /* A PUD leaf (a gigantic hugetlb folio): the PMD leaf's steps, one level up. */
@@ -447,19 +459,8 @@ static bool gup_fast_pud_leaf(pud_t orig, pud_t *pudp, unsigned long addr, unsig
 	if (!folio)
 		return false;
 	pinmm_race_point(PINMM_RACE_GUP_FAST_GRABBED, addr);
-	if (unlikely(pud_val(orig) != pud_val(pudp_get(pudp))) ||
-	    !gup_fast_folio_allowed(folio, flags) ||
-	    (!pud_write(orig) && gup_must_unshare(NULL, flags, &folio->page))) {
-		gup_fast_undo(folio, refs, flags);
-		return false;
-	}
-	if (ctx->owner && (flags & FOLL_PIN))
-		gup_fast_owner_add(ctx, folio, folio_pfn(folio), refs, first);
-	fill_pages(ctx->pages + ctx->nr, page, refs);
-	ctx->nr += refs;
-	if (!folio_test_referenced(folio))
-		folio_set_referenced(folio);
-	return true;
+	return gup_fast_leaf_finish(ctx, folio, page, refs, flags, first,
+				    pud_val(orig) != pud_val(pudp_get(pudp)), pud_write(orig));
 }
 
 static unsigned long level_end(unsigned long addr, unsigned long end, unsigned long size)

@@ -354,12 +354,9 @@ void prep_compound_gigantic_folio(struct page *page, unsigned int order)
 	prep_compound_page(page, order);
 }
 
-void destroy_compound_gigantic_folio(struct folio *folio)
+/* The folio fields a large folio keeps in page[1] and page[2]: gone at free. */
+static void wipe_folio_fields(struct page *page, unsigned long nr)
 {
-	struct page *page = &folio->page;
-	unsigned long nr = folio_nr_pages(folio);
-
-	/* what free_pages_prepare() wipes of a head's folio fields, then the tails */
 	for (unsigned long i = 1; i < min(nr, 3UL); i++) {
 		struct page *p = &page[i];
 
@@ -369,6 +366,15 @@ void destroy_compound_gigantic_folio(struct folio *folio)
 		p->index = 0;
 		p->private = 0;
 	}
+}
+
+void destroy_compound_gigantic_folio(struct folio *folio)
+{
+	struct page *page = &folio->page;
+	unsigned long nr = folio_nr_pages(folio);
+
+	/* what free_pages_prepare() wipes of a head's folio fields, then the tails */
+	wipe_folio_fields(page, nr);
 	for (unsigned long i = 1; i < nr; i++) {
 		atomic_store_explicit(&page[i].compound_head, 0, memory_order_relaxed);
 		set_page_count(&page[i], 1);
@@ -869,15 +875,7 @@ static bool free_pages_prepare(struct page *page, unsigned int order)
 			}
 		}
 		/* the folio fields in page[1] and page[2] are checked: wipe them */
-		for (unsigned long i = 1; i < min(nr, 3UL); i++) {
-			struct page *p = &page[i];
-
-			atomic_fetch_and_explicit(&p->flags, ~0xffUL, memory_order_relaxed);
-			p->lru.next = p->lru.prev = NULL;
-			atomic_store_explicit(&p->mapping, NULL, memory_order_relaxed);
-			p->index = 0;
-			p->private = 0;
-		}
+		wipe_folio_fields(page, nr);
 	}
 	for (unsigned long i = 1; i < nr; i++) {
 		struct page *p = &page[i];
