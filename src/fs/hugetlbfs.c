@@ -70,6 +70,20 @@ static bool resv_grow(struct hugetlbfs_inode_info *info, unsigned long nr)
 	return true;
 }
 
+/* Huge page @i of @inode is neither reserved nor in the cache. resv_lock held. */
+static bool resv_wants_page(struct inode *inode, struct hugetlbfs_inode_info *info, pgoff_t i)
+{
+	struct folio *folio;
+
+	if (resv_test(info, i))
+		return false;
+	folio = filemap_get_folio(inode->i_mapping, i << HUGETLB_PAGE_ORDER);
+	if (IS_ERR(folio))
+		return true;
+	folio_put(folio);
+	return false;
+}
+
 /*
  * Reserve the huge pages [first, last] of @inode that are neither in the
  * cache nor reserved yet (Linux: hugetlb_reserve_pages for VM_MAYSHARE).
@@ -85,33 +99,16 @@ static int hugetlbfs_reserve_shared(struct inode *inode, pgoff_t first, pgoff_t 
 		spin_unlock(&info->resv_lock);
 		return -ENOMEM;
 	}
-	for (pgoff_t i = first; i <= last; i++) {
-		struct folio *folio;
-
-		if (resv_test(info, i))
-			continue;
-		folio = filemap_get_folio(inode->i_mapping, i << HUGETLB_PAGE_ORDER);
-		if (!IS_ERR(folio)) {
-			folio_put(folio);
-			continue;
-		}
-		need++;
-	}
+	for (pgoff_t i = first; i <= last; i++)
+		need += resv_wants_page(inode, info, i);
 	spin_unlock(&info->resv_lock);
 	err = hugetlb_acct_pages(need);
 	if (err)
 		return err;
 	spin_lock(&info->resv_lock);
 	for (pgoff_t i = first; i <= last && need; i++) {
-		struct folio *folio;
-
-		if (resv_test(info, i))
+		if (!resv_wants_page(inode, info, i))
 			continue;
-		folio = filemap_get_folio(inode->i_mapping, i << HUGETLB_PAGE_ORDER);
-		if (!IS_ERR(folio)) {
-			folio_put(folio);
-			continue;
-		}
 		resv_assign(info, i, true);
 		need--;
 	}
