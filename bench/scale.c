@@ -21,7 +21,11 @@
  * machine it shows 2.00x; less means other processes had the CPUs during the
  * run, and the other rows should be read against it.
  * Every timed phase starts behind a barrier; a round's time is from the first
- * thread's start to the last thread's end. Best of ROUNDS rounds. On a
+ * thread's start to the last thread's end. Best of ROUNDS rounds. A phase
+ * repeats its loop until it lasts about PHASE_MS on one thread (the count is
+ * found by a first one-thread run and kept for the row): a loop of a few
+ * hundred microseconds would measure the barrier's wake-up skew and the
+ * scheduler more than the row. On a
  * shared host the wall-clock ratio says as much about the neighbours as about
  * pinmm, so each row also gives the ratio from the threads' own CPU time
  * (CLOCK_THREAD_CPUTIME_ID): the cost of an operation with a second CPU at
@@ -53,6 +57,9 @@
 #define PIN_PAGES	8192UL		/* 32 MiB per thread */
 #define THP_PAGES	(16 * HPAGE_PMD_NR)	/* 32 MiB of THPs per thread */
 #define PIN_CHUNK	512UL
+#define PHASE_MS	20
+#define MAX_REPS	4096UL
+#define FAULT_MAX_REPS	4UL		/* each repeat faults fresh memory: 32 MiB */
 
 enum row { R_SPIN, R_ALLOC, R_FAULT, R_PIN4K, R_PINTHP, R_SLOW, R_LONGTERM, NR_ROWS };
 
@@ -76,7 +83,8 @@ struct worker {
 	int nthreads;
 	uint64_t t0[ROUNDS], t1[ROUNDS];
 	uint64_t cpu_ns[ROUNDS];	/* the thread's own CPU time in the timed phase */
-	unsigned long ops;		/* per round */
+	unsigned long reps;		/* the loop's repeats per phase */
+	unsigned long ops;		/* per round: the loop's operations x reps */
 };
 
 static void die(const char *what)
@@ -136,12 +144,43 @@ static long pin_range(enum row row, unsigned long addr, unsigned long pages,
 	return (long)done;
 }
 
+/* One loop of @w's row: the unit a phase repeats (@rep: which repeat). */
+static void one_loop(struct worker *w, unsigned long rep, unsigned long addr,
+		     unsigned long pages, struct page **array)
+{
+	switch (w->row) {
+	case R_SPIN:
+		/* no shared state at all: what two CPUs give right now */
+		for (unsigned long i = 0; i < ALLOC_OPS * 16; i++)
+			__asm__ __volatile__("" : : "r"(i) : "memory");
+		break;
+	case R_ALLOC:
+		for (unsigned long i = 0; i < ALLOC_OPS; i++) {
+			struct page *page = alloc_pages(GFP_KERNEL, 0);
+
+			if (!page)
+				die("alloc_pages");
+			__free_pages(page, 0);
+		}
+		break;
+	case R_FAULT:
+		for (unsigned long i = rep * pages; i < (rep + 1) * pages; i++)
+			if (put_user((char)1, (char __user *)(addr + i * PAGE_SIZE)))
+				die("fault");
+		break;
+	default:
+		pin_range(w->row, addr, pages, array);
+		unpin_user_pages(array, pages);
+		break;
+	}
+}
+
 static void *worker_fn(void *arg)
 {
 	struct worker *w = arg;
 	struct task_struct *task = NULL;
 	struct page **array = NULL;
-	unsigned long addr = 0, pages = 0;
+	unsigned long addr = 0, pages = 0, addr_size = 0;
 
 	if (w->mode == M_TASKS) {
 		task = pinmm_task_create("scale");
@@ -159,6 +198,8 @@ static void *worker_fn(void *arg)
 		break;
 	case R_FAULT:
 		w->ops = pages = FAULT_PAGES;
+		/* fresh memory for every repeat, mapped before the phase */
+		addr_size = pages * w->reps;
 		break;
 	case R_PINTHP:
 		w->ops = pages = THP_PAGES;
@@ -171,43 +212,21 @@ static void *worker_fn(void *arg)
 	}
 	if (pages)
 		array = calloc(pages, sizeof(*array));
+	w->ops *= w->reps;
 
 	for (int r = 0; r < ROUNDS; r++) {
 		if (w->row == R_FAULT)
-			addr = map_range(pages, false, false);
+			addr = map_range(addr_size, false, false);
 		pthread_barrier_wait(w->barrier);
 		w->cpu_ns[r] = bench_cpu_ns();
 		w->t0[r] = bench_now_ns();
-		switch (w->row) {
-		case R_SPIN:
-			/* no shared state at all: what two CPUs give right now */
-			for (unsigned long i = 0; i < ALLOC_OPS * 16; i++)
-				__asm__ __volatile__("" : : "r"(i) : "memory");
-			break;
-		case R_ALLOC:
-			for (unsigned long i = 0; i < ALLOC_OPS; i++) {
-				struct page *page = alloc_pages(GFP_KERNEL, 0);
-
-				if (!page)
-					die("alloc_pages");
-				__free_pages(page, 0);
-			}
-			break;
-		case R_FAULT:
-			for (unsigned long i = 0; i < pages; i++)
-				if (put_user((char)1, (char __user *)(addr + i * PAGE_SIZE)))
-					die("fault");
-			break;
-		default:
-			pin_range(w->row, addr, pages, array);
-			unpin_user_pages(array, pages);
-			break;
-		}
+		for (unsigned long rep = 0; rep < w->reps; rep++)
+			one_loop(w, rep, addr, pages, array);
 		w->t1[r] = bench_now_ns();
 		w->cpu_ns[r] = bench_cpu_ns() - w->cpu_ns[r];
 		pthread_barrier_wait(w->barrier);
 		if (w->row == R_FAULT)
-			vm_munmap(addr, pages * PAGE_SIZE);
+			vm_munmap(addr, addr_size * PAGE_SIZE);
 	}
 	if (addr && w->row != R_FAULT)
 		vm_munmap(addr, pages * PAGE_SIZE);
@@ -227,8 +246,9 @@ struct result {
 	double cpu;	/* CPU ns per op, summed over the threads, per thread's op */
 };
 
-/* Run @row on @n threads; the best round's figures. */
-static struct result run(enum row row, enum mode mode, int n, struct mm_struct *shared)
+/* Run @row on @n threads, @reps loops per phase; the best round's figures. */
+static struct result run(enum row row, enum mode mode, int n, struct mm_struct *shared,
+			 unsigned long reps)
 {
 	uint64_t best_cpu = UINT64_MAX;
 	struct worker w[MAX_THREADS];
@@ -239,7 +259,7 @@ static struct result run(enum row row, enum mode mode, int n, struct mm_struct *
 	pthread_barrier_init(&barrier, NULL, (unsigned int)n);
 	for (int i = 0; i < n; i++) {
 		w[i] = (struct worker){ .row = row, .mode = mode, .shared_mm = shared,
-					.barrier = &barrier, .nthreads = n };
+					.barrier = &barrier, .nthreads = n, .reps = reps };
 		if (pthread_create(&tid[i], NULL, worker_fn, &w[i]))
 			die("pthread_create");
 	}
@@ -263,6 +283,18 @@ static struct result run(enum row row, enum mode mode, int n, struct mm_struct *
 				(double)best_cpu / (double)w[0].ops };
 }
 
+/* The repeats that make one thread's phase of @row last about PHASE_MS. */
+static unsigned long phase_reps(enum row row)
+{
+	struct result once = run(row, M_TASKS, 1, NULL, 1);
+	double per_loop = once.wall * (double)(row == R_SPIN || row == R_ALLOC ? ALLOC_OPS :
+					       row == R_FAULT ? FAULT_PAGES :
+					       row == R_PINTHP ? THP_PAGES : PIN_PAGES);
+	unsigned long reps = (unsigned long)(PHASE_MS * 1e6 / per_loop) + 1;
+
+	return min(reps, row == R_FAULT ? FAULT_MAX_REPS : MAX_REPS);
+}
+
 int main(void)
 {
 	struct pinmm_config cfg;
@@ -283,9 +315,11 @@ int main(void)
 	printf("%-22s %9s %9s %6s %6s %9s %6s %6s\n", "row", "1 thr", "2 tasks", "x2",
 	       "x2cpu", "2 thr/mm", "x2", "x2cpu");
 	for (int row = 0; row < NR_ROWS; row++) {
-		one[row] = run(row, M_TASKS, 1, NULL);
-		two[row] = run(row, M_TASKS, 2, NULL);
-		mm2[row] = run(row, M_ONE_MM, 2, owner->mm);
+		unsigned long reps = phase_reps(row);
+
+		one[row] = run(row, M_TASKS, 1, NULL, reps);
+		two[row] = run(row, M_TASKS, 2, NULL, reps);
+		mm2[row] = run(row, M_ONE_MM, 2, owner->mm, reps);
 		printf("%-22s %9.1f %9.1f %5.2fx %5.2fx %9.1f %5.2fx %5.2fx\n", row_names[row],
 		       one[row].wall, two[row].wall, 2 * one[row].wall / two[row].wall,
 		       2 * one[row].cpu / two[row].cpu, mm2[row].wall,
