@@ -123,6 +123,8 @@ struct swap_info_struct *swp_swap_info(swp_entry_t entry);
 void si_swapinfo(unsigned long *total, unsigned long *free);
 /* Is any area on? (Without one, anon memory is not reclaimed.) */
 bool pinmm_swap_active(void);
+/* More than half of all swap slots in use? Then swap-in frees slots at once (Linux's vm_swap_full()). */
+bool vm_swap_full(void);
 
 /**
  * folio_alloc_swap - give a locked anon folio swap slots and put it in the swap cache.

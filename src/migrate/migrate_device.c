@@ -36,6 +36,7 @@
 #include <pinmm/pagemap.h>
 #include <pinmm/rmap.h>
 #include <pinmm/slab.h>
+#include <pinmm/swap.h>
 #include <string.h>
 
 pte_t device_private_pte(struct page *page, pte_t pte)
@@ -286,7 +287,12 @@ static unsigned long migrate_device_unmap(unsigned long *src, struct anon_vma **
 		/* mapped by other mms too (fork): their entries become migration entries */
 		if (folio_mapped(folio))
 			try_to_migrate(folio, av[i], false);	/* order-0 only */
-		expected = 1 + (page == fault_page);
+		/*
+		 * Ours, the fault's, and the swap cache's: a folio swapped back
+		 * in keeps its slot until nothing refers to it (Linux's
+		 * migrate_vma_check_page() counts folio_mapping()'s reference).
+		 */
+		expected = folio_expected_ref_count(folio) + 1 + (page == fault_page);
 		if (folio_mapped(folio) || folio_ref_count(folio) != expected) {
 			/* a GET or a pin from before the collect: the page stays */
 			restore_one(&src[i], &av[i], fault_page, isolated);
@@ -420,6 +426,18 @@ void migrate_vma_pages(struct migrate_vma *migrate)
 		}
 		folio = page_folio(page);
 		newfolio = page_folio(newpage);
+		/*
+		 * A device page has no swap slot: the swap cache lets go of the
+		 * folio if nothing else holds its slot (a forked mm's swap entry
+		 * does), else the page stays, as Linux's migrate_device_pages()
+		 * does. pinmm does not move a slot to a RAM destination either
+		 * (folio_migrate_mapping() would): the page stays.
+		 */
+		if (folio_test_swapcache(folio) &&
+		    (!folio_is_zone_device(newfolio) || !folio_free_swap(folio))) {
+			migrate->src[i] &= ~MIGRATE_PFN_MIGRATE;
+			continue;
+		}
 		expected = 1 + (page == migrate->fault_page);
 		if (WARN_ON_ONCE(folio_test_large(newfolio)) ||
 		    folio_ref_count(folio) != expected) {

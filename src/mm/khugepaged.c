@@ -21,6 +21,7 @@
 #include <pinmm/race.h>
 #include <pinmm/rcupdate.h>
 #include <pinmm/rmap.h>
+#include <pinmm/swap.h>
 #include <pinmm/vmstat.h>
 
 #include <errno.h>
@@ -281,6 +282,8 @@ static void collapse_copy(struct vm_area_struct *vma, pte_t *ptes, struct folio 
 		folio_remove_rmap_pte(folio, page, vma);
 		if (!folio_test_large(folio))
 			release_pte_folio(folio);
+		/* Linux's free_folio_and_swap_cache(): an unmapped page keeps no slot */
+		free_swap_cache(folio);
 		folio_put(folio);	/* the PTE's reference */
 	}
 	list_for_each_entry_safe(folio, next, large, lru) {

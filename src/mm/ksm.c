@@ -31,6 +31,7 @@
 #include <pinmm/mmu_notifier.h>
 #include <pinmm/pagemap.h>
 #include <pinmm/rmap.h>
+#include <pinmm/swap.h>
 #include <pinmm/slab.h>
 #include <pinmm/task.h>
 #include <pinmm/wait.h>
@@ -475,6 +476,9 @@ static int replace_page(struct vm_area_struct *vma, struct page *page, struct pa
 	ptep_get_and_clear(pte);
 	set_pte(pte, newpte);
 	folio_remove_rmap_pte(folio, page, vma);
+	/* a swapped-in page no one maps any more keeps no slot (folio locked) */
+	if (!folio_mapped(folio))
+		folio_free_swap(folio);
 	folio_put(folio);	/* the reference the old PTE held */
 	pte_unmap_unlock(pte, ptl);
 	err = 0;

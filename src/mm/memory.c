@@ -268,11 +268,15 @@ static bool wp_can_reuse_anon_folio(struct folio *folio, struct vm_area_struct *
 		return false;
 	if (folio_test_large(folio))
 		return wp_can_reuse_large_anon_folio(folio, vma);
-	if (folio_ref_count(folio) > 1)
+	/* the swap cache's reference may go: the one we can explain */
+	if (folio_ref_count(folio) > 1 + folio_test_swapcache(folio))
 		return false;
 	pinmm_race_point(PINMM_RACE_WP_REUSE, folio_pfn(folio));
 	if (!folio_trylock(folio))
 		return false;
+	/* a swapped-in page whose slot nobody else holds: the slot goes, the page stays */
+	if (folio_test_swapcache(folio))
+		folio_free_swap(folio);
 	/*
 	 * Acquire: the last other holder dropped its reference with a release
 	 * (folio_put), so its accesses to the page happen before our writes.
@@ -361,8 +365,11 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf, struct folio *old_folio,
 	mmu_notifier_invalidate_range_end(&range);
 out:
 	if (old_folio) {
-		if (mapped_ref)
+		if (mapped_ref) {
+			/* the last mapping of a swapped-in page gone: its slot too */
+			free_swap_cache(old_folio);
 			folio_put(old_folio);	/* the reference the old PTE held */
+		}
 		folio_put(old_folio);		/* ours, taken by do_wp_page() */
 	}
 	return ret;

@@ -15,9 +15,12 @@
  * read-only and the next write fault decides (do_wp_page()).
  *
  * The swap cache keeps the folio while other entries still hold the slot
- * (fork), so every process that faults finds the same folio; when the last
- * entry goes the cache lets go of it (folio_free_swap(): pinmm frees swap
- * at once, as Linux does when swap is more than half full).
+ * (fork), so every process that faults finds the same folio. When the
+ * faulting entry was the last, the cache lets go of the folio only as
+ * Linux's should_try_to_free_swap() decides: swap more than half full, an
+ * mlocked folio, or a write fault by the folio's only user. Otherwise the
+ * folio keeps its slot: clean, reclaim can drop it again without a write;
+ * a later write fault frees the slot (wp_can_reuse_anon_folio()).
  */
 #include <pinmm/swap.h>
 
@@ -70,10 +73,21 @@ static struct folio *swapin_new_folio(struct vm_fault *vmf, swp_entry_t entry)
 	return folio;
 }
 
-/* After swap_free(): may the cache let go of @folio now? (should_try_to_free_swap) */
-static bool should_free_swap(struct folio *folio)
+/*
+ * After swap_free(): should the cache let go of @folio now? Linux's
+ * should_try_to_free_swap(): when slots are scarce, when the folio cannot be
+ * reclaimed anyway, or when a write would otherwise find the cache's
+ * reference and copy (ours and the cache's are all there are).
+ */
+static bool should_try_to_free_swap(struct folio *folio, struct vm_area_struct *vma,
+				    unsigned int fault_flags)
 {
-	return folio_test_swapcache(folio) && !folio_test_writeback(folio);
+	if (!folio_test_swapcache(folio))
+		return false;
+	if (vm_swap_full() || (vma->vm_flags & VM_LOCKED) || folio_test_mlocked(folio))
+		return true;
+	return (fault_flags & FAULT_FLAG_WRITE) && !folio_test_ksm(folio) &&
+	       folio_ref_count(folio) == 1 + (int)folio_nr_pages(folio);
 }
 
 vm_fault_t do_swap_page(struct vm_fault *vmf)
@@ -134,7 +148,7 @@ vm_fault_t do_swap_page(struct vm_fault *vmf)
 	 */
 	exclusive = pte_swp_exclusive(vmf->orig_pte);
 	swap_free(entry);
-	if (should_free_swap(folio))
+	if (should_try_to_free_swap(folio, vma, vmf->flags))
 		folio_free_swap(folio);
 	add_mm_counter(mm, MM_ANONPAGES, 1);
 	add_mm_counter(mm, MM_SWAPENTS, -1);

@@ -52,6 +52,12 @@ bool pinmm_swap_active(void)
 	return atomic_load_explicit(&nr_active_areas, memory_order_acquire) > 0;
 }
 
+bool vm_swap_full(void)
+{
+	return atomic_load_explicit(&nr_swap_pages, memory_order_relaxed) * 2 <
+	       atomic_load_explicit(&total_swap_pages, memory_order_relaxed);
+}
+
 void si_swapinfo(unsigned long *total, unsigned long *free)
 {
 	*total = (unsigned long)atomic_load(&total_swap_pages);

@@ -42,6 +42,7 @@
 #include <pinmm/pagemap.h>
 #include <pinmm/rmap.h>
 #include <pinmm/mman.h>
+#include <pinmm/swap.h>
 #include <pinmm/task.h>
 #include <pinmm/uaccess.h>
 #include <pinmm/vmstat.h>
@@ -875,6 +876,75 @@ static void test_memremap_args(void)
 	test_shutdown_ok("memremap args");
 }
 
+/*
+ * A page swapped back in by a read fault stays in the swap cache
+ * (should_try_to_free_swap() lets go only on a write of the sole owner).
+ * Linux's migrate_vma_check_page() counts the cache's reference as expected,
+ * and migrate_device_pages() frees the slot (folio_free_swap()) before the
+ * page goes to the device: moved, unless another mm still maps the slot (a
+ * fork child's swap entry), which keeps the page in RAM.
+ */
+static void test_swap_cache(enum memory_type type, bool forked)
+{
+	const char *n = type_name(type);
+	const char *how = forked ? "child holds the slot" : "sole owner";
+	struct dmirror_device *mdev;
+	struct task_struct *p, *c = NULL;
+	unsigned long moved = 0, pfn;
+	long cached;
+
+	boot();
+	if (pinmm_swapon(NULL, 64 * PAGE_SIZE) != 0)
+		bail_out("pinmm_swapon failed");
+	mdev = device(type, NPAGES);
+	p = test_process("swapcache");
+	test_mmap_fixed(BASE, NPAGES * PAGE_SIZE, RW, MAP_PRIVATE);
+	ok(cpu_write(BASE, NPAGES, 7), "%s, %s: buffer filled", n, how);
+	is_int(do_madvise(p->mm, BASE, 2 * PAGE_SIZE, MADV_PAGEOUT), 0,
+	       "%s, %s: MADV_PAGEOUT of pages 0-1", n, how);
+	ok(test_pt_pfn(p->mm, BASE) == -1UL && test_pt_pfn(p->mm, BASE + PAGE_SIZE) == -1UL,
+	   "%s, %s: both are swap entries now", n, how);
+	if (forked) {
+		if (pinmm_fork(p, "child", &c))
+			bail_out("fork failed");
+		pinmm_task_attach(p);
+	}
+	ok(cpu_reads(BASE, NPAGES, 7), "%s, %s: a read fault swaps them back in", n, how);
+	pfn = test_pt_pfn(p->mm, BASE);
+	ok(pfn != -1UL && folio_test_swapcache(pfn_folio(pfn)),
+	   "%s, %s: ... and page 0 stays in the swap cache (read fault: should_try_to_free_swap)",
+	   n, how);
+	cached = global_node_page_state_snapshot(NR_SWAPCACHE);
+	is_int(dmirror_migrate_to_device(mdev, p->mm, BASE, NPAGES, &moved), 0,
+	       "%s, %s: migrate the four pages to the device", n, how);
+	if (!forked) {
+		is_int(moved, NPAGES,
+		       "%s, sole owner: every page moved, the two in the swap cache too "
+		       "(migrate_vma_check_page counts the cache's reference)", n);
+		ok(all_where(BASE, NPAGES, 'd'), "%s, sole owner: all four are on the device", n);
+		is_int(global_node_page_state_snapshot(NR_SWAPCACHE), cached - 2,
+		       "%s, sole owner: their slots were freed (folio_free_swap before the move)", n);
+	} else {
+		is_int(moved, NPAGES - 2,
+		       "%s, child holds the slot: the two swap-cache pages stay (folio_free_swap "
+		       "fails while a swap entry refers to the slot)", n);
+		ok(test_pt_pfn(p->mm, BASE) == pfn && where(BASE + PAGE_SIZE) == 'r',
+		   "%s, child holds the slot: pages 0-1 still mapped in RAM, page 0 the same frame",
+		   n);
+		ok(folio_test_swapcache(pfn_folio(pfn)),
+		   "%s, child holds the slot: page 0 is still in the swap cache", n);
+	}
+	ok(device_reads(mdev, BASE, NPAGES, 7), "%s, %s: the device reads the data", n, how);
+	ok(cpu_reads(BASE, NPAGES, 7), "%s, %s: so does the CPU (back to RAM)", n, how);
+	if (c) {
+		pinmm_task_attach(c);
+		ok(cpu_reads(BASE, NPAGES, 7), "%s, %s: the child reads the data too", n, how);
+		pinmm_task_exit(c);
+		pinmm_task_attach(p);
+	}
+	finish(mdev, p, how);
+}
+
 int main(void)
 {
 	const enum memory_type types[] = { MEMORY_DEVICE_PRIVATE, MEMORY_DEVICE_COHERENT };
@@ -887,6 +957,8 @@ int main(void)
 		test_cow_in_device(types[i]);
 		test_refusals(types[i]);
 		test_gup_fast_and_get(types[i]);
+		test_swap_cache(types[i], false);
+		test_swap_cache(types[i], true);
 	}
 	test_private_never_pinned();
 	test_two_devices();

@@ -970,12 +970,39 @@ static struct hold *free_hold(void)
  * too). What the device wrote is then unknown: the driver should have
  * released with unpin_user_pages_dirty_lock(.., true).
  */
-static void hold_forget_clean(struct hold *h, long j, bool dirty)
+static void hold_forget_clean(struct hold *h, long j, bool dirty, uint64_t clean_swapcache)
 {
 	const struct htarget *t = &h->t[j];
 
-	if (!dirty && t->devw && t->type == T_OBJ && target_live(h, (int)j))
+	if (dirty || !t->devw || !target_live(h, (int)j))
+		return;
+	if (t->type == T_OBJ) {
 		fz.objs[t->obj].unknown |= 1ULL << t->idx;
+	} else if (t->type == T_ANON && (clean_swapcache & (1ULL << j))) {
+		/*
+		 * An anon page swapped in by a read keeps its slot, clean:
+		 * reclaim may drop it and a later fault reads the slot's
+		 * older copy back (Linux's should_try_to_free_swap()).
+		 */
+		struct mpage *m = &fz.procs[h->proc].pg[t->slot][t->idx];
+
+		if (m->data)
+			m->unk = 0;
+	}
+}
+
+/* Which of pages [@from, @from + @nr) of @h are clean swap-cache folios, before release. */
+static uint64_t hold_clean_swapcache(const struct hold *h, long from, long nr)
+{
+	uint64_t mask = 0;
+
+	for (long j = from; j < from + nr; j++) {
+		struct folio *folio = page_folio(h->pages[j]);
+
+		if (folio_test_swapcache(folio) && !folio_test_dirty(folio))
+			mask |= 1ULL << j;
+	}
+	return mask;
 }
 
 /* Release pages [@from, @from + @nr) of @h with variant @how. */
@@ -983,11 +1010,13 @@ static void hold_release(struct hold *h, long from, long nr, unsigned int how)
 {
 	/* only what a device may have written is dirtied: a R/O pin never is (Linux's rule) */
 	bool dirty = (how & 8) && (h->flags & FOLL_WRITE);
+	uint64_t clean;
 
 	for (long j = from; j < from + nr && !fz.failed; j++)
 		check_hold_page(h, (int)j);
 	for (long j = from; j < from + nr && j < from + 2 && !fz.failed; j++)
 		device_read_check(h, (int)j, 0, PAGE_SIZE);
+	clean = hold_clean_swapcache(h, from, nr);
 	if (h->kind == H_GET) {
 		for (long j = from; j < from + nr; j++)
 			put_page(h->pages[j]);
@@ -1029,7 +1058,7 @@ static void hold_release(struct hold *h, long from, long nr, unsigned int how)
 		fz.pins_held -= pin_weight(h->pages + from, nr);
 	}
 	for (long j = from; j < from + nr; j++)
-		hold_forget_clean(h, j, dirty);
+		hold_forget_clean(h, j, dirty, clean);
 }
 
 /* Drop a whole hold, the way its kind must be released. */
@@ -1037,6 +1066,7 @@ static void hold_drop(struct hold *h, unsigned int how)
 {
 	if (h->kind == H_RDMA || h->kind == H_IOU || h->kind == H_VFIO || h->kind == H_FOLIOS) {
 		bool dirty = h->kind != H_FOLIOS && (h->flags & FOLL_WRITE);
+		uint64_t clean = hold_clean_swapcache(h, 0, h->n);
 
 		hold_release(h, 0, h->n, 0);
 		if (h->kind == H_RDMA) {
@@ -1059,7 +1089,7 @@ static void hold_drop(struct hold *h, unsigned int how)
 		}
 		fz.pins_held -= pin_weight(h->pages, h->n);
 		for (long j = 0; j < h->n; j++)
-			hold_forget_clean(h, j, dirty);
+			hold_forget_clean(h, j, dirty, clean);
 	} else {
 		hold_release(h, 0, h->n, how);
 	}

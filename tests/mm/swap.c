@@ -170,7 +170,11 @@ static void pageout_and_back(bool file)
 		"the frames went back to the allocator");
 	is_int(gt_check(SW_BASE, n, 7), 0, "R-SWAPIN: every page reads back its data");
 	is_int(gt_ev(PSWPIN) - in0, (long)n, "pswpin counts the %lu pages read", n);
-	is_uint(swap_free_pages(), free0, "R-SWAPIN: the last entry's swap-in frees the slot");
+	is_uint(free0 - swap_free_pages(), n,
+		"R-SWAPIN: a read fault keeps the folio in the swap cache with its slot "
+		"(should_try_to_free_swap: swap not half full, not mlocked, not a write)");
+	is_int(global_node_page_state_snapshot(NR_SWAPCACHE), (long)n,
+	       "R-SWAPIN: nr_swapcached counts the %lu pages", n);
 	for (unsigned long i = 0; i < n; i++) {
 		struct page *p = gt_page(current->mm, SW_BASE + i * PAGE_SIZE);
 
@@ -178,6 +182,19 @@ static void pageout_and_back(bool file)
 	}
 	ok(all_excl, "R-SWAPIN: pages that left anon-exclusive come back exclusive and writable");
 	is_int(get_mm_counter(current->mm, MM_SWAPENTS), 0, "MM_SWAPENTS back to 0");
+	/* clean and still in the cache: reclaim drops them with no write */
+	out0 = gt_ev(PSWPOUT);
+	is_int(pageout(SW_BASE, n * PAGE_SIZE), 0, "MADV_PAGEOUT again [%s]", file ? "file" : "mem");
+	is_uint(nr_swapped(SW_BASE, n), n, "... every PTE is a swap entry again");
+	is_int(gt_ev(PSWPOUT) - out0, 0,
+	       "R-SWAPCACHE: clean swap-cache folios go without a write (the slot holds their data)");
+	/* a write fault of the only user frees the slot at once */
+	gt_fill(SW_BASE, n, 9);
+	is_uint(swap_free_pages(), free0,
+		"R-SWAPIN: a write fault by the folio's only user frees its slot "
+		"(should_try_to_free_swap)");
+	is_int(global_node_page_state_snapshot(NR_SWAPCACHE), 0, "... and the swap cache is empty");
+	is_int(gt_check(SW_BASE, n, 9), 0, "... the pages hold what was written");
 	teardown("pageout", t, 1);
 }
 
@@ -368,6 +385,42 @@ static struct folio *mapped_swapcache_folio(struct task_struct **t, unsigned lon
 	return folio;
 }
 
+/*
+ * Linux's wp_can_reuse_anon_folio(): the swap cache's reference is one a
+ * write fault can explain and drop. A page shared with a fork child through
+ * the swap cache, once the child is gone, is reused in place by the parent's
+ * write (its slot freed), not copied.
+ */
+static void reuse_after_child_exit(void)
+{
+	struct task_struct *t[2];
+	unsigned long pfn, free0;
+	struct folio *folio;
+
+	boot_with_swap(TEST_MEM_MB, 256, true);
+	t[0] = test_process("parent");
+	test_mmap_fixed(SW_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(SW_BASE, 1, 13);
+	free0 = swap_free_pages();
+	folio = mapped_swapcache_folio(t, SW_BASE);
+	pfn = folio_pfn(folio);
+	ok(!PageAnonExclusive(folio_page(folio, 0)) && !gt_writable(current->mm, SW_BASE),
+	   "setup: the parent maps the shared slot's folio read-only, not exclusive");
+	pinmm_task_detach();
+	pinmm_task_exit(t[1]);
+	t[1] = NULL;
+	pinmm_task_attach(t[0]);
+	is_uint(free0 - swap_free_pages(), 1, "setup: the cache still holds the slot");
+	gt_fill(SW_BASE, 1, 14);
+	is_uint(test_pt_pfn(current->mm, SW_BASE), pfn,
+		"R-REUSE-SWAPCACHE: the write reuses the page in place (wp_can_reuse_anon_folio "
+		"frees the slot and finds the mapping's reference alone)");
+	ok(PageAnonExclusive(pfn_to_page(pfn)), "R-REUSE-SWAPCACHE: ... which is exclusive now");
+	is_uint(swap_free_pages(), free0, "R-REUSE-SWAPCACHE: ... and its slot is free");
+	is_int(gt_check(SW_BASE, 1, 14), 0, "R-REUSE-SWAPCACHE: the page holds the write");
+	teardown("reuse", t, 2);
+}
+
 static void expected_refs_swapcache(void)
 {
 	struct task_struct *t[2] = { NULL, NULL };
@@ -417,6 +470,69 @@ static void expected_refs_swapcache(void)
 	pinmm_task_attach(t[1]);
 	is_int(gt_check(a, 1, 13), 0, "R-EXPECTED: the child swaps in its page from the cache");
 	teardown("expected refs", t, 2);
+}
+
+/*
+ * The last mapping of a swapped-in page goes, the slot goes with it: Linux
+ * frees the swap cache of the page a COW fault replaced (wp_page_copy():
+ * free_swap_cache()) and of the pages a collapse copied
+ * (__collapse_huge_page_copy_succeeded(): free_folio_and_swap_cache()).
+ * Without that, a page that stays in the swap cache after a read fault
+ * would hold its slot until reclaim came by.
+ */
+static void swapcache_freed_with_last_mapping(void)
+{
+	struct task_struct *t[2];
+	unsigned long free0;
+	struct page *page;
+	struct folio *folio;
+
+	/* COW: the parent is the last mapper, but a GET reference makes it copy */
+	boot_with_swap(TEST_MEM_MB, 256, true);
+	t[0] = test_process("parent");
+	test_mmap_fixed(SW_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(SW_BASE, 1, 13);	/* mapped_swapcache_folio() reads tag 13 */
+	free0 = swap_free_pages();
+	folio = mapped_swapcache_folio(t, SW_BASE);
+	pinmm_task_detach();
+	pinmm_task_exit(t[1]);
+	t[1] = NULL;
+	pinmm_task_attach(t[0]);
+	if (gt_get(SW_BASE, 1, 0, &page) != 1 || page_folio(page) != folio)
+		bail_out("get");
+	gt_fill(SW_BASE, 1, 22);
+	ok(test_pt_pfn(current->mm, SW_BASE) != folio_pfn(folio),
+	   "setup: with a GET reference on it, the write copied the page");
+	ok(!folio_test_swapcache(folio) && swap_free_pages() == free0,
+	   "R-COW-SWAPCACHE: the copied page left the swap cache and its slot is free "
+	   "(wp_page_copy: free_swap_cache)");
+	put_page(page);
+	is_int(gt_check(SW_BASE, 1, 22), 0, "R-COW-SWAPCACHE: the copy holds the write");
+	teardown("cow swapcache", t, 2);
+
+	/* collapse: a page read back in, the only user: the THP copies it, the slot goes */
+	boot_with_swap(TEST_MEM_MB, 256, true);
+	t[0] = test_process("collapse");
+	t[1] = NULL;
+	test_mmap_fixed(SW_BASE, PMD_SIZE, GT_RW, MAP_PRIVATE);
+	if (do_madvise(current->mm, SW_BASE, PMD_SIZE, MADV_NOHUGEPAGE) ||
+	    !gt_fill(SW_BASE, HPAGE_PMD_NR, 23) ||
+	    do_madvise(current->mm, SW_BASE, PMD_SIZE, MADV_HUGEPAGE))
+		bail_out("small pages");
+	free0 = swap_free_pages();
+	pageout(SW_BASE + 5 * PAGE_SIZE, PAGE_SIZE);
+	is_int(gt_check(SW_BASE + 5 * PAGE_SIZE, 1, 23), 0, "setup: page 5 out and read back");
+	folio = page_folio(gt_page(current->mm, SW_BASE + 5 * PAGE_SIZE));
+	ok(folio_test_swapcache(folio) && swap_free_pages() == free0 - 1,
+	   "setup: ... it keeps its slot in the swap cache");
+	is_int(do_madvise(current->mm, SW_BASE, PMD_SIZE, MADV_COLLAPSE), 0,
+	       "setup: MADV_COLLAPSE of the range");
+	is_uint(swap_free_pages(), free0,
+		"R-COLLAPSE-SWAPCACHE: the collapsed page's slot is free "
+		"(free_folio_and_swap_cache)");
+	ok(test_pmd_mapped(current->mm, SW_BASE) && gt_check(SW_BASE, HPAGE_PMD_NR, 23) == 0,
+	   "R-COLLAPSE-SWAPCACHE: one THP with the data");
+	teardown("collapse swapcache", t, 2);
 }
 
 /* ---- bad input ---------------------------------------------------------------------- */
@@ -596,6 +712,8 @@ int main(void)
 	gup_swaps_in(true);
 	fork_with_swap_entries();
 	expected_refs_swapcache();
+	reuse_after_child_exit();
+	swapcache_freed_with_last_mapping();
 	area_full_and_no_area();
 	madvise_bad_vmas();
 	io_errors();

@@ -43,6 +43,21 @@ static unsigned long w_addr(unsigned long i)
 	return GT_BASE + i * PAGE_SIZE;
 }
 
+/* The first failed CPU access, told once: which page, and what maps it now. */
+static void efault_diag(struct worker *w, unsigned long i, const char *what)
+{
+	static atomic_flag told = ATOMIC_FLAG_INIT;
+	bool leaf;
+	unsigned long e;
+
+	w->efault++;
+	if (atomic_flag_test_and_set(&told))
+		return;
+	e = test_pt_entry(w->task->mm, w_addr(i), &leaf);
+	diag("%s of page %lu failed; its entry now %#lx (leaf %d), free pages %lu", what, i, e,
+	     leaf, global_zone_page_state(NR_FREE_PAGES));
+}
+
 static void fill_buf(struct worker *w, uint64_t *buf)
 {
 	for (unsigned long k = 0; k < GT_WORDS; k++)
@@ -58,7 +73,7 @@ static void verify_page(struct worker *w, unsigned long i)
 		if (soak_excused(inj))
 			w->excused++;
 		else
-			w->efault++;
+			efault_diag(w, i, "read");
 		return;
 	}
 	w->bad += XXH64(buf, PAGE_SIZE, 0) != w->sum[i];
@@ -93,7 +108,8 @@ static void pin_round(struct worker *w)
 	for (long k = 0; k < n; k++)
 		w->pin_moved += test_pt_pfn(w->task->mm, w_addr(i + (unsigned long)k)) !=
 				page_to_pfn(pages[k]);
-	unpin_user_pages(pages, (unsigned long)n);
+	/* a device wrote: dirty them, or a clean swap-cache folio's write is lost */
+	unpin_user_pages_dirty_lock(pages, (unsigned long)n, true);
 	w->pins++;
 }
 
@@ -113,7 +129,7 @@ static void one_op(struct worker *w)
 			if (soak_excused(inj))
 				w->excused++;
 			else
-				w->efault++;
+				efault_diag(w, i, "write");
 			return;
 		}
 		w->sum[i] = XXH64(buf, PAGE_SIZE, 0);
