@@ -97,6 +97,22 @@ void rmap_walk_ksm(struct folio *folio, struct rmap_walk_control *rwc);
  * to @newfolio: the stable node follows. Context: both folios locked.
  */
 void folio_migrate_ksm(struct folio *newfolio, struct folio *folio);
+/**
+ * ksm_might_need_to_copy() - the folio a swap-in fault at @addr of @vma may map.
+ * @folio: the swap-cache folio found for the entry, locked, with a reference.
+ *
+ * A slot a KSM page was swapped to is shared by mms that are not related by
+ * fork. Each may map @folio only while it is still the KSM page, or when it
+ * belongs to the faulting VMA's anon_vma tree at this index (or to no one
+ * yet); otherwise the fault gets a copy, as Linux's ksm_might_need_to_copy()
+ * gives it.
+ * Return: @folio; or a new locked, uptodate, dirty order-0 copy holding one
+ * reference, which the caller maps as a new exclusive anon folio and adds to
+ * the LRU (@folio stays locked and referenced: the caller releases it); NULL
+ * when no memory for the copy.
+ */
+struct folio *ksm_might_need_to_copy(struct folio *folio, struct vm_area_struct *vma,
+				     unsigned long addr);
 
 /* Boot and shutdown (pinmm_boot / pinmm_shutdown): stops ksmd, frees all. */
 void ksm_init(void);

@@ -188,6 +188,18 @@ void __delete_from_swap_cache(struct folio *folio, swp_entry_t entry);
 /* Take locked @folio out of the cache: references and cache bits too. */
 void delete_from_swap_cache(struct folio *folio);
 /**
+ * swap_cache_migrate - migration hands @src's swap-cache slots to @dst
+ * (Linux: folio_migrate_mapping() for a folio in the swap cache).
+ * @dst: the destination, locked, of @src's order.
+ * @src: locked, unmapped, in the swap cache, its count frozen.
+ *
+ * @dst takes the slots, one reference per page, PG_swapcache and the entry
+ * in ->private; @src keeps none of them, so the caller unfreezes it at its
+ * own reference alone. Lookups that found @src retry on its frozen count
+ * and then find @dst.
+ */
+void swap_cache_migrate(struct folio *dst, struct folio *src);
+/**
  * swap_cache_get_folio - the folio in the swap cache for @entry, referenced.
  * Return: the folio (folio_put() it) or NULL. It may have left the cache
  * by the time the caller locks it: check folio_test_swapcache() and

@@ -68,6 +68,7 @@
 #include <pinmm/mmu_notifier.h>
 #include <pinmm/pagemap.h>
 #include <pinmm/rmap.h>
+#include <pinmm/swap.h>
 #include <pinmm/sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -443,6 +444,8 @@ static void migrate_contents(const struct migrate_dst *d, bool data_copied)
 			memcpy(folio_address(d->whole), folio_address(src), folio_size(src));
 		d->whole->index = src->index;
 		folio_migrate_flags(d->whole, src);
+		if (folio_test_anon(src) && folio_test_swapcache(src))
+			swap_cache_migrate(d->whole, src);	/* src/mm/swap_state.c */
 		atomic_store_explicit(&d->whole->mapping, mapping, memory_order_release);
 		folio_migrate_ksm(d->whole, src);	/* src/mm/ksm.c: the node follows */
 		return;
@@ -596,14 +599,6 @@ static int migrate_folio_begin(struct folio *src, enum migrate_mode mode, bool b
 		}
 		folio_wait_writeback(src);
 	}
-	/*
-	 * Not built: moving a swap-cache folio's slots to the destination
-	 * (Linux's folio_migrate_mapping() does). Stable under the folio lock.
-	 */
-	if (folio_test_anon(src) && folio_test_swapcache(src)) {
-		folio_unlock(src);
-		return -EBUSY;
-	}
 	return 0;
 }
 
@@ -621,8 +616,8 @@ static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_
 	struct migrate_dst d = { .src = src };
 	struct address_space *mapping = NULL;
 	struct anon_vma *anon_vma = NULL;
+	bool file, cached;
 	int expected;
-	bool file;
 	int rc;
 
 	rc = migrate_folio_begin(src, mode, false);
@@ -635,6 +630,15 @@ static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_
 	 * each: it moves whole or not at all.
 	 */
 	file = !folio_test_anon(src);
+	/*
+	 * A swap-cache folio moves with its slots, to one destination of its
+	 * order: Linux splits such a folio before it migrates the pieces,
+	 * which pinmm does not (stable under the folio lock).
+	 */
+	if (!file && split && folio_test_swapcache(src)) {
+		rc = -EBUSY;
+		goto out_unlock_src;
+	}
 	if (file) {
 		mapping = folio_mapping(src);
 		if (!mapping) {
@@ -671,9 +675,10 @@ static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_
 			goto out_remap;
 		}
 	}
+	/* a cache's source keeps only our isolation reference: the rest move */
+	cached = file || folio_test_swapcache(src);
 	migrate_contents(&d, false);
-	/* a page-cache source keeps only our isolation reference: the rest moved */
-	folio_ref_unfreeze(src, file ? 1 : expected);
+	folio_ref_unfreeze(src, cached ? 1 : expected);
 
 	dst_for_each(&d, folio_add_lru);
 	remove_migration_ptes(src, &d, anon_vma);
@@ -785,7 +790,7 @@ static bool migrate_folio_copy_early(struct folio *src, struct folio *dst)
 #ifdef __x86_64__
 	if (!__builtin_cpu_supports("avx2"))
 		return false;
-	/* unmapped, not in the swap cache (migrate_folio_begin): our isolation's alone */
+	/* unmapped: the swap cache's references, and our isolation's */
 	if (!folio_ref_freeze(src, folio_expected_ref_count(src) + 1))
 		return false;
 	pinmm_race_point(PINMM_RACE_MIGRATE_FROZEN, folio_pfn(src));
@@ -810,7 +815,7 @@ static int migrate_folio_move(struct folio *src, struct folio *dst, free_folio_t
 	struct migrate_dst d = { .src = src, .whole = dst };
 	struct anon_vma *anon_vma = dst->private;
 	struct address_space *mapping = NULL;
-	bool file = !folio_test_anon(src);
+	bool file = !folio_test_anon(src), cached;
 	int expected, rc;
 
 	dst->private = NULL;
@@ -832,8 +837,9 @@ static int migrate_folio_move(struct folio *src, struct folio *dst, free_folio_t
 			goto out_remap;
 		}
 	}
+	cached = file || folio_test_swapcache(src);
 	migrate_contents(&d, prepared);
-	folio_ref_unfreeze(src, file ? 1 : expected);
+	folio_ref_unfreeze(src, cached ? 1 : expected);
 	folio_add_lru(dst);
 	remove_migration_ptes(src, &d, anon_vma);
 	if (file) {

@@ -812,7 +812,13 @@ void rmap_walk_ksm(struct folio *folio, struct rmap_walk_control *rwc)
 			struct anon_vma *av = item->anon_vma, *root = av->root;
 			struct anon_vma_chain *avc;
 
-			down_read(&root->rwsem);
+			/* reclaim must not wait here: it holds the folio lock */
+			if (!rwc->try_lock) {
+				down_read(&root->rwsem);
+			} else if (!down_read_trylock(&root->rwsem)) {
+				rwc->contended = true;
+				return;
+			}
 			list_for_each_entry(avc, &av->head, same_anon_vma) {
 				struct vm_area_struct *vma = avc->vma;
 
@@ -830,6 +836,38 @@ void rmap_walk_ksm(struct folio *folio, struct rmap_walk_control *rwc)
 			up_read(&root->rwsem);
 		}
 	}
+}
+
+struct folio *ksm_might_need_to_copy(struct folio *folio, struct vm_area_struct *vma,
+				     unsigned long addr)
+{
+	struct anon_vma *anon_vma = folio_anon_vma(folio);
+	struct folio *copy;
+
+	VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
+	if (folio_test_large(folio))
+		return folio;
+	if (folio_test_ksm(folio)) {
+		/* still a KSM page: anyone may map it (not while run=2 unmerges) */
+		if (folio_stable_node(folio) && pinmm_ksm_run() != KSM_RUN_UNMERGE)
+			return folio;
+	} else if (!anon_vma) {
+		return folio;	/* read in for this fault: ours to place */
+	} else if (folio->index == linear_page_index(vma, addr) &&
+		   anon_vma->root == vma->anon_vma->root) {
+		return folio;	/* this process tree's page (fork shared the slot) */
+	}
+	if (!folio_test_uptodate(folio))
+		return folio;	/* do_swap_page() reports the read error */
+	copy = folio_alloc(current_gfp_context(GFP_HIGHUSER_MOVABLE), 0);
+	if (!copy)
+		return NULL;
+	memcpy(folio_address(copy), folio_address(folio), PAGE_SIZE);
+	/* no slot holds the copy's data: dirty from the start */
+	folio_set_dirty(copy);
+	folio_mark_uptodate(copy);
+	__folio_set_locked(copy);
+	return copy;
 }
 
 void folio_migrate_ksm(struct folio *newfolio, struct folio *folio)

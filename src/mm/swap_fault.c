@@ -25,6 +25,7 @@
 #include <pinmm/swap.h>
 
 #include <pinmm/gfp.h>
+#include <pinmm/ksm.h>
 #include <pinmm/memory.h>
 #include <pinmm/migrate.h>
 #include <pinmm/mman.h>
@@ -95,7 +96,7 @@ vm_fault_t do_swap_page(struct vm_fault *vmf)
 	struct vm_area_struct *vma = vmf->vma;
 	struct mm_struct *mm = vma->vm_mm;
 	swp_entry_t entry = pte_to_swp_entry(vmf->orig_pte);
-	struct folio *folio;
+	struct folio *folio, *swapcache;
 	struct page *page;
 	bool exclusive;
 	int rmap_flags = RMAP_NONE;
@@ -124,6 +125,7 @@ vm_fault_t do_swap_page(struct vm_fault *vmf)
 	} else {
 		folio_lock(folio);
 	}
+	swapcache = folio;
 	/* reclaim or another fault may have taken it out of the cache meanwhile */
 	if (!folio_test_swapcache(folio) ||
 	    swp_offset(entry) - swp_offset(folio_swap_entry(folio)) >= folio_nr_pages(folio) ||
@@ -134,6 +136,15 @@ vm_fault_t do_swap_page(struct vm_fault *vmf)
 		ret = VM_FAULT_SIGBUS;
 		goto out_unlock;
 	}
+	/* a slot KSM's page went to: another mm's folio is copied, not mapped */
+	folio = ksm_might_need_to_copy(swapcache, vma, vmf->address);
+	if (!folio) {
+		folio = swapcache;
+		ret = VM_FAULT_OOM;
+		goto out_unlock;
+	}
+	if (folio != swapcache)
+		page = &folio->page;
 
 	vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &vmf->ptl);
 	if (!vmf->pte)
@@ -146,7 +157,8 @@ vm_fault_t do_swap_page(struct vm_fault *vmf)
 	 * Only the entry can say: a folio read for this fault is in the cache
 	 * too, where a process that shares the slot after fork will find it.
 	 */
-	exclusive = pte_swp_exclusive(vmf->orig_pte);
+	/* a copy is a new page, ours alone */
+	exclusive = pte_swp_exclusive(vmf->orig_pte) || folio != swapcache;
 	swap_free(entry);
 	if (should_try_to_free_swap(folio, vma, vmf->flags))
 		folio_free_swap(folio);
@@ -164,7 +176,7 @@ vm_fault_t do_swap_page(struct vm_fault *vmf)
 	 * only if neither uffd-wp nor soft-dirty tracking wants the next
 	 * write to fault.
 	 */
-	if (exclusive || folio_ref_count(folio) == 1) {
+	if (!folio_test_ksm(folio) && (exclusive || folio_ref_count(folio) == 1)) {
 		if ((vma->vm_flags & VM_WRITE) && !pte_uffd_wp(pte) &&
 		    !(vma_soft_dirty_enabled(vma) && !pte_soft_dirty(pte))) {
 			pte = pte_mkwrite(pte);
@@ -176,6 +188,8 @@ vm_fault_t do_swap_page(struct vm_fault *vmf)
 	pte = pte_mkyoung(pte);
 	if (!folio_test_anon(folio)) {
 		folio_add_new_anon_rmap(folio, vma, vmf->address, rmap_flags);
+		if (folio != swapcache)
+			folio_add_lru(folio);
 	} else {
 		folio_add_anon_rmap_pte(folio, page, vma, vmf->address, rmap_flags);
 	}
@@ -183,11 +197,20 @@ vm_fault_t do_swap_page(struct vm_fault *vmf)
 	pte_unmap_unlock(vmf->pte, vmf->ptl);
 	/* our reference is the new mapping's */
 	folio_unlock(folio);
+	if (folio != swapcache) {
+		/* the cache's folio stays for the slot's other users */
+		folio_unlock(swapcache);
+		folio_put(swapcache);
+	}
 	return ret;
 out_unmap:
 	pte_unmap_unlock(vmf->pte, vmf->ptl);
 out_unlock:
 	folio_unlock(folio);
 	folio_put(folio);
+	if (folio != swapcache) {
+		folio_unlock(swapcache);
+		folio_put(swapcache);
+	}
 	return ret;
 }

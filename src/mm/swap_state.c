@@ -89,6 +89,29 @@ void delete_from_swap_cache(struct folio *folio)
 	folio_ref_sub(folio, (int)nr);	/* never the last: the caller holds one */
 }
 
+void swap_cache_migrate(struct folio *dst, struct folio *src)
+{
+	swp_entry_t entry = folio_swap_entry(src);
+	struct swap_info_struct *si = swp_swap_info(entry);
+	unsigned long off = swp_offset(entry), nr = folio_nr_pages(src);
+
+	VM_BUG_ON_FOLIO(!folio_test_locked(dst) || !folio_test_locked(src), src);
+	VM_BUG_ON_FOLIO(folio_ref_count(src) != 0 || folio_nr_pages(dst) != nr, src);
+	folio_ref_add(dst, (int)nr);
+	dst->private = (void *)entry.val;
+	xa_lock(&si->cache);
+	for (unsigned long i = 0; i < nr; i++) {
+		void *old = __xa_store(&si->cache, off + i, dst, GFP_NOWAIT);
+
+		VM_WARN_ON_ONCE(old != src);
+		(void)old;
+	}
+	set_bit(PG_swapcache, &dst->flags);
+	clear_bit(PG_swapcache, &src->flags);
+	xa_unlock(&si->cache);
+	src->private = NULL;
+}
+
 struct folio *swap_cache_get_folio(swp_entry_t entry)
 {
 	struct swap_info_struct *si = swp_swap_info(entry);

@@ -246,12 +246,6 @@ static bool pageout_anon_folio(struct folio *folio)
 	if (!folio_test_anon(folio) || !folio_test_swapbacked(folio) ||
 	    folio_test_mlocked(folio) || folio_test_unevictable(folio))
 		return false;
-	/*
-	 * Not built: Linux swaps KSM pages too (try_to_unmap through
-	 * rmap_walk_ksm(), ksm_might_need_to_copy() at swap-in); here they stay.
-	 */
-	if (folio_test_ksm(folio))
-		return false;
 	if (!folio_test_swapcache(folio)) {
 		/*
 		 * Linux's shrink_folio_list(): a maybe-pinned anon folio is

@@ -30,6 +30,7 @@
 #include "pt_helpers.h"
 #include "notifier_helpers.h"
 
+#include <pinmm/fault-inject.h>
 #include <pinmm/gup.h>
 #include <pinmm/ksm.h>
 #include <pinmm/migrate.h>
@@ -474,35 +475,167 @@ static void bad_input(void)
 	pt_teardown("bad_input", (struct task_struct *[]){ t }, 1);
 }
 
-static void pageout_keeps_ksm_page(void)
+/* A swap area for the KSM swap tests; it goes at shutdown (the teardown). */
+static void ksm_swapon(void)
+{
+	int type = pinmm_swapon(NULL, 64 * PAGE_SIZE);
+
+	if (type < 0)
+		bail_out("pinmm_swapon = %d", type);
+}
+
+/*
+ * Linux reclaims a KSM page like any anon page: try_to_unmap() finds each
+ * mapping through rmap_walk_ksm(), each becomes a swap entry (never an
+ * exclusive one: a KSM page is shared by design), and the stable node goes
+ * stale once the page is freed. Swap-in brings back an ordinary anon page.
+ */
+static void pageout_swaps_ksm_page(void)
 {
 	struct task_struct *t = setup(6, true);
 	struct mm_struct *mm = t->mm;
-	unsigned long kpfn;
-	int type = pinmm_swapon(NULL, 64 * PAGE_SIZE);
-	bool kept = true, data = true;
+	struct pinmm_ksm_stats st;
+	bool data = true;
+	pte_t pte;
 
-	if (type < 0)
-		bail_out("pinmm_swapon = %d", type);	/* the area goes at shutdown (teardown) */
+	ksm_swapon();
 	pinmm_ksm_scan_full(2);
-	kpfn = test_pt_pfn(mm, PT_BASE);
 	ok(is_ksm_at(mm, PT_BASE), "setup: 6 equal pages merged");
 	/* MADV_PAGEOUT passes over a folio mapped more than once: leave one mapping */
 	is_int(do_madvise(mm, PT_BASE + PAGE_SIZE, 5 * PAGE_SIZE, MADV_DONTNEED), 0,
 	       "MADV_DONTNEED of 5 of the 6 sharing pages");
-	is_int(folio_mapcount(pfn_folio(kpfn)), 1, "the KSM folio is mapped once");
 	is_int(do_madvise(mm, PT_BASE, NP * PAGE_SIZE, MADV_PAGEOUT), 0,
 	       "madvise(MADV_PAGEOUT) over the KSM page and unique pages: 0");
-	kept = pte_present(pt_pte(mm, PT_BASE)) && test_pt_pfn(mm, PT_BASE) == kpfn &&
-	       is_ksm_at(mm, PT_BASE);
-	ok(kept, "the KSM page stays mapped (pinmm does not swap KSM pages)");
+	pte = pt_pte(mm, PT_BASE);
+	ok(!pte_none(pte) && !pte_present(pte) && is_swap_pte(pte),
+	   "shrink_folio_list: the KSM page went to swap like any anon page "
+	   "(try_to_unmap through rmap_walk_ksm)");
+	ok(!pte_swp_exclusive(pte), "... its swap entry is not exclusive (a KSM page never is)");
 	ok(!pte_present(pt_pte(mm, PT_BASE + 6 * PAGE_SIZE)) &&
 	   !pte_present(pt_pte(mm, PT_BASE + 7 * PAGE_SIZE)),
-	   "shrink_folio_list: the unique pages went to swap");
+	   "shrink_folio_list: the unique pages went to swap too");
 	for (int i = 0; i < NP; i++)
 		data &= page_is(PT_BASE, i, i == 0 ? 0x5a5a5a5aUL : i < 6 ? 0 : 0x1000UL + i);
-	ok(data, "every page reads what was written, after swap-in of the unique ones");
-	pt_teardown("pageout_keeps_ksm_page", (struct task_struct *[]){ t }, 1);
+	ok(data, "every page reads what was written, after swap-in");
+	ok(!is_ksm_at(mm, PT_BASE), "swap-in: page 0 is an ordinary anon page now");
+	pinmm_ksm_scan_full(1);
+	st = stats();
+	is_uint(st.pages_shared + st.stable_nodes, 0,
+		"the stable node of the freed KSM page is gone (ksm_get_folio finds it stale)");
+	pt_teardown("pageout_swaps_ksm_page", (struct task_struct *[]){ t }, 1);
+}
+
+/* Fill page 0 of the second mm like setup()'s equal pages, the rest unlike anything. */
+static struct task_struct *second_mm(void)
+{
+	struct task_struct *t = test_process("ksm-b");
+
+	test_mmap_fixed(PT_BASE, NP * PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	for (int i = 0; i < NP; i++)
+		fill(PT_BASE, i, i == 0 ? 0x5a5a5a5aUL : 0x2000UL + i);
+	if (do_madvise(t->mm, PT_BASE, NP * PAGE_SIZE, MADV_MERGEABLE))
+		bail_out("MADV_MERGEABLE");
+	return t;
+}
+
+/*
+ * A KSM page that two unrelated mms share goes to one swap slot. Back in,
+ * the first fault reads the slot into a folio of its own anon_vma tree; the
+ * other mm must not map that folio (its rmap would never find the mapping):
+ * Linux's ksm_might_need_to_copy() gives it a copy. If the write to the slot
+ * failed, the KSM folio is still in the swap cache and both map it again.
+ */
+static void ksm_page_of_two_mms_swaps(bool write_fails)
+{
+	const char *n = write_fails ? "write fails" : "written";
+	struct task_struct *a = setup(1, true), *b = second_mm();
+	struct folio *kfolio;
+	unsigned long kpfn, pa, pb;
+	bool out = false;
+
+	ksm_swapon();
+	pinmm_ksm_scan_full(2);
+	kpfn = test_pt_pfn(a->mm, PT_BASE);
+	ok(is_ksm_at(a->mm, PT_BASE) && test_pt_pfn(b->mm, PT_BASE) == kpfn,
+	   "%s: setup: page 0 of two mms merged into one KSM page", n);
+	kfolio = pfn_folio(kpfn);
+	if (write_fails)
+		pinmm_fail_nth(PINMM_FAIL_SWAP_IO, 1, PINMM_FAIL_PERSIST);
+	for (int i = 0; i < 64 && !out; i++) {
+		pinmm_reclaim_anon(64);
+		out = !pte_present(pt_pte(a->mm, PT_BASE)) && !pte_present(pt_pte(b->mm, PT_BASE));
+	}
+	pinmm_fail_nth(PINMM_FAIL_SWAP_IO, 0, 0);
+	ok(out, "%s: reclaim unmapped the KSM page from both mms (rmap_walk_ksm)", n);
+	ok(pte_to_swp_entry(pt_pte(a->mm, PT_BASE)).val ==
+	   pte_to_swp_entry(pt_pte(b->mm, PT_BASE)).val, "%s: ... both entries name one slot", n);
+	if (!write_fails) {
+		pinmm_task_attach(a);
+		ok(page_is(PT_BASE, 0, 0x5a5a5a5aUL), "written: the first mm reads its data back");
+		pa = test_pt_pfn(a->mm, PT_BASE);
+		pinmm_task_attach(b);
+		ok(page_is(PT_BASE, 0, 0x5a5a5a5aUL), "written: so does the second");
+		pb = test_pt_pfn(b->mm, PT_BASE);
+		ok(pa != pb, "written: the second mm got a copy, not the first mm's folio "
+		   "(ksm_might_need_to_copy: another anon_vma tree)");
+		ok(PageAnonExclusive(pfn_to_page(pb)) && pte_write(pt_pte(b->mm, PT_BASE)),
+		   "written: the copy is the second mm's own: exclusive and writable");
+		ok(folio_anon_vma(pfn_folio(pb))->root == pt_vma(b->mm, PT_BASE)->anon_vma->root &&
+		   folio_anon_vma(pfn_folio(pa))->root == pt_vma(a->mm, PT_BASE)->anon_vma->root,
+		   "written: each folio belongs to its own mm's anon_vma tree (the rmap finds it)");
+	} else {
+		ok(folio_test_ksm(kfolio) && folio_test_swapcache(kfolio) && !folio_mapped(kfolio),
+		   "write fails: the KSM folio stays in the swap cache, unmapped");
+		pinmm_task_attach(a);
+		ok(page_is(PT_BASE, 0, 0x5a5a5a5aUL), "write fails: the first mm reads its data");
+		pinmm_task_attach(b);
+		ok(page_is(PT_BASE, 0, 0x5a5a5a5aUL), "write fails: so does the second");
+		ok(test_pt_pfn(a->mm, PT_BASE) == kpfn && test_pt_pfn(b->mm, PT_BASE) == kpfn &&
+		   is_ksm_at(b->mm, PT_BASE),
+		   "write fails: both map the KSM page again (ksm_might_need_to_copy: still a KSM "
+		   "page)");
+		ok(!pte_write(pt_pte(b->mm, PT_BASE)), "write fails: read-only, as a KSM page is");
+	}
+	pinmm_task_attach(b);
+	pt_put(PT_BASE, 0x77UL);
+	pinmm_task_attach(a);
+	ok(page_is(PT_BASE, 0, 0x5a5a5a5aUL), "%s: the second mm's write stays its own", n);
+	pt_teardown(n, (struct task_struct *[]){ a, b }, 2);
+}
+
+/* Swap slots in use, all areas. */
+static unsigned long swap_used(void)
+{
+	unsigned long total, free;
+
+	si_swapinfo(&total, &free);
+	return total - free;
+}
+
+/*
+ * Two equal pages read back from swap each keep their slot in the swap
+ * cache; merging maps the KSM page in place of the other, and Linux's
+ * replace_page() frees the swap cache of the page it unmapped last.
+ */
+static void merge_frees_replaced_slot(void)
+{
+	struct task_struct *t = setup(2, true);
+	struct mm_struct *mm = t->mm;
+
+	ksm_swapon();
+	is_int(do_madvise(mm, PT_BASE, 2 * PAGE_SIZE, MADV_PAGEOUT), 0, "setup: pages 0-1 out");
+	ok(page_is(PT_BASE, 0, 0x5a5a5a5aUL) && page_is(PT_BASE, 1, 0x5a5a5a5aUL),
+	   "setup: ... and read back in");
+	ok(folio_test_swapcache(pt_folio(mm, PT_BASE)) &&
+	   folio_test_swapcache(pt_folio(mm, PT_BASE + PAGE_SIZE)) && swap_used() == 2,
+	   "setup: both stay in the swap cache, two slots in use");
+	pinmm_ksm_scan_full(2);
+	ok(is_ksm_at(mm, PT_BASE) && test_pt_pfn(mm, PT_BASE) == test_pt_pfn(mm, PT_BASE + PAGE_SIZE),
+	   "the two swap-cache pages merged into one KSM page");
+	is_uint(swap_used(), 1,
+		"replace_page: the replaced page's slot went with its last mapping; the KSM page "
+		"keeps its own");
+	pt_teardown("merge_frees_replaced_slot", (struct task_struct *[]){ t }, 1);
 }
 
 int main(void)
@@ -524,6 +657,9 @@ int main(void)
 	notifier_sees_merge();
 	ksmd_thread_merges();
 	bad_input();
-	pageout_keeps_ksm_page();
+	pageout_swaps_ksm_page();
+	ksm_page_of_two_mms_swaps(false);
+	ksm_page_of_two_mms_swaps(true);
+	merge_frees_replaced_slot();
 	return done_testing();
 }

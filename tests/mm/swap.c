@@ -440,22 +440,33 @@ static void expected_refs_swapcache(void)
 	is_int(folio_ref_count(folio), folio_expected_ref_count(folio),
 	       "R-EXPECTED: refcount = mapping + swap cache = folio_expected_ref_count()");
 
-	/* migration: refused, nothing changed */
-	folio_get(folio);
-	ok(folio_isolate_lru(folio), "setup: the swap-cache folio is isolated");
-	folio_put(folio);
-	list_add_tail(&folio->lru, &list);
+	/* migration: the destination takes the folio's slot in the swap cache */
 	{
 		struct migration_target_control mtc = { .gfp_mask = GFP_HIGHUSER_MOVABLE,
 							.reason = MR_SYSCALL };
+		swp_entry_t entry = folio_swap_entry(folio);
+		struct folio *moved;
 
-		ok(migrate_pages(&list, alloc_migration_target, NULL, (unsigned long)&mtc,
-				 MIGRATE_SYNC, MR_SYSCALL, NULL) > 0,
-		   "R-EXPECTED: migrating a swap-cache folio fails (its slots would not move)");
+		folio_get(folio);
+		ok(folio_isolate_lru(folio), "setup: the swap-cache folio is isolated");
+		folio_put(folio);
+		list_add_tail(&folio->lru, &list);
+		is_int(migrate_pages(&list, alloc_migration_target, NULL, (unsigned long)&mtc,
+				     MIGRATE_SYNC, MR_SYSCALL, NULL), 0,
+		       "R-MIGRATE-SWAPCACHE: a swap-cache folio migrates (folio_migrate_mapping)");
+		putback_movable_pages(&list);	/* nothing left, unless it failed */
+		moved = page_folio(gt_page(current->mm, a));
+		ok(moved != folio && folio_test_swapcache(moved) &&
+		   folio_swap_entry(moved).val == entry.val && gt_check(a, 1, 13) == 0,
+		   "R-MIGRATE-SWAPCACHE: the new folio is mapped, holds the data and took the slot");
+		folio = swap_cache_get_folio(entry);
+		ok(folio == moved, "R-MIGRATE-SWAPCACHE: a lookup of the slot finds the new folio");
+		if (folio)
+			folio_put(folio);
+		folio = moved;
+		is_int(folio_ref_count(folio), folio_expected_ref_count(folio),
+		       "R-MIGRATE-SWAPCACHE: its references are the mapping's and the cache's");
 	}
-	putback_movable_pages(&list);
-	ok(page_folio(gt_page(current->mm, a)) == folio && folio_test_swapcache(folio) &&
-	   gt_check(a, 1, 13) == 0, "R-EXPECTED: ... and it is still the mapped, cached folio");
 
 	/* collapse: a pin on top of the cache's references stops it */
 	if (gt_pin(a, 1, 0, &page) != 1)
@@ -533,6 +544,41 @@ static void swapcache_freed_with_last_mapping(void)
 	ok(test_pmd_mapped(current->mm, SW_BASE) && gt_check(SW_BASE, HPAGE_PMD_NR, 23) == 0,
 	   "R-COLLAPSE-SWAPCACHE: one THP with the data");
 	teardown("collapse swapcache", t, 2);
+}
+
+/*
+ * A long-term pin must leave ZONE_MOVABLE, and a page read back from swap
+ * keeps its slot in the swap cache: the migration moves the slot with it
+ * (Linux's folio_migrate_mapping()), so the pin succeeds.
+ */
+static void longterm_pin_of_swapcache_page(void)
+{
+	struct task_struct *t[1];
+	struct page *page;
+	struct folio *folio;
+	swp_entry_t entry;
+
+	test_boot(TEST_MEM_MB, TEST_MEM_MB / 2, 0);
+	if (pinmm_swapon(NULL, 256 * PAGE_SIZE) != 0)
+		bail_out("swapon");
+	t[0] = test_process("longterm");
+	test_mmap_fixed(SW_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(SW_BASE, 1, 31);
+	pageout(SW_BASE, PAGE_SIZE);
+	is_int(gt_check(SW_BASE, 1, 31), 0, "setup: the page went out and came back by a read");
+	folio = page_folio(gt_page(current->mm, SW_BASE));
+	entry = folio_swap_entry(folio);
+	if (!folio_test_swapcache(folio) || page_zonenum(&folio->page) != ZONE_MOVABLE)
+		bail_out("setup: a swap-cache page in ZONE_MOVABLE");
+	is_int(gt_pin(SW_BASE, 1, FOLL_WRITE | FOLL_LONGTERM, &page), 1,
+	       "R-MIGRATE-SWAPCACHE: a long-term pin of a swap-cache page in ZONE_MOVABLE succeeds");
+	ok(page_zonenum(page) != ZONE_MOVABLE && page_folio(page) != folio,
+	   "R-MIGRATE-SWAPCACHE: ... on a page migrated out of ZONE_MOVABLE");
+	ok(folio_test_swapcache(page_folio(page)) && folio_swap_entry(page_folio(page)).val == entry.val,
+	   "R-MIGRATE-SWAPCACHE: ... which took the slot in the swap cache");
+	ok(gt_page_holds(page, SW_BASE, 31), "R-MIGRATE-SWAPCACHE: ... and the data");
+	unpin_user_page(page);
+	teardown("longterm swapcache", t, 1);
 }
 
 /* ---- bad input ---------------------------------------------------------------------- */
@@ -714,6 +760,7 @@ int main(void)
 	expected_refs_swapcache();
 	reuse_after_child_exit();
 	swapcache_freed_with_last_mapping();
+	longterm_pin_of_swapcache_page();
 	area_full_and_no_area();
 	madvise_bad_vmas();
 	io_errors();
