@@ -207,16 +207,20 @@ void free_huge_folio(struct folio *folio);
 extern const struct vm_operations_struct hugetlb_vm_ops;
 
 /**
- * hugetlb_mmap_check - the MAP_HUGETLB part of mmap's argument checks.
- * @flags: mmap flags with MAP_HUGETLB; the MAP_HUGE_* size bits choose the
- *	   page size (0 or MAP_HUGE_2MB: 2 MiB; MAP_HUGE_1GB: 1 GiB; anything
- *	   else: no such hstate, Linux's hstate_sizelog()).
- * @len: rounded up to the huge page size, as ksys_mmap_pgoff() does.
+ * hugetlb_mmap_check - the hugetlb part of mmap's argument checks.
+ * @file: a hugetlbfs file (its page size rules, the size bits are ignored),
+ *	  or NULL for anonymous MAP_HUGETLB.
+ * @flags: mmap flags; for anonymous memory the MAP_HUGE_* size bits choose
+ *	   the page size (0 or MAP_HUGE_2MB: 2 MiB; MAP_HUGE_1GB: 1 GiB;
+ *	   anything else: no such hstate, Linux's hstate_sizelog()).
+ * @len: rounded up to the huge page size, as ksys_mmap_pgoff() does (for
+ *	 hugetlbfs files too).
  * @hp: the chosen hstate.
  *
  * Return: 0 or -EINVAL (an unknown huge page size).
  */
-int hugetlb_mmap_check(unsigned long flags, unsigned long *len, struct hstate **hp);
+int hugetlb_mmap_check(struct file *file, unsigned long flags, unsigned long *len,
+		       struct hstate **hp);
 
 /**
  * hugetlb_reserve_pages - reserve the huge pages of a new private mapping.
@@ -284,16 +288,36 @@ void destroy_compound_gigantic_folio(struct folio *folio);
 struct file;
 struct inode;
 
-/* Reserve @delta more huge pages (or give back -@delta). Return: 0 or -ENOMEM. */
-int hugetlb_acct_pages(long delta);
+/* Reserve @delta more huge pages of @h (or give back -@delta). Return: 0 or -ENOMEM. */
+int hugetlb_acct_pages(struct hstate *h, long delta);
 
 /**
  * hugetlb_file_setup - an unlinked hugetlbfs file of @size bytes (rounded up
- * to 2 MiB), for memfd_create(MFD_HUGETLB) and shared MAP_HUGETLB memory.
+ * to its page size), for memfd_create(MFD_HUGETLB) and shared MAP_HUGETLB memory.
  * @name: its name; @acctflag: VM_NORESERVE or 0 (reservations come at mmap).
- * Return: the file (one reference) or ERR_PTR(-ENOMEM/-ENODEV).
+ * @page_size_log: log2 of the page size (MFD_HUGE_* / MAP_HUGE_* >> 26), 0
+ *		   for the default 2 MiB: the internal mount of that size.
+ * Return: the file (one reference), ERR_PTR(-ENODEV) when no pool has that
+ * page size (Linux's get_hstate_idx() < 0), or ERR_PTR(-ENOMEM).
  */
-struct file *hugetlb_file_setup(const char *name, size_t size, vm_flags_t acctflag);
+struct file *hugetlb_file_setup(const char *name, size_t size, vm_flags_t acctflag,
+				int page_size_log);
+
+/* The page size of a hugetlbfs inode or file (Linux: hstate_inode(), hstate_file()). */
+struct hstate *hstate_inode(const struct inode *inode);
+struct hstate *hstate_file(const struct file *file);
+
+/**
+ * hugetlb_add_file_page - fallocate's step: huge page @idx (in huge pages)
+ * of hugetlbfs @inode into its cache, zeroed, unless one is there.
+ *
+ * Takes the inode's reservation of @idx if mmap made one, else an unreserved
+ * free page of the pool.
+ * Context: i_rwsem held; takes the hugetlb fault mutex of (mapping, @idx).
+ * Return: 0, -ENOSPC when the pool has no page (Linux's hugetlbfs_fallocate),
+ * or -ENOMEM.
+ */
+int hugetlb_add_file_page(struct inode *inode, pgoff_t idx);
 
 /* Is @file a hugetlbfs file? */
 bool is_file_hugepages(const struct file *file);

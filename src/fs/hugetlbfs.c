@@ -1,16 +1,22 @@
 // SPDX-License-Identifier: MIT
 /*
- * hugetlbfs: files whose page cache holds 2 MiB hugetlb folios (Linux:
- * fs/hugetlbfs/inode.c). They back memfd_create(MFD_HUGETLB) and shared
- * MAP_HUGETLB anonymous memory (hugetlb_file_setup()), and are mapped by
- * VM_HUGETLB VMAs whose faults src/mm/hugetlb.c handles.
+ * hugetlbfs: files whose page cache holds hugetlb folios of 2 MiB or 1 GiB
+ * (Linux: fs/hugetlbfs/inode.c). They back memfd_create(MFD_HUGETLB) and
+ * shared MAP_HUGETLB anonymous memory (hugetlb_file_setup()), and are mapped
+ * by VM_HUGETLB VMAs whose faults src/mm/hugetlb.c handles.
+ *
+ * The page size is the super block's, as Linux's internal mount per hstate
+ * (hugetlbfs_vfsmount[]): one super block per hstate, s_fs_info naming it;
+ * hugetlb_file_setup() picks it by page_size_log.
  *
  * Reservations of shared mappings belong to the inode: one bit per huge page
  * index, set by mmap for each index with no folio in the cache yet, cleared
- * by the fault that adds the folio; what is left is given back at eviction.
+ * by the fault (or fallocate) that adds the folio; truncation and hole
+ * punching give back the bits of their range, eviction what is left.
  * Sizes are whole huge pages (ftruncate to anything else is -EINVAL), so
- * truncation never splits a hugetlb folio. No write(2) (Linux: -EINVAL),
- * no seals on hugetlb memfds here.
+ * truncation never splits a hugetlb folio; a punch zeroes the partial huge
+ * pages at its ends in place. No write(2) (Linux: -EINVAL), no seals on
+ * hugetlb memfds here.
  */
 #include "internal.h"
 
@@ -20,6 +26,7 @@
 #include <pinmm/slab.h>
 
 #include <errno.h>
+#include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +38,8 @@ struct hugetlbfs_inode_info {
 	unsigned long resv_bits;	/* capacity of @resv */
 };
 
-static struct super_block *hugetlbfs_sb;
+/* One internal mount per page size (Linux: hugetlbfs_vfsmount[]). */
+static struct super_block *hugetlbfs_sbs[HUGE_MAX_HSTATE];
 
 static struct hugetlbfs_inode_info *HUGETLBFS_I(struct inode *inode)
 {
@@ -70,6 +78,16 @@ static bool resv_grow(struct hugetlbfs_inode_info *info, unsigned long nr)
 	return true;
 }
 
+struct hstate *hstate_inode(const struct inode *inode)
+{
+	return inode->i_sb->s_fs_info;
+}
+
+struct hstate *hstate_file(const struct file *file)
+{
+	return hstate_inode(file_inode(file));
+}
+
 /* Huge page @i of @inode is neither reserved nor in the cache. resv_lock held. */
 static bool resv_wants_page(struct inode *inode, struct hugetlbfs_inode_info *info, pgoff_t i)
 {
@@ -77,7 +95,7 @@ static bool resv_wants_page(struct inode *inode, struct hugetlbfs_inode_info *in
 
 	if (resv_test(info, i))
 		return false;
-	folio = filemap_get_folio(inode->i_mapping, i << HUGETLB_PAGE_ORDER);
+	folio = filemap_get_folio(inode->i_mapping, i << huge_page_order(hstate_inode(inode)));
 	if (IS_ERR(folio))
 		return true;
 	folio_put(folio);
@@ -91,6 +109,7 @@ static bool resv_wants_page(struct inode *inode, struct hugetlbfs_inode_info *in
 static int hugetlbfs_reserve_shared(struct inode *inode, pgoff_t first, pgoff_t last)
 {
 	struct hugetlbfs_inode_info *info = HUGETLBFS_I(inode);
+	struct hstate *h = hstate_inode(inode);
 	long need = 0;
 	int err;
 
@@ -102,7 +121,7 @@ static int hugetlbfs_reserve_shared(struct inode *inode, pgoff_t first, pgoff_t 
 	for (pgoff_t i = first; i <= last; i++)
 		need += resv_wants_page(inode, info, i);
 	spin_unlock(&info->resv_lock);
-	err = hugetlb_acct_pages(need);
+	err = hugetlb_acct_pages(h, need);
 	if (err)
 		return err;
 	spin_lock(&info->resv_lock);
@@ -114,8 +133,30 @@ static int hugetlbfs_reserve_shared(struct inode *inode, pgoff_t first, pgoff_t 
 	}
 	spin_unlock(&info->resv_lock);
 	if (need)	/* a racing fault filled some: give their share back */
-		hugetlb_acct_pages(-need);
+		hugetlb_acct_pages(h, -need);
 	return 0;
+}
+
+/*
+ * Give back the reservations of huge pages [first, last] never faulted:
+ * the range left the file (Linux: hugetlb_unreserve_pages() from
+ * remove_inode_hugepages()).
+ */
+static void hugetlbfs_unreserve_range(struct inode *inode, pgoff_t first, pgoff_t last)
+{
+	struct hugetlbfs_inode_info *info = HUGETLBFS_I(inode);
+	long n = 0;
+
+	spin_lock(&info->resv_lock);
+	for (pgoff_t i = first; i <= last && i < info->resv_bits; i++) {
+		if (resv_test(info, i)) {
+			resv_assign(info, i, false);
+			n++;
+		}
+	}
+	spin_unlock(&info->resv_lock);
+	if (n)
+		hugetlb_acct_pages(hstate_inode(inode), -n);
 }
 
 bool hugetlbfs_resv_consume(struct inode *inode, pgoff_t idx)
@@ -143,24 +184,27 @@ void hugetlbfs_resv_restore(struct inode *inode, pgoff_t idx)
 static int hugetlbfs_mmap_prepare(struct vm_area_desc *desc)
 {
 	struct inode *inode = file_inode(desc->file);
+	struct hstate *h = hstate_inode(inode);
 	unsigned long len = desc->end - desc->start;
 	loff_t end = ((loff_t)desc->pgoff << PAGE_SHIFT) + (loff_t)len;
 	int err;
 
-	/* a huge page maps a whole folio: offset and bounds on 2 MiB */
-	if ((desc->pgoff & (HUGETLB_NR_PAGES - 1)) || ((desc->start | desc->end) & ~HPAGE_MASK))
+	/* a huge page maps a whole folio: offset and bounds on its size */
+	if ((desc->pgoff & (pages_per_huge_page(h) - 1)) ||
+	    ((desc->start | desc->end) & ~huge_page_mask(h)))
 		return -EINVAL;
 	desc->vm_flags |= VM_HUGETLB | VM_DONTEXPAND;
 	desc->vm_ops = &hugetlb_vm_ops;
 	if (desc->vm_flags & VM_SHARED) {
 		if (!(desc->vm_flags & VM_NORESERVE)) {
-			err = hugetlbfs_reserve_shared(inode, desc->pgoff >> HUGETLB_PAGE_ORDER,
-						       ((unsigned long)end >> PMD_SHIFT) - 1);
+			err = hugetlbfs_reserve_shared(inode, desc->pgoff >> huge_page_order(h),
+						       ((unsigned long)end >> (PAGE_SHIFT +
+									      huge_page_order(h))) - 1);
 			if (err)
 				return err;
 		}
 	} else {
-		err = hugetlb_reserve_pages(&default_hstate, desc->pgoff, len, desc->vm_flags,
+		err = hugetlb_reserve_pages(h, desc->pgoff, len, desc->vm_flags,
 					    &desc->private_data);
 		if (err)
 			return err;
@@ -179,15 +223,80 @@ static int hugetlbfs_mmap_prepare(struct vm_area_desc *desc)
 	return 0;
 }
 
-/* ftruncate: whole huge pages only, so no hugetlb folio is ever split */
+/*
+ * ftruncate: whole huge pages only, so no hugetlb folio is ever split. A
+ * shrink drops the pages beyond (from every mapping, private copies too:
+ * the file ends there) and their reservations.
+ */
 static int hugetlbfs_setsize(struct inode *inode, loff_t newsize)
 {
-	if (newsize & ~(loff_t)HPAGE_MASK)
+	struct hstate *h = hstate_inode(inode);
+	loff_t oldsize = i_size_read(inode);
+
+	if (newsize & ~(loff_t)huge_page_mask(h))
 		return -EINVAL;
 	filemap_invalidate_lock(inode->i_mapping);
 	truncate_setsize(inode, newsize);
+	if (newsize < oldsize)
+		hugetlbfs_unreserve_range(inode, (pgoff_t)newsize >> (PAGE_SHIFT + huge_page_order(h)),
+					  ~0UL);
 	filemap_invalidate_unlock(inode->i_mapping);
 	return 0;
+}
+
+/*
+ * Punch [offset, offset + len): the partial huge pages at either end are
+ * zeroed in place, the whole ones leave every mapping (private copies
+ * too, as Linux's hugetlb_vmdelete_list() zaps whole VMAs' ranges), the
+ * cache and the reservations (Linux: hugetlbfs_punch_hole()).
+ */
+static void hugetlbfs_punch_hole(struct inode *inode, loff_t offset, loff_t len)
+{
+	struct address_space *mapping = inode->i_mapping;
+	struct hstate *h = hstate_inode(inode);
+	loff_t hole_start = ALIGN(offset, (loff_t)huge_page_size(h));
+	loff_t hole_end = (offset + len) & (loff_t)huge_page_mask(h);
+
+	filemap_invalidate_lock(mapping);
+	if (hole_end > hole_start)
+		unmap_mapping_range(mapping, hole_start, hole_end - hole_start, 1);
+	truncate_inode_pages_range(mapping, offset, offset + len - 1);
+	if (hole_end > hole_start)
+		hugetlbfs_unreserve_range(inode, (pgoff_t)hole_start >> (PAGE_SHIFT + huge_page_order(h)),
+					  ((pgoff_t)hole_end >> (PAGE_SHIFT + huge_page_order(h))) - 1);
+	filemap_invalidate_unlock(mapping);
+}
+
+/*
+ * fallocate: punch a hole, or put zeroed huge pages in the cache for
+ * [offset, offset + len), taking the inode's reservation where mmap made
+ * one, else an unreserved free page: -ENOSPC when the pool has none
+ * (Linux: hugetlbfs_fallocate()). Without FALLOC_FL_KEEP_SIZE the file
+ * grows to cover the range.
+ */
+static long hugetlbfs_fallocate(struct file *file, int mode, loff_t offset, loff_t len)
+{
+	struct inode *inode = file_inode(file);
+	struct hstate *h = hstate_inode(inode);
+	unsigned int shift = PAGE_SHIFT + huge_page_order(h);
+	loff_t end = offset + len;
+	long err = 0;
+
+	inode_lock(inode);
+	if (mode & FALLOC_FL_PUNCH_HOLE) {
+		hugetlbfs_punch_hole(inode, offset, len);
+		goto out;
+	}
+	for (pgoff_t idx = (pgoff_t)offset >> shift; ((loff_t)idx << shift) < end; idx++) {
+		err = hugetlb_add_file_page(inode, idx);
+		if (err)
+			goto out;
+	}
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > i_size_read(inode))
+		i_size_write(inode, ALIGN(end, (loff_t)huge_page_size(h)));
+out:
+	inode_unlock(inode);
+	return err;
 }
 
 static int hugetlbfs_fsync(struct file *file, loff_t start, loff_t end, int datasync)
@@ -202,6 +311,7 @@ static int hugetlbfs_fsync(struct file *file, loff_t start, loff_t end, int data
 static const struct file_operations hugetlbfs_fops = {
 	.mmap_prepare = hugetlbfs_mmap_prepare,
 	.fsync = hugetlbfs_fsync,
+	.fallocate = hugetlbfs_fallocate,
 };
 
 static const struct inode_operations hugetlbfs_iops = {
@@ -239,7 +349,7 @@ static void hugetlbfs_evict_inode(struct inode *inode)
 		left += resv_test(info, i);
 	spin_unlock(&info->resv_lock);
 	if (left)
-		hugetlb_acct_pages(-left);
+		hugetlb_acct_pages(hstate_inode(inode), -left);
 }
 
 static void hugetlbfs_free_inode(struct inode *inode)
@@ -256,20 +366,27 @@ static const struct super_operations hugetlbfs_sops = {
 	.free_inode = hugetlbfs_free_inode,
 };
 
-struct file *hugetlb_file_setup(const char *name, size_t size, vm_flags_t acctflag)
+struct file *hugetlb_file_setup(const char *name, size_t size, vm_flags_t acctflag,
+				int page_size_log)
 {
+	struct hstate *h = page_size_log ? size_to_hstate(1UL << page_size_log) : &default_hstate;
+	struct super_block *sb;
 	struct inode *inode;
 	struct file *file;
 
 	(void)acctflag;	/* reservations are taken at mmap, as Linux's VM_NORESERVE setup */
-	if (!hugetlbfs_sb)
+	/* no pool of that size: Linux's get_hstate_idx() < 0 is -ENODEV */
+	if (page_size_log >= (int)(8 * sizeof(long)) || !h)
 		return ERR_PTR(-ENODEV);
-	inode = hugetlbfs_alloc_inode(hugetlbfs_sb);
+	sb = hugetlbfs_sbs[h - hstates];
+	if (!sb)
+		return ERR_PTR(-ENODEV);
+	inode = hugetlbfs_alloc_inode(sb);
 	if (!inode)
 		return ERR_PTR(-ENOMEM);
 	snprintf(inode->i_name, sizeof(inode->i_name), "%s", name);
-	atomic_init(&inode->i_size, (loff_t)ALIGN(size, HPAGE_SIZE));
-	inode_init(inode, hugetlbfs_sb, S_IFREG | 0777, &hugetlbfs_aops, &hugetlbfs_fops,
+	atomic_init(&inode->i_size, (loff_t)ALIGN(size, huge_page_size(h)));
+	inode_init(inode, sb, S_IFREG | 0777, &hugetlbfs_aops, &hugetlbfs_fops,
 		   &hugetlbfs_iops);
 	inode->i_nlink = 0;	/* unlinked from birth: the last reference evicts it */
 	mapping_set_flag(inode->i_mapping, AS_LARGE_FOLIO_SUPPORT);
@@ -281,12 +398,17 @@ struct file *hugetlb_file_setup(const char *name, size_t size, vm_flags_t acctfl
 
 int hugetlbfs_init(void)
 {
-	struct super_block *sb = alloc_super("hugetlbfs");
+	for (int i = 0; i < HUGE_MAX_HSTATE; i++) {
+		struct super_block *sb = alloc_super("hugetlbfs");
 
-	if (!sb)
-		return -ENOMEM;
-	sb->s_op = &hugetlbfs_sops;
-	hugetlbfs_sb = sb;
+		if (!sb) {
+			hugetlbfs_exit();
+			return -ENOMEM;
+		}
+		sb->s_op = &hugetlbfs_sops;
+		sb->s_fs_info = &hstates[i];	/* the mount's pagesize= */
+		hugetlbfs_sbs[i] = sb;
+	}
 	return 0;
 }
 
@@ -294,8 +416,10 @@ unsigned long hugetlbfs_exit(void)
 {
 	unsigned long left = 0;
 
-	if (hugetlbfs_sb)
-		left = kill_super(hugetlbfs_sb);
-	hugetlbfs_sb = NULL;
+	for (int i = 0; i < HUGE_MAX_HSTATE; i++) {
+		if (hugetlbfs_sbs[i])
+			left += kill_super(hugetlbfs_sbs[i]);
+		hugetlbfs_sbs[i] = NULL;
+	}
 	return left;
 }

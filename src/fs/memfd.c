@@ -50,10 +50,8 @@ struct file *memfd_alloc_file(const char *name, unsigned int flags)
 	if (flags & MFD_HUGETLB) {
 		unsigned int log = (flags >> MFD_HUGE_SHIFT) & MFD_HUGE_MASK;
 
-		/* only the 2 MiB hstate exists; no seals on hugetlb memfds here */
-		if (log && log != PMD_SHIFT)
-			return ERR_PTR(-EINVAL);
-		file = hugetlb_file_setup(fullname, 0, VM_NORESERVE);
+		/* the size bits pick the hstate: -ENODEV for none; no seals on hugetlb memfds here */
+		file = hugetlb_file_setup(fullname, 0, VM_NORESERVE, (int)log);
 		if (!IS_ERR(file))
 			file->f_flags |= O_LARGEFILE;
 		return file;

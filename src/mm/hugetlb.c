@@ -486,9 +486,9 @@ static int hugetlb_acct_memory(struct hstate *h, long delta)
 	return -ENOMEM;
 }
 
-int hugetlb_acct_pages(long delta)
+int hugetlb_acct_pages(struct hstate *h, long delta)
 {
-	return hugetlb_acct_memory(&default_hstate, delta);
+	return hugetlb_acct_memory(h, delta);
 }
 
 /*
@@ -728,8 +728,10 @@ struct hstate *hstate_vma(struct vm_area_struct *vma)
 {
 	struct resv_map *map = vma_resv_map(vma);
 
-	/* hugetlbfs files are 2 MiB (no MFD_HUGE_1GB yet); anon VMAs carry a map */
-	if (vma->vm_file || !map)
+	/* a hugetlbfs file says its page size (its mount's); anon VMAs carry a map */
+	if (vma->vm_file)
+		return hstate_file(vma->vm_file);
+	if (!map)
 		return &default_hstate;
 	return map->h;
 }
@@ -879,10 +881,17 @@ const struct vm_operations_struct hugetlb_vm_ops = {
 	.name = hugetlb_vm_op_name,
 };
 
-int hugetlb_mmap_check(unsigned long flags, unsigned long *len, struct hstate **hp)
+int hugetlb_mmap_check(struct file *file, unsigned long flags, unsigned long *len,
+		       struct hstate **hp)
 {
 	unsigned int log = (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
-	struct hstate *h = log ? size_to_hstate(1UL << log) : &default_hstate;
+	struct hstate *h;
+
+	/* a file's page size is its own; MAP_HUGE_* bits only choose for anon */
+	if (file)
+		h = hstate_file(file);
+	else
+		h = log ? size_to_hstate(1UL << log) : &default_hstate;
 
 	if (!h)
 		return -EINVAL;	/* Linux's hstate_sizelog(): no pool of that size */
@@ -934,6 +943,43 @@ static vm_fault_t hugetlb_wp(struct mm_struct *mm, struct vm_area_struct *vma, p
 			     unsigned long haddr, pmd_t orig, unsigned int flags);
 
 /*
+ * A new zeroed folio for huge page @idx of @inode's cache, added to it,
+ * locked, referenced: the inode's reservation of @idx if it has one, else
+ * an unreserved free page. Caller holds the fault mutex of (mapping, idx).
+ * Return: the folio, or an ERR_PTR: -ENOSPC when the pool has no page,
+ * -EEXIST when one appeared meanwhile, -ENOMEM.
+ */
+static struct folio *hugetlb_new_cache_folio(struct inode *inode, pgoff_t idx)
+{
+	struct address_space *mapping = inode->i_mapping;
+	struct hstate *h = hstate_inode(inode);
+	bool use_reserve = hugetlbfs_resv_consume(inode, idx);
+	struct folio *folio = alloc_hugetlb_folio(h, use_reserve);
+	int err;
+
+	if (!folio) {
+		if (use_reserve)
+			hugetlbfs_resv_restore(inode, idx);
+		return ERR_PTR(-ENOSPC);
+	}
+	hugetlb_clear_folio(h, folio);
+	__folio_mark_uptodate(folio);
+	__folio_set_locked(folio);
+	/* in the cache it is the file's: no reservation to restore on a later free */
+	hpg_clear(folio, HPG_restore_reserve);
+	err = filemap_add_folio(mapping, folio, idx << huge_page_order(h), GFP_KERNEL);
+	if (err) {
+		/* the fault mutex serialises faults on @idx: only a racing read(2) could */
+		__folio_clear_locked(folio);
+		if (use_reserve)
+			hugetlbfs_resv_restore(inode, idx);
+		folio_put(folio);
+		return ERR_PTR(err);
+	}
+	return folio;
+}
+
+/*
  * The folio of a hugetlbfs file at @idx, locked and referenced: found in the
  * cache, or (shared mappings only) a new zeroed one added to it. NULL when a
  * private mapping finds a hole (it takes an anonymous page instead).
@@ -945,8 +991,6 @@ static struct folio *hugetlb_file_folio(struct vm_area_struct *vma, pgoff_t idx,
 	struct hstate *h = hstate_vma(vma);
 	pgoff_t index = idx << huge_page_order(h);
 	struct folio *folio;
-	bool use_reserve;
-	int err;
 
 	*ret = 0;
 	if ((loff_t)index << PAGE_SHIFT >= i_size_read(inode)) {
@@ -958,30 +1002,38 @@ static struct folio *hugetlb_file_folio(struct vm_area_struct *vma, pgoff_t idx,
 		return folio;
 	if (!(vma->vm_flags & VM_SHARED))
 		return NULL;
-	use_reserve = hugetlbfs_resv_consume(inode, idx);
-	folio = alloc_hugetlb_folio(h, use_reserve);
-	if (!folio) {
-		if (use_reserve)
-			hugetlbfs_resv_restore(inode, idx);
-		*ret = VM_FAULT_SIGBUS;
-		return NULL;
-	}
-	hugetlb_clear_folio(h, folio);
-	__folio_mark_uptodate(folio);
-	__folio_set_locked(folio);
-	/* in the cache it is the file's: no reservation to restore on a later free */
-	hpg_clear(folio, HPG_restore_reserve);
-	err = filemap_add_folio(mapping, folio, index, GFP_KERNEL);
-	if (err) {
-		/* the fault mutex serialises faults on @idx: only a racing read(2) could */
-		__folio_clear_locked(folio);
-		if (use_reserve)
-			hugetlbfs_resv_restore(inode, idx);
-		folio_put(folio);
-		*ret = err == -ENOMEM ? VM_FAULT_OOM : 0;
+	folio = hugetlb_new_cache_folio(inode, idx);
+	if (IS_ERR(folio)) {
+		*ret = PTR_ERR(folio) == -ENOSPC ? VM_FAULT_SIGBUS :
+		       PTR_ERR(folio) == -ENOMEM ? VM_FAULT_OOM : 0;
 		return NULL;
 	}
 	return folio;
+}
+
+int hugetlb_add_file_page(struct inode *inode, pgoff_t idx)
+{
+	struct address_space *mapping = inode->i_mapping;
+	struct mutex *mutex = hugetlb_fault_mutex(mapping, idx);
+	struct folio *folio;
+	int err = 0;
+
+	mutex_lock(mutex);
+	folio = filemap_get_folio(mapping, idx << huge_page_order(hstate_inode(inode)));
+	if (!IS_ERR(folio)) {
+		folio_put(folio);	/* already there */
+		goto out;
+	}
+	folio = hugetlb_new_cache_folio(inode, idx);
+	if (IS_ERR(folio)) {
+		err = (int)PTR_ERR(folio);
+		goto out;
+	}
+	folio_unlock(folio);
+	folio_put(folio);	/* the cache holds its own references */
+out:
+	mutex_unlock(mutex);
+	return err;
 }
 
 /* Map the cache folio of a hugetlbfs file (shared, or private before its first write). */

@@ -405,18 +405,16 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
 		return -EINVAL;	/* MAP_HUGETLB on a file that is not hugetlbfs */
 	if ((flags & MAP_HUGETLB) || is_file_hugepages(file)) {
 		/* src/mm/hugetlb.c: 2 MiB or 1 GiB pages, whole and aligned */
-		err = hugetlb_mmap_check(file ? 0 : flags, &len, &hs);
+		err = hugetlb_mmap_check(file, flags, &len, &hs);
 		if (err)
 			return err;
 		if ((flags & MAP_FIXED) && !IS_ALIGNED(addr, huge_page_size(hs)))
 			return -EINVAL;
 		addr = ALIGN(addr, huge_page_size(hs));
-		/* hugetlbfs files are 2 MiB only (no MFD_HUGE_1GB yet) */
-		if (!file && (flags & MAP_TYPE) != MAP_PRIVATE && hs != &default_hstate)
-			return -EINVAL;
 		if (!file && (flags & MAP_TYPE) != MAP_PRIVATE) {
-			/* shared anonymous hugetlb: a hugetlbfs file (hugetlb_file_setup) */
-			struct file *hf = hugetlb_file_setup("anon_hugepage", len, 0);
+			/* shared anonymous hugetlb: a hugetlbfs file of that size (hugetlb_file_setup) */
+			struct file *hf = hugetlb_file_setup("anon_hugepage", len, 0,
+							     PAGE_SHIFT + (int)huge_page_order(hs));
 			unsigned long ret;
 
 			if (IS_ERR(hf))

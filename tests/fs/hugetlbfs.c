@@ -203,8 +203,8 @@ static void bad_input(void)
 	ok(IS_ERR(memfd_alloc_file("x", 21U << 26)) &&
 	   PTR_ERR(memfd_alloc_file("x", 21U << 26)) == -EINVAL,
 	   "bad: a huge page size without MFD_HUGETLB is -EINVAL");
-	ok(PTR_ERR(memfd_alloc_file("x", MFD_HUGETLB | (30U << 26))) == -EINVAL,
-	   "bad: MFD_HUGE_1GB is -EINVAL (hugetlbfs has no 1 GiB files yet)");
+	ok(PTR_ERR(memfd_alloc_file("x", MFD_HUGETLB | (24U << 26))) == -ENODEV,
+	   "bad: MFD_HUGE_16MB (no pool of that size) is -ENODEV (hugetlb_file_setup)");
 	f = memfd_alloc_file("huge", MFD_HUGETLB);
 	do_ftruncate(f, 4 * HPAGE_SIZE, 0);
 	is_int((long)fs_mmap(f, HB, HPAGE_SIZE, FS_RW, MAP_SHARED, 1), -EINVAL,

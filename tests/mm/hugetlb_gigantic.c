@@ -219,8 +219,11 @@ static void bad_input(void)
 		ok(pud_leaf_at(t->mm, HB, &w) && w && gc().free == 0, "populate: it is mapped writable");
 		vm_munmap(HB, GIG);
 	}
-	is_int((long)gmap(HB, GIG, MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_1GB), -EINVAL,
-	       "bad: shared 1 GiB hugetlb (a hugetlbfs file of 1 GiB pages) is not built: -EINVAL");
+	is_uint(gmap(HB, GIG, MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_1GB), HB,
+		"shared: MAP_SHARED|MAP_HUGE_1GB maps (a hugetlbfs file of 1 GiB pages: "
+		"tests/fs/hugetlbfs_gigantic.c)");
+	is_uint(gc().resv, 1, "shared: and reserves the page");
+	vm_munmap(HB, GIG);
 	gteardown("bad_input", &t, 1);
 }
 
