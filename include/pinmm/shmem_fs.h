@@ -24,6 +24,11 @@
 #define MFD_NOEXEC_SEAL		0x0008U
 #define MFD_EXEC		0x0010U
 #endif
+/* with MFD_HUGETLB: log2 of the page size in bits 26..31 (linux/memfd.h) */
+#ifndef MFD_HUGE_1GB
+#define MFD_HUGE_2MB		(21U << 26)
+#define MFD_HUGE_1GB		(30U << 26)
+#endif
 
 /* seals (fcntl F_ADD_SEALS / F_GET_SEALS) */
 #ifndef F_SEAL_SEAL

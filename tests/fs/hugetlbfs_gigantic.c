@@ -147,6 +147,7 @@ static struct file *gmemfd(void)
 	return f;
 }
 
+/* The end of one part: its process exits, its pages and reservations are back, the pool empties. */
 static void gteardown(const char *name, struct task_struct *t)
 {
 	if (t) {
@@ -157,7 +158,6 @@ static void gteardown(const char *name, struct task_struct *t)
 	ok(gc().free == gc().nr && gc().resv == 0,
 	   "%s: teardown: every gigantic page free, none reserved", name);
 	is_int(gset(0), 0, "%s: teardown: the 1 GiB pool empties", name);
-	test_shutdown_ok(name);
 }
 
 /* hugetlb_file_setup by page size, hugetlbfs_setattr, hugetlbfs_file_mmap, reservations. */
@@ -168,7 +168,6 @@ static void memfd_shared(void)
 	struct file *f;
 	unsigned long pfn;
 
-	test_boot(3072, 0, 0);
 	t = test_process("gmemfd");
 	is_int(PTR_ERR(memfd_alloc_file("x", MFD_HUGETLB | (24U << 26))), -ENODEV,
 	       "memfd: MFD_HUGE_16MB (no such pool) is -ENODEV (hugetlb_file_setup)");
@@ -227,7 +226,6 @@ static void shared_anon_fork(void)
 	struct task_struct *t, *child = NULL;
 	unsigned long pfn;
 
-	test_boot(3072, 0, 0);
 	t = test_process("gshanon");
 	is_int((long)vm_mmap(NULL, HB, GIG, FS_RW,
 			     MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_1GB | MAP_FIXED, 0),
@@ -266,7 +264,6 @@ static void truncate_punch_fallocate(void)
 	struct folio *folio;
 	unsigned long pfn;
 
-	test_boot(3072, 0, 0);
 	gset(1);
 	t = test_process("gpunch");
 	f = gmemfd();
@@ -380,7 +377,6 @@ static void gup_longterm_rows(void)
 {
 	struct task_struct *t;
 
-	test_boot(3072, 0, 0);
 	gset(2);
 	t = test_process("ggl");
 	for (int shared = 1; shared >= 0; shared--) {
@@ -432,8 +428,6 @@ static void longterm_migrates_cache_folio(bool fast)
 	struct file *f;
 	long acq0, rel0;
 
-	/* 4 GiB, the last two CMA: pages 1 and 2 of the pool in CMA, page 3 outside */
-	test_boot(4096, 0, 2048);
 	is_int(gset(1), 1, "%s: one gigantic page (from CMA)", name);
 	t = test_process("glt");
 	f = gmemfd();
@@ -494,7 +488,6 @@ static void cow_private_rows(void)
 	struct file *f;
 	unsigned long cache_pfn;
 
-	test_boot(3072, 0, 0);
 	gset(2);
 	t = test_process("gcow");
 	for (int row = 0; row < 3; row++) {
@@ -546,12 +539,18 @@ static void cow_private_rows(void)
 int main(void)
 {
 	plan_no_plan();
+	/* 3 GiB: two gigantic pages by alloc_contig_range(); the parts share the machine */
+	test_boot(3072, 0, 0);
 	memfd_shared();
 	shared_anon_fork();
 	truncate_punch_fallocate();
 	gup_longterm_rows();
+	cow_private_rows();
+	test_shutdown_ok("3 GiB machine");
+	/* 4 GiB, the last two CMA: pages 1 and 2 of the pool in CMA, page 3 outside */
+	test_boot(4096, 0, 2048);
 	longterm_migrates_cache_folio(false);
 	longterm_migrates_cache_folio(true);
-	cow_private_rows();
+	test_shutdown_ok("4 GiB machine with CMA");
 	return done_testing();
 }

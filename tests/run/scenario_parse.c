@@ -66,6 +66,13 @@ static const struct {
 	const char *text, *where, *word;
 } bad[] = {
 	{ "map a anon 4K\nfrobnicate a\n", "t.scn:2:1: ", "unknown step" },
+	{ "map a anon 4K pagesize=1G\n", "t.scn:1:", "pagesize= is for hugetlb" },
+	{ "map a hugetlb 2M pagesize=4M\n", "t.scn:1:", "bad pagesize '4M'" },
+	{ "map a hugetlb 3G pagesize=1G\n", "t.scn:1:", "a 1 GiB hugetlb mapping is 1G or 2G" },
+	{ "map a hugetlb 128M\n", "t.scn:1:", "does not fit the machine" },
+	{ "file f memfd-hugetlb size=2M pagesize=1G\n", "t.scn:1:", "a pagesize=1G file is 1G or 2G" },
+	{ "file f memfd pagesize=1G\n", "t.scn:1:", "pagesize= is for hugetlb" },
+	{ "machine gigantic=9\n", "t.scn:1:", "bad gigantic '9'" },
 	{ "map a anon 4K\nwrite a\n", "t.scn:2:", "missing argument" },
 	{ "map a anon 4K\nwrite b 0x11\n", "t.scn:2:7: ", "undefined mapping 'b'" },
 	{ "map a anon 4K\nwrite a 0x11 at=8K\n", "t.scn:2:", "outside mapping" },

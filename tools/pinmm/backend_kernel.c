@@ -251,14 +251,28 @@ static int write_all(int fd, int byte, unsigned long len)
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
+/* linux/memfd.h's and linux/mman.h's 1 GiB size bits (log2 of the size << 26) */
+#define K_MFD_HUGE_1GB	(30U << 26)
+#define K_MAP_HUGE_1GB	(30 << 26)
+
 /* Why hugetlb mappings are skipped in this run ("" when the pool was set up). */
 static char k_hugetlb_unavailable[128];
+/* The same for 1 GiB pages (hugepages-1048576kB). */
+static char k_gigantic_unavailable[160];
 
-/* Does mapping @m need hugetlb pages (MAP_HUGETLB, or a hugetlb memfd)? */
-static bool k_map_hugetlb(const struct scenario *s, int m)
+/* Why mapping @m cannot run here (its pool was not set up), or NULL. */
+static const char *k_map_hugetlb_why(const struct scenario *s, int m)
 {
-	return s->maps[m].kind == MK_HUGETLB ||
-	       (s->maps[m].file >= 0 && s->files[s->maps[m].file].kind == FK_MEMFD_HUGETLB);
+	const char *why = s->maps[m].gigantic ? k_gigantic_unavailable : k_hugetlb_unavailable;
+
+	return scn_map_hugetlb(s, m) && why[0] ? why : NULL;
+}
+
+static const char *k_file_hugetlb_why(const struct scn_file *f)
+{
+	const char *why = f->gigantic ? k_gigantic_unavailable : k_hugetlb_unavailable;
+
+	return f->kind == FK_MEMFD_HUGETLB && why[0] ? why : NULL;
 }
 
 static int make_file(struct kstate *k, int fi)
@@ -268,10 +282,10 @@ static int make_file(struct kstate *k, int fi)
 	int fd;
 
 	if (f->kind == FK_MEMFD_HUGETLB) {
-		/* k_run() raised vm.nr_hugepages; hugetlbfs has no write(2) */
-		if (k_hugetlb_unavailable[0])
+		/* k_run() raised the pool; hugetlbfs has no write(2) */
+		if (k_file_hugetlb_why(f))
 			return -ENOMEM;
-		fd = memfd_create(f->name, MFD_HUGETLB);
+		fd = memfd_create(f->name, MFD_HUGETLB | (f->gigantic ? K_MFD_HUGE_1GB : 0));
 		if (fd < 0)
 			return -errno;
 		if (ftruncate(fd, (off_t)f->size)) {
@@ -352,6 +366,45 @@ static long k_hugetlb_setup(const struct scenario *s)
 	return old;
 }
 
+#define K_NR_GIGANTIC	"/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages"
+
+/*
+ * The same for 1 GiB pages: raise hugepages-1048576kB/nr_hugepages by what
+ * the scenario needs (the kernel takes them at runtime from
+ * alloc_contig_pages(), or hugetlb_cma); return the value to restore, -1
+ * when nothing changed (k_gigantic_unavailable says why: no such pool, not
+ * root, or no free 1 GiB range — then the pages it did get go back at once).
+ */
+static long k_gigantic_setup(const struct scenario *s)
+{
+	unsigned long need = scn_gigantic_pages(s);
+	long old, got;
+
+	k_gigantic_unavailable[0] = 0;
+	if (!need)
+		return -1;
+	old = k_sysctl_read(K_NR_GIGANTIC);
+	if (old < 0) {
+		snprintf(k_gigantic_unavailable, sizeof(k_gigantic_unavailable),
+			 "no 1 GiB hugetlb pool on this kernel (%s)", K_NR_GIGANTIC);
+		return -1;
+	}
+	if (!k_sysctl_write(K_NR_GIGANTIC, old + (long)need)) {
+		snprintf(k_gigantic_unavailable, sizeof(k_gigantic_unavailable),
+			 "cannot write %s (%s)", K_NR_GIGANTIC, strerror(errno));
+		return -1;
+	}
+	got = k_sysctl_read(K_NR_GIGANTIC);
+	if (got < old + (long)need) {
+		k_sysctl_write(K_NR_GIGANTIC, old);
+		snprintf(k_gigantic_unavailable, sizeof(k_gigantic_unavailable),
+			 "the kernel found %ld of the %lu free 1 GiB ranges the scenario needs "
+			 "(hugepages-1048576kB)", got - old, need);
+		return -1;
+	}
+	return old;
+}
+
 static int do_map(struct kstate *k, const struct scn_step *st)
 {
 	const struct scn_map *m = &k->s->maps[st->a];
@@ -383,9 +436,10 @@ static int do_map(struct kstate *k, const struct scn_step *st)
 		p = mmap(NULL, len, prot, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		break;
 	case MK_HUGETLB:
-		/* k_run() raised vm.nr_hugepages for the run; the kernel aligns it */
+		/* k_run() raised the pool for the run; the kernel aligns it */
 		p = mmap(NULL, (len + KPMD - 1) & ~(KPMD - 1), prot,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB |
+			 (m->gigantic ? K_MAP_HUGE_1GB : 0), -1, 0);
 		break;
 	case MK_PRIVATE_FILE:
 	case MK_SHARED_FILE:
@@ -811,8 +865,8 @@ static void exec(struct kstate *k, int idx)
 		addr = k->addr[m] + st->at;
 		len = scn_len(s, st, m);
 	}
-	if (m >= 0 && k_map_hugetlb(s, m) && k_hugetlb_unavailable[0]) {
-		scn_skip(&res, "%s", k_hugetlb_unavailable);
+	if (m >= 0 && k_map_hugetlb_why(s, m)) {
+		scn_skip(&res, "%s", k_map_hugetlb_why(s, m));
 		goto out;
 	}
 	if ((st->op == SK_DEVICE_WRITE || st->op == SK_EXPECT_DEVICE || st->op == SK_UNPIN) &&
@@ -832,14 +886,14 @@ static void exec(struct kstate *k, int idx)
 		k->counters_skipped_at = 0;
 	switch (st->op) {
 	case SK_FILE:
-		if (s->files[st->a].kind == FK_MEMFD_HUGETLB && k_hugetlb_unavailable[0])
-			scn_skip(&res, "%s", k_hugetlb_unavailable);
+		if (k_file_hugetlb_why(&s->files[st->a]))
+			scn_skip(&res, "%s", k_file_hugetlb_why(&s->files[st->a]));
 		else
 			scn_check_ret(st, make_file(k, st->a), &res);
 		break;
 	case SK_MAP:
-		if (k_map_hugetlb(s, st->a) && k_hugetlb_unavailable[0])
-			scn_skip(&res, "%s", k_hugetlb_unavailable);
+		if (k_map_hugetlb_why(s, st->a))
+			scn_skip(&res, "%s", k_map_hugetlb_why(s, st->a));
 		else
 			scn_check_ret(st, do_map(k, st), &res);
 		break;
@@ -1204,7 +1258,7 @@ static int k_run(const struct scenario *s, struct scn_result *res, char *err, si
 {
 	struct krecord rec;
 	int p[2], status;
-	long old_nr;
+	long old_nr, old_gig;
 	pid_t pid;
 
 	if (pipe(p)) {
@@ -1212,12 +1266,15 @@ static int k_run(const struct scenario *s, struct scn_result *res, char *err, si
 		return -errno;
 	}
 	old_nr = k_hugetlb_setup(s);
+	old_gig = k_gigantic_setup(s);
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		if (old_nr >= 0)
 			k_sysctl_write(K_NR_HUGEPAGES, old_nr);
+		if (old_gig >= 0)
+			k_sysctl_write(K_NR_GIGANTIC, old_gig);
 		return -EAGAIN;
 	}
 	if (!pid) {
@@ -1233,6 +1290,9 @@ static int k_run(const struct scenario *s, struct scn_result *res, char *err, si
 	/* the worker's hugetlb pages are free again: give the pool back */
 	if (old_nr >= 0 && !k_sysctl_write(K_NR_HUGEPAGES, old_nr))
 		fprintf(stderr, "pinmm run: could not restore %s to %ld\n", K_NR_HUGEPAGES, old_nr);
+	if (old_gig >= 0 && (!k_sysctl_write(K_NR_GIGANTIC, old_gig) ||
+			     k_sysctl_read(K_NR_GIGANTIC) != old_gig))
+		fprintf(stderr, "pinmm run: could not restore %s to %ld\n", K_NR_GIGANTIC, old_gig);
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		snprintf(err, errlen, "%s: the kernel worker died (status %#x)", s->path, status);
 		return -ECHILD;

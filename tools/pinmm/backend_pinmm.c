@@ -13,6 +13,7 @@
 #include <pinmm/ksm.h>
 #include <pinmm/drivers.h>
 #include <pinmm/fs.h>
+#include <pinmm/hugetlb.h>
 #include <pinmm/machine.h>
 #include <pinmm/memory.h>
 #include <pinmm/mm.h>
@@ -91,7 +92,8 @@ static int make_file(struct pm_run *r, int fi)
 	if (sf->kind == FK_DISK)
 		f = filp_open(sf->name, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	else
-		f = memfd_alloc_file(sf->name, sf->kind == FK_MEMFD_HUGETLB ? MFD_HUGETLB : 0);
+		f = memfd_alloc_file(sf->name, sf->kind != FK_MEMFD_HUGETLB ? 0 :
+				     MFD_HUGETLB | (sf->gigantic ? MFD_HUGE_1GB : 0));
 	if (IS_ERR(f))
 		return (int)PTR_ERR(f);
 	if (sf->kind == FK_MEMFD_HUGETLB) {
@@ -138,11 +140,14 @@ static int do_map(struct pm_run *r, const struct scn_step *st, struct scn_result
 	switch (m->kind) {
 	case MK_ANON: flags = MAP_PRIVATE | MAP_ANONYMOUS; break;
 	case MK_SHARED_ANON: flags = MAP_SHARED | MAP_ANONYMOUS; break;
-	case MK_HUGETLB: flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB; break;
+	case MK_HUGETLB:
+		flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | (m->gigantic ? MAP_HUGE_1GB : 0);
+		break;
 	case MK_PRIVATE_FILE: flags = MAP_PRIVATE; file = r->file[m->file]; break;
 	default: flags = MAP_SHARED; file = r->file[m->file]; break;
 	}
-	addr = vm_mmap(file, 0, m->size, prot, flags, file ? m->offset : 0);
+	/* pinmm's vm_mmap() takes a page offset (do_mmap's pgoff), not bytes */
+	addr = vm_mmap(file, 0, m->size, prot, flags, file ? m->offset >> PAGE_SHIFT : 0);
 	if (IS_ERR_VALUE(addr)) {
 		scn_check_ret(st, (int)(long)addr, res);
 		return 0;
@@ -717,9 +722,11 @@ static void run_steps(struct pm_run *r, int first, int nr)
 
 static int pm_run(const struct scenario *s, struct scn_result *res, char *err, size_t errlen)
 {
+	unsigned long gig = scn_gigantic_pages(s);
 	struct pinmm_config cfg;
 	struct pm_run *r = calloc(1, sizeof(*r));
 	double t0;
+	long got;
 	int e;
 
 	if (!r) {
@@ -728,6 +735,16 @@ static int pm_run(const struct scenario *s, struct scn_result *res, char *err, s
 	}
 	pinmm_config_default(&cfg);
 	cfg.mem_bytes = s->mem;
+	if (gig) {
+		/*
+		 * 1 GiB pages come from 1 GiB aligned ranges of ZONE_NORMAL that
+		 * alloc_contig_range() can empty: the scenario's memory in the
+		 * first GiB, one more GiB per page (and one more when ZONE_MOVABLE
+		 * or CMA sit at the end of memory).
+		 */
+		cfg.mem_bytes = ALIGN(s->mem, 1UL << 30) + (gig + ((s->movable || s->cma) ? 1 : 0)) *
+								 (1UL << 30);
+	}
 	cfg.movable_bytes = s->movable;
 	cfg.cma_bytes = s->cma;
 	cfg.pmem_bytes = 0;
@@ -741,6 +758,12 @@ static int pm_run(const struct scenario *s, struct scn_result *res, char *err, s
 		return e;
 	}
 	scn_pinmm_boots++;
+	if (gig && (got = pinmm_hugepages_set_nr(1UL << 30, gig)) != (long)gig) {
+		snprintf(err, errlen, "%s: the 1 GiB pool reached %ld of %lu pages", s->path, got, gig);
+		pinmm_shutdown();
+		free(r);
+		return -ENOMEM;
+	}
 	if (s->swap && (e = pinmm_swapon(NULL, s->swap)) < 0) {
 		snprintf(err, errlen, "%s: swapon: %s", s->path, strerror(-e));
 		pinmm_shutdown();

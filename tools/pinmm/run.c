@@ -180,12 +180,14 @@ struct prerun_head {
  * One child per scenario: it boots its own machine, runs the scenario and
  * writes its verdicts to a memfd. Most of a scenario's time is the machine's
  * shutdown waiting for threads and RCU, so @jobs of them overlap well even
- * on two CPUs. A child that dies fails its scenario, not the run.
+ * on two CPUs. A child that dies fails its scenario, not the run. A machine
+ * with 1 GiB pages is GiBs of frames (tens of MB of struct pages): at most
+ * one of those runs at a time.
  */
 static int prerun_pinmm(struct scenario *scn, int nscn, int jobs, struct prerun *pr)
 {
 	struct { pid_t pid; int fd, idx; } slot[MAX_JOBS];
-	int next = 0, running = 0;
+	int next = 0, running = 0, running_gig = 0;
 
 	memset(slot, 0, sizeof(slot));
 	for (int i = 0; i < nscn; i++) {
@@ -204,8 +206,11 @@ static int prerun_pinmm(struct scenario *scn, int nscn, int jobs, struct prerun 
 		pid_t pid;
 
 		while (running < jobs && next < nscn) {
-			int fd, i = next++;
+			int fd, i = next;
 
+			if (scn_gigantic_pages(&scn[i]) && running_gig)
+				break;	/* waits for the other big machine */
+			next++;
 			if (scn[i].skip[0]) {
 				pr[i].e = 0;
 				pr[i].why[0] = '\0';
@@ -220,6 +225,9 @@ static int prerun_pinmm(struct scenario *scn, int nscn, int jobs, struct prerun 
 				return -errno;
 			}
 			if (!pid) {
+				/* count this child's machine only, not what the parent summed so far */
+				scn_pinmm_boot_ns = scn_pinmm_shutdown_ns = 0;
+				scn_pinmm_boots = 0;
 				memset(&h, 0, sizeof(h));
 				h.e = scn_backend_pinmm.run(&scn[i], pr[i].res, h.why, sizeof(h.why));
 				h.boot_ns = scn_pinmm_boot_ns;
@@ -238,6 +246,7 @@ static int prerun_pinmm(struct scenario *scn, int nscn, int jobs, struct prerun 
 			slot[j].fd = fd;
 			slot[j].idx = i;
 			running++;
+			running_gig += !!scn_gigantic_pages(&scn[i]);
 		}
 		if (!running)
 			break;
@@ -249,6 +258,7 @@ static int prerun_pinmm(struct scenario *scn, int nscn, int jobs, struct prerun 
 		if (j == MAX_JOBS)
 			continue;
 		running--;
+		running_gig -= !!scn_gigantic_pages(&scn[slot[j].idx]);
 		if (WIFEXITED(status) && !WEXITSTATUS(status) &&
 		    pread(slot[j].fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h)) {
 			size_t n = (size_t)scn[slot[j].idx].nr_steps * sizeof(*pr[0].res);

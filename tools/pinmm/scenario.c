@@ -19,6 +19,8 @@
 #define SCN_MAX_WORDS	16
 #define SCN_MAX_STEPS	4096
 #define SCN_MAX_MAP	(64UL << 20)	/* one mapping: fits every machine we boot */
+#define SCN_GIG		(1UL << 30)
+#define SCN_MAX_GIG	(2 * SCN_GIG)	/* 1 GiB hugetlb: the pool grows the machine by these */
 
 static const char *const op_names[SK__NR] = {
 	[SK_FILE] = "file", [SK_MAP] = "map", [SK_POPULATE] = "populate",
@@ -365,12 +367,33 @@ static int parse_expect_ret(struct parser *p, struct scn_step *st)
 
 /* ---- the verbs ------------------------------------------------------------ */
 
+/* pagesize=2M|1G of a hugetlb mapping or file: *@gig true for 1 GiB pages. */
+static int parse_pagesize(struct parser *p, bool hugetlb, bool *gig)
+{
+	unsigned long ps;
+	const char *v;
+	int col;
+
+	*gig = false;
+	if (!(v = opt(p, "pagesize", &col)))
+		return 0;
+	if (!hugetlb)
+		return perr(p, col, "pagesize= is for hugetlb mappings and memfd-hugetlb files");
+	if (parse_size_at(p, v, col, &ps, "pagesize"))
+		return -1;
+	if (ps != (2UL << 20) && ps != SCN_GIG)
+		return perr(p, col, "bad pagesize '%s' (2M or 1G: the hstates x86-64 has)", v);
+	*gig = ps == SCN_GIG;
+	return 0;
+}
+
 static int add_file(struct parser *p, struct scn_step *st)
 {
 	struct scenario *s = p->s;
 	struct scn_file *f;
 	const char *v;
 	long byte;
+	bool gig;
 	int col;
 
 	if (need(p, 1, "file name") || need(p, 2, "file kind (disk, memfd or memfd-hugetlb)"))
@@ -395,11 +418,16 @@ static int add_file(struct parser *p, struct scn_step *st)
 	else
 		return perr(p, p->w[2].col, "bad file kind '%s' (disk, memfd or memfd-hugetlb)",
 			    p->w[2].s);
-	f->size = SCN_PAGE;
+	if (parse_pagesize(p, f->kind == FK_MEMFD_HUGETLB, &gig))
+		return -1;
+	f->gigantic = gig;
+	f->size = gig ? SCN_GIG : SCN_PAGE;
 	if ((v = opt(p, "size", &col))) {
 		if (parse_size_at(p, v, col, &f->size, "size"))
 			return -1;
-		if (!f->size || f->size % SCN_PAGE || f->size > SCN_MAX_MAP)
+		if (gig && (!f->size || f->size % SCN_GIG || f->size > SCN_MAX_GIG))
+			return perr(p, col, "a pagesize=1G file is 1G or 2G, not %s", v);
+		if (!gig && (!f->size || f->size % SCN_PAGE || f->size > SCN_MAX_MAP))
 			return perr(p, col, "file size %s must be a multiple of 4K up to 64M", v);
 	}
 	f->fill = 0;
@@ -432,6 +460,7 @@ static int add_map(struct parser *p, struct scn_step *st)
 	const char *v;
 	size_t k;
 	long prot;
+	bool gig;
 	int col;
 
 	if (need(p, 1, "mapping name") ||
@@ -461,6 +490,21 @@ static int add_map(struct parser *p, struct scn_step *st)
 		return -1;
 	if (!m->size || m->size % SCN_PAGE)
 		return perr(p, p->w[3].col, "size %s is not a whole number of 4K pages", p->w[3].s);
+	if (parse_pagesize(p, m->kind == MK_HUGETLB, &gig))
+		return -1;
+	/* a mapping of a 1 GiB memfd: 1 GiB pages too (the file's size rules) */
+	if ((v = opt(p, "file", &col)))
+		for (int i = 0; i < s->nr_files; i++)
+			if (!strcmp(s->files[i].name, v))
+				gig = s->files[i].gigantic;
+	m->gigantic = gig;
+	if (gig) {
+		/* the pool's pages: the backends grow the machine (and the live pool) for them */
+		if (m->size % SCN_GIG || m->size > SCN_MAX_GIG)
+			return perr(p, p->w[3].col, "a 1 GiB hugetlb mapping is 1G or 2G, not %s",
+				    p->w[3].s);
+		goto sized;
+	}
 	if (m->size > SCN_MAX_MAP)
 		return perr(p, p->w[3].col, "size %s does not fit the machine (a mapping is at most 64M)",
 			    p->w[3].s);
@@ -469,6 +513,7 @@ static int add_map(struct parser *p, struct scn_step *st)
 		return perr(p, p->w[3].col,
 			    "mappings of %lu bytes do not fit the machine (mem=%luM holds %luM of them)",
 			    p->map_total, s->mem >> 20, s->mem >> 22);
+sized:
 	m->prot = SCN_PROT_READ | SCN_PROT_WRITE;
 	if ((v = opt(p, "prot", &col))) {
 		if (parse_prot(p, v, col, &prot))
@@ -525,6 +570,14 @@ static int parse_machine(struct parser *p)
 		return -1;
 	if ((v = opt(p, "swap", &col)) && parse_size_at(p, v, col, &s->swap, "swap"))
 		return -1;
+	if ((v = opt(p, "gigantic", &col))) {
+		char *end;
+
+		errno = 0;
+		s->gigantic = strtol(v, &end, 0);
+		if (errno || end == v || *end || s->gigantic < 0 || s->gigantic > 4)
+			return perr(p, col, "bad gigantic '%s' (1 GiB pages in the pool: 0 to 4)", v);
+	}
 	if (s->swap % 4096 || s->swap > (1UL << 30))
 		return perr(p, p->w[0].col, "swap: whole pages, at most 1G");
 	if (s->mem < (16UL << 20) || s->mem > (1UL << 30) || s->mem % (2UL << 20) ||
@@ -1025,6 +1078,7 @@ int scn_parse(const char *path, const char *buf, size_t len, struct scenario *ou
 	base = strrchr(path, '/');
 	snprintf(out->title, sizeof(out->title), "%s", base ? base + 1 : path);
 	out->mem = 64UL << 20;
+	out->gigantic = -1;	/* the 1 GiB pool: as scn_gigantic_pages() counts */
 	if (errlen)
 		err[0] = '\0';
 	while (pos < len) {

@@ -93,6 +93,7 @@ struct scn_map {
 	int file;		/* index into files, or -1 */
 	int prot;
 	int thp;		/* 1 MADV_HUGEPAGE, -1 MADV_NOHUGEPAGE, 0 as is */
+	bool gigantic;		/* hugetlb of 1 GiB pages (pagesize=1G, or its file's) */
 };
 
 struct scn_file {
@@ -100,6 +101,7 @@ struct scn_file {
 	enum scn_file_kind kind;
 	unsigned long size;
 	int fill;
+	bool gigantic;		/* memfd-hugetlb pagesize=1G: MFD_HUGETLB|MFD_HUGE_1GB */
 };
 
 struct scenario {
@@ -108,6 +110,7 @@ struct scenario {
 	char skip[160];		/* skipped on every backend, with this reason */
 	unsigned long mem, movable, cma;	/* the pinmm machine */
 	unsigned long swap;		/* its swap area (memory), 0 for none */
+	long gigantic;			/* machine gigantic=N: the 1 GiB pool; -1: counted */
 	struct scn_step *steps;
 	int nr_steps, cap_steps;
 	int main_nr;		/* steps[0 .. main_nr) is the main block */
@@ -173,6 +176,13 @@ struct scn_backend {
 extern const struct scn_backend scn_backend_pinmm;
 extern const struct scn_backend scn_backend_kernel;
 
+/* Is mapping @i hugetlb (MAP_HUGETLB, or of a hugetlb memfd)? */
+static inline bool scn_map_hugetlb(const struct scenario *s, int i)
+{
+	return s->maps[i].kind == MK_HUGETLB ||
+	       (s->maps[i].file >= 0 && s->files[s->maps[i].file].kind == FK_MEMFD_HUGETLB);
+}
+
 /*
  * Huge pages a scenario's hugetlb mappings may need: each mapping's 2 MiB
  * pages, once for the process and once more per child (COW copies, pinned
@@ -183,13 +193,36 @@ static inline unsigned long scn_hugetlb_pages(const struct scenario *s)
 	unsigned long n = 0;
 
 	for (int i = 0; i < s->nr_maps; i++)
-		if (s->maps[i].kind == MK_HUGETLB ||
-		    (s->maps[i].file >= 0 && s->files[s->maps[i].file].kind == FK_MEMFD_HUGETLB))
+		if (scn_map_hugetlb(s, i) && !s->maps[i].gigantic)
 			n += (s->maps[i].size + (2UL << 20) - 1) >> 21;
 	for (int i = 0; i < s->nr_files; i++)
-		if (s->files[i].kind == FK_MEMFD_HUGETLB)
+		if (s->files[i].kind == FK_MEMFD_HUGETLB && !s->files[i].gigantic)
 			n += (s->files[i].size + (2UL << 20) - 1) >> 21;
 	return n ? n * (2 + (unsigned long)s->nr_children) + 1 : 0;
+}
+
+/*
+ * 1 GiB pages the same, more frugally (each is a GiB of the live machine):
+ * each mapping's and file's pages once, and once more per child — enough for
+ * cow.c's rows (a COW copy, an unshare, a pinned page copied at fork) and
+ * gup_longterm's (the file's page and a private copy of it).
+ */
+static inline unsigned long scn_gigantic_pages(const struct scenario *s)
+{
+	unsigned long n = 0;
+
+	if (s->gigantic >= 0)
+		return (unsigned long)s->gigantic;	/* machine gigantic=N says */
+	for (int i = 0; i < s->nr_maps; i++)
+		if (scn_map_hugetlb(s, i) && s->maps[i].gigantic && s->maps[i].file < 0)
+			n += s->maps[i].size >> 30;
+	for (int i = 0; i < s->nr_files; i++)
+		if (s->files[i].kind == FK_MEMFD_HUGETLB && s->files[i].gigantic)
+			n += s->files[i].size >> 30;
+	for (int i = 0; i < s->nr_maps; i++)
+		if (s->maps[i].gigantic && s->maps[i].kind == MK_PRIVATE_FILE)
+			n += s->maps[i].size >> 30;	/* its COW copy */
+	return n * (1 + (unsigned long)s->nr_children);
 }
 
 /* Backend helpers (run.c): set a result. */
