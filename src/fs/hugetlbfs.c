@@ -236,10 +236,14 @@ static int hugetlbfs_setsize(struct inode *inode, loff_t newsize)
 	if (newsize & ~(loff_t)huge_page_mask(h))
 		return -EINVAL;
 	filemap_invalidate_lock(inode->i_mapping);
-	truncate_setsize(inode, newsize);
-	if (newsize < oldsize)
+	if (newsize < oldsize) {
+		truncate_setsize(inode, newsize);
 		hugetlbfs_unreserve_range(inode, (pgoff_t)newsize >> (PAGE_SHIFT + huge_page_order(h)),
 					  ~0UL);
+	} else {
+		/* no bytes past an old EOF to clear: a grow only moves i_size (Linux) */
+		i_size_write(inode, newsize);
+	}
 	filemap_invalidate_unlock(inode->i_mapping);
 	return 0;
 }
@@ -272,7 +276,8 @@ static void hugetlbfs_punch_hole(struct inode *inode, loff_t offset, loff_t len)
  * [offset, offset + len), taking the inode's reservation where mmap made
  * one, else an unreserved free page: -ENOSPC when the pool has none
  * (Linux: hugetlbfs_fallocate()). Without FALLOC_FL_KEEP_SIZE the file
- * grows to cover the range.
+ * grows to offset + len, which need not be whole huge pages (the live
+ * kernel reports st_size 1 after fallocate(fd, 0, 0, 1)).
  */
 static long hugetlbfs_fallocate(struct file *file, int mode, loff_t offset, loff_t len)
 {
@@ -292,8 +297,9 @@ static long hugetlbfs_fallocate(struct file *file, int mode, loff_t offset, loff
 		if (err)
 			goto out;
 	}
+	/* offset + len exactly, as Linux: the only way to a size off the page size */
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > i_size_read(inode))
-		i_size_write(inode, ALIGN(end, (loff_t)huge_page_size(h)));
+		i_size_write(inode, end);
 out:
 	inode_unlock(inode);
 	return err;

@@ -23,6 +23,7 @@
 
 #include "mem/internal.h"
 
+#include <pinmm/drivers.h>
 #include <pinmm/hugetlb.h>
 
 #define HB	GT_BASE			/* 28 GiB: 1 GiB aligned */
@@ -486,6 +487,121 @@ static void longterm(bool fast)
 	gteardown(name, &t, 1);
 }
 
+/*
+ * cow.c's anonymous rows for hugetlb 1048576 kB not covered above (the
+ * vmsplice rows 3-6 are XFAIL for hugetlb in cow.c itself): 2 (mprotect
+ * R/O then R/W before the parent's write), 7 (an io_uring buffer survives
+ * mprotect R/O-R/W: the write reuses the pinned page), 10 (R/O long-term
+ * GUP-fast pin of a shared page unshares), 11/12 (R/O pin of a previously
+ * shared page: the child exited, the page is mapped once but not exclusive),
+ * 13/14 (R/O pin of an exclusive page mapped R/O). Must hold: no party sees
+ * data it must not see, the pin sees every later write (Linux: hugetlb_wp's
+ * reuse at mapcount 1 and FAULT_FLAG_UNSHARE, gup_must_unshare).
+ */
+static void cow_rows(void)
+{
+	struct task_struct *t, *child = NULL;
+	struct iou_buffer *buf;
+	struct folio *folio;
+	struct page *page;
+	unsigned long v = 0;
+
+	/* no CMA: the pages may stay pinned where they are, so GUP-fast itself must unshare */
+	test_boot(3072, 0, 0);
+	is_int(gset(2), 2, "cow: two gigantic pages, outside CMA");
+	t = test_process("gcow");
+
+	/* 2: mprotect optimisation */
+	gmap(HB, GIG, HFLAGS);
+	gput(HB, 0x11);
+	pinmm_fork(t, "c2", &child);
+	pinmm_task_attach(t);
+	do_mprotect(HB, GIG, PROT_READ);
+	do_mprotect(HB, GIG, GT_RW);
+	gput(HB, 0xff);
+	pinmm_task_attach(child);
+	is_uint(gget(HB), 0x11, "cow [hugetlb (1048576 kB), 2 basic COW with mprotect optimisation]: "
+		"the child still reads the old bytes");
+	pinmm_task_detach();
+	pinmm_task_exit(child);
+	pinmm_task_attach(t);
+	vm_munmap(HB, GIG);
+
+	/* 7: R/O-mapping an io_uring fixed buffer */
+	gmap(HB, GIG, HFLAGS);
+	gput(HB, 0x21);
+	is_int(iou_register_buffer(HB, 2UL << 20, &buf), 0,
+	       "cow [hugetlb (1048576 kB), 7 io_uring R/O mapping]: register 2 MiB of the page");
+	do_mprotect(HB, GIG, PROT_READ);
+	do_mprotect(HB, GIG, GT_RW);
+	gput(HB, 0x22);
+	iou_buffer_copy_out(buf, 0, &v, sizeof(v));
+	is_uint(v, 0x22, "cow [hugetlb (1048576 kB), 7 io_uring R/O mapping]: the buffer holds what "
+		"the process wrote after mprotect (the pinned page was reused)");
+	iou_unregister_buffer(buf);
+	vm_munmap(HB, GIG);
+
+	/* 10: R/O long-term GUP-fast pin on a R/O-mapped shared page */
+	gmap(HB, GIG, HFLAGS);
+	gput(HB, 0x31);
+	pinmm_fork(t, "c10", &child);
+	pinmm_task_attach(t);
+	is_int(pin_user_pages_fast(HB, 1, FOLL_LONGTERM, &page), 1,
+	       "cow [hugetlb (1048576 kB), 10 R/O GUP-fast pin on a shared page]: pinned");
+	gput(HB, 0x32);
+	is_uint(*(unsigned long *)page_address(page), 0x32,
+		"cow [hugetlb (1048576 kB), 10 R/O GUP-fast pin on a shared page]: the pin sees the "
+		"parent's write (unshared first)");
+	unpin_user_page(page);
+	pinmm_task_attach(child);
+	is_uint(gget(HB), 0x31, "cow [hugetlb (1048576 kB), 10]: the child keeps the old bytes");
+	pinmm_task_detach();
+	pinmm_task_exit(child);
+	pinmm_task_attach(t);
+	vm_munmap(HB, GIG);
+
+	/* 11/12: previously shared */
+	for (int fast = 0; fast < 2; fast++) {
+		gmap(HB, GIG, HFLAGS);
+		gput(HB, 0x41);
+		pinmm_fork(t, "c11", &child);
+		pinmm_task_attach(child);
+		pinmm_task_detach();
+		pinmm_task_exit(child);
+		pinmm_task_attach(t);
+		folio = gfolio(t->mm, HB);
+		ok(folio && !PageAnonExclusive(&folio->page) && folio_mapcount(folio) == 1,
+		   "cow [hugetlb (1048576 kB), %d R/O pin on a previously shared page]: mapped once, "
+		   "not exclusive", fast ? 12 : 11);
+		is_int(gt_pin_any(fast, HB, 1, FOLL_LONGTERM, &page), 1,
+		       "cow [hugetlb (1048576 kB), %d]: R/O long-term %s pin", fast ? 12 : 11,
+		       fast ? "GUP-fast" : "GUP");
+		gput(HB, 0x42);
+		is_uint(*(unsigned long *)page_address(page), 0x42,
+			"cow [hugetlb (1048576 kB), %d]: the pin sees the later write", fast ? 12 : 11);
+		unpin_user_page(page);
+		vm_munmap(HB, GIG);
+	}
+
+	/* 13/14: exclusive, mapped R/O */
+	for (int fast = 0; fast < 2; fast++) {
+		gmap(HB, GIG, HFLAGS);
+		gput(HB, 0x51);
+		do_mprotect(HB, GIG, PROT_READ);
+		is_int(gt_pin_any(fast, HB, 1, FOLL_LONGTERM, &page), 1,
+		       "cow [hugetlb (1048576 kB), %d R/O pin on a R/O-mapped exclusive page]: pinned",
+		       fast ? 14 : 13);
+		do_mprotect(HB, GIG, GT_RW);
+		gput(HB, 0x52);
+		is_uint(*(unsigned long *)page_address(page), 0x52,
+			"cow [hugetlb (1048576 kB), %d]: the write reused the pinned page: the pin sees it",
+			fast ? 14 : 13);
+		unpin_user_page(page);
+		vm_munmap(HB, GIG);
+	}
+	gteardown("cow_rows", &t, 1);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -497,5 +613,6 @@ int main(void)
 	pin_slow_fast();
 	longterm(false);
 	longterm(true);
+	cow_rows();
 	return done_testing();
 }
