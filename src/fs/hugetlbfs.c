@@ -375,14 +375,16 @@ static const struct super_operations hugetlbfs_sops = {
 struct file *hugetlb_file_setup(const char *name, size_t size, vm_flags_t acctflag,
 				int page_size_log)
 {
-	struct hstate *h = page_size_log ? size_to_hstate(1UL << page_size_log) : &default_hstate;
+	struct hstate *h = &default_hstate;
 	struct super_block *sb;
 	struct inode *inode;
 	struct file *file;
 
 	(void)acctflag;	/* reservations are taken at mmap, as Linux's VM_NORESERVE setup */
 	/* no pool of that size: Linux's get_hstate_idx() < 0 is -ENODEV */
-	if (page_size_log >= (int)(8 * sizeof(long)) || !h)
+	if (page_size_log < 0 || page_size_log >= (int)(8 * sizeof(long)))
+		return ERR_PTR(-ENODEV);
+	if (page_size_log && !(h = size_to_hstate(1UL << page_size_log)))
 		return ERR_PTR(-ENODEV);
 	sb = hugetlbfs_sbs[h - hstates];
 	if (!sb)
