@@ -164,6 +164,37 @@ static void test_bad_input(void)
 	unsetenv("PINMM_RUN_NO_IO_URING");
 }
 
+/*
+ * The 1 GiB pool on the kernel side (hugepages-1048576kB/nr_hugepages, here a
+ * stand-in file): with no such pool every 1 GiB row is skipped with the
+ * reason and the run still passes; with one, the old value is recorded,
+ * raised by what the scenario needs and written back afterwards.
+ */
+static void test_kernel_gigantic(void)
+{
+	const char *g = scn("giga.scn", "map a hugetlb 1G pagesize=1G\nwrite a 0x11 len=4K\n"
+			    "expect data a 0x11 len=4K\n");
+	char fake[300], text[64];
+	FILE *f;
+
+	setenv("PINMM_RUN_GIGANTIC_SYSFS", "/nonexistent/nr_hugepages", 1);
+	is_int(run("--backend", "kernel", g, NULL), 0,
+	       "no 1 GiB pool on the kernel: the run passes, its 1 GiB rows skipped");
+	if (!ok(strstr(out, "skip") && strstr(out, "no 1 GiB hugetlb pool on this kernel"),
+		"... each with the reason"))
+		diag("%s", out);
+	snprintf(fake, sizeof(fake), "%s/nr_hugepages", dir);
+	f = fopen(fake, "w");
+	fputs("3\n", f);
+	fclose(f);
+	setenv("PINMM_RUN_GIGANTIC_SYSFS", fake, 1);
+	/* the stand-in takes any value, the real pool gets nothing: only the restore is checked */
+	run("--backend", "kernel", g, NULL);
+	slurp(fake, text, sizeof(text));
+	is_str(text, "3\n", "the pool's old value (3) is written back after the scenario");
+	unsetenv("PINMM_RUN_GIGANTIC_SYSFS");
+}
+
 static void test_kernel(void)
 {
 	/* no counter rows: /proc/vmstat is global, and other processes pin too */
@@ -180,6 +211,7 @@ static void test_kernel(void)
 	       "the live kernel and pinmm agree on a registered buffer across fork");
 	if (!ok(strstr(out, "yes") && !strstr(out, " NO"), "... row by row"))
 		diag("%s", out);
+	test_kernel_gigantic();
 }
 
 int main(void)

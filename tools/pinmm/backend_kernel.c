@@ -368,6 +368,14 @@ static long k_hugetlb_setup(const struct scenario *s)
 
 #define K_NR_GIGANTIC	"/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages"
 
+/* The sysfs file of the 1 GiB pool; tests stand in another (PINMM_RUN_GIGANTIC_SYSFS). */
+static const char *k_gigantic_path(void)
+{
+	const char *p = getenv("PINMM_RUN_GIGANTIC_SYSFS");
+
+	return p && *p ? p : K_NR_GIGANTIC;
+}
+
 /*
  * The same for 1 GiB pages: raise hugepages-1048576kB/nr_hugepages by what
  * the scenario needs (the kernel takes them at runtime from
@@ -383,20 +391,20 @@ static long k_gigantic_setup(const struct scenario *s)
 	k_gigantic_unavailable[0] = 0;
 	if (!need)
 		return -1;
-	old = k_sysctl_read(K_NR_GIGANTIC);
+	old = k_sysctl_read(k_gigantic_path());
 	if (old < 0) {
 		snprintf(k_gigantic_unavailable, sizeof(k_gigantic_unavailable),
-			 "no 1 GiB hugetlb pool on this kernel (%s)", K_NR_GIGANTIC);
+			 "no 1 GiB hugetlb pool on this kernel (%s)", k_gigantic_path());
 		return -1;
 	}
-	if (!k_sysctl_write(K_NR_GIGANTIC, old + (long)need)) {
+	if (!k_sysctl_write(k_gigantic_path(), old + (long)need)) {
 		snprintf(k_gigantic_unavailable, sizeof(k_gigantic_unavailable),
-			 "cannot write %s (%s)", K_NR_GIGANTIC, strerror(errno));
+			 "cannot write %s (%s)", k_gigantic_path(), strerror(errno));
 		return -1;
 	}
-	got = k_sysctl_read(K_NR_GIGANTIC);
+	got = k_sysctl_read(k_gigantic_path());
 	if (got < old + (long)need) {
-		k_sysctl_write(K_NR_GIGANTIC, old);
+		k_sysctl_write(k_gigantic_path(), old);
 		snprintf(k_gigantic_unavailable, sizeof(k_gigantic_unavailable),
 			 "the kernel found %ld of the %lu free 1 GiB ranges the scenario needs "
 			 "(hugepages-1048576kB)", got - old, need);
@@ -1274,7 +1282,7 @@ static int k_run(const struct scenario *s, struct scn_result *res, char *err, si
 		if (old_nr >= 0)
 			k_sysctl_write(K_NR_HUGEPAGES, old_nr);
 		if (old_gig >= 0)
-			k_sysctl_write(K_NR_GIGANTIC, old_gig);
+			k_sysctl_write(k_gigantic_path(), old_gig);
 		return -EAGAIN;
 	}
 	if (!pid) {
@@ -1290,9 +1298,9 @@ static int k_run(const struct scenario *s, struct scn_result *res, char *err, si
 	/* the worker's hugetlb pages are free again: give the pool back */
 	if (old_nr >= 0 && !k_sysctl_write(K_NR_HUGEPAGES, old_nr))
 		fprintf(stderr, "pinmm run: could not restore %s to %ld\n", K_NR_HUGEPAGES, old_nr);
-	if (old_gig >= 0 && (!k_sysctl_write(K_NR_GIGANTIC, old_gig) ||
-			     k_sysctl_read(K_NR_GIGANTIC) != old_gig))
-		fprintf(stderr, "pinmm run: could not restore %s to %ld\n", K_NR_GIGANTIC, old_gig);
+	if (old_gig >= 0 && (!k_sysctl_write(k_gigantic_path(), old_gig) ||
+			     k_sysctl_read(k_gigantic_path()) != old_gig))
+		fprintf(stderr, "pinmm run: could not restore %s to %ld\n", k_gigantic_path(), old_gig);
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		snprintf(err, errlen, "%s: the kernel worker died (status %#x)", s->path, status);
 		return -ECHILD;
