@@ -36,6 +36,9 @@
  * fails with -ENOMEM); a fault consumes the reservation of its index; munmap
  * and exit give back what was never consumed. A child after fork owns no
  * reservation (Linux: HPAGE_RESV_OWNER stays with the parent).
+ * Shared mappings are hugetlbfs files (src/fs/hugetlbfs.c) of either page
+ * size, the file's super block naming it (hstate_file()); their
+ * reservations belong to the inode.
  *
  * Lock order: mmap_lock > hugetlb fault mutex > folio lock > ptl > hugetlb_lock
  * (hugetlb_lock is a leaf: nothing is allocated or freed to the buddy
