@@ -28,7 +28,7 @@
  *
  * PINMM_TEST_CONCURRENT: the disk and the flusher are threads of their own.
  */
-#include "helpers.h"
+#include "longterm_pin.h"
 #include "gup/internal.h"
 
 #include <pinmm/drivers.h>
@@ -36,22 +36,12 @@
 #include <pinmm/vmstat.h>
 
 enum backing { B_ANON, B_MEMFD, B_TMPFS, B_DISKFS, NR_BACKINGS };
-enum pin_kind { P_RW_SLOW, P_RW_FAST, P_RO_SLOW, P_RO_FAST, P_IOURING, P_GET_RW, NR_PINS };
 
 static const char *const backing_name[] = {
 	[B_ANON] = "anonymous (shared: shmem)",
 	[B_MEMFD] = "memfd",
 	[B_TMPFS] = "tmpfs file (shmem_file_setup)",
 	[B_DISKFS] = "disk file (diskfs)",
-};
-
-static const char *const pin_name[] = {
-	[P_RW_SLOW] = "R/W pin_user_pages(LONGTERM)",
-	[P_RW_FAST] = "R/W pin_user_pages_fast(LONGTERM)",
-	[P_RO_SLOW] = "R/O pin_user_pages(LONGTERM)",
-	[P_RO_FAST] = "R/O pin_user_pages_fast(LONGTERM)",
-	[P_IOURING] = "io_uring fixed buffer (R/W LONGTERM)",
-	[P_GET_RW] = "R/W get_user_pages (FOLL_GET)",
 };
 
 static long vmstat_get(const char *name)
@@ -74,52 +64,6 @@ static struct file *backing_file(enum backing b)
 	default:
 		return NULL;
 	}
-}
-
-/* Pin one page at @a as @kind says; the number pinned or -errno. Releases it at once. */
-static long pin_one(unsigned long a, enum pin_kind kind, struct page **pagep)
-{
-	struct iou_buffer *buf;
-	struct page *page = NULL;
-	long n;
-	int err;
-
-	switch (kind) {
-	case P_RW_SLOW:
-	case P_RO_SLOW:
-		mmap_read_lock(current->mm);
-		n = pin_user_pages(a, 1, FOLL_LONGTERM | (kind == P_RW_SLOW ? FOLL_WRITE : 0), &page);
-		mmap_read_unlock(current->mm);
-		break;
-	case P_RW_FAST:
-	case P_RO_FAST:
-		n = pin_user_pages_fast(a, 1, FOLL_LONGTERM | (kind == P_RW_FAST ? FOLL_WRITE : 0),
-					&page);
-		break;
-	case P_IOURING:
-		err = iou_register_buffer(a, PAGE_SIZE, &buf);
-		if (err)
-			return err;
-		*pagep = folio_page(buf->bvec[0].folio, buf->bvec[0].first);
-		iou_unregister_buffer(buf);
-		return 1;
-	case P_GET_RW:
-		mmap_read_lock(current->mm);
-		n = get_user_pages(a, 1, FOLL_WRITE, &page);
-		mmap_read_unlock(current->mm);
-		if (n == 1) {
-			*pagep = page;
-			put_page(page);
-		}
-		return n;
-	default:
-		return -EINVAL;
-	}
-	if (n == 1) {
-		*pagep = page;
-		unpin_user_page(page);
-	}
-	return n;
 }
 
 static void one_cell(enum backing b, bool shared, enum pin_kind kind)

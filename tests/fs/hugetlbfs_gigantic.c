@@ -36,7 +36,7 @@
  * gigantic pages are cleared by giving host memory back, and the tests
  * write a few words per page, so the host backs little.
  */
-#include "helpers.h"
+#include "longterm_pin.h"
 
 #include "gup/internal.h"
 #include "mem/internal.h"
@@ -62,20 +62,6 @@ static struct hugetlb_counts gc(void)
 static long gset(unsigned long n)
 {
 	return pinmm_hugepages_set_nr(GIG, n);
-}
-
-static int gput(unsigned long addr, unsigned long v)
-{
-	return put_user(v, (unsigned long __user *)addr);
-}
-
-static unsigned long gget(unsigned long addr)
-{
-	unsigned long v = ~0UL;
-
-	if (get_user(v, (unsigned long __user *)addr))
-		return ~0UL;
-	return v;
 }
 
 static pud_t pud_at(struct mm_struct *mm, unsigned long addr)
@@ -192,15 +178,15 @@ static void memfd_shared(void)
 	is_uint(fs_mmap(f, HB + 2 * GIG, GIG, FS_RW, MAP_SHARED, 0), HB + 2 * GIG,
 		"memfd: a second shared mapping");
 	is_uint(gc().resv, 1, "memfd: it reserves nothing more");
-	is_int(gput(HB + 8, 0x1234), 0, "memfd: a write faults");
-	is_int(gput(HB + GIG - 8, 0x5678), 0, "memfd: and one at the last word");
+	is_int(test_put_word(HB + 8, 0x1234), 0, "memfd: a write faults");
+	is_int(test_put_word(HB + GIG - 8, 0x5678), 0, "memfd: and one at the last word");
 	folio = fs_cached(f, 0);
 	pfn = leaf_pfn(t->mm, HB);
 	ok(folio && folio_test_hugetlb(folio) && folio_order(folio) == PUD_ORDER &&
 	   pfn == folio_pfn(folio) && pud_write(pud_at(t->mm, HB)),
 	   "memfd: an order-18 hugetlb folio in the cache, mapped writable by a PUD leaf");
 	ok(gc().resv == 0 && gc().free == 1, "memfd: the fault consumed the reservation");
-	ok(gget(HB + 2 * GIG + 8) == 0x1234 && gget(HB + 3 * GIG - 8) == 0x5678,
+	ok(test_get_word(HB + 2 * GIG + 8) == 0x1234 && test_get_word(HB + 3 * GIG - 8) == 0x5678,
 	   "memfd: the other mapping sees both writes");
 	is_uint(leaf_pfn(t->mm, HB + 2 * GIG), pfn, "memfd: it maps the same folio");
 	if (folio) {
@@ -212,7 +198,7 @@ static void memfd_shared(void)
 	is_int(vm_munmap(HB + 2 * GIG, GIG), 0, "memfd: munmap the other");
 	ok(gc().free == 1 && gc().resv == 0, "memfd: the page stays in the cache after munmap");
 	is_uint(fs_mmap(f, HB, GIG, FS_RW, MAP_SHARED, 0), HB, "memfd: mapped again");
-	ok(gc().resv == 0 && gget(HB + 8) == 0x1234,
+	ok(gc().resv == 0 && test_get_word(HB + 8) == 0x1234,
 	   "memfd: nothing to reserve (cached), the data is still there");
 	vm_munmap(HB, GIG);
 	fput(f);
@@ -236,23 +222,23 @@ static void shared_anon_fork(void)
 		"shanon: with one gigantic page it maps (a hugetlbfs file of 1 GiB pages)");
 	ok(gvma(t->mm, HB) && gvma(t->mm, HB)->vm_file && hstate_vma(gvma(t->mm, HB)) == size_to_hstate(GIG),
 	   "shanon: the VMA's file has the 1 GiB page size");
-	gput(HB, 1);
+	test_put_word(HB, 1);
 	pfn = leaf_pfn(t->mm, HB);
 	ok(pfn && gc().free == 0 && gc().resv == 0, "shanon: the write faulted the pool's page in");
 	is_int(pinmm_fork(t, "child", &child), 0, "shanon: fork");
 	pinmm_task_attach(t);
-	gput(HB, 2);
+	test_put_word(HB, 2);
 	pinmm_task_attach(child);
-	is_uint(gget(HB), 2, "shanon: the child sees the parent's later write (shared, no COW)");
+	is_uint(test_get_word(HB), 2, "shanon: the child sees the parent's later write (shared, no COW)");
 	is_uint(leaf_pfn(child->mm, HB), pfn, "shanon: the child maps the same gigantic page");
-	gput(HB + GIG - 8, 3);
+	test_put_word(HB + GIG - 8, 3);
 	pinmm_task_attach(t);
-	is_uint(gget(HB + GIG - 8), 3, "shanon: the parent sees the child's write");
+	is_uint(test_get_word(HB + GIG - 8), 3, "shanon: the parent sees the child's write");
 	pinmm_task_attach(child);
 	pinmm_task_detach();
 	pinmm_task_exit(child);
 	pinmm_task_attach(t);
-	is_uint(gget(HB), 2, "shanon: the child's exit leaves the parent's mapping");
+	is_uint(test_get_word(HB), 2, "shanon: the child's exit leaves the parent's mapping");
 	gteardown("shared_anon_fork", t);
 }
 
@@ -272,25 +258,25 @@ static void truncate_punch_fallocate(void)
 	is_uint(gc().resv, 1, "truncate: the unfaulted shared mapping holds a reservation");
 	is_int(do_ftruncate(f, 0, 0), 0, "truncate: ftruncate to 0 while mapped");
 	is_uint(gc().resv, 0, "truncate: gives the reservation back (hugetlb_unreserve_pages)");
-	is_uint(gget(HB), ~0UL, "truncate: a fault beyond EOF fails (SIGBUS)");
+	is_uint(test_get_word(HB), ~0UL, "truncate: a fault beyond EOF fails (SIGBUS)");
 	vm_munmap(HB, GIG);
 	do_ftruncate(f, GIG, 0);
 	fs_mmap(f, HB, GIG, FS_RW, MAP_SHARED, 0);
-	gput(HB + PAGE_SIZE, 0x11);
-	gput(HB + 3 * PAGE_SIZE, 0x33);
-	gput(HB + GIG - 8, 0x44);
+	test_put_word(HB + PAGE_SIZE, 0x11);
+	test_put_word(HB + 3 * PAGE_SIZE, 0x33);
+	test_put_word(HB + GIG - 8, 0x44);
 	pfn = leaf_pfn(t->mm, HB);
 	is_int(vfs_fallocate(f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, PAGE_SIZE, 2 * PAGE_SIZE),
 	       0, "punch: a hole of 8 KiB inside the gigantic page");
 	ok(leaf_pfn(t->mm, HB) == pfn && gc().free == 0,
 	   "punch: the page stays, mapped (hugetlbfs_zero_partial_page)");
-	ok(gget(HB + PAGE_SIZE) == 0 && gget(HB + 3 * PAGE_SIZE) == 0x33 && gget(HB + GIG - 8) == 0x44,
+	ok(test_get_word(HB + PAGE_SIZE) == 0 && test_get_word(HB + 3 * PAGE_SIZE) == 0x33 && test_get_word(HB + GIG - 8) == 0x44,
 	   "punch: the hole's bytes read zero, the rest is kept");
 	is_int(vfs_fallocate(f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, GIG), 0,
 	       "punch: a hole over the whole gigantic page, while mapped");
 	ok(!pud_present(pud_at(t->mm, HB)) && gc().free == 1 && !fs_cached(f, 0),
 	   "punch: the PUD is cleared, the page left the cache and is back in the pool");
-	is_uint(gget(HB + 3 * PAGE_SIZE), 0, "punch: the next fault maps a fresh zeroed page");
+	is_uint(test_get_word(HB + 3 * PAGE_SIZE), 0, "punch: the next fault maps a fresh zeroed page");
 	ok(gc().free == 0 && gc().resv == 0, "punch: (taken without a reservation)");
 	vm_munmap(HB, GIG);
 	is_int(do_ftruncate(f, 0, 0), 0, "truncate: ftruncate to 0 of a faulted file");
@@ -324,53 +310,6 @@ static void truncate_punch_fallocate(void)
 	gteardown("truncate_punch_fallocate", t);
 }
 
-enum pin_kind { P_RW_SLOW, P_RW_FAST, P_RO_SLOW, P_RO_FAST, P_IOURING, NR_PINS };
-
-static const char *const pin_name[] = {
-	[P_RW_SLOW] = "R/W pin_user_pages(LONGTERM)",
-	[P_RW_FAST] = "R/W pin_user_pages_fast(LONGTERM)",
-	[P_RO_SLOW] = "R/O pin_user_pages(LONGTERM)",
-	[P_RO_FAST] = "R/O pin_user_pages_fast(LONGTERM)",
-	[P_IOURING] = "io_uring fixed buffer (R/W LONGTERM)",
-};
-
-/* One long-term pin of the page at @a; *@pagep is the page it pinned (released already). */
-static long pin_one(unsigned long a, enum pin_kind kind, struct page **pagep)
-{
-	bool write = kind == P_RW_SLOW || kind == P_RW_FAST;
-	struct iou_buffer *buf;
-	struct page *page = NULL;
-	long n;
-	int err;
-
-	switch (kind) {
-	case P_RW_SLOW:
-	case P_RO_SLOW:
-		mmap_read_lock(current->mm);
-		n = pin_user_pages(a, 1, FOLL_LONGTERM | (write ? FOLL_WRITE : 0), &page);
-		mmap_read_unlock(current->mm);
-		break;
-	case P_RW_FAST:
-	case P_RO_FAST:
-		n = pin_user_pages_fast(a, 1, FOLL_LONGTERM | (write ? FOLL_WRITE : 0), &page);
-		break;
-	case P_IOURING:
-		err = iou_register_buffer(a, PAGE_SIZE, &buf);
-		if (err)
-			return err;
-		*pagep = folio_page(buf->bvec[0].folio, buf->bvec[0].first);
-		iou_unregister_buffer(buf);
-		return 1;
-	default:
-		return -EINVAL;
-	}
-	if (n == 1) {
-		*pagep = page;
-		unpin_user_page(page);
-	}
-	return n;
-}
-
 /*
  * gup_longterm's cells for "memfd hugetlb" at 1 GiB: ftruncate + fallocate
  * one page, mmap shared or private, write (private: COW-broken), R/O pins
@@ -383,7 +322,7 @@ static void gup_longterm_rows(void)
 	gset(2);
 	t = test_process("ggl");
 	for (int shared = 1; shared >= 0; shared--) {
-		for (int kind = 0; kind < NR_PINS; kind++) {
+		for (int kind = 0; kind < P_GET_RW; kind++) {
 			bool ro = kind == P_RO_SLOW || kind == P_RO_FAST;
 			struct file *f = gmemfd();
 			struct page *page = NULL;
@@ -393,7 +332,7 @@ static void gup_longterm_rows(void)
 			do_ftruncate(f, GIG, 0);
 			vfs_fallocate(f, 0, 0, GIG);
 			a = fs_mmap(f, HB, GIG, FS_RW, shared ? MAP_SHARED : MAP_PRIVATE, 0);
-			if (a != HB || gput(HB + 16, 0))
+			if (a != HB || test_put_word(HB + 16, 0))
 				bail_out("set-up of the memfd hugetlb 1 GiB cell");
 			if (ro)
 				do_mprotect(HB, GIG, PROT_READ);
@@ -437,9 +376,9 @@ static void longterm_migrates_cache_folio(bool fast)
 	do_ftruncate(f, GIG, 0);
 	fs_mmap(f, HB, GIG, FS_RW, MAP_SHARED, 0);
 	fs_mmap(f, HB + 2 * GIG, GIG, FS_RW, MAP_SHARED, 0);
-	gput(HB + PAGE_SIZE, 0x55);
-	gput(HB + GIG - 8, 0x56);
-	gget(HB + 2 * GIG);
+	test_put_word(HB + PAGE_SIZE, 0x55);
+	test_put_word(HB + GIG - 8, 0x56);
+	test_get_word(HB + 2 * GIG);
 	folio = pfn_folio(leaf_pfn(t->mm, HB));
 	ok(in_cma(folio) && leaf_pfn(t->mm, HB + 2 * GIG) == folio_pfn(folio),
 	   "%s: the cache folio is in CMA, mapped twice", name);
@@ -465,11 +404,11 @@ static void longterm_migrates_cache_folio(bool fast)
 	ok(page && leaf_pfn(t->mm, HB) == page_to_pfn(page) - 1 &&
 	   leaf_pfn(t->mm, HB + 2 * GIG) == page_to_pfn(page) - 1,
 	   "%s: both PUD leaves map it", name);
-	ok(gget(HB + PAGE_SIZE) == 0x55 && gget(HB + 3 * GIG - 8) == 0x56,
+	ok(test_get_word(HB + PAGE_SIZE) == 0x55 && test_get_word(HB + 3 * GIG - 8) == 0x56,
 	   "%s: the data came along", name);
 	if (page) {
 		*(unsigned long *)page_address(page) = 0x66;
-		is_uint(gget(HB + 2 * GIG + PAGE_SIZE), 0x66,
+		is_uint(test_get_word(HB + 2 * GIG + PAGE_SIZE), 0x66,
 			"%s: the other mapping sees the device's write", name);
 		unpin_user_page(page);
 	}
@@ -504,7 +443,7 @@ static void cow_private_rows(void)
 		vfs_fallocate(f, 0, 0, GIG);
 		fs_mmap(f, HB, GIG, PROT_READ, MAP_SHARED, 0);
 		fs_mmap(f, HB + 2 * GIG, GIG, FS_RW, MAP_PRIVATE, 0);
-		gget(HB + 2 * GIG);
+		test_get_word(HB + 2 * GIG);
 		cache_pfn = leaf_pfn(t->mm, HB + 2 * GIG);
 		ok(cache_pfn && cache_pfn == folio_pfn(fs_cached(f, 0)) &&
 		   !pud_write(pud_at(t->mm, HB + 2 * GIG)),
@@ -512,8 +451,8 @@ static void cow_private_rows(void)
 		   rname[row]);
 		folio_put(pfn_folio(cache_pfn));	/* fs_cached()'s reference */
 		if (row == 0) {
-			gput(HB + 2 * GIG, 0xff);
-			ok(gget(HB) == 0 && gget(HB + 2 * GIG) == 0xff &&
+			test_put_word(HB + 2 * GIG, 0xff);
+			ok(test_get_word(HB) == 0 && test_get_word(HB + 2 * GIG) == 0xff &&
 			   leaf_pfn(t->mm, HB + 2 * GIG) != cache_pfn,
 			   "cow [memfd hugetlb (1048576 kB), basic COW]: the write copied; the shared view "
 			   "is unchanged");
@@ -523,11 +462,11 @@ static void cow_private_rows(void)
 			ok(n == 1 && page_to_pfn(page) != cache_pfn && folio_test_anon(page_folio(page)),
 			   "cow [memfd hugetlb (1048576 kB), %s]: the pin broke COW first (an anon copy)",
 			   rname[row]);
-			gput(HB + 2 * GIG, 0xfe);
+			test_put_word(HB + 2 * GIG, 0xfe);
 			is_uint(n == 1 ? *(unsigned long *)page_address(page) : 0, 0xfe,
 				"cow [memfd hugetlb (1048576 kB), %s]: the pin sees the later write",
 				rname[row]);
-			is_uint(gget(HB), 0, "cow [memfd hugetlb (1048576 kB), %s]: the file is unchanged",
+			is_uint(test_get_word(HB), 0, "cow [memfd hugetlb (1048576 kB), %s]: the file is unchanged",
 				rname[row]);
 			if (n == 1)
 				unpin_user_page(page);

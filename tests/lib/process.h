@@ -11,6 +11,7 @@
 #include <pinmm/memory.h>
 #include <pinmm/mman.h>
 #include <pinmm/task.h>
+#include <pinmm/uaccess.h>
 
 /* A new process with an empty mm, attached to the calling thread as current. */
 static inline struct task_struct *test_process(const char *comm)
@@ -21,6 +22,22 @@ static inline struct task_struct *test_process(const char *comm)
 		bail_out("pinmm_task_create(%s) failed", comm);
 	pinmm_task_attach(t);
 	return t;
+}
+
+/* Write one word at a user address of current through the CPU path (put_user). */
+static inline int test_put_word(unsigned long addr, unsigned long v)
+{
+	return put_user(v, (unsigned long __user *)addr);
+}
+
+/* Read one word at a user address of current (get_user); ~0 when the access fails. */
+static inline unsigned long test_get_word(unsigned long addr)
+{
+	unsigned long v = ~0UL;
+
+	if (get_user(v, (unsigned long __user *)addr))
+		return ~0UL;
+	return v;
 }
 
 /* An anonymous mapping at exactly @addr in current->mm (MAP_FIXED). */

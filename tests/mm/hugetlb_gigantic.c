@@ -101,20 +101,6 @@ static bool in_cma(struct folio *folio)
 	return is_migrate_cma(get_pfnblock_migratetype(folio_pfn(folio)));
 }
 
-static int gput(unsigned long addr, unsigned long v)
-{
-	return put_user(v, (unsigned long __user *)addr);
-}
-
-static unsigned long gget(unsigned long addr)
-{
-	unsigned long v = ~0UL;
-
-	if (get_user(v, (unsigned long __user *)addr))
-		return ~0UL;
-	return v;
-}
-
 static void gteardown(const char *name, struct task_struct **tasks, int n)
 {
 	pinmm_task_detach();
@@ -246,8 +232,8 @@ static void fault_cow_fork(void)
 	   hstate_vma(gvma(mm, HB)) == size_to_hstate(GIG),
 	   "fault: a VM_HUGETLB VMA of the 1 GiB hstate (hstate_vma)");
 	ok(gc().resv == 1 && gc().free == 2, "fault: mmap reserved the page, nothing taken yet");
-	is_int(gput(HB + 5 * PAGE_SIZE, 0xabc), 0, "fault: a write faults");
-	is_int(gput(HB + GIG - 8, 0xdef), 0, "fault: and one at the last word");
+	is_int(test_put_word(HB + 5 * PAGE_SIZE, 0xabc), 0, "fault: a write faults");
+	is_int(test_put_word(HB + GIG - 8, 0xdef), 0, "fault: and one at the last word");
 	ok(pud_leaf_at(mm, HB, &w) && w, "fault: a PUD leaf maps it, writable");
 	folio = gfolio(mm, HB);
 	ok(folio && folio_test_hugetlb(folio) && folio_order(folio) == PUD_ORDER,
@@ -255,10 +241,10 @@ static void fault_cow_fork(void)
 	ok(folio && PageAnonExclusive(&folio->page) && folio_mapcount(folio) == 1 &&
 	   folio_ref_count(folio) == 1, "fault: anon-exclusive, mapped once, one reference");
 	ok(gc().resv == 0 && gc().free == 1, "fault: it consumed the reservation");
-	ok(gget(HB + 5 * PAGE_SIZE) == 0xabc && gget(HB + GIG - 8) == 0xdef,
+	ok(test_get_word(HB + 5 * PAGE_SIZE) == 0xabc && test_get_word(HB + GIG - 8) == 0xdef,
 	   "fault: both writes read back through the PUD leaf");
 	for (unsigned long i = 0; i < GIG_NR; i += 4099)
-		if (i != 5 && gget(HB + i * PAGE_SIZE) != 0)
+		if (i != 5 && test_get_word(HB + i * PAGE_SIZE) != 0)
 			zero = false;
 	ok(zero, "fault: the rest of the gigantic page reads zero");
 	is_int(global_node_page_state_snapshot(NR_ANON_MAPPED), 0,
@@ -273,20 +259,20 @@ static void fault_cow_fork(void)
 	ok(!PageAnonExclusive(&folio->page) && folio_mapcount(folio) == 2 &&
 	   folio_ref_count(folio) == 2, "cow: shared: not exclusive, mapcount 2, refcount 2");
 	cow0 = gt_ev(COW_FAULT);
-	gput(HB + 5 * PAGE_SIZE, 0x111);
+	test_put_word(HB + 5 * PAGE_SIZE, 0x111);
 	ok(pud_leaf_at(mm, HB, &w) && w && pud_pfn(__pud(pud_at(mm, HB))) != pfn,
 	   "cow: the parent's write copies the whole GiB into a new page (hugetlb_wp)");
 	is_uint(gt_ev(COW_FAULT) - cow0, 1, "cow: one COW copy");
-	ok(gget(HB + 5 * PAGE_SIZE) == 0x111 && gget(HB + GIG - 8) == 0xdef,
+	ok(test_get_word(HB + 5 * PAGE_SIZE) == 0x111 && test_get_word(HB + GIG - 8) == 0xdef,
 	   "cow: the copy holds the parent's write and the data from before");
 	pinmm_task_attach(child);
-	is_uint(gget(HB + 5 * PAGE_SIZE), 0xabc, "cow: the child still reads the data from fork time");
+	is_uint(test_get_word(HB + 5 * PAGE_SIZE), 0xabc, "cow: the child still reads the data from fork time");
 	reuse0 = gt_ev(COW_REUSE);
-	gput(HB + 5 * PAGE_SIZE, 0x222);
+	test_put_word(HB + 5 * PAGE_SIZE, 0x222);
 	ok(pud_pfn(__pud(pud_at(cmm, HB))) == pfn && gt_ev(COW_REUSE) - reuse0 == 1,
 	   "cow: the child, now the only mapper, reuses the old page (folio_mapcount == 1)");
 	pinmm_task_attach(t);
-	is_uint(gget(HB + 5 * PAGE_SIZE), 0x111, "cow: the parent does not see the child's write");
+	is_uint(test_get_word(HB + 5 * PAGE_SIZE), 0x111, "cow: the parent does not see the child's write");
 	pinmm_task_exit(child);
 	child = NULL;
 	pinmm_task_attach(t);
@@ -294,11 +280,11 @@ static void fault_cow_fork(void)
 
 	is_int(do_mprotect(HB, GIG, PROT_READ), 0, "mprotect: PROT_READ on the gigantic page");
 	ok(pud_leaf_at(mm, HB, &w) && !w, "mprotect: the PUD leaf is read-only");
-	is_int(gput(HB, 1), -EFAULT, "mprotect: a write is refused");
+	is_int(test_put_word(HB, 1), -EFAULT, "mprotect: a write is refused");
 	is_int(do_mprotect(HB, GIG, GT_RW), 0, "mprotect: back to read-write");
 	pfn = pud_pfn(__pud(pud_at(mm, HB)));
 	reuse0 = gt_ev(COW_REUSE);
-	is_int(gput(HB, 2), 0, "mprotect: the write faults");
+	is_int(test_put_word(HB, 2), 0, "mprotect: the write faults");
 	ok(pud_pfn(__pud(pud_at(mm, HB))) == pfn && gt_ev(COW_REUSE) - reuse0 == 1,
 	   "mprotect: and reuses the exclusive page");
 	is_int(vm_munmap(HB, GIG), 0, "munmap: of the gigantic page");
@@ -320,7 +306,7 @@ static void fork_with_pin(void)
 	t = test_process("gpin");
 	mm = t->mm;
 	gmap(HB, GIG, HFLAGS);
-	gput(HB + PAGE_SIZE, 42);
+	test_put_word(HB + PAGE_SIZE, 42);
 	pfn = pud_pfn(__pud(pud_at(mm, HB)));
 	is_int(gt_pin(HB + PAGE_SIZE, 1, FOLL_WRITE, &page), 1, "fork_pin: FOLL_PIN of a gigantic page");
 	ok(page == pfn_to_page(pfn + 1) && folio_maybe_dma_pinned(page_folio(page)),
@@ -332,11 +318,11 @@ static void fork_with_pin(void)
 	ok(pud_leaf_at(mm, HB, &w) && w && pud_pfn(__pud(pud_at(mm, HB))) == pfn &&
 	   PageAnonExclusive(pfn_to_page(pfn)),
 	   "fork_pin: the parent keeps the pinned page, writable and exclusive");
-	gput(HB + PAGE_SIZE, 43);
+	test_put_word(HB + PAGE_SIZE, 43);
 	is_uint(*(unsigned long *)page_address(page), 43,
 		"fork_pin: the device sees the parent's write after fork");
 	pinmm_task_attach(child);
-	is_uint(gget(HB + PAGE_SIZE), 42, "fork_pin: the child's copy holds the data from fork time");
+	is_uint(test_get_word(HB + PAGE_SIZE), 42, "fork_pin: the child's copy holds the data from fork time");
 	pinmm_task_attach(t);
 	unpin_user_page(page);
 	gteardown("fork_with_pin", (struct task_struct *[]){ t, child }, 2);
@@ -356,7 +342,7 @@ static void unshare_ro_pin(void)
 	t = test_process("gro");
 	mm = t->mm;
 	gmap(HB, GIG, HFLAGS);
-	gput(HB, 5);
+	test_put_word(HB, 5);
 	pfn = pud_pfn(__pud(pud_at(mm, HB)));
 	pinmm_fork(t, "gchild", &child);
 	pinmm_task_attach(t);
@@ -366,11 +352,11 @@ static void unshare_ro_pin(void)
 	   "unshare: the shared page was unshared: the pin holds an exclusive copy, outside CMA");
 	ok(pud_pfn(__pud(pud_at(mm, HB))) == page_to_pfn(page) && pud_leaf_at(mm, HB, &w) && !w,
 	   "unshare: the parent maps the copy read-only");
-	gput(HB, 6);
+	test_put_word(HB, 6);
 	is_uint(*(unsigned long *)page_address(page), 6,
 		"unshare: the parent's write reuses the pinned page: the pin sees it");
 	pinmm_task_attach(child);
-	is_uint(gget(HB), 5, "unshare: the child keeps the old data");
+	is_uint(test_get_word(HB), 5, "unshare: the child keeps the old data");
 	pinmm_task_attach(t);
 	unpin_user_page(page);
 	gteardown("unshare_ro_pin", (struct task_struct *[]){ t, child }, 2);
@@ -391,7 +377,7 @@ static void pin_slow_fast(void)
 	gmap(HB, 2 * GIG, HFLAGS);
 	is_int(gt_fast_only(HB, 1024, FOLL_PIN | FOLL_WRITE, pages), 0,
 	       "fast: GUP-fast alone pins nothing where no page is mapped yet");
-	gput(HB, 1);
+	test_put_word(HB, 1);
 	folio = gfolio(t->mm, HB);
 	acq0 = gt_acq();
 	is_int(gt_fast_only(HB + GIG - 1024 * PAGE_SIZE, 1024, FOLL_PIN | FOLL_WRITE, pages), 1024,
@@ -513,14 +499,14 @@ static void cow_rows(void)
 
 	/* 2: mprotect optimisation */
 	gmap(HB, GIG, HFLAGS);
-	gput(HB, 0x11);
+	test_put_word(HB, 0x11);
 	pinmm_fork(t, "c2", &child);
 	pinmm_task_attach(t);
 	do_mprotect(HB, GIG, PROT_READ);
 	do_mprotect(HB, GIG, GT_RW);
-	gput(HB, 0xff);
+	test_put_word(HB, 0xff);
 	pinmm_task_attach(child);
-	is_uint(gget(HB), 0x11, "cow [hugetlb (1048576 kB), 2 basic COW with mprotect optimisation]: "
+	is_uint(test_get_word(HB), 0x11, "cow [hugetlb (1048576 kB), 2 basic COW with mprotect optimisation]: "
 		"the child still reads the old bytes");
 	pinmm_task_detach();
 	pinmm_task_exit(child);
@@ -529,12 +515,12 @@ static void cow_rows(void)
 
 	/* 7: R/O-mapping an io_uring fixed buffer */
 	gmap(HB, GIG, HFLAGS);
-	gput(HB, 0x21);
+	test_put_word(HB, 0x21);
 	is_int(iou_register_buffer(HB, 2UL << 20, &buf), 0,
 	       "cow [hugetlb (1048576 kB), 7 io_uring R/O mapping]: register 2 MiB of the page");
 	do_mprotect(HB, GIG, PROT_READ);
 	do_mprotect(HB, GIG, GT_RW);
-	gput(HB, 0x22);
+	test_put_word(HB, 0x22);
 	iou_buffer_copy_out(buf, 0, &v, sizeof(v));
 	is_uint(v, 0x22, "cow [hugetlb (1048576 kB), 7 io_uring R/O mapping]: the buffer holds what "
 		"the process wrote after mprotect (the pinned page was reused)");
@@ -543,18 +529,18 @@ static void cow_rows(void)
 
 	/* 10: R/O long-term GUP-fast pin on a R/O-mapped shared page */
 	gmap(HB, GIG, HFLAGS);
-	gput(HB, 0x31);
+	test_put_word(HB, 0x31);
 	pinmm_fork(t, "c10", &child);
 	pinmm_task_attach(t);
 	is_int(pin_user_pages_fast(HB, 1, FOLL_LONGTERM, &page), 1,
 	       "cow [hugetlb (1048576 kB), 10 R/O GUP-fast pin on a shared page]: pinned");
-	gput(HB, 0x32);
+	test_put_word(HB, 0x32);
 	is_uint(*(unsigned long *)page_address(page), 0x32,
 		"cow [hugetlb (1048576 kB), 10 R/O GUP-fast pin on a shared page]: the pin sees the "
 		"parent's write (unshared first)");
 	unpin_user_page(page);
 	pinmm_task_attach(child);
-	is_uint(gget(HB), 0x31, "cow [hugetlb (1048576 kB), 10]: the child keeps the old bytes");
+	is_uint(test_get_word(HB), 0x31, "cow [hugetlb (1048576 kB), 10]: the child keeps the old bytes");
 	pinmm_task_detach();
 	pinmm_task_exit(child);
 	pinmm_task_attach(t);
@@ -563,7 +549,7 @@ static void cow_rows(void)
 	/* 11/12: previously shared */
 	for (int fast = 0; fast < 2; fast++) {
 		gmap(HB, GIG, HFLAGS);
-		gput(HB, 0x41);
+		test_put_word(HB, 0x41);
 		pinmm_fork(t, "c11", &child);
 		pinmm_task_attach(child);
 		pinmm_task_detach();
@@ -576,7 +562,7 @@ static void cow_rows(void)
 		is_int(gt_pin_any(fast, HB, 1, FOLL_LONGTERM, &page), 1,
 		       "cow [hugetlb (1048576 kB), %d]: R/O long-term %s pin", fast ? 12 : 11,
 		       fast ? "GUP-fast" : "GUP");
-		gput(HB, 0x42);
+		test_put_word(HB, 0x42);
 		is_uint(*(unsigned long *)page_address(page), 0x42,
 			"cow [hugetlb (1048576 kB), %d]: the pin sees the later write", fast ? 12 : 11);
 		unpin_user_page(page);
@@ -586,13 +572,13 @@ static void cow_rows(void)
 	/* 13/14: exclusive, mapped R/O */
 	for (int fast = 0; fast < 2; fast++) {
 		gmap(HB, GIG, HFLAGS);
-		gput(HB, 0x51);
+		test_put_word(HB, 0x51);
 		do_mprotect(HB, GIG, PROT_READ);
 		is_int(gt_pin_any(fast, HB, 1, FOLL_LONGTERM, &page), 1,
 		       "cow [hugetlb (1048576 kB), %d R/O pin on a R/O-mapped exclusive page]: pinned",
 		       fast ? 14 : 13);
 		do_mprotect(HB, GIG, GT_RW);
-		gput(HB, 0x52);
+		test_put_word(HB, 0x52);
 		is_uint(*(unsigned long *)page_address(page), 0x52,
 			"cow [hugetlb (1048576 kB), %d]: the write reused the pinned page: the pin sees it",
 			fast ? 14 : 13);

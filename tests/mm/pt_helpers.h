@@ -55,19 +55,8 @@ static inline struct folio *pt_folio(struct mm_struct *mm, unsigned long addr)
 }
 
 /* Write / read one word at a user address through the CPU path. */
-static inline int pt_put(unsigned long addr, unsigned long v)
-{
-	return put_user(v, (unsigned long __user *)addr);
-}
-
-static inline unsigned long pt_get(unsigned long addr)
-{
-	unsigned long v = ~0UL;
-
-	if (get_user(v, (unsigned long __user *)addr))
-		return ~0UL;
-	return v;
-}
+#define pt_put	test_put_word
+#define pt_get	test_get_word
 
 static inline unsigned long ev(enum vm_event_item e)
 {
