@@ -72,6 +72,7 @@ static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
 	[COMPACTSTALL] = "compact_stall", [COMPACTFAIL] = "compact_fail",
 	[COMPACTSUCCESS] = "compact_success",
 	[CMA_ALLOC_SUCCESS] = "cma_alloc_success", [CMA_ALLOC_FAIL] = "cma_alloc_fail",
+	[KSM_SWPIN_COPY] = "ksm_swpin_copy",
 	[THP_FAULT_ALLOC] = "thp_fault_alloc", [THP_FAULT_FALLBACK] = "thp_fault_fallback",
 	[THP_SPLIT_PAGE] = "thp_split_page", [THP_SPLIT_PAGE_FAILED] = "thp_split_page_failed",
 	[THP_SPLIT_PMD] = "thp_split_pmd",

@@ -867,6 +867,7 @@ struct folio *ksm_might_need_to_copy(struct folio *folio, struct vm_area_struct 
 	folio_set_dirty(copy);
 	folio_mark_uptodate(copy);
 	__folio_set_locked(copy);
+	count_vm_event(KSM_SWPIN_COPY);
 	return copy;
 }
 

@@ -550,7 +550,7 @@ static void ksm_page_of_two_mms_swaps(bool write_fails)
 	const char *n = write_fails ? "write fails" : "written";
 	struct task_struct *a = setup(1, true), *b = second_mm();
 	struct folio *kfolio;
-	unsigned long kpfn, pa, pb;
+	unsigned long kpfn, pa, pb, copies0;
 	bool out = false;
 
 	ksm_swapon();
@@ -559,6 +559,7 @@ static void ksm_page_of_two_mms_swaps(bool write_fails)
 	ok(is_ksm_at(a->mm, PT_BASE) && test_pt_pfn(b->mm, PT_BASE) == kpfn,
 	   "%s: setup: page 0 of two mms merged into one KSM page", n);
 	kfolio = pfn_folio(kpfn);
+	copies0 = ev(KSM_SWPIN_COPY);
 	if (write_fails)
 		pinmm_fail_nth(PINMM_FAIL_SWAP_IO, 1, PINMM_FAIL_PERSIST);
 	for (int i = 0; i < 64 && !out; i++) {
@@ -578,6 +579,7 @@ static void ksm_page_of_two_mms_swaps(bool write_fails)
 		pb = test_pt_pfn(b->mm, PT_BASE);
 		ok(pa != pb, "written: the second mm got a copy, not the first mm's folio "
 		   "(ksm_might_need_to_copy: another anon_vma tree)");
+		is_int(ev(KSM_SWPIN_COPY) - copies0, 1, "written: ksm_swpin_copy counts the copy");
 		ok(PageAnonExclusive(pfn_to_page(pb)) && pte_write(pt_pte(b->mm, PT_BASE)),
 		   "written: the copy is the second mm's own: exclusive and writable");
 		ok(folio_anon_vma(pfn_folio(pb))->root == pt_vma(b->mm, PT_BASE)->anon_vma->root &&
@@ -595,6 +597,7 @@ static void ksm_page_of_two_mms_swaps(bool write_fails)
 		   "write fails: both map the KSM page again (ksm_might_need_to_copy: still a KSM "
 		   "page)");
 		ok(!pte_write(pt_pte(b->mm, PT_BASE)), "write fails: read-only, as a KSM page is");
+		is_int(ev(KSM_SWPIN_COPY) - copies0, 0, "write fails: no swap-in copied");
 	}
 	pinmm_task_attach(b);
 	pt_put(PT_BASE, 0x77UL);

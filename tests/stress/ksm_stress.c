@@ -9,7 +9,10 @@
  * flipping pages between one common pattern (mergeable) and unique values;
  * a forker forks and exits children (registered with KSM, sharing the KSM
  * pages); an unmerger toggles MADV_UNMERGEABLE/MADV_MERGEABLE and run=2;
- * a migrator compacts the zones, moving KSM pages (rmap_walk_ksm) and others.
+ * a migrator compacts the zones, moving KSM pages (rmap_walk_ksm) and others;
+ * a reclaimer swaps anon pages out as kswapd would, KSM pages among them
+ * (try_to_unmap through rmap_walk_ksm), never a pinned one, and the faults
+ * bring them back (ksm_might_need_to_copy()).
  *
  * Checked while each pin is held (Linux mm/ksm.c write_protect_page,
  * mm/gup.c gup_must_unshare): the pinned page is never a KSM page, the
@@ -23,6 +26,7 @@
 #include <pinmm/ksm.h>
 #include <pinmm/migrate.h>
 #include <pinmm/mmzone.h>
+#include <pinmm/swap.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -34,7 +38,7 @@
 
 static struct mm_struct *pmm;
 static struct task_struct *parent;
-static atomic_long failures, pins, merges_seen, forks, toggles, compactions;
+static atomic_long failures, pins, merges_seen, forks, toggles, compactions, reclaimed;
 static double seconds;
 
 static void fail(const char *what, unsigned long v)
@@ -182,6 +186,19 @@ static void *migrator_fn(void *arg)
 	return NULL;
 }
 
+/* kswapd's part: reclaim takes KSM pages too, the pin check keeps pinned ones. */
+static void *reclaimer_fn(void *arg)
+{
+	double end = now_sec() + seconds;
+
+	(void)arg;
+	while (now_sec() < end) {
+		atomic_fetch_add(&reclaimed, (long)pinmm_reclaim_anon(32));
+		usleep(2000);
+	}
+	return NULL;
+}
+
 static void *unmerger_fn(void *arg)
 {
 	double end = now_sec() + seconds;
@@ -206,14 +223,16 @@ static void *unmerger_fn(void *arg)
 
 int main(void)
 {
-	pthread_t th[NPINNERS + NWRITERS + 5];
-	long migrated0;
+	pthread_t th[NPINNERS + NWRITERS + 6];
+	long migrated0, swapped0;
 	struct pinmm_ksm_stats st;
 	int n = 0;
 
 	plan_no_plan();
 	seconds = stress_seconds(2);
 	test_boot(128, 32, 16);
+	if (pinmm_swapon(NULL, 16UL << 20) != 0)
+		bail_out("swapon");
 	parent = pinmm_task_create("ksm-stress");
 	if (!parent)
 		bail_out("setup");
@@ -240,6 +259,8 @@ int main(void)
 	pthread_create(&th[n++], NULL, unmerger_fn, NULL);
 	migrated0 = gt_ev(PGMIGRATE_SUCCESS);
 	pthread_create(&th[n++], NULL, migrator_fn, NULL);
+	swapped0 = gt_ev(PSWPOUT);
+	pthread_create(&th[n++], NULL, reclaimer_fn, NULL);
 	for (int i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
 	pinmm_ksm_set_run(KSM_RUN_STOP);
@@ -248,11 +269,13 @@ int main(void)
 	       "(write_protect_page), and the device and the CPU saw each other's writes, while "
 	       "ksmd, scans, writes, fork, MADV_UNMERGEABLE and run=2 raced");
 	ok(atomic_load(&pins) > 0 && atomic_load(&merges_seen) > 0 && atomic_load(&forks) > 0 &&
-	   atomic_load(&toggles) > 0 && atomic_load(&compactions) > 0,
+	   atomic_load(&toggles) > 0 && atomic_load(&compactions) > 0 &&
+	   gt_ev(PSWPOUT) > swapped0,
 	   "ksm stress: the threads ran (%ld pins, %ld scans that saw merged pages, %ld forks, "
-	   "%ld unmerge toggles, %ld compactions moving %ld pages)", atomic_load(&pins),
-	   atomic_load(&merges_seen), atomic_load(&forks), atomic_load(&toggles),
-	   atomic_load(&compactions), gt_ev(PGMIGRATE_SUCCESS) - migrated0);
+	   "%ld unmerge toggles, %ld compactions moving %ld pages, %ld pages reclaimed, %ld "
+	   "swapped out)", atomic_load(&pins), atomic_load(&merges_seen), atomic_load(&forks),
+	   atomic_load(&toggles), atomic_load(&compactions), gt_ev(PGMIGRATE_SUCCESS) - migrated0,
+	   atomic_load(&reclaimed), gt_ev(PSWPOUT) - swapped0);
 	is_int(gt_acq(), gt_rel(), "ksm stress: nr_foll_pin_acquired == nr_foll_pin_released");
 	pinmm_task_exit(parent);
 	pinmm_ksm_get_stats(&st);
