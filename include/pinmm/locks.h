@@ -10,7 +10,8 @@
  *  struct rw_semaphore  a sleeping reader/writer lock (mmap_lock, i_mmap_rwsem)
  *                       with trylock, killable and downgrade_write(). Writers
  *                       are preferred once waiting, so readers cannot starve
- *                       them (as Linux's rwsem hand-off does).
+ *                       them (as Linux's rwsem hand-off does). Uncontended,
+ *                       each side is one atomic on a count word, as Linux's.
  *
  * "Killable" waits give up with -EINTR when the current task has a fatal
  * signal pending (fatal_signal_pending(), see sched.h).
@@ -134,15 +135,28 @@ bool mutex_is_locked(struct mutex *lock);
 
 /* ---- struct rw_semaphore ------------------------------------------------- */
 
+/*
+ * One count word carries the state, as in Linux's rwsem: the readers in the
+ * high bits (RWSEM_READER_BIAS each) and three flags in the low ones. Readers
+ * enter with one atomic add when no writer holds the lock or waits for it; a
+ * writer with one compare-and-swap on a free word. Only a thread that must
+ * wait, or wake a waiter, takes m.
+ */
+#define RWSEM_WRITER_LOCKED	(1L << 0)	/* a writer holds it */
+#define RWSEM_FLAG_WAITERS	(1L << 1)	/* someone sleeps in the slow path */
+#define RWSEM_FLAG_WRITER_WAIT	(1L << 2)	/* a writer sleeps: readers queue */
+#define RWSEM_READER_SHIFT	8
+#define RWSEM_READER_BIAS	(1L << RWSEM_READER_SHIFT)
+#define RWSEM_READER_MASK	(~(RWSEM_READER_BIAS - 1))
+
 struct rw_semaphore {
-	pthread_mutex_t m;
+	atomic_long count;		/* readers, RWSEM_WRITER_LOCKED, flags */
+	enum lock_rank rank;
+	int readers_waiting;		/* (m) */
+	int writers_waiting;		/* (m) */
+	pthread_mutex_t m;		/* the slow path: waiters and wake-ups */
 	pthread_cond_t readers_cv;	/* readers wait here */
 	pthread_cond_t writers_cv;	/* writers wait here */
-	int readers;			/* (m) active readers */
-	bool writer;			/* (m) a writer holds it */
-	int writers_waiting;		/* (m) */
-	atomic_int count;		/* >0 readers, -1 writer, 0 free; for queries */
-	enum lock_rank rank;
 };
 
 /* init_rwsem() - initialise an unlocked rwsem; destroy_rwsem() - free an unlocked one. */

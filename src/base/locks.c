@@ -151,16 +151,41 @@ bool mutex_is_locked(struct mutex *lock)
 /* ---- struct rw_semaphore ------------------------------------------------- */
 
 /*
- * State lives under sem->m. A reader may enter when no writer holds the lock
- * and none waits (writer preference); a writer when nobody holds it. Readers
- * wait on readers_cv, writers on writers_cv. count mirrors the state for the
- * lock-free queries.
+ * The count word (locks.h) is the truth about who holds the lock; m guards
+ * only the waiter counts, the two flags that say someone waits, and sleeping.
+ *
+ * A reader adds RWSEM_READER_BIAS and owns the lock if the old word had no
+ * writer holding or waiting; otherwise it takes the add back and sleeps. A
+ * writer sets RWSEM_WRITER_LOCKED on a word with no readers and no writer.
+ * Writer preference: a sleeping writer sets RWSEM_FLAG_WRITER_WAIT, which
+ * turns every new reader away until the writers are done, so a stream of
+ * readers cannot starve it (Linux gets the same from its FIFO wait queue and
+ * hand-off).
+ *
+ * No lost wake-up: a waiter sets RWSEM_FLAG_WAITERS with an atomic
+ * read-modify-write under m, then reads the word again before sleeping on a
+ * condition variable (which drops m atomically). A releaser's own
+ * read-modify-write of the word comes before or after the waiter's in the
+ * word's single modification order: before, and the waiter's re-read sees the
+ * lock free; after, and the releaser sees the flag and takes m to wake it,
+ * which it cannot do until the waiter sleeps.
+ *
+ * Every change to the word is a read-modify-write, so an acquire on it
+ * synchronises with every earlier release (C11 release sequences; TSan sees
+ * the same), whichever thread's add came between.
  */
+
+#define RWSEM_READ_BLOCKED	(RWSEM_WRITER_LOCKED | RWSEM_FLAG_WRITER_WAIT)
+#define RWSEM_WRITE_BLOCKED	(RWSEM_WRITER_LOCKED | RWSEM_READER_MASK)
 
 void init_rwsem(struct rw_semaphore *sem, enum lock_rank rank)
 {
 	pthread_condattr_t attr;
 
+	atomic_init(&sem->count, 0);
+	sem->rank = rank;
+	sem->readers_waiting = 0;
+	sem->writers_waiting = 0;
 	BUG_ON(pthread_mutex_init(&sem->m, NULL));
 	/* Monotonic, so the killable polls do not jump with the wall clock. */
 	BUG_ON(pthread_condattr_init(&attr));
@@ -168,11 +193,6 @@ void init_rwsem(struct rw_semaphore *sem, enum lock_rank rank)
 	BUG_ON(pthread_cond_init(&sem->readers_cv, &attr));
 	BUG_ON(pthread_cond_init(&sem->writers_cv, &attr));
 	pthread_condattr_destroy(&attr);
-	sem->readers = 0;
-	sem->writer = false;
-	sem->writers_waiting = 0;
-	atomic_init(&sem->count, 0);
-	sem->rank = rank;
 }
 
 void destroy_rwsem(struct rw_semaphore *sem)
@@ -183,20 +203,50 @@ void destroy_rwsem(struct rw_semaphore *sem)
 	BUG_ON(pthread_mutex_destroy(&sem->m));
 }
 
-static inline bool rwsem_read_blocked(const struct rw_semaphore *sem)
+/*
+ * Wake whoever can run now, after a release left RWSEM_FLAG_WAITERS set:
+ * one writer if the lock is free, else, with no writer waiting and no writer
+ * holding it, every reader. Called without m.
+ */
+static void rwsem_wake(struct rw_semaphore *sem)
 {
-	return sem->writer || sem->writers_waiting;
+	long c;
+
+	BUG_ON(pthread_mutex_lock(&sem->m));
+	c = atomic_load_explicit(&sem->count, memory_order_relaxed);
+	if (sem->writers_waiting) {
+		if (!(c & RWSEM_WRITE_BLOCKED))
+			pthread_cond_signal(&sem->writers_cv);
+	} else if (sem->readers_waiting && !(c & RWSEM_WRITER_LOCKED)) {
+		pthread_cond_broadcast(&sem->readers_cv);
+	}
+	BUG_ON(pthread_mutex_unlock(&sem->m));
 }
 
-static inline bool rwsem_write_blocked(const struct rw_semaphore *sem)
+/* Drop one reader's bias; @mo release for up_read(), relaxed to undo a failed entry. */
+static inline void rwsem_sub_reader(struct rw_semaphore *sem, memory_order mo)
 {
-	return sem->writer || sem->readers;
+	long old = atomic_fetch_sub_explicit(&sem->count, RWSEM_READER_BIAS, mo);
+	long c = old - RWSEM_READER_BIAS;
+
+	VM_BUG_ON(old < RWSEM_READER_BIAS);
+	/* The last reader out wakes a waiting writer (and readers a failed entry held off). */
+	if (unlikely(c & RWSEM_FLAG_WAITERS) &&
+	    !(c & (RWSEM_READER_MASK | RWSEM_WRITER_LOCKED)))
+		rwsem_wake(sem);
 }
 
-static void rwsem_set_count(struct rw_semaphore *sem)
+/* Clear the flags no waiter needs any more. Called with m held. */
+static void rwsem_update_flags(struct rw_semaphore *sem)
 {
-	atomic_store_explicit(&sem->count, sem->writer ? -1 : sem->readers,
-			      memory_order_relaxed);
+	long clear = 0;
+
+	if (!sem->writers_waiting)
+		clear |= RWSEM_FLAG_WRITER_WAIT;
+	if (!sem->writers_waiting && !sem->readers_waiting)
+		clear |= RWSEM_FLAG_WAITERS;
+	if (clear)
+		atomic_fetch_and_explicit(&sem->count, ~clear, memory_order_relaxed);
 }
 
 static void rwsem_wait(pthread_cond_t *cv, struct rw_semaphore *sem, bool killable)
@@ -213,48 +263,112 @@ static void rwsem_wait(pthread_cond_t *cv, struct rw_semaphore *sem, bool killab
 	BUG_ON(err && err != ETIMEDOUT);
 }
 
-static int rwsem_down_read(struct rw_semaphore *sem, bool killable)
+/* Add a reader if no writer holds or waits; the fast path's test, looped on races. */
+static inline bool rwsem_read_trylock_cas(struct rw_semaphore *sem)
 {
+	long c = atomic_load_explicit(&sem->count, memory_order_relaxed);
+
+	while (!(c & RWSEM_READ_BLOCKED)) {
+		if (atomic_compare_exchange_weak_explicit(&sem->count, &c,
+							  c + RWSEM_READER_BIAS,
+							  memory_order_acquire,
+							  memory_order_relaxed))
+			return true;
+	}
+	return false;
+}
+
+/* Set RWSEM_WRITER_LOCKED if nobody holds it (waiters' flags are left as they are). */
+static inline bool rwsem_write_trylock_cas(struct rw_semaphore *sem)
+{
+	long c = atomic_load_explicit(&sem->count, memory_order_relaxed);
+
+	while (!(c & RWSEM_WRITE_BLOCKED)) {
+		if (atomic_compare_exchange_weak_explicit(&sem->count, &c,
+							  c | RWSEM_WRITER_LOCKED,
+							  memory_order_acquire,
+							  memory_order_relaxed))
+			return true;
+	}
+	return false;
+}
+
+static int rwsem_down_read_slowpath(struct rw_semaphore *sem, bool killable)
+{
+	int ret = 0;
+
 	BUG_ON(pthread_mutex_lock(&sem->m));
-	while (rwsem_read_blocked(sem)) {
+	sem->readers_waiting++;
+	atomic_fetch_or_explicit(&sem->count, RWSEM_FLAG_WAITERS, memory_order_relaxed);
+	while (!rwsem_read_trylock_cas(sem)) {
 		if (killable && fatal_signal_pending_current()) {
-			BUG_ON(pthread_mutex_unlock(&sem->m));
-			return -EINTR;
+			ret = -EINTR;
+			break;
 		}
 		rwsem_wait(&sem->readers_cv, sem, killable);
 	}
-	sem->readers++;
-	rwsem_set_count(sem);
+	sem->readers_waiting--;
+	rwsem_update_flags(sem);
 	BUG_ON(pthread_mutex_unlock(&sem->m));
-	return 0;
+	return ret;
 }
 
-static int rwsem_down_write(struct rw_semaphore *sem, bool killable)
+static int rwsem_down_read(struct rw_semaphore *sem, bool killable)
 {
+	long old = atomic_fetch_add_explicit(&sem->count, RWSEM_READER_BIAS,
+					     memory_order_acquire);
+
+	if (likely(!(old & RWSEM_READ_BLOCKED)))
+		return 0;
+	/* A writer holds it or waits: take the add back and queue. */
+	rwsem_sub_reader(sem, memory_order_relaxed);
+	return rwsem_down_read_slowpath(sem, killable);
+}
+
+static int rwsem_down_write_slowpath(struct rw_semaphore *sem, bool killable)
+{
+	int ret = 0;
+
 	BUG_ON(pthread_mutex_lock(&sem->m));
 	sem->writers_waiting++;
-	while (rwsem_write_blocked(sem)) {
+	atomic_fetch_or_explicit(&sem->count, RWSEM_FLAG_WAITERS | RWSEM_FLAG_WRITER_WAIT,
+				 memory_order_relaxed);
+	while (!rwsem_write_trylock_cas(sem)) {
 		if (killable && fatal_signal_pending_current()) {
-			sem->writers_waiting--;
-			/*
-			 * Readers may have queued only because we waited, and a
-			 * wake-up meant for a writer may have come to us: pass
-			 * both on so no one sleeps on a lock they could take.
-			 */
-			if (!sem->writers_waiting)
-				pthread_cond_broadcast(&sem->readers_cv);
-			else if (!rwsem_write_blocked(sem))
-				pthread_cond_signal(&sem->writers_cv);
-			BUG_ON(pthread_mutex_unlock(&sem->m));
-			return -EINTR;
+			ret = -EINTR;
+			break;
 		}
 		rwsem_wait(&sem->writers_cv, sem, killable);
 	}
 	sem->writers_waiting--;
-	sem->writer = true;
-	rwsem_set_count(sem);
+	rwsem_update_flags(sem);
+	if (ret) {
+		long c = atomic_load_explicit(&sem->count, memory_order_relaxed);
+
+		/*
+		 * Readers may have queued only because we waited, and a
+		 * wake-up meant for a writer may have come to us: pass both
+		 * on so no one sleeps on a lock they could take.
+		 */
+		if (!sem->writers_waiting && !(c & RWSEM_WRITER_LOCKED))
+			pthread_cond_broadcast(&sem->readers_cv);
+		else if (sem->writers_waiting && !(c & RWSEM_WRITE_BLOCKED))
+			pthread_cond_signal(&sem->writers_cv);
+	}
 	BUG_ON(pthread_mutex_unlock(&sem->m));
-	return 0;
+	return ret;
+}
+
+static int rwsem_down_write(struct rw_semaphore *sem, bool killable)
+{
+	long c = 0;
+
+	if (likely(atomic_compare_exchange_strong_explicit(&sem->count, &c,
+							   RWSEM_WRITER_LOCKED,
+							   memory_order_acquire,
+							   memory_order_relaxed)))
+		return 0;
+	return rwsem_down_write_slowpath(sem, killable);
 }
 
 void __down_read(struct rw_semaphore *sem, const char *file, int line)
@@ -275,31 +389,18 @@ int __down_read_killable(struct rw_semaphore *sem, const char *file, int line)
 
 bool __down_read_trylock(struct rw_semaphore *sem, const char *file, int line)
 {
-	bool taken = false;
-
-	BUG_ON(pthread_mutex_lock(&sem->m));
-	if (!rwsem_read_blocked(sem)) {
-		sem->readers++;
-		rwsem_set_count(sem);
-		taken = true;
-	}
-	BUG_ON(pthread_mutex_unlock(&sem->m));
-	if (taken)
-		lockrank_acquire(sem, sem->rank, 0, true, true, file, line);
-	return taken;
+	if (!rwsem_read_trylock_cas(sem))
+		return false;
+	lockrank_acquire(sem, sem->rank, 0, true, true, file, line);
+	return true;
 }
 
 void up_read(struct rw_semaphore *sem)
 {
 	lockrank_release(sem);
-	BUG_ON(pthread_mutex_lock(&sem->m));
-	VM_BUG_ON(sem->writer || sem->readers <= 0);
-	sem->readers--;
-	rwsem_set_count(sem);
-	/* Readers never wait for readers, so only a writer can be waiting on us. */
-	if (!sem->readers && sem->writers_waiting)
-		pthread_cond_signal(&sem->writers_cv);
-	BUG_ON(pthread_mutex_unlock(&sem->m));
+	VM_BUG_ON(atomic_load_explicit(&sem->count, memory_order_relaxed) &
+		  RWSEM_WRITER_LOCKED);
+	rwsem_sub_reader(sem, memory_order_release);
 }
 
 void __down_write(struct rw_semaphore *sem, unsigned int subclass, const char *file,
@@ -321,58 +422,51 @@ int __down_write_killable(struct rw_semaphore *sem, const char *file, int line)
 
 bool __down_write_trylock(struct rw_semaphore *sem, const char *file, int line)
 {
-	bool taken = false;
-
-	BUG_ON(pthread_mutex_lock(&sem->m));
-	if (!rwsem_write_blocked(sem)) {
-		sem->writer = true;
-		rwsem_set_count(sem);
-		taken = true;
-	}
-	BUG_ON(pthread_mutex_unlock(&sem->m));
-	if (taken)
-		lockrank_acquire(sem, sem->rank, 0, true, false, file, line);
-	return taken;
+	if (!rwsem_write_trylock_cas(sem))
+		return false;
+	lockrank_acquire(sem, sem->rank, 0, true, false, file, line);
+	return true;
 }
 
 void up_write(struct rw_semaphore *sem)
 {
+	long old;
+
 	lockrank_release(sem);
-	BUG_ON(pthread_mutex_lock(&sem->m));
-	VM_BUG_ON(!sem->writer || sem->readers);
-	sem->writer = false;
-	rwsem_set_count(sem);
-	/* Writer preference: a waiting writer goes next, readers after it. */
-	if (sem->writers_waiting)
-		pthread_cond_signal(&sem->writers_cv);
-	else
-		pthread_cond_broadcast(&sem->readers_cv);
-	BUG_ON(pthread_mutex_unlock(&sem->m));
+	old = atomic_fetch_sub_explicit(&sem->count, RWSEM_WRITER_LOCKED,
+					memory_order_release);
+	VM_BUG_ON(!(old & RWSEM_WRITER_LOCKED));
+	/* Writer preference is rwsem_wake()'s: a waiting writer goes next, readers after it. */
+	if (unlikely(old & RWSEM_FLAG_WAITERS))
+		rwsem_wake(sem);
 }
 
 void downgrade_write(struct rw_semaphore *sem)
 {
+	long old;
+
 	lockrank_downgrade(sem);
-	BUG_ON(pthread_mutex_lock(&sem->m));
-	VM_BUG_ON(!sem->writer || sem->readers);
-	sem->writer = false;
-	sem->readers = 1;
-	rwsem_set_count(sem);
+	/* One add: no other writer can get in between the two holds. */
+	old = atomic_fetch_add_explicit(&sem->count,
+					RWSEM_READER_BIAS - RWSEM_WRITER_LOCKED,
+					memory_order_release);
+	VM_BUG_ON(!(old & RWSEM_WRITER_LOCKED));
 	/*
 	 * Waiting readers may share with us now, unless a writer waits: then
-	 * they stay behind it, as Linux's queue keeps them behind a writer.
+	 * they stay behind it (rwsem_wake() lets them in only with no writer
+	 * waiting), as Linux's queue keeps them behind a writer.
 	 */
-	if (!sem->writers_waiting)
-		pthread_cond_broadcast(&sem->readers_cv);
-	BUG_ON(pthread_mutex_unlock(&sem->m));
+	if (unlikely(old & RWSEM_FLAG_WAITERS))
+		rwsem_wake(sem);
 }
 
 bool rwsem_is_locked(struct rw_semaphore *sem)
 {
-	return atomic_load_explicit(&sem->count, memory_order_relaxed) != 0;
+	return atomic_load_explicit(&sem->count, memory_order_relaxed) &
+	       (RWSEM_WRITER_LOCKED | RWSEM_READER_MASK);
 }
 
 bool rwsem_is_write_locked(struct rw_semaphore *sem)
 {
-	return atomic_load_explicit(&sem->count, memory_order_relaxed) < 0;
+	return atomic_load_explicit(&sem->count, memory_order_relaxed) & RWSEM_WRITER_LOCKED;
 }

@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * struct rw_semaphore: sharing, exclusion, trylock, writer preference,
- * downgrade_write() and the killable variants.
+ * downgrade_write() and the killable variants, with Linux's rules
+ * (kernel/locking/rwsem.c): readers share and take an uncontended rwsem with
+ * one atomic add on the count word, never the wait lock; a writer excludes
+ * everyone; once a writer waits, new readers queue behind it, so a relay of
+ * overlapping readers cannot starve it; downgrade_write() lets no writer in
+ * between; trylocks never wait.
  * PINMM_TEST_CONCURRENT: every case runs its waiters on other threads.
  */
 #include "helpers.h"
@@ -11,7 +16,7 @@
 
 #include <errno.h>
 
-static struct rw_semaphore sem;
+static struct rw_semaphore sem, sem2;
 
 /* A helper thread: takes @sem as told, reports, holds it until released. */
 enum op { OP_READ, OP_WRITE, OP_READ_KILLABLE, OP_WRITE_KILLABLE };
@@ -142,6 +147,71 @@ static bool wait_writers_queued(int n)
 	return false;
 }
 
+/*
+ * Linux's rwsem fast path: an uncontended down_read()/up_read() or
+ * down_write()/up_write() is one atomic operation on the count word and never
+ * takes the wait lock. Holding sem.m (the slow path's lock) proves it: the
+ * other thread's round trips finish anyway.
+ */
+static atomic_int fast_done;
+
+static void *fast_paths(void *arg)
+{
+	(void)arg;
+	down_read(&sem);
+	down_read(&sem2);
+	up_read(&sem2);
+	up_read(&sem);
+	down_write(&sem);
+	downgrade_write(&sem);
+	up_read(&sem);
+	atomic_store(&fast_done, 1);
+	return NULL;
+}
+
+/*
+ * Writer not starved: two readers pass the read hold between them so that
+ * one is always inside (each leaves only once the other is in again, or
+ * after RELAY_WAIT seconds without it). A writer that queues must still get
+ * in while the relay runs: its waiting turns the next reader away, so the one
+ * inside leaves alone. Without writer preference the relay would shut it out
+ * until the readers gave up after RELAY_ROUNDS hand-offs.
+ */
+#define RELAY_ROUNDS	TEST_SCALE(20000)
+#define RELAY_WAIT	0.02
+
+static atomic_int relay_in[2], relay_stop, relay_writer_in, relay_rounds_left;
+
+static void *relay_reader(void *arg)
+{
+	int me = (int)(intptr_t)arg, other = !me;
+
+	while (!atomic_load(&relay_stop) && atomic_load(&relay_rounds_left) > 0) {
+		int seen = atomic_load(&relay_in[other]);
+		double until;
+
+		down_read(&sem);
+		atomic_fetch_add(&relay_in[me], 1);
+		atomic_fetch_sub(&relay_rounds_left, 1);
+		until = now_sec() + RELAY_WAIT;
+		while (atomic_load(&relay_in[other]) == seen && !atomic_load(&relay_stop) &&
+		       atomic_load(&relay_rounds_left) > 0 && now_sec() < until)
+			sched_yield();
+		up_read(&sem);
+	}
+	return NULL;
+}
+
+static void *relay_writer(void *arg)
+{
+	(void)arg;
+	down_write(&sem);
+	/* Did we get in while the readers were still relaying? */
+	atomic_store(&relay_writer_in, atomic_load(&relay_rounds_left) > 0 ? 1 : 2);
+	up_write(&sem);
+	return NULL;
+}
+
 /* ---- stress: writers keep a == b, readers check it ------------------------ */
 
 #define STRESS_READERS	3
@@ -192,7 +262,7 @@ int main(void)
 	struct actor r1, r2, w1;
 	atomic_int sig = 1;
 
-	plan(44);
+	plan(47);
 	watchdog(60);
 	init_rwsem(&sem, LOCK_RANK_MMAP);
 
@@ -327,6 +397,42 @@ int main(void)
 	ok(down_write_killable(&sem) == 0, "rwsem: down_write_killable() takes a free rwsem even with a fatal signal pending");
 	up_write(&sem);
 	pinmm_current_ctx.sigpending = NULL;
+	/* ---- fast paths never touch the wait lock ---- */
+	init_rwsem(&sem2, LOCK_RANK_I_MMAP);
+	pthread_mutex_lock(&sem.m);
+	pthread_mutex_lock(&sem2.m);
+	{
+		pthread_t t = start_thread(fast_paths, NULL);
+
+		ok(wait_for(&fast_done, 1),
+		   "rwsem: uncontended down_read/up_read/down_write/downgrade_write take no wait lock (one atomic on the count)");
+		pthread_mutex_unlock(&sem2.m);
+		pthread_mutex_unlock(&sem.m);
+		join_thread(t);
+	}
+	destroy_rwsem(&sem2);
+
+	/* ---- a relay of readers cannot starve a writer ---- */
+	{
+		pthread_t rt[2], wt;
+
+		atomic_store(&relay_rounds_left, RELAY_ROUNDS);
+		rt[0] = start_thread(relay_reader, (void *)(intptr_t)0);
+		rt[1] = start_thread(relay_reader, (void *)(intptr_t)1);
+		/* Let the relay get going, so the writer meets a held rwsem. */
+		while (atomic_load(&relay_in[0]) + atomic_load(&relay_in[1]) < 4 &&
+		       atomic_load(&relay_rounds_left) > 0)
+			sched_yield();
+		wt = start_thread(relay_writer, NULL);
+		join_thread(wt);
+		atomic_store(&relay_stop, 1);
+		join_thread(rt[0]);
+		join_thread(rt[1]);
+		is_int(atomic_load(&relay_writer_in), 1,
+		       "rwsem: a waiting writer turns new readers away: overlapping readers cannot starve it");
+		ok(!rwsem_is_locked(&sem), "rwsem: free after the relay");
+	}
+
 	destroy_rwsem(&sem);
 
 	/* ---- stress ---- */
