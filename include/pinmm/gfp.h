@@ -112,6 +112,23 @@ void drain_all_pages(struct zone *zone);
  */
 void drain_local_pages(struct zone *zone);
 
+struct per_cpu_pages;
+/**
+ * decay_pcp_high - lower a CPU's raised pcp->high by an eighth and trim to it.
+ * @zone: the zone.
+ * @pcp: one of its per-CPU list sets (any CPU's).
+ *
+ * Linux runs it once a second per CPU from the vmstat worker, so pages a
+ * bulk free parked on the lists go back when the CPU stops using them; the
+ * fall is capped so one round frees at most batch << PCP_BATCH_SCALE_MAX
+ * pages. pinmm has no such worker: refresh_pcp_high() is the round.
+ * Context: takes @pcp->lock, then zone->lock.
+ * Return: nonzero while there is more to decay or drain.
+ */
+int decay_pcp_high(struct zone *zone, struct per_cpu_pages *pcp);
+/* One decay_pcp_high() round over the calling CPU's lists of every zone; nonzero if more to do. */
+int refresh_pcp_high(void);
+
 /*
  * Fault injection: pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, n, 0) makes the
  * calling thread's @n-th next alloc_pages()/folio_alloc() fail

@@ -20,6 +20,7 @@
 #ifndef PINMM_MMZONE_H
 #define PINMM_MMZONE_H
 
+#include <pinmm/bitops.h>
 #include <pinmm/list.h>
 #include <pinmm/locks.h>
 #include <pinmm/vmstat.h>
@@ -67,18 +68,39 @@ struct free_area {
 #define NR_PCP_ORDER0_LISTS	MIGRATE_PCPTYPES
 #define NR_PCP_LISTS		(NR_PCP_ORDER0_LISTS + 2)	/* + THP: other, movable */
 
+/*
+ * pcp->high is tuned at run time, as in Linux 6.7 and later: it lies between
+ * high_min (the boot mark: the zone's low watermark shared out between the
+ * CPUs) and high_max (an eighth of the zone shared out). A CPU that frees in
+ * bulk raises it to hold what it frees in a row (free_count) and one batch
+ * more; one that refills its lists raises it by the refill; a zone below its
+ * high watermark lowers it; decay_pcp_high() lowers it by an eighth a round.
+ */
+#define PCP_BATCH_SCALE_MAX	5	/* Linux's CONFIG_PCP_BATCH_SCALE_MAX default */
+
 struct per_cpu_pages {
 	spinlock_t lock;
 	int count;				/* (l) pages on all the lists */
 	int high;				/* (l) free down below this ... */
+	int high_min, high_max;			/* (l) ... tuned between these */
 	int batch;				/* (l) ... this many at a time; refill as many */
+	int free_count;				/* (l) pages freed lately with few allocations */
+	int alloc_factor;			/* (l) refill batch << this (refills in a row) */
 	struct list_head lists[NR_PCP_LISTS];	/* (l) */
 } __attribute__((aligned(64)));
+
+/* zone->flags bits */
+enum zone_flags {
+	ZONE_BELOW_HIGH,	/* free pages fell below the high watermark: shrink pcp->high */
+};
 
 struct zone {
 	spinlock_t lock;		/* protects free_area and buddy pages */
 	struct per_cpu_pages *per_cpu_pageset;	/* (c) [NR_CPUS] */
 	int pcp_batch, pcp_high;	/* (c) the per-CPU lists' marks when enabled */
+	int pcp_high_max;		/* (c) how far pcp->high may be raised */
+	unsigned long high_wmark;	/* (c) Linux's high_wmark_pages() */
+	atomic_ulong flags;		/* enum zone_flags */
 	int stat_threshold;		/* (c) per-CPU counter diff folded past this */
 	const char *name;
 	enum zone_type idx;

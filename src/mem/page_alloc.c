@@ -456,13 +456,13 @@ static int rmqueue_bulk(struct zone *zone, unsigned int order, int count, struct
 
 /*
  * Give @to_free pages (at least; a THP counts 512) from @pcp back to the
- * free lists, oldest first, taking the lists in turn (Linux's
+ * free lists, oldest first, taking the lists in turn from @pindex (Linux's
  * free_pcppages_bulk()). Each block merges under the type its pageblock has
  * now: one isolated since it was listed lands on the isolate list, uncounted.
  */
-static void free_pcppages_bulk(struct zone *zone, int to_free, struct per_cpu_pages *pcp)
+static void free_pcppages_bulk(struct zone *zone, int to_free, struct per_cpu_pages *pcp,
+			       int pindex)
 {
-	int pindex = 0;
 
 	lockdep_assert_held(&pcp->lock);
 	to_free = min(to_free, pcp->count);
@@ -488,6 +488,41 @@ static void free_pcppages_bulk(struct zone *zone, int to_free, struct per_cpu_pa
 	spin_unlock(&zone->lock);
 }
 
+static inline int pcp_clamp(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/*
+ * How many blocks to refill an empty list with (Linux's nr_pcp_alloc()):
+ * pcp->batch, doubled for each refill in a row without a free (alloc_factor,
+ * up to PCP_BATCH_SCALE_MAX), but never past high less what is listed. A
+ * refill also raises high by the batch, up to high_max, unless the zone is
+ * short of free pages: a CPU that keeps refilling would rather keep more.
+ * A THP list takes one block at a time (Linux takes two): a 2 MiB block held
+ * back from the buddy lists is not worth more.
+ */
+static int nr_pcp_alloc(struct per_cpu_pages *pcp, struct zone *zone, unsigned int order)
+{
+	int base = pcp->batch, batch, high;
+
+	high = pcp->high = pcp_clamp(pcp->high, pcp->high_min, pcp->high_max);
+	if (unlikely(high < base))	/* lists disabled */
+		return 1;
+	batch = order ? base : base << pcp->alloc_factor;
+	if (pcp->high_min != pcp->high_max && !test_bit(ZONE_BELOW_HIGH, &zone->flags))
+		high = pcp->high = min(high + batch, pcp->high_max);
+	if (order)
+		return 1;
+	{
+		int max_nr = max(high - pcp->count - base, base);
+
+		if (batch <= max_nr && pcp->alloc_factor < PCP_BATCH_SCALE_MAX)
+			pcp->alloc_factor++;
+		return min(batch, max_nr);
+	}
+}
+
 /* Take a block of @order and type @mt from this CPU's list, refilling it if empty. */
 static struct page *rmqueue_pcplist(struct zone *zone, struct per_cpu_pages *pcp,
 				    unsigned int order, int mt, unsigned int alloc_flags)
@@ -496,13 +531,11 @@ static struct page *rmqueue_pcplist(struct zone *zone, struct per_cpu_pages *pcp
 	struct page *page;
 
 	spin_lock(&pcp->lock);
-	/*
-	 * A THP list is refilled one block at a time (Linux takes two): a
-	 * 2 MiB block held back from the buddy lists is not worth more.
-	 */
+	/* An allocation ends a run of frees: halve what counts as freed in a row. */
+	pcp->free_count >>= 1;
 	if (list_empty(list))
-		pcp->count += rmqueue_bulk(zone, order, order ? 1 : pcp->batch, list, mt,
-					   alloc_flags) << order;
+		pcp->count += rmqueue_bulk(zone, order, nr_pcp_alloc(pcp, zone, order), list,
+					   mt, alloc_flags) << order;
 	page = list_first_entry_or_null(list, struct page, lru);
 	if (page) {
 		list_del(&page->lru);
@@ -512,11 +545,55 @@ static struct page *rmqueue_pcplist(struct zone *zone, struct per_cpu_pages *pcp
 	return page;
 }
 
+/*
+ * The mark a free is measured against (Linux's nr_pcp_high()), tuning
+ * pcp->high on the way. Below the zone's high watermark, high shrinks by
+ * what was freed in a row and the lists keep no more than they hold (or
+ * high_min). Otherwise a free that finds the lists full raises high to hold
+ * the pages freed in a row plus a batch, so a CPU freeing in bulk (a
+ * migration batch, an munmap) keeps them for its next allocations instead
+ * of spilling them into the buddy lists. The caller trims against the mark
+ * as it was, so the raise takes effect from the next free. pinmm has no
+ * kswapd, so Linux's ZONE_RECLAIM_ACTIVE cut does not arise; and its lists
+ * hold no order 1-3 blocks, so neither does the free_high rule for them.
+ */
+static int nr_pcp_high(struct per_cpu_pages *pcp, struct zone *zone, int batch)
+{
+	int high = pcp->high = pcp_clamp(pcp->high, pcp->high_min, pcp->high_max);
+
+	if (unlikely(!high) || pcp->high_min == pcp->high_max)
+		return high;
+	if (test_bit(ZONE_BELOW_HIGH, &zone->flags)) {
+		pcp->high = max(high - max(pcp->free_count, batch), pcp->high_min);
+		return max(pcp->count, pcp->high_min);
+	}
+	if (pcp->count >= high && pcp->high < pcp->free_count + batch)
+		pcp->high = pcp_clamp(pcp->free_count + batch, pcp->high_min, pcp->high_max);
+	return high;
+}
+
+/*
+ * How many pages a free past the mark gives back (Linux's nr_pcp_free()):
+ * the pages freed in a row, at least a batch, leaving at least a batch.
+ */
+static int nr_pcp_free(struct per_cpu_pages *pcp, int batch, int high)
+{
+	if (unlikely(high < batch))	/* lists disabled */
+		return 1;
+	return pcp_clamp(pcp->free_count, batch, high - batch);
+}
+
+/* Is @zone's free count at or above its high watermark? (zone_watermark_ok() for order 0) */
+static inline bool zone_above_high_wmark(struct zone *zone)
+{
+	return zone_page_state(zone, NR_FREE_PAGES) >= (long)zone->high_wmark;
+}
+
 /* Put a prepared block on this CPU's list; trim the lists past pcp->high. */
 static bool free_to_pcp(struct zone *zone, struct page *page, unsigned int order)
 {
 	struct per_cpu_pages *pcp;
-	int mt;
+	int mt, pindex, batch, high;
 
 	if (!pcp_allowed_order(order))
 		return false;
@@ -531,17 +608,62 @@ static bool free_to_pcp(struct zone *zone, struct page *page, unsigned int order
 		mt = MIGRATE_MOVABLE;	/* CMA pages serve movable requests */
 	}
 	spin_lock(&pcp->lock);
-	/* a block the lists may not hold (a THP past high; lists disabled) */
-	if ((1 << order) >= pcp->high) {
+	/* a block the lists can never hold (a THP past high_max; lists disabled) */
+	if ((1 << order) >= pcp->high_max) {
 		spin_unlock(&pcp->lock);
 		return false;
 	}
-	list_add(&page->lru, &pcp->lists[order_to_pindex(mt, order)]);
+	/* A free ends a run of refills (Linux's free_unref_page_commit()). */
+	pcp->alloc_factor >>= 1;
+	pindex = order_to_pindex(mt, order);
+	list_add(&page->lru, &pcp->lists[pindex]);
 	pcp->count += 1 << order;
-	if (pcp->count >= pcp->high)
-		free_pcppages_bulk(zone, pcp->count - (pcp->high - pcp->batch), pcp);
+	batch = pcp->batch;
+	if (pcp->free_count < (batch << PCP_BATCH_SCALE_MAX))
+		pcp->free_count += 1 << order;
+	high = nr_pcp_high(pcp, zone, batch);
+	if (pcp->count >= high) {
+		/* the list just added to goes first */
+		free_pcppages_bulk(zone, nr_pcp_free(pcp, batch, high), pcp, pindex);
+		if (test_bit(ZONE_BELOW_HIGH, &zone->flags) && zone_above_high_wmark(zone))
+			clear_bit(ZONE_BELOW_HIGH, &zone->flags);
+	}
 	spin_unlock(&pcp->lock);
 	return true;
+}
+
+int decay_pcp_high(struct zone *zone, struct per_cpu_pages *pcp)
+{
+	int todo = 0, to_drain;
+
+	spin_lock(&pcp->lock);
+	/* An eighth a round, at most what frees a full free_count's batch. */
+	if (pcp->high > pcp->high_min) {
+		pcp->high = max(max(pcp->count - (pcp->batch << PCP_BATCH_SCALE_MAX),
+				    pcp->high - (pcp->high >> 3)), pcp->high_min);
+		if (pcp->high > pcp->high_min)
+			todo++;
+	}
+	to_drain = pcp->count - pcp->high;
+	if (to_drain > 0) {
+		free_pcppages_bulk(zone, to_drain, pcp, 0);
+		todo++;
+	}
+	spin_unlock(&pcp->lock);
+	return todo;
+}
+
+int refresh_pcp_high(void)
+{
+	int cpu = smp_processor_id(), todo = 0;
+
+	if (cpu < 0)
+		return 0;
+	for (int z = 0; z < MAX_NR_ZONES; z++)
+		if (pinmm_zones[z].per_cpu_pageset)
+			todo += decay_pcp_high(&pinmm_zones[z],
+					       &pinmm_zones[z].per_cpu_pageset[cpu]);
+	return todo;
 }
 
 static void drain_pages_zone(int cpu, struct zone *zone)
@@ -549,7 +671,7 @@ static void drain_pages_zone(int cpu, struct zone *zone)
 	struct per_cpu_pages *pcp = &zone->per_cpu_pageset[cpu];
 
 	spin_lock(&pcp->lock);
-	free_pcppages_bulk(zone, pcp->count, pcp);
+	free_pcppages_bulk(zone, pcp->count, pcp, 0);
 	spin_unlock(&pcp->lock);
 }
 
@@ -600,12 +722,15 @@ unsigned long zone_pcp_pages(struct zone *zone)
 
 /*
  * Linux's zone_batchsize() and zone_highsize() for a zone of @managed pages
- * on @ncpus CPUs: a batch of about a quarter of managed/1024 (at most 63),
- * and high the zone's low watermark shared out between the CPUs, at least
- * four batches. The low watermark is Linux's for a zone alone:
- * min_free_kbytes = 4 * sqrt(KiB), low = min + max(min / 4, 0.1% of managed).
+ * on @ncpus CPUs: a batch of about a quarter of managed/1024 (at most 63);
+ * high_min the zone's low watermark shared out between the CPUs, high_max an
+ * eighth of the zone shared out (MIN_PERCPU_PAGELIST_HIGH_FRACTION), each at
+ * least four batches. The watermarks are Linux's for a zone alone:
+ * min_free_kbytes = 4 * sqrt(KiB), low = min + max(min / 4, 0.1% of managed),
+ * high = min + twice that step.
  */
-static void zone_pcp_sizes(unsigned long managed, int ncpus, int *batch, int *high)
+static void zone_pcp_sizes(unsigned long managed, int ncpus, int *batch, int *high,
+			   int *high_max, unsigned long *high_wmark)
 {
 	unsigned long b = min(managed >> 10, (1UL << 20) / PAGE_SIZE) / 4, min_pages, low, h;
 	unsigned long kb = managed * (PAGE_SIZE / 1024), root = 1;
@@ -620,12 +745,15 @@ static void zone_pcp_sizes(unsigned long managed, int ncpus, int *batch, int *hi
 	h = max(low / (unsigned long)max(ncpus, 1), 4 * b);
 	*batch = (int)b;
 	*high = (int)h;
+	*high_max = (int)max(managed / 8 / (unsigned long)max(ncpus, 1), h);
+	*high_wmark = min_pages + 2 * (low - min_pages);
 }
 
 static void zone_pcp_init(struct zone *zone, unsigned long managed)
 {
 	zone_pcp_sizes(managed, (int)max(1L, sysconf(_SC_NPROCESSORS_ONLN)), &zone->pcp_batch,
-		       &zone->pcp_high);
+		       &zone->pcp_high, &zone->pcp_high_max, &zone->high_wmark);
+	atomic_store_explicit(&zone->flags, 0, memory_order_relaxed);
 	zone->per_cpu_pageset = pcp_sets[zone->idx];
 	for (int cpu = 0; cpu < NR_CPUS; cpu++) {
 		struct per_cpu_pages *pcp = &zone->per_cpu_pageset[cpu];
@@ -633,20 +761,24 @@ static void zone_pcp_init(struct zone *zone, unsigned long managed)
 		spin_lock_init(&pcp->lock, LOCK_RANK_PCP);
 		pcp->count = 0;
 		pcp->batch = zone->pcp_batch;
-		pcp->high = zone->pcp_high;
+		pcp->high = pcp->high_min = zone->pcp_high;
+		pcp->high_max = zone->pcp_high_max;
+		pcp->free_count = 0;
+		pcp->alloc_factor = 0;
 		for (int i = 0; i < NR_PCP_LISTS; i++)
 			INIT_LIST_HEAD(&pcp->lists[i]);
 	}
 }
 
-static void zone_pcp_set(struct zone *zone, int batch, int high)
+static void zone_pcp_set(struct zone *zone, int batch, int high_min, int high_max)
 {
 	for (int cpu = 0; cpu < NR_CPUS; cpu++) {
 		struct per_cpu_pages *pcp = &zone->per_cpu_pageset[cpu];
 
 		spin_lock(&pcp->lock);
 		pcp->batch = batch;
-		pcp->high = high;
+		pcp->high = pcp->high_min = high_min;
+		pcp->high_max = high_max;
 		spin_unlock(&pcp->lock);
 	}
 }
@@ -656,14 +788,14 @@ void zone_pcp_disable(struct zone *zone)
 	if (!zone->per_cpu_pageset)
 		return;
 	/* high 0: every free goes to the buddy lists; batch 1: an allocation takes one page */
-	zone_pcp_set(zone, 1, 0);
+	zone_pcp_set(zone, 1, 0, 0);
 	drain_all_pages(zone);
 }
 
 void zone_pcp_enable(struct zone *zone)
 {
 	if (zone->per_cpu_pageset)
-		zone_pcp_set(zone, zone->pcp_batch, zone->pcp_high);
+		zone_pcp_set(zone, zone->pcp_batch, zone->pcp_high, zone->pcp_high_max);
 }
 
 /* A thread exits (its CPU goes offline): nothing may stay on its lists. */
@@ -690,6 +822,12 @@ static struct page *get_page_from_freelist(unsigned int order, int mt, unsigned 
 
 		if (!populated_zone(zone) || z == ZONE_DEVICE)
 			continue;
+		/*
+		 * Note a zone below its high watermark here, where Linux does,
+		 * off the hotter free path: frees then shrink pcp->high.
+		 */
+		if (!test_bit(ZONE_BELOW_HIGH, &zone->flags) && !zone_above_high_wmark(zone))
+			set_bit(ZONE_BELOW_HIGH, &zone->flags);
 		if (pcp_allowed_order(order) && (pcp = this_cpu_pcp(zone))) {
 			page = rmqueue_pcplist(zone, pcp, order, mt, alloc_flags);
 		} else {

@@ -7,7 +7,10 @@
  *    in NR_FREE_PAGES (Linux's accounting), yet not "in use" either;
  *  - the next allocation of that type on that CPU gets it back (hot, LIFO);
  *  - an empty list is refilled with pcp->batch pages in one zone->lock round;
- *  - past pcp->high the lists are trimmed back to the buddy lists;
+ *  - past pcp->high the lists are trimmed back to the buddy lists; high is
+ *    tuned as in Linux 6.7 (raised by a CPU freeing or refilling in a row up
+ *    to high_max, lowered below the zone's high watermark and by
+ *    decay_pcp_high());
  *  - a THP-sized block has lists of its own when high allows one;
  *  - drain_local_pages()/drain_all_pages() give pages back, including another
  *    live CPU's; a thread that exits (a CPU going away) leaves nothing behind;
@@ -41,7 +44,7 @@ static void test_free_and_reuse(void)
 	struct page *page, *again;
 	unsigned long used0;
 	long free0;
-	int count0;
+	int count0, refill;
 
 	test_boot(256, 0, 0);
 	normal = &pinmm_zones[ZONE_NORMAL];
@@ -50,16 +53,20 @@ static void test_free_and_reuse(void)
 	free0 = nr_free();
 	used0 = pinmm_frames_in_use();
 
+	/* nr_pcp_alloc(): batch << alloc_factor, as far as high (raised by it) leaves room */
+	refill = pcp->batch << pcp->alloc_factor;
+	refill = min(refill, max(min(pcp->high + refill, pcp->high_max) - pcp->batch, pcp->batch));
 	page = alloc_page(GFP_KERNEL);
-	is_int(nr_free(), free0 - pcp->batch, "refill: an allocation on an empty list takes "
-	       "pcp->batch (%d) pages off the free lists at once (rmqueue_bulk)", pcp->batch);
-	is_int(pcp->count, pcp->batch - 1, "refill: the rest of the batch waits on the CPU's list");
+	is_int(nr_free(), free0 - refill, "refill: an allocation on an empty list takes "
+	       "pcp->batch << alloc_factor (%d) pages off the free lists at once (rmqueue_bulk)",
+	       refill);
+	is_int(pcp->count, refill - 1, "refill: the rest of the batch waits on the CPU's list");
 	ok(pcp->batch > 1 && pcp->high >= 4 * pcp->batch, "sizes: batch %d, high %d (at least "
 	   "four batches, as zone_highsize())", pcp->batch, pcp->high);
 
 	count0 = pcp->count;
 	__free_pages(page, 0);
-	is_int(nr_free(), free0 - pcp->batch, "free: an order-0 page goes to the CPU's list, not "
+	is_int(nr_free(), free0 - refill, "free: an order-0 page goes to the CPU's list, not "
 	       "to NR_FREE_PAGES (free_unref_page)");
 	is_int(pcp->count, count0 + 1, "free: the CPU's list holds it");
 	ok(!PageBuddy(page) && page_ref_count(page) == 0, "free: a page on a per-CPU list is not "
@@ -77,35 +84,136 @@ static void test_free_and_reuse(void)
 	test_shutdown_ok("pcp free and reuse");
 }
 
+/* Run decay_pcp_high() rounds on this CPU's lists of @zone until it has nothing left to do. */
+static int decay_fully(struct zone *zone)
+{
+	int rounds = 0;
+
+	while (decay_pcp_high(zone, my_pcp(zone)) && rounds < 1000)
+		rounds++;
+	return rounds;
+}
+
+/*
+ * Linux 6.7's pcp->high tuning (free_unref_page_commit, nr_pcp_high,
+ * nr_pcp_free, nr_pcp_alloc, decay_pcp_high): a CPU freeing in a row
+ * raises high to what it freed in a row (capped at batch << 5) plus a batch,
+ * up to high_max; a free that reaches high gives back what was freed in a
+ * row, leaving at least a batch; the decay brings high back to high_min an
+ * eighth at a time and trims the lists to it.
+ */
 static void test_high_mark(void)
 {
 	struct zone *normal;
 	struct per_cpu_pages *pcp;
 	struct page **pages;
-	int n, max_count = 0;
-	long free0;
+	int n, k, m, peak = 0, want_high, rounds;
+	long free0, free1;
 
 	test_boot(256, 0, 0);
 	normal = &pinmm_zones[ZONE_NORMAL];
 	pcp = my_pcp(normal);
-	drain_all_pages(NULL);
-	free0 = nr_free();
-	n = 3 * pcp->high;
+	ok(pcp->high_min < pcp->high_max && pcp->high_min <= pcp->high &&
+	   pcp->high <= pcp->high_max, "high: tuned between high_min %d (low watermark shared "
+	   "out) and high_max %d (an eighth of the zone shared out)", pcp->high_min,
+	   pcp->high_max);
+	n = pcp->high_max + 4 * pcp->batch;
 	pages = calloc((size_t)n, sizeof(*pages));
 	for (int i = 0; i < n; i++)
 		pages[i] = alloc_page(GFP_KERNEL);
+	ok(pcp->high > pcp->high_min, "high: refills in a row raise high (%d) above high_min "
+	   "(nr_pcp_alloc)", pcp->high);
+	is_int(pcp->free_count, 0, "high: allocations halve free_count to nothing");
+	rounds = decay_fully(normal);
+	is_int(pcp->high, pcp->high_min, "decay: decay_pcp_high() brings high back to high_min "
+	       "(%d rounds of an eighth)", rounds);
+	ok(pcp->count <= pcp->high, "decay: and trims the lists to it (%d)", pcp->count);
+	drain_all_pages(NULL);
+	free0 = nr_free();
+
+	/* a run of frees, no allocation between */
 	for (int i = 0; i < n; i++) {
 		__free_pages(pages[i], 0);
-		max_count = max(max_count, pcp->count);
+		peak = max(peak, pcp->count);
 	}
-	ok(max_count < pcp->high, "high: the CPU's lists never reach pcp->high (%d; peak %d): "
-	   "free_pcppages_bulk trims them", pcp->high, max_count);
-	ok(pcp->count >= pcp->high - pcp->batch - 1, "high: trimming leaves about high - batch "
-	   "on the list (%d)", pcp->count);
-	is_int(nr_free() + pcp->count, free0, "high: every page is on the free lists or the CPU's "
-	       "list");
+	want_high = min((pcp->batch << PCP_BATCH_SCALE_MAX) + pcp->batch, pcp->high_max);
+	is_int(pcp->free_count, pcp->batch << PCP_BATCH_SCALE_MAX, "bulk free: free_count counts "
+	       "the run, capped at batch << PCP_BATCH_SCALE_MAX");
+	is_int(pcp->high, want_high, "bulk free: high rose to free_count + batch (%d), capped at "
+	       "high_max (nr_pcp_high)", want_high);
+	ok(peak <= pcp->high, "bulk free: the lists never held more than high (peak %d)", peak);
+	ok(pcp->count >= pcp->batch, "bulk free: a trim leaves at least a batch (%d)", pcp->count);
+	is_int(nr_free() + pcp->count, free0 + n, "bulk free: every page is on the free lists or "
+	       "the CPU's list");
+
+	/* the point: a run of frees past high_min, below the raised high, stays on the list */
+	drain_local_pages(normal);
+	k = want_high - 2 * pcp->batch;
+	for (int i = 0; i < k; i++)
+		pages[i] = alloc_page(GFP_KERNEL);
+	free1 = nr_free();
+	m = min(k, pcp->high - pcp->count - 1);
+	for (int i = 0; i < m; i++)
+		__free_pages(pages[i], 0);
+	ok(m > pcp->high_min, "bulk free: a run of %d frees is longer than high_min %d", m,
+	   pcp->high_min);
+	is_int(nr_free(), free1, "bulk free: a run of frees below the raised high stays on the "
+	       "CPU's list, none reaches the buddy lists");
+	for (int i = m; i < k; i++)
+		__free_pages(pages[i], 0);
+	drain_all_pages(NULL);
+	is_int(pcp->count, 0, "drain_all_pages: the raised lists are empty");
+	is_int(nr_free(), free0 + n, "drain_all_pages: every page is back in NR_FREE_PAGES");
+	rounds = decay_fully(normal);
+	is_int(pcp->high, pcp->high_min, "decay: an idle CPU's high falls back to high_min");
 	free(pages);
 	test_shutdown_ok("pcp high");
+}
+
+/*
+ * Linux's ZONE_BELOW_HIGH: an allocation that finds the zone below its high
+ * watermark marks it; frees then shrink high instead of raising it, so the
+ * lists do not sit on pages the zone is short of; a free that trims with the
+ * zone back above the watermark clears the mark.
+ */
+static void test_below_high(void)
+{
+	struct zone *normal;
+	struct per_cpu_pages *pcp;
+	struct page *page, *list = NULL;
+	int peak_high = 0;
+
+	test_boot(64, 0, 0);
+	normal = &pinmm_zones[ZONE_NORMAL];
+	pcp = my_pcp(normal);
+	ok(!test_bit(ZONE_BELOW_HIGH, &normal->flags), "below high: a fresh zone is above its "
+	   "high watermark (%lu pages)", normal->high_wmark);
+	while ((page = alloc_page(GFP_KERNEL))) {
+		page->private = (unsigned long)list;
+		list = page;
+	}
+	ok(test_bit(ZONE_BELOW_HIGH, &normal->flags), "below high: allocating the zone empty marks "
+	   "it ZONE_BELOW_HIGH");
+	decay_fully(normal);
+	while (list && test_bit(ZONE_BELOW_HIGH, &normal->flags)) {
+		page = (struct page *)list->private;
+		list->private = 0;
+		__free_pages(list, 0);
+		list = page;
+		peak_high = max(peak_high, pcp->high);
+	}
+	is_int(peak_high, pcp->high_min, "below high: frees do not raise high while the zone is "
+	       "short");
+	ok(!test_bit(ZONE_BELOW_HIGH, &normal->flags), "below high: a trim with the zone above its "
+	   "high watermark again clears the mark");
+	while (list) {
+		page = (struct page *)list->private;
+		list->private = 0;
+		__free_pages(list, 0);
+		list = page;
+	}
+	drain_all_pages(NULL);
+	test_shutdown_ok("pcp below high");
 }
 
 static void test_thp_list(void)
@@ -124,15 +232,15 @@ static void test_thp_list(void)
 	is_int(nr_free(), free0 - (long)HPAGE_PMD_NR, "THP: an allocation takes one block (no "
 	       "batch of THPs)");
 	folio_put(folio);
-	if (pcp->high > (int)HPAGE_PMD_NR) {
+	if (pcp->high_max > (int)HPAGE_PMD_NR) {
 		is_int(nr_free(), free0 - (long)HPAGE_PMD_NR, "THP: a freed THP waits on the CPU's "
-		       "THP list (high %d > 512)", pcp->high);
+		       "THP list (high_max %d > 512)", pcp->high_max);
 		again = folio_alloc(GFP_HIGHUSER_MOVABLE, HPAGE_PMD_ORDER);
 		ok(again == folio, "THP: the next THP allocation gets it back");
 		folio_put(again);
 	} else {
 		is_int(nr_free(), free0, "THP: with high %d below a THP the block goes straight "
-		       "back to the buddy lists", pcp->high);
+		       "back to the buddy lists", pcp->high_max);
 		skip(1, "no THP list at this size");
 	}
 	drain_all_pages(NULL);
@@ -291,6 +399,7 @@ int main(void)
 	watchdog(120);
 	test_free_and_reuse();
 	test_high_mark();
+	test_below_high();
 	test_thp_list();
 	test_other_cpus();
 	test_failure_drains();
