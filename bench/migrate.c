@@ -19,7 +19,8 @@
  * ns per page, next to the live kernel registering 1 GiB of resident memory
  * as an io_uring fixed buffer in the same run (which pins in place: nothing
  * of it is in a movable zone there). Prints figures only; the headline is
- * the last line.
+ * the last line. With -4, only the 4 KiB loop runs (for callgrind:
+ * scripts/migrate-instructions.sh).
  */
 #include <pinmm/gup.h>
 #include <pinmm/huge_mm.h>
@@ -273,8 +274,10 @@ out:
 	return best;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* -4: the 4 KiB loop alone, for scripts/migrate-instructions.sh (callgrind) */
+	bool only4k = argc > 1 && !strcmp(argv[1], "-4");
 	unsigned long lt_moved;
 	double lt_ns, lt_cpu, k_ns, cpu4k, cpu2m;
 	struct pinmm_config cfg;
@@ -310,6 +313,12 @@ int main(void)
 	cp4k = memcpy_ns(PAGE_SIZE, moved4k);
 	ws4k = memcpy_ws_ns(PAGE_SIZE, SMALL_PAGES * PAGE_SIZE, SMALL_ROUNDS);
 	vm_munmap(BASE, SMALL_PAGES * PAGE_SIZE);
+	if (only4k) {
+		printf("4 KiB folio: %lu migrated, CPU %.0f ns each\n", moved4k, cpu4k);
+		pinmm_task_detach();
+		pinmm_task_exit(t);
+		return pinmm_shutdown() ? 1 : 0;
+	}
 
 	/* 2 MiB THPs */
 	if (vm_mmap(NULL, BASE, THPS * HPAGE_PMD_SIZE, PROT_READ | PROT_WRITE,
