@@ -523,6 +523,26 @@ static int nr_pcp_alloc(struct per_cpu_pages *pcp, struct zone *zone, unsigned i
 	}
 }
 
+/* Is @zone's free count at or above its high watermark? (zone_watermark_ok() for order 0) */
+static inline bool zone_above_high_wmark(struct zone *zone)
+{
+	return zone_page_state(zone, NR_FREE_PAGES) >= (long)zone->high_wmark;
+}
+
+/*
+ * Mark @zone ZONE_BELOW_HIGH if its free pages fell below the high
+ * watermark: frees then shrink pcp->high instead of raising it. Linux looks
+ * on every allocation, off the hotter free path; pinmm looks when an
+ * allocation goes to the zone itself (a refill, or a block the lists do not
+ * hold), which is when NR_FREE_PAGES moves under this CPU, and keeps an
+ * allocation served from the lists to the list operation alone.
+ */
+static inline void zone_check_below_high(struct zone *zone)
+{
+	if (!test_bit(ZONE_BELOW_HIGH, &zone->flags) && !zone_above_high_wmark(zone))
+		set_bit(ZONE_BELOW_HIGH, &zone->flags);
+}
+
 /* Take a block of @order and type @mt from this CPU's list, refilling it if empty. */
 static struct page *rmqueue_pcplist(struct zone *zone, struct per_cpu_pages *pcp,
 				    unsigned int order, int mt, unsigned int alloc_flags)
@@ -533,9 +553,11 @@ static struct page *rmqueue_pcplist(struct zone *zone, struct per_cpu_pages *pcp
 	spin_lock(&pcp->lock);
 	/* An allocation ends a run of frees: halve what counts as freed in a row. */
 	pcp->free_count >>= 1;
-	if (list_empty(list))
+	if (list_empty(list)) {
+		zone_check_below_high(zone);
 		pcp->count += rmqueue_bulk(zone, order, nr_pcp_alloc(pcp, zone, order), list,
 					   mt, alloc_flags) << order;
+	}
 	page = list_first_entry_or_null(list, struct page, lru);
 	if (page) {
 		list_del(&page->lru);
@@ -583,12 +605,6 @@ static int nr_pcp_free(struct per_cpu_pages *pcp, int batch, int high)
 	return pcp_clamp(pcp->free_count, batch, high - batch);
 }
 
-/* Is @zone's free count at or above its high watermark? (zone_watermark_ok() for order 0) */
-static inline bool zone_above_high_wmark(struct zone *zone)
-{
-	return zone_page_state(zone, NR_FREE_PAGES) >= (long)zone->high_wmark;
-}
-
 /* Put a prepared block on this CPU's list; trim the lists past pcp->high. */
 static bool free_to_pcp(struct zone *zone, struct page *page, unsigned int order)
 {
@@ -621,6 +637,11 @@ static bool free_to_pcp(struct zone *zone, struct page *page, unsigned int order
 	batch = pcp->batch;
 	if (pcp->free_count < (batch << PCP_BATCH_SCALE_MAX))
 		pcp->free_count += 1 << order;
+	/* Below high with the zone above its watermark, nr_pcp_high() would change nothing. */
+	if (likely(pcp->count < pcp->high) && !test_bit(ZONE_BELOW_HIGH, &zone->flags)) {
+		spin_unlock(&pcp->lock);
+		return true;
+	}
 	high = nr_pcp_high(pcp, zone, batch);
 	if (pcp->count >= high) {
 		/* the list just added to goes first */
@@ -822,15 +843,10 @@ static struct page *get_page_from_freelist(unsigned int order, int mt, unsigned 
 
 		if (!populated_zone(zone) || z == ZONE_DEVICE)
 			continue;
-		/*
-		 * Note a zone below its high watermark here, where Linux does,
-		 * off the hotter free path: frees then shrink pcp->high.
-		 */
-		if (!test_bit(ZONE_BELOW_HIGH, &zone->flags) && !zone_above_high_wmark(zone))
-			set_bit(ZONE_BELOW_HIGH, &zone->flags);
 		if (pcp_allowed_order(order) && (pcp = this_cpu_pcp(zone))) {
 			page = rmqueue_pcplist(zone, pcp, order, mt, alloc_flags);
 		} else {
+			zone_check_below_high(zone);
 			spin_lock(&zone->lock);
 			page = __rmqueue(zone, order, mt, alloc_flags);
 			spin_unlock(&zone->lock);

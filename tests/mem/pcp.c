@@ -181,7 +181,7 @@ static void test_below_high(void)
 	struct zone *normal;
 	struct per_cpu_pages *pcp;
 	struct page *page, *list = NULL;
-	int peak_high = 0;
+	int high0, frees = 0, raised = 0;
 
 	test_boot(64, 0, 0);
 	normal = &pinmm_zones[ZONE_NORMAL];
@@ -194,16 +194,25 @@ static void test_below_high(void)
 	}
 	ok(test_bit(ZONE_BELOW_HIGH, &normal->flags), "below high: allocating the zone empty marks "
 	   "it ZONE_BELOW_HIGH");
-	decay_fully(normal);
+	high0 = pcp->high;
+	ok(high0 > pcp->high_min, "below high: the refills before it raised high (%d)", high0);
 	while (list && test_bit(ZONE_BELOW_HIGH, &normal->flags)) {
+		int before = pcp->high;
+
 		page = (struct page *)list->private;
 		list->private = 0;
 		__free_pages(list, 0);
 		list = page;
-		peak_high = max(peak_high, pcp->high);
+		frees++;
+		if (pcp->high > before)
+			raised++;
+		if (frees == 1)
+			is_int(pcp->high, max(high0 - max(pcp->free_count, pcp->batch), pcp->high_min),
+			       "below high: a free with the zone short lowers high by what was freed "
+			       "in a row, at least a batch (nr_pcp_high)");
 	}
-	is_int(peak_high, pcp->high_min, "below high: frees do not raise high while the zone is "
-	       "short");
+	is_int(raised, 0, "below high: no free raises high while the zone is short (%d frees)",
+	       frees);
 	ok(!test_bit(ZONE_BELOW_HIGH, &normal->flags), "below high: a trim with the zone above its "
 	   "high watermark again clears the mark");
 	while (list) {
