@@ -98,6 +98,16 @@ void rmap_walk_ksm(struct folio *folio, struct rmap_walk_control *rwc);
  */
 void folio_migrate_ksm(struct folio *newfolio, struct folio *folio);
 /**
+ * folio_migrate_ksm_done() - after the remap walk of a migration, the old KSM
+ * @folio (locked) stops standing for its stable node.
+ *
+ * Linux clears the old folio's node in folio_migrate_ksm(); pinmm's
+ * remove_migration_ptes() walks the old folio, so only afterwards. Whoever
+ * still holds a reference to the old folio (a reclaim scan) then walks no
+ * node, while the scanner may drop that node once the new folio is gone.
+ */
+void folio_migrate_ksm_done(struct folio *folio);
+/**
  * ksm_might_need_to_copy() - the folio a swap-in fault at @addr of @vma may map.
  * @folio: the swap-cache folio found for the entry, locked, with a reference.
  *

@@ -138,7 +138,11 @@ void call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head))
 {
 	/* liburcu's call_rcu() enters a read-side section of its own. */
 	rcu_ensure_registered();
-	head->func = func;
+	/*
+	 * Atomic: the head often lives in a struct page (a page table's), whose
+	 * fields a PFN scanner (compaction, reclaim's clock) reads speculatively.
+	 */
+	__atomic_store_n(&head->func, func, __ATOMIC_RELAXED);
 	tsan_release(head);
 	urcu_memb_call_rcu((struct urcu_rcu_head *)(void *)head->__urcu, rcu_callback);
 }

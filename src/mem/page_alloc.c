@@ -1046,7 +1046,12 @@ static bool free_pages_prepare(struct page *page, unsigned int order)
 
 		atomic_store_explicit(&p->flags, zone_bits, memory_order_relaxed);
 		atomic_store_explicit(&p->compound_head, 0, memory_order_relaxed);
-		atomic_store_explicit(&p->mapping, NULL, memory_order_relaxed);
+		/*
+		 * Release: whoever sees the mapping gone (KSM's ksm_get_folio()
+		 * finding its node stale, then freeing it) sees everything done
+		 * with the folio before, such as an rmap walk of that node.
+		 */
+		atomic_store_explicit(&p->mapping, NULL, memory_order_release);
 		p->index = 0;
 		p->private = 0;
 		p->lru.next = p->lru.prev = NULL;

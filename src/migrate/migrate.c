@@ -682,6 +682,7 @@ static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_
 
 	dst_for_each(&d, folio_add_lru);
 	remove_migration_ptes(src, &d, anon_vma);
+	folio_migrate_ksm_done(src);	/* src/mm/ksm.c: the node is the new folio's alone */
 	if (file) {
 		/* the walk above needed the source's mapping; now it is nobody's */
 		folio_clear_dirty(src);	/* its dirt is the destination's now */
@@ -842,6 +843,7 @@ static int migrate_folio_move(struct folio *src, struct folio *dst, free_folio_t
 	folio_ref_unfreeze(src, cached ? 1 : expected);
 	folio_add_lru(dst);
 	remove_migration_ptes(src, &d, anon_vma);
+	folio_migrate_ksm_done(src);	/* src/mm/ksm.c: the node is the new folio's alone */
 	if (file) {
 		folio_clear_dirty(src);
 		atomic_store_explicit(&src->mapping, NULL, memory_order_release);

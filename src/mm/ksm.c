@@ -871,6 +871,13 @@ struct folio *ksm_might_need_to_copy(struct folio *folio, struct vm_area_struct 
 	return copy;
 }
 
+void folio_migrate_ksm_done(struct folio *folio)
+{
+	VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
+	if (folio_stable_node(folio))
+		folio_set_stable_node(folio, NULL);
+}
+
 void folio_migrate_ksm(struct folio *newfolio, struct folio *folio)
 {
 	struct ksm_stable_node *node = folio_stable_node(folio);
@@ -881,8 +888,8 @@ void folio_migrate_ksm(struct folio *newfolio, struct folio *folio)
 	VM_BUG_ON_FOLIO(node_kpfn(node) != folio_pfn(folio), folio);
 	/*
 	 * Release: newfolio->mapping is set first. The old folio keeps
-	 * pointing at the node until it is freed: remove_migration_ptes()
-	 * walks it.
+	 * pointing at the node until remove_migration_ptes() has walked it
+	 * (folio_migrate_ksm_done()).
 	 */
 	__atomic_store_n(&node->kpfn, folio_pfn(newfolio), __ATOMIC_RELEASE);
 }

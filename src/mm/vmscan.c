@@ -71,7 +71,8 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma,
 	 * Shared anon memory is not swapped (Linux's is shmem); mlocked
 	 * memory stays resident.
 	 */
-	if (vma->vm_flags & (VM_SHARED | VM_LOCKED)) {
+	/* no mmap_lock here: mlock/madvise may be changing the flags (READ_ONCE) */
+	if (__atomic_load_n(&vma->vm_flags, __ATOMIC_RELAXED) & (VM_SHARED | VM_LOCKED)) {
 		st->refused = true;
 		return false;
 	}
@@ -167,7 +168,7 @@ static bool folio_referenced_one(struct folio *folio, struct vm_area_struct *vma
 	int *referenced = arg;
 
 	while (page_vma_mapped_walk(&pvmw)) {
-		if (vma->vm_flags & VM_LOCKED) {
+		if (__atomic_load_n(&vma->vm_flags, __ATOMIC_RELAXED) & VM_LOCKED) {
 			/* mlocked: never reclaimed, always "referenced" */
 			page_vma_mapped_walk_done(&pvmw);
 			*referenced += 1;
@@ -264,6 +265,17 @@ static bool pageout_anon_folio(struct folio *folio)
 	if (folio_mapped(folio) && !try_to_unmap(folio))
 		return false;	/* stays in the swap cache; mapped entries fault it back */
 	if (folio_test_dirty(folio)) {
+		/*
+		 * A CPU store that found the page before the unmap may still be
+		 * landing: pinmm's uaccess copies after the PTE lock with a
+		 * reference, as a CPU with a TLB entry does, and Linux's TLB
+		 * flush is what waits such stores out before writeback. Here
+		 * the count does: write only what nobody else holds (acquire:
+		 * the last store's folio_put() happens before the read).
+		 */
+		if (atomic_load_explicit(&folio->_refcount, memory_order_acquire) !=
+		    1 + (int)folio_nr_pages(folio))
+			return false;	/* stays dirty in the swap cache: next time */
 		folio_clear_dirty(folio);
 		if (swap_write_folio(folio)) {
 			folio_mark_dirty(folio);
@@ -331,9 +343,14 @@ static struct folio *scan_one(unsigned long pfn, unsigned long *step)
 	if (PageBuddy(page) || PageTable(page) || PageTail(page))
 		return NULL;
 	folio = page_folio(page);
-	if (!folio_test_lru(folio) || !folio_test_anon(folio) || !folio_try_get(folio))
+	/*
+	 * A cheap look at the flags only, as compaction's: the frame may be
+	 * freed and become a page table meanwhile, whose set-up writes the
+	 * other fields; ->mapping is read once the reference holds it.
+	 */
+	if (!folio_test_lru(folio) || !folio_try_get(folio))
 		return NULL;
-	if (page_folio(page) != folio || !folio_test_anon(folio)) {
+	if (page_folio(page) != folio || !folio_test_lru(folio) || !folio_test_anon(folio)) {
 		folio_put(folio);
 		return NULL;
 	}
