@@ -581,6 +581,52 @@ static void longterm_pin_of_swapcache_page(void)
 	teardown("longterm swapcache", t, 1);
 }
 
+/*
+ * A CPU store that found the page before reclaim unmapped it may still be
+ * landing (pinmm's uaccess copies after the PTE lock with a reference, as a
+ * CPU does through its TLB entry). Linux's TLB flush waits such stores out
+ * before the write to swap; pinmm's reclaim writes only a folio nobody else
+ * holds, or the late store would be lost with the folio.
+ */
+static void late_store_not_lost(void)
+{
+	struct task_struct *t[1];
+	struct folio *folio;
+	swp_entry_t entry;
+	long out0;
+	bool leaf;
+
+	boot_with_swap(TEST_MEM_MB, 256, true);
+	t[0] = test_process("late store");
+	test_mmap_fixed(SW_BASE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(SW_BASE, 1, 41);
+	folio = page_folio(gt_page(current->mm, SW_BASE));
+	folio_get(folio);	/* the store in flight holds the page, as ua_one() does */
+	out0 = gt_ev(PSWPOUT);
+	is_int(pageout(SW_BASE, PAGE_SIZE), 0, "setup: MADV_PAGEOUT with a store in flight");
+	ok(is_swap_pte(__pte(test_pt_entry(current->mm, SW_BASE, &leaf))),
+	   "R-SWAP-INFLIGHT: the page is unmapped (a later access faults)");
+	ok(gt_ev(PSWPOUT) == out0 && folio_test_swapcache(folio) && folio_test_dirty(folio),
+	   "R-SWAP-INFLIGHT: but not written while another reference may still be storing: "
+	   "it waits, dirty, in the swap cache");
+	entry = pte_to_swp_entry(__pte(test_pt_entry(current->mm, SW_BASE, &leaf)));
+	gt_page_write(folio_page(folio, 0), SW_BASE, 42);	/* the store lands */
+	folio_put(folio);
+	/* reclaim until the swap cache lets the folio go: its data then lives in the slot alone */
+	for (int i = 0; i < 16; i++) {
+		struct folio *cached = swap_cache_get_folio(entry);
+
+		if (!cached)
+			break;
+		folio_put(cached);
+		pinmm_reclaim_anon(64);
+	}
+	ok(gt_ev(PSWPOUT) == out0 + 1 && !swap_cache_get_folio(entry),
+	   "R-SWAP-INFLIGHT: once the store is done, reclaim writes it and frees the folio");
+	is_int(gt_check(SW_BASE, 1, 42), 0, "R-SWAP-INFLIGHT: the late store is in the data read back");
+	teardown("late store", t, 1);
+}
+
 /* ---- bad input ---------------------------------------------------------------------- */
 
 static void area_full_and_no_area(void)
@@ -761,6 +807,7 @@ int main(void)
 	reuse_after_child_exit();
 	swapcache_freed_with_last_mapping();
 	longterm_pin_of_swapcache_page();
+	late_store_not_lost();
 	area_full_and_no_area();
 	madvise_bad_vmas();
 	io_errors();
