@@ -133,6 +133,19 @@ void split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addres
 void __split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long address);
 /* Split the PMD mapping @address in @vma, if there is one. */
 void split_huge_pmd_address(struct vm_area_struct *vma, unsigned long address);
+/**
+ * split_huge_pmd_address_freeze - the PMD leaf at @address, if it maps
+ * @folio, becomes 512 PTE migration entries (Linux's split_huge_pmd_address()
+ * with freeze, for a folio split).
+ * @vma: the VMA; @address: inside it; @folio: the locked anon THP being split.
+ *
+ * An anon-exclusive folio is shared first (folio_try_share_anon_rmap_pmd());
+ * if it may be pinned the PMD is split into ordinary PTEs instead, still
+ * mapping it. Counts THP_SPLIT_PMD either way.
+ * Context: mmap_lock or the rmap lock held; takes the PMD lock.
+ */
+void split_huge_pmd_address_freeze(struct vm_area_struct *vma, unsigned long address,
+				   struct folio *folio);
 
 /**
  * vma_adjust_trans_huge - split PMD THPs that straddle @start or @end.
@@ -163,21 +176,49 @@ int change_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr,
 		    pgprot_t newprot);
 
 /**
- * split_folio - split a large folio into order-0 folios.
- * @folio: locked, referenced by the caller, and not mapped. (Linux first
- *         replaces the mappings by migration entries and restores them after;
- *         here the caller unmaps, or the migration layer does it.)
+ * can_split_folio - may @folio be split: is every reference explained?
+ * @folio: a large folio.
+ * @caller_pins: the references the caller holds (1 for a split).
+ * @pextra_pins: if not NULL, set to the references the swap cache (anon) or
+ *               the page cache holds: one per page.
  *
- * The refcount is frozen at the one reference the caller holds; any other
- * reference (a GET, a pin) makes the split fail, with nothing changed. Each
- * page becomes a folio with one reference and the folio's flags, mapping and
- * index; the caller keeps its reference and the lock on the first one, the
- * others are unlocked and dropped by their reference (freed unless someone
- * else found them). Counts THP_SPLIT_PAGE, or THP_SPLIT_PAGE_FAILED.
- * Context: folio locked; no page-table lock held.
- * Return: 0, -EAGAIN for extra references, -EBUSY if mapped, -EINVAL for a
- * small folio.
+ * A pin (its GUP_PIN_COUNTING_BIAS, or one reference on a large folio) or
+ * a GET reference on any page is a reference no mapping explains.
+ * Context: any; a snapshot (the split freezes the count to be sure).
+ * Return: true if refcount == mapcount + the caches' + @caller_pins.
  */
+bool can_split_folio(struct folio *folio, int caller_pins, int *pextra_pins);
+
+/**
+ * split_huge_page_to_list_to_order - split a large anon folio, mapped or
+ * not, into order-0 folios (Linux's __folio_split(), uniform split to order 0).
+ * @page: a page of the folio; the caller's lock and reference end up on
+ *        @page's new folio.
+ * @list: NULL, or (for an isolated folio) where the tails go, isolated, each
+ *        with one reference for the caller.
+ * @new_order: 0 (other orders: -EINVAL).
+ *
+ * In Linux's order: can_split_folio() (a pin or a GET anywhere: -EAGAIN,
+ * nothing touched); every PMD becomes PTE migration entries (an exclusive
+ * folio is shared first, split_huge_pmd_address_freeze()) and every PTE a
+ * migration entry (folio_try_share_anon_rmap_pte() refuses a page that may
+ * be pinned: it stays mapped); the refcount is frozen at the caller's
+ * reference plus the swap cache's. Any failure maps everything back as it
+ * was (PMDs stay split) and returns -EAGAIN. Then each page becomes a
+ * folio with the folio's flags, mapping, index and swap slot and its own
+ * anon-exclusive bit, the migration entries become its mappings again, and
+ * every new folio but @page's is unlocked and put (freed if nothing maps
+ * it). Counts THP_SPLIT_PAGE or THP_SPLIT_PAGE_FAILED for a PMD-sized folio.
+ * Context: folio locked and referenced; mmap_lock may be held; no
+ * page-table or rmap lock held.
+ * Return: 0; -EAGAIN (extra references, a page maybe pinned); -EBUSY
+ * (page-cache folio, writeback, or mapped with no anon_vma); -EINVAL
+ * (small, hugetlb or device folio, or @new_order != 0).
+ */
+int split_huge_page_to_list_to_order(struct page *page, struct list_head *list,
+				     unsigned int new_order);
+/* split_huge_page_to_list_to_order() at @folio's head, to order 0. */
+int split_folio_to_list(struct folio *folio, struct list_head *list);
 int split_folio(struct folio *folio);
 int split_huge_page(struct page *page);
 

@@ -63,6 +63,12 @@ enum pinmm_race {
 	 */
 	PINMM_RACE_THP_SPLIT_FOLIO,
 	/*
+	 * split_huge_page_to_list_to_order(): can_split_folio() found only
+	 * mappings' and the caller's references; nothing is unmapped yet.
+	 * "addr" is the folio's pfn.
+	 */
+	PINMM_RACE_THP_SPLIT_CHECKED,
+	/*
 	 * a page table was unlinked from its parent entry and is handed to
 	 * RCU to be freed after a grace period. "addr" is the table's pfn.
 	 */

@@ -14,6 +14,7 @@ static const char *const race_names[PINMM_RACE_NR] = {
 	[PINMM_RACE_COLLAPSE_SCANNED] = "collapse_scanned",
 	[PINMM_RACE_THP_SPLIT_PMD] = "thp_split_pmd",
 	[PINMM_RACE_THP_SPLIT_FOLIO] = "thp_split_folio",
+	[PINMM_RACE_THP_SPLIT_CHECKED] = "thp_split_checked",
 	[PINMM_RACE_PT_FREE] = "pt_free",
 	[PINMM_RACE_HUGE_WP_FAULT] = "huge_wp_fault",
 	[PINMM_RACE_HUGE_WP_REUSE] = "huge_wp_reuse",

@@ -28,6 +28,14 @@ struct migrate_dst {
  */
 void try_to_migrate(struct folio *folio, struct anon_vma *anon_vma, bool pmd_entries);
 /*
+ * try_to_migrate() for a folio split (Linux's TTU_SPLIT_HUGE_PMD with
+ * freeze): every PMD leaf of @folio becomes PTE migration entries
+ * (split_huge_pmd_address_freeze()), every PTE one entry. A page that may
+ * be pinned stays mapped (a PMD of a maybe-pinned folio is split into
+ * ordinary PTEs instead).
+ */
+void try_to_migrate_split(struct folio *folio, struct anon_vma *anon_vma);
+/*
  * Turn the migration entries naming the locked @src back into mappings: of
  * @d's destinations, or of @src itself when @d is NULL (the move failed). A
  * device-private destination gets a device-private entry, not a PTE.

@@ -129,6 +129,10 @@ static int set_pmd_migration_entry(struct page_vma_mapped_walk *pvmw, struct fol
 	return 0;
 }
 
+/* try_to_migrate_one()'s @arg: what becomes of a PMD leaf (NULL: split it first) */
+#define TTM_PMD_ENTRIES		((void *)1)	/* one PMD migration entry */
+#define TTM_SPLIT_FREEZE	((void *)2)	/* PTE migration entries (a folio split) */
+
 /*
  * try_to_migrate_one(): one VMA. False (stop the walk) if a page may be
  * pinned. @arg non-NULL: PMD leaves of an anon THP become PMD migration
@@ -141,12 +145,17 @@ static bool try_to_migrate_one(struct folio *folio, struct vm_area_struct *vma,
 	struct page_vma_mapped_walk pvmw = PVMW_INIT(folio, vma, address);
 	struct mmu_notifier_range range;
 	unsigned long end = min(address + folio_size(folio), vma->vm_end);
-	bool pmd_entries = arg != NULL;
+	bool pmd_entries = arg == TTM_PMD_ENTRIES;
 	bool ret = true;
 
 	if (folio_test_large(folio) && !pmd_entries)
-		for (unsigned long a = address & PMD_MASK; a < end; a += PMD_SIZE)
-			split_huge_pmd_address(vma, max(a, vma->vm_start));
+		for (unsigned long a = address & PMD_MASK; a < end; a += PMD_SIZE) {
+			/* a folio split: PMD leaves become PTE migration entries at once */
+			if (arg == TTM_SPLIT_FREEZE)
+				split_huge_pmd_address_freeze(vma, max(a, vma->vm_start), folio);
+			else
+				split_huge_pmd_address(vma, max(a, vma->vm_start));
+		}
 
 	mmu_notifier_range_init_owner(&range, MMU_NOTIFY_MIGRATE, 0, vma->vm_mm,
 				      address & PAGE_MASK, end, NULL);
@@ -218,7 +227,18 @@ void try_to_migrate(struct folio *folio, struct anon_vma *anon_vma, bool pmd_ent
 {
 	struct rmap_walk_control rwc = {
 		.rmap_one = try_to_migrate_one,
-		.arg = pmd_entries ? (void *)1 : NULL,
+		.arg = pmd_entries ? TTM_PMD_ENTRIES : NULL,
+		.anon_vma = anon_vma,
+	};
+
+	rmap_walk(folio, &rwc);
+}
+
+void try_to_migrate_split(struct folio *folio, struct anon_vma *anon_vma)
+{
+	struct rmap_walk_control rwc = {
+		.rmap_one = try_to_migrate_one,
+		.arg = TTM_SPLIT_FREEZE,
 		.anon_vma = anon_vma,
 	};
 

@@ -6,6 +6,7 @@
  */
 #include <pinmm/race.h>
 #include <pinmm/huge_mm.h>
+#include <pinmm/hugetlb.h>
 #include <pinmm/memory.h>
 #include <pinmm/migrate.h>
 #include <pinmm/mman.h>
@@ -14,6 +15,8 @@
 #include <pinmm/race.h>
 #include <pinmm/rmap.h>
 #include <pinmm/vmstat.h>
+
+#include "migrate/internal.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -427,8 +430,53 @@ static void __split_huge_pmd_file(struct vm_area_struct *vma, pmd_t *pmd, pmd_t 
 	count_vm_event(THP_SPLIT_PMD);
 }
 
+/*
+ * The freeze half of Linux's __split_huge_pmd_locked(), for a folio split:
+ * the anon THP's PMD leaf @old becomes a table of 512 PTE migration
+ * entries, each recording the PMD's write, dirty, young, soft-dirty and
+ * uffd-wp bits and whether the folio was anon-exclusive. An exclusive folio
+ * must first be shared (folio_try_share_anon_rmap_pmd()); the leaf is
+ * replaced by a PMD migration entry before asking, so GUP-fast, which
+ * re-reads the PMD after its grab, either sees the leaf gone or its pin is
+ * seen here. Return false, with the PMD holding that entry, if the folio
+ * may be pinned: the caller splits into ordinary PTEs instead.
+ */
+static bool split_huge_pmd_freeze(struct vm_area_struct *vma, pmd_t *pmd,
+				  struct page *table, pmd_t old)
+{
+	struct page *page = pmd_page(old);
+	struct folio *folio = page_folio(page);
+	bool anon_exclusive = PageAnonExclusive(page);
+	pte_t *ptes = page_address(table);
+	enum swp_type type;
+
+	if (anon_exclusive) {
+		set_pmd(pmd, __pmd(pte_val(make_migration_pte(SWP_MIGRATION_READ_EXCLUSIVE,
+							      folio_pfn(folio),
+							      __pte(pmd_val(old))))));
+		if (folio_try_share_anon_rmap_pmd(folio, page))
+			return false;
+	}
+	if (pmd_write(old))
+		type = SWP_MIGRATION_WRITE;
+	else if (anon_exclusive)
+		type = SWP_MIGRATION_READ_EXCLUSIVE;
+	else
+		type = SWP_MIGRATION_READ;
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
+		set_pte(&ptes[i], make_migration_pte(type, pmd_pfn(old) + i, __pte(pmd_val(old))));
+	/* the PTE entries carry the dirt back only if the folio has it */
+	if (pmd_dirty(old))
+		folio_mark_dirty(folio);
+	set_pmd(pmd, pmd_mktable(table));
+	/* the entries keep the rss charge; the PMD's mapping and reference go */
+	folio_remove_rmap_pmd(folio, page, vma);
+	folio_put(folio);	/* never the last: the splitter holds one */
+	return true;
+}
+
 static void __split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd,
-				    unsigned long haddr, pmd_t old)
+				    unsigned long haddr, pmd_t old, bool freeze)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	struct page *table;
@@ -450,6 +498,8 @@ static void __split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd,
 		for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
 			set_pte(&ptes[i], zero);
 		set_pmd(pmd, pmd_mktable(table));
+	} else if (pmd_leaf(old) && freeze && split_huge_pmd_freeze(vma, pmd, table, old)) {
+		/* the folio split unmaps: PTE migration entries, no mapping left */
 	} else if (pmd_leaf(old)) {
 		struct page *page = pmd_page(old);
 		struct folio *folio = page_folio(page);
@@ -487,7 +537,7 @@ void __split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr
 	pmd_t old = pmdp_get(pmd);
 
 	if (pmd_leaf(old) || is_swap_pmd(old))
-		__split_huge_pmd_locked(vma, pmd, address & PMD_MASK, old);
+		__split_huge_pmd_locked(vma, pmd, address & PMD_MASK, old, false);
 	spin_unlock(ptl);
 }
 
@@ -513,6 +563,29 @@ void split_huge_pmd_address(struct vm_area_struct *vma, unsigned long address)
 	val = pmdp_get_lockless(pmd);
 	if (pmd_leaf(val) || is_swap_pmd(val))
 		split_huge_pmd(vma, pmd, address);
+}
+
+void split_huge_pmd_address_freeze(struct vm_area_struct *vma, unsigned long address,
+				   struct folio *folio)
+{
+	struct mmu_notifier_range range;
+	unsigned long haddr = address & PMD_MASK;
+	pmd_t *pmd = mm_find_pmd(vma->vm_mm, address);
+	spinlock_t *ptl;
+	pmd_t old;
+
+	if (!pmd || !pmd_leaf(pmdp_get_lockless(pmd)))
+		return;
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, haddr,
+				haddr + PMD_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+	ptl = pmd_lock(vma->vm_mm, pmd);
+	old = pmdp_get(pmd);
+	/* only a leaf of @folio: another THP there now is not ours to freeze */
+	if (pmd_leaf(old) && !is_huge_zero_pmd(old) && page_folio(pmd_page(old)) == folio)
+		__split_huge_pmd_locked(vma, pmd, haddr, old, folio_test_anon(folio));
+	spin_unlock(ptl);
+	mmu_notifier_invalidate_range_end(&range);
 }
 
 static void split_huge_pmd_if_needed(struct vm_area_struct *vma, unsigned long address)
@@ -706,42 +779,57 @@ int change_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr,
 
 /* ---- split of the folio -------------------------------------------------------------- */
 
-/* Folio flags each new small folio inherits (Linux __split_huge_page_tail). */
+/* Folio flags each new small folio inherits (Linux __split_folio_to_order). */
 #define SPLIT_INHERIT_FLAGS						\
-	(BIT(PG_referenced) | BIT(PG_swapbacked) | BIT(PG_uptodate) |	\
-	 BIT(PG_active) | BIT(PG_dirty))
+	(BIT(PG_locked) | BIT(PG_referenced) | BIT(PG_swapbacked) |	\
+	 BIT(PG_uptodate) | BIT(PG_active) | BIT(PG_dirty) |		\
+	 BIT(PG_mlocked) | BIT(PG_unevictable) | BIT(PG_lru))
 /* Bits of a tail page that are its own and survive the split. */
 #define SPLIT_PER_PAGE_FLAGS	(BIT(PG_anon_exclusive) | BIT(PG_hwpoison) | \
 				 (ZONES_MASK << ZONES_PGSHIFT))
 
-int split_folio(struct folio *folio)
+bool can_split_folio(struct folio *folio, int caller_pins, int *pextra_pins)
 {
-	unsigned long nr, inherit, mapping;
-	pgoff_t index;
+	int extra_pins;
 
-	if (!folio_test_large(folio))
-		return -EINVAL;
-	VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
+	/*
+	 * The swap cache holds one reference per page; the page cache too. A
+	 * folio with no mapping at all (allocated, never mapped) has neither:
+	 * Linux refuses to split it, pinmm's split_folio() always took it.
+	 */
+	if (folio_test_anon(folio))
+		extra_pins = folio_test_swapcache(folio) ? (int)folio_nr_pages(folio) : 0;
+	else
+		extra_pins = folio_mapping(folio) ? (int)folio_nr_pages(folio) : 0;
+	if (pextra_pins)
+		*pextra_pins = extra_pins;
+	return folio_mapcount(folio) == folio_ref_count(folio) - extra_pins - caller_pins;
+}
+
+/*
+ * The struct page side of the split of frozen, unmapped @folio: every page
+ * becomes an order-0 folio with the folio's flags (locked, like the head),
+ * mapping and index, its own anon-exclusive bit and mapcount (-1: the
+ * migration entries hold none), and one reference: the caller's on the
+ * head, the split's on each tail. Tails of an isolated folio go on @list
+ * with one more reference each (they stay isolated; the isolation's
+ * NR_ISOLATED count already covers them).
+ */
+static void __split_folio_pages(struct folio *folio, struct list_head *list)
+{
+	unsigned long nr = folio_nr_pages(folio), inherit, mapping;
+	pgoff_t index = folio->index;
+
 	mapping = (unsigned long)atomic_load_explicit(&folio->mapping, memory_order_relaxed);
-	/* mapped folios are unmapped by the caller (migration entries in Linux) */
-	if (folio_mapped(folio) || (mapping && !(mapping & PAGE_MAPPING_ANON))) {
-		count_vm_event(THP_SPLIT_PAGE_FAILED);
-		return -EBUSY;
-	}
-	/* only the caller's reference may exist: a GET or a pin keeps it whole */
-	if (folio_pincount(folio)) {
-		count_vm_event(THP_SPLIT_PAGE_FAILED);
-		return -EAGAIN;
-	}
-	/* a pin that read the entry before the unmap may still grab: the freeze decides */
-	pinmm_race_point(PINMM_RACE_THP_SPLIT_FOLIO, folio_pfn(folio));
-	if (!folio_ref_freeze(folio, 1)) {
-		count_vm_event(THP_SPLIT_PAGE_FAILED);
-		return -EAGAIN;
-	}
-	nr = folio_nr_pages(folio);
-	index = folio->index;
 	inherit = atomic_load_explicit(&folio->flags, memory_order_relaxed) & SPLIT_INHERIT_FLAGS;
+	/*
+	 * Tails of an isolated folio stay isolated, on the caller's list;
+	 * otherwise they are where the head is, on the LRU or not (Linux's
+	 * lru_add_split_folio(), which warns about an isolated head without a
+	 * list).
+	 */
+	if (list)
+		inherit &= ~BIT(PG_lru);
 
 	/* the large-folio fields in page[1] and page[2] go back to plain pages */
 	for (unsigned long i = 1; i < min(nr, 3UL); i++) {
@@ -764,17 +852,113 @@ int split_folio(struct folio *folio)
 		set_page_count(p, 1);
 		/* last: page_folio() of this page now answers itself */
 		atomic_store_explicit(&p->compound_head, 0, memory_order_release);
+		if (list) {
+			folio_get(page_folio(p));
+			list_add_tail(&page_folio(p)->lru, list);
+		}
 	}
 	__folio_clear_head(folio);
+}
+
+/* Linux's remap_page(): the migration entries of each (new) folio become its mappings again. */
+static void remap_folios(struct folio *head, unsigned long nr, struct anon_vma *anon_vma)
+{
+	for (unsigned long i = 0; i < nr; ) {
+		struct folio *folio = page_folio(folio_page(head, i));
+
+		remove_migration_ptes(folio, NULL, anon_vma);
+		i += folio_nr_pages(folio);
+	}
+}
+
+int split_huge_page_to_list_to_order(struct page *page, struct list_head *list,
+				     unsigned int new_order)
+{
+	struct folio *folio = page_folio(page), *head = folio;
+	struct anon_vma *anon_vma = NULL;
+	unsigned long nr = folio_nr_pages(folio), mapping;
+	int extra_pins, ret;
+	bool is_thp = folio_order(folio) == HPAGE_PMD_ORDER;
+
+	if (!folio_test_large(folio) || new_order)
+		return -EINVAL;
+	if (WARN_ON_ONCE(folio_test_hugetlb(folio) || folio_is_zone_device(folio)))
+		return -EINVAL;
+	VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
+	mapping = (unsigned long)atomic_load_explicit(&folio->mapping, memory_order_relaxed);
+	/* page-cache folios are not split here (their cache slots would have to be) */
+	/*
+	 * Not built: the split of a swap-cache folio's slots (Linux stores
+	 * each new folio in its own slot). A THP is in the swap cache only
+	 * while reclaim writes it out whole.
+	 */
+	if ((mapping && !(mapping & PAGE_MAPPING_ANON)) || folio_test_writeback(folio) ||
+	    folio_test_swapcache(folio)) {
+		ret = -EBUSY;
+		goto out;
+	}
+	if (folio_test_anon(folio)) {
+		/* the walk back needs the anon_vma, which only a mapping keeps alive */
+		anon_vma = folio_get_anon_vma(folio);
+		if (!anon_vma && folio_mapped(folio)) {
+			ret = -EBUSY;
+			goto out;
+		}
+	}
+	/*
+	 * Every reference must be a mapping's, the swap cache's or ours: a
+	 * GET or a pin on any page keeps the whole folio as it is, before
+	 * anything is unmapped (Linux's can_split_folio()).
+	 */
+	if (!can_split_folio(folio, 1, &extra_pins)) {
+		ret = -EAGAIN;
+		goto out_put_anon_vma;
+	}
+	pinmm_race_point(PINMM_RACE_THP_SPLIT_CHECKED, folio_pfn(folio));
+	/* Linux's unmap_folio(): PMDs and PTEs become migration entries */
+	if (folio_mapped(folio))
+		try_to_migrate_split(folio, anon_vma);
+	/* a pin that read the entry before the unmap may still grab: the freeze decides */
+	pinmm_race_point(PINMM_RACE_THP_SPLIT_FOLIO, folio_pfn(folio));
+	if (folio_mapped(folio) || !folio_ref_freeze(folio, 1 + extra_pins)) {
+		/* a page that may be pinned stayed mapped, or a reference came */
+		remap_folios(folio, nr, anon_vma);
+		ret = -EAGAIN;
+		goto out_put_anon_vma;
+	}
+	__split_folio_pages(folio, list);
 	folio_ref_unfreeze(folio, 1);
-	/* unmapped tails have no user left: they go back to the allocator */
-	for (unsigned long i = 1; i < nr; i++)
-		folio_put(page_folio(folio_page(folio, i)));
-	count_vm_event(THP_SPLIT_PAGE);
-	return 0;
+	remap_folios(head, nr, anon_vma);
+	/* the caller keeps its reference and lock on @page's folio; the rest go */
+	for (unsigned long i = 0; i < nr; i++) {
+		struct folio *new = page_folio(folio_page(head, i));
+
+		if (new == page_folio(page))
+			continue;
+		folio_unlock(new);
+		folio_put(new);		/* an unmapped page nobody else holds is freed */
+	}
+	ret = 0;
+out_put_anon_vma:
+	if (anon_vma)
+		put_anon_vma(anon_vma);
+out:
+	if (is_thp)
+		count_vm_event(ret ? THP_SPLIT_PAGE_FAILED : THP_SPLIT_PAGE);
+	return ret;
+}
+
+int split_folio_to_list(struct folio *folio, struct list_head *list)
+{
+	return split_huge_page_to_list_to_order(&folio->page, list, 0);
+}
+
+int split_folio(struct folio *folio)
+{
+	return split_folio_to_list(folio, NULL);
 }
 
 int split_huge_page(struct page *page)
 {
-	return split_folio(page_folio(page));
+	return split_huge_page_to_list_to_order(page, NULL, 0);
 }
