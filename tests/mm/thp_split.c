@@ -18,10 +18,18 @@
  *  R-SPLIT-FORK  a THP shared with a fork child: both mms get PTEs of the
  *                same small folios, read-only and not exclusive; a write then
  *                COWs one 4 KiB page only.
+ *  R-SHARE-PMD   __split_huge_pmd_locked() with freeze asks
+ *                folio_try_share_anon_rmap_pmd(): a pin taken after
+ *                can_split_folio() (GUP-fast needs no lock) makes it split
+ *                the PMD into ordinary PTEs instead; the split fails -EAGAIN
+ *                and the pinned page stays mapped, exclusive and writable.
+ *                The refcount freeze behind it would also stop the split:
+ *                only the pair of mutants is seen (as in Linux).
  */
 #include "../gup/helpers.h"
 
 #include <pinmm/pagemap.h>
+#include <pinmm/race.h>
 
 #define B	GT_BASE
 #define NR	HPAGE_PMD_NR
@@ -75,8 +83,9 @@ static bool all_small(struct mm_struct *mm, unsigned long pfn0, unsigned long sk
 	return true;
 }
 
-static void split_pmd_mapped(void)
+static void split_pmd_mapped(bool readonly)
 {
+	const char *name = readonly ? "pmd, read-only" : "pmd";
 	struct task_struct *t[1];
 	unsigned long pfn0, used;
 	long split0, pmd0, fail0;
@@ -87,44 +96,60 @@ static void split_pmd_mapped(void)
 	t[0] = test_process("split");
 	if (!gt_thp(B)) {
 		skip(9, "no THP");
-		gt_teardown("pmd", t, 1);
+		gt_teardown(name, t, 1);
 		return;
 	}
 	gt_fill(B, NR, 1);
 	pfn0 = test_pt_pfn(current->mm, B);
+	/* still one PMD, exclusive but read-only: the entries say READ_EXCLUSIVE */
+	if (readonly && do_mprotect(B, PMD_SIZE, PROT_READ))
+		bail_out("mprotect");
 	split0 = gt_ev(THP_SPLIT_PAGE);
 	pmd0 = gt_ev(THP_SPLIT_PMD);
 	fail0 = gt_ev(THP_SPLIT_PAGE_FAILED);
 	used = pinmm_frames_in_use();
 
+	ok(test_pmd_mapped(current->mm, B), "R-FREEZE-PMD [%s]: one PMD maps the THP", name);
 	is_int(split_at(B + 7 * PAGE_SIZE, &head), 0,
-	       "R-FREEZE-PMD: split of an unpinned PMD-mapped THP succeeds");
+	       "R-FREEZE-PMD [%s]: split of an unpinned PMD-mapped THP succeeds", name);
 	ok(all_small(current->mm, pfn0, -1UL),
-	   "R-FREEZE-PMD: every page is PTE-mapped at its pfn by its own order-0 folio");
+	   "R-FREEZE-PMD [%s]: every page is PTE-mapped at its pfn by its own order-0 folio", name);
 	for (unsigned long i = 0; i < NR; i++) {
 		struct page *p = pfn_to_page(pfn0 + i);
 		struct folio *f = page_folio(p);
 
 		excl &= PageAnonExclusive(p);
-		wr &= gt_writable(current->mm, B + i * PAGE_SIZE);
+		wr &= gt_writable(current->mm, B + i * PAGE_SIZE) == !readonly;
 		counts &= folio_mapcount(f) == 1 && folio_ref_count(f) == 1 && !folio_test_locked(f);
 		lru &= folio_test_lru(f) && folio_test_anon(f) && f->index == (B >> PAGE_SHIFT) + i;
 	}
-	ok(excl, "R-SPLIT: PageAnonExclusive on every page (the PMD's exclusivity, carried by "
-	   "the migration entries)");
-	ok(wr, "R-SPLIT: every PTE keeps the PMD's write permission");
-	ok(counts, "R-SPLIT: each new folio: mapcount 1, one reference (its PTE's), unlocked");
-	ok(lru, "R-SPLIT: each new folio is anon, on the LRU, at its own index");
-	is_int(gt_check(B, NR, 1), 0, "R-SPLIT: the data of all 512 pages reads back");
-	is_uint(gt_ev(THP_SPLIT_PAGE) - split0, 1, "R-SPLIT: thp_split_page counts one split");
-	is_uint(gt_ev(THP_SPLIT_PMD) - pmd0, 1, "R-FREEZE-PMD: thp_split_pmd counts the PMD");
-	is_uint(gt_ev(THP_SPLIT_PAGE_FAILED) - fail0, 0, "R-SPLIT: thp_split_page_failed stays");
+	ok(excl, "R-SPLIT [%s]: PageAnonExclusive on every page (the PMD's exclusivity, carried "
+	   "by the migration entries)", name);
+	ok(wr, "R-SPLIT [%s]: every PTE keeps the PMD's permission (%s)", name,
+	   readonly ? "read-only" : "writable");
+	ok(counts, "R-SPLIT [%s]: each new folio: mapcount 1, one reference (its PTE's), unlocked",
+	   name);
+	ok(lru, "R-SPLIT [%s]: each new folio is anon, on the LRU, at its own index", name);
+	is_int(gt_check(B, NR, 1), 0, "R-SPLIT [%s]: the data of all 512 pages reads back", name);
+	is_uint(gt_ev(THP_SPLIT_PAGE) - split0, 1, "R-SPLIT [%s]: thp_split_page counts one split",
+		name);
+	is_uint(gt_ev(THP_SPLIT_PMD) - pmd0, 1, "R-FREEZE-PMD [%s]: thp_split_pmd counts the PMD",
+		name);
+	is_uint(gt_ev(THP_SPLIT_PAGE_FAILED) - fail0, 0,
+		"R-SPLIT [%s]: thp_split_page_failed stays", name);
 	ok(global_node_page_state_snapshot(NR_ANON_THPS) == 0 &&
 	   global_node_page_state_snapshot(NR_ANON_MAPPED) == NR &&
 	   get_mm_counter(current->mm, MM_ANONPAGES) == NR && pinmm_frames_in_use() == used,
-	   "R-SPLIT: nr_anon_transparent_hugepages 0, nr_anon_pages and rss 512, no frame "
-	   "gained or lost");
-	gt_teardown("pmd", t, 1);
+	   "R-SPLIT [%s]: nr_anon_transparent_hugepages 0, nr_anon_pages and rss 512, no frame "
+	   "gained or lost", name);
+	if (readonly) {
+		/* exclusive pages: mprotect back to writable maps them writable at once */
+		do_mprotect(B, PMD_SIZE, PROT_READ | PROT_WRITE);
+		gt_fill(B + 9 * PAGE_SIZE, 1, 6);
+		ok(test_pt_pfn(current->mm, B + 9 * PAGE_SIZE) == pfn0 + 9,
+		   "R-SPLIT [%s]: a write after mprotect reuses the exclusive page (no COW)", name);
+	}
+	gt_teardown(name, t, 1);
 }
 
 /* A THP shared with a fork child, PMD-mapped in both, or PTE-mapped with a hole. */
@@ -258,15 +283,77 @@ static void split_refused(bool pte_mapped, bool pin)
 	gt_teardown(name, t, 1);
 }
 
+static struct page *late_page = GT_POISON;
+static long late_n;
+
+/* Between can_split_folio() and the unmap: a GUP-fast pin of page 77. */
+static void pin_late(enum pinmm_race point, unsigned long pfn, void *arg)
+{
+	(void)point;
+	(void)pfn;
+	(void)arg;
+	pinmm_race_disarm(PINMM_RACE_THP_SPLIT_CHECKED);
+	late_n = pin_user_pages_fast(B + 77 * PAGE_SIZE, 1, FOLL_WRITE, &late_page);
+}
+
+static void split_pin_after_check(void)
+{
+	struct task_struct *t[1];
+	unsigned long pfn0;
+	long pmd0, fail0;
+	bool same = true;
+	struct folio *folio;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("late");
+	if (!gt_thp(B)) {
+		skip(6, "no THP");
+		gt_teardown("late pin", t, 1);
+		return;
+	}
+	gt_fill(B, NR, 7);
+	pfn0 = test_pt_pfn(current->mm, B);
+	folio = page_folio(pfn_to_page(pfn0));
+	pmd0 = gt_ev(THP_SPLIT_PMD);
+	fail0 = gt_ev(THP_SPLIT_PAGE_FAILED);
+	if (pinmm_race_arm(PINMM_RACE_THP_SPLIT_CHECKED, pin_late, NULL)) {
+		skip(6, "no race points in this build");
+		gt_teardown("late pin", t, 1);
+		return;
+	}
+	is_int(split_at(B, NULL), -EAGAIN,
+	       "R-SHARE-PMD: a pin taken after can_split_folio(): the split fails -EAGAIN");
+	is_int(late_n, 1, "R-SHARE-PMD: GUP-fast pinned page 77 in that window");
+	ok(folio_test_large(folio) && folio_maybe_dma_pinned(folio),
+	   "R-SHARE-PMD: the folio stays whole, pinned");
+	ok(!test_pmd_mapped(current->mm, B) && gt_ev(THP_SPLIT_PMD) - pmd0 == 1 &&
+	   gt_ev(THP_SPLIT_PAGE_FAILED) - fail0 == 1,
+	   "R-SHARE-PMD: folio_try_share_anon_rmap_pmd() refused: the PMD was split into "
+	   "PTEs (thp_split_pmd 1, thp_split_page_failed 1)");
+	for (unsigned long i = 0; i < NR; i++)
+		same &= test_pt_pfn(current->mm, B + i * PAGE_SIZE) == pfn0 + i &&
+			gt_writable(current->mm, B + i * PAGE_SIZE) &&
+			PageAnonExclusive(pfn_to_page(pfn0 + i));
+	ok(same, "R-SHARE-PMD: every page mapped where it was, writable and exclusive");
+	gt_page_write(late_page, B + 77 * PAGE_SIZE, 8);
+	ok(gt_check(B + 77 * PAGE_SIZE, 1, 8) == 0 && gt_check(B, 77, 7) == 0,
+	   "R-SHARE-PMD: the device's write reaches the page the process maps; the data stays");
+	if (late_n == 1)
+		unpin_user_page(late_page);
+	gt_teardown("late pin", t, 1);
+}
+
 int main(void)
 {
 	plan_no_plan();
-	split_pmd_mapped();
+	split_pmd_mapped(false);
+	split_pmd_mapped(true);
 	split_shared_with_child(false);
 	split_shared_with_child(true);
 	split_refused(false, true);
 	split_refused(true, true);
 	split_refused(false, false);
 	split_refused(true, false);
+	split_pin_after_check();
 	return done_testing();
 }
