@@ -83,6 +83,7 @@ enum vm_event_item {
 	THP_SPLIT_PAGE, THP_SPLIT_PAGE_FAILED, THP_SPLIT_PMD,
 	THP_ZERO_PAGE_ALLOC,
 	THP_FILE_ALLOC, THP_FILE_MAPPED,
+	THP_SWPOUT_FALLBACK,	/* THPs split for swap-out: no room for them whole */
 	PINMM_WB_PINNED_INPLACE,	/* pinmm: pinned folios written in place (linux policy) */
 	PINMM_WB_PINNED_BOUNCE,		/* pinmm: pinned folios written from a bounce copy */
 	PGSCAN_FILE, PGSTEAL_FILE,

@@ -80,6 +80,7 @@ static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
 	[THP_COLLAPSE_ALLOC_FAILED] = "thp_collapse_alloc_failed",
 	[THP_ZERO_PAGE_ALLOC] = "thp_zero_page_alloc",
 	[THP_FILE_ALLOC] = "thp_file_alloc", [THP_FILE_MAPPED] = "thp_file_mapped",
+	[THP_SWPOUT_FALLBACK] = "thp_swpout_fallback",
 	[PINMM_WB_PINNED_INPLACE] = "pinmm_wb_pinned_inplace",
 	[PINMM_WB_PINNED_BOUNCE] = "pinmm_wb_pinned_bounce",
 	[PGSCAN_FILE] = "pgscan_file", [PGSTEAL_FILE] = "pgsteal_file",

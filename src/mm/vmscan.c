@@ -8,9 +8,12 @@
  *   1. a folio that may be pinned gets no swap space and stays
  *      (shrink_folio_list: folio_maybe_dma_pinned -> keep);
  *   2. folio_alloc_swap(): slots (consecutive ones for a large folio: Linux
- *      with CONFIG_THP_SWAP swaps a THP out whole; a pinned THP could not be
- *      split or swapped either) and a place in the swap cache; with no
- *      room the folio stays, nothing lost;
+ *      with CONFIG_THP_SWAP swaps a THP out whole) and a place in the swap
+ *      cache. A large folio that could not be split (can_split_folio(): a
+ *      GET or a pin) is not tried at all; one that finds no room whole is
+ *      split (split_folio_to_list(), THP_SWPOUT_FALLBACK) and its pages go
+ *      out one by one, its tails taking their turn at the end of the list.
+ *      With no room the folio stays, nothing lost;
  *   3. try_to_unmap(): every PTE becomes a swap entry (a PMD is split to
  *      PTEs first). An anon-exclusive page is shared first with
  *      folio_try_share_anon_rmap_pte(), which refuses a page that got
@@ -241,8 +244,13 @@ static bool remove_swap_mapping(struct folio *folio)
 	return true;
 }
 
-/* Swap out one locked, isolated anon folio. True if it was freed (unlocked then). */
-static bool pageout_anon_folio(struct folio *folio)
+/*
+ * Swap out one locked, isolated anon folio. True if it was freed (unlocked
+ * then). A large folio the swap areas cannot take whole is split first, its
+ * tails going on @folio_list (isolated) and *@nr becoming 1.
+ */
+static bool pageout_anon_folio(struct folio *folio, struct list_head *folio_list,
+			       unsigned long *nr)
 {
 	if (!folio_test_anon(folio) || !folio_test_swapbacked(folio) ||
 	    folio_test_mlocked(folio) || folio_test_unevictable(folio))
@@ -257,8 +265,23 @@ static bool pageout_anon_folio(struct folio *folio)
 			count_vm_event(PINMM_RECLAIM_PINNED_SKIP);
 			return false;
 		}
-		if (folio_alloc_swap(folio))
-			return false;	/* no area, or full: the folio stays as it is */
+		/*
+		 * Linux's shrink_folio_list(): a large folio that could not be
+		 * split is not tried at all (a GET or a pin on any page).
+		 */
+		if (folio_test_large(folio) && !can_split_folio(folio, 1, NULL))
+			return false;
+		if (folio_alloc_swap(folio)) {
+			if (!folio_test_large(folio))
+				return false;	/* no area, or full: the folio stays as it is */
+			/* no room for it whole: its pages go out one by one */
+			if (split_folio_to_list(folio, folio_list))
+				return false;
+			*nr = 1;
+			count_vm_event(THP_SWPOUT_FALLBACK);
+			if (folio_alloc_swap(folio))
+				return false;
+		}
 		/* the area's copy is yet to be written */
 		folio_mark_dirty(folio);
 	}
@@ -293,28 +316,33 @@ static bool pageout_anon_folio(struct folio *folio)
 unsigned long shrink_folio_list(struct list_head *folio_list, bool ignore_references)
 {
 	unsigned long reclaimed = 0;
-	struct folio *folio, *next;
 
-	list_for_each_entry_safe(folio, next, folio_list, lru) {
+	/* a split THP's tails join the end of the list: taken in turn */
+	while (!list_empty(folio_list)) {
+		struct folio *folio = list_first_entry(folio_list, struct folio, lru);
 		unsigned long nr = folio_nr_pages(folio);
 
 		list_del(&folio->lru);
-		count_vm_events(PGSCAN_ANON, (long)nr);
 		/* never wait: direct reclaim may run under a folio lock */
 		if (!folio_trylock(folio)) {
+			count_vm_events(PGSCAN_ANON, (long)nr);
 			folio_putback_lru(folio);
 			continue;
 		}
 		if (!ignore_references && folio_referenced(folio)) {
+			count_vm_events(PGSCAN_ANON, (long)nr);
 			folio_unlock(folio);
 			folio_putback_lru(folio);
 			continue;
 		}
-		if (pageout_anon_folio(folio)) {
+		/* after: a split leaves one page here, its tails are scanned in turn */
+		if (pageout_anon_folio(folio, folio_list, &nr)) {
+			count_vm_events(PGSCAN_ANON, (long)nr);
 			reclaimed += nr;
 			count_vm_events(PGSTEAL_ANON, (long)nr);
 			continue;
 		}
+		count_vm_events(PGSCAN_ANON, (long)nr);
 		folio_unlock(folio);
 		folio_putback_lru(folio);
 	}

@@ -22,6 +22,11 @@
  *                 VMAs give -EINVAL, shared anon memory is left alone (0).
  *  R-THP-SWAP     mm/vmscan.c (CONFIG_THP_SWAP): an unpinned THP is swapped
  *                 out whole; a pinned one stays (it could not even be split).
+ *  R-THP-SPLIT    mm/vmscan.c shrink_folio_list(): a THP the swap areas cannot
+ *                 take whole is split (split_folio_to_list(), thp_swpout_fallback)
+ *                 and its pages go out one by one; a THP that could not be
+ *                 split (can_split_folio(): a GET or a pin) gets no swap space
+ *                 at all, even where it would fit whole.
  *  R-COLD         mm/madvise.c madvise_cold_or_pageout_pte_range() (cold): the
  *                 pages lose their young bits and go inactive, so reclaim
  *                 takes them before pages still in use (mm/vmscan.c
@@ -733,6 +738,72 @@ static void thp_pinned_and_not(void)
 	teardown("thp", t, 1);
 }
 
+static void thp_split_fallback(void)
+{
+	struct task_struct *t[1];
+	struct page *page = GT_POISON, *last;
+	long out0, fb0, split0, fail0;
+
+	/* 200 slots: no room for 512 pages in a row */
+	boot_with_swap(TEST_MEM_MB, 200, false);
+	t[0] = test_process("thp split");
+	if (!gt_thp(SW_BASE)) {
+		skip(12, "no THP");
+		teardown("thp split", t, 1);
+		return;
+	}
+	gt_fill(SW_BASE, HPAGE_PMD_NR, 30);
+	/* a pinned THP first: never split, never swapped */
+	if (gt_pin(SW_BASE + 9 * PAGE_SIZE, 1, FOLL_WRITE | FOLL_LONGTERM, &page) != 1)
+		bail_out("pin");
+	split0 = gt_ev(THP_SPLIT_PAGE);
+	fail0 = gt_ev(THP_SPLIT_PAGE_FAILED);
+	pageout(SW_BASE, PMD_SIZE);
+	ok(test_pmd_mapped(current->mm, SW_BASE) && gt_ev(THP_SPLIT_PAGE) == split0 &&
+	   gt_ev(THP_SPLIT_PAGE_FAILED) == fail0 && swap_free_pages() == 200,
+	   "R-THP-SPLIT: a pinned THP is not split, not swapped: still PMD-mapped");
+	unpin_user_page(page);
+
+	out0 = gt_ev(PSWPOUT);
+	fb0 = gt_ev(THP_SWPOUT_FALLBACK);
+	is_int(pageout(SW_BASE, PMD_SIZE), 0, "R-THP-SPLIT: MADV_PAGEOUT of the unpinned THP: 0");
+	is_int(gt_ev(THP_SWPOUT_FALLBACK) - fb0, 1,
+	       "R-THP-SPLIT: no room for it whole: thp_swpout_fallback 1");
+	is_int(gt_ev(THP_SPLIT_PAGE) - split0, 1, "R-THP-SPLIT: thp_split_page 1 (split to order 0)");
+	is_int(gt_ev(PSWPOUT) - out0, 200, "R-THP-SPLIT: 200 pages went out one by one");
+	is_uint(nr_swapped(SW_BASE, HPAGE_PMD_NR), 200, "R-THP-SPLIT: 200 swap entries");
+	is_uint(swap_free_pages(), 0, "R-THP-SPLIT: the area is full");
+	last = gt_page(current->mm, SW_BASE + (HPAGE_PMD_NR - 1) * PAGE_SIZE);
+	ok(last && !folio_test_large(page_folio(last)) && !test_pmd_mapped(current->mm, SW_BASE),
+	   "R-THP-SPLIT: the pages that stayed are small folios, PTE-mapped");
+	is_int(gt_check(SW_BASE, HPAGE_PMD_NR, 30), 0,
+	       "R-THP-SPLIT: all 512 pages read back (swapped in or never out)");
+	teardown("thp split", t, 1);
+
+	/* room for it whole, but a GET reference: can_split_folio() keeps it out */
+	boot_with_swap(TEST_MEM_MB, 1024, false);
+	t[0] = test_process("thp get");
+	if (!gt_thp(SW_BASE)) {
+		skip(3, "no THP");
+		teardown("thp get", t, 1);
+		return;
+	}
+	gt_fill(SW_BASE, HPAGE_PMD_NR, 31);
+	if (gt_get(SW_BASE + 9 * PAGE_SIZE, 1, 0, &page) != 1)
+		bail_out("get");
+	out0 = gt_ev(PSWPOUT);
+	pageout(SW_BASE, PMD_SIZE);
+	ok(test_pmd_mapped(current->mm, SW_BASE) && swap_free_pages() == 1024 &&
+	   gt_ev(PSWPOUT) == out0,
+	   "R-THP-SPLIT: a THP with a GET reference gets no swap space (can_split_folio), "
+	   "still PMD-mapped");
+	put_page(page);
+	pageout(SW_BASE, PMD_SIZE);
+	is_int(gt_ev(PSWPOUT) - out0, HPAGE_PMD_NR, "R-THP-SPLIT: after put_page it goes out whole");
+	is_int(gt_check(SW_BASE, HPAGE_PMD_NR, 31), 0, "R-THP-SPLIT: and comes back");
+	teardown("thp get", t, 1);
+}
+
 /* ---- aging ------------------------------------------------------------------------ */
 
 static void cold_goes_first(void)
@@ -812,6 +883,7 @@ int main(void)
 	madvise_bad_vmas();
 	io_errors();
 	thp_pinned_and_not();
+	thp_split_fallback();
 	cold_goes_first();
 	pressure();
 	return done_testing();
