@@ -25,6 +25,7 @@
  * write-protect step, with its reference check, is what makes a merge safe.
  */
 #include <pinmm/fs.h>
+#include <pinmm/huge_mm.h>
 #include <pinmm/ksm.h>
 #include <pinmm/memory.h>
 #include <pinmm/mman.h>
@@ -359,20 +360,72 @@ static struct folio *ksm_follow_folio(struct vm_area_struct *vma, unsigned long 
 	return folio;
 }
 
+/*
+ * The scan's look-up (Linux's folio_walk_start() in scan_get_next_rmap_item()
+ * and get_mergeable_page()): the page of an anon folio, small or large,
+ * that a present PTE or an anon THP's PMD leaf maps at @addr, with a
+ * reference on its folio; NULL otherwise. A page of a large folio is merged
+ * after try_to_merge_one_page() splits its folio. *@no_table: nothing maps
+ * the PMD at @addr (skip to the next one).
+ */
+static struct page *ksm_follow_page(struct vm_area_struct *vma, unsigned long addr,
+				    bool *no_table)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct page *page = NULL;
+	spinlock_t *ptl;
+	pte_t *pte, entry;
+	pmd_t *pmd, pmdval;
+
+	*no_table = false;
+	pmd = mm_find_pmd(mm, addr);
+	if (!pmd) {
+		*no_table = true;
+		return NULL;
+	}
+	if (pmd_trans_huge(pmdp_get_lockless(pmd))) {
+		ptl = pmd_lock(mm, pmd);
+		pmdval = pmdp_get(pmd);
+		if (pmd_trans_huge(pmdval) && !is_huge_zero_pmd(pmdval) &&
+		    folio_test_anon(page_folio(pmd_page(pmdval)))) {
+			page = pmd_page(pmdval) + ((addr & ~PMD_MASK) >> PAGE_SHIFT);
+			folio_get(page_folio(page));
+		}
+		spin_unlock(ptl);
+		if (page)
+			return page;
+	}
+	pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	if (!pte) {
+		*no_table = true;	/* none, or a PMD leaf not ours to merge */
+		return NULL;
+	}
+	entry = ptep_get(pte);
+	if (pte_present(entry)) {
+		page = vm_normal_page(vma, addr, entry);
+		if (page && folio_test_anon(page_folio(page)))
+			folio_get(page_folio(page));
+		else
+			page = NULL;
+	}
+	pte_unmap_unlock(pte, ptl);
+	return page;
+}
+
 /* Linux's get_mergeable_page(): the page an unstable-tree item stands for. */
-static struct folio *get_mergeable_folio(struct ksm_rmap_item *item)
+static struct page *get_mergeable_page(struct ksm_rmap_item *item)
 {
 	struct mm_struct *mm = item->mm;
 	struct vm_area_struct *vma;
-	struct folio *folio = NULL;
+	struct page *page = NULL;
 	bool no_table;
 
 	mmap_read_lock(mm);
 	vma = find_mergeable_vma(mm, item->address);
 	if (vma)
-		folio = ksm_follow_folio(vma, item->address, &no_table);
+		page = ksm_follow_page(vma, item->address, &no_table);
 	mmap_read_unlock(mm);
-	return folio;
+	return page;
 }
 
 /* ---- write-protect and replace ---------------------------------------------------- */
@@ -502,13 +555,27 @@ static int try_to_merge_one_page(struct vm_area_struct *vma, struct page *page,
 
 	if (page == kpage)
 		return 0;
-	if (!folio_test_anon(folio) || folio_test_large(folio))
+	if (!folio_test_anon(folio))
 		return -EFAULT;
 	if (!folio_trylock(folio))
 		return -EAGAIN;
 	/* a KSM page is never merged into another; equal ones share a node */
 	if (folio_test_ksm(folio))
 		goto out_unlock;
+	/*
+	 * A page of a large folio: split it first (Linux's
+	 * try_to_merge_one_page()). A GET or a pin anywhere in the folio
+	 * makes the split fail (can_split_folio()) and the page stays
+	 * unmerged; otherwise our lock and reference move to @page's folio.
+	 */
+	if (folio_test_large(folio)) {
+		err = split_huge_page(page);
+		if (err) {
+			err = -EFAULT;
+			goto out_unlock;
+		}
+		folio = page_folio(page);
+	}
 	err = write_protect_page(vma, folio, addr, &orig_pte);
 	if (err)
 		goto out_unlock;
@@ -685,37 +752,36 @@ again:
 
 /*
  * Linux's unstable_tree_search_insert(): an item of this pass whose page
- * equals @page (its folio referenced in *@tree_foliop), or NULL after
- * inserting @item.
+ * equals @page (referenced, in *@tree_pagep), or NULL after inserting @item.
  */
 static struct ksm_rmap_item *unstable_tree_search_insert(struct ksm_rmap_item *item,
 							 struct page *page,
-							 struct folio **tree_foliop)
+							 struct page **tree_pagep)
 {
 	struct rb_node **new = &ksm.unstable_tree.rb_node, *parent = NULL;
 
 	while (*new) {
 		struct ksm_rmap_item *tree_item = rb_entry(*new, struct ksm_rmap_item, node);
-		struct folio *tree_folio = get_mergeable_folio(tree_item);
+		struct page *tree_page = get_mergeable_page(tree_item);
 		int ret;
 
-		if (!tree_folio)
+		if (!tree_page)
 			return NULL;
 		/* the same page twice (fork shares it before the scanner sees both) */
-		if (&tree_folio->page == page) {
-			folio_put(tree_folio);
+		if (tree_page == page) {
+			put_page(tree_page);
 			return NULL;
 		}
-		ret = memcmp_pages(page, &tree_folio->page);
+		ret = memcmp_pages(page, tree_page);
 		parent = *new;
 		if (ret < 0) {
-			folio_put(tree_folio);
+			put_page(tree_page);
 			new = &parent->rb_left;
 		} else if (ret > 0) {
-			folio_put(tree_folio);
+			put_page(tree_page);
 			new = &parent->rb_right;
 		} else {
-			*tree_foliop = tree_folio;
+			*tree_pagep = tree_page;
 			return tree_item;
 		}
 	}
@@ -730,8 +796,9 @@ static struct ksm_rmap_item *unstable_tree_search_insert(struct ksm_rmap_item *i
 /* Linux's cmp_and_merge_page(): one page of the scan, with a reference. */
 static void cmp_and_merge_page(struct page *page, struct ksm_rmap_item *item)
 {
-	struct folio *kfolio, *tree_folio;
 	struct ksm_rmap_item *tree_item;
+	struct page *tree_page;
+	struct folio *kfolio;
 	unsigned int checksum;
 
 	kfolio = stable_tree_search(page);
@@ -762,12 +829,12 @@ static void cmp_and_merge_page(struct page *page, struct ksm_rmap_item *item)
 		return;
 	}
 
-	tree_item = unstable_tree_search_insert(item, page, &tree_folio);
+	tree_item = unstable_tree_search_insert(item, page, &tree_page);
 	if (!tree_item)
 		return;
 	/* two equal pages: this one becomes the KSM page, the other maps it */
 	if (!try_to_merge_with_ksm_page(item, page, NULL)) {
-		if (!try_to_merge_with_ksm_page(tree_item, &tree_folio->page, page)) {
+		if (!try_to_merge_with_ksm_page(tree_item, tree_page, page)) {
 			struct folio *folio = page_folio(page);
 			struct ksm_stable_node *node;
 
@@ -786,7 +853,8 @@ static void cmp_and_merge_page(struct page *page, struct ksm_rmap_item *item)
 			break_cow(item);
 		}
 	}
-	folio_put(tree_folio);
+	/* by the page: a split moved the reference to its own folio */
+	put_page(tree_page);
 }
 
 /* ---- rmap walk and migration ----------------------------------------------------- */
@@ -937,10 +1005,10 @@ static struct ksm_mm_slot *next_slot(struct ksm_mm_slot *slot)
 
 /*
  * Linux's scan_get_next_rmap_item(): the next mergeable page and its item,
- * the page referenced in *@foliop; NULL at the end of a full scan (or when
+ * the page referenced in *@pagep; NULL at the end of a full scan (or when
  * out of memory, or nothing is registered).
  */
-static struct ksm_rmap_item *scan_get_next_rmap_item(struct folio **foliop)
+static struct ksm_rmap_item *scan_get_next_rmap_item(struct page **pagep)
 {
 	struct ksm_mm_slot *slot = ksm.scan_slot;
 	struct vm_area_struct *vma;
@@ -973,11 +1041,11 @@ next_mm:
 			while (ksm.scan_address < vma->vm_end) {
 				unsigned long addr = ksm.scan_address;
 				struct ksm_rmap_item *item;
-				struct folio *folio;
+				struct page *page;
 				bool no_table;
 
-				folio = ksm_follow_folio(vma, addr, &no_table);
-				if (!folio) {
+				page = ksm_follow_page(vma, addr, &no_table);
+				if (!page) {
 					ksm.scan_address = no_table ?
 						min(ALIGN(addr + 1, PMD_SIZE), vma->vm_end) :
 						addr + PAGE_SIZE;
@@ -987,9 +1055,9 @@ next_mm:
 				if (item) {
 					ksm.scan_rmap_list = &item->rmap_list;
 					ksm.scan_address = addr + PAGE_SIZE;
-					*foliop = folio;
+					*pagep = page;
 				} else {
-					folio_put(folio);
+					put_page(page);
 				}
 				mmap_read_unlock(mm);
 				return item;
@@ -1019,15 +1087,16 @@ static unsigned long ksm_do_scan(unsigned long nr)
 
 	lockdep_assert_held(&ksm.thread_mutex);
 	while (done < nr) {
-		struct folio *folio = NULL;
-		struct ksm_rmap_item *item = scan_get_next_rmap_item(&folio);
+		struct page *page = NULL;
+		struct ksm_rmap_item *item = scan_get_next_rmap_item(&page);
 
 		if (!item)
 			break;
 		done++;
 		ksm.pages_scanned++;
-		cmp_and_merge_page(&folio->page, item);
-		folio_put(folio);
+		cmp_and_merge_page(page, item);
+		/* by the page: a split moved the reference to its own folio */
+		put_page(page);
 	}
 	return done;
 }

@@ -22,6 +22,11 @@
  *  - bad input: MADV_MERGEABLE where KSM cannot go is ignored with 0, as
  *    Linux 6.18 answers (vma_ksm_compatible); misaligned or unmapped ranges
  *    are -EINVAL / -ENOMEM; bad controls -EINVAL;
+ *  - a page of a THP merges after try_to_merge_one_page() splits the THP
+ *    (split_huge_page(): only that page becomes the KSM page, the other 511
+ *    stay where they are, PTE-mapped small folios); a THP with a pin on any
+ *    page is neither split (can_split_folio()) nor merged, and stays
+ *    PMD-mapped;
  *  - ksmd, the scanner thread, merges on its own (run=1): PINMM_TEST_CONCURRENT;
  *  - MADV_PAGEOUT with a swap area: the unique pages go to swap, the KSM page
  *    stays (pinmm's reclaim does not swap KSM pages, docs/swap.md; Linux swaps
@@ -641,6 +646,112 @@ static void merge_frees_replaced_slot(void)
 	pt_teardown("merge_frees_replaced_slot", (struct task_struct *[]){ t }, 1);
 }
 
+/*
+ * A THP at PT_BASE + PMD_SIZE (every page its own value, page 5 = @v) and one
+ * small page at PT_BASE holding @v, both mergeable. Return the THP's pfn, 0 if
+ * no THP could be had (the caller skips).
+ */
+static unsigned long setup_thp(struct task_struct **tp, unsigned long v)
+{
+	const unsigned long thp = PT_BASE + PMD_SIZE;
+	struct mm_struct *mm;
+	bool leaf;
+
+	pt_boot();
+	*tp = test_process("ksm thp");
+	mm = (*tp)->mm;
+	test_mmap_fixed(PT_BASE, PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	test_mmap_fixed(thp, PMD_SIZE, PT_RW, MAP_PRIVATE);
+	if (do_madvise(mm, thp, PMD_SIZE, MADV_HUGEPAGE))
+		bail_out("MADV_HUGEPAGE");
+	fill(PT_BASE, 0, v);
+	for (int i = 0; i < (int)HPAGE_PMD_NR; i++)
+		fill(thp, i, i == 5 ? v : 0x7000UL + i);
+	test_pt_entry(mm, thp, &leaf);
+	if (!leaf)
+		return 0;
+	if (do_madvise(mm, PT_BASE, PAGE_SIZE, MADV_MERGEABLE) ||
+	    do_madvise(mm, thp, PMD_SIZE, MADV_MERGEABLE))
+		bail_out("MADV_MERGEABLE");
+	return test_pt_pfn(mm, thp);
+}
+
+static void thp_page_merges_after_split(void)
+{
+	const unsigned long thp = PT_BASE + PMD_SIZE;
+	unsigned long pfn0, split0, used;
+	struct task_struct *t;
+	struct pinmm_ksm_stats st;
+	bool rest = true;
+
+	pfn0 = setup_thp(&t, 0x5a5a5a5aUL);
+	if (!pfn0) {
+		skip(6, "no THP");
+		pt_teardown("thp_page_merges_after_split", (struct task_struct *[]){ t }, 1);
+		return;
+	}
+	split0 = ev(THP_SPLIT_PAGE);
+	used = pinmm_frames_in_use();
+	pinmm_ksm_scan_full(2);
+	st = stats();
+	ok(st.pages_shared == 1 && st.pages_sharing == 1,
+	   "try_to_merge_one_page: a THP's page merges with an equal small page (shared 1, sharing 1)");
+	is_uint(ev(THP_SPLIT_PAGE) - split0, 1, "try_to_merge_one_page: split_huge_page() split the THP");
+	ok(is_ksm_at(t->mm, thp + 5 * PAGE_SIZE) &&
+	   test_pt_pfn(t->mm, PT_BASE) == test_pt_pfn(t->mm, thp + 5 * PAGE_SIZE) &&
+	   !pte_write(pt_pte(t->mm, thp + 5 * PAGE_SIZE)),
+	   "try_to_merge_one_page: both addresses map one read-only KSM page");
+	for (int i = 0; i < (int)HPAGE_PMD_NR; i++) {
+		unsigned long a = thp + i * PAGE_SIZE;
+		struct folio *f = pt_folio(t->mm, a);
+
+		if (i == 5)
+			continue;
+		rest &= f && !folio_test_large(f) && !folio_test_ksm(f) &&
+			test_pt_pfn(t->mm, a) == pfn0 + i && page_is(thp, i, 0x7000UL + i) &&
+			PageAnonExclusive(&f->page) && pte_write(pt_pte(t->mm, a));
+	}
+	ok(rest, "split_huge_page: the other 511 pages stay at their pfns, small, exclusive, "
+	   "writable, with their data");
+	ok(page_is(PT_BASE, 0, 0x5a5a5a5aUL) && page_is(thp, 5, 0x5a5a5a5aUL),
+	   "the merged page reads what was written");
+	is_uint(used - pinmm_frames_in_use(), 1, "merging gave the small page's frame back");
+	pt_teardown("thp_page_merges_after_split", (struct task_struct *[]){ t }, 1);
+}
+
+static void pinned_thp_not_split(void)
+{
+	const unsigned long thp = PT_BASE + PMD_SIZE;
+	unsigned long pfn0, split0;
+	struct task_struct *t;
+	struct page *pg = NULL;
+	struct pinmm_ksm_stats st;
+	bool leaf;
+
+	pfn0 = setup_thp(&t, 0x6b6b6b6bUL);
+	if (!pfn0) {
+		skip(4, "no THP");
+		pt_teardown("pinned_thp_not_split", (struct task_struct *[]){ t }, 1);
+		return;
+	}
+	split0 = ev(THP_SPLIT_PAGE);
+	is_int(pin_user_pages_fast(thp + 77 * PAGE_SIZE, 1, FOLL_WRITE, &pg), 1,
+	       "pin one page of the THP (not the equal one)");
+	pinmm_ksm_scan_full(3);
+	st = stats();
+	test_pt_entry(t->mm, thp, &leaf);
+	ok(st.pages_shared + st.pages_sharing == 0 && !is_ksm_at(t->mm, thp + 5 * PAGE_SIZE),
+	   "try_to_merge_one_page: a page of a pinned THP is not merged");
+	ok(leaf && folio_test_large(pfn_folio(pfn0)) && ev(THP_SPLIT_PAGE) == split0,
+	   "can_split_folio: the pinned THP is not split, still PMD-mapped");
+	ok(page_is(thp, 5, 0x6b6b6b6bUL) && page_is(thp, 77, 0x7000UL + 77),
+	   "its data stays");
+	unpin_user_page(pg);
+	pinmm_ksm_scan_full(1);
+	ok(is_ksm_at(t->mm, thp + 5 * PAGE_SIZE), "after the unpin the page merges");
+	pt_teardown("pinned_thp_not_split", (struct task_struct *[]){ t }, 1);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -664,5 +775,7 @@ int main(void)
 	ksm_page_of_two_mms_swaps(false);
 	ksm_page_of_two_mms_swaps(true);
 	merge_frees_replaced_slot();
+	thp_page_merges_after_split();
+	pinned_thp_not_split();
 	return done_testing();
 }
