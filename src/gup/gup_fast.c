@@ -279,8 +279,14 @@ static __always_inline int gup_fast_pin_small(pmd_t pmd, pmd_t *pmdp, pte_t *pte
 					      struct folio *folio, unsigned long addr,
 					      unsigned int flags, struct gup_fast_ctx *ctx)
 {
-	struct page *page = &folio->page;
-	unsigned long pfn = pte_pfn(pte);	/* the folio's: it is its own head */
+	/*
+	 * The PTE's page, not &folio->page: @folio was read as this page's
+	 * before a split of a mapped THP may have made the page a folio of its
+	 * own and left @folio small (the re-check below then sees they differ;
+	 * the same PTE is back after the split, so the PTE re-check cannot).
+	 */
+	unsigned long pfn = pte_pfn(pte);
+	struct page *page = pfn_to_page(pfn);
 	bool first;
 	int old;
 
