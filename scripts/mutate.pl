@@ -438,7 +438,7 @@ my %dup;
 $dup{$_->{id}}++ and die "mutate: duplicate mutant id $_->{id}\n" for @mutants;
 
 if ($ENV{MUTATE_LIST}) {
-	printf "%s %s:%d %-5s %s  ->  %s\n", $_->{id}, $_->{file}, $_->{line}, $_->{op},
+	printf "%s %s:%d (%s) %-5s %s  ->  %s\n", $_->{id}, $_->{file}, $_->{line}, $_->{func}, $_->{op},
 		$_->{orig}, $_->{mut} for @mutants;
 	printf "%d mutants\n", scalar @mutants;
 	exit 0;
