@@ -38,6 +38,7 @@
 #   MUTATE_REPORT  1: run nothing, write the report from the results so far
 use strict;
 use warnings;
+use Cwd qw(getcwd);
 use Digest::MD5 qw(md5_hex);
 use Fcntl qw(:flock);
 use File::Find;
@@ -77,7 +78,8 @@ my @SCOPE = (
 );
 my @ALL_OPS = qw(neg drop and or bound);
 
-my $top = `git rev-parse --show-toplevel 2>/dev/null` || '.';
+# an absolute path: the tests run from inside the tree copies
+my $top = `git rev-parse --show-toplevel 2>/dev/null` || getcwd();
 chomp $top;
 chdir $top or die "mutate: cannot enter $top\n";
 my $out = "$top/build/mutate";
