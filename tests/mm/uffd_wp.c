@@ -21,13 +21,17 @@
  *  - R-WP-ERRNO: bad ranges and modes as Linux, nothing changed;
  *  - R-WP-SWAP: swap-out keeps the bit on the swap entry and swap-in puts it
  *    back on a read-only PTE (try_to_unmap_one, do_swap_page), so a write
- *    after a swap round trip still reaches the handler.
+ *    after a swap round trip still reaches the handler;
+ *  - R-WP-FORK-FAIL: a fork that fails after dup_userfaultfd() duplicated
+ *    the context sends no UFFD_EVENT_FORK (Linux dup_mmap() ends in
+ *    dup_userfaultfd_fail() on error: the child never existed for the reader).
  */
 #include "../gup/helpers.h"
 
 #include <pinmm/task_mmu.h>
 #include <pinmm/swap.h>
 #include <pinmm/userfaultfd.h>
+#include <pinmm/fault-inject.h>
 
 #define A	GT_BASE
 #define B	(GT_BASE + 64 * PMD_SIZE)
@@ -372,6 +376,62 @@ static void swap_round_trip(void)
 	gt_teardown("uffd swap", &t, 1);
 }
 
+/*
+ * R-WP-FORK-FAIL: fail the fork at each page-table allocation in turn; the
+ * registered VMA comes first, a second VMA after it, so some failures come
+ * after its context was duplicated (the second VMA's tables). Page tables
+ * only: a task allocation failing after dup_mm() fails the fork once the
+ * event is sent, as in Linux (copy_process() failing after copy_mm()).
+ */
+static void fork_fails_no_event(void)
+{
+	const enum pinmm_fail_site site = PINMM_FAIL_PAGE_TABLE;
+	struct reader r = { .resolve = true };
+	struct userfaultfd_ctx *ctx;
+	struct task_struct *t, *child;
+	unsigned long n, failed = 0, events = 0;
+	bool reached = true;
+	int err = 0;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("uffd-fork-fail");
+	ctx = setup(&r, UFFD_FEATURE_EVENT_FORK, 2);
+	gt_fill(A, 2, 5);
+	test_mmap_fixed(B, 2 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(B, 2, 6);
+	for (n = 1; n < 1000 && reached; n++) {
+		unsigned long f0 = pinmm_fail_failures(site);
+
+		r.forks = 0;
+		r.child = NULL;
+		child = NULL;
+		pinmm_fail_nth(site, n, 0);
+		err = pinmm_fork(t, "child", &child);
+		pinmm_fail_nth(site, 0, 0);
+		pinmm_task_attach(t);
+		reached = pinmm_fail_failures(site) != f0;
+		/* the reader owns a child context it was sent */
+		if (r.child)
+			pinmm_userfaultfd_release(r.child);
+		if (err) {
+			failed++;
+			events += r.forks;
+			continue;
+		}
+		/* through (the nth attempt not reached, or a failure got around) */
+		pinmm_task_attach(child);
+		pinmm_task_exit(child);
+		pinmm_task_attach(t);
+	}
+	ok(!err && r.forks == 1, "once the fork gets through, the reader gets one UFFD_EVENT_FORK");
+	ok(failed >= 2, "the sweeps failed %lu forks, some after the registered VMA's copy", failed);
+	is_uint(events, 0, "R-WP-FORK-FAIL: no failed fork sent UFFD_EVENT_FORK "
+		"(dup_mmap() -> dup_userfaultfd_fail())");
+	ok(gt_check(A, 2, 5) == 0 && gt_check(B, 2, 6) == 0, "the parent's data is intact");
+	pinmm_userfaultfd_release(ctx);
+	gt_teardown("uffd fork fail", &t, 1);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -381,6 +441,7 @@ int main(void)
 	pinned_page();
 	fork_rows(false);
 	fork_rows(true);
+	fork_fails_no_event();
 	marker_write();
 	thp_pmd();
 	bad_input_and_mremap();
