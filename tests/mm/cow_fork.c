@@ -3,6 +3,9 @@
  * fork's page copy (Linux copy_page_range / copy_present_pte) and the rmap
  * that sees both sides afterwards: COW sharing, private later writes, the
  * early copy of a page that may be pinned, and rmap_walk finding mappers.
+ * A maybe-pinned page fork shares anyway: one that is not exclusive (Linux
+ * folio_try_dup_anon_rmap_ptes() refuses only exclusive pages, a pin having
+ * made its page exclusive first), whatever the next page in memory is.
  */
 #include "pt_helpers.h"
 
@@ -204,11 +207,64 @@ static void zero_and_shared(void)
 	pt_teardown("zero_and_shared", (struct task_struct *[]){ t, child }, 2);
 }
 
+/*
+ * A maybe-pinned (false positive: many references) small folio whose page is
+ * not exclusive, the page after it in memory exclusive: fork shares the first
+ * (folio_try_dup_anon_rmap_ptes() looks at the run's own pages only).
+ */
+static void shared_maybe_pinned_page_stays_shared(void)
+{
+	struct task_struct *t, *child = NULL;
+	unsigned long x = 0, y = 0, pfn;
+	struct mm_struct *mm;
+	struct folio *folio;
+
+	pt_boot();
+	t = test_process("maybe-pinned");
+	mm = t->mm;
+	test_mmap_fixed(PT_BASE, NPAGES * PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	for (int i = 0; i < NPAGES; i++)
+		pt_put(PT_BASE + i * PAGE_SIZE, 500 + i);
+	/* two pages whose frames are next to each other: x, then y */
+	for (int i = 0; i < NPAGES && !x; i++)
+		for (int j = 0; j < NPAGES; j++)
+			if (test_pt_pfn(mm, PT_BASE + j * PAGE_SIZE) ==
+			    test_pt_pfn(mm, PT_BASE + i * PAGE_SIZE) + 1) {
+				x = PT_BASE + i * PAGE_SIZE;
+				y = PT_BASE + j * PAGE_SIZE;
+				break;
+			}
+	if (!x)
+		bail_out("no two anon pages in adjacent frames");
+	/* a fork makes both non-exclusive; after the child exits, a write reuses y */
+	is_int(pinmm_fork(t, "child", &child), 0, "fork: succeeds");
+	pinmm_task_attach(child);
+	pinmm_task_exit(child);
+	pinmm_task_attach(t);
+	pt_put(y, 777);
+	pfn = test_pt_pfn(mm, x);
+	folio = pfn_folio(pfn);
+	ok(!PageAnonExclusive(&folio->page) && PageAnonExclusive(pfn_to_page(pfn + 1)) &&
+	   test_pt_pfn(mm, y) == pfn + 1,
+	   "the page is not exclusive, the next frame's page is (reused by a write)");
+	atomic_fetch_or(&mm->flags, 1UL << MMF_HAS_PINNED);
+	folio_ref_add(folio, GUP_PIN_COUNTING_BIAS);
+	is_int(pinmm_fork(t, "child", &child), 0, "fork: succeeds with a maybe-pinned shared page");
+	ok(test_pt_pfn(child->mm, x) == pfn && !pte_write(pt_pte(mm, x)),
+	   "fork: a maybe-pinned page that is not exclusive is shared COW, not copied "
+	   "(folio_try_dup_anon_rmap_ptes looks at its own pages only)");
+	ok(test_pt_pfn(child->mm, y) == pfn + 1,
+	   "fork: the exclusive page next to it, not pinned, is shared COW as usual");
+	folio_ref_sub(folio, GUP_PIN_COUNTING_BIAS);
+	pt_teardown("shared_maybe_pinned_page_stays_shared", (struct task_struct *[]){ t, child }, 2);
+}
+
 int main(void)
 {
 	plan_no_plan();
 	each_side_sees_its_own_writes();
 	pinned_page_is_copied_for_child();
+	shared_maybe_pinned_page_stays_shared();
 	rmap_after_fork_and_munmap();
 	zero_and_shared();
 	return done_testing();
