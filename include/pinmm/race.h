@@ -90,6 +90,12 @@ enum pinmm_race {
 	 * folio's pfn (the function has no address).
 	 */
 	PINMM_RACE_WP_REUSE,
+	/*
+	 * KSM found an anon page mapped at "addr" and holds it (a reference,
+	 * the folio lock, mmap_lock for reading); write_protect_page() has not
+	 * taken the PTE lock to read the entry again yet
+	 */
+	PINMM_RACE_KSM_WRPROTECT,
 	PINMM_RACE_NR
 };
 

@@ -19,6 +19,7 @@ static const char *const race_names[PINMM_RACE_NR] = {
 	[PINMM_RACE_HUGE_WP_FAULT] = "huge_wp_fault",
 	[PINMM_RACE_HUGE_WP_REUSE] = "huge_wp_reuse",
 	[PINMM_RACE_WP_REUSE] = "wp_reuse",
+	[PINMM_RACE_KSM_WRPROTECT] = "ksm_wrprotect",
 };
 
 const char *pinmm_race_name(enum pinmm_race point)

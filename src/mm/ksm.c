@@ -31,6 +31,7 @@
 #include <pinmm/mman.h>
 #include <pinmm/mmu_notifier.h>
 #include <pinmm/pagemap.h>
+#include <pinmm/race.h>
 #include <pinmm/rmap.h>
 #include <pinmm/swap.h>
 #include <pinmm/slab.h>
@@ -576,6 +577,8 @@ static int try_to_merge_one_page(struct vm_area_struct *vma, struct page *page,
 		}
 		folio = page_folio(page);
 	}
+	/* the lookup's PTE lock is long dropped: a zap or a fault may come here */
+	pinmm_race_point(PINMM_RACE_KSM_WRPROTECT, addr);
 	err = write_protect_page(vma, folio, addr, &orig_pte);
 	if (err)
 		goto out_unlock;
