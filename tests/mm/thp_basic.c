@@ -3,7 +3,9 @@
  * Transparent huge pages (Linux mm/huge_memory.c): a PMD-mapped order-9 folio
  * for a write fault in an aligned MADV_HUGEPAGE range, PMD split on a partial
  * munmap/mprotect, COW of one 4 KiB after fork, folio split refused while
- * extra references exist.
+ * extra references exist. A read fault on a read-only PMD leaf only marks it
+ * accessed: only a write or unshare fault goes to do_huge_pmd_wp_page()
+ * (Linux mm/memory.c __handle_mm_fault()).
  */
 #include "pt_helpers.h"
 
@@ -104,6 +106,22 @@ static void cow_after_fork(void)
 	ok(folio_entire_mapcount(folio) == 2 && !PageAnonExclusive(&folio->page) &&
 	   !pmd_write(__pmd(test_pt_entry(mm, PT_BASE, &leaf))),
 	   "thp: entire mapcount 2, not exclusive, both PMDs write-protected");
+	{
+		struct vm_area_struct *vma;
+		vm_fault_t ret;
+		pmd_t pmd;
+
+		/* a spurious read fault (fixup_user_fault() for reading, say) */
+		mmap_read_lock(mm);
+		vma = vma_lookup(mm, PT_BASE);
+		ret = handle_mm_fault(vma, PT_BASE + 3 * PAGE_SIZE, FAULT_FLAG_USER, NULL);
+		mmap_read_unlock(mm);
+		pmd = __pmd(test_pt_entry(mm, PT_BASE, &leaf));
+		ok(!(ret & VM_FAULT_ERROR) && leaf && !pmd_write(pmd) &&
+		   test_pt_pfn(mm, PT_BASE) == folio_pfn(folio) && folio_entire_mapcount(folio) == 2,
+		   "thp: a read fault on the read-only PMD leaves it: the same THP, shared, read-only "
+		   "(__handle_mm_fault: only write and unshare faults COW)");
+	}
 	pt_put(PT_BASE + 9 * PAGE_SIZE, 99);
 	test_pt_entry(mm, PT_BASE, &leaf);
 	ok(!leaf && test_pt_pfn(mm, PT_BASE + 9 * PAGE_SIZE) != folio_pfn(folio) + 9,
