@@ -11,7 +11,10 @@
  *  - splitting the PMD mapping (a partial munmap) just drops it: the rest
  *    refaults with PTEs from the same folio; a private mapping copies 4 KiB
  *    on a write;
- *  - truncation into a huge folio zeroes the cut part and unmaps it.
+ *  - truncation into a huge folio zeroes the cut part and unmaps it;
+ *  - fork does not copy a file's PMD, even in a VMA fork copies (a private
+ *    mapping with COWed pages): the child refaults it from the page cache
+ *    (Linux mm/huge_memory.c copy_huge_pmd(): non-anonymous VMAs skipped).
  *
  * PINMM_TEST_CONCURRENT: the disk and the flusher are threads of their own.
  */
@@ -201,12 +204,49 @@ static void write_pin_dirties(void)
 	fs_teardown("thp write pin dirties", t);
 }
 
+/* fork of a private shmem mapping with an anon_vma: the file's PMD is left for the child to refault */
+static void fork_refaults_file_pmd(void)
+{
+	struct task_struct *t, *child = NULL;
+	struct file *f;
+	unsigned long a;
+
+	fs_boot();
+	pinmm_shmem_set_huge(SHMEM_HUGE_ALWAYS);
+	t = test_process("thp-fork");
+	f = fs_memfd("thp-fork", 0);
+	do_ftruncate(f, 2 * PMD_SIZE, 1);
+	fs_kwrite(f, 0, 2 * PMD_SIZE, 4);
+	a = fs_mmap(f, FS_BASE, 2 * PMD_SIZE, FS_RW, MAP_PRIVATE, 0);
+	is_int(fs_ucheck(a, 64, 4, 0), 0, "shmem THP fork: the first 2 MiB read");
+	fs_uwrite(a + PMD_SIZE + PAGE_SIZE, 8, 5, 0);	/* a COWed page: the VMA gets an anon_vma */
+	ok(test_pmd_mapped(t->mm, a) && fs_anon_at(t->mm, a + PMD_SIZE + PAGE_SIZE),
+	   "shmem THP fork: the file THP is PMD-mapped, a COWed page beside it");
+	is_int(pinmm_fork(t, "child", &child), 0, "shmem THP fork: fork");
+	ok(!test_pmd_mapped(child->mm, a) && test_pt_pfn(child->mm, a) == -1UL &&
+	   fs_anon_at(child->mm, a + PMD_SIZE + PAGE_SIZE),
+	   "shmem THP fork: the child got the anon page but not the file's PMD (copy_huge_pmd "
+	   "skips a non-anonymous VMA: refaulted from the cache)");
+	pinmm_task_attach(child);
+	is_int(fs_ucheck(a + 7 * PAGE_SIZE, 64, 4, 7 * PAGE_SIZE), 0,
+	       "shmem THP fork: the child reads the file there, refaulted");
+	pinmm_task_detach();
+	pinmm_task_exit(child);
+	pinmm_task_attach(t);
+	ok(test_pmd_mapped(t->mm, a), "shmem THP fork: the parent keeps its PMD");
+	vm_munmap(a, 2 * PMD_SIZE);
+	fput(f);
+	pinmm_shmem_set_huge(SHMEM_HUGE_NEVER);
+	fs_teardown("fork refaults file pmd", t);
+}
+
 int main(void)
 {
 	plan_no_plan();
 	always();
 	write_pin_dirties();
 	private_cow();
+	fork_refaults_file_pmd();
 	policies();
 	return done_testing();
 }
