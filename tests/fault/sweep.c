@@ -132,19 +132,27 @@ static long run_fork(void)
 
 /* A second VMA after the pinned one: fork copies it after the first (dup_mmap order). */
 #define FORK_B	(GT_BASE + 4 * PMD_SIZE)
+/* A PMD-mapped THP last: its copy deposits a page table for a later split (copy_huge_pmd()). */
+#define FORK_C	(GT_BASE + 8 * PMD_SIZE)
 
 static unsigned long child_bad;
+static bool thp_forked;
 
 /*
  * A fork that returns 0 made a whole child: it reads what the parent had in
- * both VMAs (Linux's dup_mmap() stops at the first VMA that fails to copy
- * and fork fails; it never hands out a child with a VMA half copied).
+ * every VMA (Linux's dup_mmap() stops at the first VMA that fails to copy
+ * and fork fails; it never hands out a child with a VMA half copied), and
+ * its THP's PMD can be split (the page table fork deposited with it: a
+ * copy_huge_pmd() that could not allocate it fails the fork, -ENOMEM).
  */
 static void undo_fork(long ret)
 {
 	if (!ret && forked) {
 		pinmm_task_attach(forked);
 		if (gt_check(GT_BASE, NPAGES, TAG) || gt_check(FORK_B, NPAGES, TAG + 1))
+			child_bad++;
+		if (thp_forked && (vm_munmap(FORK_C + PAGE_SIZE, PAGE_SIZE) ||
+				   gt_check(FORK_C + 2 * PAGE_SIZE, NPAGES, TAG + 2)))
 			child_bad++;
 		pinmm_task_attach(proc);
 		pinmm_task_exit(forked);
@@ -182,14 +190,18 @@ static void fork_sweeps(void)
 	gt_fill(GT_BASE, NPAGES, TAG);
 	test_mmap_fixed(FORK_B, NPAGES * PAGE_SIZE, GT_RW, MAP_PRIVATE);
 	gt_fill(FORK_B, NPAGES, TAG + 1);
+	thp_forked = gt_thp(FORK_C);
+	gt_fill(FORK_C + 2 * PAGE_SIZE, NPAGES, TAG + 2);
+	ok(thp_forked, "fork: the parent has a PMD-mapped THP too");
 	if (gt_pin(GT_BASE, 2, FOLL_WRITE | FOLL_LONGTERM, held) != 2)
 		bail_out("fork: pin");
 	child_bad = 0;
 	for (unsigned int i = 0; i < ARRAY_SIZE(sites); i++)
 		ok(sweep(&op, sites[i]) > 0, "fork [%s]: the site was reached",
 		   pinmm_fail_site_name(sites[i]));
-	is_uint(child_bad, 0, "fork: every fork that returned 0 made a whole child (both VMAs "
-		"read as the parent's): a copy that failed fails the fork (dup_mmap(), dup_mm())");
+	is_uint(child_bad, 0, "fork: every fork that returned 0 made a whole child (every VMA "
+		"reads as the parent's, its THP's PMD splits): a copy that failed fails the fork "
+		"(dup_mmap(), dup_mm(), copy_huge_pmd())");
 	unpin_user_pages(held, 2);
 	gt_teardown("fork_sweeps", &proc, 1);
 }
