@@ -8,7 +8,10 @@
  * one PMD leaf of the destination carries the same permission and
  * exclusivity. A THP that may be pinned is not migrated and keeps its leaf
  * as it was. A migration entry split meanwhile (mprotect of half of it)
- * becomes 512 PTE entries with the same bits, restored as PTEs.
+ * becomes 512 PTE entries with the same bits, restored as PTEs. Fork meeting
+ * the entry copies it to the child and makes both readable, not writable nor
+ * exclusive (Linux copy_huge_pmd(): the THP is shared with the child once it
+ * lands), and counts its 512 pages in the child's rss.
  *
  * The race point at the frozen refcount (debug builds) lets each case look
  * at the page table in the middle of the move.
@@ -30,6 +33,9 @@ static struct {
 	long rss;
 	struct task_struct *splitter;	/* non-NULL: mprotect half of the THP here */
 	int split_ret;
+	struct task_struct *forker;	/* non-NULL: fork it here */
+	struct task_struct *child;
+	int fork_ret;
 } mid;
 
 static pmd_t peek_pmd(struct mm_struct *mm, unsigned long addr)
@@ -49,6 +55,15 @@ static void *split_half(void *arg)
 	return NULL;
 }
 
+static void *fork_it(void *arg)
+{
+	(void)arg;
+	pinmm_task_attach(mid.forker);
+	mid.fork_ret = pinmm_fork(mid.forker, "child", &mid.child);
+	pinmm_task_detach();
+	return NULL;
+}
+
 static void at_frozen(enum pinmm_race point, unsigned long pfn, void *arg)
 {
 	(void)point;
@@ -64,6 +79,13 @@ static void at_frozen(enum pinmm_race point, unsigned long pfn, void *arg)
 
 		/* another CPU: mprotect takes the mmap_lock, which we must not while frozen */
 		pthread_create(&th, NULL, split_half, NULL);
+		pthread_join(th, NULL);
+	}
+	if (mid.forker) {
+		pthread_t th;
+
+		/* fork takes both mmap_locks too: another CPU */
+		pthread_create(&th, NULL, fork_it, NULL);
 		pthread_join(th, NULL);
 	}
 }
@@ -280,6 +302,49 @@ static void test_split_while_frozen(void)
 	mg_teardown("pmd split", &t, 1);
 }
 
+static void test_fork_while_frozen(void)
+{
+	struct task_struct *t[2] = { NULL, NULL };
+	struct mm_struct *mm;
+	unsigned int succ = 0;
+	unsigned long pfn1;
+	bool leaf;
+	pmd_t p, c;
+
+	mg_boot();
+	t[0] = thp_task("pmd-fork-frozen", &mm, 26);
+	mid.forker = t[0];
+	mid.child = NULL;
+	is_int(migrate_thp(mm, &succ), 0, "pmd fork frozen: migrated");
+	mid.forker = NULL;
+	t[1] = mid.child;
+	ok(mid.fork_ret == 0 && t[1], "pmd fork frozen: fork ran while the PMD was a migration entry");
+	if (!t[1]) {
+		mg_teardown("pmd fork frozen", t, 1);
+		return;
+	}
+	ok(mid_is_entry(SWP_MIGRATION_WRITE), "pmd fork frozen: it met a writable PMD migration entry");
+	is_int(get_mm_counter(t[1]->mm, MM_ANONPAGES), (long)HPAGE_PMD_NR,
+	       "pmd fork frozen: the child's rss counts the 512 pages of the entry");
+	p = __pmd(test_pt_entry(mm, MG_BASE, &leaf));
+	ok(leaf, "pmd fork frozen: afterwards the parent maps the THP by a PMD leaf");
+	c = __pmd(test_pt_entry(t[1]->mm, MG_BASE, &leaf));
+	ok(leaf, "pmd fork frozen: so does the child (its copy of the entry restored too)");
+	pfn1 = pmd_pfn(p);
+	ok(pfn1 == pmd_pfn(c) && pfn1 != mid.src_pfn, "pmd fork frozen: both map the destination");
+	ok(!pmd_write(p) && !pmd_write(c) && !PageAnonExclusive(folio_page(pfn_folio(pfn1), 0)),
+	   "pmd fork frozen: both read-only, not exclusive: copy_huge_pmd made the entries "
+	   "readable (shared with the child)");
+	is_int(folio_entire_mapcount(pfn_folio(pfn1)), 2, "pmd fork frozen: two PMD mappings");
+	pinmm_task_attach(t[1]);
+	ok(!put_user(77UL, (unsigned long __user *)(MG_BASE + 3 * PAGE_SIZE)),
+	   "pmd fork frozen: the child writes");
+	pinmm_task_attach(t[0]);
+	is_uint(mg_check(MG_BASE, HPAGE_PMD_NR, 26), 0,
+		"pmd fork frozen: the parent does not see the child's write (COW)");
+	mg_teardown("pmd fork frozen", t, 2);
+}
+
 int main(void)
 {
 	if (pinmm_race_arm(PINMM_RACE_MIGRATE_FROZEN, at_frozen, NULL) == -EOPNOTSUPP) {
@@ -293,5 +358,6 @@ int main(void)
 	test_shared_after_fork();
 	test_pinned();
 	test_split_while_frozen();
+	test_fork_while_frozen();
 	return done_testing();
 }
