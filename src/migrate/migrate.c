@@ -263,7 +263,8 @@ static pgprot_t migration_prot(struct vm_area_struct *vma)
 /*
  * remove_migration_pmd(): the PMD migration entry at @pvmw (locked) becomes
  * a PMD leaf of @new (the destination, or the source put back), with the
- * permission, anon-exclusivity and young/dirty/soft-dirty bits it recorded.
+ * permission, anon-exclusivity and young/dirty/soft-dirty/uffd-wp bits it
+ * recorded.
  */
 static void remove_migration_pmd(struct page_vma_mapped_walk *pvmw, struct folio *new)
 {
@@ -278,6 +279,8 @@ static void remove_migration_pmd(struct page_vma_mapped_walk *pvmw, struct folio
 	if (pmd_val(old) & _PAGE_SWP_SOFT_DIRTY)
 		pmd = __pmd(pmd_val(pmd) | _PAGE_SOFT_DIRTY);
 	pmd = is_writable_migration_entry(entry) ? pmd_mkwrite(pmd) : pmd_wrprotect(pmd);
+	if (pmd_val(old) & _PAGE_SWP_UFFD_WP)
+		pmd = pmd_mkuffd_wp(pmd);	/* still protected, still read-only */
 	folio_get(new);
 	folio_add_anon_rmap_pmd(new, folio_page(new, 0), vma, pvmw->address,
 				is_readable_migration_entry(entry) ? RMAP_NONE : RMAP_EXCLUSIVE);

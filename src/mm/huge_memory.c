@@ -675,7 +675,10 @@ int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma
 		if (!is_migration_entry(e))
 			goto out_again;
 		if (swp_type(e) != SWP_MIGRATION_READ && is_cow) {
-			pmd = swp_entry_to_pmd(swp_entry(SWP_MIGRATION_READ, swp_offset(e)));
+			/* readable now; soft-dirty and uffd-wp stay (copy_nonpresent_pte()) */
+			pmd = __pmd(pmd_val(swp_entry_to_pmd(swp_entry(SWP_MIGRATION_READ,
+								       swp_offset(e)))) |
+				    (pmd_val(pmd) & (_PAGE_SOFT_DIRTY | _PAGE_SWP_UFFD_WP)));
 			set_pmd(src_pmd, pmd);
 		}
 		add_mm_counter(dst_mm, mm_counter(pfn_folio(swp_offset(e))), HPAGE_PMD_NR);

@@ -11,7 +11,9 @@
  * becomes 512 PTE entries with the same bits, restored as PTEs. Fork meeting
  * the entry copies it to the child and makes both readable, not writable nor
  * exclusive (Linux copy_huge_pmd(): the THP is shared with the child once it
- * lands), and counts its 512 pages in the child's rss.
+ * lands), and counts its 512 pages in the child's rss; the entry's uffd-wp
+ * bit goes to the child only if the child is registered
+ * (UFFD_FEATURE_EVENT_FORK).
  *
  * The race point at the frozen refcount (debug builds) lets each case look
  * at the page table in the middle of the move.
@@ -20,6 +22,7 @@
 
 #include <pinmm/gup.h>
 #include <pinmm/race.h>
+#include <pinmm/userfaultfd.h>
 
 #include <pthread.h>
 #include <stdio.h>
@@ -345,6 +348,71 @@ static void test_fork_while_frozen(void)
 	mg_teardown("pmd fork frozen", t, 2);
 }
 
+static struct userfaultfd_ctx *child_ctx;
+
+static void fork_reader(struct userfaultfd_ctx *ctx, const struct uffd_msg *msg, void *arg)
+{
+	(void)ctx;
+	(void)arg;
+	if (msg->event == UFFD_EVENT_FORK)
+		child_ctx = msg->arg.fork.ctx;
+}
+
+/*
+ * A uffd-wp protected THP migrates protected (remove_migration_pmd() puts
+ * the entry's bit back); forked while frozen (@fork), the parent's entry
+ * made readable keeps the bit, and the child has it only when registered
+ * (@event).
+ */
+static void test_uffd_wp_while_frozen(bool fork, bool event)
+{
+	const char *k = !fork ? "no fork" : event ? "with EVENT_FORK" : "without EVENT_FORK";
+	struct task_struct *t[2] = { NULL, NULL };
+	struct userfaultfd_ctx *ctx;
+	struct mm_struct *mm;
+	unsigned int succ = 0;
+	bool leaf;
+	pmd_t p, c;
+
+	mg_boot();
+	t[0] = thp_task("pmd-fork-uffd", &mm, 27);
+	child_ctx = NULL;
+	ctx = pinmm_userfaultfd_create(mm, event ? UFFD_FEATURE_EVENT_FORK : 0, fork_reader, NULL);
+	if (!ctx || pinmm_uffd_register(ctx, MG_BASE, HPAGE_PMD_SIZE, UFFDIO_REGISTER_MODE_WP) ||
+	    pinmm_uffd_writeprotect(ctx, MG_BASE, HPAGE_PMD_SIZE, UFFDIO_WRITEPROTECT_MODE_WP))
+		bail_out("pmd fork uffd: protect");
+	mid.forker = fork ? t[0] : NULL;
+	mid.child = NULL;
+	is_int(migrate_thp(mm, &succ), 0, "pmd uffd %s: migrated", k);
+	mid.forker = NULL;
+	t[1] = mid.child;
+	ok(mid_is_entry(SWP_MIGRATION_READ_EXCLUSIVE) && (pmd_val(mid.pmd) & _PAGE_SWP_UFFD_WP),
+	   "pmd uffd %s: while frozen, a read-exclusive PMD entry with the uffd-wp bit", k);
+	p = __pmd(test_pt_entry(mm, MG_BASE, &leaf));
+	ok(leaf && pmd_pfn(p) != mid.src_pfn && pmd_uffd_wp(p) && !pmd_write(p),
+	   "pmd uffd %s: the parent's THP moved and is still uffd-wp, read-only (the bit kept by "
+	   "copy_huge_pmd's readable entry and restored by remove_migration_pmd)", k);
+	if (!fork) {
+		pinmm_userfaultfd_release(ctx);
+		mg_teardown("pmd uffd", t, 1);
+		return;
+	}
+	ok(mid.fork_ret == 0 && t[1], "pmd fork uffd %s: fork ran while the PMD was an entry", k);
+	if (!t[1]) {
+		pinmm_userfaultfd_release(ctx);
+		mg_teardown("pmd fork uffd", t, 1);
+		return;
+	}
+	c = __pmd(test_pt_entry(t[1]->mm, MG_BASE, &leaf));
+	ok(leaf && pmd_uffd_wp(c) == event, "pmd fork uffd %s: the child's PMD %s uffd-wp "
+	   "(copy_huge_pmd clears the entry's bit for a child not registered)", k,
+	   event ? "keeps" : "drops");
+	if (child_ctx)
+		pinmm_userfaultfd_release(child_ctx);
+	pinmm_userfaultfd_release(ctx);
+	mg_teardown("pmd fork uffd", t, 2);
+}
+
 int main(void)
 {
 	if (pinmm_race_arm(PINMM_RACE_MIGRATE_FROZEN, at_frozen, NULL) == -EOPNOTSUPP) {
@@ -359,5 +427,8 @@ int main(void)
 	test_pinned();
 	test_split_while_frozen();
 	test_fork_while_frozen();
+	test_uffd_wp_while_frozen(false, false);
+	test_uffd_wp_while_frozen(true, false);
+	test_uffd_wp_while_frozen(true, true);
 	return done_testing();
 }
