@@ -15,7 +15,8 @@
  *  - R-WP-PIN: a pinned page can be write-protected; it stays the pinned
  *    page, and the CPU's resolved write lands in it;
  *  - R-WP-FORK: the child keeps uffd-wp bits and markers only with
- *    UFFD_FEATURE_EVENT_FORK, also on the pinned page fork copies;
+ *    UFFD_FEATURE_EVENT_FORK, also on the pinned page fork copies and on
+ *    a THP's PMD (copy_huge_pmd());
  *  - R-WP-MARKER: with UFFD_FEATURE_WP_UNPOPULATED a hole is protected by
  *    a PTE marker; the first write to it reaches the handler;
  *  - R-WP-ERRNO: bad ranges and modes as Linux, nothing changed;
@@ -243,6 +244,44 @@ static void fork_rows(bool event)
 	}
 }
 
+/* R-WP-FORK on a PMD-mapped THP: the child's PMD keeps the bit only with EVENT_FORK. */
+static void fork_thp(bool event)
+{
+	const char *k = event ? "with EVENT_FORK" : "without EVENT_FORK";
+	struct reader r = { .resolve = true };
+	struct userfaultfd_ctx *ctx;
+	struct task_struct *t, *child = NULL;
+	char name[64];
+
+	snprintf(name, sizeof(name), "fork thp %s", k);
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("uffd-fork-thp");
+	if (!gt_thp(A)) {
+		skip(2, "no THP");
+		gt_teardown(name, &t, 1);
+		return;
+	}
+	ctx = pinmm_userfaultfd_create(current->mm, event ? UFFD_FEATURE_EVENT_FORK : 0, handler, &r);
+	if (!ctx || pinmm_uffd_register(ctx, A, PMD_SIZE, UFFDIO_REGISTER_MODE_WP) ||
+	    pinmm_uffd_writeprotect(ctx, A, PMD_SIZE, UFFDIO_WRITEPROTECT_MODE_WP))
+		bail_out("fork thp: protect");
+	is_int(pinmm_fork(t, "child", &child), 0, "THP %s: fork", k);
+	pinmm_task_attach(child);
+	ok(test_pmd_mapped(current->mm, A) && wp(A) == event,
+	   "R-WP-FORK THP %s: the child's PMD %s uffd-wp (copy_huge_pmd)", k,
+	   event ? "keeps" : "drops");
+	pinmm_task_attach(t);
+	ok(test_pmd_mapped(current->mm, A) && wp(A), "THP %s: the parent's PMD is still uffd-wp", k);
+	if (r.child)
+		pinmm_userfaultfd_release(r.child);
+	pinmm_userfaultfd_release(ctx);
+	{
+		struct task_struct *ts[2] = { t, child };
+
+		gt_teardown(name, ts, 2);
+	}
+}
+
 /* A PMD-mapped THP: protected whole, a write faults to the reader (the PMD's check). */
 static void thp_pmd(void)
 {
@@ -441,6 +480,8 @@ int main(void)
 	pinned_page();
 	fork_rows(false);
 	fork_rows(true);
+	fork_thp(false);
+	fork_thp(true);
 	fork_fails_no_event();
 	marker_write();
 	thp_pmd();
