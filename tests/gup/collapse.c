@@ -210,8 +210,13 @@ static void pin_in_window(enum pinmm_race point, unsigned long addr, void *arg)
 				&race_pinned);
 }
 
-static void collapse_vs_late_pin(void)
+/*
+ * @thp: the range is a PTE-mapped THP (one page zapped), whose large folio
+ * the isolation takes once: its refcount is read again all the same.
+ */
+static void collapse_vs_late_pin(bool thp)
 {
+	const char *k = thp ? " (PTE-mapped THP)" : "";
 	struct task_struct *t;
 	uint64_t word = 0;
 	int r;
@@ -223,19 +228,29 @@ static void collapse_vs_late_pin(void)
 	pinmm_race_disarm(PINMM_RACE_COLLAPSE_SCANNED);
 	test_boot(TEST_MEM_MB, 0, 0);
 	t = test_process("collapse-race");
-	small_pages(3, HPAGE_PMD_NR);
+	if (!thp) {
+		small_pages(3, HPAGE_PMD_NR);
+	} else {
+		test_mmap_fixed(ADDR, PMD_SIZE, GT_RW, MAP_PRIVATE);
+		if (do_madvise(current->mm, ADDR, PMD_SIZE, MADV_HUGEPAGE) ||
+		    !gt_fill(ADDR, HPAGE_PMD_NR, 3) ||
+		    do_madvise(current->mm, ADDR + 3 * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED) ||
+		    test_pmd_mapped(current->mm, ADDR) ||
+		    !folio_test_large(page_folio(gt_page(current->mm, ADDR))))
+			bail_out("no PTE-mapped THP at %#lx", ADDR);
+	}
 	race_ret = 0;
 	if (pinmm_race_arm(PINMM_RACE_COLLAPSE_SCANNED, pin_in_window, NULL))
 		bail_out("arm");
 	r = collapse(ADDR, PMD_SIZE);
 	pinmm_race_disarm(PINMM_RACE_COLLAPSE_SCANNED);
-	is_int(race_ret, 1, "GUP-fast pinned a page after the scan, before the PMD was cleared");
-	is_int(r, -EAGAIN, "__collapse_huge_page_isolate reads the refcount again: -EAGAIN");
+	is_int(race_ret, 1, "GUP-fast pinned a page after the scan, before the PMD was cleared%s", k);
+	is_int(r, -EAGAIN, "__collapse_huge_page_isolate reads the refcount again: -EAGAIN%s", k);
 	ok(gt_page(current->mm, ADDR + 5 * PAGE_SIZE) == race_pinned,
-	   "... the pinned page is still mapped (the PMD was put back)");
+	   "... the pinned page is still mapped (the PMD was put back)%s", k);
 	((uint64_t *)page_address(race_pinned))[1] = 0xfee1;
 	ok(!copy_from_user(&word, (void __user *)(ADDR + 5 * PAGE_SIZE + 8), sizeof(word)) &&
-	   word == 0xfee1, "... and stays coherent with the CPU");
+	   word == 0xfee1, "... and stays coherent with the CPU%s", k);
 	unpin_user_page(race_pinned);
 	gt_teardown("collapse vs late pin", &t, 1);
 }
@@ -366,7 +381,8 @@ int main(void)
 	collapse_refused_by_reference(false);
 	collapse_scan_refuses();
 	collapse_of_pte_mapped_thp();
-	collapse_vs_late_pin();
+	collapse_vs_late_pin(false);
+	collapse_vs_late_pin(true);
 	collapse_after_fork(false);
 	collapse_after_fork(true);
 	collapse_before_fork();
