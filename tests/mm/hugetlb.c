@@ -4,7 +4,8 @@
  * (set_max_huge_pages, the HugePages_* lines of /proc/meminfo), MAP_HUGETLB
  * mappings and their reservations (hugetlb_reserve_pages: -ENOMEM when the
  * pool cannot back them), faults mapping PMD leaves (hugetlb_no_page), COW
- * of the whole 2 MiB (hugetlb_wp), fork (copy_hugetlb_page_range: shared
+ * of the whole 2 MiB (hugetlb_wp; a child's COW with the pool empty is
+ * SIGBUS, the shared page left as it was), fork (copy_hugetlb_page_range: shared
  * read-only, a maybe-pinned page copied for the child), unshare for R/O
  * pins (FAULT_FLAG_UNSHARE in hugetlb_wp), mprotect, munmap and exit giving
  * pages back to the pool (free_huge_folio), and bad input (a split inside a
@@ -247,6 +248,40 @@ static void cow_after_fork(void)
 }
 
 /*
+ * A child's COW of a private huge page needs a page the parent's reservation
+ * does not cover: with the pool empty, hugetlb_wp() answers VM_FAULT_SIGBUS
+ * (Linux: only the reservation's owner may take the page from its children),
+ * and both sides still map the shared page with its data.
+ */
+static void child_cow_pool_empty(void)
+{
+	struct task_struct *t, *child = NULL;
+	unsigned long pfn, v = 0;
+	bool w;
+
+	pt_boot();
+	pinmm_hugetlb_set_nr_hugepages(1);
+	t = test_process("parent");
+	hmap(HB, HPAGE_SIZE, HFLAGS);
+	pt_put(HB + 5 * PAGE_SIZE, 41);
+	pfn = test_pt_pfn(t->mm, HB);
+	is_int(pinmm_fork(t, "child", &child), 0, "cow pool empty: fork");
+	pinmm_task_attach(child);
+	is_uint(hc().free, 0, "cow pool empty: no free huge page");
+	ok(put_user(42UL, (unsigned long __user *)(HB + 5 * PAGE_SIZE)) != 0,
+	   "cow pool empty: the child's write fails (hugetlb_wp: no page for the copy, SIGBUS)");
+	ok(test_pt_pfn(child->mm, HB) == pfn && leaf_at(child->mm, HB, &w) && !w &&
+	   !get_user(v, (unsigned long __user *)(HB + 5 * PAGE_SIZE)) && v == 41,
+	   "cow pool empty: the child still maps the shared page read-only, its data unchanged");
+	pinmm_task_attach(t);
+	is_uint(pt_get(HB + 5 * PAGE_SIZE), 41, "cow pool empty: the parent reads its data");
+	pinmm_task_exit(child);
+	child = NULL;
+	pinmm_task_attach(t);
+	hteardown("child_cow_pool_empty", (struct task_struct *[]){ t, child }, 2);
+}
+
+/*
  * gup_longterm / cow.c: a maybe-pinned private hugetlb page is copied for
  * the child at fork (folio_needs_cow_for_dma); the parent keeps its page
  * writable, and the device sees the parent's later writes.
@@ -352,6 +387,7 @@ int main(void)
 	fault_map_and_free();
 	bad_input();
 	cow_after_fork();
+	child_cow_pool_empty();
 	fork_with_pin();
 	unshare_ro_pin();
 	exit_returns_pages();
