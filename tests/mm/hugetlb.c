@@ -5,7 +5,9 @@
  * mappings and their reservations (hugetlb_reserve_pages: -ENOMEM when the
  * pool cannot back them), faults mapping PMD leaves (hugetlb_no_page), COW
  * of the whole 2 MiB (hugetlb_wp; a child's COW with the pool empty is
- * SIGBUS, the shared page left as it was), fork (copy_hugetlb_page_range: shared
+ * SIGBUS, the shared page left as it was; a fault whose page table cannot
+ * be allocated is VM_FAULT_OOM, -ENOMEM for GUP, and nothing is mapped),
+ * fork (copy_hugetlb_page_range: shared
  * read-only, a maybe-pinned page copied for the child), unshare for R/O
  * pins (FAULT_FLAG_UNSHARE in hugetlb_wp), mprotect, munmap and exit giving
  * pages back to the pool (free_huge_folio), and bad input (a split inside a
@@ -16,6 +18,7 @@
 
 #include <pinmm/gup.h>
 #include <pinmm/hugetlb.h>
+#include <pinmm/fault-inject.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -281,6 +284,34 @@ static void child_cow_pool_empty(void)
 	hteardown("child_cow_pool_empty", (struct task_struct *[]){ t, child }, 2);
 }
 
+/* hugetlb_fault(): huge_pte_alloc() failing is VM_FAULT_OOM (GUP: -ENOMEM); a retry maps it */
+static void fault_table_alloc_fails(void)
+{
+	struct task_struct *t;
+	struct page *page = NULL;
+	long r;
+
+	pt_boot();
+	pinmm_hugetlb_set_nr_hugepages(1);
+	t = test_process("htable");
+	hmap(HB, HPAGE_SIZE, HFLAGS);
+	pinmm_fail_nth(PINMM_FAIL_PAGE_TABLE, 1, PINMM_FAIL_PERSIST);
+	mmap_read_lock(t->mm);
+	r = get_user_pages(HB, 1, FOLL_WRITE, &page);
+	mmap_read_unlock(t->mm);
+	pinmm_fail_nth(PINMM_FAIL_PAGE_TABLE, 0, 0);
+	is_int(r, -ENOMEM, "fault: no page table for the leaf: VM_FAULT_OOM, -ENOMEM (hugetlb_fault)");
+	ok(pinmm_fail_failures(PINMM_FAIL_PAGE_TABLE) > 0 && test_pt_pfn(t->mm, HB) == -1UL &&
+	   hc().free == 1, "fault: the table allocation was failed, nothing mapped, the page free");
+	mmap_read_lock(t->mm);
+	r = get_user_pages(HB, 1, FOLL_WRITE, &page);
+	mmap_read_unlock(t->mm);
+	is_int(r, 1, "fault: the retry maps the huge page");
+	if (r == 1)
+		put_page(page);
+	hteardown("fault_table_alloc_fails", &t, 1);
+}
+
 /*
  * gup_longterm / cow.c: a maybe-pinned private hugetlb page is copied for
  * the child at fork (folio_needs_cow_for_dma); the parent keeps its page
@@ -388,6 +419,7 @@ int main(void)
 	bad_input();
 	cow_after_fork();
 	child_cow_pool_empty();
+	fault_table_alloc_fails();
 	fork_with_pin();
 	unshare_ro_pin();
 	exit_returns_pages();
