@@ -6,7 +6,8 @@
  * pool cannot back them), faults mapping PMD leaves (hugetlb_no_page), COW
  * of the whole 2 MiB (hugetlb_wp; a child's COW with the pool empty is
  * SIGBUS, the shared page left as it was; a fault whose page table cannot
- * be allocated is VM_FAULT_OOM, -ENOMEM for GUP, and nothing is mapped),
+ * be allocated is VM_FAULT_OOM, -ENOMEM for GUP, and nothing is mapped; a
+ * read fault on a present old leaf marks it young, nothing else),
  * fork (copy_hugetlb_page_range: shared
  * read-only, a maybe-pinned page copied for the child), unshare for R/O
  * pins (FAULT_FLAG_UNSHARE in hugetlb_wp), mprotect, munmap and exit giving
@@ -312,6 +313,41 @@ static void fault_table_alloc_fails(void)
 	hteardown("fault_table_alloc_fails", &t, 1);
 }
 
+/* hugetlb_fault() on a present leaf the access allows: it only marks the entry young */
+static void spurious_fault_marks_young(void)
+{
+	struct task_struct *t, *child = NULL;
+	struct vm_area_struct *vma;
+	unsigned long pfn;
+	vm_fault_t ret;
+	bool leaf;
+	pmd_t pmd;
+
+	pt_boot();
+	pinmm_hugetlb_set_nr_hugepages(2);
+	t = test_process("hyoung");
+	hmap(HB, HPAGE_SIZE, HFLAGS);
+	is_uint(pt_get(HB), 0, "young: a read maps a zeroed huge page");
+	pfn = test_pt_pfn(t->mm, HB);
+	is_int(pinmm_fork(t, "child", &child), 0, "young: fork");
+	pmd = __pmd(test_pt_entry(child->mm, HB, &leaf));
+	ok(leaf && !pmd_young(pmd) && !pmd_dirty(pmd),
+	   "young: the child's copy of the read-faulted leaf is old and clean (copy_hugetlb_page_range)");
+	mmap_read_lock(child->mm);
+	vma = vma_lookup(child->mm, HB);
+	ret = handle_mm_fault(vma, HB + 3 * PAGE_SIZE, FAULT_FLAG_USER, NULL);
+	mmap_read_unlock(child->mm);
+	pmd = __pmd(test_pt_entry(child->mm, HB, &leaf));
+	ok(!(ret & VM_FAULT_ERROR) && leaf && pmd_young(pmd) && !pmd_dirty(pmd) && !pmd_write(pmd) &&
+	   test_pt_pfn(child->mm, HB) == pfn,
+	   "young: a read fault on it marks it young, not dirty, the same page, still read-only "
+	   "(hugetlb_fault)");
+	pinmm_task_exit(child);
+	child = NULL;
+	pinmm_task_attach(t);
+	hteardown("spurious_fault_marks_young", (struct task_struct *[]){ t, child }, 2);
+}
+
 /*
  * gup_longterm / cow.c: a maybe-pinned private hugetlb page is copied for
  * the child at fork (folio_needs_cow_for_dma); the parent keeps its page
@@ -420,6 +456,7 @@ int main(void)
 	cow_after_fork();
 	child_cow_pool_empty();
 	fault_table_alloc_fails();
+	spurious_fault_marks_young();
 	fork_with_pin();
 	unshare_ro_pin();
 	exit_returns_pages();
