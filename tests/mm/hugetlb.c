@@ -7,7 +7,9 @@
  * of the whole 2 MiB (hugetlb_wp; a child's COW with the pool empty is
  * SIGBUS, the shared page left as it was; a fault whose page table cannot
  * be allocated is VM_FAULT_OOM, -ENOMEM for GUP, and nothing is mapped; a
- * read fault on a present old leaf marks it young, nothing else),
+ * read fault on a present old leaf marks it young, nothing else), fork
+ * (a maybe-pinned page with the pool empty: -ENOMEM; each VMA copies its own
+ * leaves only, also with another hugetlb VMA right after it),
  * fork (copy_hugetlb_page_range: shared
  * read-only, a maybe-pinned page copied for the child), unshare for R/O
  * pins (FAULT_FLAG_UNSHARE in hugetlb_wp), mprotect, munmap and exit giving
@@ -447,6 +449,58 @@ static void exit_returns_pages(void)
 	hteardown("exit_returns_pages", NULL, 0);
 }
 
+/* copy_hugetlb_page_range(): the copy of a maybe-pinned page cannot be allocated: fork fails */
+static void fork_pin_pool_empty(void)
+{
+	struct task_struct *t, *child = NULL;
+	struct page *page;
+	unsigned long pfn;
+	bool w;
+
+	pt_boot();
+	pinmm_hugetlb_set_nr_hugepages(1);
+	t = test_process("pin-empty");
+	hmap(HB, HPAGE_SIZE, HFLAGS);
+	pt_put(HB, 5);
+	pfn = test_pt_pfn(t->mm, HB);
+	mmap_read_lock(t->mm);
+	is_int(pin_user_pages(HB, 1, FOLL_WRITE, &page), 1, "fork_pin empty: pin the only huge page");
+	mmap_read_unlock(t->mm);
+	is_int(pinmm_fork(t, "child", &child), -ENOMEM,
+	       "fork_pin empty: no page for the child's copy: fork fails with -ENOMEM");
+	pinmm_task_attach(t);
+	ok(!child && test_pt_pfn(t->mm, HB) == pfn && leaf_at(t->mm, HB, &w) && w &&
+	   pt_get(HB) == 5, "fork_pin empty: the parent keeps its pinned page, writable, its data");
+	unpin_user_page(page);
+	hteardown("fork_pin_pool_empty", &t, 1);
+}
+
+/* Two hugetlb VMAs back to back (not merged: different protections): each copies its own. */
+static void fork_adjacent_vmas(void)
+{
+	struct task_struct *t, *child = NULL;
+	struct folio *a, *b;
+
+	pt_boot();
+	pinmm_hugetlb_set_nr_hugepages(4);
+	t = test_process("adjacent");
+	hmap(HB, HPAGE_SIZE, HFLAGS);
+	vm_mmap(NULL, HB + HPAGE_SIZE, HPAGE_SIZE, PROT_READ, HFLAGS | MAP_FIXED, 0);
+	pt_put(HB, 1);
+	is_uint(pt_get(HB + HPAGE_SIZE), 0, "adjacent: the read-only VMA after it reads zeroes");
+	a = pfn_folio(test_pt_pfn(t->mm, HB));
+	b = pfn_folio(test_pt_pfn(t->mm, HB + HPAGE_SIZE));
+	ok(pt_vma(t->mm, HB) != pt_vma(t->mm, HB + HPAGE_SIZE), "adjacent: two VMAs");
+	is_int(pinmm_fork(t, "child", &child), 0, "adjacent: fork");
+	ok(folio_mapcount(a) == 2 && folio_mapcount(b) == 2 && folio_ref_count(b) == 2,
+	   "adjacent: each huge page mapped twice, once per side (copy_hugetlb_page_range "
+	   "stops at the VMA's end)");
+	pinmm_task_attach(child);
+	ok(pt_get(HB) == 1 && pt_get(HB + HPAGE_SIZE) == 0, "adjacent: the child reads both");
+	pinmm_task_attach(t);
+	hteardown("fork_adjacent_vmas", (struct task_struct *[]){ t, child }, 2);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -458,6 +512,8 @@ int main(void)
 	fault_table_alloc_fails();
 	spurious_fault_marks_young();
 	fork_with_pin();
+	fork_pin_pool_empty();
+	fork_adjacent_vmas();
 	unshare_ro_pin();
 	exit_returns_pages();
 	return done_testing();
