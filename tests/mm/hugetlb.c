@@ -9,7 +9,8 @@
  * be allocated is VM_FAULT_OOM, -ENOMEM for GUP, and nothing is mapped; a
  * read fault on a present old leaf marks it young, nothing else), fork
  * (a maybe-pinned page with the pool empty: -ENOMEM; each VMA copies its own
- * leaves only, also with another hugetlb VMA right after it),
+ * leaves only, also with another hugetlb VMA right after it, and skips its
+ * holes, also one with no page table at all),
  * fork (copy_hugetlb_page_range: shared
  * read-only, a maybe-pinned page copied for the child), unshare for R/O
  * pins (FAULT_FLAG_UNSHARE in hugetlb_wp), mprotect, munmap and exit giving
@@ -501,6 +502,27 @@ static void fork_adjacent_vmas(void)
 	hteardown("fork_adjacent_vmas", (struct task_struct *[]){ t, child }, 2);
 }
 
+/* A VMA across a 1 GiB boundary, only its first huge page faulted: no table under the second. */
+static void fork_vma_with_tableless_hole(void)
+{
+	const unsigned long base = HB + PUD_SIZE - HPAGE_SIZE;
+	struct task_struct *t, *child = NULL;
+
+	pt_boot();
+	pinmm_hugetlb_set_nr_hugepages(3);
+	t = test_process("hole");
+	hmap(base, 2 * HPAGE_SIZE, HFLAGS);
+	pt_put(base, 9);
+	ok(test_pt_pfn(t->mm, base + HPAGE_SIZE) == -1UL, "hole: the second huge page is not faulted");
+	is_int(pinmm_fork(t, "child", &child), 0, "hole: fork");
+	pinmm_task_attach(child);
+	ok(pt_get(base) == 9 && test_pt_pfn(child->mm, base + HPAGE_SIZE) == -1UL,
+	   "hole: the child has the first page and a hole after it (copy_hugetlb_page_range "
+	   "skips entries with no table)");
+	pinmm_task_attach(t);
+	hteardown("fork_vma_with_tableless_hole", (struct task_struct *[]){ t, child }, 2);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -514,6 +536,7 @@ int main(void)
 	fork_with_pin();
 	fork_pin_pool_empty();
 	fork_adjacent_vmas();
+	fork_vma_with_tableless_hole();
 	unshare_ro_pin();
 	exit_returns_pages();
 	return done_testing();
