@@ -196,6 +196,26 @@ static void mprotect_fork_dontneed(void)
 	gt_teardown("huge zero mprotect/fork/dontneed", t, 2);
 }
 
+/* copy_huge_pmd(): the child takes its own use of the huge zero folio; the parent's exit leaves it */
+static void child_outlives_parent(void)
+{
+	struct task_struct *t[2] = { NULL, NULL };
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("hz-fork");
+	zero_map(A, GT_RW);
+	if (pinmm_fork(t[0], "child", &t[1]))
+		bail_out("fork");
+	pinmm_task_attach(t[1]);
+	pinmm_task_exit(t[0]);
+	t[0] = NULL;
+	pinmm_task_attach(t[1]);
+	ok(maps_huge_zero(A) && read_word(A + 5 * PAGE_SIZE) == 0 && hz() != NULL,
+	   "fork: the parent gone, the child still maps the huge zero folio, published, "
+	   "reading zeroes (copy_huge_pmd took the child's own use: mm_get_huge_zero_folio)");
+	gt_teardown("huge zero child outlives parent", &t[1], 1);
+}
+
 static void use_zero_page_off(void)
 {
 	struct task_struct *t;
@@ -220,6 +240,7 @@ int main(void)
 	ro_longterm_pin(true);
 	short_pin_and_gup_fast();
 	mprotect_fork_dontneed();
+	child_outlives_parent();
 	use_zero_page_off();
 	return done_testing();
 }
