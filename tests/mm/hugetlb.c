@@ -10,7 +10,8 @@
  * read fault on a present old leaf marks it young, nothing else), fork
  * (a maybe-pinned page with the pool empty: -ENOMEM; each VMA copies its own
  * leaves only, also with another hugetlb VMA right after it, and skips its
- * holes, also one with no page table at all),
+ * holes, also one with no page table at all; a fork whose page table cannot
+ * be allocated fails with -ENOMEM, the parent intact),
  * fork (copy_hugetlb_page_range: shared
  * read-only, a maybe-pinned page copied for the child), unshare for R/O
  * pins (FAULT_FLAG_UNSHARE in hugetlb_wp), mprotect, munmap and exit giving
@@ -523,6 +524,46 @@ static void fork_vma_with_tableless_hole(void)
 	hteardown("fork_vma_with_tableless_hole", (struct task_struct *[]){ t, child }, 2);
 }
 
+/* copy_hugetlb_page_range(): the child's table cannot be allocated: every failed fork is -ENOMEM */
+static void fork_table_sweep(void)
+{
+	struct task_struct *t, *child;
+	unsigned long n, failed = 0, bad = 0, pfn;
+	bool reached = true;
+	int err = 0;
+
+	pt_boot();
+	pinmm_hugetlb_set_nr_hugepages(2);
+	t = test_process("hfork-sweep");
+	hmap(HB, HPAGE_SIZE, HFLAGS);
+	pt_put(HB, 3);
+	pfn = test_pt_pfn(t->mm, HB);
+	for (n = 1; n < 100 && reached; n++) {
+		unsigned long f0 = pinmm_fail_failures(PINMM_FAIL_PAGE_TABLE);
+
+		child = NULL;
+		pinmm_fail_nth(PINMM_FAIL_PAGE_TABLE, n, 0);
+		err = pinmm_fork(t, "child", &child);
+		pinmm_fail_nth(PINMM_FAIL_PAGE_TABLE, 0, 0);
+		pinmm_task_attach(t);
+		reached = pinmm_fail_failures(PINMM_FAIL_PAGE_TABLE) != f0;
+		if (err) {
+			failed++;
+			bad += err != -ENOMEM || test_pt_pfn(t->mm, HB) != pfn || pt_get(HB) != 3;
+			continue;
+		}
+		pinmm_task_attach(child);
+		bad += pt_get(HB) != 3;
+		pinmm_task_exit(child);
+		pinmm_task_attach(t);
+	}
+	ok(!err && failed > 0, "fork sweep: %lu forks failed at a page table, then one went through",
+	   failed);
+	is_uint(bad, 0, "fork sweep: each failed with -ENOMEM, the parent's page mapped with its data "
+		"(copy_hugetlb_page_range: no table, -ENOMEM)");
+	hteardown("fork_table_sweep", &t, 1);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -537,6 +578,7 @@ int main(void)
 	fork_pin_pool_empty();
 	fork_adjacent_vmas();
 	fork_vma_with_tableless_hole();
+	fork_table_sweep();
 	unshare_ro_pin();
 	exit_returns_pages();
 	return done_testing();
