@@ -11,6 +11,7 @@
 #include <pinmm/mman.h>
 #include <pinmm/mmu_notifier.h>
 #include <pinmm/pagemap.h>
+#include <pinmm/race.h>
 #include <pinmm/rmap.h>
 #include <pinmm/sched.h>
 #include <pinmm/slab.h>
@@ -1624,6 +1625,8 @@ static int hugetlb_migrate_folio(struct folio *src)
 		ret = -EAGAIN;
 		a.dst = src;	/* put the source back where it was */
 	} else {
+		/* unmapped (migration entries), frozen, nothing copied: as migrate.c's */
+		pinmm_race_point(PINMM_RACE_MIGRATE_FROZEN, folio_pfn(src));
 		hugetlb_copy_folio(h, dst, src);
 		if (folio_test_dirty(src))
 			folio_set_dirty(dst);

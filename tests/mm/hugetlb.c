@@ -11,7 +11,9 @@
  * (a maybe-pinned page with the pool empty: -ENOMEM; each VMA copies its own
  * leaves only, also with another hugetlb VMA right after it, and skips its
  * holes, also one with no page table at all; a fork whose page table cannot
- * be allocated fails with -ENOMEM, the parent intact),
+ * be allocated fails with -ENOMEM, the parent intact; fork meeting a leaf
+ * frozen for migration makes the entry readable on both sides, and COW
+ * holds once it lands),
  * fork (copy_hugetlb_page_range: shared
  * read-only, a maybe-pinned page copied for the child), unshare for R/O
  * pins (FAULT_FLAG_UNSHARE in hugetlb_wp), mprotect, munmap and exit giving
@@ -24,6 +26,9 @@
 #include <pinmm/gup.h>
 #include <pinmm/hugetlb.h>
 #include <pinmm/fault-inject.h>
+#include <pinmm/race.h>
+
+#include <pthread.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -564,6 +569,80 @@ static void fork_table_sweep(void)
 	hteardown("fork_table_sweep", &t, 1);
 }
 
+/* fork in another thread while a private huge page is frozen for the long-term pin's migration */
+static struct task_struct *frozen_parent, *frozen_child;
+static unsigned long frozen_pfn;
+static int frozen_hits, frozen_fork_ret;
+
+static void *fork_frozen(void *arg)
+{
+	(void)arg;
+	pinmm_task_attach(frozen_parent);
+	frozen_fork_ret = pinmm_fork(frozen_parent, "child", &frozen_child);
+	pinmm_task_detach();
+	return NULL;
+}
+
+static void at_hugetlb_frozen(enum pinmm_race point, unsigned long pfn, void *arg)
+{
+	pthread_t th;
+
+	(void)point;
+	(void)arg;
+	if (pfn != frozen_pfn || frozen_hits++)
+		return;
+	pthread_create(&th, NULL, fork_frozen, NULL);
+	pthread_join(th, NULL);
+}
+
+static void fork_while_frozen(void)
+{
+	struct task_struct *t;
+	struct page *page = NULL;
+	unsigned long cpfn, v = 0;
+	long r;
+	bool w;
+
+	test_boot(128, 32, 0);
+	pinmm_hugetlb_set_nr_hugepages(18);
+	t = test_process("hfrozen");
+	hmap(HB, HPAGE_SIZE, HFLAGS);
+	pt_put(HB + PAGE_SIZE, 61);
+	frozen_pfn = test_pt_pfn(t->mm, HB);
+	ok(folio_is_zone_movable(pfn_folio(frozen_pfn)), "frozen: the huge page is in ZONE_MOVABLE");
+	frozen_parent = t;
+	frozen_child = NULL;
+	frozen_hits = 0;
+	if (pinmm_race_arm(PINMM_RACE_MIGRATE_FROZEN, at_hugetlb_frozen, NULL))
+		bail_out("arm");
+	r = pin_user_pages_unlocked(HB + PAGE_SIZE, 1, &page, FOLL_WRITE | FOLL_LONGTERM);
+	pinmm_race_disarm(PINMM_RACE_MIGRATE_FROZEN);
+	pinmm_task_attach(t);
+	ok(r == 1 && frozen_hits == 1 && frozen_fork_ret == 0 && frozen_child,
+	   "frozen: fork ran while the long-term pin's migration held the page frozen; the pin done");
+	if (!frozen_child) {
+		if (r == 1)
+			unpin_user_page(page);
+		hteardown("fork_while_frozen", &t, 1);
+		return;
+	}
+	cpfn = test_pt_pfn(frozen_child->mm, HB);
+	ok(cpfn != frozen_pfn && cpfn != -1UL && leaf_at(frozen_child->mm, HB, &w) && !w,
+	   "frozen: the child maps the migrated page read-only (its entry was made readable: "
+	   "copy_hugetlb_page_range)");
+	ok(page_folio(page) != pfn_folio(cpfn) && test_pt_pfn(t->mm, HB + PAGE_SIZE) == page_to_pfn(page),
+	   "frozen: the parent's pinned page is its own (the write pin broke COW)");
+	*(unsigned long *)page_address(page) = 62;
+	pinmm_task_attach(frozen_child);
+	ok(!get_user(v, (unsigned long __user *)(HB + PAGE_SIZE)) && v == 61,
+	   "frozen: the child still reads the data from fork time, not the device's write");
+	ok(!put_user(63UL, (unsigned long __user *)(HB + PAGE_SIZE)), "frozen: the child writes");
+	pinmm_task_attach(t);
+	is_uint(pt_get(HB + PAGE_SIZE), 62, "frozen: the parent does not see the child's write");
+	unpin_user_page(page);
+	hteardown("fork_while_frozen", (struct task_struct *[]){ t, frozen_child }, 2);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -579,6 +658,7 @@ int main(void)
 	fork_adjacent_vmas();
 	fork_vma_with_tableless_hole();
 	fork_table_sweep();
+	fork_while_frozen();
 	unshare_ro_pin();
 	exit_returns_pages();
 	return done_testing();
