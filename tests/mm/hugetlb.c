@@ -13,7 +13,8 @@
  * holes, also one with no page table at all; a fork whose page table cannot
  * be allocated fails with -ENOMEM, the parent intact; fork meeting a leaf
  * frozen for migration makes the entry readable on both sides, and COW
- * holds once it lands),
+ * holds once it lands; a copy of a pinned page that fails fails the fork,
+ * even if a later one could be made),
  * fork (copy_hugetlb_page_range: shared
  * read-only, a maybe-pinned page copied for the child), unshare for R/O
  * pins (FAULT_FLAG_UNSHARE in hugetlb_wp), mprotect, munmap and exit giving
@@ -643,6 +644,60 @@ static void fork_while_frozen(void)
 	hteardown("fork_while_frozen", (struct task_struct *[]){ t, frozen_child }, 2);
 }
 
+/*
+ * Two pinned huge pages, surplus pages only for their copies; a sweep fails
+ * the fork's 1st, 2nd, ... page allocation: a fork that returns 0 made a
+ * whole child, one that fails (a copy among them) is -ENOMEM.
+ */
+static void fork_pin_copy_sweep(void)
+{
+	struct task_struct *t, *child;
+	struct page *pages[2] = { NULL, NULL };
+	unsigned long n, failed = 0, bad = 0;
+	bool reached = true;
+	int err = 0;
+
+	pt_boot();
+	pinmm_hugetlb_set_nr_hugepages(2);
+	pinmm_hugetlb_set_overcommit(2);
+	t = test_process("pin-2");
+	hmap(HB, 2 * HPAGE_SIZE, HFLAGS);
+	pt_put(HB, 1);
+	pt_put(HB + HPAGE_SIZE, 2);
+	mmap_read_lock(t->mm);
+	if (pin_user_pages(HB, 1, FOLL_WRITE, &pages[0]) != 1 ||
+	    pin_user_pages(HB + HPAGE_SIZE, 1, FOLL_WRITE, &pages[1]) != 1)
+		bail_out("pin");
+	mmap_read_unlock(t->mm);
+	for (n = 1; n < 200 && reached; n++) {
+		unsigned long f0 = pinmm_fail_failures(PINMM_FAIL_PAGE_ALLOC);
+
+		child = NULL;
+		pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, n, 0);
+		err = pinmm_fork(t, "child", &child);
+		pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, 0, 0);
+		pinmm_task_attach(t);
+		reached = pinmm_fail_failures(PINMM_FAIL_PAGE_ALLOC) != f0;
+		if (err) {
+			failed++;
+			bad += err != -ENOMEM || pt_get(HB) != 1 || pt_get(HB + HPAGE_SIZE) != 2;
+			continue;
+		}
+		pinmm_task_attach(child);
+		bad += test_pt_pfn(child->mm, HB) == -1UL || test_pt_pfn(child->mm, HB + HPAGE_SIZE) == -1UL ||
+		       pt_get(HB) != 1 || pt_get(HB + HPAGE_SIZE) != 2;
+		pinmm_task_exit(child);
+		pinmm_task_attach(t);
+	}
+	ok(!err && failed > 0, "fork_pin sweep: %lu forks failed at a page allocation, then one "
+	   "went through", failed);
+	is_uint(bad, 0, "fork_pin sweep: a fork that returned 0 gave the child both pages, one that "
+		"failed is -ENOMEM (copy_hugetlb_page_range stops at the copy that failed)");
+	unpin_user_pages(pages, 2);
+	pinmm_hugetlb_set_overcommit(0);
+	hteardown("fork_pin_copy_sweep", &t, 1);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -659,6 +714,7 @@ int main(void)
 	fork_vma_with_tableless_hole();
 	fork_table_sweep();
 	fork_while_frozen();
+	fork_pin_copy_sweep();
 	unshare_ro_pin();
 	exit_returns_pages();
 	return done_testing();
