@@ -14,7 +14,8 @@
  * be allocated fails with -ENOMEM, the parent intact; fork meeting a leaf
  * frozen for migration makes the entry readable on both sides, and COW
  * holds once it lands; a copy of a pinned page that fails fails the fork,
- * even if a later one could be made),
+ * even if a later one could be made; the write-protect of the parent's
+ * leaves is one notifier range, begun and ended),
  * fork (copy_hugetlb_page_range: shared
  * read-only, a maybe-pinned page copied for the child), unshare for R/O
  * pins (FAULT_FLAG_UNSHARE in hugetlb_wp), mprotect, munmap and exit giving
@@ -23,6 +24,7 @@
  * 1 GiB pages are tests/mm/hugetlb_gigantic.c).
  */
 #include "pt_helpers.h"
+#include "notifier_helpers.h"
 
 #include <pinmm/gup.h>
 #include <pinmm/hugetlb.h>
@@ -698,6 +700,29 @@ static void fork_pin_copy_sweep(void)
 	hteardown("fork_pin_copy_sweep", &t, 1);
 }
 
+/* copy_hugetlb_page_range() of a COW mapping: an MMU notifier sees its invalidation begin and end */
+static void fork_notifier_balanced(void)
+{
+	struct task_struct *t, *child = NULL;
+	struct rec_notifier r;
+
+	pt_boot();
+	pinmm_hugetlb_set_nr_hugepages(2);
+	t = test_process("hnotify");
+	hmap(HB, HPAGE_SIZE, HFLAGS);
+	pt_put(HB, 4);
+	rec_init(&r);
+	if (mmu_notifier_register(&r.mn, t->mm))
+		bail_out("mmu_notifier_register");
+	is_int(pinmm_fork(t, "child", &child), 0, "notifier: fork");
+	ok(atomic_load(&r.nr_start) >= 1 && atomic_load(&r.nr_start) == atomic_load(&r.nr_end),
+	   "notifier: the parent's subscriber saw %d invalidation start(s) and as many ends "
+	   "(around the write-protect of its leaves)", atomic_load(&r.nr_start));
+	mmu_notifier_unregister(&r.mn, t->mm);
+	pinmm_task_attach(t);
+	hteardown("fork_notifier_balanced", (struct task_struct *[]){ t, child }, 2);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -715,6 +740,7 @@ int main(void)
 	fork_table_sweep();
 	fork_while_frozen();
 	fork_pin_copy_sweep();
+	fork_notifier_balanced();
 	unshare_ro_pin();
 	exit_returns_pages();
 	return done_testing();
