@@ -15,7 +15,8 @@
  * frozen for migration makes the entry readable on both sides, and COW
  * holds once it lands; a copy of a pinned page that fails fails the fork,
  * even if a later one could be made; the write-protect of the parent's
- * leaves is one notifier range, begun and ended),
+ * leaves is one notifier range, begun and ended; a long-term pin's
+ * migration keeps a written page's leaf dirty and writable),
  * fork (copy_hugetlb_page_range: shared
  * read-only, a maybe-pinned page copied for the child), unshare for R/O
  * pins (FAULT_FLAG_UNSHARE in hugetlb_wp), mprotect, munmap and exit giving
@@ -723,6 +724,36 @@ static void fork_notifier_balanced(void)
 	hteardown("fork_notifier_balanced", (struct task_struct *[]){ t, child }, 2);
 }
 
+/* hugetlb_migrate_folio(): the new page is dirty as the old one was; its leaf too */
+static void longterm_migration_keeps_dirty(void)
+{
+	struct task_struct *t;
+	struct page *page = NULL;
+	unsigned long pfn0;
+	bool leaf;
+	pmd_t pmd;
+
+	test_boot(128, 32, 0);
+	pinmm_hugetlb_set_nr_hugepages(18);
+	t = test_process("hdirty");
+	hmap(HB, HPAGE_SIZE, HFLAGS);
+	pt_put(HB + PAGE_SIZE, 71);
+	pfn0 = test_pt_pfn(t->mm, HB);
+	ok(folio_is_zone_movable(pfn_folio(pfn0)) && pmd_dirty(__pmd(test_pt_entry(t->mm, HB, &leaf))),
+	   "dirty: a written huge page in ZONE_MOVABLE, its leaf dirty");
+	is_int(pin_user_pages_unlocked(HB, 1, &page, FOLL_WRITE | FOLL_LONGTERM), 1,
+	       "dirty: a long-term pin migrates it");
+	pinmm_task_attach(t);
+	pmd = __pmd(test_pt_entry(t->mm, HB, &leaf));
+	ok(leaf && pmd_pfn(pmd) != pfn0 && pmd_dirty(pmd) && pmd_write(pmd) &&
+	   folio_test_dirty(page_folio(page)),
+	   "dirty: the new page and its leaf are dirty and writable (hugetlb_migrate_folio)");
+	is_uint(pt_get(HB + PAGE_SIZE), 71, "dirty: the data moved with it");
+	if (page)
+		unpin_user_page(page);
+	hteardown("longterm_migration_keeps_dirty", &t, 1);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -741,6 +772,7 @@ int main(void)
 	fork_while_frozen();
 	fork_pin_copy_sweep();
 	fork_notifier_balanced();
+	longterm_migration_keeps_dirty();
 	unshare_ro_pin();
 	exit_returns_pages();
 	return done_testing();
