@@ -480,6 +480,9 @@ static int write_protect_page(struct vm_area_struct *vma, struct folio *folio,
 			err = -EBUSY;
 			goto out_unlock;
 		}
+		/* the PTE's dirt goes to the folio: a swap-cache copy may be stale */
+		if (pte_dirty(entry))
+			folio_mark_dirty(folio);
 		entry = pte_wrprotect(pte_mkclean(entry));
 		set_pte(pte, entry);
 	}

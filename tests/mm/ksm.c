@@ -791,6 +791,43 @@ static void pinned_thp_not_split(void)
 	pt_teardown("pinned_thp_not_split", (struct task_struct *[]){ t }, 1);
 }
 
+/*
+ * Linux's write_protect_page() moves a dirty PTE's bit to the folio before it
+ * cleans the PTE. A page read back from swap keeps its slot, and the CPU may
+ * then have written it through a writable PTE: the folio flag is clean, the
+ * PTE dirty. Merged into a KSM page, that folio must still be written before
+ * reclaim drops it, or every sharer reads the slot's old data back.
+ */
+static void merge_keeps_dirt_of_swapcache_page(void)
+{
+	struct task_struct *t = setup(0, true);
+	struct mm_struct *mm = t->mm;
+	bool out = false;
+
+	ksm_swapon();
+	fill(PT_BASE, 1, 0x1111UL);
+	is_int(do_madvise(mm, PT_BASE + PAGE_SIZE, PAGE_SIZE, MADV_PAGEOUT), 0, "setup: page 1 out");
+	ok(page_is(PT_BASE, 1, 0x1111UL) && folio_test_swapcache(pt_folio(mm, PT_BASE + PAGE_SIZE)),
+	   "setup: read back, it keeps its slot in the swap cache");
+	fill(PT_BASE, 1, 0x2222UL);
+	fill(PT_BASE, 0, 0x2222UL);
+	ok(pte_dirty(pt_pte(mm, PT_BASE + PAGE_SIZE)) &&
+	   !folio_test_dirty(pt_folio(mm, PT_BASE + PAGE_SIZE)),
+	   "setup: the CPU wrote it again: the PTE is dirty, the folio flag clean");
+	pinmm_ksm_scan_full(2);
+	ok(is_ksm_at(mm, PT_BASE) && test_pt_pfn(mm, PT_BASE) == test_pt_pfn(mm, PT_BASE + PAGE_SIZE),
+	   "the two equal pages merged");
+	for (int i = 0; i < 64 && !out; i++) {
+		pinmm_reclaim_anon(64);
+		out = !pte_present(pt_pte(mm, PT_BASE)) && !pte_present(pt_pte(mm, PT_BASE + PAGE_SIZE));
+	}
+	ok(out, "reclaim swapped the KSM page out");
+	ok(page_is(PT_BASE, 0, 0x2222UL) && page_is(PT_BASE, 1, 0x2222UL),
+	   "write_protect_page: the PTE's dirt went to the folio, so the newer data was written "
+	   "and reads back");
+	pt_teardown("merge_keeps_dirt", (struct task_struct *[]){ t }, 1);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -815,6 +852,7 @@ int main(void)
 	ksm_page_of_two_mms_swaps(false);
 	ksm_page_of_two_mms_swaps(true);
 	merge_frees_replaced_slot();
+	merge_keeps_dirt_of_swapcache_page();
 	thp_page_merges_after_split();
 	pinned_thp_not_split();
 	return done_testing();
