@@ -165,21 +165,47 @@ static __always_inline bool gup_fast_folio_allowed(struct folio *folio, unsigned
 /*
  * Fill @dst with @page, @page + 1, ... @page + @n - 1.
  */
+#if defined(__x86_64__) && !defined(PINMM_ASAN) && !defined(PINMM_TSAN)
+/* Four entries per 32-byte store, where the CPU has AVX2 (chosen at run time). */
+__attribute__((target("avx2"))) __attribute__((noinline))
+static void fill_pages_avx2(struct page **dst, struct page *page, int n)
+{
+	typedef long long v4ll __attribute__((vector_size(32), aligned(8)));
+	const long long sz = sizeof(struct page);
+	v4ll v = { (long long)page, (long long)(page + 1), (long long)(page + 2),
+		   (long long)(page + 3) };
+	const v4ll step = { 4 * sz, 4 * sz, 4 * sz, 4 * sz };
+	int i = 0;
+
+	for (; i + 4 <= n; i += 4, v += step)
+		*(v4ll *)(dst + i) = v;
+	for (; i < n; i++)
+		dst[i] = page + i;
+}
+#endif
+
 static inline void fill_pages(struct page **dst, struct page *page, int n)
 {
 	int i = 0;
+
+#if defined(__x86_64__) && !defined(PINMM_ASAN) && !defined(PINMM_TSAN)
+	if (n >= 16 && __builtin_cpu_supports("avx2")) {
+		fill_pages_avx2(dst, page, n);
+		return;
+	}
+#endif
 
 #if defined(__SSE2__) && !defined(PINMM_ASAN) && !defined(PINMM_TSAN)
 	typedef long long v2ll __attribute__((vector_size(16)));
 	const long long sz = sizeof(struct page);
 
 	/*
-	 * A large folio fills its entries two at a time. Plain stores, not
-	 * streaming ones: the caller's array is read back soon (by unpin), and
-	 * on this class of machine streaming 4 KiB costs about 3x as much as
-	 * writing it into the caches (bench/fill.c). Not in sanitizer builds:
-	 * ASan must see every store to the caller's array to catch one that is
-	 * too short.
+	 * A large folio fills its entries four (AVX2, above) or two at a
+	 * time. Plain stores, not streaming ones: the caller's array is read
+	 * back soon (by unpin), and on this class of machine streaming 4 KiB
+	 * costs 3-6x as much as writing it into the caches (bench/fill.c).
+	 * Not in sanitizer builds: ASan must see every store to the caller's
+	 * array to catch one that is too short.
 	 */
 	if (n >= 16) {
 		v2ll v, step = { 2 * sz, 2 * sz };

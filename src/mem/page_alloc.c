@@ -860,6 +860,9 @@ static struct page *get_page_from_freelist(unsigned int order, int mt, unsigned 
 	return NULL;
 }
 
+/* Linux's page_alloc.c: rounds of direct reclaim without progress before giving up. */
+#define MAX_RECLAIM_RETRIES	16
+
 unsigned long (*pinmm_direct_reclaim)(unsigned long nr_pages);
 unsigned long (*pinmm_direct_reclaim_anon)(unsigned long nr_pages);
 
@@ -907,13 +910,28 @@ struct page *__alloc_pages_site(gfp_t gfp, unsigned int order, const struct allo
 	 * the hook), and of anon memory while swap is on (src/mm/vmscan.c),
 	 * then one more try, as __alloc_pages_direct_reclaim() does;
 	 * what reclaim freed went to this CPU's lists, so drain them if that
-	 * try fails, as Linux does after reclaim.
+	 * try fails, as Linux does after reclaim. As __alloc_pages_slowpath()
+	 * (should_reclaim_retry()), again while reclaim makes progress (another
+	 * CPU may have taken what it freed), and up to MAX_RECLAIM_RETRIES
+	 * rounds without (the pages it wants are locked or referenced now).
 	 */
 	if (!page && (gfp & __GFP_DIRECT_RECLAIM) && direct_reclaim(max(32UL, 1UL << order))) {
-		page = get_page_from_freelist(order, mt, alloc_flags, gfp_zone(gfp));
-		if (!page) {
-			drain_all_pages(NULL);
+		int no_progress = 0, rounds = 0;
+
+		for (;;) {
 			page = get_page_from_freelist(order, mt, alloc_flags, gfp_zone(gfp));
+			if (!page) {
+				drain_all_pages(NULL);
+				page = get_page_from_freelist(order, mt, alloc_flags, gfp_zone(gfp));
+			}
+			if (page || no_progress >= MAX_RECLAIM_RETRIES ||
+			    ++rounds > 4 * MAX_RECLAIM_RETRIES)
+				break;
+			cond_resched();
+			if (direct_reclaim(max(32UL, 1UL << order)))
+				no_progress = 0;
+			else
+				no_progress++;
 		}
 	}
 	/*

@@ -407,7 +407,13 @@ void folio_add_new_anon_rmap(struct folio *folio, struct vm_area_struct *vma,
 	 */
 	if (!exclusive)
 		av = av->root;
-	__folio_set_swapbacked(folio);
+	/*
+	 * Only if not yet (Linux's test): a folio read in for a swap fault is
+	 * in the swap cache, where another fault may be setting PG_waiters on
+	 * it, which a non-atomic update of the flags would lose.
+	 */
+	if (!folio_test_swapbacked(folio))
+		__folio_set_swapbacked(folio);
 	folio->index = linear_page_index(vma, address);
 	atomic_store_explicit(&folio->mapping,
 			      (struct address_space *)((unsigned long)av | PAGE_MAPPING_ANON),

@@ -34,7 +34,9 @@ int add_to_swap_cache(struct folio *folio, swp_entry_t entry)
 	if (WARN_ON_ONCE(!si))
 		return -ENOENT;
 	folio_ref_add(folio, (int)nr);
-	__folio_set_swapbacked(folio);
+	/* atomic: reclaim adds a live folio, on whose lock others may be waiting */
+	if (!folio_test_swapbacked(folio))
+		folio_set_swapbacked(folio);
 	folio->private = (void *)entry.val;
 	xa_lock(&si->cache);
 	for (i = 0; i < nr; i++) {
