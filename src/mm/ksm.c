@@ -322,46 +322,6 @@ static struct vm_area_struct *find_mergeable_vma(struct mm_struct *mm, unsigned 
 }
 
 /*
- * The small anon folio a present PTE maps at @addr, with a reference; NULL
- * otherwise. *@no_table: no PTE table covers @addr (skip to the next PMD).
- */
-static struct folio *ksm_follow_folio(struct vm_area_struct *vma, unsigned long addr,
-				      bool *no_table)
-{
-	struct mm_struct *mm = vma->vm_mm;
-	struct folio *folio = NULL;
-	struct page *page;
-	spinlock_t *ptl;
-	pte_t *pte, entry;
-	pmd_t *pmd;
-
-	*no_table = false;
-	pmd = mm_find_pmd(mm, addr);
-	if (!pmd) {
-		*no_table = true;
-		return NULL;
-	}
-	pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
-	if (!pte) {
-		*no_table = true;	/* none, or a PMD-mapped THP: not merged here */
-		return NULL;
-	}
-	entry = ptep_get(pte);
-	if (pte_present(entry)) {
-		page = vm_normal_page(vma, addr, entry);
-		if (page) {
-			folio = page_folio(page);
-			if (folio_test_anon(folio) && !folio_test_large(folio))
-				folio_get(folio);
-			else
-				folio = NULL;
-		}
-	}
-	pte_unmap_unlock(pte, ptl);
-	return folio;
-}
-
-/*
  * The scan's look-up (Linux's folio_walk_start() in scan_get_next_rmap_item()
  * and get_mergeable_page()): the page of an anon folio, small or large,
  * that a present PTE or an anon THP's PMD leaf maps at @addr, with a
@@ -636,11 +596,11 @@ static int break_ksm(struct vm_area_struct *vma, unsigned long addr)
 
 	for (;;) {
 		bool no_table, ksm_page = false;
-		struct folio *folio = ksm_follow_folio(vma, addr, &no_table);
+		struct page *page = ksm_follow_page(vma, addr, &no_table);
 
-		if (folio) {
-			ksm_page = folio_test_ksm(folio);
-			folio_put(folio);
+		if (page) {
+			ksm_page = folio_test_ksm(page_folio(page));
+			folio_put(page_folio(page));
 		}
 		if (!ksm_page)
 			return 0;
