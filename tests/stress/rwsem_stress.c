@@ -55,6 +55,33 @@ static void read_side(void)
 	atomic_fetch_sub(&readers_in, 1);
 }
 
+/*
+ * Take the lock as @r picks: trylock, killable (a fatal signal now and then:
+ * the wait must end cleanly) or plain. Return: false if not taken.
+ */
+static bool take(struct worker *w, unsigned int r, bool write)
+{
+	switch (r % 4) {
+	case 0:
+		return write ? down_write_trylock(&sem) : down_read_trylock(&sem);
+	case 1:
+		atomic_store(&w->sig, (r >> 8) % 8 == 0);
+		if (write ? down_write_killable(&sem) : down_read_killable(&sem)) {
+			atomic_fetch_add(&killed, 1);
+			atomic_store(&w->sig, 0);
+			return false;
+		}
+		atomic_store(&w->sig, 0);
+		return true;
+	default:
+		if (write)
+			down_write(&sem);
+		else
+			down_read(&sem);
+		return true;
+	}
+}
+
 static void *reader_fn(void *arg)
 {
 	struct worker *w = arg;
@@ -63,24 +90,8 @@ static void *reader_fn(void *arg)
 	while (!atomic_load(&stop)) {
 		unsigned int r = rnd(w);
 
-		switch (r % 4) {
-		case 0:
-			if (!down_read_trylock(&sem))
-				goto next;
-			break;
-		case 1:
-			/* A fatal signal now and then: the wait must end cleanly. */
-			atomic_store(&w->sig, (r >> 8) % 8 == 0);
-			if (down_read_killable(&sem)) {
-				atomic_fetch_add(&killed, 1);
-				atomic_store(&w->sig, 0);
-				goto next;
-			}
-			atomic_store(&w->sig, 0);
-			break;
-		default:
-			down_read(&sem);
-		}
+		if (!take(w, r, false))
+			goto next;
 		read_side();
 		up_read(&sem);
 next:
@@ -99,23 +110,8 @@ static void *writer_fn(void *arg)
 		unsigned int r = rnd(w);
 		unsigned long mine;
 
-		switch (r % 4) {
-		case 0:
-			if (!down_write_trylock(&sem))
-				goto next;
-			break;
-		case 1:
-			atomic_store(&w->sig, (r >> 8) % 8 == 0);
-			if (down_write_killable(&sem)) {
-				atomic_fetch_add(&killed, 1);
-				atomic_store(&w->sig, 0);
-				goto next;
-			}
-			atomic_store(&w->sig, 0);
-			break;
-		default:
-			down_write(&sem);
-		}
+		if (!take(w, r, true))
+			goto next;
 		if (atomic_fetch_add(&writers_in, 1) || atomic_load(&readers_in))
 			atomic_fetch_add(&bad_excl, 1);
 		mine = ++da;
