@@ -21,12 +21,18 @@
 #ifndef PINMM_RCUPDATE_H
 #define PINMM_RCUPDATE_H
 
+#include <pinmm/bug.h>
 #include <pinmm/compiler.h>
 
 struct rcu_head {
 	void *__urcu[2];			/* liburcu's queue node + its callback */
 	void (*func)(struct rcu_head *head);	/* the pinmm callback */
 };
+
+/* Read-side nesting of this thread; only the outermost section enters liburcu. */
+extern __thread unsigned int rcu_read_lock_nesting;
+void __rcu_read_lock_outer(void);
+void __rcu_read_unlock_outer(void);
 
 /**
  * rcu_read_lock() - enter a read-side critical section.
@@ -36,12 +42,28 @@ struct rcu_head {
  * Context: any thread; never blocks (the first call in a thread registers it
  * with liburcu, which takes a mutex once). Do not wait for long inside: it
  * holds up every grace period, as sleeping in a Linux RCU reader would.
+ * Inline: an inner section costs a thread-local increment, as Linux's
+ * preempt count does; the outermost calls into liburcu's read side.
  */
-void rcu_read_lock(void);
+static inline void rcu_read_lock(void)
+{
+	if (rcu_read_lock_nesting++ == 0)
+		__rcu_read_lock_outer();
+}
+
 /* Leave the innermost read-side section (BUG()s in debug builds if none). */
-void rcu_read_unlock(void);
+static inline void rcu_read_unlock(void)
+{
+	VM_BUG_ON(!rcu_read_lock_nesting);
+	if (--rcu_read_lock_nesting == 0)
+		__rcu_read_unlock_outer();
+}
+
 /* Is the current thread inside a read-side section? */
-bool rcu_read_lock_held(void);
+static inline bool rcu_read_lock_held(void)
+{
+	return rcu_read_lock_nesting != 0;
+}
 /**
  * synchronize_rcu() - wait until every read-side section that began before
  * the call has ended.

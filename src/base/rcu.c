@@ -8,7 +8,19 @@
  * so that nothing of it leaks into pinmm's names; our rcu_head carries its
  * node in __urcu.
  */
+#include <pinmm/compiler.h>	/* PINMM_TSAN */
+
 #define rcu_head urcu_rcu_head
+/*
+ * liburcu's read side inline (its static functions, a few lines each, which
+ * its headers offer to LGPL-compatible code): no call into the shared library
+ * and no TLS lookup through __tls_get_addr for every outermost section. Not
+ * under TSan: inlined, its plain accesses to the grace-period word would be
+ * instrumented and reported; the library's own copy is not instrumented.
+ */
+#ifndef PINMM_TSAN
+#define _LGPL_SOURCE
+#endif
 #include <urcu/urcu-memb.h>
 #undef rcu_head
 #undef rcu_dereference
@@ -52,7 +64,7 @@ enum rcu_thread_state {
 };
 
 static __thread unsigned char rcu_thread_state;
-static __thread unsigned int rcu_nesting;
+__thread unsigned int rcu_read_lock_nesting;
 
 static pthread_key_t rcu_exit_key;
 static pthread_once_t rcu_exit_key_once = PTHREAD_ONCE_INIT;
@@ -61,7 +73,7 @@ static pthread_once_t rcu_exit_key_once = PTHREAD_ONCE_INIT;
 static void rcu_thread_exit(void *unused)
 {
 	(void)unused;
-	VM_BUG_ON(rcu_nesting);
+	VM_BUG_ON(rcu_read_lock_nesting);
 	urcu_memb_unregister_thread();
 	rcu_thread_state = RCU_THREAD_UNREGISTERED;
 }
@@ -87,36 +99,26 @@ static inline void rcu_ensure_registered(void)
 }
 
 /*
- * Only the outermost section enters liburcu: an inner one is inside it
- * already (a grace period waits for the outermost), and liburcu's read side
- * is a call into a shared library with a TLS lookup each time.
+ * The outermost section (rcupdate.h counts the nesting inline): an inner one
+ * is inside it already, and a grace period waits for the outermost.
  */
-void rcu_read_lock(void)
+void __rcu_read_lock_outer(void)
 {
 	rcu_ensure_registered();
-	if (rcu_nesting++ == 0)
-		urcu_memb_read_lock();
+	urcu_memb_read_lock();
 }
 
-void rcu_read_unlock(void)
+void __rcu_read_unlock_outer(void)
 {
-	VM_BUG_ON(!rcu_nesting);
-	if (--rcu_nesting)
-		return;
 	/* Before liburcu's unlock: once that runs, the grace period may end. */
 	tsan_release(&rcu_gp_sync);
 	urcu_memb_read_unlock();
 }
 
-bool rcu_read_lock_held(void)
-{
-	return rcu_nesting != 0;
-}
-
 void synchronize_rcu(void)
 {
 	/* A reader waiting for its own grace period never returns. */
-	VM_BUG_ON(rcu_nesting);
+	VM_BUG_ON(rcu_read_lock_nesting);
 	urcu_memb_synchronize_rcu();
 	tsan_acquire(&rcu_gp_sync);
 }
@@ -173,7 +175,7 @@ void rcu_barrier(void)
 {
 	struct rcu_barrier_waiter w = { .done = 0 };
 
-	VM_BUG_ON(rcu_nesting);
+	VM_BUG_ON(rcu_read_lock_nesting);
 	call_rcu(&w.head, rcu_barrier_done);
 	wait_var_event(&w.done, atomic_load_explicit(&w.done, memory_order_acquire));
 	tsan_acquire(&rcu_cb_sync);
