@@ -42,21 +42,50 @@
 #define PIN_EV_NOCALL		1u
 #define PIN_EVENTS_MAX		(1u << 18)
 
-/* Lock letters: (a) atomic, (c) set at allocation, (e) events_lock. */
+/*
+ * Field letters: (a) atomic; (c) set at allocation, read by the reports
+ * with relaxed atomic loads and checked against @seq; (e) events_lock.
+ * Allocation and free take no lock (per-CPU id caches below), so a report
+ * may read an event while it is freed and given to another call: @seq is
+ * odd while an allocation fills the event in and moves on at each
+ * allocation, and a report keeps what it read only if @seq did not move.
+ */
 struct pin_event {
 	atomic_long pins;		/* (a) pins held; + PIN_EV_OPEN while open */
 	const struct pin_site *site;	/* (c) */
-	struct pinmm_pins_group *group;	/* (e) charged group, ref held; read with an
-					   atomic load: another call's unpin may
-					   release a pin counted here (pins are
-					   matched by folio) while the call runs */
-	struct mm_struct *mm;		/* (e) the pinning task's mm, for mm exit */
+	struct pinmm_pins_group *group;	/* (a) charged group, ref held: another
+					   call's unpin may release a pin counted
+					   here (pins are matched by folio) while
+					   the call runs */
+	struct mm_struct *mm;		/* (c) the pinning task's mm, PIN_EV_MM_GONE
+					   once it exited (a compare-and-swap: a
+					   new life of the event is left alone) */
 	uint64_t stamp;			/* (c) when the call started, ns */
 	pid_t pid;			/* (c) */
 	_Atomic unsigned int flags;	/* (a) PIN_EV_* */
-	uint32_t next_free;		/* (e) */
-	char comm[16];			/* (c) */
+	_Atomic unsigned int seq;	/* (a) see above */
+	uint32_t next_free;		/* (e) on the global free list */
+	uint64_t comm[2];		/* (c) the task's comm, 16 bytes as two words */
 };
+
+/* What ev->mm says once its mm exited (pin_owner_mm_exit()). */
+#define PIN_EV_MM_GONE		((struct mm_struct *)1)
+
+/*
+ * Free event ids per CPU, as the page allocator's per-CPU lists: a call
+ * takes and gives back ids here without a shared lock, and the global list
+ * under events_lock is refilled from or drained into in batches. Touched by
+ * the CPU's own thread only. @live counts this CPU's share of the closed
+ * events holding pins (+1 at close, -1 at the free, perhaps on another CPU:
+ * only the sum means anything).
+ */
+#define PIN_EV_CACHE		32
+#define PIN_EV_BATCH		16
+static struct pin_ev_cpu {
+	uint32_t nr;
+	uint32_t ids[PIN_EV_CACHE];
+	atomic_long live;
+} __attribute__((aligned(64))) pin_ev_cpus[NR_CPUS];
 
 atomic_bool pin_owner_on;
 _Atomic uint32_t *pin_owner_map;
@@ -66,9 +95,10 @@ __thread struct pin_call *pin_call_current;
 static bool pin_owner_want = true;	/* what the next boot starts with */
 static unsigned long pin_owner_pfns;
 static struct pin_event *pin_events;
-static spinlock_t events_lock;		/* (e) free list, high water, mm and exit fields */
-static uint32_t events_free, events_hw;
-static atomic_long events_live;		/* events holding pins after their call */
+static spinlock_t events_lock;		/* (e) the global free list, the high water */
+static uint32_t events_free;
+static _Atomic uint32_t events_hw;	/* ids below it are initialised (release) */
+static atomic_long events_live;		/* closed events holding pins, of no CPU */
 
 /* Pins of a folio that was already pinned: (pfn, event) -> count. */
 struct pin_shared {
@@ -77,11 +107,19 @@ struct pin_shared {
 	long pins;
 	struct pin_shared *next;
 };
-#define PIN_BUCKETS	256
+/*
+ * One bucket per 8 pfns (at least 256, a power of two): chains stay a few
+ * entries long even when every page of memory is pinned twice (gup_test -j 2
+ * pins the same range from two threads; two drivers share a buffer). A fixed
+ * 256 made each pin and unpin walk chains of thousands there.
+ */
+#define PIN_BUCKETS_MIN		256UL
+#define PIN_PFNS_PER_BUCKET	8UL
 static struct pin_bucket {
 	spinlock_t lock;
 	struct pin_shared *head;	/* youngest first */
-} pin_buckets[PIN_BUCKETS];
+} *pin_buckets;
+static unsigned long pin_buckets_nr;	/* a power of two */
 
 static const struct pin_site nocall_site = {
 	"(unknown)", "(a pin outside an entry point, or the owner table was full)", 0
@@ -97,7 +135,7 @@ static uint64_t pin_clock_ns(void)
 
 static struct pin_bucket *pin_bucket(unsigned long pfn)
 {
-	return &pin_buckets[(pfn ^ (pfn >> 9)) % PIN_BUCKETS];
+	return &pin_buckets[(pfn ^ (pfn >> 9)) & (pin_buckets_nr - 1)];
 }
 
 /* ---- boot, shutdown, the switch ----------------------------------------------- */
@@ -112,26 +150,33 @@ int pin_owner_boot(unsigned long nr_pfns)
 	pin_events = mmap(NULL, PIN_EVENTS_MAX * sizeof(*pin_events), PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	pin_owner_shared = calloc(nr_pfns / PIN_SHARED_BITS + 1, sizeof(*pin_owner_shared));
-	if (pin_owner_map == MAP_FAILED || pin_events == MAP_FAILED || !pin_owner_shared) {
+	pin_buckets_nr = PIN_BUCKETS_MIN;
+	while (pin_buckets_nr * PIN_PFNS_PER_BUCKET < nr_pfns)
+		pin_buckets_nr <<= 1;
+	pin_buckets = calloc(pin_buckets_nr, sizeof(*pin_buckets));
+	if (pin_owner_map == MAP_FAILED || pin_events == MAP_FAILED || !pin_owner_shared ||
+	    !pin_buckets) {
 		if (pin_owner_map != MAP_FAILED)
 			munmap(pin_owner_map, map_bytes);
 		if (pin_events != MAP_FAILED)
 			munmap(pin_events, PIN_EVENTS_MAX * sizeof(*pin_events));
 		free(pin_owner_shared);
+		free(pin_buckets);
 		pin_owner_map = NULL;
 		pin_events = NULL;
 		pin_owner_shared = NULL;
+		pin_buckets = NULL;
 		return -ENOMEM;
 	}
 	pin_owner_pfns = nr_pfns;
 	spin_lock_init(&events_lock, LOCK_RANK_LEAF);
-	for (int i = 0; i < PIN_BUCKETS; i++) {
+	for (unsigned long i = 0; i < pin_buckets_nr; i++)
 		spin_lock_init(&pin_buckets[i].lock, LOCK_RANK_PIN_OWNER);
-		pin_buckets[i].head = NULL;
-	}
 	events_free = PIN_EV_NONE;
-	events_hw = PIN_EV_NOCALL + 1;
+	atomic_store(&events_hw, PIN_EV_NOCALL + 1);
 	atomic_store(&events_live, 0);
+	/* no call runs during boot: the ids cached by the last machine are void */
+	memset(pin_ev_cpus, 0, sizeof(pin_ev_cpus));
 	pin_events[PIN_EV_NOCALL].site = &nocall_site;
 	atomic_store(&pin_events[PIN_EV_NOCALL].flags, PIN_EV_USED);
 	if (env && *env)
@@ -145,7 +190,7 @@ void pin_owner_shutdown(void)
 	if (!pin_owner_map)
 		return;
 	atomic_store(&pin_owner_on, false);
-	for (int i = 0; i < PIN_BUCKETS; i++) {
+	for (unsigned long i = 0; i < pin_buckets_nr; i++) {
 		struct pin_shared *s = pin_buckets[i].head, *next;
 
 		for (; s; s = next) {
@@ -161,9 +206,12 @@ void pin_owner_shutdown(void)
 	munmap(pin_owner_map, pin_owner_pfns * sizeof(*pin_owner_map));
 	munmap(pin_events, PIN_EVENTS_MAX * sizeof(*pin_events));
 	free(pin_owner_shared);
+	free(pin_buckets);
 	pin_owner_map = NULL;
 	pin_events = NULL;
 	pin_owner_shared = NULL;
+	pin_buckets = NULL;
+	pin_buckets_nr = 0;
 }
 
 static bool pins_outstanding(void)
@@ -197,35 +245,105 @@ bool pinmm_pin_owner_enabled(void)
 
 /* ---- events ------------------------------------------------------------------ */
 
+/* Move ids from the global list to @pc until it has @want. Return: how many it has. */
+static uint32_t pin_ev_refill(struct pin_ev_cpu *pc, uint32_t want)
+{
+	uint32_t hw;
+
+	spin_lock(&events_lock);
+	hw = atomic_load_explicit(&events_hw, memory_order_relaxed);
+	while (pc->nr < want) {
+		uint32_t id = events_free;
+
+		if (id != PIN_EV_NONE)
+			events_free = pin_events[id].next_free;
+		else if (hw < PIN_EVENTS_MAX)
+			id = hw++;
+		else
+			break;
+		pc->ids[pc->nr++] = id;
+	}
+	atomic_store_explicit(&events_hw, hw, memory_order_release);
+	spin_unlock(&events_lock);
+	return pc->nr;
+}
+
+/* Give @nr ids back to the global list (@ids: a CPU's, or one free id). */
+static void pin_ev_drain(const uint32_t *ids, uint32_t nr)
+{
+	spin_lock(&events_lock);
+	for (uint32_t i = 0; i < nr; i++) {
+		pin_events[ids[i]].next_free = events_free;
+		events_free = ids[i];
+	}
+	spin_unlock(&events_lock);
+}
+
+/* Count a closed event holding pins (+1), or its end (-1), on this CPU. */
+static void pin_ev_live_add(long d)
+{
+	int cpu = smp_processor_id();
+
+	if (likely(cpu >= 0)) {
+		atomic_long *l = &pin_ev_cpus[cpu].live;
+
+		/* one writer (this CPU's thread): no read-modify-write needed */
+		atomic_store_explicit(l, atomic_load_explicit(l, memory_order_relaxed) + d,
+				      memory_order_relaxed);
+	} else {
+		atomic_fetch_add_explicit(&events_live, d, memory_order_relaxed);
+	}
+}
+
+/* Are there closed events holding pins? Exact only at quiescence. */
+static bool pin_ev_any_live(void)
+{
+	long sum = atomic_load_explicit(&events_live, memory_order_relaxed);
+	int nr = pinmm_nr_cpu_ids();
+
+	for (int cpu = 0; cpu < nr; cpu++)
+		sum += atomic_load_explicit(&pin_ev_cpus[cpu].live, memory_order_relaxed);
+	return sum != 0;
+}
+
 static uint32_t pin_event_alloc(const struct pin_site *site, unsigned int flags)
 {
 	struct task_struct *t = current;
+	int cpu = smp_processor_id();
+	uint64_t comm[2] = { 0, 0 };	/* the task's comm, or "-" */
 	struct pin_event *ev;
+	unsigned int seq;
 	uint32_t id;
 
-	spin_lock(&events_lock);
-	id = events_free;
-	if (id != PIN_EV_NONE)
-		events_free = pin_events[id].next_free;
-	else if (events_hw < PIN_EVENTS_MAX)
-		id = events_hw++;
-	if (id == PIN_EV_NONE) {
-		spin_unlock(&events_lock);
-		return PIN_EV_NOCALL;
+	if (likely(cpu >= 0)) {
+		struct pin_ev_cpu *pc = &pin_ev_cpus[cpu];
+
+		if (!pc->nr && !pin_ev_refill(pc, PIN_EV_BATCH))
+			return PIN_EV_NOCALL;	/* the table is full */
+		id = pc->ids[--pc->nr];
+	} else {
+		/* no CPU id (NR_CPUS threads are CPUs already): one from the global list */
+		struct pin_ev_cpu one = { .nr = 0 };
+
+		if (!pin_ev_refill(&one, 1))
+			return PIN_EV_NOCALL;
+		id = one.ids[0];
 	}
 	ev = &pin_events[id];
-	ev->site = site;
+	seq = atomic_load_explicit(&ev->seq, memory_order_relaxed);
+	atomic_store_explicit(&ev->seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	__atomic_store_n(&ev->site, site, __ATOMIC_RELAXED);
 	__atomic_store_n(&ev->group, NULL, __ATOMIC_RELAXED);
-	ev->mm = t ? t->mm : NULL;
-	ev->pid = t ? t->pid : 0;
-	if (t)
-		memcpy(ev->comm, t->comm, sizeof(ev->comm));
-	else
-		strcpy(ev->comm, "-");
-	spin_unlock(&events_lock);
-	ev->stamp = pin_clock_ns();
+	__atomic_store_n(&ev->mm, t ? t->mm : NULL, __ATOMIC_RELAXED);
+	__atomic_store_n(&ev->pid, t ? t->pid : 0, __ATOMIC_RELAXED);
+	memcpy(comm, t ? t->comm : "-", t ? min(sizeof(comm), sizeof(t->comm)) : 2);
+	__atomic_store_n(&ev->comm[0], comm[0], __ATOMIC_RELAXED);
+	__atomic_store_n(&ev->comm[1], comm[1], __ATOMIC_RELAXED);
+	__atomic_store_n(&ev->stamp, pin_clock_ns(), __ATOMIC_RELAXED);
 	atomic_store_explicit(&ev->pins, PIN_EV_OPEN, memory_order_relaxed);
-	atomic_store_explicit(&ev->flags, flags | PIN_EV_USED, memory_order_release);
+	atomic_store_explicit(&ev->flags, flags | PIN_EV_USED, memory_order_relaxed);
+	atomic_store_explicit(&ev->seq, seq + 2, memory_order_release);
 	return id;
 }
 
@@ -233,18 +351,27 @@ static void pin_event_free(uint32_t id)
 {
 	struct pin_event *ev = &pin_events[id];
 	struct pinmm_pins_group *g = __atomic_load_n(&ev->group, __ATOMIC_RELAXED);
+	int cpu = smp_processor_id();
 
 	if (id == PIN_EV_NOCALL)
 		return;
-	spin_lock(&events_lock);
 	atomic_store_explicit(&ev->flags, 0, memory_order_relaxed);
 	__atomic_store_n(&ev->group, NULL, __ATOMIC_RELAXED);
-	ev->mm = NULL;
-	ev->next_free = events_free;
-	events_free = id;
-	spin_unlock(&events_lock);
 	if (g)
 		pinmm_pins_group_put(g);
+	if (unlikely(cpu < 0)) {
+		pin_ev_drain(&id, 1);
+		return;
+	}
+	{
+		struct pin_ev_cpu *pc = &pin_ev_cpus[cpu];
+
+		if (pc->nr == PIN_EV_CACHE) {
+			pc->nr -= PIN_EV_BATCH;
+			pin_ev_drain(&pc->ids[pc->nr], PIN_EV_BATCH);
+		}
+		pc->ids[pc->nr++] = id;
+	}
 }
 
 /* Drop @pins pins (@pages pages) from event @id; free it when none are left. */
@@ -265,7 +392,7 @@ static void pin_event_put(uint32_t id, long pins, long pages)
 	if (WARN_ON_ONCE(left < 0 && id != PIN_EV_NOCALL))
 		return;
 	if (left == 0 && id != PIN_EV_NOCALL) {
-		atomic_fetch_sub_explicit(&events_live, 1, memory_order_relaxed);
+		pin_ev_live_add(-1);
 		pin_event_free(id);
 	}
 }
@@ -294,9 +421,8 @@ void pin_call_set_mm(struct pin_call *c, struct mm_struct *mm)
 {
 	if (c->ev == PIN_EV_NONE || c->ev == PIN_EV_NOCALL)
 		return;
-	spin_lock(&events_lock);
-	pin_events[c->ev].mm = mm;
-	spin_unlock(&events_lock);
+	/* the call's own open event: the reports see it once it is closed */
+	__atomic_store_n(&pin_events[c->ev].mm, mm, __ATOMIC_RELAXED);
 }
 
 /* Close the call's event: add what it recorded, drop the open bias. */
@@ -317,7 +443,7 @@ static void pin_call_close(struct pin_call *c)
 	if (left == 0)
 		pin_event_free(c->ev);
 	else
-		atomic_fetch_add_explicit(&events_live, 1, memory_order_relaxed);
+		pin_ev_live_add(1);
 }
 
 /*
@@ -333,10 +459,8 @@ static bool pin_call_charge(struct pin_call *c, long pages)
 		return true;
 	if (pins_group_try_charge(c->group, pages))
 		return false;
-	/* under the table's lock: pinmm_pins_sites() may be looking */
-	spin_lock(&events_lock);
+	/* release: an unpin that sees the group sees its reference taken */
 	__atomic_store_n(&pin_events[c->ev].group, pins_group_get(c->group), __ATOMIC_RELEASE);
-	spin_unlock(&events_lock);
 	return true;
 }
 
@@ -514,34 +638,76 @@ static int site_info_cmp(const void *a, const void *b)
 	return x->site < y->site ? -1 : x->site > y->site;
 }
 
+/* A consistent copy of a closed event holding pins, for the reports. */
+struct pin_ev_snap {
+	const struct pin_site *site;
+	struct mm_struct *mm;
+	uint64_t stamp;
+	long pins;
+	unsigned int flags;
+	pid_t pid;
+	bool charged;
+	uint64_t comm[2];
+};
+
+/*
+ * Copy event @id into @o if it is a closed call's, holding pins, and was not
+ * given to another call while we read it (@seq unchanged). Return: copied.
+ */
+static bool pin_event_read(uint32_t id, struct pin_ev_snap *o)
+{
+	struct pin_event *ev = &pin_events[id];
+	unsigned int seq = atomic_load_explicit(&ev->seq, memory_order_acquire);
+
+	if (seq & 1)
+		return false;
+	o->flags = atomic_load_explicit(&ev->flags, memory_order_relaxed);
+	o->pins = atomic_load_explicit(&ev->pins, memory_order_relaxed);
+	/* an open call has not handed its pins out yet */
+	if (!(o->flags & PIN_EV_USED) || o->pins <= 0 || o->pins >= PIN_EV_OPEN / 2)
+		return false;
+	o->site = __atomic_load_n(&ev->site, __ATOMIC_RELAXED);
+	o->mm = __atomic_load_n(&ev->mm, __ATOMIC_RELAXED);
+	o->stamp = __atomic_load_n(&ev->stamp, __ATOMIC_RELAXED);
+	o->pid = __atomic_load_n(&ev->pid, __ATOMIC_RELAXED);
+	o->charged = __atomic_load_n(&ev->group, __ATOMIC_RELAXED) != NULL;
+	o->comm[0] = __atomic_load_n(&ev->comm[0], __ATOMIC_RELAXED);
+	o->comm[1] = __atomic_load_n(&ev->comm[1], __ATOMIC_RELAXED);
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&ev->seq, memory_order_relaxed) == seq;
+}
+
 /*
  * Summaries of the closed events holding pins, one per site; only those of
  * @mm when it is not NULL. Caller frees *out. Return: the number of sites.
+ * Lockless against pinning and unpinning: each event is copied whole
+ * (pin_event_read()) and the summaries are made from the copies.
  */
 static int collect_sites(struct pinmm_pin_site_info **out, struct mm_struct *mm)
 {
+	uint32_t hw = pin_events ? atomic_load_explicit(&events_hw, memory_order_acquire) : 0;
 	struct pinmm_pin_site_info *info = NULL;
-	int nr = 0, cap = 0;
+	struct pin_ev_snap *ev;
 	uint64_t now = pin_clock_ns();
+	uint32_t nev = 0;
+	int nr = 0, cap = 0;
 
 	*out = NULL;
-	if (!pin_events)
+	if (!hw)
 		return 0;
-	spin_lock(&events_lock);
-	for (uint32_t id = PIN_EV_NOCALL; id < events_hw; id++) {
-		struct pin_event *ev = &pin_events[id];
-		unsigned int flags = atomic_load_explicit(&ev->flags, memory_order_acquire);
-		long pins = atomic_load_explicit(&ev->pins, memory_order_relaxed);
+	ev = malloc(hw * sizeof(*ev));
+	if (!ev)
+		return 0;
+	for (uint32_t id = PIN_EV_NOCALL; id < hw; id++)
+		if (pin_event_read(id, &ev[nev]) && (!mm || ev[nev].mm == mm))
+			nev++;
+	for (uint32_t e = 0; e < nev; e++) {
 		struct pinmm_pin_site_info *si = NULL;
+		bool seen = false;
 		int i;
 
-		/* an open call has not handed its pins out yet */
-		if (!(flags & PIN_EV_USED) || pins <= 0 || pins >= PIN_EV_OPEN / 2)
-			continue;
-		if (mm && ev->mm != mm)
-			continue;
 		for (i = 0; i < nr; i++)
-			if (info[i].site == ev->site) {
+			if (info[i].site == ev[e].site) {
 				si = &info[i];
 				break;
 			}
@@ -557,40 +723,29 @@ static int collect_sites(struct pinmm_pin_site_info **out, struct mm_struct *mm)
 			}
 			si = &info[nr++];
 			memset(si, 0, sizeof(*si));
-			si->site = ev->site;
+			si->site = ev[e].site;
 		}
-		si->pins += pins;
+		si->pins += ev[e].pins;
 		si->calls++;
-		if (flags & PIN_EV_LONGTERM)
-			si->longterm += pins;
-		if (flags & PIN_EV_MIGRATED)
-			si->migrated += pins;
-		if (ev->group)
-			si->charged += pins;
-		if (flags & PIN_EV_MM_EXITED)
+		if (ev[e].flags & PIN_EV_LONGTERM)
+			si->longterm += ev[e].pins;
+		if (ev[e].flags & PIN_EV_MIGRATED)
+			si->migrated += ev[e].pins;
+		if (ev[e].charged)
+			si->charged += ev[e].pins;
+		if (ev[e].mm == PIN_EV_MM_GONE)
 			si->mm_exited = true;
 		/* distinct tasks: count a pid not seen at this site before */
-		{
-			bool seen = false;
-
-			for (uint32_t j = PIN_EV_NOCALL; j < id && !seen; j++) {
-				struct pin_event *o = &pin_events[j];
-				long op = atomic_load_explicit(&o->pins, memory_order_relaxed);
-
-				seen = (atomic_load_explicit(&o->flags, memory_order_relaxed) &
-					PIN_EV_USED) && op > 0 && op < PIN_EV_OPEN / 2 &&
-				       o->site == ev->site && o->pid == ev->pid &&
-				       (!mm || o->mm == mm);
-			}
-			si->tasks += !seen;
-		}
-		if (now - ev->stamp >= si->held_ns) {
-			si->held_ns = now - ev->stamp;
-			si->pid = ev->pid;
-			memcpy(si->comm, ev->comm, sizeof(si->comm));
+		for (uint32_t j = 0; j < e && !seen; j++)
+			seen = ev[j].site == ev[e].site && ev[j].pid == ev[e].pid;
+		si->tasks += !seen;
+		if (now - ev[e].stamp >= si->held_ns) {
+			si->held_ns = now - ev[e].stamp;
+			si->pid = ev[e].pid;
+			memcpy(si->comm, ev[e].comm, sizeof(si->comm));
 		}
 	}
-	spin_unlock(&events_lock);
+	free(ev);
 	if (nr)
 		qsort(info, (size_t)nr, sizeof(*info), site_info_cmp);
 	*out = info;
@@ -660,10 +815,12 @@ void pin_owner_mm_exit(struct mm_struct *mm)
 {
 	struct pinmm_pin_site_info *info;
 	long pins = 0;
+	uint32_t hw;
 	int nr;
 
-	if (!pin_events || !atomic_load_explicit(&events_live, memory_order_relaxed))
+	if (!pin_events || !pin_ev_any_live())
 		return;
+	hw = atomic_load_explicit(&events_hw, memory_order_acquire);
 	nr = collect_sites(&info, mm);
 	for (int i = 0; i < nr; i++)
 		pins += info[i].pins;
@@ -673,14 +830,13 @@ void pin_owner_mm_exit(struct mm_struct *mm)
 		print_sites(stderr, info, nr, "    ");
 	}
 	free(info);
-	spin_lock(&events_lock);
-	for (uint32_t id = PIN_EV_NOCALL + 1; id < events_hw; id++)
-		if (pin_events[id].mm == mm) {
-			pin_events[id].mm = NULL;
-			atomic_fetch_or_explicit(&pin_events[id].flags, PIN_EV_MM_EXITED,
-						 memory_order_relaxed);
-		}
-	spin_unlock(&events_lock);
+	/* a compare-and-swap: an event freed and given to another mm meanwhile keeps it */
+	for (uint32_t id = PIN_EV_NOCALL + 1; id < hw; id++) {
+		struct mm_struct *want = mm;
+
+		__atomic_compare_exchange_n(&pin_events[id].mm, &want, PIN_EV_MM_GONE, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	}
 }
 
 /* Shutdown with pins outstanding: who holds them. */
@@ -720,7 +876,7 @@ unsigned long pin_owner_check_released(FILE *out)
 			"though all were released\n", ev->site->file, ev->site->line,
 			ev->site->func, pins);
 	}
-	for (int i = 0; i < PIN_BUCKETS; i++)
+	for (unsigned long i = 0; i < pin_buckets_nr; i++)
 		for (struct pin_shared *sh = pin_buckets[i].head; sh; sh = sh->next, left++)
 			fprintf(out, "pinmm: pin owner entry of pfn %#lx still counts %ld pin(s)\n",
 				sh->pfn, sh->pins);
@@ -730,6 +886,7 @@ unsigned long pin_owner_check_released(FILE *out)
 /* For a leaked folio's dump: the call that took its first pin. */
 void pin_owner_dump_folio(FILE *out, const struct folio *folio)
 {
+	char comm[sizeof(((struct pin_event *)0)->comm) + 1] = "";
 	const struct pin_event *ev;
 	uint32_t id;
 
@@ -739,7 +896,8 @@ void pin_owner_dump_folio(FILE *out, const struct folio *folio)
 	if (id == PIN_EV_NONE)
 		return;
 	ev = &pin_events[id];
+	memcpy(comm, ev->comm, sizeof(ev->comm));
 	fprintf(out, "    pinned at %s:%d in %s() by pid %d (%s)%s\n", ev->site->file,
-		ev->site->line, ev->site->func, ev->pid, ev->comm,
+		ev->site->line, ev->site->func, ev->pid, comm,
 		pin_owner_has_shared(folio_pfn(folio)) ? ", and by other calls" : "");
 }
