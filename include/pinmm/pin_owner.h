@@ -81,8 +81,9 @@ struct pinmm_pin_site_info {
  * @out: filled with up to @max sites.
  * @max: room in @out.
  *
- * Context: any; takes the owner table's lock, so pins and unpins may race
- * with it (the figures are a snapshot).
+ * Context: any; takes no lock: pins and unpins go on meanwhile, and each
+ * call's record is copied whole or not at all (the figures are a snapshot).
+ * Allocates; out of memory, lists what it could copy.
  * Return: the number of sites with pins outstanding (may exceed @max).
  */
 int pinmm_pins_sites(struct pinmm_pin_site_info *out, int max);

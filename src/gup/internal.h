@@ -79,7 +79,6 @@ long check_and_migrate_movable_folios(unsigned long nr_folios, struct folio **fo
 #define PIN_EV_LONGTERM		(1u << 0)
 #define PIN_EV_MIGRATED		(1u << 1)	/* had to migrate out of MOVABLE/CMA */
 #define PIN_EV_PER_FOLIO	(1u << 2)	/* one pin per folio (memfd_pin_folios) */
-#define PIN_EV_MM_EXITED	(1u << 3)
 #define PIN_EV_USED		(1u << 4)
 
 /*

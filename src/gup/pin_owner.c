@@ -75,16 +75,17 @@ struct pin_event {
  * Free event ids per CPU, as the page allocator's per-CPU lists: a call
  * takes and gives back ids here without a shared lock, and the global list
  * under events_lock is refilled from or drained into in batches. Touched by
- * the CPU's own thread only. @live counts this CPU's share of the closed
- * events holding pins (+1 at close, -1 at the free, perhaps on another CPU:
- * only the sum means anything).
+ * the CPU's own thread only. @opened and @ended count, for mm exit's quick
+ * "any pins held?", the events that closed holding pins and the ends of
+ * such events (at the last unpin, perhaps on another CPU): only the sums
+ * mean anything, and pin_ev_any_live() reads them so as never to miss one.
  */
 #define PIN_EV_CACHE		32
 #define PIN_EV_BATCH		16
 static struct pin_ev_cpu {
 	uint32_t nr;
 	uint32_t ids[PIN_EV_CACHE];
-	atomic_long live;
+	atomic_ulong opened, ended;
 } __attribute__((aligned(64))) pin_ev_cpus[NR_CPUS];
 
 atomic_bool pin_owner_on;
@@ -98,7 +99,7 @@ static struct pin_event *pin_events;
 static spinlock_t events_lock;		/* (e) the global free list, the high water */
 static uint32_t events_free;
 static _Atomic uint32_t events_hw;	/* ids below it are initialised (release) */
-static atomic_long events_live;		/* closed events holding pins, of no CPU */
+static atomic_ulong events_opened, events_ended;	/* the same, of threads with no CPU id */
 
 /* Pins of a folio that was already pinned: (pfn, event) -> count. */
 struct pin_shared {
@@ -174,7 +175,8 @@ int pin_owner_boot(unsigned long nr_pfns)
 		spin_lock_init(&pin_buckets[i].lock, LOCK_RANK_PIN_OWNER);
 	events_free = PIN_EV_NONE;
 	atomic_store(&events_hw, PIN_EV_NOCALL + 1);
-	atomic_store(&events_live, 0);
+	atomic_store(&events_opened, 0);
+	atomic_store(&events_ended, 0);
 	/* no call runs during boot: the ids cached by the last machine are void */
 	memset(pin_ev_cpus, 0, sizeof(pin_ev_cpus));
 	pin_events[PIN_EV_NOCALL].site = &nocall_site;
@@ -279,31 +281,43 @@ static void pin_ev_drain(const uint32_t *ids, uint32_t nr)
 	spin_unlock(&events_lock);
 }
 
-/* Count a closed event holding pins (+1), or its end (-1), on this CPU. */
-static void pin_ev_live_add(long d)
+/*
+ * Count on this CPU (one writer: no read-modify-write) an event closing with
+ * pins, before the close can let another thread end it, or an event's end;
+ * release, so that pin_ev_any_live() seeing an end also sees its opening.
+ */
+static void pin_ev_count(bool end)
 {
 	int cpu = smp_processor_id();
 
 	if (likely(cpu >= 0)) {
-		atomic_long *l = &pin_ev_cpus[cpu].live;
+		atomic_ulong *n = end ? &pin_ev_cpus[cpu].ended : &pin_ev_cpus[cpu].opened;
 
-		/* one writer (this CPU's thread): no read-modify-write needed */
-		atomic_store_explicit(l, atomic_load_explicit(l, memory_order_relaxed) + d,
-				      memory_order_relaxed);
+		atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
+				      memory_order_release);
 	} else {
-		atomic_fetch_add_explicit(&events_live, d, memory_order_relaxed);
+		atomic_fetch_add_explicit(end ? &events_ended : &events_opened, 1,
+					  memory_order_acq_rel);
 	}
 }
 
-/* Are there closed events holding pins? Exact only at quiescence. */
+/*
+ * Are there closed events holding pins? Never a false no for an event that
+ * closed before the call: the ends are summed first (acquire), then the
+ * openings, so every end counted has its opening counted too.
+ */
 static bool pin_ev_any_live(void)
 {
-	long sum = atomic_load_explicit(&events_live, memory_order_relaxed);
 	int nr = pinmm_nr_cpu_ids();
+	unsigned long ended = atomic_load_explicit(&events_ended, memory_order_acquire);
+	unsigned long opened;
 
 	for (int cpu = 0; cpu < nr; cpu++)
-		sum += atomic_load_explicit(&pin_ev_cpus[cpu].live, memory_order_relaxed);
-	return sum != 0;
+		ended += atomic_load_explicit(&pin_ev_cpus[cpu].ended, memory_order_acquire);
+	opened = atomic_load_explicit(&events_opened, memory_order_acquire);
+	for (int cpu = 0; cpu < nr; cpu++)
+		opened += atomic_load_explicit(&pin_ev_cpus[cpu].opened, memory_order_acquire);
+	return opened != ended;
 }
 
 static uint32_t pin_event_alloc(const struct pin_site *site, unsigned int flags)
@@ -367,8 +381,10 @@ static void pin_event_free(uint32_t id)
 		struct pin_ev_cpu *pc = &pin_ev_cpus[cpu];
 
 		if (pc->nr == PIN_EV_CACHE) {
+			/* the coldest go back (the bottom), the recently freed stay */
+			pin_ev_drain(pc->ids, PIN_EV_BATCH);
 			pc->nr -= PIN_EV_BATCH;
-			pin_ev_drain(&pc->ids[pc->nr], PIN_EV_BATCH);
+			memmove(pc->ids, pc->ids + PIN_EV_BATCH, pc->nr * sizeof(pc->ids[0]));
 		}
 		pc->ids[pc->nr++] = id;
 	}
@@ -392,7 +408,7 @@ static void pin_event_put(uint32_t id, long pins, long pages)
 	if (WARN_ON_ONCE(left < 0 && id != PIN_EV_NOCALL))
 		return;
 	if (left == 0 && id != PIN_EV_NOCALL) {
-		pin_ev_live_add(-1);
+		pin_ev_count(true);
 		pin_event_free(id);
 	}
 }
@@ -438,12 +454,14 @@ static void pin_call_close(struct pin_call *c)
 	}
 	/* MIGRATED is set on the call by the long-term loop */
 	atomic_fetch_or_explicit(&ev->flags, c->flags, memory_order_relaxed);
+	/* counted open before the bias goes: from then on another unpin may end it */
+	pin_ev_count(false);
 	left = atomic_fetch_add_explicit(&ev->pins, c->pending - PIN_EV_OPEN,
 					 memory_order_acq_rel) + c->pending - PIN_EV_OPEN;
-	if (left == 0)
+	if (left == 0) {
+		pin_ev_count(true);
 		pin_event_free(c->ev);
-	else
-		pin_ev_live_add(1);
+	}
 }
 
 /*
@@ -661,8 +679,9 @@ static bool pin_event_read(uint32_t id, struct pin_ev_snap *o)
 
 	if (seq & 1)
 		return false;
+	/* acquire: the close's update of pins comes after its mm, group and flags */
+	o->pins = atomic_load_explicit(&ev->pins, memory_order_acquire);
 	o->flags = atomic_load_explicit(&ev->flags, memory_order_relaxed);
-	o->pins = atomic_load_explicit(&ev->pins, memory_order_relaxed);
 	/* an open call has not handed its pins out yet */
 	if (!(o->flags & PIN_EV_USED) || o->pins <= 0 || o->pins >= PIN_EV_OPEN / 2)
 		return false;
@@ -687,20 +706,29 @@ static int collect_sites(struct pinmm_pin_site_info **out, struct mm_struct *mm)
 {
 	uint32_t hw = pin_events ? atomic_load_explicit(&events_hw, memory_order_acquire) : 0;
 	struct pinmm_pin_site_info *info = NULL;
-	struct pin_ev_snap *ev;
-	uint64_t now = pin_clock_ns();
-	uint32_t nev = 0;
+	struct pin_ev_snap *ev = NULL, one;
+	uint32_t nev = 0, ev_cap = 0;
 	int nr = 0, cap = 0;
+	uint64_t now;
 
 	*out = NULL;
-	if (!hw)
-		return 0;
-	ev = malloc(hw * sizeof(*ev));
-	if (!ev)
-		return 0;
-	for (uint32_t id = PIN_EV_NOCALL; id < hw; id++)
-		if (pin_event_read(id, &ev[nev]) && (!mm || ev[nev].mm == mm))
-			nev++;
+	/* out of memory: what was copied so far is listed, as with @info below */
+	for (uint32_t id = PIN_EV_NOCALL; id < hw; id++) {
+		if (!pin_event_read(id, &one) || (mm && one.mm != mm))
+			continue;
+		if (nev == ev_cap) {
+			struct pin_ev_snap *n;
+
+			ev_cap = ev_cap ? 2 * ev_cap : 64;
+			n = realloc(ev, ev_cap * sizeof(*ev));
+			if (!n)
+				break;
+			ev = n;
+		}
+		ev[nev++] = one;
+	}
+	/* after the copies: a call that started during them must not look older than now */
+	now = pin_clock_ns();
 	for (uint32_t e = 0; e < nev; e++) {
 		struct pinmm_pin_site_info *si = NULL;
 		bool seen = false;
@@ -739,8 +767,8 @@ static int collect_sites(struct pinmm_pin_site_info **out, struct mm_struct *mm)
 		for (uint32_t j = 0; j < e && !seen; j++)
 			seen = ev[j].site == ev[e].site && ev[j].pid == ev[e].pid;
 		si->tasks += !seen;
-		if (now - ev[e].stamp >= si->held_ns) {
-			si->held_ns = now - ev[e].stamp;
+		if (now - min(ev[e].stamp, now) >= si->held_ns) {
+			si->held_ns = now - min(ev[e].stamp, now);
 			si->pid = ev[e].pid;
 			memcpy(si->comm, ev[e].comm, sizeof(si->comm));
 		}

@@ -5,11 +5,15 @@
  * free record ids, a sequence count per record that the listings check), so
  * this file carries PINMM_TEST_CONCURRENT and runs under TSan too. Rules:
  *
- *   OC-CHURN  threads of two processes pin and unpin one page per call while
- *             a reader lists the sites: a listing names only the sites that
- *             pin, each with pins > 0 and no more than its threads can hold;
- *             once the pinners hold still, each site counts exactly what its
- *             threads hold, and after the unpins no record is left;
+ *   OC-CHURN  threads of two processes pin and unpin one page per call, the
+ *             two threads of a process the same pages (a page pinned twice has
+ *             a bucket entry; an unpin may end the other thread's record), each
+ *             holding more pins than a CPU caches records, while a reader lists
+ *             the sites: a listing names only the sites that pin, each with
+ *             pins > 0, no more than its threads can hold, and an age that is
+ *             not in the future; once the pinners hold still, each site counts
+ *             exactly what its threads hold, and after the unpins no record is
+ *             left;
  *   OC-EXIT   an mm exiting with pins still held marks its site "outlived its
  *             mm" while the other threads go on pinning; the sites of live
  *             mms are not marked;
@@ -21,12 +25,12 @@
 #include <pinmm/pin_owner.h>
 #include <pthread.h>
 #include <sched.h>
-#include <unistd.h>
 
 #define PINNERS		4	/* two per process */
-#define HOLD		8	/* pins each pinner keeps while it churns */
+#define HOLD		40	/* pins each pinner keeps: more than a CPU caches */
 #define RANGE		64	/* pages of each process's range */
 #define MAX_SITES	16
+#define LISTINGS	200	/* before and after the mm exit */
 
 struct pinner {
 	struct task_struct *task;
@@ -58,8 +62,9 @@ static void *pinner_fn(void *arg)
 	while (!atomic_load(&go))
 		sched_yield();
 	while (!atomic_load(&stop) || n < HOLD) {
-		unsigned long addr = GT_BASE + ((i++ * PINNERS + (unsigned long)a->id) % RANGE) *
-					       PAGE_SIZE;
+		/* a process's two threads walk the same pages, half a range apart */
+		unsigned long addr = GT_BASE + ((i++ + (unsigned long)(a->id / 2) * RANGE / 2) %
+						RANGE) * PAGE_SIZE;
 		struct page *p;
 		long r = (a->id & 1) ? pin_site_odd(addr, &p) : pin_site_even(addr, &p);
 
@@ -92,7 +97,8 @@ static bool is_pinner_site(const struct pin_site *s)
 
 struct reader {
 	struct task_struct *exiter;	/* pins HOLD pages, then its mm exits */
-	long listings, bad, live_marked;
+	atomic_long listings;
+	long bad, live_marked;
 };
 
 static void *reader_fn(void *arg)
@@ -103,21 +109,21 @@ static void *reader_fn(void *arg)
 
 	while (!atomic_load(&go))
 		sched_yield();
-	while (!atomic_load(&stop)) {
+	do {
 		int nr = pinmm_pins_sites(info, MAX_SITES);
 
-		r->listings++;
 		for (int i = 0; i < nr && i < MAX_SITES; i++) {
 			bool exiter = !strcmp(info[i].site->func, "exiter_pins");
 
 			/* a pinner takes its next pin before it drops its oldest */
 			if ((!exiter && !is_pinner_site(info[i].site)) || info[i].pins <= 0 ||
 			    info[i].calls <= 0 || info[i].tasks < 1 ||
+			    info[i].held_ns > 60000000000UL ||	/* a minute */
 			    (!exiter && info[i].pins > (HOLD + 1) * PINNERS / 2)) {
 				if (!r->bad++)
-					diag("listing: %s() pins %ld calls %ld tasks %d",
+					diag("listing: %s() pins %ld calls %ld tasks %d held %lu ns",
 					     info[i].site->func, info[i].pins, info[i].calls,
-					     info[i].tasks);
+					     info[i].tasks, info[i].held_ns);
 			}
 			/* only the exiting mm's site may say so */
 			if (info[i].mm_exited && !exiter && !r->live_marked++)
@@ -125,7 +131,8 @@ static void *reader_fn(void *arg)
 		}
 		if (null)
 			pinmm_pins_show(null);
-	}
+		atomic_fetch_add(&r->listings, 1);
+	} while (!atomic_load(&stop));
 	if (null)
 		fclose(null);
 	return NULL;
@@ -134,6 +141,13 @@ static void *reader_fn(void *arg)
 static long exiter_pins(unsigned long addr, struct page **pages)
 {
 	return pin_user_pages_fast(addr, HOLD, FOLL_WRITE, pages);
+}
+
+/* Let the reader list @n times in all (however slow the machine), then go on. */
+static void wait_listings(struct reader *r, long n)
+{
+	while (atomic_load(&r->listings) < n)
+		sched_yield();
 }
 
 static struct task_struct *process_with_range(const char *comm)
@@ -169,13 +183,13 @@ static void churn_and_exit(void)
 	pthread_create(&rt, NULL, reader_fn, &rd);
 	atomic_store(&go, 1);
 
-	/* OC-EXIT: pins outlive their mm while the others churn */
+	/* OC-EXIT: pins outlive their mm while the others churn and the reader lists */
 	pinmm_task_attach(exiter);
 	ex_r = exiter_pins(GT_BASE, ex_pages);
 	pinmm_task_detach();
-	usleep(20000);
+	wait_listings(&rd, LISTINGS);
 	pinmm_task_exit(exiter);
-	usleep(50000);
+	wait_listings(&rd, 2 * LISTINGS);
 	atomic_store(&stop, 1);
 	pthread_join(rt, NULL);
 	while (atomic_load(&still) < PINNERS)
@@ -201,9 +215,10 @@ static void churn_and_exit(void)
 		bad += p[i].bad;
 	}
 	is_int(bad, 0, "OC-CHURN: every one-page pin of %ld succeeded", calls);
-	ok(rd.listings > 0 && rd.bad == 0,
+	ok(rd.bad == 0,
 	   "OC-CHURN: %ld listings during the churn named only the pinning sites, each with "
-	   "0 < pins <= what its threads can hold (%ld bad)", rd.listings, rd.bad);
+	   "0 < pins <= what its threads can hold and a sane age (%ld bad)",
+	   atomic_load(&rd.listings), rd.bad);
 	ok(pinner_sites == 2 && exiter_sites == 1 && exact && counted == HOLD * PINNERS,
 	   "OC-CHURN: held still, each site counts exactly its threads' pins (%ld), one task "
 	   "each", counted);
