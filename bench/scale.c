@@ -13,8 +13,9 @@
  *          root as well.
  *
  * Rows: order-0 alloc+free pair; 4 KiB anonymous write fault; pin+unpin of a
- * populated range with pin_user_pages_fast() in 512-page calls, 4 KiB and THP;
- * the slow path pin_user_pages() under mmap_read_lock; the same with
+ * populated range with pin_user_pages_fast() in 512-page calls, 4 KiB and THP,
+ * and one page per call (pin, then unpin_user_page(): the per-call part, pin
+ * owner records included); the slow path pin_user_pages() under mmap_read_lock; the same with
  * FOLL_LONGTERM (the machine has no ZONE_MOVABLE and no CMA here, so this is
  * the long-term checks without migration; bench/migrate times migration).
  * The first row is no pinmm at all, a loop that shares nothing: on a quiet
@@ -61,16 +62,22 @@
 #define MAX_REPS	4096UL
 #define FAULT_MAX_REPS	4UL		/* each repeat faults fresh memory: 32 MiB */
 
-enum row { R_SPIN, R_ALLOC, R_FAULT, R_PIN4K, R_PINTHP, R_SLOW, R_LONGTERM, NR_ROWS };
+enum row { R_SPIN, R_ALLOC, R_FAULT, R_PIN4K, R_PIN1, R_PINTHP, R_SLOW, R_LONGTERM, NR_ROWS };
 
 static const char *const row_names[NR_ROWS] = {
 	[R_SPIN] = "(host: spin loop)",
 	[R_ALLOC] = "order-0 alloc+free",
 	[R_FAULT] = "4 KiB write fault",
 	[R_PIN4K] = "pin+unpin fast 4 KiB",
+	[R_PIN1] = "pin+unpin 1 page/call",
 	[R_PINTHP] = "pin+unpin fast THP",
 	[R_SLOW] = "pin+unpin slow 4 KiB",
 	[R_LONGTERM] = "pin+unpin longterm",
+};
+
+/* The rows' names in the headline, and on the command line to run some only. */
+static const char *const row_keys[NR_ROWS] = {
+	"host", "alloc", "fault", "pin4k", "pin1", "pinthp", "slow", "longterm",
 };
 
 enum mode { M_TASKS, M_ONE_MM };
@@ -167,6 +174,14 @@ static void one_loop(struct worker *w, unsigned long rep, unsigned long addr,
 		for (unsigned long i = rep * pages; i < (rep + 1) * pages; i++)
 			if (put_user((char)1, (char __user *)(addr + i * PAGE_SIZE)))
 				die("fault");
+		break;
+	case R_PIN1:
+		/* a call per page, both ways: what a call costs beside its pages */
+		for (unsigned long i = 0; i < pages; i++) {
+			if (pin_user_pages_fast(addr + i * PAGE_SIZE, 1, FOLL_WRITE, array) != 1)
+				die("pin");
+			unpin_user_page(array[0]);
+		}
 		break;
 	default:
 		pin_range(w->row, addr, pages, array);
@@ -295,12 +310,35 @@ static unsigned long phase_reps(enum row row)
 	return min(reps, row == R_FAULT ? FAULT_MAX_REPS : MAX_REPS);
 }
 
-int main(void)
+/* Rows named on the command line (all without arguments); exits on a bad name. */
+static void pick_rows(int argc, char **argv, bool *want)
+{
+	for (int row = 0; row < NR_ROWS; row++)
+		want[row] = argc < 2;
+	for (int i = 1; i < argc; i++) {
+		int row = 0;
+
+		while (row < NR_ROWS && strcmp(argv[i], row_keys[row]))
+			row++;
+		if (row == NR_ROWS) {
+			fprintf(stderr, "usage: scale [ROW...]; rows:");
+			for (row = 0; row < NR_ROWS; row++)
+				fprintf(stderr, " %s", row_keys[row]);
+			fprintf(stderr, "\n");
+			exit(2);
+		}
+		want[row] = true;
+	}
+}
+
+int main(int argc, char **argv)
 {
 	struct pinmm_config cfg;
 	struct task_struct *owner;
 	struct result one[NR_ROWS], two[NR_ROWS], mm2[NR_ROWS];
+	bool want[NR_ROWS];
 
+	pick_rows(argc, argv, want);
 	pinmm_config_default(&cfg);
 	cfg.mem_bytes = 1UL << 30;
 	cfg.movable_bytes = 0;
@@ -315,8 +353,11 @@ int main(void)
 	printf("%-22s %9s %9s %6s %6s %9s %6s %6s\n", "row", "1 thr", "2 tasks", "x2",
 	       "x2cpu", "2 thr/mm", "x2", "x2cpu");
 	for (int row = 0; row < NR_ROWS; row++) {
-		unsigned long reps = phase_reps(row);
+		unsigned long reps;
 
+		if (!want[row])
+			continue;
+		reps = phase_reps(row);
 		one[row] = run(row, M_TASKS, 1, NULL, reps);
 		two[row] = run(row, M_TASKS, 2, NULL, reps);
 		mm2[row] = run(row, M_ONE_MM, 2, owner->mm, reps);
@@ -331,17 +372,18 @@ int main(void)
 	printf("\n%-22s %9s %9s %9s   (CPU ns per op, each thread's own CPU time)\n", "row",
 	       "1 thr", "2 tasks", "2 thr/mm");
 	for (int row = 0; row < NR_ROWS; row++)
-		printf("%-22s %9.1f %9.1f %9.1f\n", row_names[row], one[row].cpu, two[row].cpu,
-		       mm2[row].cpu);
+		if (want[row])
+			printf("%-22s %9.1f %9.1f %9.1f\n", row_names[row], one[row].cpu,
+			       two[row].cpu, mm2[row].cpu);
 	printf("(ns per op as each thread sees it; x2: throughput of two threads over one, "
 	       "wall clock; x2cpu: the same from each thread's CPU time, what two CPUs of "
 	       "their own would give - read it when the host row's x2 is below 2; "
 	       "%ld CPUs online)\n", sysconf(_SC_NPROCESSORS_ONLN));
 	printf("scale x2 (tasks/one mm):");
-	for (int row = 0; row < NR_ROWS; row++)
-		printf(" %s %.2f/%.2f%s", (const char *[]){ "host", "alloc", "fault", "pin4k",
-							    "pinthp", "slow", "longterm" }[row],
-		       2 * one[row].wall / two[row].wall, 2 * one[row].wall / mm2[row].wall,
-		       row + 1 < NR_ROWS ? ";" : "\n");
+	for (int row = 0, sep = 0; row < NR_ROWS; row++)
+		if (want[row])
+			printf("%s %s %.2f/%.2f", sep++ ? ";" : "", row_keys[row],
+			       2 * one[row].wall / two[row].wall, 2 * one[row].wall / mm2[row].wall);
+	printf("\n");
 	return 0;
 }
