@@ -379,6 +379,17 @@ int main(int argc, char **argv)
 	       "wall clock; x2cpu: the same from each thread's CPU time, what two CPUs of "
 	       "their own would give - read it when the host row's x2 is below 2; "
 	       "%ld CPUs online)\n", sysconf(_SC_NPROCESSORS_ONLN));
+	/* for make bench-report: two threads' cost per op against one thread's */
+	for (int row = 0; row < NR_ROWS; row++) {
+		if (!want[row])
+			continue;
+		printf("REPORT name=scale-%s-2tasks pinmm=%.3f ref=%.3f ref_name=1-thread "
+		       "unit=ns/op x2=%.2f\n", row_keys[row], two[row].wall, one[row].wall,
+		       2 * one[row].wall / two[row].wall);
+		printf("REPORT name=scale-%s-1mm pinmm=%.3f ref=%.3f ref_name=1-thread "
+		       "unit=ns/op x2=%.2f\n", row_keys[row], mm2[row].wall, one[row].wall,
+		       2 * one[row].wall / mm2[row].wall);
+	}
 	printf("scale x2 (tasks/one mm):");
 	for (int row = 0, sep = 0; row < NR_ROWS; row++)
 		if (want[row])
