@@ -222,4 +222,37 @@ int split_folio_to_list(struct folio *folio, struct list_head *list);
 int split_folio(struct folio *folio);
 int split_huge_page(struct page *page);
 
+/* ---- the deferred-split queue (Linux's deferred_split_folio() and shrinker) ---- */
+
+/**
+ * deferred_split_folio - queue a large anon folio that rmap found partly
+ * mapped, for deferred_split_scan() to split: its unmapped pages are then
+ * freed (Linux splits them under memory pressure, not at munmap, where the
+ * split could fail or sleep).
+ * @folio: an anon folio of order >= 2 whose last mapping of some page went
+ *	   while other pages stay mapped.
+ * @partially_mapped: true (Linux also queues new THPs for its "underused"
+ *	   shrinker; pinmm does not).
+ * Counts thp_deferred_split_page once per folio.
+ * Context: any, page-table locks may be held (the queue's lock is a leaf).
+ */
+void deferred_split_folio(struct folio *folio, bool partially_mapped);
+/* Take @folio off the queue (its last reference went, or it is being split). */
+void folio_unqueue_deferred_split(struct folio *folio);
+/**
+ * deferred_split_scan - the shrinker: try to split up to @nr_to_scan queued
+ * folios (0: all there are now).
+ * Each is referenced and taken off the queue, try-locked and split
+ * (split_folio()); one that stays whole (locked by someone, pinned or
+ * GET-referenced: can_split_folio()) and still partly mapped goes back on
+ * the queue for a later scan.
+ * Context: may sleep; no locks held (direct reclaim calls it).
+ * Return: the number of folios split.
+ */
+unsigned long deferred_split_scan(unsigned long nr_to_scan);
+/* How many folios are queued (Linux's deferred_split_count()). */
+unsigned long deferred_split_count(void);
+/* Boot: an empty queue. */
+void deferred_split_reset(void);
+
 #endif /* PINMM_HUGE_MM_H */

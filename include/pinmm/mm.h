@@ -79,6 +79,22 @@ static inline unsigned int folio_order(const struct folio *f)
 	return atomic_load_explicit(&((struct folio *)f)->_flags_1, memory_order_relaxed) & 0xff;
 }
 
+/*
+ * A large anon folio some of whose pages are mapped and some not: it is on
+ * the deferred-split queue (src/mm/huge_memory.c). Linux's
+ * PG_partially_mapped, a flag of the folio's second page; here a bit of
+ * _flags_1 above the order, set and cleared under the queue's lock, read
+ * without it.
+ */
+#define FOLIO_PARTIALLY_MAPPED_1	(1UL << 8)
+
+static inline bool folio_test_partially_mapped(const struct folio *f)
+{
+	return folio_test_large(f) &&
+	       (atomic_load_explicit(&((struct folio *)f)->_flags_1, memory_order_acquire) &
+		FOLIO_PARTIALLY_MAPPED_1);
+}
+
 static inline unsigned long folio_nr_pages(const struct folio *f)
 {
 	return 1UL << folio_order(f);

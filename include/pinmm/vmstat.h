@@ -84,6 +84,7 @@ enum vm_event_item {
 	THP_ZERO_PAGE_ALLOC,
 	THP_FILE_ALLOC, THP_FILE_MAPPED,
 	THP_SWPOUT_FALLBACK,	/* THPs split for swap-out: no room for them whole */
+	THP_DEFERRED_SPLIT_PAGE,	/* large anon folios queued partially mapped */
 	PINMM_WB_PINNED_INPLACE,	/* pinmm: pinned folios written in place (linux policy) */
 	PINMM_WB_PINNED_BOUNCE,		/* pinmm: pinned folios written from a bounce copy */
 	PGSCAN_FILE, PGSTEAL_FILE,

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pinmm/cred.h>
+#include <pinmm/huge_mm.h>
 #include <pinmm/hugetlb.h>
 #include <pinmm/ksm.h>
 #include <pinmm/memory.h>
@@ -273,6 +274,7 @@ int pinmm_boot(const struct pinmm_config *cfg)
 	pinmm_page_alloc_reset();
 	pinmm_set_fault_around_bytes(FAULT_AROUND_BYTES_DEFAULT);
 	ksm_init();	/* src/mm/ksm.c: empty trees, run=0, no ksmd yet */
+	deferred_split_reset();	/* src/mm/huge_memory.c */
 
 	init_zone(ZONE_NORMAL, 0, normal);
 	init_zone(ZONE_MOVABLE, normal, movable);

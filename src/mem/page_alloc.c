@@ -31,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pinmm/huge_mm.h>
 #include <pinmm/hugetlb.h>
 
 #ifdef PINMM_ASAN
@@ -866,7 +867,12 @@ static struct page *get_page_from_freelist(unsigned int order, int mt, unsigned 
 unsigned long (*pinmm_direct_reclaim)(unsigned long nr_pages);
 unsigned long (*pinmm_direct_reclaim_anon)(unsigned long nr_pages);
 
-/* Page cache first, then anon memory if swap is on (Linux scans both LRUs). */
+/*
+ * Page cache first, then the deferred-split shrinker (a partly unmapped THP
+ * split frees its unmapped pages, Linux's shrink_slab() in the same pass),
+ * then anon memory if swap is on (Linux scans both LRUs). A folio split
+ * counts as one page of progress: it freed at least one.
+ */
 static unsigned long direct_reclaim(unsigned long nr_pages)
 {
 	unsigned long (*anon)(unsigned long) =
@@ -875,6 +881,8 @@ static unsigned long direct_reclaim(unsigned long nr_pages)
 
 	if (pinmm_direct_reclaim)
 		got = pinmm_direct_reclaim(nr_pages);
+	if (got < nr_pages)
+		got += deferred_split_scan(nr_pages - got);
 	if (got < nr_pages && anon)
 		got += anon(nr_pages - got);
 	return got;
@@ -1157,6 +1165,8 @@ void __folio_put(struct folio *f)
 	 */
 	if (folio_test_lru(f))
 		__folio_clear_lru(f);
+	/* a partly unmapped THP's last reference: off the deferred-split queue */
+	folio_unqueue_deferred_split(f);
 	free_one_block(&f->page, folio_order(f));
 }
 

@@ -81,6 +81,7 @@ static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
 	[THP_ZERO_PAGE_ALLOC] = "thp_zero_page_alloc",
 	[THP_FILE_ALLOC] = "thp_file_alloc", [THP_FILE_MAPPED] = "thp_file_mapped",
 	[THP_SWPOUT_FALLBACK] = "thp_swpout_fallback",
+	[THP_DEFERRED_SPLIT_PAGE] = "thp_deferred_split_page",
 	[PINMM_WB_PINNED_INPLACE] = "pinmm_wb_pinned_inplace",
 	[PINMM_WB_PINNED_BOUNCE] = "pinmm_wb_pinned_bounce",
 	[PGSCAN_FILE] = "pgscan_file", [PGSTEAL_FILE] = "pgsteal_file",

@@ -494,6 +494,17 @@ static void migrate_contents(const struct migrate_dst *d, bool data_copied)
 	folio_clear_mlocked(src);
 }
 
+/*
+ * A partly mapped source (on the deferred-split queue) makes a partly mapped
+ * destination: queue it once its mappings are back, as Linux's
+ * migrate_folio_move() does. The source leaves the queue when it is freed.
+ */
+static void migrate_deferred_split(struct folio *src, const struct migrate_dst *d)
+{
+	if (!d->split && folio_test_partially_mapped(src))
+		deferred_split_folio(d->whole, true);
+}
+
 static void dst_for_each(const struct migrate_dst *d, void (*fn)(struct folio *))
 {
 	if (!d->split) {
@@ -706,6 +717,7 @@ static int migrate_folio_one(struct folio *src, bool split, new_folio_t get_new_
 	dst_for_each(&d, folio_add_lru);
 	remove_migration_ptes(src, &d, anon_vma);
 	folio_migrate_ksm_done(src);	/* src/mm/ksm.c: the node is the new folio's alone */
+	migrate_deferred_split(src, &d);
 	if (file) {
 		/* the walk above needed the source's mapping; now it is nobody's */
 		folio_clear_dirty(src);	/* its dirt is the destination's now */
@@ -867,6 +879,7 @@ static int migrate_folio_move(struct folio *src, struct folio *dst, free_folio_t
 	folio_add_lru(dst);
 	remove_migration_ptes(src, &d, anon_vma);
 	folio_migrate_ksm_done(src);	/* src/mm/ksm.c: the node is the new folio's alone */
+	migrate_deferred_split(src, &d);
 	if (file) {
 		folio_clear_dirty(src);
 		atomic_store_explicit(&src->mapping, NULL, memory_order_release);

@@ -14,6 +14,7 @@
 #include <pinmm/pagemap.h>
 #include <pinmm/race.h>
 #include <pinmm/rmap.h>
+#include <pinmm/sched.h>
 #include <pinmm/vmstat.h>
 
 #include "migrate/internal.h"
@@ -929,6 +930,8 @@ int split_huge_page_to_list_to_order(struct page *page, struct list_head *list,
 		ret = -EAGAIN;
 		goto out_put_anon_vma;
 	}
+	/* the queue's link lives in page 2, which the split clears */
+	folio_unqueue_deferred_split(folio);
 	__split_folio_pages(folio, list);
 	folio_ref_unfreeze(folio, 1);
 	remap_folios(head, nr, anon_vma);
@@ -949,6 +952,148 @@ out:
 	if (is_thp)
 		count_vm_event(ret ? THP_SPLIT_PAGE_FAILED : THP_SPLIT_PAGE);
 	return ret;
+}
+
+/* ---- the deferred-split queue ------------------------------------------------------ */
+
+/*
+ * One queue (Linux keeps one per node, or per memcg): folios linked through
+ * ->_deferred_list. FOLIO_PARTIALLY_MAPPED_1 is set while a folio is on it,
+ * and stays set while the scan holds it off the queue to split it (so the
+ * split's own unmapping does not queue it again, as in Linux). The lock is
+ * a leaf: rmap takes it under page-table locks, the free path under
+ * whatever its caller holds.
+ */
+static spinlock_t split_queue_lock = __SPIN_LOCK_UNLOCKED(LOCK_RANK_LEAF);
+static LIST_HEAD(split_queue);
+static unsigned long split_queue_len;
+
+static void set_partially_mapped(struct folio *folio, bool on)
+{
+	if (on)
+		atomic_fetch_or_explicit(&folio->_flags_1, FOLIO_PARTIALLY_MAPPED_1,
+					 memory_order_release);
+	else
+		atomic_fetch_and_explicit(&folio->_flags_1, ~FOLIO_PARTIALLY_MAPPED_1,
+					  memory_order_release);
+}
+
+/* Put @folio (flag set) back on the queue. split_queue_lock held. */
+static void split_queue_add(struct folio *folio)
+{
+	list_add_tail(&folio->_deferred_list, &split_queue);
+	split_queue_len++;
+}
+
+void deferred_split_folio(struct folio *folio, bool partially_mapped)
+{
+	/* order 1 has no room for the list (Linux's rule, kept) */
+	if (folio_order(folio) <= 1 || !partially_mapped || !folio_test_anon(folio))
+		return;
+	/* queued, or being split by the scan: the common case of a range unmapped piecewise */
+	if (folio_test_partially_mapped(folio))
+		return;
+	spin_lock(&split_queue_lock);
+	if (!folio_test_partially_mapped(folio)) {
+		set_partially_mapped(folio, true);
+		split_queue_add(folio);
+		if (folio_order(folio) == HPAGE_PMD_ORDER)
+			count_vm_event(THP_DEFERRED_SPLIT_PAGE);
+	}
+	spin_unlock(&split_queue_lock);
+}
+
+void folio_unqueue_deferred_split(struct folio *folio)
+{
+	if (folio_order(folio) <= 1 || !folio_test_partially_mapped(folio))
+		return;
+	spin_lock(&split_queue_lock);
+	if (!list_empty(&folio->_deferred_list)) {
+		list_del_init(&folio->_deferred_list);
+		split_queue_len--;
+	}
+	set_partially_mapped(folio, false);
+	spin_unlock(&split_queue_lock);
+}
+
+unsigned long deferred_split_count(void)
+{
+	unsigned long n;
+
+	spin_lock(&split_queue_lock);
+	n = split_queue_len;
+	spin_unlock(&split_queue_lock);
+	return n;
+}
+
+/* Folios taken off the queue per round (Linux's folio batch). */
+#define SPLIT_SCAN_BATCH	32
+
+unsigned long deferred_split_scan(unsigned long nr_to_scan)
+{
+	unsigned long split = 0, budget;
+
+	spin_lock(&split_queue_lock);
+	budget = nr_to_scan ? min(nr_to_scan, split_queue_len) : split_queue_len;
+	spin_unlock(&split_queue_lock);
+	while (budget) {
+		struct folio *batch[SPLIT_SCAN_BATCH];
+		int n = 0;
+
+		/*
+		 * Off the queue, referenced, the flag kept; one whose last
+		 * reference is going stays for the free path to take off.
+		 */
+		spin_lock(&split_queue_lock);
+		while (budget && n < SPLIT_SCAN_BATCH && !list_empty(&split_queue)) {
+			struct folio *folio = list_first_entry(&split_queue, struct folio,
+							       _deferred_list);
+
+			budget--;
+			if (!folio_try_get(folio)) {
+				list_move_tail(&folio->_deferred_list, &split_queue);
+				continue;
+			}
+			list_del_init(&folio->_deferred_list);
+			split_queue_len--;
+			batch[n++] = folio;
+		}
+		spin_unlock(&split_queue_lock);
+		if (!n)
+			break;
+		for (int i = 0; i < n; i++) {
+			struct folio *folio = batch[i];
+
+			/* a split takes it off for good (the flag too: folio_unqueue_...) */
+			if (folio_trylock(folio)) {
+				if (!split_folio(folio))
+					split++;
+				folio_unlock(folio);
+			}
+			/* still whole: back on the queue while partly mapped, else done */
+			spin_lock(&split_queue_lock);
+			if (folio_test_partially_mapped(folio) &&
+			    list_empty(&folio->_deferred_list)) {
+				if (folio_mapped(folio))
+					split_queue_add(folio);
+				else
+					set_partially_mapped(folio, false);
+			}
+			spin_unlock(&split_queue_lock);
+			folio_put(folio);
+		}
+		cond_resched();
+	}
+	return split;
+}
+
+void deferred_split_reset(void)
+{
+	/* a new machine: whatever the last one left queued lived in its memory map */
+	spin_lock(&split_queue_lock);
+	INIT_LIST_HEAD(&split_queue);
+	split_queue_len = 0;
+	spin_unlock(&split_queue_lock);
 }
 
 int split_folio_to_list(struct folio *folio, struct list_head *list)

@@ -6,6 +6,7 @@
  *
  * Lock order: anon_vma root rwsem (40) before page-table locks (50, 55).
  */
+#include <pinmm/huge_mm.h>
 #include <pinmm/ksm.h>
 #include <pinmm/memory.h>
 #include <pinmm/mmu_notifier.h>
@@ -526,6 +527,14 @@ void folio_remove_rmap_ptes(struct folio *folio, struct page *page, int nr,
 				last++;
 		}
 		folio_large_mapcount_mod(folio, vma ? vma->vm_mm : NULL, -nr);
+		/*
+		 * Some pages lost their last mapping, others keep theirs: the
+		 * unmapped ones are freed when the folio is split, later.
+		 */
+		if (last && folio_test_anon(folio) &&
+		    (atomic_load_explicit(&folio->_nr_pages_mapped, memory_order_relaxed) &
+		     FOLIO_PAGES_MAPPED))
+			deferred_split_folio(folio, true);
 	}
 	VM_BUG_ON_PAGE(atomic_load_explicit(&page->_mapcount, memory_order_relaxed) < -1, page);
 	if (last)
@@ -552,6 +561,9 @@ void folio_remove_rmap_pmd(struct folio *folio, struct page *page,
 			mod_node_page_state(NR_SHMEM_PMDMAPPED, -1);
 	}
 	folio_large_mapcount_mod(folio, vma ? vma->vm_mm : NULL, -1);
+	/* the PMD went, some pages stay mapped by PTEs: queue it, as above */
+	if (nr && nr < (int)folio_nr_pages(folio) && folio_test_anon(folio))
+		deferred_split_folio(folio, true);
 	if (nr)
 		mod_node_page_state(folio_mapped_item(folio), -nr);
 }
