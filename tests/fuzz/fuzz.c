@@ -2068,9 +2068,11 @@ static void op_reclaim(void)
 {
 	unsigned int b = get8();
 
-	if (b & 1)
+	/* drop_caches 3: the page cache, then the shrinkers (deferred THP splits) */
+	if (b & 1) {
 		pinmm_drop_caches();
-	else
+		deferred_split_scan(0);
+	} else
 		pinmm_reclaim_page_cache(1 + b % 64, b & 2);
 	check_holds();
 }
