@@ -146,19 +146,26 @@ static bool can_madv_lru_vma(struct vm_area_struct *vma)
 	return !(vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB));
 }
 
+/* May MADV_COLD/PAGEOUT touch @folio at all: anon, on the LRU, this mm's alone? */
+static bool cold_or_pageout_candidate(struct folio *folio)
+{
+	if (!folio_test_anon(folio) || !folio_test_lru(folio))
+		return false;
+	/* Linux leaves folios others map to their own reclaim */
+	return folio_test_large(folio) ? !folio_maybe_mapped_shared(folio) :
+					 folio_mapcount(folio) == 1;
+}
+
 /*
- * One present entry's folio (@addr: where its first page is mapped): an
- * anon folio this mm alone maps (Linux leaves
- * folios others map to their own reclaim) loses its reference bits; COLD
- * makes it inactive, PAGEOUT isolates it onto @list. A large folio only
- * when the range holds all of it (Linux would split the rest).
+ * One present entry's folio (@addr: where its first page is mapped): it
+ * loses its reference bits; COLD makes it inactive, PAGEOUT isolates it
+ * onto @list. A large folio the range holds only in part was split first
+ * (split_part()); one that stayed whole (pinned, locked) is left alone.
  */
 static void cold_or_pageout_folio(struct folio *folio, unsigned long addr, unsigned long start,
 				  unsigned long end, bool pageout, struct list_head *list)
 {
-	if (!folio_test_anon(folio) || !folio_test_lru(folio))
-		return;
-	if (folio_test_large(folio) ? folio_maybe_mapped_shared(folio) : folio_mapcount(folio) != 1)
+	if (!cold_or_pageout_candidate(folio))
 		return;
 	if (folio_test_large(folio) &&
 	    (start > addr || addr + folio_size(folio) > end))
@@ -171,6 +178,34 @@ static void cold_or_pageout_folio(struct folio *folio, unsigned long addr, unsig
 	}
 	if (folio_isolate_lru(folio))
 		list_add_tail(&folio->lru, list);
+}
+
+/*
+ * A large folio mapped from @addr that [@start, @end) covers only in part:
+ * split it, as Linux's madvise_cold_or_pageout_pte_range() does, so that
+ * the pages in the range can age or go to swap alone. Called with the
+ * page-table lock @ptl held, which it drops (the split walks the rmap);
+ * the caller walks the entries again; @pte (a PTE-mapped folio's entry, or
+ * NULL under a PMD lock) is unmapped after the unlock. Return: split.
+ */
+static bool split_part(struct folio *folio, unsigned long addr, unsigned long start,
+		       unsigned long end, spinlock_t *ptl, pte_t *pte)
+{
+	bool split = false, locked;
+
+	locked = folio_test_large(folio) && (start > addr || addr + folio_size(folio) > end) &&
+		 cold_or_pageout_candidate(folio) && folio_trylock(folio);
+	if (locked)
+		folio_get(folio);
+	spin_unlock(ptl);
+	if (pte)
+		pte_unmap(pte);
+	if (!locked)
+		return false;
+	split = !split_folio(folio);
+	folio_unlock(folio);
+	folio_put(folio);
+	return split;
 }
 
 static void cold_or_pageout_range(struct vm_area_struct *vma, unsigned long start,
@@ -197,6 +232,13 @@ static void cold_or_pageout_range(struct vm_area_struct *vma, unsigned long star
 			if (pmd_trans_huge(pmdval)) {
 				struct folio *folio = page_folio(pmd_page(pmdval));
 
+				/* part of the THP: split it, then its PTEs below */
+				if (next - addr != PMD_SIZE) {
+					if (split_part(folio, addr & PMD_MASK, start, end, ptl, NULL))
+						continue;
+					addr = next;
+					continue;
+				}
 				if (pmd_young(pmdval))
 					set_pmd(pmd, pmd_mkold(pmdval));
 				cold_or_pageout_folio(folio, addr & PMD_MASK, start, end, pageout, list);
@@ -210,22 +252,41 @@ static void cold_or_pageout_range(struct vm_area_struct *vma, unsigned long star
 			addr = next;
 			continue;
 		}
-		for (; addr < next; addr += PAGE_SIZE, pte++) {
+		while (addr < next) {
 			pte_t ptent = ptep_get(pte);
+			struct folio *folio;
 			struct page *page;
+			unsigned long first;
 
-			if (!pte_present(ptent))
+			if (!pte_present(ptent) || !(page = vm_normal_page(vma, addr, ptent))) {
+				addr += PAGE_SIZE;
+				pte++;
 				continue;
-			page = vm_normal_page(vma, addr, ptent);
-			if (!page)
+			}
+			folio = page_folio(page);
+			first = addr - ((unsigned long)(page - &folio->page) << PAGE_SHIFT);
+			if (folio_test_large(folio) &&
+			    (start > first || first + folio_size(folio) > end)) {
+				/* the lock goes: a split (or not) and the same entry again */
+				if (!split_part(folio, first, start, end, ptl, pte)) {
+					/* left whole: past its pages in this table */
+					addr = min(next, first + folio_size(folio));
+				}
+				pte = addr < next ? pte_offset_map_lock(mm, pmd, addr, &ptl) : NULL;
+				if (!pte) {
+					addr = next;
+					break;
+				}
 				continue;
+			}
 			if (pte_young(ptent))
 				set_pte(pte, pte_mkold(ptent));
-			cold_or_pageout_folio(page_folio(page),
-					      addr - ((unsigned long)(page - &page_folio(page)->page) << PAGE_SHIFT),
-					      start, end, pageout, list);
+			cold_or_pageout_folio(folio, first, start, end, pageout, list);
+			addr += PAGE_SIZE;
+			pte++;
 		}
-		pte_unmap_unlock(pte - 1, ptl);
+		if (pte)
+			pte_unmap_unlock(pte - 1, ptl);
 		cond_resched();
 	}
 }

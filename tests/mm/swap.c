@@ -27,6 +27,11 @@
  *                 and its pages go out one by one; a THP that could not be
  *                 split (can_split_folio(): a GET or a pin) gets no swap space
  *                 at all, even where it would fit whole.
+ *  R-THP-PART     mm/madvise.c madvise_cold_or_pageout_pte_range(): a THP the
+ *                 range covers only in part is split first (PMD- or
+ *                 PTE-mapped), so PAGEOUT writes out the pages in the range
+ *                 and no others; a pinned THP cannot be split and stays
+ *                 whole and resident.
  *  R-COLD         mm/madvise.c madvise_cold_or_pageout_pte_range() (cold): the
  *                 pages lose their young bits and go inactive, so reclaim
  *                 takes them before pages still in use (mm/vmscan.c
@@ -806,6 +811,49 @@ static void thp_split_fallback(void)
 
 /* ---- aging ------------------------------------------------------------------------ */
 
+/* MADV_PAGEOUT of part of a THP (@pte_mapped: its PMD split first, by an mprotect). */
+static void thp_partial_pageout(bool pte_mapped, bool pinned)
+{
+	const char *name = pinned ? "pinned" : pte_mapped ? "PTE-mapped" : "PMD-mapped";
+	struct task_struct *t[1];
+	struct page *page = NULL;
+	unsigned long lo = 100, hi = 300;
+	long out0, split0;
+
+	boot_with_swap(TEST_MEM_MB, 1024, false);
+	t[0] = test_process("thp-part");
+	if (!gt_thp(SW_BASE)) {
+		skip(3, "no THP");
+		teardown("thp-part", t, 1);
+		return;
+	}
+	gt_fill(SW_BASE, HPAGE_PMD_NR, 21);
+	if (pte_mapped && (do_mprotect(SW_BASE, PAGE_SIZE, PROT_READ) ||
+			   do_mprotect(SW_BASE, PAGE_SIZE, PROT_READ | PROT_WRITE)))
+		bail_out("mprotect");
+	if (pinned && gt_pin(SW_BASE + 7 * PAGE_SIZE, 1, FOLL_WRITE, &page) != 1)
+		bail_out("pin");
+	out0 = gt_ev(PSWPOUT);
+	split0 = gt_ev(THP_SPLIT_PAGE);
+	is_int(pageout(SW_BASE + lo * PAGE_SIZE, (hi - lo) * PAGE_SIZE), 0,
+	       "R-THP-PART [%s]: MADV_PAGEOUT of pages %lu-%lu of a THP: 0", name, lo, hi - 1);
+	if (pinned) {
+		ok(gt_ev(PSWPOUT) == out0 && gt_ev(THP_SPLIT_PAGE) == split0 &&
+		   nr_swapped(SW_BASE, HPAGE_PMD_NR) == 0 &&
+		   folio_test_large(page_folio(page)),
+		   "R-THP-PART [%s]: a pinned THP is not split and nothing goes out", name);
+		unpin_user_page(page);
+	} else {
+		ok(gt_ev(THP_SPLIT_PAGE) - split0 == 1 && gt_ev(PSWPOUT) - out0 == (long)(hi - lo) &&
+		   nr_swapped(SW_BASE, HPAGE_PMD_NR) == hi - lo &&
+		   nr_swapped(SW_BASE + lo * PAGE_SIZE, hi - lo) == hi - lo,
+		   "R-THP-PART [%s]: the THP is split and exactly the %lu pages of the range go "
+		   "out (%ld)", name, hi - lo, gt_ev(PSWPOUT) - out0);
+	}
+	is_int(gt_check(SW_BASE, HPAGE_PMD_NR, 21), 0, "R-THP-PART [%s]: every page reads back", name);
+	teardown("thp-part", t, 1);
+}
+
 static void cold_goes_first(void)
 {
 	const unsigned long n = 64;
@@ -884,6 +932,9 @@ int main(void)
 	io_errors();
 	thp_pinned_and_not();
 	thp_split_fallback();
+	thp_partial_pageout(false, false);
+	thp_partial_pageout(true, false);
+	thp_partial_pageout(false, true);
 	cold_goes_first();
 	pressure();
 	return done_testing();
