@@ -942,6 +942,21 @@ int split_huge_page_to_list_to_order(struct page *page, struct list_head *list,
 		if (new == page_folio(page))
 			continue;
 		folio_unlock(new);
+		/*
+		 * A tail on @list held by the list and the split alone was
+		 * unmapped before (zapped): free it now rather than leave it to
+		 * the caller, whose reclaim would write it to swap (Linux's
+		 * __folio_split() since 6.12, "free zapped tail pages").
+		 */
+		if (list && folio_ref_freeze(new, 2)) {
+			list_del(&new->lru);
+			folio_account_isolated(new, -1);
+			folio_clear_active(new);
+			folio_clear_unevictable(new);
+			folio_clear_mlocked(new);
+			__folio_put(new);
+			continue;
+		}
 		folio_put(new);		/* an unmapped page nobody else holds is freed */
 	}
 	ret = 0;

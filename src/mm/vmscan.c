@@ -271,6 +271,16 @@ static bool pageout_anon_folio(struct folio *folio, struct list_head *folio_list
 		 */
 		if (folio_test_large(folio) && !can_split_folio(folio, 1, NULL))
 			return false;
+		/*
+		 * Linux's shrink_folio_list(): a partly unmapped folio (on the
+		 * deferred-split queue) is split first: its unmapped pages are
+		 * freed without being written, the mapped ones go out alone.
+		 */
+		if (folio_test_large(folio) && folio_test_partially_mapped(folio)) {
+			if (split_folio_to_list(folio, folio_list))
+				return false;
+			*nr = 1;
+		}
 		if (folio_alloc_swap(folio)) {
 			if (!folio_test_large(folio))
 				return false;	/* no area, or full: the folio stays as it is */

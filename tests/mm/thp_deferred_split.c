@@ -20,6 +20,11 @@
  *                the queue as it is freed (folio_unqueue_deferred_split()),
  *                and one split by another caller (KSM, reclaim) leaves it in
  *                the split, before its second page is cleared.
+ *  R-DS-SWAP     mm/vmscan.c shrink_folio_list(): reclaim splits a partly
+ *                mapped folio before swap-out, and __folio_split() frees the
+ *                tails nothing maps or holds (zapped) at once instead of
+ *                leaving them on reclaim's list: only the mapped pages are
+ *                written to swap.
  *  R-DS-MIGRATE  migration of a queued folio queues the destination
  *                (migrate_folio_move()), the source leaves with its free.
  */
@@ -27,6 +32,7 @@
 
 #include <pinmm/migrate.h>
 #include <pinmm/pagemap.h>
+#include <pinmm/swap.h>
 
 #define B	GT_BASE
 #define NR	HPAGE_PMD_NR
@@ -210,6 +216,35 @@ static void reclaim_runs_it(void)
 	gt_teardown("reclaim", t, 1);
 }
 
+static void reclaimed_while_queued(void)
+{
+	struct task_struct *t[1];
+	long out0, in_use0;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	if (pinmm_swapon(NULL, 1024 * PAGE_SIZE) != 0)
+		bail_out("swapon");
+	t[0] = test_process("ds-swap");
+	if (!gt_thp(B)) {
+		skip(3, "no THP");
+		gt_teardown("swap", t, 1);
+		return;
+	}
+	gt_fill(B, NR, 9);
+	vm_munmap(B + HALF, HALF);
+	out0 = gt_ev(PSWPOUT);
+	in_use0 = (long)pinmm_frames_in_use();
+	pinmm_reclaim_anon(NR);
+	is_int(gt_ev(PSWPOUT) - out0, (long)NR / 2,
+	       "R-DS-SWAP: reclaim writes the %lu mapped pages of a half-unmapped THP, not the "
+	       "unmapped ones", NR / 2);
+	ok(in_use0 - (long)pinmm_frames_in_use() >= (long)NR && deferred_split_count() == 0,
+	   "R-DS-SWAP: all %lu frames are free again (the zapped half without I/O), the queue "
+	   "is empty", NR);
+	is_uint(gt_check(B, NR / 2, 9), 0, "R-DS-SWAP: the mapped half reads back from swap");
+	gt_teardown("swap", t, 1);
+}
+
 static void migrated_while_queued(void)
 {
 	struct task_struct *t[1];
@@ -252,6 +287,7 @@ int main(void)
 	split_by_another();
 	fork_keeps_whole();
 	reclaim_runs_it();
+	reclaimed_while_queued();
 	migrated_while_queued();
 	return done_testing();
 }
