@@ -43,7 +43,8 @@
  *  R10 nr_foll_pin_acquired - nr_foll_pin_released equals the pins held,
  *     after every operation, and both are equal at the end of an input;
  *  R11 no WARN fires that the input did not ask for, nothing stays isolated,
- *     every anon page is unmapped when the processes are gone, and the
+ *     every anon page is unmapped when the processes are gone (and no folio
+ *     is left on the deferred-split queue), and the
  *     machine shuts down with every frame free.
  *
  * Two builds of this file: with gcc it is a TAP test that runs seeded
@@ -218,7 +219,7 @@ static const char *const rule_text[NR_RULES] = {
 	[R_FILE] = "R8: files read back what was written, truncated and punched; checksums good",
 	[R_RETURN] = "R9: mmap/munmap/mprotect/madvise/GUP misuse return Linux's values",
 	[R_BALANCE] = "R10: nr_foll_pin_acquired - nr_foll_pin_released == pins held",
-	[R_QUIESCE] = "R11: no unexpected WARN, nothing isolated, no anon page left, clean shutdown",
+	[R_QUIESCE] = "R11: no unexpected WARN, nothing isolated or queued, no anon page left, clean shutdown",
 };
 
 static struct {
@@ -2659,6 +2660,10 @@ static void fz_input_end(void)
 			global_node_page_state_snapshot(NR_ANON_MAPPED));
 	if (global_node_page_state_snapshot(NR_ISOLATED_ANON) + global_node_page_state_snapshot(NR_ISOLATED_FILE))
 		fz_fail(R_QUIESCE, "folios left isolated");
+	/* every anon folio is gone: none may stay on the deferred-split queue */
+	if (deferred_split_count())
+		fz_fail(R_QUIESCE, "%lu folio(s) left on the deferred-split queue",
+			deferred_split_count());
 	fz.inputs++;
 	if (++fz.inputs_since_boot >= FZ_REBOOT_EVERY)
 		fz_machine_shutdown();
