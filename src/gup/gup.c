@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pinmm/huge_mm.h>
+#include <pinmm/hugetlb.h>
 #include <pinmm/pagemap.h>
 #include <pinmm/sched.h>
 #include <pinmm/shmem_fs.h>
@@ -371,7 +372,7 @@ long memfd_pin_folios_site(struct file *memfd, loff_t start, loff_t end, struct 
 
 	if (start < 0 || start > end || !max_folios)
 		return -EINVAL;
-	if (!memfd || !shmem_mapping(memfd->f_mapping))
+	if (!memfd || (!shmem_mapping(memfd->f_mapping) && !is_file_hugepages(memfd)))
 		return -EINVAL;
 	if (end >= i_size_read(file_inode(memfd)))
 		return -EINVAL;
@@ -392,26 +393,62 @@ long (memfd_pin_folios)(struct file *memfd, loff_t start, loff_t end, struct fol
 				     &memfd_pin_folios_site_fn);
 }
 
+/*
+ * The hugetlb memfd's folio of huge page @hidx, referenced, allocated into its
+ * cache (from the file's reservation, as fallocate would) if it is a hole:
+ * Linux's memfd_alloc_folio() for hugetlbfs. Return: the folio, or an
+ * ERR_PTR (-ENOMEM: the pool has no page for it, as Linux answers).
+ */
+static struct folio *memfd_hugetlb_folio(struct file *memfd, pgoff_t hidx)
+{
+	struct inode *inode = file_inode(memfd);
+	pgoff_t index = hidx << huge_page_order(hstate_file(memfd));
+	struct folio *folio = filemap_get_folio(memfd->f_mapping, index);
+	int err;
+
+	if (!IS_ERR(folio))
+		return folio;
+	err = hugetlb_add_file_page(inode, hidx);
+	if (err)
+		return ERR_PTR(err == -ENOSPC ? -ENOMEM : err);
+	folio = filemap_get_folio(memfd->f_mapping, index);
+	/* a hole punched at once: nothing to pin there now */
+	return IS_ERR(folio) ? ERR_PTR(-EAGAIN) : folio;
+}
+
 static long __memfd_pin_folios(struct file *memfd, loff_t start, loff_t end,
 			       struct folio **folios, unsigned int max_folios, pgoff_t *offset)
 {
+	bool hugetlb = is_file_hugepages(memfd);
 	unsigned int pin_scope, nr_folios = 0;
+	unsigned int shift = hugetlb ? PAGE_SHIFT + huge_page_order(hstate_file(memfd)) :
+				       PAGE_SHIFT;
 	long ret;
 
 	pin_scope = memalloc_pin_save();
 	do {
-		pgoff_t index = (pgoff_t)(start >> PAGE_SHIFT), last = (pgoff_t)(end >> PAGE_SHIFT);
+		/* in pages for shmem, in huge pages for a hugetlb memfd */
+		pgoff_t index = (pgoff_t)(start >> shift), last = (pgoff_t)(end >> shift);
 
 		nr_folios = 0;
 		while (index <= last && nr_folios < max_folios) {
 			struct folio *folio;
-			int err = shmem_get_folio(file_inode(memfd), index, &folio, SGP_CACHE);
+			int err;
 
+			if (hugetlb) {
+				folio = memfd_hugetlb_folio(memfd, index);
+				err = IS_ERR(folio) ? (int)PTR_ERR(folio) : 0;
+			} else {
+				err = shmem_get_folio(file_inode(memfd), index, &folio, SGP_CACHE);
+				if (!err)
+					folio_unlock(folio);
+			}
+			if (hugetlb && err == -EAGAIN)
+				continue;
 			if (err) {
 				ret = err;
 				goto err;
 			}
-			folio_unlock(folio);
 			err = try_grab_folio(folio, 1, FOLL_PIN | FOLL_LONGTERM);
 			folio_put(folio);	/* the pin keeps it now */
 			if (err) {
@@ -421,7 +458,7 @@ static long __memfd_pin_folios(struct file *memfd, loff_t start, loff_t end,
 			if (!nr_folios)
 				*offset = (pgoff_t)(start - folio_pos(folio));
 			folios[nr_folios++] = folio;
-			index = folio_next_index(folio);
+			index = hugetlb ? index + 1 : folio_next_index(folio);
 		}
 		ret = check_and_migrate_movable_folios(nr_folios, folios);
 		if (ret == -EAGAIN)

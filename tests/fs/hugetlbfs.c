@@ -9,7 +9,11 @@
  * fork; sizes are whole huge pages (hugetlbfs_setattr -EINVAL); GUP-fast
  * takes a writable long-term pin of a shared hugetlb page (no dirty
  * tracking: gup_fast_folio_allowed) and FOLL_LONGTERM migrates a cache
- * folio out of ZONE_MOVABLE, the cache and every mapping following it.
+ * folio out of ZONE_MOVABLE, the cache and every mapping following it;
+ * memfd_pin_folios() (mm/gup.c, the udmabuf path) pins a hugetlb memfd's
+ * folios by range in huge-page steps, allocating holes from the pool as
+ * memfd_alloc_folio() does (-ENOMEM when the pool has none), long-term
+ * (out of ZONE_MOVABLE), with *offset inside the first huge page.
  */
 #include "helpers.h"
 
@@ -192,6 +196,58 @@ static void longterm_migrates_cache_folio(void)
 	hb_teardown("longterm_migrates_cache_folio", t);
 }
 
+static void memfd_pin_hugetlb(void)
+{
+	struct folio *folios[4], *cached;
+	struct task_struct *t;
+	struct file *f, *g;
+	pgoff_t off = 0;
+	long acq0, n;
+	unsigned long v = 0;
+
+	test_boot(128, 32, 0);
+	pinmm_hugetlb_set_nr_hugepages(4);
+	t = test_process("hpin");
+	f = memfd_alloc_file("huge", MFD_HUGETLB);
+	do_ftruncate(f, 3 * HPAGE_SIZE, 0);
+	fs_mmap(f, HB, 3 * HPAGE_SIZE, FS_RW, MAP_SHARED, 0);
+	/* huge page 1 is in the cache (a fault), pages 0 and 2 are holes */
+	put_user(0x77UL, (unsigned long __user *)(HB + HPAGE_SIZE + 16));
+	acq0 = fs_stat(NR_FOLL_PIN_ACQUIRED) - fs_stat(NR_FOLL_PIN_RELEASED);
+	n = memfd_pin_folios(f, HPAGE_SIZE / 2, 3 * HPAGE_SIZE - 1, folios, 4, &off);
+	is_int(n, 3, "memfd_pin_folios: a hugetlb memfd's range is three huge folios, holes filled");
+	is_uint(off, HPAGE_SIZE / 2, "memfd_pin_folios: *offset is inside the first huge page");
+	ok(n == 3 && folio_test_hugetlb(folios[0]) && folio_test_hugetlb(folios[2]) &&
+	   folio_maybe_dma_pinned(folios[1]) && folio_is_longterm_pinnable(folios[1]),
+	   "memfd_pin_folios: hugetlb folios, pinned, long-term pinnable");
+	is_int(fs_stat(NR_FOLL_PIN_ACQUIRED) - fs_stat(NR_FOLL_PIN_RELEASED) - acq0, 3,
+	       "memfd_pin_folios: one pin per huge folio");
+	cached = fs_cached(f, HUGETLB_NR_PAGES);
+	ok(n == 3 && cached == folios[1] &&
+	   *(unsigned long *)((char *)folio_address(folios[1]) + 16) == 0x77,
+	   "memfd_pin_folios: the second is the cache's folio, with what the process wrote");
+	if (cached)
+		folio_put(cached);
+	*(unsigned long *)folio_address(folios[2]) = 0x88;
+	get_user(v, (unsigned long __user *)(HB + 2 * HPAGE_SIZE));
+	is_uint(v, 0x88, "memfd_pin_folios: a hole it filled is what the mapping faults in");
+	/* a second memfd with no page left in the pool */
+	g = memfd_alloc_file("huge2", MFD_HUGETLB);
+	do_ftruncate(g, 2 * HPAGE_SIZE, 0);
+	is_int(memfd_pin_folios(g, 0, 2 * HPAGE_SIZE - 1, folios + 3, 1, &off), 1,
+	       "memfd_pin_folios: max_folios caps it (the pool's last page)");
+	is_int(memfd_pin_folios(g, HPAGE_SIZE, 2 * HPAGE_SIZE - 1, folios, 1, &off), -ENOMEM,
+	       "memfd_pin_folios: a hole the pool cannot fill is -ENOMEM");
+	is_int(fs_stat(NR_FOLL_PIN_ACQUIRED) - fs_stat(NR_FOLL_PIN_RELEASED) - acq0, 4,
+	       "memfd_pin_folios: the refused call left no pin behind");
+	unpin_folios(folios, 3);
+	unpin_folio(folios[3]);
+	vm_munmap(HB, 3 * HPAGE_SIZE);
+	fput(g);
+	fput(f);
+	hb_teardown("memfd_pin_hugetlb", t);
+}
+
 static void bad_input(void)
 {
 	struct task_struct *t;
@@ -223,6 +279,7 @@ int main(void)
 	private_cow_of_cache();
 	shared_anon_fork();
 	longterm_migrates_cache_folio();
+	memfd_pin_hugetlb();
 	bad_input();
 	return done_testing();
 }
