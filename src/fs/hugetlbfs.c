@@ -33,6 +33,7 @@
 
 struct hugetlbfs_inode_info {
 	struct inode vfs_inode;
+	unsigned int seals;		/* F_SEAL_*, under the inode lock (a memfd's) */
 	spinlock_t resv_lock;		/* the fields below */
 	unsigned long *resv;		/* bit per huge page index: reserved, not yet in cache */
 	unsigned long resv_bits;	/* capacity of @resv */
@@ -181,14 +182,27 @@ void hugetlbfs_resv_restore(struct inode *inode, pgoff_t idx)
 	spin_unlock(&info->resv_lock);
 }
 
+unsigned int *hugetlbfs_file_seals(const struct file *file)
+{
+	return &HUGETLBFS_I(file_inode(file))->seals;
+}
+
 static int hugetlbfs_mmap_prepare(struct vm_area_desc *desc)
 {
 	struct inode *inode = file_inode(desc->file);
 	struct hstate *h = hstate_inode(inode);
 	unsigned long len = desc->end - desc->start;
 	loff_t end = ((loff_t)desc->pgoff << PAGE_SHIFT) + (loff_t)len;
+	unsigned int seals = HUGETLBFS_I(inode)->seals;
 	int err;
 
+	/* a memfd's seals, before anything is reserved (Linux's memfd_check_seals_mmap()) */
+	if (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) {
+		if ((desc->vm_flags & (VM_SHARED | VM_WRITE)) == (VM_SHARED | VM_WRITE))
+			return -EPERM;
+		if (desc->vm_flags & VM_SHARED)
+			desc->vm_flags &= ~VM_MAYWRITE;
+	}
 	/* a huge page maps a whole folio: offset and bounds on its size */
 	if ((desc->pgoff & (pages_per_huge_page(h) - 1)) ||
 	    ((desc->start | desc->end) & ~huge_page_mask(h)))
@@ -235,6 +249,9 @@ static int hugetlbfs_setsize(struct inode *inode, loff_t newsize)
 
 	if (newsize & ~(loff_t)huge_page_mask(h))
 		return -EINVAL;
+	if ((newsize < oldsize && (HUGETLBFS_I(inode)->seals & F_SEAL_SHRINK)) ||
+	    (newsize > oldsize && (HUGETLBFS_I(inode)->seals & F_SEAL_GROW)))
+		return -EPERM;
 	filemap_invalidate_lock(inode->i_mapping);
 	if (newsize < oldsize) {
 		truncate_setsize(inode, newsize);
@@ -289,7 +306,16 @@ static long hugetlbfs_fallocate(struct file *file, int mode, loff_t offset, loff
 
 	inode_lock(inode);
 	if (mode & FALLOC_FL_PUNCH_HOLE) {
+		if (HUGETLBFS_I(inode)->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) {
+			err = -EPERM;
+			goto out;
+		}
 		hugetlbfs_punch_hole(inode, offset, len);
+		goto out;
+	}
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > i_size_read(inode) &&
+	    (HUGETLBFS_I(inode)->seals & F_SEAL_GROW)) {
+		err = -EPERM;
 		goto out;
 	}
 	for (pgoff_t idx = (pgoff_t)offset >> shift; ((loff_t)idx << shift) < end; idx++) {
@@ -340,6 +366,8 @@ static struct inode *hugetlbfs_alloc_inode(struct super_block *sb)
 	(void)sb;
 	if (!info)
 		return NULL;
+	/* sealed against seals, until memfd_create(MFD_ALLOW_SEALING) says otherwise */
+	info->seals = F_SEAL_SEAL;
 	spin_lock_init(&info->resv_lock, LOCK_RANK_LEAF);
 	return &info->vfs_inode;
 }

@@ -127,6 +127,11 @@ int writeback_single_inode(struct inode *inode, struct writeback_control *wbc);
 int bdi_register(struct backing_dev_info *bdi, const char *name);
 void bdi_unregister(struct backing_dev_info *bdi);
 
+/* ---- hugetlbfs.c ------------------------------------------------------------------- */
+
+/* A hugetlbfs file's seals (F_SEAL_SEAL unless memfd_create() allowed sealing). */
+unsigned int *hugetlbfs_file_seals(const struct file *file);
+
 /* ---- shmem.c ----------------------------------------------------------------------- */
 
 int shmem_init(void);

@@ -2,8 +2,8 @@
 /*
  * memfd_create() and file seals (Linux: mm/memfd.c).
  *
- * A memfd is a shmem file with a name and, if created with
- * MFD_ALLOW_SEALING, seals. F_SEAL_WRITE is where sealing meets pinning:
+ * A memfd is a shmem file (or, with MFD_HUGETLB, a hugetlbfs one) with a
+ * name and, if created with MFD_ALLOW_SEALING, seals. F_SEAL_WRITE is where sealing meets pinning:
  * a write seal promises nobody will change the contents again, so it is
  * refused while a writable shared mapping exists (-EBUSY) and while any
  * folio holds references beyond the cache's and its mappings' — a GUP pin
@@ -32,6 +32,16 @@ static bool is_shmem_file(const struct file *file)
 	return shmem_mapping(file->f_mapping);
 }
 
+/* Where a file keeps its seals (Linux's memfd_file_seals_ptr()); NULL: none. */
+static unsigned int *memfd_seals_ptr(const struct file *file)
+{
+	if (is_shmem_file(file))
+		return &SHMEM_I(file_inode(file))->seals;
+	if (is_file_hugepages(file))
+		return hugetlbfs_file_seals(file);
+	return NULL;
+}
+
 struct file *memfd_alloc_file(const char *name, unsigned int flags)
 {
 	char fullname[sizeof(MFD_NAME_PREFIX) + MFD_NAME_MAX_LEN];
@@ -50,10 +60,13 @@ struct file *memfd_alloc_file(const char *name, unsigned int flags)
 	if (flags & MFD_HUGETLB) {
 		unsigned int log = (flags >> MFD_HUGE_SHIFT) & MFD_HUGE_MASK;
 
-		/* the size bits pick the hstate: -ENODEV for none; no seals on hugetlb memfds here */
+		/* the size bits pick the hstate: -ENODEV for none */
 		file = hugetlb_file_setup(fullname, 0, VM_NORESERVE, (int)log);
-		if (!IS_ERR(file))
-			file->f_flags |= O_LARGEFILE;
+		if (IS_ERR(file))
+			return file;
+		file->f_flags |= O_LARGEFILE;
+		if (flags & (MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL))
+			*hugetlbfs_file_seals(file) = (flags & MFD_NOEXEC_SEAL) ? F_SEAL_EXEC : 0;
 		return file;
 	}
 	file = shmem_file_setup(fullname, 0, VM_NORESERVE);
@@ -108,7 +121,7 @@ static int memfd_wait_for_pins(struct address_space *mapping)
 static int memfd_add_seals(struct file *file, unsigned int seals)
 {
 	struct inode *inode = file_inode(file);
-	struct shmem_inode_info *info = SHMEM_I(inode);
+	unsigned int *file_seals = memfd_seals_ptr(file);
 	struct address_space *mapping = inode->i_mapping;
 	int v, err = 0;
 
@@ -117,11 +130,11 @@ static int memfd_add_seals(struct file *file, unsigned int seals)
 	if (seals & ~F_ALL_SEALS)
 		return -EINVAL;
 	inode_lock(inode);
-	if (info->seals & F_SEAL_SEAL) {
+	if (*file_seals & F_SEAL_SEAL) {
 		err = -EPERM;
 		goto out;
 	}
-	if ((seals & F_SEAL_WRITE) && !(info->seals & F_SEAL_WRITE)) {
+	if ((seals & F_SEAL_WRITE) && !(*file_seals & F_SEAL_WRITE)) {
 		/* no writable shared mapping may exist, nor come (mapping_deny_writable) */
 		v = atomic_load(&mapping->i_mmap_writable);
 		do {
@@ -136,7 +149,7 @@ static int memfd_add_seals(struct file *file, unsigned int seals)
 			goto out;
 		}
 	}
-	info->seals |= seals;
+	*file_seals |= seals;
 out:
 	inode_unlock(inode);
 	return err;
@@ -144,18 +157,22 @@ out:
 
 unsigned int memfd_file_seals(const struct file *file)
 {
-	return is_shmem_file(file) ? SHMEM_I(file_inode(file))->seals : 0;
+	unsigned int *seals = memfd_seals_ptr(file);
+
+	return seals ? *seals : 0;
 }
 
 long memfd_fcntl(struct file *file, unsigned int cmd, unsigned int arg)
 {
-	if (!is_shmem_file(file))
+	unsigned int *seals = memfd_seals_ptr(file);
+
+	if (!seals)
 		return -EINVAL;
 	switch (cmd) {
 	case F_ADD_SEALS:
 		return memfd_add_seals(file, arg);
 	case F_GET_SEALS:
-		return SHMEM_I(file_inode(file))->seals;
+		return *seals;
 	default:
 		return -EINVAL;
 	}

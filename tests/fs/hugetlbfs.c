@@ -13,7 +13,12 @@
  * memfd_pin_folios() (mm/gup.c, the udmabuf path) pins a hugetlb memfd's
  * folios by range in huge-page steps, allocating holes from the pool as
  * memfd_alloc_folio() does (-ENOMEM when the pool has none), long-term
- * (out of ZONE_MOVABLE), with *offset inside the first huge page.
+ * (out of ZONE_MOVABLE), with *offset inside the first huge page; seals on a
+ * hugetlb memfd (mm/memfd.c memfd_add_seals() with HUGETLBFS_I()->seals):
+ * F_SEAL_SEAL without MFD_ALLOW_SEALING, SHRINK/GROW refuse ftruncate and a
+ * growing fallocate (-EPERM), WRITE is refused while a writable shared
+ * mapping exists or a pin holds a folio (memfd_wait_for_pins(): -EBUSY),
+ * and once set refuses writable shared mappings and hole punching.
  */
 #include "helpers.h"
 
@@ -248,6 +253,54 @@ static void memfd_pin_hugetlb(void)
 	hb_teardown("memfd_pin_hugetlb", t);
 }
 
+static void seals(void)
+{
+	struct folio *folio;
+	struct task_struct *t;
+	struct file *f, *g;
+	pgoff_t off;
+
+	fs_boot();
+	pinmm_hugetlb_set_nr_hugepages(4);
+	t = test_process("hseal");
+	g = memfd_alloc_file("noseal", MFD_HUGETLB);
+	is_int((int)memfd_fcntl(g, F_GET_SEALS, 0), F_SEAL_SEAL,
+	       "seals: a hugetlb memfd without MFD_ALLOW_SEALING is sealed against seals");
+	is_int((int)memfd_fcntl(g, F_ADD_SEALS, F_SEAL_WRITE), -EPERM,
+	       "seals: so F_ADD_SEALS is -EPERM");
+	fput(g);
+	f = memfd_alloc_file("seal", MFD_HUGETLB | MFD_ALLOW_SEALING);
+	is_int((int)memfd_fcntl(f, F_GET_SEALS, 0), 0, "seals: MFD_ALLOW_SEALING starts unsealed");
+	do_ftruncate(f, 2 * HPAGE_SIZE, 0);
+	is_int((int)memfd_fcntl(f, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0,
+	       "seals: F_SEAL_SHRINK | F_SEAL_GROW");
+	ok(do_ftruncate(f, HPAGE_SIZE, 0) == -EPERM && do_ftruncate(f, 3 * HPAGE_SIZE, 0) == -EPERM,
+	   "seals: ftruncate smaller or larger is -EPERM");
+	is_int(vfs_fallocate(f, 0, 2 * HPAGE_SIZE, HPAGE_SIZE), -EPERM,
+	       "seals: fallocate past the end is -EPERM (F_SEAL_GROW)");
+	is_uint(fs_mmap(f, HB, HPAGE_SIZE, FS_RW, MAP_SHARED, 0), HB, "seals: a writable shared mapping");
+	is_int((int)memfd_fcntl(f, F_ADD_SEALS, F_SEAL_WRITE), -EBUSY,
+	       "seals: F_SEAL_WRITE is -EBUSY while a writable shared mapping exists");
+	vm_munmap(HB, HPAGE_SIZE);
+	if (memfd_pin_folios(f, 0, HPAGE_SIZE - 1, &folio, 1, &off) != 1)
+		bail_out("memfd_pin_folios");
+	is_int((int)memfd_fcntl(f, F_ADD_SEALS, F_SEAL_WRITE), -EBUSY,
+	       "seals: F_SEAL_WRITE is -EBUSY while a pin holds a huge folio (memfd_wait_for_pins)");
+	unpin_folio(folio);
+	is_int((int)memfd_fcntl(f, F_ADD_SEALS, F_SEAL_WRITE), 0, "seals: after the unpin it is set");
+	is_int((long)fs_mmap(f, HB, HPAGE_SIZE, FS_RW, MAP_SHARED, 0), -EPERM,
+	       "seals: a writable shared mapping of a write-sealed file is -EPERM");
+	is_uint(fs_mmap(f, HB, HPAGE_SIZE, PROT_READ, MAP_SHARED, 0), HB,
+		"seals: a read-only shared mapping is allowed");
+	is_int(do_mprotect(HB, HPAGE_SIZE, PROT_READ | PROT_WRITE), -EACCES,
+	       "seals: and cannot be made writable (-EACCES, as the live kernel answers)");
+	is_int(vfs_fallocate(f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, HPAGE_SIZE), -EPERM,
+	       "seals: punching a hole in a write-sealed file is -EPERM");
+	vm_munmap(HB, HPAGE_SIZE);
+	fput(f);
+	hb_teardown("seals", t);
+}
+
 static void bad_input(void)
 {
 	struct task_struct *t;
@@ -280,6 +333,7 @@ int main(void)
 	shared_anon_fork();
 	longterm_migrates_cache_folio();
 	memfd_pin_hugetlb();
+	seals();
 	bad_input();
 	return done_testing();
 }
