@@ -340,7 +340,48 @@ static int hugetlbfs_fsync(struct file *file, loff_t start, loff_t end, int data
 	return 0;
 }
 
+/*
+ * read(2) (Linux's hugetlbfs_read_iter()): the cache's huge folios a piece
+ * at a time, zeroes for a hole (nothing is allocated), up to i_size. There
+ * is no write(2): hugetlbfs has no ->write_iter, so it is -EINVAL, as in
+ * Linux.
+ */
+static ssize_t hugetlbfs_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct inode *inode = file_inode(iocb->ki_filp);
+	unsigned int shift = PAGE_SHIFT + huge_page_order(hstate_inode(inode));
+	ssize_t done = 0;
+
+	while (iov_iter_count(to)) {
+		loff_t pos = iocb->ki_pos, isize = i_size_read(inode);
+		pgoff_t index = (pgoff_t)(pos >> shift) << (shift - PAGE_SHIFT);
+		size_t in_page = (size_t)(pos & ((1LL << shift) - 1)), bytes, n;
+		struct folio *folio;
+
+		if (pos >= isize)
+			break;
+		bytes = min((size_t)(1UL << shift) - in_page, iov_iter_count(to));
+		bytes = min(bytes, (size_t)(isize - pos));
+		folio = filemap_get_folio(inode->i_mapping, index);
+		if (!IS_ERR(folio)) {
+			n = copy_folio_to_iter(folio, in_page, bytes, to);
+			folio_put(folio);
+		} else {
+			n = iov_iter_zero(bytes, to);
+		}
+		done += (ssize_t)n;
+		iocb->ki_pos += (loff_t)n;
+		if (n < bytes) {
+			if (!done)
+				done = -EFAULT;
+			break;
+		}
+	}
+	return done;
+}
+
 static const struct file_operations hugetlbfs_fops = {
+	.read_iter = hugetlbfs_read_iter,
 	.mmap_prepare = hugetlbfs_mmap_prepare,
 	.fsync = hugetlbfs_fsync,
 	.fallocate = hugetlbfs_fallocate,

@@ -18,7 +18,10 @@
  * F_SEAL_SEAL without MFD_ALLOW_SEALING, SHRINK/GROW refuse ftruncate and a
  * growing fallocate (-EPERM), WRITE is refused while a writable shared
  * mapping exists or a pin holds a folio (memfd_wait_for_pins(): -EBUSY),
- * and once set refuses writable shared mappings and hole punching.
+ * and once set refuses writable shared mappings and hole punching; read(2)
+ * of a hugetlbfs file (hugetlbfs_read_iter(): the cache's folios, zeroes
+ * for holes, up to i_size) sees what a mapping and a pin wrote, and write(2)
+ * is -EINVAL (no ->write_iter), as the live kernel answers.
  */
 #include "helpers.h"
 
@@ -301,6 +304,49 @@ static void seals(void)
 	hb_teardown("seals", t);
 }
 
+static void read_and_write(void)
+{
+	struct task_struct *t;
+	struct folio *folio;
+	unsigned char buf[32];
+	struct file *f;
+	pgoff_t off;
+	loff_t pos;
+	bool across;
+
+	fs_boot();
+	pinmm_hugetlb_set_nr_hugepages(4);
+	t = test_process("hrw");
+	f = memfd_alloc_file("rw", MFD_HUGETLB);
+	do_ftruncate(f, 3 * HPAGE_SIZE, 0);
+	fs_mmap(f, HB, HPAGE_SIZE, FS_RW, MAP_SHARED, 0);
+	for (int i = 0; i < 8; i++)
+		put_user((char)0x41, (char __user *)(HB + HPAGE_SIZE - 8 + i));
+	/* the second huge page is written by a device through a pin */
+	if (memfd_pin_folios(f, HPAGE_SIZE, HPAGE_SIZE, &folio, 1, &off) != 1)
+		bail_out("memfd_pin_folios");
+	memset(folio_address(folio), 0x42, 8);
+	pos = HPAGE_SIZE - 8;
+	memset(buf, 0xff, sizeof(buf));
+	across = kernel_read(f, buf, 16, &pos) == 16 && pos == HPAGE_SIZE + 8;
+	for (int i = 0; i < 16; i++)
+		across &= buf[i] == (i < 8 ? 0x41 : 0x42);
+	ok(across, "read: across two huge pages, what the CPU and the device wrote");
+	pos = 2 * HPAGE_SIZE + 100;
+	ok(kernel_read(f, buf, 16, &pos) == 16 && buf[0] == 0 && buf[15] == 0,
+	   "read: a hole reads zeroes");
+	ok(hc().free == 2, "read: and allocates nothing (two pool pages used, two free)");
+	pos = 3 * HPAGE_SIZE - 4;
+	is_int(kernel_read(f, buf, 16, &pos), 4, "read: stops at i_size");
+	is_int(kernel_read(f, buf, 16, &pos), 0, "read: at i_size reads 0 bytes");
+	pos = 0;
+	is_int(kernel_write(f, buf, 16, &pos), -EINVAL, "write: hugetlbfs has no write(2): -EINVAL");
+	unpin_folio(folio);
+	vm_munmap(HB, HPAGE_SIZE);
+	fput(f);
+	hb_teardown("read_and_write", t);
+}
+
 static void bad_input(void)
 {
 	struct task_struct *t;
@@ -334,6 +380,7 @@ int main(void)
 	longterm_migrates_cache_folio();
 	memfd_pin_hugetlb();
 	seals();
+	read_and_write();
 	bad_input();
 	return done_testing();
 }
