@@ -355,27 +355,22 @@ static ssize_t hugetlbfs_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	while (iov_iter_count(to)) {
 		loff_t pos = iocb->ki_pos, isize = i_size_read(inode);
 		pgoff_t index = (pgoff_t)(pos >> shift) << (shift - PAGE_SHIFT);
-		size_t in_page = (size_t)(pos & ((1LL << shift) - 1)), bytes, n;
+		size_t in_page = (size_t)(pos & ((1LL << shift) - 1)), bytes;
 		struct folio *folio;
+		bool more;
 
 		if (pos >= isize)
 			break;
 		bytes = min((size_t)(1UL << shift) - in_page, iov_iter_count(to));
 		bytes = min(bytes, (size_t)(isize - pos));
 		folio = filemap_get_folio(inode->i_mapping, index);
-		if (!IS_ERR(folio)) {
-			n = copy_folio_to_iter(folio, in_page, bytes, to);
+		if (IS_ERR(folio))
+			folio = NULL;	/* a hole */
+		more = read_iter_piece(folio, in_page, bytes, to, iocb, &done);
+		if (folio)
 			folio_put(folio);
-		} else {
-			n = iov_iter_zero(bytes, to);
-		}
-		done += (ssize_t)n;
-		iocb->ki_pos += (loff_t)n;
-		if (n < bytes) {
-			if (!done)
-				done = -EFAULT;
+		if (!more)
 			break;
-		}
 	}
 	return done;
 }

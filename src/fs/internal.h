@@ -127,6 +127,27 @@ int writeback_single_inode(struct inode *inode, struct writeback_control *wbc);
 int bdi_register(struct backing_dev_info *bdi, const char *name);
 void bdi_unregister(struct backing_dev_info *bdi);
 
+/* ---- read(2) of memory file systems (shmem.c, hugetlbfs.c) --------------------------- */
+
+/*
+ * One piece of a read: @bytes of @folio from @offset (zeroes for a hole,
+ * @folio NULL) into @to, moving the file position and *@done. Return: true
+ * to go on; false after a short copy (*@done is -EFAULT if nothing was read).
+ */
+static inline bool read_iter_piece(struct folio *folio, size_t offset, size_t bytes,
+				   struct iov_iter *to, struct kiocb *iocb, ssize_t *done)
+{
+	size_t n = folio ? copy_folio_to_iter(folio, offset, bytes, to) : iov_iter_zero(bytes, to);
+
+	*done += (ssize_t)n;
+	iocb->ki_pos += (loff_t)n;
+	if (n == bytes)
+		return true;
+	if (!*done)
+		*done = -EFAULT;
+	return false;
+}
+
 /* ---- hugetlbfs.c ------------------------------------------------------------------- */
 
 /* A hugetlbfs file's seals (F_SEAL_SEAL unless memfd_create() allowed sealing). */

@@ -220,7 +220,8 @@ static ssize_t shmem_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		loff_t pos = iocb->ki_pos, isize = i_size_read(inode);
 		pgoff_t index = (pgoff_t)(pos >> PAGE_SHIFT);
 		struct folio *folio;
-		size_t bytes, n;
+		size_t bytes;
+		bool more;
 		int err;
 
 		if (pos >= isize)
@@ -235,20 +236,15 @@ static ssize_t shmem_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		}
 		bytes = min((size_t)(PAGE_SIZE - (pos & (PAGE_SIZE - 1))), iov_iter_count(to));
 		bytes = min(bytes, (size_t)(isize - pos));
-		if (folio) {
+		if (folio)
 			folio_unlock(folio);
-			n = copy_folio_to_iter(folio, (size_t)(pos - folio_pos(folio)), bytes, to);
+		/* a hole (no folio): zeroes, nothing allocated */
+		more = read_iter_piece(folio, folio ? (size_t)(pos - folio_pos(folio)) : 0, bytes, to,
+				       iocb, &done);
+		if (folio)
 			folio_put(folio);
-		} else {
-			n = iov_iter_zero(bytes, to);	/* a hole: zeroes, nothing allocated */
-		}
-		done += (ssize_t)n;
-		iocb->ki_pos += (loff_t)n;
-		if (n < bytes) {
-			if (!done)
-				done = -EFAULT;
+		if (!more)
 			break;
-		}
 	}
 	return done;
 }
