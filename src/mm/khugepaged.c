@@ -34,7 +34,9 @@ enum scan_result {
 	SCAN_PMD_NULL,		/* no PMD table, or a non-present PMD */
 	SCAN_PMD_NONE,		/* an empty PMD: nothing was ever mapped */
 	SCAN_PMD_MAPPED,	/* already a THP: nothing to do */
-	SCAN_PTE_NON_PRESENT,	/* a migration (or, later, swap) entry */
+	SCAN_PTE_NON_PRESENT,	/* a migration entry */
+	SCAN_PTE_UFFD_WP,	/* a uffd-wp protected swap entry: never read back here */
+	SCAN_SWAPIN,		/* all else fine, but swapped-out pages to read back first */
 	SCAN_PAGE_NULL,		/* a special PTE, ZONE_DEVICE, or no page at all */
 	SCAN_PAGE_ANON,		/* a page-cache page in a private mapping */
 	SCAN_PAGE_LRU,		/* isolated by someone else (migration) */
@@ -102,7 +104,11 @@ static struct page *collapse_pte_page(struct vm_area_struct *vma, unsigned long 
 	if (pte_none(pte) || (pte_present(pte) && is_zero_pfn(pte_pfn(pte))))
 		return NULL;
 	if (!pte_present(pte)) {
-		*r = SCAN_PTE_NON_PRESENT;
+		/* a swap entry is read back before the collapse; a uffd-wp one never */
+		if (is_swapfile_pte(pte))
+			*r = pte_swp_uffd_wp(pte) ? SCAN_PTE_UFFD_WP : SCAN_SWAPIN;
+		else
+			*r = SCAN_PTE_NON_PRESENT;
 		return NULL;
 	}
 	page = vm_normal_page(vma, addr, pte);
@@ -130,6 +136,7 @@ static enum scan_result collapse_scan(struct vm_area_struct *vma, unsigned long 
 {
 	struct mm_struct *mm = vma->vm_mm;
 	enum scan_result r = find_pmd_or_thp_or_none(mm, haddr, pmdp);
+	unsigned long swapped = 0;
 	spinlock_t *ptl;
 	pte_t *ptes;
 
@@ -144,6 +151,12 @@ static enum scan_result collapse_scan(struct vm_area_struct *vma, unsigned long 
 		struct page *page = collapse_pte_page(vma, addr, pte, &r);
 		struct folio *folio;
 
+		/* counted, as hpage_collapse_scan_pmd() does: the rest must pass first */
+		if (r == SCAN_SWAPIN) {
+			swapped++;
+			r = SCAN_SUCCEED;
+			continue;
+		}
 		if (r != SCAN_SUCCEED)
 			break;
 		if (!page)
@@ -163,7 +176,7 @@ static enum scan_result collapse_scan(struct vm_area_struct *vma, unsigned long 
 		}
 	}
 	pte_unmap_unlock(ptes, ptl);
-	return r;
+	return r == SCAN_SUCCEED && swapped ? SCAN_SWAPIN : r;
 }
 
 /* Give back what collapse_isolate() took: unlock, and end each isolation. */
@@ -208,6 +221,9 @@ static enum scan_result collapse_isolate(struct vm_area_struct *vma, unsigned lo
 		struct page *page = collapse_pte_page(vma, haddr + i * PAGE_SIZE, pte, &r);
 		struct folio *folio, *f;
 
+		/* swapped out again since the scan: not present (Linux's answer here) */
+		if (r == SCAN_SWAPIN || r == SCAN_PTE_UFFD_WP)
+			r = SCAN_PTE_NON_PRESENT;
 		if (r != SCAN_SUCCEED)
 			break;
 		if (!page)
@@ -370,6 +386,36 @@ restore:
 	return r;
 }
 
+/*
+ * __collapse_huge_page_swapin(): MADV_COLLAPSE ignores max_ptes_swap, so
+ * every swapped-out page of the range is read back first, through the
+ * fault path (do_swap_page()), under the mmap_lock the caller holds, once
+ * the scan found nothing else in the way (a pinned page: nothing is read).
+ */
+static enum scan_result collapse_swapin(struct vm_area_struct *vma, unsigned long haddr)
+{
+	struct mm_struct *mm = vma->vm_mm;
+
+	for (unsigned long addr = haddr; addr < haddr + PMD_SIZE; addr += PAGE_SIZE) {
+		pmd_t *pmd = mm_find_pmd(mm, addr);
+		spinlock_t *ptl;
+		pte_t *pte, v;
+
+		if (!pmd)
+			return SCAN_PMD_NULL;
+		pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+		if (!pte)
+			return SCAN_PMD_NULL;
+		v = ptep_get(pte);
+		pte_unmap_unlock(pte, ptl);
+		if (!is_swapfile_pte(v))
+			continue;
+		if (handle_mm_fault(vma, addr, 0, NULL) & VM_FAULT_ERROR)
+			return SCAN_FAIL;
+	}
+	return SCAN_SUCCEED;
+}
+
 int madvise_collapse(struct vm_area_struct *vma, unsigned long start, unsigned long end)
 {
 	unsigned long hstart = ALIGN(start, PMD_SIZE), hend = end & PMD_MASK;
@@ -390,6 +436,12 @@ int madvise_collapse(struct vm_area_struct *vma, unsigned long start, unsigned l
 			break;
 		}
 		r = collapse_scan(vma, addr, &pmd);
+		/* swapped-out pages: read them back, then look again */
+		if (r == SCAN_SWAPIN) {
+			r = collapse_swapin(vma, addr);
+			if (r == SCAN_SUCCEED)
+				r = collapse_scan(vma, addr, &pmd);
+		}
 		if (r == SCAN_SUCCEED)
 			r = collapse_huge_page(vma, addr, pmd);
 		if (r == SCAN_SUCCEED || r == SCAN_PMD_MAPPED) {
@@ -398,7 +450,8 @@ int madvise_collapse(struct vm_area_struct *vma, unsigned long start, unsigned l
 		}
 		last = r;
 		/* Linux goes on past these and reports the last; anything else ends it */
-		if (r != SCAN_PMD_NULL && r != SCAN_PTE_NON_PRESENT && r != SCAN_PAGE_NULL && r != SCAN_PAGE_COUNT && r != SCAN_PAGE_LOCK &&
+		if (r != SCAN_PMD_NULL && r != SCAN_PTE_NON_PRESENT && r != SCAN_PTE_UFFD_WP &&
+		    r != SCAN_PAGE_NULL && r != SCAN_PAGE_COUNT && r != SCAN_PAGE_LOCK &&
 		    r != SCAN_PAGE_LRU && r != SCAN_DEL_PAGE_LRU)
 			break;
 	}

@@ -44,6 +44,11 @@
  *                 refcount check), while a pin on top of them still stops it;
  *                 migration of such a folio (whose cache slots pinmm does not
  *                 move) is refused with nothing changed.
+ *  R-COLLAPSE-SWAPIN mm/khugepaged.c hpage_collapse_scan_pmd() and
+ *                 __collapse_huge_page_swapin(): MADV_COLLAPSE (no
+ *                 max_ptes_swap) reads a range's swapped-out pages back and
+ *                 collapses it with every byte; a uffd-wp protected swap entry
+ *                 stops it (-EINVAL), nothing read back.
  * Counters: pswpin/pswpout, SwapTotal/SwapFree; shutdown finds no slot in use.
  */
 #include "../gup/helpers.h"
@@ -52,6 +57,7 @@
 #include <pinmm/pagemap.h>
 #include <pinmm/migrate.h>
 #include <pinmm/swap.h>
+#include <pinmm/userfaultfd.h>
 
 #define SW_BASE		GT_BASE
 
@@ -854,6 +860,53 @@ static void thp_partial_pageout(bool pte_mapped, bool pinned)
 	teardown("thp-part", t, 1);
 }
 
+static void collapse_swaps_in(bool uffd_wp)
+{
+	const char *name = uffd_wp ? "uffd-wp" : "plain";
+	struct userfaultfd_ctx *ctx = NULL;
+	struct task_struct *t[1];
+	long in0;
+
+	boot_with_swap(TEST_MEM_MB, 1024, false);
+	t[0] = test_process("collapse-in");
+	test_mmap_fixed(SW_BASE, PMD_SIZE, GT_RW, MAP_PRIVATE);
+	if (do_madvise(current->mm, SW_BASE, PMD_SIZE, MADV_NOHUGEPAGE))
+		bail_out("MADV_NOHUGEPAGE");
+	gt_fill(SW_BASE, HPAGE_PMD_NR, 23);
+	if (uffd_wp) {
+		ctx = pinmm_userfaultfd_create(current->mm, 0, NULL, NULL);
+		if (!ctx || pinmm_uffd_register(ctx, SW_BASE, PMD_SIZE, UFFDIO_REGISTER_MODE_WP) ||
+		    pinmm_uffd_writeprotect(ctx, SW_BASE, PMD_SIZE, UFFDIO_WRITEPROTECT_MODE_WP))
+			bail_out("uffd-wp");
+	}
+	is_int(pageout(SW_BASE + 10 * PAGE_SIZE, 20 * PAGE_SIZE), 0, "R-COLLAPSE-SWAPIN [%s]: "
+	       "20 pages out", name);
+	if (do_madvise(current->mm, SW_BASE, PMD_SIZE, MADV_HUGEPAGE))
+		bail_out("MADV_HUGEPAGE");
+	in0 = gt_ev(PSWPIN);
+	if (!uffd_wp) {
+		is_int(do_madvise(current->mm, SW_BASE, PMD_SIZE, MADV_COLLAPSE), 0,
+		       "R-COLLAPSE-SWAPIN [%s]: MADV_COLLAPSE of a range with swapped-out pages: 0",
+		       name);
+		ok(test_pmd_mapped(current->mm, SW_BASE) && gt_ev(PSWPIN) - in0 == 20 &&
+		   nr_swapped(SW_BASE, HPAGE_PMD_NR) == 0,
+		   "R-COLLAPSE-SWAPIN [%s]: the 20 pages were read back and the range is one THP",
+		   name);
+	} else {
+		is_int(do_madvise(current->mm, SW_BASE, PMD_SIZE, MADV_COLLAPSE), -EINVAL,
+		       "R-COLLAPSE-SWAPIN [%s]: a uffd-wp protected swap entry: -EINVAL", name);
+		ok(!test_pmd_mapped(current->mm, SW_BASE) && gt_ev(PSWPIN) == in0 &&
+		   nr_swapped(SW_BASE, HPAGE_PMD_NR) == 20,
+		   "R-COLLAPSE-SWAPIN [%s]: nothing read back, nothing collapsed", name);
+		pinmm_uffd_writeprotect(ctx, SW_BASE, PMD_SIZE, 0);
+	}
+	is_int(gt_check(SW_BASE, HPAGE_PMD_NR, 23), 0, "R-COLLAPSE-SWAPIN [%s]: every byte kept",
+	       name);
+	if (ctx)
+		pinmm_userfaultfd_release(ctx);
+	teardown("collapse-in", t, 1);
+}
+
 static void cold_goes_first(void)
 {
 	const unsigned long n = 64;
@@ -935,6 +988,8 @@ int main(void)
 	thp_partial_pageout(false, false);
 	thp_partial_pageout(true, false);
 	thp_partial_pageout(false, true);
+	collapse_swaps_in(false);
+	collapse_swaps_in(true);
 	cold_goes_first();
 	pressure();
 	return done_testing();
