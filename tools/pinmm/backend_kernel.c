@@ -964,6 +964,16 @@ static void exec(struct kstate *k, int idx)
 		};
 
 		err = madvise((void *)addr, len, adv[st->num]);
+		/*
+		 * MADV_COLLAPSE's EAGAIN means "retry": the kernel reads swapped-out
+		 * pages asynchronously and answers it while the read is in flight.
+		 * A few tries, as a program told to retry does (docs/scenarios.md).
+		 */
+		for (int tries = 1; err && errno == EAGAIN && st->num == ADV_COLLAPSE &&
+		     tries < SCN_COLLAPSE_TRIES; tries++) {
+			usleep(10000);
+			err = madvise((void *)addr, len, adv[st->num]);
+		}
 		scn_check_ret(st, err ? -errno : 0, &res);
 		break;
 	}

@@ -519,7 +519,12 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 			[ADV_UNMERGEABLE] = MADV_UNMERGEABLE,
 		};
 
-		scn_check_ret(st, do_madvise(current->mm, addr, len, adv[st->num]), res);
+		err = do_madvise(current->mm, addr, len, adv[st->num]);
+		/* MADV_COLLAPSE's -EAGAIN is retried, as on the kernel backend */
+		for (int tries = 1; err == -EAGAIN && st->num == ADV_COLLAPSE &&
+		     tries < SCN_COLLAPSE_TRIES; tries++)
+			err = do_madvise(current->mm, addr, len, adv[st->num]);
+		scn_check_ret(st, err, res);
 		return 0;
 	}
 	case SK_FORK:

@@ -16,6 +16,8 @@
 #define SCN_MAX_NAMES	32	/* files, mappings, handles, labels, children, blocks */
 #define SCN_NAME_LEN	32
 #define SCN_OBS_LEN	64	/* an observation: "ok", "EFAULT", "0x11", "new", "+4" */
+/* madvise collapse: tries while MADV_COLLAPSE answers EAGAIN ("retry") */
+#define SCN_COLLAPSE_TRIES	3
 
 enum scn_op {
 	/* set-up */
