@@ -286,7 +286,7 @@ static void pin_ev_drain(const uint32_t *ids, uint32_t nr)
  * pins, before the close can let another thread end it, or an event's end;
  * release, so that pin_ev_any_live() seeing an end also sees its opening.
  */
-static void pin_ev_count(bool end)
+static __always_inline void pin_ev_count(bool end)
 {
 	int cpu = smp_processor_id();
 
@@ -351,7 +351,11 @@ static uint32_t pin_event_alloc(const struct pin_site *site, unsigned int flags)
 	__atomic_store_n(&ev->group, NULL, __ATOMIC_RELAXED);
 	__atomic_store_n(&ev->mm, t ? t->mm : NULL, __ATOMIC_RELAXED);
 	__atomic_store_n(&ev->pid, t ? t->pid : 0, __ATOMIC_RELAXED);
-	memcpy(comm, t ? t->comm : "-", t ? min(sizeof(comm), sizeof(t->comm)) : 2);
+	_Static_assert(sizeof(comm) == sizeof(t->comm), "a task's comm is two words");
+	if (t)
+		memcpy(comm, t->comm, sizeof(comm));	/* a constant size: two moves */
+	else
+		memcpy(comm, "-", 2);
 	__atomic_store_n(&ev->comm[0], comm[0], __ATOMIC_RELAXED);
 	__atomic_store_n(&ev->comm[1], comm[1], __ATOMIC_RELAXED);
 	__atomic_store_n(&ev->stamp, pin_clock_ns(), __ATOMIC_RELAXED);
