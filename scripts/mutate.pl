@@ -376,11 +376,30 @@ sub test_bins {
 	return map { "$prefix/$_" } @t;
 }
 
+# Each tree's own TMPDIR: a test a mutant kills (a crash, a timeout) never
+# reaches the clean shutdown that removes its file directory
+# (src/fs/super.c makes pinmm-files-XXXXXX there), so it is emptied after
+# every mutant instead of piling up in /tmp.
+sub tree_tmp {
+	my ($dir) = @_;
+	my $t = "$dir/tmp";
+	make_path($t);
+	return $t;
+}
+
+sub empty_tmp {
+	my ($dir) = @_;
+	my $t = "$dir/tmp";
+	return unless -d $t;
+	remove_tree($_) for glob("$t/* $t/.[!.]*");
+}
+
 # One test under its timeout: '' when it passed, else why it failed.
 sub run_test {
 	my ($dir, $bin, $secs, $log, $env) = @_;
 	my $t0 = time;
-	my $rc = system("cd $dir && $env timeout -k 5 $secs ./$bin >$log 2>&1");
+	my $tmp = tree_tmp($dir);
+	my $rc = system("cd $dir && TMPDIR=$tmp $env timeout -k 5 $secs ./$bin >$log 2>&1");
 	my $dt = time - $t0;
 	my $why = '';
 	if ($rc == -1) {
@@ -519,6 +538,7 @@ sub prepare_tree {
 		die "mutate: $b fails unmutated ($why): $dir/base.log\n" if $why;
 		$base{$b} = $dt;
 	}
+	empty_tmp($dir);
 	return %base;
 }
 
@@ -565,6 +585,7 @@ sub try_mutant {
 		@r = ('survived', '-', 'all tests pass') unless @r;
 	}
 	spew("$dir/$m->{file}", $orig);
+	empty_tmp($dir);
 	return @r;
 }
 
