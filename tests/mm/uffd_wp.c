@@ -18,7 +18,9 @@
  *    UFFD_FEATURE_EVENT_FORK, also on the pinned page fork copies and on
  *    a THP's PMD (copy_huge_pmd());
  *  - R-WP-MARKER: with UFFD_FEATURE_WP_UNPOPULATED a hole is protected by
- *    a PTE marker; the first write to it reaches the handler;
+ *    a PTE marker; the first write to it reaches the handler; fork copies
+ *    the markers of a registered child even from a VMA that never faulted
+ *    (no anon_vma: Linux vma_needs_copy() asks userfaultfd_wp() first);
  *  - R-WP-ERRNO: bad ranges and modes as Linux, nothing changed;
  *  - R-WP-SWAP: swap-out keeps the bit on the swap entry and swap-in puts it
  *    back on a read-only PTE (try_to_unmap_one, do_swap_page), so a write
@@ -352,6 +354,47 @@ static void marker_write(void)
 	gt_teardown("uffd marker", &t, 1);
 }
 
+/*
+ * R-WP-MARKER at fork: a VMA protected before any page was touched holds only
+ * markers and has no anon_vma, which alone would let fork skip the copy
+ * (faults fill the child); a child registered by EVENT_FORK must get the
+ * markers all the same, and its first write must reach its reader.
+ */
+static void fork_markers_only(void)
+{
+	struct reader r = { .resolve = true };
+	struct userfaultfd_ctx *ctx;
+	struct task_struct *t, *child = NULL;
+	bool no_anon_vma;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("uffd-fork-markers");
+	ctx = setup(&r, UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_WP_UNPOPULATED, 2);
+	pinmm_uffd_writeprotect(ctx, A, 2 * PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_WP);
+	mmap_read_lock(current->mm);
+	no_anon_vma = !find_vma(current->mm, A)->anon_vma;
+	mmap_read_unlock(current->mm);
+	ok(wp(A) && wp(A + PAGE_SIZE) && no_anon_vma,
+	   "markers only: two markers, and the VMA has no anon_vma (nothing faulted)");
+	is_int(pinmm_fork(t, "child", &child), 0, "markers only: fork");
+	pinmm_task_attach(child);
+	ok(r.child && wp(A) && wp(A + PAGE_SIZE),
+	   "R-WP-MARKER: the registered child has the markers (vma_needs_copy: uffd-wp first)");
+	r.faults = 0;
+	ok(cpu_write(A + 8, 'k') && r.faults == 1,
+	   "R-WP-MARKER: the child's first write reaches its reader");
+	pinmm_task_attach(t);
+	ok(wp(A) && wp(A + PAGE_SIZE), "markers only: the parent keeps its markers");
+	if (r.child)
+		pinmm_userfaultfd_release(r.child);
+	pinmm_userfaultfd_release(ctx);
+	{
+		struct task_struct *ts[2] = { t, child };
+
+		gt_teardown("uffd fork markers", ts, 2);
+	}
+}
+
 static void bad_input_and_mremap(void)
 {
 	struct reader r = { 0 };
@@ -484,6 +527,7 @@ int main(void)
 	fork_thp(true);
 	fork_fails_no_event();
 	marker_write();
+	fork_markers_only();
 	thp_pmd();
 	bad_input_and_mremap();
 	swap_round_trip();
