@@ -8,7 +8,8 @@
  *  - a page with a pin or a GUP reference is never merged
  *    (write_protect_page's expected-refcount check and
  *    folio_try_share_anon_rmap_pte()), also a page no longer exclusive
- *    whose PTE is read-only but dirty (after a fork): write_protect_page
+ *    whose PTE is read-only but dirty (after a fork, in the parent or the
+ *    child: fork keeps a private PTE's dirty bit): write_protect_page
  *    checks whenever the PTE is writable, dirty or the page exclusive;
  *  - a CPU write to a KSM page copies it, even when one mapping is left
  *    (do_wp_page / wp_can_reuse_anon_folio: KSM folios are never reused);
@@ -222,36 +223,42 @@ static void referenced_page_is_not_merged(void)
  * dirty, its page not exclusive: a GUP reference (FOLL_GET never unshares)
  * still refuses the merge. write_protect_page() takes the PTE down and
  * checks the refcount when the PTE is writable, or dirty, or the page
- * exclusive (Linux mm/ksm.c write_protect_page()).
+ * exclusive (Linux mm/ksm.c write_protect_page()). The same holds for the
+ * child's side (@child: the parent exits instead): fork copies a private
+ * PTE with its dirty bit (Linux copy_present_pte() cleans only shared ones).
  */
-static void referenced_shared_page_is_not_merged(void)
+static void referenced_shared_page_is_not_merged(bool in_child)
 {
-	struct task_struct *t = setup(2, true), *child = NULL;
-	struct mm_struct *mm = t->mm;
+	struct task_struct *t = setup(2, true), *child = NULL, *left;
+	const char *k = in_child ? "child" : "parent";
 	struct page *pg = NULL;
+	struct mm_struct *mm;
 	unsigned long pfn;
 
-	is_int(pinmm_fork(t, "child", &child), 0, "fork");
-	pinmm_task_attach(child);
-	pinmm_task_exit(child);
-	pinmm_task_attach(t);
+	is_int(pinmm_fork(t, "child", &child), 0, "fork (%s kept)", k);
+	pinmm_task_attach(in_child ? t : child);
+	pinmm_task_exit(in_child ? t : child);
+	left = in_child ? child : t;
+	pinmm_task_attach(left);
+	mm = left->mm;
 	pfn = test_pt_pfn(mm, PT_BASE);
 	ok(!pte_write(pt_pte(mm, PT_BASE)) && pte_dirty(pt_pte(mm, PT_BASE)) &&
 	   !PageAnonExclusive(pfn_to_page(pfn)),
-	   "after fork and the child's exit: PTE read-only and dirty, page not exclusive");
+	   "after fork and the %s's exit: the %s's PTE read-only and dirty, page not exclusive",
+	   in_child ? "parent" : "child", k);
 	mmap_read_lock(mm);
-	is_int(get_user_pages(PT_BASE, 1, 0, &pg), 1, "get_user_pages (FOLL_GET) on page 0");
+	is_int(get_user_pages(PT_BASE, 1, 0, &pg), 1, "get_user_pages (FOLL_GET) on page 0 (%s)", k);
 	mmap_read_unlock(mm);
-	ok(pg == pfn_to_page(pfn) && !PageAnonExclusive(pg), "FOLL_GET did not unshare it");
+	ok(pg == pfn_to_page(pfn) && !PageAnonExclusive(pg), "FOLL_GET did not unshare it (%s)", k);
 	pinmm_ksm_scan_full(3);
 	ok(!is_ksm_at(mm, PT_BASE) && test_pt_pfn(mm, PT_BASE) == pfn,
 	   "write_protect_page: a read-only dirty PTE of a shared page is checked too: "
-	   "the GUP reference refuses the merge");
+	   "the GUP reference refuses the merge (%s)", k);
 	put_page(pg);
 	pinmm_ksm_scan_full(2);
 	ok(is_ksm_at(mm, PT_BASE) && test_pt_pfn(mm, PT_BASE) == test_pt_pfn(mm, PT_BASE + PAGE_SIZE),
-	   "after put_page it merges too");
-	pt_teardown("referenced_shared_page_is_not_merged", (struct task_struct *[]){ t }, 1);
+	   "after put_page it merges too (%s)", k);
+	pt_teardown("referenced_shared_page_is_not_merged", (struct task_struct *[]){ left }, 1);
 }
 
 static void pin_of_ksm_page_unshares(bool write, bool fast)
@@ -836,7 +843,8 @@ int main(void)
 	pinned_page_is_not_merged(false);
 	pinned_page_is_not_merged(true);
 	referenced_page_is_not_merged();
-	referenced_shared_page_is_not_merged();
+	referenced_shared_page_is_not_merged(false);
+	referenced_shared_page_is_not_merged(true);
 	pin_of_ksm_page_unshares(false, false);
 	pin_of_ksm_page_unshares(false, true);
 	pin_of_ksm_page_unshares(true, false);
