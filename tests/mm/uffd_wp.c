@@ -21,6 +21,11 @@
  *    a PTE marker; the first write to it reaches the handler; fork copies
  *    the markers of a registered child even from a VMA that never faulted
  *    (no anon_vma: Linux vma_needs_copy() asks userfaultfd_wp() first);
+ *  - R-WP-FORK-SHARED: a registered MAP_SHARED (shmem) VMA is copied at fork
+ *    (vma_needs_copy()), but as a shared mapping: the parent's PTEs keep
+ *    write permission (only COW mappings are write-protected), the child's
+ *    copies are clean (the dirty bit is the parent's to account), as
+ *    Linux copy_present_pte();
  *  - R-WP-ERRNO: bad ranges and modes as Linux, nothing changed;
  *  - R-WP-SWAP: swap-out keeps the bit on the swap entry and swap-in puts it
  *    back on a read-only PTE (try_to_unmap_one, do_swap_page), so a write
@@ -395,6 +400,54 @@ static void fork_markers_only(void)
 	}
 }
 
+/* R-WP-FORK-SHARED: fork copies a registered shmem VMA's PTEs as shared ones. */
+static void fork_shared_shmem(void)
+{
+	struct reader r = { .resolve = true };
+	struct userfaultfd_ctx *ctx;
+	struct task_struct *t, *child = NULL;
+	unsigned long pte;
+	long faults;
+	bool leaf;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("uffd-fork-shmem");
+	test_mmap_fixed(A, 2 * PAGE_SIZE, GT_RW, MAP_SHARED);
+	ctx = pinmm_userfaultfd_create(current->mm, UFFD_FEATURE_EVENT_FORK, handler, &r);
+	if (!ctx || pinmm_uffd_register(ctx, A, 2 * PAGE_SIZE, UFFDIO_REGISTER_MODE_WP))
+		bail_out("shmem: UFFDIO_REGISTER");
+	ok(cpu_write(A, 'p') && cpu_write(A + PAGE_SIZE, 'q'), "shmem: the parent writes both pages");
+	is_int(pinmm_fork(t, "child", &child), 0, "shmem: fork");
+	pinmm_task_attach(t);
+	pte = test_pt_entry(current->mm, A, &leaf);
+	ok(gt_writable(current->mm, A) && (pte & _PAGE_DIRTY),
+	   "R-WP-FORK-SHARED: the parent's shared PTE stays writable and dirty (not a COW mapping)");
+	faults = gt_ev(PGFAULT);
+	ok(cpu_write(A + 1, 'r') && gt_ev(PGFAULT) == faults,
+	   "R-WP-FORK-SHARED: the parent's next write takes no fault");
+	pinmm_task_attach(child);
+	pte = test_pt_entry(current->mm, A + PAGE_SIZE, &leaf);
+	ok(r.child && (pte & _PAGE_PRESENT) && !(pte & _PAGE_DIRTY) &&
+	   gt_page(current->mm, A + PAGE_SIZE) == gt_page(t->mm, A + PAGE_SIZE),
+	   "R-WP-FORK-SHARED: the child maps the same page by a clean PTE");
+	ok(cpu_write(A + PAGE_SIZE + 1, 's') && r.faults == 0, "shmem: the child writes, no wp fault");
+	pinmm_task_attach(t);
+	{
+		char c = 0;
+
+		ok(get_user(c, (char __user *)(A + PAGE_SIZE + 1)) == 0 && c == 's',
+		   "shmem: the parent sees the child's write (one shared page)");
+	}
+	if (r.child)
+		pinmm_userfaultfd_release(r.child);
+	pinmm_userfaultfd_release(ctx);
+	{
+		struct task_struct *ts[2] = { t, child };
+
+		gt_teardown("uffd fork shmem", ts, 2);
+	}
+}
+
 static void bad_input_and_mremap(void)
 {
 	struct reader r = { 0 };
@@ -528,6 +581,7 @@ int main(void)
 	fork_fails_no_event();
 	marker_write();
 	fork_markers_only();
+	fork_shared_shmem();
 	thp_pmd();
 	bad_input_and_mremap();
 	swap_round_trip();
