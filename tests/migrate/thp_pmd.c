@@ -13,7 +13,8 @@
  * exclusive (Linux copy_huge_pmd(): the THP is shared with the child once it
  * lands), and counts its 512 pages in the child's rss; the entry's uffd-wp
  * bit goes to the child only if the child is registered
- * (UFFD_FEATURE_EVENT_FORK).
+ * (UFFD_FEATURE_EVENT_FORK). The PTE twin, a small page's writable migration
+ * entry met by fork, follows the same rule (Linux copy_nonpresent_pte()).
  *
  * The race point at the frozen refcount (debug builds) lets each case look
  * at the page table in the middle of the move.
@@ -32,6 +33,7 @@ static struct {
 	struct mm_struct *mm;
 	unsigned long src_pfn;
 	pmd_t pmd;
+	pte_t pte;		/* the PTE at MG_BASE, when the PMD is a table */
 	int hits, mapcount;
 	long rss;
 	struct task_struct *splitter;	/* non-NULL: mprotect half of the THP here */
@@ -75,6 +77,14 @@ static void at_frozen(enum pinmm_race point, unsigned long pfn, void *arg)
 		return;
 	mid.hits++;
 	mid.pmd = peek_pmd(mid.mm, MG_BASE);
+	if (pmd_is_table(mid.pmd)) {
+		pte_t *pte = pte_offset_map(mm_find_pmd(mid.mm, MG_BASE), MG_BASE, NULL);
+
+		if (pte) {
+			mid.pte = ptep_get(pte);
+			pte_unmap(pte);
+		}
+	}
 	mid.mapcount = folio_mapcount(pfn_folio(pfn));
 	mid.rss = get_mm_counter(mid.mm, MM_ANONPAGES);
 	if (mid.splitter) {
@@ -348,6 +358,60 @@ static void test_fork_while_frozen(void)
 	mg_teardown("pmd fork frozen", t, 2);
 }
 
+/*
+ * Fork while a small page is frozen for migration: copy_nonpresent_pte()
+ * makes the parent's writable entry readable and gives the child a copy, so
+ * both come back read-only on the destination, the page shared and no longer
+ * exclusive, and COW holds; the child's rss counts the page.
+ */
+static void test_fork_while_frozen_pte(void)
+{
+	struct task_struct *t[2] = { NULL, NULL };
+	struct mm_struct *mm;
+	unsigned int succ = 0;
+	unsigned long pfn1;
+	swp_entry_t e;
+	bool leaf;
+	pte_t p, c;
+
+	mg_boot();
+	t[0] = test_process("pte-fork-frozen");
+	mm = t[0]->mm;
+	mg_mmap(MG_BASE, PAGE_SIZE);
+	mg_fill(MG_BASE, 1, 28);
+	mid.pte = __pte(0);
+	mid.forker = t[0];
+	mid.child = NULL;
+	is_int(migrate_thp(mm, &succ), 0, "pte fork frozen: migrated");
+	mid.forker = NULL;
+	t[1] = mid.child;
+	ok(mid.fork_ret == 0 && t[1], "pte fork frozen: fork ran while the PTE was a migration entry");
+	if (!t[1]) {
+		mg_teardown("pte fork frozen", t, 1);
+		return;
+	}
+	e = pte_to_swp_entry(mid.pte);
+	ok(!pte_present(mid.pte) && !pte_none(mid.pte) && swp_type(e) == SWP_MIGRATION_WRITE &&
+	   swp_offset(e) == mid.src_pfn, "pte fork frozen: it met a writable PTE migration entry");
+	is_int(get_mm_counter(t[1]->mm, MM_ANONPAGES), 1,
+	       "pte fork frozen: the child's rss counts the page of the entry");
+	p = __pte(test_pt_entry(mm, MG_BASE, &leaf));
+	c = __pte(test_pt_entry(t[1]->mm, MG_BASE, &leaf));
+	pfn1 = pte_pfn(p);
+	ok(pte_present(p) && pte_present(c) && pfn1 == pte_pfn(c) && pfn1 != mid.src_pfn,
+	   "pte fork frozen: parent and child map the destination");
+	ok(!pte_write(p) && !pte_write(c) && !PageAnonExclusive(pfn_to_page(pfn1)),
+	   "pte fork frozen: both read-only, not exclusive: copy_nonpresent_pte made the entry "
+	   "readable (shared with the child)");
+	is_int(folio_mapcount(pfn_folio(pfn1)), 2, "pte fork frozen: two PTE mappings");
+	pinmm_task_attach(t[1]);
+	ok(!put_user(77UL, (unsigned long __user *)(MG_BASE + 8)), "pte fork frozen: the child writes");
+	pinmm_task_attach(t[0]);
+	is_uint(mg_check(MG_BASE, 1, 28), 0,
+		"pte fork frozen: the parent does not see the child's write (COW)");
+	mg_teardown("pte fork frozen", t, 2);
+}
+
 static struct userfaultfd_ctx *child_ctx;
 
 static void fork_reader(struct userfaultfd_ctx *ctx, const struct uffd_msg *msg, void *arg)
@@ -427,6 +491,7 @@ int main(void)
 	test_pinned();
 	test_split_while_frozen();
 	test_fork_while_frozen();
+	test_fork_while_frozen_pte();
 	test_uffd_wp_while_frozen(false, false);
 	test_uffd_wp_while_frozen(true, false);
 	test_uffd_wp_while_frozen(true, true);
