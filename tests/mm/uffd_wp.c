@@ -29,7 +29,8 @@
  *  - R-WP-ERRNO: bad ranges and modes as Linux, nothing changed;
  *  - R-WP-SWAP: swap-out keeps the bit on the swap entry and swap-in puts it
  *    back on a read-only PTE (try_to_unmap_one, do_swap_page), so a write
- *    after a swap round trip still reaches the handler;
+ *    after a swap round trip still reaches the handler; fork copies the
+ *    swap entry's bit only to a registered child (copy_nonpresent_pte());
  *  - R-WP-FORK-FAIL: a fork that fails after dup_userfaultfd() duplicated
  *    the context sends no UFFD_EVENT_FORK (Linux dup_mmap() ends in
  *    dup_userfaultfd_fail() on error: the child never existed for the reader).
@@ -511,6 +512,45 @@ static void swap_round_trip(void)
 	gt_teardown("uffd swap", &t, 1);
 }
 
+/* R-WP-SWAP and R-WP-FORK: a protected page in swap, forked: the child's entry has the bit iff registered. */
+static void swap_fork(bool event)
+{
+	const char *k = event ? "with EVENT_FORK" : "without EVENT_FORK";
+	struct reader r = { .resolve = true };
+	struct userfaultfd_ctx *ctx;
+	struct task_struct *t, *child = NULL;
+	char name[64];
+
+	snprintf(name, sizeof(name), "uffd swap fork %s", k);
+	test_boot(TEST_MEM_MB, 0, 0);
+	if (pinmm_swapon(NULL, 64 * PAGE_SIZE) < 0)
+		bail_out("swapon");
+	t = test_process("uffd-swap-fork");
+	ctx = setup(&r, event ? UFFD_FEATURE_EVENT_FORK : 0, 1);
+	gt_fill(A, 1, 9);
+	pinmm_uffd_writeprotect(ctx, A, PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_WP);
+	is_int(do_madvise(current->mm, A, PAGE_SIZE, MADV_PAGEOUT), 0, "swap fork %s: MADV_PAGEOUT", k);
+	ok((pm(A) & PM_SWAP) && wp(A), "swap fork %s: a uffd-wp swap entry", k);
+	is_int(pinmm_fork(t, "child", &child), 0, "swap fork %s: fork", k);
+	pinmm_task_attach(child);
+	ok((pm(A) & PM_SWAP) && wp(A) == event,
+	   "R-WP-FORK %s: the child's swap entry %s uffd-wp", k, event ? "keeps" : "drops");
+	r.faults = 0;
+	ok(cpu_write(A + 8, 'w') && r.faults == (event ? 1 : 0),
+	   "swap fork %s: the child's write %s", k,
+	   event ? "reaches the reader of the child's context" : "needs no reader");
+	pinmm_task_attach(t);
+	ok(wp(A), "swap fork %s: the parent's entry keeps uffd-wp", k);
+	if (r.child)
+		pinmm_userfaultfd_release(r.child);
+	pinmm_userfaultfd_release(ctx);
+	{
+		struct task_struct *ts[2] = { t, child };
+
+		gt_teardown(name, ts, 2);
+	}
+}
+
 /*
  * R-WP-FORK-FAIL: fail the fork at each page-table allocation in turn; the
  * registered VMA comes first, a second VMA after it, so some failures come
@@ -585,5 +625,7 @@ int main(void)
 	thp_pmd();
 	bad_input_and_mremap();
 	swap_round_trip();
+	swap_fork(false);
+	swap_fork(true);
 	return done_testing();
 }
