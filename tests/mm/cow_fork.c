@@ -6,8 +6,13 @@
  * A maybe-pinned page fork shares anyway: one that is not exclusive (Linux
  * folio_try_dup_anon_rmap_ptes() refuses only exclusive pages, a pin having
  * made its page exclusive first), whatever the next page in memory is.
+ * When the child's copy cannot be allocated, fork fails with -ENOMEM (Linux
+ * copy_pte_range(): folio_prealloc() failing ends the copy) and the parent
+ * keeps its pinned page as it was.
  */
 #include "pt_helpers.h"
+
+#include <pinmm/fault-inject.h>
 
 #define NPAGES 4
 
@@ -98,6 +103,52 @@ static void pinned_page_is_copied_for_child(void)
 	pinmm_task_attach(t);
 	folio_ref_sub(folio, GUP_PIN_COUNTING_BIAS);
 	pt_teardown("pinned_page_is_copied_for_child", (struct task_struct *[]){ t, child }, 2);
+}
+
+/*
+ * Every page allocation fails from the nth on (PINMM_FAIL_PERSIST), n = 1,
+ * 2, ...: the forks that fail at the copy of the maybe-pinned page say
+ * -ENOMEM and leave the parent's page pinned, writable and its own; never a
+ * retry that waits for memory forever.
+ */
+static void pinned_copy_alloc_fails(void)
+{
+	struct task_struct *t, *child;
+	struct mm_struct *mm;
+	struct folio *folio;
+	unsigned long pfn, n, failed = 0;
+	bool intact = true;
+	int err = -1;
+
+	pt_boot();
+	t = test_process("pinner-nomem");
+	mm = t->mm;
+	test_mmap_fixed(PT_BASE, PAGE_SIZE, PT_RW, MAP_PRIVATE);
+	pt_put(PT_BASE, 77);
+	pfn = test_pt_pfn(mm, PT_BASE);
+	folio = pfn_folio(pfn);
+	atomic_fetch_or(&mm->flags, 1UL << MMF_HAS_PINNED);
+	folio_ref_add(folio, GUP_PIN_COUNTING_BIAS);
+	for (n = 1; n < 64 && err; n++) {
+		child = NULL;
+		pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, n, PINMM_FAIL_PERSIST);
+		err = pinmm_fork(t, "child", &child);
+		pinmm_fail_nth(PINMM_FAIL_PAGE_ALLOC, 0, 0);
+		pinmm_task_attach(t);
+		if (err) {
+			failed++;
+			intact &= err == -ENOMEM && !child && test_pt_pfn(mm, PT_BASE) == pfn &&
+				  pte_write(pt_pte(mm, PT_BASE)) && PageAnonExclusive(&folio->page) &&
+				  pt_get(PT_BASE) == 77;
+		}
+	}
+	ok(failed >= 1 && !err, "fork: %lu forks failed with page allocation failing, then one got "
+	   "through", failed);
+	ok(intact, "fork: each failed with -ENOMEM, the parent's pinned page writable, exclusive, "
+	   "its own, its data intact");
+	ok(child && test_pt_pfn(child->mm, PT_BASE) != pfn, "fork: the child that got through has a copy");
+	folio_ref_sub(folio, GUP_PIN_COUNTING_BIAS);
+	pt_teardown("pinned_copy_alloc_fails", (struct task_struct *[]){ t, child }, 2);
 }
 
 struct mappers {
@@ -264,6 +315,7 @@ int main(void)
 	plan_no_plan();
 	each_side_sees_its_own_writes();
 	pinned_page_is_copied_for_child();
+	pinned_copy_alloc_fails();
 	shared_maybe_pinned_page_stays_shared();
 	rmap_after_fork_and_munmap();
 	zero_and_shared();
