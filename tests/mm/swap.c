@@ -14,6 +14,10 @@
  *                 in; a R/O long-term pin of it needs no unshare.
  *  R-FORK-SWAP    mm/memory.c copy_nonpresent_pte() -> swap_duplicate(): fork
  *                 shares the slot, clears the exclusive bit on both sides.
+ *                 A slot whose count is full fails the fork with -ENOMEM
+ *                 (pinmm has no count continuations, docs/swap.md; Linux
+ *                 fails the same way only when the continuation page cannot
+ *                 be allocated), the parent intact.
  *  R-ZAP-SWAP     mm/memory.c zap_nonpresent_ptes() -> free_swap_and_cache():
  *                 unmap and exit free the slots.
  *  R-SWAP-FULL    mm/swapfile.c folio_alloc_swap(): no slot, no swap-out,
@@ -379,6 +383,39 @@ static void fork_with_swap_entries(void)
 	is_uint(swap_free_pages(), free0, "R-ZAP-SWAP: when both have exited every slot is free");
 	is_int(global_node_page_state_snapshot(NR_SWAPCACHE), 0, "nr_swapcached: the swap cache is empty");
 	teardown("fork", t, 2);
+}
+
+/* R-FORK-SWAP: a slot with SWAP_MAP_MAX holders cannot take the child's: -ENOMEM. */
+static void fork_swap_count_full(void)
+{
+	struct task_struct *t[2] = { NULL, NULL };
+	unsigned int extra = 0;
+	swp_entry_t e;
+	bool leaf;
+	int err;
+
+	boot_with_swap(TEST_MEM_MB, 64, true);
+	t[0] = test_process("parent");
+	test_mmap_fixed(SW_BASE, 2 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(SW_BASE, 2, 14);
+	pageout(SW_BASE + PAGE_SIZE, PAGE_SIZE);
+	e = pte_to_swp_entry(__pte(test_pt_entry(current->mm, SW_BASE + PAGE_SIZE, &leaf)));
+	/* stand-ins for SWAP_MAP_MAX - 1 other holders (a long line of forks) */
+	while (__swap_count(e) < (int)SWAP_MAP_MAX && !swap_duplicate(e))
+		extra++;
+	is_int(__swap_count(e), (int)SWAP_MAP_MAX, "count full: the slot has SWAP_MAP_MAX holders");
+	err = pinmm_fork(t[0], "child", &t[1]);
+	pinmm_task_attach(t[0]);
+	ok(err == -ENOMEM && !t[1], "R-FORK-SWAP: fork over a full slot count fails with -ENOMEM");
+	ok(__swap_count(e) == (int)SWAP_MAP_MAX && is_swapped(SW_BASE + PAGE_SIZE) &&
+	   gt_check(SW_BASE, 1, 14) == 0,
+	   "R-FORK-SWAP: the parent intact (count unchanged, entry still there, data)");
+	while (extra--)
+		swap_free(e);
+	is_int(pinmm_fork(t[0], "child", &t[1]), 0, "R-FORK-SWAP: with the count back, fork succeeds");
+	pinmm_task_attach(t[1]);
+	is_int(gt_check(SW_BASE, 2, 14), 0, "R-FORK-SWAP: the child reads both pages");
+	teardown("count full", t, 2);
 }
 
 /*
@@ -975,6 +1012,7 @@ int main(void)
 	gup_swaps_in(false);
 	gup_swaps_in(true);
 	fork_with_swap_entries();
+	fork_swap_count_full();
 	expected_refs_swapcache();
 	reuse_after_child_exit();
 	swapcache_freed_with_last_mapping();
