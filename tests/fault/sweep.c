@@ -130,8 +130,13 @@ static long run_fork(void)
 	return pinmm_fork(proc, "child", &forked);
 }
 
-/* A second VMA after the pinned one: fork copies it after the first (dup_mmap order). */
-#define FORK_B	(GT_BASE + 4 * PMD_SIZE)
+/*
+ * A second VMA after the pinned one: fork copies it after the first (dup_mmap
+ * order). It straddles a PMD boundary, so its copy takes two PTE tables: one
+ * that fails must fail the fork even when the next one is copied
+ * (copy_page_range() stops at the first error).
+ */
+#define FORK_B	(GT_BASE + 5 * PMD_SIZE - 2 * PAGE_SIZE)
 /* A PMD-mapped THP last: its copy deposits a page table for a later split (copy_huge_pmd()). */
 #define FORK_C	(GT_BASE + 8 * PMD_SIZE)
 
