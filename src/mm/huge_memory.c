@@ -676,10 +676,14 @@ int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma
 		if (!is_migration_entry(e))
 			goto out_again;
 		if (swp_type(e) != SWP_MIGRATION_READ && is_cow) {
-			/* readable now; soft-dirty and uffd-wp stay (copy_nonpresent_pte()) */
+			/*
+			 * readable now; soft-dirty, uffd-wp and the accessed and
+			 * dirty bits stay (Linux keeps A/D in the entry's offset)
+			 */
 			pmd = __pmd(pmd_val(swp_entry_to_pmd(swp_entry(SWP_MIGRATION_READ,
 								       swp_offset(e)))) |
-				    (pmd_val(pmd) & (_PAGE_SOFT_DIRTY | _PAGE_SWP_UFFD_WP)));
+				    (pmd_val(pmd) & (_PAGE_SOFT_DIRTY | _PAGE_SWP_UFFD_WP |
+						     _PAGE_SWP_YOUNG | _PAGE_SWP_DIRTY)));
 			set_pmd(src_pmd, pmd);
 		}
 		add_mm_counter(dst_mm, mm_counter(pfn_folio(swp_offset(e))), HPAGE_PMD_NR);

@@ -1296,9 +1296,13 @@ static int copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_st
 		}
 	} else if (is_migration_entry(e)) {
 		rss[mm_counter(pfn_folio(swp_offset(e)))]++;
-		/* COW mappings: both sides must come back read-only and shared */
+		/*
+		 * COW mappings: both sides must come back read-only and shared;
+		 * the accessed and dirty bits stay (Linux keeps them in the offset)
+		 */
 		if (swp_type(e) != SWP_MIGRATION_READ && is_cow_mapping(src_vma->vm_flags)) {
-			const unsigned long keep = _PAGE_SOFT_DIRTY | _PAGE_SWP_UFFD_WP;
+			const unsigned long keep = _PAGE_SOFT_DIRTY | _PAGE_SWP_UFFD_WP |
+						   _PAGE_SWP_YOUNG | _PAGE_SWP_DIRTY;
 
 			pte = __pte(pte_val(swp_entry_to_pte(swp_entry(SWP_MIGRATION_READ,
 								       swp_offset(e)))) |

@@ -14,7 +14,9 @@
  * lands), and counts its 512 pages in the child's rss; the entry's uffd-wp
  * bit goes to the child only if the child is registered
  * (UFFD_FEATURE_EVENT_FORK). The PTE twin, a small page's writable migration
- * entry met by fork, follows the same rule (Linux copy_nonpresent_pte()).
+ * entry met by fork, follows the same rule (Linux copy_nonpresent_pte()),
+ * except in a shared mapping (a registered shmem VMA), whose entry stays
+ * writable.
  *
  * The race point at the frozen refcount (debug builds) lets each case look
  * at the page table in the middle of the move.
@@ -348,6 +350,9 @@ static void test_fork_while_frozen(void)
 	ok(!pmd_write(p) && !pmd_write(c) && !PageAnonExclusive(folio_page(pfn_folio(pfn1), 0)),
 	   "pmd fork frozen: both read-only, not exclusive: copy_huge_pmd made the entries "
 	   "readable (shared with the child)");
+	ok(pmd_young(p) && pmd_dirty(p) && pmd_young(c) && pmd_dirty(c),
+	   "pmd fork frozen: both young and dirty, as the written THP was (the entry's accessed "
+	   "and dirty bits survive the readable conversion)");
 	is_int(folio_entire_mapcount(pfn_folio(pfn1)), 2, "pmd fork frozen: two PMD mappings");
 	pinmm_task_attach(t[1]);
 	ok(!put_user(77UL, (unsigned long __user *)(MG_BASE + 3 * PAGE_SIZE)),
@@ -403,6 +408,10 @@ static void test_fork_while_frozen_pte(void)
 	ok(!pte_write(p) && !pte_write(c) && !PageAnonExclusive(pfn_to_page(pfn1)),
 	   "pte fork frozen: both read-only, not exclusive: copy_nonpresent_pte made the entry "
 	   "readable (shared with the child)");
+	ok(pte_young(p) && pte_dirty(p) && pte_young(c) && pte_dirty(c),
+	   "pte fork frozen: both young and dirty, as the written page was: the entry's "
+	   "accessed and dirty bits survive fork's readable conversion (Linux keeps them in "
+	   "the entry's offset)");
 	is_int(folio_mapcount(pfn_folio(pfn1)), 2, "pte fork frozen: two PTE mappings");
 	pinmm_task_attach(t[1]);
 	ok(!put_user(77UL, (unsigned long __user *)(MG_BASE + 8)), "pte fork frozen: the child writes");
@@ -420,6 +429,64 @@ static void fork_reader(struct userfaultfd_ctx *ctx, const struct uffd_msg *msg,
 	(void)arg;
 	if (msg->event == UFFD_EVENT_FORK)
 		child_ctx = msg->arg.fork.ctx;
+}
+
+/*
+ * The shared twin: a registered (uffd-wp, EVENT_FORK) shmem VMA is copied at
+ * fork, and a writable migration entry met there stays writable: only COW
+ * mappings are made readable (Linux copy_nonpresent_pte()). Parent and
+ * child come back writable on the one destination page.
+ */
+static void test_fork_while_frozen_shmem(void)
+{
+	struct task_struct *t[2] = { NULL, NULL };
+	struct userfaultfd_ctx *ctx;
+	struct mm_struct *mm;
+	unsigned int succ = 0;
+	swp_entry_t e;
+	bool leaf;
+	pte_t p, c;
+
+	mg_boot();
+	t[0] = test_process("shmem-fork-frozen");
+	mm = t[0]->mm;
+	if (vm_mmap(NULL, MG_BASE, PAGE_SIZE, MG_RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, 0) !=
+	    MG_BASE)
+		bail_out("shmem fork frozen: mmap");
+	child_ctx = NULL;
+	ctx = pinmm_userfaultfd_create(mm, UFFD_FEATURE_EVENT_FORK, fork_reader, NULL);
+	if (!ctx || pinmm_uffd_register(ctx, MG_BASE, PAGE_SIZE, UFFDIO_REGISTER_MODE_WP))
+		bail_out("shmem fork frozen: register");
+	mg_fill(MG_BASE, 1, 29);
+	mid.pte = __pte(0);
+	mid.forker = t[0];
+	mid.child = NULL;
+	is_int(migrate_thp(mm, &succ), 0, "shmem fork frozen: migrated");
+	mid.forker = NULL;
+	t[1] = mid.child;
+	ok(mid.fork_ret == 0 && t[1], "shmem fork frozen: fork ran while the PTE was a migration entry");
+	if (!t[1]) {
+		pinmm_userfaultfd_release(ctx);
+		mg_teardown("shmem fork frozen", t, 1);
+		return;
+	}
+	e = pte_to_swp_entry(mid.pte);
+	ok(!pte_present(mid.pte) && swp_type(e) == SWP_MIGRATION_WRITE,
+	   "shmem fork frozen: it met a writable PTE migration entry");
+	p = __pte(test_pt_entry(mm, MG_BASE, &leaf));
+	c = __pte(test_pt_entry(t[1]->mm, MG_BASE, &leaf));
+	ok(pte_present(p) && pte_present(c) && pte_pfn(p) == pte_pfn(c) && pte_pfn(p) != mid.src_pfn,
+	   "shmem fork frozen: parent and child map the destination");
+	ok(pte_write(p) && pte_write(c),
+	   "shmem fork frozen: both writable: a shared mapping's entry is not made readable");
+	pinmm_task_attach(t[1]);
+	ok(!put_user(77UL, (unsigned long __user *)(MG_BASE + 8)), "shmem fork frozen: the child writes");
+	pinmm_task_attach(t[0]);
+	is_uint(mg_check(MG_BASE, 1, 29), 1, "shmem fork frozen: the parent sees it (one shared page)");
+	if (child_ctx)
+		pinmm_userfaultfd_release(child_ctx);
+	pinmm_userfaultfd_release(ctx);
+	mg_teardown("shmem fork frozen", t, 2);
 }
 
 /*
@@ -492,6 +559,7 @@ int main(void)
 	test_split_while_frozen();
 	test_fork_while_frozen();
 	test_fork_while_frozen_pte();
+	test_fork_while_frozen_shmem();
 	test_uffd_wp_while_frozen(false, false);
 	test_uffd_wp_while_frozen(true, false);
 	test_uffd_wp_while_frozen(true, true);
