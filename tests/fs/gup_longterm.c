@@ -350,6 +350,17 @@ static void fast_only_file(void)
 		unpin_user_page(page);
 	vm_munmap(a, PAGE_SIZE);
 	fput(f);
+	/*
+	 * shmem needs no dirty tracking: GUP-fast itself takes the writable
+	 * long-term pin (Linux gup_fast_folio_allowed(): shmem_mapping()).
+	 */
+	a = vm_mmap(NULL, FS_BASE, PAGE_SIZE, FS_RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, 0);
+	fs_uwrite(a, 8, 6, 0);
+	n = gup_fast_fallback(a, 1, FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM | FOLL_FAST_ONLY, &page);
+	is_int(n, 1, "GUP-fast alone: a writable long-term pin of a shmem page");
+	if (n == 1)
+		unpin_user_page(page);
+	vm_munmap(a, PAGE_SIZE);
 	fs_teardown("fast_only_file", t);
 }
 
