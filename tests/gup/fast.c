@@ -253,6 +253,13 @@ static void test_fast_touch(void)
 	   "R-FAST: the lockless walk marks a small folio it pins referenced");
 	if (r == 1)
 		unpin_user_page(page);
+	folio = page_folio(gt_page(t->mm, GT_BASE + 2 * PAGE_SIZE));
+	folio_clear_referenced(folio);
+	r = gt_fast_only(GT_BASE + 2 * PAGE_SIZE, 1, FOLL_GET, &page);
+	ok(r == 1 && folio_test_referenced(folio),
+	   "R-FAST: ... and one it takes a reference on (FOLL_GET)");
+	if (r == 1)
+		put_page(page);
 	if (gt_thp(GT_BASE + PMD_SIZE)) {
 		folio = page_folio(gt_page(t->mm, GT_BASE + PMD_SIZE));
 		folio_clear_referenced(folio);

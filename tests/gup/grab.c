@@ -10,7 +10,9 @@
  *   the largest grab is allowed on a folio with an exact pincount.
  * R-ZERO: pins of the shared zero page count nothing (folio_add_pin() too).
  * R-FAST: GUP-fast's speculative grab backs off quietly from a folio being
- *   freed, and warns on a negative refcount.
+ *   freed, and warns on a negative refcount; it takes a run of read-only
+ *   PTEs of a large folio in one grab when no page of it must be unshared
+ *   (Linux gup_fast_pte_range(): the unshare test is per page).
  * R-UNSHARE: only a R/O pin unshares a page shared with a child; FOLL_GET,
  *   slow or fast, never does.
  * R-UNPIN: unpin_user_pages(pages, n) releases exactly the first n entries,
@@ -225,6 +227,35 @@ static void fast_batch_stops_at_hole(void)
 	gt_teardown("GUP-fast batch and a hole", &t, 1);
 }
 
+/*
+ * R-FAST: a PTE-mapped THP made read-only, its pages still exclusive: a R/O
+ * pin needs no unshare, so GUP-fast alone takes all eight.
+ */
+static void fast_batch_read_only(void)
+{
+	struct task_struct *t;
+	struct page *pages[8];
+	long r;
+
+	test_boot(64, 0, 0);
+	t = test_process("fast-batch-ro");
+	if (!gt_thp(GT_BASE))
+		bail_out("no THP");
+	if (gt_get(GT_BASE, 1, FOLL_SPLIT_PMD, pages) != 1)
+		bail_out("FOLL_SPLIT_PMD");
+	put_page(pages[0]);
+	if (do_mprotect(GT_BASE, PMD_SIZE, PROT_READ))
+		bail_out("mprotect");
+	ok(!gt_writable(current->mm, GT_BASE) && gt_exclusive(gt_page(current->mm, GT_BASE)),
+	   "setup: a read-only PTE of an exclusive page of the THP");
+	r = gt_fast_only(GT_BASE, 8, FOLL_PIN, pages);
+	is_int(r, 8, "R-FAST: GUP-fast alone pins eight read-only PTEs of a large folio "
+	       "(exclusive pages: nothing to unshare)");
+	if (r > 0)
+		unpin_user_pages(pages, (unsigned long)r);
+	gt_teardown("GUP-fast read-only batch", &t, 1);
+}
+
 /* A THP whose refcount cannot take one more pin fails the slow pin, nothing taken. */
 static void thp_ceiling(void)
 {
@@ -388,5 +419,6 @@ int main(void)
 	thp_ceiling();
 	fast_thp_unaligned();
 	fast_batch_stops_at_hole();
+	fast_batch_read_only();
 	return done_testing();
 }
