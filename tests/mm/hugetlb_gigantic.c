@@ -258,6 +258,15 @@ static void fault_cow_fork(void)
 	   "cow: the child maps the same page by a PUD leaf, both read-only (copy_hugetlb_page_range)");
 	ok(!PageAnonExclusive(&folio->page) && folio_mapcount(folio) == 2 &&
 	   folio_ref_count(folio) == 2, "cow: shared: not exclusive, mapcount 2, refcount 2");
+	{
+		struct page *wp = NULL;
+		long r = gt_fast_only(HB + 5 * PAGE_SIZE, 1, FOLL_PIN | FOLL_WRITE, &wp);
+
+		is_int(r, 0, "cow: GUP-fast alone takes no write pin through the read-only PUD leaf "
+		       "(gup_fast_pud_leaf: pud_access_permitted; the slow path must COW)");
+		if (r == 1)
+			unpin_user_page(wp);
+	}
 	cow0 = gt_ev(COW_FAULT);
 	test_put_word(HB + 5 * PAGE_SIZE, 0x111);
 	ok(pud_leaf_at(mm, HB, &w) && w && pud_pfn(__pud(pud_at(mm, HB))) != pfn,
