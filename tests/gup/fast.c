@@ -56,6 +56,40 @@ static void test_fast_only(void)
 }
 
 /* Fast and slow pin the same pages (the "exclusive GUP" acceptance check). */
+/*
+ * R-FAST across page tables: the walk goes on from one PTE table to the next
+ * (gup_fast_pmd_range()), and stops for good at the first hole, even when
+ * the next table is populated.
+ */
+static void test_fast_across_tables(void)
+{
+	const unsigned long a = GT_BASE + PMD_SIZE - 2 * PAGE_SIZE;
+	struct task_struct *t;
+	struct page *pages[4];
+	bool right = true;
+	long r;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("fast-tables");
+	test_mmap_fixed(a, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_populate(a, 4 * PAGE_SIZE);
+	r = gt_fast_only(a, 4, FOLL_PIN, pages);
+	is_int(r, 4, "R-FAST: GUP-fast alone pins 4 pages across two PTE tables");
+	for (long i = 0; i < r; i++)
+		right &= page_to_pfn(pages[i]) == test_pt_pfn(t->mm, a + (unsigned long)i * PAGE_SIZE);
+	ok(right, "R-FAST: each the page mapped at its address");
+	if (r > 0)
+		unpin_user_pages(pages, (unsigned long)r);
+	if (do_madvise(t->mm, a + PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED))
+		bail_out("MADV_DONTNEED");
+	r = gt_fast_only(a, 4, FOLL_PIN, pages);
+	is_int(r, 1, "R-FAST: a hole in the first table ends the walk there, the next table "
+	       "is not walked");
+	if (r > 0)
+		unpin_user_pages(pages, (unsigned long)r);
+	gt_teardown("fast across tables", &t, 1);
+}
+
 static void test_same_pages(void)
 {
 	static struct page *slow[HPAGE_PMD_NR + 16], *fast[HPAGE_PMD_NR + 16],
@@ -278,6 +312,7 @@ int main(void)
 {
 	plan_no_plan();
 	test_fast_only();
+	test_fast_across_tables();
 	test_same_pages();
 	test_write_protect_seq();
 	test_write_ro_pte();

@@ -416,6 +416,11 @@ static void pin_slow_fast(void)
 	ok(folio_test_hugetlb(page_folio(pages[0])) && folio_order(page_folio(pages[0])) == PUD_ORDER &&
 	   gc().free == 0, "slow: it pinned the second pool page");
 	unpin_user_pages(pages, 1);
+	is_int(gt_fast_only(HB + GIG - 2 * PAGE_SIZE, 4, FOLL_PIN | FOLL_WRITE, pages), 4,
+	       "fast: GUP-fast alone goes on from one PUD leaf to the next (4 pages across them)");
+	ok(pages[1] == folio_page(folio, GIG_NR - 1) && pages[2] == folio_page(gfolio(t->mm, HB + GIG), 0),
+	   "fast: the last page of the first, the first of the second");
+	unpin_user_pages(pages, 4);
 	gteardown("pin_slow_fast", &t, 1);
 }
 
