@@ -58,12 +58,13 @@ static void test_fast_only(void)
 /* Fast and slow pin the same pages (the "exclusive GUP" acceptance check). */
 /*
  * R-FAST across page tables: the walk goes on from one PTE table to the next
- * (gup_fast_pmd_range()), and stops for good at the first hole, even when
- * the next table is populated.
+ * (gup_fast_pmd_range()), also across a PUD boundary (gup_fast_pgd_range()),
+ * and stops for good at the first hole, even when the next table is populated.
  */
 static void test_fast_across_tables(void)
 {
 	const unsigned long a = GT_BASE + PMD_SIZE - 2 * PAGE_SIZE;
+	const unsigned long b = GT_BASE + PUD_SIZE - 2 * PAGE_SIZE;
 	struct task_struct *t;
 	struct page *pages[4];
 	bool right = true;
@@ -85,6 +86,13 @@ static void test_fast_across_tables(void)
 	r = gt_fast_only(a, 4, FOLL_PIN, pages);
 	is_int(r, 1, "R-FAST: a hole in the first table ends the walk there, the next table "
 	       "is not walked");
+	if (r > 0)
+		unpin_user_pages(pages, (unsigned long)r);
+	/* and from one PMD table to the next across a PUD (1 GiB) boundary */
+	test_mmap_fixed(b, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_populate(b, 4 * PAGE_SIZE);
+	r = gt_fast_only(b, 4, FOLL_PIN, pages);
+	is_int(r, 4, "R-FAST: GUP-fast alone pins 4 pages across a PUD boundary (two PMD tables)");
 	if (r > 0)
 		unpin_user_pages(pages, (unsigned long)r);
 	gt_teardown("fast across tables", &t, 1);
