@@ -58,13 +58,14 @@ static void test_fast_only(void)
 /* Fast and slow pin the same pages (the "exclusive GUP" acceptance check). */
 /*
  * R-FAST across page tables: the walk goes on from one PTE table to the next
- * (gup_fast_pmd_range()), also across a PUD boundary (gup_fast_pgd_range()),
+ * (gup_fast_pmd_range()), also across a PUD or a PGD boundary (gup_fast_pgd_range()),
  * and stops for good at the first hole, even when the next table is populated.
  */
 static void test_fast_across_tables(void)
 {
 	const unsigned long a = GT_BASE + PMD_SIZE - 2 * PAGE_SIZE;
 	const unsigned long b = GT_BASE + PUD_SIZE - 2 * PAGE_SIZE;
+	const unsigned long c = (1UL << PGDIR_SHIFT) - 2 * PAGE_SIZE;
 	struct task_struct *t;
 	struct page *pages[4];
 	bool right = true;
@@ -93,6 +94,13 @@ static void test_fast_across_tables(void)
 	gt_populate(b, 4 * PAGE_SIZE);
 	r = gt_fast_only(b, 4, FOLL_PIN, pages);
 	is_int(r, 4, "R-FAST: GUP-fast alone pins 4 pages across a PUD boundary (two PMD tables)");
+	if (r > 0)
+		unpin_user_pages(pages, (unsigned long)r);
+	/* and across a PGD (512 GiB) boundary */
+	test_mmap_fixed(c, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_populate(c, 4 * PAGE_SIZE);
+	r = gt_fast_only(c, 4, FOLL_PIN, pages);
+	is_int(r, 4, "R-FAST: GUP-fast alone pins 4 pages across a PGD boundary");
 	if (r > 0)
 		unpin_user_pages(pages, (unsigned long)r);
 	gt_teardown("fast across tables", &t, 1);
