@@ -94,7 +94,7 @@ static void fork_vs_seq_retry(bool thp)
 	const char *name = thp ? "seq retry (THP)" : "seq retry";
 	struct page *page = GT_POISON, *theirs;
 	pthread_t th;
-	long n;
+	long n, acq0, rel0;
 
 	setup_parent(name);
 	walk_addr = thp ? H + 5 * PAGE_SIZE : A;
@@ -107,10 +107,15 @@ static void fork_vs_seq_retry(bool thp)
 	arm(PINMM_RACE_GUP_FAST_READ, seq_retry_read);
 	arm(PINMM_RACE_FORK_SHARE, seq_retry_fork);
 	arm(PINMM_RACE_GUP_FAST_SEQ_RETRY, seq_retry_end);
+	acq0 = gt_acq();
+	rel0 = gt_rel();
 	pthread_create(&th, NULL, forker, (void *)1L);
 	n = pin_user_pages_fast(walk_addr, 1, FOLL_WRITE, &page);
 	pthread_join(th, NULL);
 	disarm_all();
+	ok(gt_acq() - acq0 == 2 && gt_rel() - rel0 == 1,
+	   "%s: the pin GUP-fast dropped is counted taken and released (Linux counts each fast "
+	   "pin when taken), the slow path's taken: acquired +2, released +1", name);
 	ok(!st.timed_out && atomic_load(&hits[PINMM_RACE_FORK_SHARE]) == 1,
 	   "%s: GUP-fast read the entry, fork shared the page, GUP-fast pinned it, "
 	   "then fork write-protected it: the window was held open", name);
