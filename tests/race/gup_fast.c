@@ -9,7 +9,8 @@
  *    read_seqcount_retry after the walk): the walk reads a writable PTE (or
  *    THP PMD) before fork write-protects it and pins after fork decided the
  *    page was not pinned; the moved count must make GUP-fast drop the pin,
- *    or the parent's pin lands on a page fork shares with the child;
+ *    or the parent's pin lands on a page fork shares with the child (the
+ *    dropped pin counts as taken and released, as Linux counts it);
  *  - fork vs GUP-fast, write_protect_seq begin (raw_seqcount_try_begin):
  *    a walk that starts while fork is copying must not pin at all;
  *  - zap vs GUP-fast, PTE re-check after the grab (gup_fast_pte_range()):
