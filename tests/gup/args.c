@@ -349,6 +349,18 @@ static void test_fast_ranges(void)
 		if (r > 0)
 			unpin_user_pages(pages, (unsigned long)r);
 	}
+	/* the last page below TASK_SIZE: the range ends at TASK_SIZE_MAX, which is allowed */
+	{
+		long r;
+
+		test_mmap_fixed(TASK_SIZE - PAGE_SIZE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+		gt_populate(TASK_SIZE - PAGE_SIZE, PAGE_SIZE);
+		r = pin_user_pages_fast(TASK_SIZE - PAGE_SIZE, 1, FOLL_WRITE, pages);
+		is_int(r, 1, "R-FASTFLAGS: pin_user_pages_fast() of the last page below TASK_SIZE: "
+		       "a range ending at TASK_SIZE_MAX is fine (end > TASK_SIZE_MAX only is -EFAULT)");
+		if (r > 0)
+			unpin_user_pages(pages, (unsigned long)r);
+	}
 	gt_teardown("fast ranges", &t, 1);
 }
 
