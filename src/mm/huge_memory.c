@@ -1006,8 +1006,13 @@ static void split_queue_add(struct folio *folio)
 
 void deferred_split_folio(struct folio *folio, bool partially_mapped)
 {
-	/* order 1 has no room for the list (Linux's rule, kept) */
-	if (folio_order(folio) <= 1 || !partially_mapped || !folio_test_anon(folio))
+	/*
+	 * Order 1 has no room for the list; a swap-cache folio stays off it
+	 * (Linux's rules: its split would have to move its cache slots), and
+	 * device memory is never split here.
+	 */
+	if (folio_order(folio) <= 1 || !partially_mapped || !folio_test_anon(folio) ||
+	    folio_test_swapcache(folio) || folio_is_zone_device(folio))
 		return;
 	/* queued, or being split by the scan: the common case of a range unmapped piecewise */
 	if (folio_test_partially_mapped(folio))
