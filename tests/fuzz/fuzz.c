@@ -2259,12 +2259,19 @@ static void op_vfs_rw(void)
 			return;
 		}
 		resync_cow(p, s, i, (int)n);
-		if (r < 0 && direct && prefix) {
-			/* the device may have filled a prefix of the buffer before the error */
-			for (long k = 0; k < prefix; k += (long)(PAGE_SIZE - ((off + k) & ~PAGE_MASK))) {
+		/*
+		 * The device may have filled a prefix of the buffer before an
+		 * error; and a short O_DIRECT read at EOF fills the rest of the
+		 * request too (the live kernel zeroes all of it past i_size, and
+		 * returns the count up to i_size): those bytes are unknown.
+		 */
+		if (direct && prefix && (r < 0 || (r > 0 && r < min(len, prefix)))) {
+			long from = r < 0 ? 0 : r, to = min(len, prefix);
+
+			for (long k = from; k < to; k += (long)(PAGE_SIZE - ((off + k) & ~PAGE_MASK))) {
 				struct mpage *m = &fz.procs[p].pg[s][i + (int)((off + k) >> PAGE_SHIFT)];
 				unsigned long po = (off + k) & ~PAGE_MASK;
-				size_t chunk = min((size_t)(prefix - k), (size_t)(PAGE_SIZE - po));
+				size_t chunk = min((size_t)(to - k), (size_t)(PAGE_SIZE - po));
 				uint8_t junk[PAGE_SIZE];
 
 				/* a MAP_PRIVATE file page the pin did not reach was not copied */
