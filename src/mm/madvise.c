@@ -157,18 +157,14 @@ static bool cold_or_pageout_candidate(struct folio *folio)
 }
 
 /*
- * One present entry's folio (@addr: where its first page is mapped): it
+ * One present entry's folio, which the range holds whole (the caller split
+ * a large one it holds only in part, split_part(), or passed it by): it
  * loses its reference bits; COLD makes it inactive, PAGEOUT isolates it
- * onto @list. A large folio the range holds only in part was split first
- * (split_part()); one that stayed whole (pinned, locked) is left alone.
+ * onto @list.
  */
-static void cold_or_pageout_folio(struct folio *folio, unsigned long addr, unsigned long start,
-				  unsigned long end, bool pageout, struct list_head *list)
+static void cold_or_pageout_folio(struct folio *folio, bool pageout, struct list_head *list)
 {
 	if (!cold_or_pageout_candidate(folio))
-		return;
-	if (folio_test_large(folio) &&
-	    (start > addr || addr + folio_size(folio) > end))
 		return;
 	folio_clear_referenced(folio);
 	if (!pageout) {
@@ -181,20 +177,18 @@ static void cold_or_pageout_folio(struct folio *folio, unsigned long addr, unsig
 }
 
 /*
- * A large folio mapped from @addr that [@start, @end) covers only in part:
- * split it, as Linux's madvise_cold_or_pageout_pte_range() does, so that
+ * A large folio the range covers only in part (the caller's test): split
+ * it, as Linux's madvise_cold_or_pageout_pte_range() does, so that
  * the pages in the range can age or go to swap alone. Called with the
  * page-table lock @ptl held, which it drops (the split walks the rmap);
  * the caller walks the entries again; @pte (a PTE-mapped folio's entry, or
  * NULL under a PMD lock) is unmapped after the unlock. Return: split.
  */
-static bool split_part(struct folio *folio, unsigned long addr, unsigned long start,
-		       unsigned long end, spinlock_t *ptl, pte_t *pte)
+static bool split_part(struct folio *folio, spinlock_t *ptl, pte_t *pte)
 {
 	bool split = false, locked;
 
-	locked = folio_test_large(folio) && (start > addr || addr + folio_size(folio) > end) &&
-		 cold_or_pageout_candidate(folio) && folio_trylock(folio);
+	locked = cold_or_pageout_candidate(folio) && folio_trylock(folio);
 	if (locked)
 		folio_get(folio);
 	spin_unlock(ptl);
@@ -234,14 +228,14 @@ static void cold_or_pageout_range(struct vm_area_struct *vma, unsigned long star
 
 				/* part of the THP: split it, then its PTEs below */
 				if (next - addr != PMD_SIZE) {
-					if (split_part(folio, addr & PMD_MASK, start, end, ptl, NULL))
+					if (split_part(folio, ptl, NULL))
 						continue;
 					addr = next;
 					continue;
 				}
 				if (pmd_young(pmdval))
 					set_pmd(pmd, pmd_mkold(pmdval));
-				cold_or_pageout_folio(folio, addr & PMD_MASK, start, end, pageout, list);
+				cold_or_pageout_folio(folio, pageout, list);
 			}
 			spin_unlock(ptl);
 			addr = next;
@@ -268,7 +262,7 @@ static void cold_or_pageout_range(struct vm_area_struct *vma, unsigned long star
 			if (folio_test_large(folio) &&
 			    (start > first || first + folio_size(folio) > end)) {
 				/* the lock goes: a split (or not) and the same entry again */
-				if (!split_part(folio, first, start, end, ptl, pte)) {
+				if (!split_part(folio, ptl, pte)) {
 					/* left whole: past its pages in this table */
 					addr = min(next, first + folio_size(folio));
 				}
@@ -281,7 +275,7 @@ static void cold_or_pageout_range(struct vm_area_struct *vma, unsigned long star
 			}
 			if (pte_young(ptent))
 				set_pte(pte, pte_mkold(ptent));
-			cold_or_pageout_folio(folio, first, start, end, pageout, list);
+			cold_or_pageout_folio(folio, pageout, list);
 			addr += PAGE_SIZE;
 			pte++;
 		}
