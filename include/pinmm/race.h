@@ -96,6 +96,12 @@ enum pinmm_race {
 	 * taken the PTE lock to read the entry again yet
 	 */
 	PINMM_RACE_KSM_WRPROTECT,
+	/*
+	 * ksm_get_folio() read a stable node's kpfn and found that frame's
+	 * ->mapping pointing at the node; no reference taken yet. "addr" is
+	 * the kpfn.
+	 */
+	PINMM_RACE_KSM_GET_FOLIO,
 	PINMM_RACE_NR
 };
 

@@ -20,6 +20,7 @@ static const char *const race_names[PINMM_RACE_NR] = {
 	[PINMM_RACE_HUGE_WP_REUSE] = "huge_wp_reuse",
 	[PINMM_RACE_WP_REUSE] = "wp_reuse",
 	[PINMM_RACE_KSM_WRPROTECT] = "ksm_wrprotect",
+	[PINMM_RACE_KSM_GET_FOLIO] = "ksm_get_folio",
 };
 
 const char *pinmm_race_name(enum pinmm_race point)

@@ -184,27 +184,66 @@ static void remove_node_from_stable_tree(struct ksm_stable_node *node)
 	kfree(node);
 }
 
-/*
- * Linux's ksm_get_folio(): the KSM folio of @node with a reference, or NULL
- * when the page was freed meanwhile (the node is then dropped). The
- * speculative grab is safe on any frame; ->mapping, checked before and after it, says
- * whether the frame is still this node's page.
- */
-static struct folio *ksm_get_folio(struct ksm_stable_node *node)
-{
-	struct folio *folio = pfn_folio(node_kpfn(node));
+enum ksm_get_folio_flags {
+	KSM_GET_FOLIO_NOLOCK,	/* a reference only: enough to read the contents */
+	KSM_GET_FOLIO_LOCK,	/* and the lock: the folio is the node's page until unlocked */
+};
 
-	while (folio_stable_node(folio) == node) {
+/*
+ * Linux's ksm_get_folio(): the KSM folio of @node with a reference (and
+ * locked, with KSM_GET_FOLIO_LOCK), or NULL when the page was freed
+ * meanwhile (the node is then dropped). The speculative grab is safe on any
+ * frame; ->mapping, checked before and after it, says whether the frame is
+ * still this node's page.
+ *
+ * Migration moves the node's kpfn first and clears the old folio's
+ * ->mapping later (folio_migrate_ksm(), then folio_migrate_ksm_done(), both
+ * under the old folio's lock), so a page that stopped matching while kpfn
+ * moved is a node in motion, not a stale one: read kpfn again. In between,
+ * the unfrozen old folio still looks like the node's page: only a caller
+ * that then locks it and looks again (LOCK) knows it has the current one.
+ * Context: ksm_thread_mutex held.
+ */
+static struct folio *ksm_get_folio(struct ksm_stable_node *node,
+				   enum ksm_get_folio_flags lock_it)
+{
+	unsigned long kpfn;
+	struct folio *folio;
+
+again:
+	kpfn = node_kpfn(node);
+	folio = pfn_folio(kpfn);
+	if (folio_stable_node(folio) != node)
+		goto stale;
+	/* a migration of the page may run to its end here */
+	pinmm_race_point(PINMM_RACE_KSM_GET_FOLIO, kpfn);
+	if (!folio_try_get(folio)) {
 		/* refcount 0 while still ours: frozen for a moment, not freed */
-		if (!folio_try_get(folio)) {
+		if (folio_stable_node(folio) == node)
 			sched_yield();
-			continue;
-		}
-		if (folio_stable_node(folio) == node && page_folio(&folio->page) == folio)
-			return folio;
-		folio_put(folio);
-		break;
+		goto again;
 	}
+	if (folio_stable_node(folio) != node || page_folio(&folio->page) != folio) {
+		folio_put(folio);
+		goto stale;
+	}
+	if (lock_it == KSM_GET_FOLIO_LOCK) {
+		folio_lock(folio);
+		if (folio_stable_node(folio) != node) {
+			folio_unlock(folio);
+			folio_put(folio);
+			goto stale;
+		}
+	}
+	return folio;
+stale:
+	/*
+	 * Acquire in both reads: a cleared ->mapping seen above was stored
+	 * after the new kpfn (folio_migrate_ksm_done() after
+	 * folio_migrate_ksm()), so a moved node shows its new kpfn here.
+	 */
+	if (node_kpfn(node) != kpfn)
+		goto again;
 	remove_node_from_stable_tree(node);
 	return NULL;
 }
@@ -219,7 +258,7 @@ static void prune_stale_stable_nodes(void)
 		struct folio *folio;
 
 		rb = rb_next(rb);
-		folio = ksm_get_folio(node);
+		folio = ksm_get_folio(node, KSM_GET_FOLIO_NOLOCK);
 		if (folio)
 			folio_put(folio);
 	}
@@ -246,10 +285,9 @@ static void remove_rmap_item_from_tree(struct ksm_rmap_item *item)
 	if (item->flags & STABLE_FLAG) {
 		struct ksm_stable_node *node = item->head;
 		/* a stale node takes its items out of the tree itself */
-		struct folio *folio = ksm_get_folio(node);
+		struct folio *folio = ksm_get_folio(node, KSM_GET_FOLIO_LOCK);
 
 		if (folio) {
-			folio_lock(folio);
 			list_del_init(&item->hlist);
 			folio_unlock(folio);
 			folio_put(folio);
@@ -659,7 +697,7 @@ again:
 	rb = ksm.stable_tree.rb_node;
 	while (rb) {
 		struct ksm_stable_node *node = rb_entry(rb, struct ksm_stable_node, node);
-		struct folio *tree_folio = ksm_get_folio(node);
+		struct folio *tree_folio = ksm_get_folio(node, KSM_GET_FOLIO_NOLOCK);
 		int ret;
 
 		if (!tree_folio)
@@ -672,6 +710,18 @@ again:
 			folio_put(tree_folio);
 			rb = rb->rb_right;
 		} else {
+			/*
+			 * Lock it once, as Linux does: a migration of this page
+			 * has either finished (the node moved: look again) or
+			 * will see our reference and fail.
+			 */
+			folio_lock(tree_folio);
+			if (folio_stable_node(tree_folio) != node) {
+				folio_unlock(tree_folio);
+				folio_put(tree_folio);
+				goto again;
+			}
+			folio_unlock(tree_folio);
 			return tree_folio;
 		}
 	}
@@ -689,7 +739,7 @@ again:
 	parent = NULL;
 	while (*new) {
 		struct ksm_stable_node *n = rb_entry(*new, struct ksm_stable_node, node);
-		struct folio *tree_folio = ksm_get_folio(n);
+		struct folio *tree_folio = ksm_get_folio(n, KSM_GET_FOLIO_NOLOCK);
 		int ret;
 
 		if (!tree_folio)
