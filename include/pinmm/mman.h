@@ -325,9 +325,10 @@ int do_mprotect(unsigned long start, size_t len, unsigned long prot);
  * @behavior: MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTFORK,
  *	      MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
  *	      MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_COLLAPSE, MADV_COLD,
- *	      MADV_PAGEOUT
- *	      (src/mm/madvise.c: -EINVAL on locked, PFN-mapped or hugetlb VMAs,
- *	      as Linux's can_madv_lru_vma(); shared mappings are skipped).
+ *	      MADV_PAGEOUT (src/mm/madvise.c: -EINVAL on locked, PFN-mapped or
+ *	      hugetlb VMAs, as Linux's can_madv_lru_vma(); shared mappings are
+ *	      skipped), MADV_FREE (private anonymous memory only, else -EINVAL;
+ *	      docs/swap.md).
  *
  * Advice that changes vm_flags splits and merges VMAs like mprotect.
  * Context: may sleep; takes @mm's mmap_lock (read or write, per advice).

@@ -248,13 +248,32 @@ unsigned long shrink_folio_list(struct list_head *folio_list, bool ignore_refere
  * pinmm_reclaim_anon - reclaim up to @nr_to_reclaim anon pages, as kswapd would.
  * Scans the LRU (user folios, in pfn order from where the last scan
  * stopped): an active folio becomes inactive, a referenced one gets a
- * second chance, the rest are swapped out. Nothing happens without a swap area.
+ * second chance, the rest are swapped out, and lazyfree ones (MADV_FREE)
+ * are discarded. Without a swap area only lazyfree folios are taken.
  * Context: may sleep. Return: pages freed.
  */
 unsigned long pinmm_reclaim_anon(unsigned long nr_to_reclaim);
 /* The clock goes back to the lowest pfn (swapon of the first area). */
 void pinmm_reclaim_reset(void);
-/* The allocator's direct reclaim hook for anon (installed while swap is on). */
+/*
+ * The allocator's direct reclaim hook for anon (installed while swap is on,
+ * and from the first MADV_FREE on).
+ */
 unsigned long anon_direct_reclaim(unsigned long nr_pages);
+
+/**
+ * folio_mark_lazyfree - MADV_FREE: reclaim may discard @folio's contents.
+ * @folio: an anon folio mapped by the caller's locked page table (a
+ *         reference held), its PTEs cleaned by the caller.
+ *
+ * Clears PG_swapbacked (and the active and referenced bits: reclaim takes
+ * it first), as Linux moves it to the inactive file LRU; counts
+ * pglazyfree. Nothing happens to a folio in the swap cache, an unevictable
+ * one, or one isolated by someone else (Linux's LRU batch skips those too).
+ * A write (a dirty PTE or folio) before reclaim makes it swap-backed again
+ * (try_to_unmap_one()).
+ * Context: may be called with a page-table lock held; does not sleep.
+ */
+void folio_mark_lazyfree(struct folio *folio);
 
 #endif /* PINMM_SWAP_H */

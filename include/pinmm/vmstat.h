@@ -72,6 +72,7 @@ enum vm_event_item {
 	PGFAULT, PGMAJFAULT,
 	PSWPIN, PSWPOUT,		/* pages read from / written to swap */
 	PGSCAN_ANON, PGSTEAL_ANON,	/* anon pages scanned / reclaimed (swapped out) */
+	PGLAZYFREE, PGLAZYFREED,	/* pages MADV_FREE marked lazyfree / reclaim discarded */
 	PGMIGRATE_SUCCESS, PGMIGRATE_FAIL,
 	THP_MIGRATION_SUCCESS, THP_MIGRATION_FAIL, THP_MIGRATION_SPLIT,
 	COMPACTMIGRATE_SCANNED, COMPACTFREE_SCANNED, COMPACTISOLATED,

@@ -58,6 +58,7 @@ static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
 	[PGALLOC_NORMAL] = "pgalloc_normal", [PGALLOC_MOVABLE] = "pgalloc_movable",
 	[PGALLOC_DEVICE] = "pgalloc_device",
 	[ALLOCSTALL] = "allocstall",
+	[PGLAZYFREE] = "pglazyfree", [PGLAZYFREED] = "pglazyfreed",
 	[PGFREE] = "pgfree", [PGACTIVATE] = "pgactivate", [PGDEACTIVATE] = "pgdeactivate",
 	[PGFAULT] = "pgfault", [PGMAJFAULT] = "pgmajfault",
 	[PSWPIN] = "pswpin", [PSWPOUT] = "pswpout",

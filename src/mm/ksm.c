@@ -586,6 +586,13 @@ static int try_to_merge_one_page(struct vm_area_struct *vma, struct page *page,
 	if (!kpage) {
 		/* a KSM page without a node yet: stable_tree_insert() gives it one */
 		folio_set_stable_node(folio, NULL);
+		/*
+		 * Dirty, as Linux makes it: reclaim frees a clean lazyfree
+		 * (MADV_FREE) folio with no dirty PTE, and the KSM page's
+		 * PTEs are all clean now; dirty, it goes to swap instead.
+		 */
+		if (!folio_test_dirty(folio))
+			folio_mark_dirty(folio);
 	} else if (!memcmp_pages(page, kpage)) {
 		err = replace_page(vma, page, kpage, addr, orig_pte);
 	} else {

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * madvise(): advice that drops pages (MADV_DONTNEED), faults them in
- * (MADV_POPULATE_*), ages or reclaims them (MADV_COLD, MADV_PAGEOUT), or
- * changes vm_flags (fork and THP policy), with Linux's argument rules and
- * errors.
+ * madvise(): advice that drops pages (MADV_DONTNEED, MADV_FREE), faults
+ * them in (MADV_POPULATE_*), ages or reclaims them (MADV_COLD,
+ * MADV_PAGEOUT), or changes vm_flags (fork and THP policy), with Linux's
+ * argument rules and errors.
  */
 #include "vma.h"
 
@@ -17,6 +17,7 @@ static bool madvise_behavior_valid(int behavior)
 {
 	switch (behavior) {
 	case MADV_DONTNEED:
+	case MADV_FREE:
 	case MADV_HUGEPAGE:
 	case MADV_NOHUGEPAGE:
 	case MADV_DONTFORK:
@@ -41,6 +42,7 @@ static bool madvise_need_mmap_write(int behavior)
 {
 	switch (behavior) {
 	case MADV_DONTNEED:
+	case MADV_FREE:
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:
 	case MADV_COLD:
@@ -323,6 +325,173 @@ static int madvise_cold_or_pageout(struct mm_struct *mm, unsigned long start, un
 	return hole ? -ENOMEM : 0;
 }
 
+/* ---- MADV_FREE (Linux: madvise_free_single_vma, madvise_free_pte_range) ------------ */
+
+/*
+ * The folio-wide part of MADV_FREE, once per folio the range holds whole:
+ * a dirty folio (or one in the swap cache) is cleaned, and its slot freed,
+ * only if this mapping is its only one; then it becomes lazyfree. The
+ * caller has cleaned the entries that map it.
+ */
+static void free_folio_lazily(struct folio *folio)
+{
+	if (folio_test_swapcache(folio) || folio_test_dirty(folio)) {
+		if (!folio_trylock(folio))
+			return;
+		/* fully mapped here: as many mappings as pages means ours alone */
+		if (folio_mapcount(folio) != (int)folio_nr_pages(folio) ||
+		    (folio_test_swapcache(folio) && !folio_free_swap(folio))) {
+			folio_unlock(folio);
+			return;
+		}
+		folio_clear_dirty(folio);
+		folio_unlock(folio);
+	}
+	folio_mark_lazyfree(folio);	/* src/mm/vmscan.c */
+}
+
+/*
+ * A swap entry's data is dropped at once (the slot freed, the entry
+ * cleared); other non-present entries (migration, device, markers) stay.
+ * PTE lock held.
+ */
+static void free_swap_entry(struct mm_struct *mm, pte_t *pte, pte_t ptent)
+{
+	if (!is_swapfile_pte(ptent))
+		return;
+	ptep_get_and_clear(pte);
+	add_mm_counter(mm, MM_SWAPENTS, -1);
+	free_swap_and_cache(pte_to_swp_entry(ptent));
+}
+
+/* MADV_FREE over [@start, @end) of anonymous @vma. mmap_lock held for reading. */
+static void madvise_free_range(struct vm_area_struct *vma, unsigned long start,
+			       unsigned long end)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct mmu_notifier_range range;
+	unsigned long addr = start;
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, start, end);
+	mmu_notifier_invalidate_range_start(&range);
+	while (addr < end) {
+		pmd_t *pmd = mm_find_pmd(mm, addr);
+		unsigned long next = pmd_addr_end(addr, end);
+		spinlock_t *ptl;
+		pte_t *pte;
+		pmd_t pmdval;
+
+		if (!pmd) {
+			addr = next;
+			continue;
+		}
+		pmdval = pmdp_get(pmd);
+		if (pmd_leaf(pmdval)) {
+			/* Linux's madvise_free_huge_pmd() */
+			ptl = pmd_lock(mm, pmd);
+			pmdval = pmdp_get(pmd);
+			if (pmd_trans_huge(pmdval) && !is_huge_zero_pmd(pmdval)) {
+				struct folio *folio = page_folio(pmd_page(pmdval));
+
+				/* part of the THP: split it, then its PTEs below */
+				if (next - addr != PMD_SIZE) {
+					if (split_part(folio, ptl, NULL))
+						continue;
+					addr = next;
+					continue;
+				}
+				if (folio_test_anon(folio) && !folio_maybe_mapped_shared(folio)) {
+					if (pmd_young(pmdval) || pmd_dirty(pmdval))
+						set_pmd(pmd, pmd_mkold(pmd_mkclean(pmdval)));
+					free_folio_lazily(folio);
+				}
+			}
+			spin_unlock(ptl);
+			addr = next;
+			continue;
+		}
+		pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+		if (!pte) {
+			addr = next;
+			continue;
+		}
+		while (addr < next) {
+			pte_t ptent = ptep_get(pte);
+			struct folio *folio;
+			struct page *page;
+			unsigned long first;
+
+			if (!pte_present(ptent)) {
+				free_swap_entry(mm, pte, ptent);
+				addr += PAGE_SIZE;
+				pte++;
+				continue;
+			}
+			page = vm_normal_page(vma, addr, ptent);
+			if (!page || !folio_test_anon(page_folio(page))) {
+				addr += PAGE_SIZE;
+				pte++;
+				continue;
+			}
+			folio = page_folio(page);
+			first = addr - ((unsigned long)(page - &folio->page) << PAGE_SHIFT);
+			if (folio_test_large(folio) &&
+			    (start > first || first + folio_size(folio) > end)) {
+				/* as MADV_COLD: split it (not if shared), and the entry again */
+				if (!split_part(folio, ptl, pte))
+					addr = min(next, first + folio_size(folio));
+				pte = addr < next ? pte_offset_map_lock(mm, pmd, addr, &ptl) : NULL;
+				if (!pte) {
+					addr = next;
+					break;
+				}
+				continue;
+			}
+			if (pte_young(ptent) || pte_dirty(ptent))
+				set_pte(pte, pte_mkold(pte_mkclean(ptent)));
+			/*
+			 * A large folio's first page does the folio's part (the
+			 * rest then find it lazyfree already); reclaim needs this
+			 * table's lock, so it sees all its entries cleaned.
+			 */
+			free_folio_lazily(folio);
+			addr += PAGE_SIZE;
+			pte++;
+		}
+		if (pte)
+			pte_unmap_unlock(pte - 1, ptl);
+		cond_resched();
+	}
+	mmu_notifier_invalidate_range_end(&range);
+}
+
+/*
+ * MADV_FREE over every VMA of the range: private anonymous memory only
+ * (Linux's vma_is_anonymous(): shared, file and special mappings are
+ * -EINVAL, as are locked, PFN-mapped and hugetlb ones); holes give -ENOMEM
+ * at the end, the mapped parts freed all the same.
+ */
+static int madvise_free(struct mm_struct *mm, unsigned long start, unsigned long end)
+{
+	struct vm_area_struct *vma;
+	unsigned long prev_end = start;
+	bool hole = false;
+
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end; vma = vma_next(vma)) {
+		if (vma->vm_start > prev_end)
+			hole = true;
+		prev_end = vma->vm_end;
+		if (!can_madv_lru_vma(vma) || !vma_is_anonymous(vma) ||
+		    (vma->vm_flags & VM_SHARED))
+			return -EINVAL;
+		if (vma->anon_vma)
+			madvise_free_range(vma, max(start, vma->vm_start), min(end, vma->vm_end));
+	}
+	if (prev_end < end)
+		hole = true;
+	return hole ? -ENOMEM : 0;
+}
+
 /*
  * MADV_POPULATE_READ/WRITE: fault the range in. A hole is -ENOMEM at once;
  * VM_IO/VM_PFNMAP or a missing permission is -EINVAL (GUP's refusal,
@@ -412,6 +581,9 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len_in, int beh
 	switch (behavior) {
 	case MADV_DONTNEED:
 		err = madvise_dontneed(mm, start, end);
+		break;
+	case MADV_FREE:
+		err = madvise_free(mm, start, end);
 		break;
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:

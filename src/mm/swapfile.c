@@ -211,7 +211,9 @@ int pinmm_swapoff(int type)
 	}
 	si->active = false;
 	spin_unlock(&si->lock);
-	if (atomic_fetch_sub_explicit(&nr_active_areas, 1, memory_order_acq_rel) == 1)
+	/* the last area: lazyfree folios (MADV_FREE) still need no swap */
+	if (atomic_fetch_sub_explicit(&nr_active_areas, 1, memory_order_acq_rel) == 1 &&
+	    !global_vm_event(PGLAZYFREE))
 		__atomic_store_n(&pinmm_direct_reclaim_anon, NULL, __ATOMIC_RELEASE);
 	__atomic_store_n(&swap_info[type], NULL, __ATOMIC_RELEASE);
 	atomic_fetch_sub(&total_swap_pages, (long)si->max);

@@ -33,6 +33,15 @@
  * and unreferenced, so the clock takes them first; MADV_PAGEOUT reclaims
  * at once, ignoring references.
  *
+ * Lazyfree folios (MADV_FREE: anon, PG_swapbacked clear; Linux keeps them
+ * on the file LRU) need no swap: with or without an area, reclaim unmaps
+ * them and frees them unwritten, unless try_to_unmap_one() finds one
+ * redirtied (a dirty PTE or folio: it is swap-backed again and stays) or
+ * holding a reference besides the mappings and the isolation (a GUP, a pin:
+ * it stays, still lazyfree, for the next pass; Linux since 2025, seen on the
+ * live kernel too). A DMA into a pinned lazyfree page is not lost, as it was
+ * before Linux's 2022 fix for direct I/O reads.
+ *
  * Direct reclaim (an allocation that failed) only try-locks folios and
  * anon_vmas: the allocating thread may hold one of them.
  */
@@ -59,13 +68,42 @@ struct unmap_state {
 	bool refused;		/* a page may be pinned, or a VMA forbids it */
 };
 
+/*
+ * A lazyfree folio's PTE, just cleared to @pteval: may the page go? The
+ * counts are read after the clear (full fence: a GUP-fast grab either
+ * shows in the refcount here or finds the PTE gone at its re-check, as
+ * Linux's smp_mb() pairs with gup_fast's). Dirty first: a redirtied folio
+ * is an ordinary anon folio again (swap-backed); a held reference only
+ * keeps it this time (its holder may be writing it: a pinned page's DMA).
+ * Not discarded: the PTE is back as it was.
+ */
+static bool lazyfree_may_discard(struct folio *folio, pte_t *ptep, pte_t pteval)
+{
+	int refs, maps;
+
+	atomic_thread_fence(memory_order_seq_cst);
+	refs = folio_ref_count(folio);
+	maps = folio_mapcount(folio);
+	if (folio_test_dirty(folio)) {
+		set_pte(ptep, pteval);
+		folio_set_swapbacked(folio);
+		return false;
+	}
+	if (refs != 1 + maps) {
+		set_pte(ptep, pteval);
+		return false;
+	}
+	return true;
+}
+
 /* try_to_unmap_one(): one VMA; false (stop the walk) when it must stop. */
 static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma,
 			     unsigned long address, void *arg)
 {
 	struct page_vma_mapped_walk pvmw = PVMW_INIT(folio, vma, address);
 	struct unmap_state *st = arg;
-	swp_entry_t first = folio_swap_entry(folio);
+	bool lazyfree = !folio_test_swapbacked(folio);
+	swp_entry_t first = lazyfree ? (swp_entry_t){ 0 } : folio_swap_entry(folio);
 	unsigned long end = min(address + folio_size(folio), vma->vm_end);
 	struct mmu_notifier_range range;
 	bool ret = true;
@@ -103,12 +141,25 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma,
 		if (!pte_present(pteval))
 			continue;
 		subpage = pte_page(pteval);
-		entry = swp_entry(swp_type(first),
-				  swp_offset(first) + (unsigned long)(subpage - &folio->page));
 		anon_exclusive = PageAnonExclusive(subpage);
 		pteval = ptep_get_and_clear(pvmw.pte);
 		if (pte_dirty(pteval))
 			folio_mark_dirty(folio);
+		if (lazyfree) {
+			if (!lazyfree_may_discard(folio, pvmw.pte, pteval)) {
+				page_vma_mapped_walk_done(&pvmw);
+				st->refused = true;
+				ret = false;
+				break;
+			}
+			/* discarded: the next touch finds a fresh zero-filled page */
+			add_mm_counter(vma->vm_mm, MM_ANONPAGES, -1);
+			folio_remove_rmap_pte(folio, subpage, vma);
+			folio_put(folio);	/* never the last: the isolation holds it */
+			continue;
+		}
+		entry = swp_entry(swp_type(first),
+				  swp_offset(first) + (unsigned long)(subpage - &folio->page));
 		/*
 		 * The PTE is clear: GUP-fast cannot find the page any more, and
 		 * if it pinned it before, sharing says so (Linux:
@@ -148,7 +199,10 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma,
 	return ret;
 }
 
-/* Unmap @folio (locked, in the swap cache) from every mm. True if nothing maps it now. */
+/*
+ * Unmap @folio (locked; in the swap cache, or lazyfree) from every mm. True
+ * if nothing maps it now.
+ */
 static bool try_to_unmap(struct folio *folio)
 {
 	struct unmap_state st = { .refused = false };
@@ -249,12 +303,43 @@ static bool remove_swap_mapping(struct folio *folio)
  * then). A large folio the swap areas cannot take whole is split first, its
  * tails going on @folio_list (isolated) and *@nr becoming 1.
  */
+/*
+ * Discard one locked, isolated lazyfree folio, as Linux's
+ * shrink_folio_list() does: unmapped from every mm (try_to_unmap_one()
+ * keeps it where it was redirtied or referenced), then freed if the
+ * isolation is its last reference and it is still clean. True if freed
+ * (unlocked then).
+ */
+static bool discard_lazyfree_folio(struct folio *folio)
+{
+	unsigned long nr = folio_nr_pages(folio);
+
+	if (folio_mapped(folio) && !try_to_unmap(folio))
+		return false;
+	/* a GET that came before the unmap, or a redirtying, keeps it */
+	if (!folio_ref_freeze(folio, 1))
+		return false;
+	if (folio_test_dirty(folio)) {
+		folio_ref_unfreeze(folio, 1);
+		return false;
+	}
+	folio_ref_unfreeze(folio, 1);
+	count_vm_events(PGLAZYFREED, (long)nr);
+	folio_unlock(folio);
+	folio_account_isolated(folio, -1);
+	folio_put(folio);	/* the isolation's: the last one, the folio is free */
+	return true;
+}
+
 static bool pageout_anon_folio(struct folio *folio, struct list_head *folio_list,
 			       unsigned long *nr)
 {
-	if (!folio_test_anon(folio) || !folio_test_swapbacked(folio) ||
-	    folio_test_mlocked(folio) || folio_test_unevictable(folio))
+	if (!folio_test_anon(folio) || folio_test_mlocked(folio) ||
+	    folio_test_unevictable(folio))
 		return false;
+	/* lazyfree (MADV_FREE): no swap, no pin test; try_to_unmap_one() decides */
+	if (!folio_test_swapbacked(folio))
+		return discard_lazyfree_folio(folio);
 	if (!folio_test_swapcache(folio)) {
 		/*
 		 * Linux's shrink_folio_list(): a maybe-pinned anon folio is
@@ -371,8 +456,11 @@ void pinmm_reclaim_reset(void)
 	atomic_store_explicit(&scan_hand, 0, memory_order_relaxed);
 }
 
-/* Isolate @pfn's folio for reclaim if it is an inactive, unreferenced anon LRU folio. */
-static struct folio *scan_one(unsigned long pfn, unsigned long *step)
+/*
+ * Isolate @pfn's folio for reclaim if it is an inactive, unreferenced anon
+ * LRU folio (@lazyfree_only: without swap, a lazyfree one).
+ */
+static struct folio *scan_one(unsigned long pfn, unsigned long *step, bool lazyfree_only)
 {
 	struct page *page = pfn_to_page(pfn);
 	struct folio *folio;
@@ -393,6 +481,10 @@ static struct folio *scan_one(unsigned long pfn, unsigned long *step)
 		return NULL;
 	}
 	*step = folio_nr_pages(folio);
+	if (lazyfree_only && folio_test_swapbacked(folio)) {
+		folio_put(folio);	/* no swap: nowhere to put it */
+		return NULL;
+	}
 	if (folio_test_clear_active(folio)) {
 		count_vm_event(PGDEACTIVATE);	/* aged: reclaimable next time round */
 		folio_put(folio);
@@ -438,10 +530,12 @@ unsigned long pinmm_reclaim_anon(unsigned long nr_to_reclaim)
 {
 	unsigned long reclaimed = 0, scanned = 0, total = 0;
 	struct zone *zone;
+	bool swap = pinmm_swap_active();
 	LIST_HEAD(batch);
 	int nr_batch = 0;
 
-	if (!pinmm_swap_active() || !nr_to_reclaim)
+	/* without swap only lazyfree folios can go: none if MADV_FREE never ran */
+	if (!nr_to_reclaim || (!swap && !global_vm_event(PGLAZYFREE)))
 		return 0;
 	for_each_populated_zone(zone)
 		if (zone->idx != ZONE_DEVICE)
@@ -453,7 +547,7 @@ unsigned long pinmm_reclaim_anon(unsigned long nr_to_reclaim)
 		struct folio *folio = NULL;
 
 		pfn = clock_pfn(pfn);
-		folio = scan_one(pfn, &step);
+		folio = scan_one(pfn, &step, !swap);
 		atomic_store_explicit(&scan_hand, pfn + step, memory_order_relaxed);
 		scanned += step;
 		if (folio) {
@@ -474,4 +568,32 @@ unsigned long pinmm_reclaim_anon(unsigned long nr_to_reclaim)
 unsigned long anon_direct_reclaim(unsigned long nr_pages)
 {
 	return pinmm_reclaim_anon(nr_pages);
+}
+
+/* ---- MADV_FREE ------------------------------------------------------------------------ */
+
+void folio_mark_lazyfree(struct folio *folio)
+{
+	if (!folio_test_anon(folio) || !folio_test_swapbacked(folio) ||
+	    folio_test_swapcache(folio) || folio_test_unevictable(folio))
+		return;
+	/*
+	 * Linux moves it from the anon LRU to the file LRU under the LRU
+	 * lock, skipping a folio someone isolated; here the isolation itself
+	 * is that exclusion: reclaim and migration, which read PG_swapbacked
+	 * to decide what to do, hold the folio isolated while they do it.
+	 */
+	if (!folio_isolate_lru(folio))
+		return;
+	if (folio_test_swapbacked(folio) && !folio_test_swapcache(folio)) {
+		folio_clear_active(folio);
+		folio_clear_referenced(folio);
+		folio_clear_swapbacked(folio);
+		count_vm_events(PGLAZYFREE, (long)folio_nr_pages(folio));
+		/* an allocation that fails may discard it now, swap or not */
+		if (!__atomic_load_n(&pinmm_direct_reclaim_anon, __ATOMIC_ACQUIRE))
+			__atomic_store_n(&pinmm_direct_reclaim_anon, anon_direct_reclaim,
+					 __ATOMIC_RELEASE);
+	}
+	folio_putback_lru(folio);
 }

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: MIT
+/*
+ * MADV_FREE: lazily freed anonymous memory, and what pins do to it. The
+ * Linux rules, by kernel file and function (each checked on the live 6.18
+ * kernel by a probe program where it can be seen from user space):
+ *  R-FREE-ARGS     mm/madvise.c madvise_dontneed_free_valid_vma(),
+ *                  madvise_free_single_vma(): only private anonymous memory;
+ *                  shared, file-backed, locked and hugetlb VMAs are -EINVAL;
+ *                  a hole is -ENOMEM, the mapped parts freed all the same.
+ *  R-FREE-LAZY     madvise_free_pte_range(), mm/swap.c folio_mark_lazyfree():
+ *                  the PTEs are cleaned and made old, the folio loses
+ *                  PG_swapbacked (pglazyfree counts it); the data stays
+ *                  readable until reclaim comes.
+ *  R-FREE-DISCARD  mm/vmscan.c shrink_folio_list(), mm/rmap.c
+ *                  try_to_unmap_one(): reclaim drops a clean lazyfree folio
+ *                  without writing it, swap or no swap (pglazyfreed); the
+ *                  next touch finds a zero-filled page.
+ *  R-FREE-REDIRTY  try_to_unmap_one(): a page written after MADV_FREE (dirty
+ *                  PTE) is kept with its data and is swap-backed again.
+ *  R-FREE-PIN      try_to_unmap_one(): a lazyfree page with a reference
+ *                  besides its mappings and the isolation (a GUP, a pin: a
+ *                  DMA may be writing it) is kept, and stays lazyfree (Linux
+ *                  2022's direct-I/O fix, and 2025's "no swapbacked for an
+ *                  extra reference": after a plain unpin the live kernel
+ *                  drops it at the next MADV_PAGEOUT). Unpinned with
+ *                  unpin_user_pages_dirty_lock() it is dirty, hence kept.
+ *  R-FREE-GUPSLOW  mm/gup.c follow_page_pte(): a FOLL_WRITE|FOLL_TOUCH GUP
+ *                  through the page tables (get_user_pages() sets FOLL_TOUCH;
+ *                  plain pin_user_pages() does not) marks a clean folio
+ *                  dirty, so it is not discarded after it.
+ *  R-FREE-SWAP     madvise_free_pte_range(): a swapped-out page's slot is
+ *                  freed at once (the data is not wanted); a swap-cache
+ *                  folio mapped once loses its slot and becomes lazyfree.
+ *  R-FREE-FORK     mm/memory.c copy_present_pte(): fork keeps a private
+ *                  page's dirty bit in the child, so one process's MADV_FREE
+ *                  cannot drop the data the other still uses: reclaim may
+ *                  take the freeing process's mapping (its data was given
+ *                  up) but stops at the child's dirty PTE and keeps the page.
+ *  R-FREE-THP      madvise_free_huge_pmd(): a THP the range covers whole
+ *                  becomes lazyfree as one folio; one covered in part is
+ *                  split first, and only the pages in the range go.
+ *  R-FREE-PRESSURE mm/page_alloc.c direct reclaim: an allocation that finds
+ *                  memory full discards lazyfree pages, no swap needed.
+ */
+#include "../gup/helpers.h"
+
+#include <pinmm/swap.h>
+
+#define FB	GT_BASE
+
+static int madv(unsigned long addr, unsigned long len, int advice)
+{
+	return do_madvise(current->mm, addr, len, advice);
+}
+
+static bool lazyfree_at(unsigned long addr)
+{
+	struct page *p = gt_page(current->mm, addr);
+
+	return p && folio_test_anon(page_folio(p)) && !folio_test_swapbacked(page_folio(p));
+}
+
+static unsigned long nr_mapped(unsigned long addr, unsigned long n)
+{
+	unsigned long c = 0;
+
+	for (unsigned long i = 0; i < n; i++)
+		c += gt_page(current->mm, addr + i * PAGE_SIZE) != NULL;
+	return c;
+}
+
+/* Pages at @addr that read as zeroes through the CPU path. */
+static unsigned long nr_zero(unsigned long addr, unsigned long n)
+{
+	static uint64_t buf[GT_WORDS];
+	unsigned long c = 0;
+
+	for (unsigned long i = 0; i < n; i++) {
+		bool zero = true;
+
+		if (copy_from_user(buf, (const void __user *)(addr + i * PAGE_SIZE), PAGE_SIZE))
+			continue;
+		for (unsigned long w = 0; w < GT_WORDS; w++)
+			zero &= !buf[w];
+		c += zero;
+	}
+	return c;
+}
+
+/* ---- R-FREE-ARGS ------------------------------------------------------------------- */
+
+static void bad_vmas(void)
+{
+	struct task_struct *t[1];
+	unsigned long lf0;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("args");
+	test_mmap_fixed(FB, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(FB, 4, 1);
+	is_int(madv(FB + 1, PAGE_SIZE, MADV_FREE), -EINVAL, "R-FREE-ARGS: an unaligned start is -EINVAL");
+	test_mmap_fixed(FB + 8 * PAGE_SIZE, 2 * PAGE_SIZE, GT_RW, MAP_PRIVATE | MAP_LOCKED);
+	is_int(madv(FB + 8 * PAGE_SIZE, 2 * PAGE_SIZE, MADV_FREE), -EINVAL,
+	       "R-FREE-ARGS: a locked VMA is -EINVAL");
+	if (IS_ERR_VALUE(vm_mmap(NULL, FB + 16 * PAGE_SIZE, 2 * PAGE_SIZE, GT_RW,
+				 MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, 0)))
+		bail_out("shared mmap");
+	is_int(madv(FB + 16 * PAGE_SIZE, 2 * PAGE_SIZE, MADV_FREE), -EINVAL,
+	       "R-FREE-ARGS: shared anonymous memory is -EINVAL (not vma_is_anonymous)");
+	lf0 = gt_ev(PGLAZYFREE);
+	is_int(madv(FB, 6 * PAGE_SIZE, MADV_FREE), -ENOMEM,
+	       "R-FREE-ARGS: a range running into a hole is -ENOMEM");
+	is_int(gt_ev(PGLAZYFREE) - (long)lf0, 4, "R-FREE-ARGS: ... the 4 mapped pages were freed all the same");
+	is_int(gt_check(FB, 4, 1), 0, "R-FREE-LAZY: their data is still there before reclaim");
+	gt_teardown("args", t, 1);
+}
+
+/* ---- R-FREE-LAZY, R-FREE-DISCARD, R-FREE-REDIRTY --------------------------------------- */
+
+static void discard_and_redirty(void)
+{
+	const unsigned long n = 16;
+	struct task_struct *t[1];
+	long lf0, lfd0, rss0;
+	bool all_lazy = true, clean = true;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("discard");
+	test_mmap_fixed(FB, n * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(FB, n, 2);
+	lf0 = gt_ev(PGLAZYFREE);
+	lfd0 = gt_ev(PGLAZYFREED);
+	rss0 = get_mm_counter(current->mm, MM_ANONPAGES);
+	is_int(madv(FB, n * PAGE_SIZE, MADV_FREE), 0, "MADV_FREE: 0");
+	for (unsigned long i = 0; i < n; i++) {
+		bool leaf;
+		pte_t pte = __pte(test_pt_entry(current->mm, FB + i * PAGE_SIZE, &leaf));
+
+		all_lazy &= lazyfree_at(FB + i * PAGE_SIZE);
+		clean &= pte_present(pte) && !pte_dirty(pte) && !pte_young(pte);
+	}
+	ok(all_lazy, "R-FREE-LAZY: every folio lost PG_swapbacked (folio_mark_lazyfree)");
+	ok(clean, "R-FREE-LAZY: every PTE is still present, cleaned and old");
+	is_int(gt_ev(PGLAZYFREE) - lf0, (long)n, "R-FREE-LAZY: pglazyfree counts %lu pages", n);
+	/* written again: a dirty PTE */
+	gt_fill(FB + 3 * PAGE_SIZE, 1, 3);
+	is_int(madv(FB, n * PAGE_SIZE, MADV_PAGEOUT), 0, "MADV_PAGEOUT with no swap area: 0");
+	is_int(gt_ev(PGLAZYFREED) - lfd0, (long)n - 1,
+	       "R-FREE-DISCARD: reclaim discarded the %lu clean pages (pglazyfreed), no swap needed", n - 1);
+	is_uint(nr_mapped(FB, n), 1, "R-FREE-DISCARD: their PTEs are gone");
+	is_int(rss0 - get_mm_counter(current->mm, MM_ANONPAGES), (long)n - 1,
+	       "R-FREE-DISCARD: MM_ANONPAGES dropped by as much");
+	is_int(gt_check(FB + 3 * PAGE_SIZE, 1, 3), 0, "R-FREE-REDIRTY: the page written after MADV_FREE kept its data");
+	ok(!lazyfree_at(FB + 3 * PAGE_SIZE),
+	   "R-FREE-REDIRTY: ... and is swap-backed again (set by try_to_unmap_one)");
+	is_uint(nr_zero(FB, n), n - 1, "R-FREE-DISCARD: the discarded pages read zero");
+	is_uint(nr_mapped(FB, n), n, "R-FREE-DISCARD: ... each a fresh page");
+	gt_teardown("discard", t, 1);
+}
+
+/* ---- R-FREE-PIN, R-FREE-GUPSLOW --------------------------------------------------------- */
+
+static void pinned_kept(bool dirty_unpin)
+{
+	struct task_struct *t[1];
+	struct page *page;
+	long lfd0;
+	long r;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("pinned");
+	test_mmap_fixed(FB, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(FB, 4, 4);
+	/* io_uring's registration: GUP-fast, which dirties nothing */
+	r = pin_user_pages_fast(FB + PAGE_SIZE, 1, FOLL_WRITE | FOLL_LONGTERM, &page);
+	if (r != 1)
+		bail_out("pin = %ld", r);
+	lfd0 = gt_ev(PGLAZYFREED);
+	is_int(madv(FB, 4 * PAGE_SIZE, MADV_FREE), 0, "MADV_FREE over a pinned page: 0");
+	ok(lazyfree_at(FB + PAGE_SIZE), "R-FREE-PIN: the pinned page is marked lazyfree like the rest");
+	is_int(madv(FB, 4 * PAGE_SIZE, MADV_PAGEOUT), 0, "MADV_PAGEOUT: 0");
+	is_int(gt_ev(PGLAZYFREED) - lfd0, 3, "R-FREE-PIN: the 3 unpinned pages were discarded");
+	ok(gt_page(current->mm, FB + PAGE_SIZE) == page,
+	   "R-FREE-PIN: the pinned page stays mapped (its refcount is above mapcount + 1)");
+	ok(lazyfree_at(FB + PAGE_SIZE), "R-FREE-PIN: ... and still lazyfree (an extra reference is not a write)");
+	/* the device's DMA lands where the process will read */
+	gt_page_write(page, FB + PAGE_SIZE, 5);
+	is_int(gt_check(FB + PAGE_SIZE, 1, 5), 0, "R-FREE-PIN: what the device wrote, the process reads");
+	if (dirty_unpin) {
+		unpin_user_pages_dirty_lock(&page, 1, true);
+		is_int(madv(FB, 4 * PAGE_SIZE, MADV_PAGEOUT), 0, "MADV_PAGEOUT after a dirtying unpin");
+		is_int(gt_check(FB + PAGE_SIZE, 1, 5), 0,
+		       "R-FREE-PIN: unpin_user_pages_dirty_lock() made it dirty: kept with the DMA's data");
+		ok(!lazyfree_at(FB + PAGE_SIZE), "R-FREE-PIN: ... and swap-backed again");
+	} else {
+		unpin_user_page(page);
+		lfd0 = gt_ev(PGLAZYFREED);
+		is_int(madv(FB, 4 * PAGE_SIZE, MADV_PAGEOUT), 0, "MADV_PAGEOUT after a plain unpin");
+		is_int(gt_ev(PGLAZYFREED) - lfd0, 1,
+		       "R-FREE-PIN: after a plain unpin it is discarded at the next reclaim (the live kernel "
+		       "does the same: a driver must unpin DMA targets dirty)");
+		is_uint(nr_zero(FB + PAGE_SIZE, 1), 1, "R-FREE-PIN: ... and reads zero");
+	}
+	gt_teardown(dirty_unpin ? "pinned-dirty" : "pinned", t, 1);
+}
+
+static void slow_gup_dirties(void)
+{
+	struct task_struct *t[1];
+	struct page *page;
+	long lfd0;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("gupslow");
+	test_mmap_fixed(FB, 2 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(FB, 2, 6);
+	is_int(madv(FB, 2 * PAGE_SIZE, MADV_FREE), 0, "MADV_FREE: 0");
+	if (gt_pin(FB, 1, FOLL_WRITE, &page) != 1)
+		bail_out("pin");
+	ok(!folio_test_dirty(page_folio(page)),
+	   "R-FREE-GUPSLOW: pin_user_pages(FOLL_WRITE) has no FOLL_TOUCH: the folio stays clean");
+	unpin_user_page(page);
+	if (gt_get(FB, 1, FOLL_WRITE, &page) != 1)
+		bail_out("get");
+	ok(folio_test_dirty(page_folio(page)),
+	   "R-FREE-GUPSLOW: get_user_pages(FOLL_WRITE) marked the clean lazyfree folio dirty");
+	put_page(page);
+	lfd0 = gt_ev(PGLAZYFREED);
+	is_int(madv(FB, 2 * PAGE_SIZE, MADV_PAGEOUT), 0, "MADV_PAGEOUT: 0");
+	is_int(gt_ev(PGLAZYFREED) - lfd0, 1, "R-FREE-GUPSLOW: only the other page was discarded");
+	is_int(gt_check(FB, 1, 6), 0, "R-FREE-GUPSLOW: the page GUP wrote through keeps its data");
+	gt_teardown("gupslow", t, 1);
+}
+
+/* ---- R-FREE-SWAP -------------------------------------------------------------------- */
+
+static void swap_entries(void)
+{
+	const unsigned long n = 8;
+	struct task_struct *t[1];
+	unsigned long total, free0, free1;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	if (pinmm_swapon(NULL, 64 * PAGE_SIZE) != 0)
+		bail_out("swapon");
+	si_swapinfo(&total, &free0);
+	t[0] = test_process("swap");
+	test_mmap_fixed(FB, n * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(FB, n, 7);
+	is_int(madv(FB, n * PAGE_SIZE, MADV_PAGEOUT), 0, "setup: MADV_PAGEOUT swaps the pages out");
+	/* page 0 comes back by a read: in the swap cache, its slot kept */
+	is_int(gt_check(FB, 1, 7), 0, "setup: page 0 read back");
+	si_swapinfo(&total, &free1);
+	is_uint(free0 - free1, n, "setup: %lu slots in use (page 0's kept by the swap cache)", n);
+	is_int(madv(FB, n * PAGE_SIZE, MADV_FREE), 0, "MADV_FREE: 0");
+	si_swapinfo(&total, &free1);
+	is_uint(free1, free0, "R-FREE-SWAP: every slot is free again");
+	is_int(get_mm_counter(current->mm, MM_SWAPENTS), 0, "R-FREE-SWAP: MM_SWAPENTS 0: the entries are cleared");
+	ok(lazyfree_at(FB) && !folio_test_swapcache(page_folio(gt_page(current->mm, FB))),
+	   "R-FREE-SWAP: the swap-cache folio left the cache and is lazyfree");
+	is_uint(nr_zero(FB + PAGE_SIZE, n - 1), n - 1, "R-FREE-SWAP: the swapped-out pages read zero");
+	gt_teardown("swap", t, 1);
+}
+
+/* ---- R-FREE-FORK ---------------------------------------------------------------------- */
+
+static void fork_keeps_child_data(void)
+{
+	const unsigned long n = 4;
+	struct task_struct *t[2] = { NULL, NULL };
+	long lfd0;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("parent");
+	test_mmap_fixed(FB, n * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(FB, n, 8);
+	if (pinmm_fork(t[0], "child", &t[1]))
+		bail_out("fork");
+	pinmm_task_attach(t[0]);
+	is_int(madv(FB, n * PAGE_SIZE, MADV_FREE), 0, "the parent's MADV_FREE of pages it shares with its child");
+	lfd0 = gt_ev(PGLAZYFREED);
+	pinmm_reclaim_anon(64);
+	is_uint(gt_check(FB, n, 8) - nr_zero(FB, n), 0,
+		"R-FREE-FORK: each of the parent's pages reads its data or zero (it gave them up)");
+	pinmm_task_attach(t[1]);
+	is_int(gt_check(FB, n, 8), 0, "R-FREE-FORK: the child reads its data (its dirty PTEs kept the folios)");
+	is_int(gt_ev(PGLAZYFREED) - lfd0, 0, "R-FREE-FORK: no folio was freed");
+	ok(!lazyfree_at(FB), "R-FREE-FORK: the child's dirty PTE made the folio swap-backed again");
+	gt_teardown("fork", t, 2);
+}
+
+/* ---- R-FREE-THP --------------------------------------------------------------------- */
+
+static void thp_whole_and_part(void)
+{
+	struct task_struct *t[1];
+	long lf0, lfd0;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("thp");
+	if (!gt_thp(FB) || !gt_thp(FB + PMD_SIZE)) {
+		skip(6, "no THP");
+		gt_teardown("thp", t, 1);
+		return;
+	}
+	gt_fill(FB, 2 * HPAGE_PMD_NR, 9);
+	lf0 = gt_ev(PGLAZYFREE);
+	lfd0 = gt_ev(PGLAZYFREED);
+	/* the first THP whole, the first half of the second */
+	is_int(madv(FB, PMD_SIZE + PMD_SIZE / 2, MADV_FREE), 0, "MADV_FREE of 1.5 THPs: 0");
+	ok(test_pmd_mapped(current->mm, FB) && lazyfree_at(FB),
+	   "R-FREE-THP: the THP covered whole stays PMD-mapped and is lazyfree as one folio");
+	ok(!test_pmd_mapped(current->mm, FB + PMD_SIZE) && lazyfree_at(FB + PMD_SIZE) &&
+	   !lazyfree_at(FB + PMD_SIZE + PMD_SIZE / 2),
+	   "R-FREE-THP: the one covered in half was split; only its first half is lazyfree");
+	is_int(gt_ev(PGLAZYFREE) - lf0, (long)(HPAGE_PMD_NR + HPAGE_PMD_NR / 2),
+	       "R-FREE-THP: pglazyfree counts 768 pages");
+	is_int(madv(FB, 2 * PMD_SIZE, MADV_PAGEOUT), 0, "MADV_PAGEOUT of both: 0");
+	is_int(gt_ev(PGLAZYFREED) - lfd0, (long)(HPAGE_PMD_NR + HPAGE_PMD_NR / 2),
+	       "R-FREE-THP: 768 pages discarded");
+	is_int(gt_check(FB + PMD_SIZE + PMD_SIZE / 2, HPAGE_PMD_NR / 2, 9), 0,
+	       "R-FREE-THP: the half outside the range keeps its data");
+	gt_teardown("thp", t, 1);
+}
+
+/* ---- R-FREE-PRESSURE -------------------------------------------------------------------- */
+
+static void pressure_discards(void)
+{
+	/* 32 MiB of memory: 24 MiB freed lazily, then 24 MiB more written */
+	const unsigned long n = 24UL << (20 - PAGE_SHIFT);
+	struct task_struct *t[1];
+	long lfd0;
+
+	test_boot(32, 0, 0);
+	t[0] = test_process("pressure");
+	test_mmap_fixed(FB, 2 * n * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	if (madv(FB, 2 * n * PAGE_SIZE, MADV_NOHUGEPAGE))
+		bail_out("nohugepage");
+	gt_fill(FB, n, 10);
+	is_int(madv(FB, n * PAGE_SIZE, MADV_FREE), 0, "MADV_FREE of 24 MiB");
+	lfd0 = gt_ev(PGLAZYFREED);
+	ok(gt_fill(FB + n * PAGE_SIZE, n, 11),
+	   "R-FREE-PRESSURE: 24 MiB more fit the 32 MiB machine with no swap area");
+	ok(gt_ev(PGLAZYFREED) - lfd0 > 0, "R-FREE-PRESSURE: direct reclaim discarded lazyfree pages (pglazyfreed)");
+	is_int(gt_check(FB + n * PAGE_SIZE, n, 11), 0, "R-FREE-PRESSURE: the new data reads back");
+	gt_teardown("pressure", t, 1);
+}
+
+int main(void)
+{
+	plan_no_plan();
+	bad_vmas();
+	discard_and_redirty();
+	pinned_kept(false);
+	pinned_kept(true);
+	slow_gup_dirties();
+	pressure_discards();	/* before any swapon: no swap area ever on */
+	swap_entries();
+	fork_keeps_child_data();
+	thp_whole_and_part();
+	return done_testing();
+}
