@@ -11,9 +11,14 @@
  * page stays the mapped one while reclaim runs (Linux: shrink_folio_list()
  * keeps a maybe-pinned folio; try_to_unmap_one()'s
  * folio_try_share_anon_rmap_pte() refuses the pin that comes after that
- * check), then unpins. For $STRESS_SECONDS (default 2): every checksum
- * verifies, no pinned page was unmapped, swap-out and swap-in happened, and
- * at the end every slot and every frame is back.
+ * check), then unpins. The workers also MADV_FREE runs of their own pages:
+ * until written again such a page may read its data or zeroes (reclaim
+ * discarding it), nothing else; a page pinned and written by the device
+ * must keep what the device wrote (Linux's try_to_unmap_one() keeps a
+ * lazyfree page with an extra reference). For $STRESS_SECONDS (default 2):
+ * every checksum verifies, no pinned page was unmapped, swap-out, swap-in
+ * and lazyfree discards happened, and at the end every slot and every frame
+ * is back.
  */
 #include "../gup/helpers.h"
 #include "../base/helpers.h"
@@ -31,12 +36,15 @@ struct worker {
 	struct task_struct *task;
 	uint64_t rng;
 	uint64_t sum[NPAGES];
+	bool lazy[NPAGES];	/* MADV_FREEd since the last write: zeroes allowed */
 	unsigned long writes, verifies, pins, pin_fail, bad, efault, excused, pin_moved;
+	unsigned long frees, zeroed;
 	bool verify_only;
 };
 
 static struct worker workers[NWORKERS + 1];	/* the last: the fork child */
 static atomic_int stop;
+static uint64_t zero_sum;	/* XXH64 of a page of zeroes */
 
 static unsigned long w_addr(unsigned long i)
 {
@@ -76,8 +84,17 @@ static void verify_page(struct worker *w, unsigned long i)
 			efault_diag(w, i, "read");
 		return;
 	}
-	w->bad += XXH64(buf, PAGE_SIZE, 0) != w->sum[i];
-	w->verifies++;
+	if (XXH64(buf, PAGE_SIZE, 0) == w->sum[i]) {
+		w->verifies++;
+		return;
+	}
+	if (w->lazy[i] && XXH64(buf, PAGE_SIZE, 0) == zero_sum) {
+		w->zeroed++;	/* discarded: the page is a fresh one now */
+		w->sum[i] = zero_sum;
+		w->lazy[i] = false;
+		return;
+	}
+	w->bad++;
 }
 
 /* Pin a few pages, write through them as a device, let reclaim run, check, unpin. */
@@ -101,6 +118,7 @@ static void pin_round(struct worker *w)
 		fill_buf(w, buf);
 		memcpy(page_address(pages[k]), buf, PAGE_SIZE);
 		w->sum[i + (unsigned long)k] = XXH64(buf, PAGE_SIZE, 0);
+		w->lazy[i + (unsigned long)k] = false;
 	}
 	/* reclaim of our own range while pinned: the pinned pages must stay */
 	do_madvise(w->task->mm, w_addr(i), NPINS * PAGE_SIZE, MADV_PAGEOUT);
@@ -133,7 +151,16 @@ static void one_op(struct worker *w)
 			return;
 		}
 		w->sum[i] = XXH64(buf, PAGE_SIZE, 0);
+		w->lazy[i] = false;
 		w->writes++;
+	} else if (op < 97) {
+		unsigned long n = min(1 + test_rand(&w->rng) % 16, NPAGES - i);
+
+		/* lazy first: reclaim may discard them as soon as the call cleans them */
+		for (unsigned long k = 0; k < n; k++)
+			w->lazy[i + k] = true;
+		if (!do_madvise(w->task->mm, w_addr(i), n * PAGE_SIZE, MADV_FREE))
+			w->frees++;
 	} else {
 		pin_round(w);
 	}
@@ -193,12 +220,17 @@ int main(void)
 	double seconds = stress_seconds(2), t0;
 	struct kswapd_stats ks = { 0 };
 	unsigned long bad = 0, efault = 0, excused = 0, writes = 0, verifies = 0, pins = 0;
-	unsigned long pin_fail = 0, moved = 0, total, free0, free1;
-	long out0, in0;
+	unsigned long pin_fail = 0, moved = 0, total, free0, free1, frees = 0, zeroed = 0;
+	long out0, in0, lfd0;
 	pthread_t kthread;
 
 	plan_no_plan();
 	watchdog((unsigned int)seconds + 600);
+	{
+		static const uint8_t zero[PAGE_SIZE];
+
+		zero_sum = XXH64(zero, PAGE_SIZE, 0);
+	}
 	test_boot(24, 0, 0);
 	if (pinmm_swapon("swapfile", 64UL << 20) != 0)
 		bail_out("swapon");
@@ -237,6 +269,7 @@ int main(void)
 	tasks[NWORKERS] = workers[NWORKERS].task;
 	out0 = gt_ev(PSWPOUT);
 	in0 = gt_ev(PSWPIN);
+	lfd0 = gt_ev(PGLAZYFREED);
 
 	t0 = now_sec();
 	for (unsigned int i = 0; i <= NWORKERS; i++)
@@ -261,16 +294,22 @@ int main(void)
 		pins += w->pins;
 		pin_fail += w->pin_fail;
 		moved += w->pin_moved;
+		frees += w->frees;
+		zeroed += w->zeroed;
 	}
 	diag("%.2f s: %lu writes, %lu verifies, %lu pin rounds (%lu refused); kswapd: %lu scans "
 	     "(%lu pages), %lu MADV_PAGEOUTs; pswpout %ld, pswpin %ld", now_sec() - t0, writes,
 	     verifies, pins, pin_fail, ks.scans, ks.reclaimed, ks.pageouts, gt_ev(PSWPOUT) - out0,
 	     gt_ev(PSWPIN) - in0);
+	diag("MADV_FREE: %lu calls, %ld pages discarded (pglazyfreed), %lu reads found a discarded "
+	     "page", frees, gt_ev(PGLAZYFREED) - lfd0, zeroed);
 	diag("soak: %lu operations failed on an injected failure", excused);
 	soak_report("swap_stress", writes + verifies + pins + ks.scans + ks.pageouts);
 	ok(gt_ev(PSWPOUT) > out0 && gt_ev(PSWPIN) > in0,
 	   "swap stress: pages went out to swap and came back under the workers");
 	ok(pins > 0, "swap stress: long-term pins were taken while reclaim ran");
+	ok(frees > 0 && gt_ev(PGLAZYFREED) > lfd0,
+	   "swap stress: MADV_FREE ran and reclaim discarded lazyfree pages");
 	is_uint(moved, 0, "swap stress: no pinned page was unmapped or replaced "
 		"(shrink_folio_list, folio_try_share_anon_rmap_pte)");
 	is_uint(bad, 0, "swap stress: every XXH64 checksum verifies (no lost or stale page "
