@@ -3,7 +3,7 @@
  * The operation fuzzer (issue 13): one interpreter that reads bytes as a
  * sequence of operations on a booted machine — mmap of private/shared
  * anonymous memory, THP regions, device (PFNMAP) windows, diskfs files and
- * memfds (MAP_SHARED and MAP_PRIVATE); munmap, mprotect, madvise; CPU reads
+ * memfds (MAP_SHARED and MAP_PRIVATE); munmap, mprotect, madvise (MADV_FREE too); CPU reads
  * and writes (copy_from_user/copy_to_user); device reads and writes through
  * pinned pages; fork, child actions and exit; every pin, GET and release
  * variant (pin_user_pages{,_fast,_unlocked,_remote}, get_user_pages
@@ -131,6 +131,7 @@ enum mkind { MK_NONE, MK_ANON, MK_OBJ, MK_FPRIV };
 #define MF_COWED	0x01	/* MK_FPRIV: a private copy replaced the file page */
 #define MF_DONTFORK	0x02
 #define MF_WIPE		0x04
+#define MF_LAZY		0x08	/* MK_ANON: MADV_FREEd, not written by the CPU since */
 
 /* What one process maps at one page, and what it holds. */
 struct mpage {
@@ -467,6 +468,8 @@ static void mp_store(struct mpage *m, unsigned long off, const uint8_t *src, siz
 	if (m->kind == MK_FPRIV)
 		mp_cow(m);
 	if (private_data(m)) {
+		/* a CPU or kernel write dirties it: reclaim keeps it now */
+		m->flags &= (uint8_t)~MF_LAZY;
 		memcpy(mp_data(m) + off, src, len);
 		if (!known) {
 			if (off < m->unk)
@@ -989,6 +992,16 @@ static void hold_forget_clean(struct hold *h, long j, bool dirty, uint64_t clean
 
 		if (m->data)
 			m->unk = 0;
+	} else if (t->type == T_ANON) {
+		/*
+		 * A lazyfree page (MADV_FREE) the device wrote, released
+		 * clean: reclaim may discard it now (Linux keeps it only while
+		 * the reference is held).
+		 */
+		struct mpage *m = &fz.procs[h->proc].pg[t->slot][t->idx];
+
+		if (m->data && (m->flags & MF_LAZY))
+			m->unk = 0;
 	}
 }
 
@@ -1275,7 +1288,7 @@ static void op_madvise(void)
 {
 	static const int advice[] = { MADV_DONTNEED, MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
 				      MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
-				      MADV_POPULATE_READ, MADV_POPULATE_WRITE };
+				      MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_FREE };
 	int p = pick_proc(get8()), s, i, r, want = 0, adv = advice[get8() % ARRAY_SIZE(advice)];
 	bool hole = false;
 	long n;
@@ -1322,6 +1335,18 @@ static void op_madvise(void)
 			break;
 		case MADV_KEEPONFORK:
 			m->flags &= (uint8_t)~MF_WIPE;
+			break;
+		case MADV_FREE:
+			/* private anonymous memory only; until written, data or zeroes */
+			if (m->kind != MK_ANON) {
+				want = -EINVAL;
+				k = n;
+				break;
+			}
+			if (m->data) {
+				m->unk = 0;
+				m->flags |= MF_LAZY;
+			}
 			break;
 		case MADV_POPULATE_READ:
 		case MADV_POPULATE_WRITE:
@@ -1813,8 +1838,11 @@ static void op_dev_write(void)
 		return;
 	if (t->type == T_ANON) {
 		struct mpage *m = &fz.procs[h->proc].pg[t->slot][t->idx];
+		uint8_t lazy = m->flags & MF_LAZY;
 
+		/* a DMA dirties nothing: the unpin must (hold_forget_clean()) */
 		mp_store(m, off, buf, len, true);
+		m->flags |= lazy;
 		if (cpu_readable(m)) {
 			cpu_check(h->proc, t->slot, t->idx, off, len);
 			fz.st_devcheck++;
