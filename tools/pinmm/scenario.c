@@ -595,6 +595,7 @@ static const struct { const char *name; enum scn_advice adv; } advices[] = {
 	{ "populate-read", ADV_POPULATE_READ }, { "populate-write", ADV_POPULATE_WRITE },
 	{ "collapse", ADV_COLLAPSE }, { "cold", ADV_COLD }, { "pageout", ADV_PAGEOUT },
 	{ "mergeable", ADV_MERGEABLE }, { "unmergeable", ADV_UNMERGEABLE },
+	{ "free", ADV_FREE },
 };
 
 /*
