@@ -41,9 +41,13 @@
  *                  split first, and only the pages in the range go.
  *  R-FREE-PRESSURE mm/page_alloc.c direct reclaim: an allocation that finds
  *                  memory full discards lazyfree pages, no swap needed.
+ *  R-FREE-MIGRATE  mm/migrate.c __folio_migrate_mapping(): PG_swapbacked
+ *                  moves with the folio, so a migrated lazyfree page is
+ *                  still lazyfree (and a swap-backed one still swap-backed).
  */
 #include "../gup/helpers.h"
 
+#include <pinmm/migrate.h>
 #include <pinmm/swap.h>
 
 #define FB	GT_BASE
@@ -347,6 +351,45 @@ static void pressure_discards(void)
 	gt_teardown("pressure", t, 1);
 }
 
+/* ---- R-FREE-MIGRATE ------------------------------------------------------------------- */
+
+static void migrate_keeps_lazyfree(void)
+{
+	static struct migration_target_control to_any = { .gfp_mask = GFP_USER,
+							  .reason = MR_SYSCALL };
+	struct task_struct *t[1];
+	unsigned long old0, old1;
+	unsigned int succ = 0;
+	LIST_HEAD(list);
+	long lfd0;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("migrate");
+	test_mmap_fixed(FB, 2 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(FB, 2, 12);
+	is_int(madv(FB, PAGE_SIZE, MADV_FREE), 0, "MADV_FREE of page 0 only");
+	old0 = test_pt_pfn(current->mm, FB);
+	old1 = test_pt_pfn(current->mm, FB + PAGE_SIZE);
+	for (int i = 0; i < 2; i++) {
+		struct folio *f = page_folio(gt_page(current->mm, FB + i * PAGE_SIZE));
+
+		if (!folio_isolate_lru(f))
+			bail_out("isolate");
+		list_add_tail(&f->lru, &list);
+	}
+	is_int(migrate_pages(&list, alloc_migration_target, NULL, (unsigned long)&to_any,
+			     MIGRATE_SYNC, MR_SYSCALL, &succ), 0, "migrate_pages() moves both");
+	ok(test_pt_pfn(current->mm, FB) != old0 && test_pt_pfn(current->mm, FB + PAGE_SIZE) != old1,
+	   "both pages are on new frames");
+	ok(lazyfree_at(FB) && !lazyfree_at(FB + PAGE_SIZE),
+	   "R-FREE-MIGRATE: the lazyfree page is still lazyfree, the other still swap-backed");
+	lfd0 = gt_ev(PGLAZYFREED);
+	is_int(madv(FB, 2 * PAGE_SIZE, MADV_PAGEOUT), 0, "MADV_PAGEOUT, no swap area");
+	is_int(gt_ev(PGLAZYFREED) - lfd0, 1, "R-FREE-MIGRATE: the moved lazyfree page is discarded");
+	is_int(gt_check(FB + PAGE_SIZE, 1, 12), 0, "R-FREE-MIGRATE: the other keeps its data");
+	gt_teardown("migrate", t, 1);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -359,5 +402,6 @@ int main(void)
 	swap_entries();
 	fork_keeps_child_data();
 	thp_whole_and_part();
+	migrate_keeps_lazyfree();
 	return done_testing();
 }
