@@ -204,8 +204,28 @@ static bool split_part(struct folio *folio, spinlock_t *ptl, pte_t *pte)
 	return split;
 }
 
-static void cold_or_pageout_range(struct vm_area_struct *vma, unsigned long start,
-				  unsigned long end, bool pageout, struct list_head *list)
+/*
+ * What an advice does to the entries of a range (madvise_walk_range()).
+ * Each callback runs under the page-table lock of the entry.
+ */
+struct madvise_walk_ops {
+	/* a PMD-mapped THP the range covers whole (PMD lock) */
+	void (*pmd_folio)(pmd_t *pmd, pmd_t pmdval, struct folio *folio, void *arg);
+	/* a present PTE's normal page, its folio covered whole by the range */
+	void (*pte_folio)(pte_t *pte, pte_t ptent, struct folio *folio, void *arg);
+	/* a non-present PTE (NULL: left alone) */
+	void (*nonpresent)(struct mm_struct *mm, pte_t *pte, pte_t ptent);
+};
+
+/*
+ * Walk [@start, @end) of @vma for @ops, as Linux's madvise page-table
+ * walks: a large folio the range covers only in part is split first
+ * (split_part(): not one others map, not one held by a GET or a pin) and
+ * its entries looked at again; left whole, it is passed by. The huge zero
+ * folio is left alone. mmap_lock held for reading.
+ */
+static void madvise_walk_range(struct vm_area_struct *vma, unsigned long start,
+			       unsigned long end, const struct madvise_walk_ops *ops, void *arg)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	unsigned long addr = start;
@@ -225,7 +245,7 @@ static void cold_or_pageout_range(struct vm_area_struct *vma, unsigned long star
 		if (pmd_leaf(pmdval)) {
 			ptl = pmd_lock(mm, pmd);
 			pmdval = pmdp_get(pmd);
-			if (pmd_trans_huge(pmdval)) {
+			if (pmd_trans_huge(pmdval) && !is_huge_zero_pmd(pmdval)) {
 				struct folio *folio = page_folio(pmd_page(pmdval));
 
 				/* part of the THP: split it, then its PTEs below */
@@ -235,9 +255,7 @@ static void cold_or_pageout_range(struct vm_area_struct *vma, unsigned long star
 					addr = next;
 					continue;
 				}
-				if (pmd_young(pmdval))
-					set_pmd(pmd, pmd_mkold(pmdval));
-				cold_or_pageout_folio(folio, pageout, list);
+				ops->pmd_folio(pmd, pmdval, folio, arg);
 			}
 			spin_unlock(ptl);
 			addr = next;
@@ -255,6 +273,8 @@ static void cold_or_pageout_range(struct vm_area_struct *vma, unsigned long star
 			unsigned long first;
 
 			if (!pte_present(ptent) || !(page = vm_normal_page(vma, addr, ptent))) {
+				if (!pte_present(ptent) && ops->nonpresent)
+					ops->nonpresent(mm, pte, ptent);
 				addr += PAGE_SIZE;
 				pte++;
 				continue;
@@ -275,9 +295,7 @@ static void cold_or_pageout_range(struct vm_area_struct *vma, unsigned long star
 				}
 				continue;
 			}
-			if (pte_young(ptent))
-				set_pte(pte, pte_mkold(ptent));
-			cold_or_pageout_folio(folio, pageout, list);
+			ops->pte_folio(pte, ptent, folio, arg);
 			addr += PAGE_SIZE;
 			pte++;
 		}
@@ -286,6 +304,34 @@ static void cold_or_pageout_range(struct vm_area_struct *vma, unsigned long star
 		cond_resched();
 	}
 }
+
+struct cold_walk {
+	bool pageout;
+	struct list_head *list;
+};
+
+static void cold_pmd_folio(pmd_t *pmd, pmd_t pmdval, struct folio *folio, void *arg)
+{
+	struct cold_walk *cw = arg;
+
+	if (pmd_young(pmdval))
+		set_pmd(pmd, pmd_mkold(pmdval));
+	cold_or_pageout_folio(folio, cw->pageout, cw->list);
+}
+
+static void cold_pte_folio(pte_t *pte, pte_t ptent, struct folio *folio, void *arg)
+{
+	struct cold_walk *cw = arg;
+
+	if (pte_young(ptent))
+		set_pte(pte, pte_mkold(ptent));
+	cold_or_pageout_folio(folio, cw->pageout, cw->list);
+}
+
+static const struct madvise_walk_ops cold_walk_ops = {
+	.pmd_folio = cold_pmd_folio,
+	.pte_folio = cold_pte_folio,
+};
 
 /*
  * MADV_COLD / MADV_PAGEOUT over every VMA of the range. A locked, PFN-mapped
@@ -313,8 +359,8 @@ static int madvise_cold_or_pageout(struct mm_struct *mm, unsigned long start, un
 		}
 		if ((vma->vm_flags & VM_SHARED) || !vma->anon_vma)
 			continue;	/* nothing private and anonymous in it */
-		cold_or_pageout_range(vma, max(start, vma->vm_start), min(end, vma->vm_end),
-				      pageout, &list);
+		madvise_walk_range(vma, max(start, vma->vm_start), min(end, vma->vm_end),
+				   &cold_walk_ops, &(struct cold_walk){ pageout, &list });
 	}
 	if (pageout && !list_empty(&list))
 		shrink_folio_list(&list, true);
@@ -364,104 +410,47 @@ static void free_swap_entry(struct mm_struct *mm, pte_t *pte, pte_t ptent)
 	free_swap_and_cache(pte_to_swp_entry(ptent));
 }
 
+/* Linux's madvise_free_huge_pmd(): a THP this mm alone maps, covered whole. */
+static void free_pmd_folio(pmd_t *pmd, pmd_t pmdval, struct folio *folio, void *arg)
+{
+	(void)arg;
+	if (!folio_test_anon(folio) || folio_maybe_mapped_shared(folio))
+		return;
+	if (pmd_young(pmdval) || pmd_dirty(pmdval))
+		set_pmd(pmd, pmd_mkold(pmd_mkclean(pmdval)));
+	free_folio_lazily(folio);
+}
+
+static void free_pte_folio(pte_t *pte, pte_t ptent, struct folio *folio, void *arg)
+{
+	(void)arg;
+	if (!folio_test_anon(folio))
+		return;
+	if (pte_young(ptent) || pte_dirty(ptent))
+		set_pte(pte, pte_mkold(pte_mkclean(ptent)));
+	/*
+	 * A large folio's first page does the folio's part (the rest then
+	 * find it lazyfree already); reclaim needs this table's lock, so it
+	 * sees all its entries cleaned.
+	 */
+	free_folio_lazily(folio);
+}
+
+static const struct madvise_walk_ops free_walk_ops = {
+	.pmd_folio = free_pmd_folio,
+	.pte_folio = free_pte_folio,
+	.nonpresent = free_swap_entry,
+};
+
 /* MADV_FREE over [@start, @end) of anonymous @vma. mmap_lock held for reading. */
 static void madvise_free_range(struct vm_area_struct *vma, unsigned long start,
 			       unsigned long end)
 {
-	struct mm_struct *mm = vma->vm_mm;
 	struct mmu_notifier_range range;
-	unsigned long addr = start;
 
-	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, start, end);
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, start, end);
 	mmu_notifier_invalidate_range_start(&range);
-	while (addr < end) {
-		pmd_t *pmd = mm_find_pmd(mm, addr);
-		unsigned long next = pmd_addr_end(addr, end);
-		spinlock_t *ptl;
-		pte_t *pte;
-		pmd_t pmdval;
-
-		if (!pmd) {
-			addr = next;
-			continue;
-		}
-		pmdval = pmdp_get(pmd);
-		if (pmd_leaf(pmdval)) {
-			/* Linux's madvise_free_huge_pmd() */
-			ptl = pmd_lock(mm, pmd);
-			pmdval = pmdp_get(pmd);
-			if (pmd_trans_huge(pmdval) && !is_huge_zero_pmd(pmdval)) {
-				struct folio *folio = page_folio(pmd_page(pmdval));
-
-				/* part of the THP: split it, then its PTEs below */
-				if (next - addr != PMD_SIZE) {
-					if (split_part(folio, ptl, NULL))
-						continue;
-					addr = next;
-					continue;
-				}
-				if (folio_test_anon(folio) && !folio_maybe_mapped_shared(folio)) {
-					if (pmd_young(pmdval) || pmd_dirty(pmdval))
-						set_pmd(pmd, pmd_mkold(pmd_mkclean(pmdval)));
-					free_folio_lazily(folio);
-				}
-			}
-			spin_unlock(ptl);
-			addr = next;
-			continue;
-		}
-		pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
-		if (!pte) {
-			addr = next;
-			continue;
-		}
-		while (addr < next) {
-			pte_t ptent = ptep_get(pte);
-			struct folio *folio;
-			struct page *page;
-			unsigned long first;
-
-			if (!pte_present(ptent)) {
-				free_swap_entry(mm, pte, ptent);
-				addr += PAGE_SIZE;
-				pte++;
-				continue;
-			}
-			page = vm_normal_page(vma, addr, ptent);
-			if (!page || !folio_test_anon(page_folio(page))) {
-				addr += PAGE_SIZE;
-				pte++;
-				continue;
-			}
-			folio = page_folio(page);
-			first = addr - ((unsigned long)(page - &folio->page) << PAGE_SHIFT);
-			if (folio_test_large(folio) &&
-			    (start > first || first + folio_size(folio) > end)) {
-				/* as MADV_COLD: split it (not if shared), and the entry again */
-				if (!split_part(folio, ptl, pte))
-					addr = min(next, first + folio_size(folio));
-				pte = addr < next ? pte_offset_map_lock(mm, pmd, addr, &ptl) : NULL;
-				if (!pte) {
-					addr = next;
-					break;
-				}
-				continue;
-			}
-			if (pte_young(ptent) || pte_dirty(ptent))
-				set_pte(pte, pte_mkold(pte_mkclean(ptent)));
-			/*
-			 * A large folio's first page does the folio's part (the
-			 * rest then find it lazyfree already); reclaim needs this
-			 * table's lock, so it sees all its entries cleaned.
-			 */
-			free_folio_lazily(folio);
-			addr += PAGE_SIZE;
-			pte++;
-		}
-		if (pte)
-			pte_unmap_unlock(pte - 1, ptl);
-		cond_resched();
-	}
+	madvise_walk_range(vma, start, end, &free_walk_ops, NULL);
 	mmu_notifier_invalidate_range_end(&range);
 }
 

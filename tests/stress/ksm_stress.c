@@ -23,6 +23,7 @@
  */
 #include "../gup/helpers.h"
 
+#include <pinmm/frame_state.h>
 #include <pinmm/ksm.h>
 #include <pinmm/migrate.h>
 #include <pinmm/mmzone.h>
@@ -190,9 +191,14 @@ static void *migrator_fn(void *arg)
 static void *reclaimer_fn(void *arg)
 {
 	double end = now_sec() + seconds;
+	long swapped0 = gt_ev(PSWPOUT);
 
 	(void)arg;
-	while (now_sec() < end) {
+	/*
+	 * On a loaded host the writers can keep every page young for the
+	 * whole run: go on (at most 30 s more) until something went out.
+	 */
+	while (now_sec() < end || (gt_ev(PSWPOUT) == swapped0 && now_sec() < end + 30)) {
 		atomic_fetch_add(&reclaimed, (long)pinmm_reclaim_anon(32));
 		usleep(2000);
 	}
@@ -221,10 +227,21 @@ static void *unmerger_fn(void *arg)
 	return NULL;
 }
 
+/* A leak's evidence: every allocated frame but the zero page, with its owner. */
+static void dump_frames_in_use(void)
+{
+	for (unsigned long pfn = 0; pfn < pinmm_max_pfn; pfn++) {
+		int state = pinmm_frame_state(pfn);
+
+		if (state != PINMM_FRAME_FREE && pfn != page_to_pfn(ZERO_PAGE(0)))
+			dump_page(pfn_to_page(pfn), "allocated after every mm exited");
+	}
+}
+
 int main(void)
 {
 	pthread_t th[NPINNERS + NWRITERS + 6];
-	long migrated0, swapped0;
+	long migrated0, swapped0, cached;
 	struct pinmm_ksm_stats st;
 	int n = 0;
 
@@ -282,7 +299,17 @@ int main(void)
 	ok(st.mm_slots == 0 && st.stable_nodes == 0 && st.rmap_items == 0 && st.pages_shared == 0 &&
 	   st.pages_sharing == 0, "ksm stress: exit leaves no KSM record (ksm_exit)");
 	rcu_barrier();
-	is_uint(pinmm_frames_in_use(), 1, "ksm stress: no leaked frame (only the zero page)");
+	/*
+	 * A swap-cache folio whose last entry was zapped while someone held
+	 * its lock stays cached (free_swap_and_cache() only try-locks), in
+	 * Linux too, until reclaim or swapoff drops it: let reclaim run first.
+	 */
+	cached = global_node_page_state_snapshot(NR_SWAPCACHE);
+	pinmm_reclaim_anon(4 * NPAGES);
+	diag("%ld folios left in the swap cache after the exits; %ld after a reclaim pass", cached,
+	     global_node_page_state_snapshot(NR_SWAPCACHE));
+	if (!is_uint(pinmm_frames_in_use(), 1, "ksm stress: no leaked frame (only the zero page)"))
+		dump_frames_in_use();
 	test_shutdown_ok("ksm_stress");
 	return done_testing();
 }
