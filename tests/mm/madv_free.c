@@ -298,7 +298,7 @@ static void fork_keeps_child_data(void)
 static void thp_whole_and_part(void)
 {
 	struct task_struct *t[1];
-	long lf0, lfd0;
+	long lf0, lfd0, sp0, sf0;
 
 	test_boot(TEST_MEM_MB, 0, 0);
 	t[0] = test_process("thp");
@@ -319,9 +319,14 @@ static void thp_whole_and_part(void)
 	   "R-FREE-THP: the one covered in half was split; only its first half is lazyfree");
 	is_int(gt_ev(PGLAZYFREE) - lf0, (long)(HPAGE_PMD_NR + HPAGE_PMD_NR / 2),
 	       "R-FREE-THP: pglazyfree counts 768 pages");
+	sp0 = gt_ev(THP_SPLIT_PMD);
+	sf0 = gt_ev(THP_SPLIT_PAGE);
 	is_int(madv(FB, 2 * PMD_SIZE, MADV_PAGEOUT), 0, "MADV_PAGEOUT of both: 0");
 	is_int(gt_ev(PGLAZYFREED) - lfd0, (long)(HPAGE_PMD_NR + HPAGE_PMD_NR / 2),
 	       "R-FREE-THP: 768 pages discarded");
+	ok(gt_ev(THP_SPLIT_PMD) - sp0 == 1 && gt_ev(THP_SPLIT_PAGE) == sf0,
+	   "R-FREE-THP: the whole THP went as one folio: its PMD split to PTEs, the folio not "
+	   "(thp_split_pmd +1, thp_split_page +0: the live 6.18 kernel's counts too)");
 	is_int(gt_check(FB + PMD_SIZE + PMD_SIZE / 2, HPAGE_PMD_NR / 2, 9), 0,
 	       "R-FREE-THP: the half outside the range keeps its data");
 	gt_teardown("thp", t, 1);
