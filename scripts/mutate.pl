@@ -72,7 +72,11 @@ my @SCOPE = (
 				copy_pinned_hugetlb copy_hugetlb_page_range
 				alloc_hugetlb_longterm_target hugetlb_migrate_folio
 				hugetlb_migrate_longterm)],
-	['src/mm/ksm.c', qw(write_protect_page)],
+	['src/mm/ksm.c', qw(write_protect_page ksm_get_folio stable_tree_search)],
+	['src/mm/vmscan.c', qw(lazyfree_may_discard discard_lazyfree_folio folio_mark_lazyfree
+			       try_to_unmap_one pageout_anon_folio scan_one)],
+	['src/mm/madvise.c', qw(free_folio_lazily free_swap_entry free_pmd_folio free_pte_folio
+				madvise_free madvise_walk_range)],
 	['include/pinmm/memory.h', qw(folio_needs_cow_for_dma)],
 	['include/pinmm/mm.h', qw(folio_maybe_dma_pinned page_maybe_dma_pinned)],
 );
