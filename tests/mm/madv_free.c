@@ -146,6 +146,9 @@ static void discard_and_redirty(void)
 	ok(all_lazy, "R-FREE-LAZY: every folio lost PG_swapbacked (folio_mark_lazyfree)");
 	ok(clean, "R-FREE-LAZY: every PTE is still present, cleaned and old");
 	is_int(gt_ev(PGLAZYFREE) - lf0, (long)n, "R-FREE-LAZY: pglazyfree counts %lu pages", n);
+	is_int(madv(FB, n * PAGE_SIZE, MADV_FREE), 0, "MADV_FREE again: 0");
+	is_int(gt_ev(PGLAZYFREE) - lf0, (long)n,
+	       "R-FREE-LAZY: pages already lazyfree are not counted again (folio_mark_lazyfree)");
 	/* written again: a dirty PTE */
 	gt_fill(FB + 3 * PAGE_SIZE, 1, 3);
 	is_int(madv(FB, n * PAGE_SIZE, MADV_PAGEOUT), 0, "MADV_PAGEOUT with no swap area: 0");
@@ -332,6 +335,32 @@ static void thp_whole_and_part(void)
 	gt_teardown("thp", t, 1);
 }
 
+/* R-FREE-THP: a THP a fork child maps too is left as it is (madvise_free_huge_pmd). */
+static void thp_shared_left(void)
+{
+	struct task_struct *t[2] = { NULL, NULL };
+	long lf0;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("thp-shared");
+	if (!gt_thp(FB)) {
+		skip(3, "no THP");
+		gt_teardown("thp-shared", t, 1);
+		return;
+	}
+	gt_fill(FB, HPAGE_PMD_NR, 13);
+	if (pinmm_fork(t[0], "child", &t[1]))
+		bail_out("fork");
+	pinmm_task_attach(t[0]);
+	lf0 = gt_ev(PGLAZYFREE);
+	is_int(madv(FB, PMD_SIZE, MADV_FREE), 0, "MADV_FREE of a THP shared with a fork child: 0");
+	ok(test_pmd_mapped(current->mm, FB) && !lazyfree_at(FB) && gt_ev(PGLAZYFREE) == lf0,
+	   "R-FREE-THP: a THP others map stays PMD-mapped and swap-backed (folio_maybe_mapped_shared)");
+	pinmm_task_attach(t[1]);
+	is_int(gt_check(FB, HPAGE_PMD_NR, 13), 0, "R-FREE-THP: the child reads its data");
+	gt_teardown("thp-shared", t, 2);
+}
+
 /* ---- R-FREE-PRESSURE -------------------------------------------------------------------- */
 
 static void pressure_discards(void)
@@ -407,6 +436,7 @@ int main(void)
 	swap_entries();
 	fork_keeps_child_data();
 	thp_whole_and_part();
+	thp_shared_left();
 	migrate_keeps_lazyfree();
 	return done_testing();
 }
