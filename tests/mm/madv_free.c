@@ -135,6 +135,8 @@ static void discard_and_redirty(void)
 	lf0 = gt_ev(PGLAZYFREE);
 	lfd0 = gt_ev(PGLAZYFREED);
 	rss0 = get_mm_counter(current->mm, MM_ANONPAGES);
+	/* old but dirty entries: MADV_FREE must clean what is dirty, young or not */
+	is_int(madv(FB, n * PAGE_SIZE, MADV_COLD), 0, "MADV_COLD first: the PTEs old, still dirty");
 	is_int(madv(FB, n * PAGE_SIZE, MADV_FREE), 0, "MADV_FREE: 0");
 	for (unsigned long i = 0; i < n; i++) {
 		bool leaf;
@@ -313,7 +315,8 @@ static void thp_whole_and_part(void)
 	gt_fill(FB, 2 * HPAGE_PMD_NR, 9);
 	lf0 = gt_ev(PGLAZYFREE);
 	lfd0 = gt_ev(PGLAZYFREED);
-	/* the first THP whole, the first half of the second */
+	/* the first THP whole (its PMD made old first, still dirty), half of the second */
+	is_int(madv(FB, PMD_SIZE, MADV_COLD), 0, "MADV_COLD of the first THP");
 	is_int(madv(FB, PMD_SIZE + PMD_SIZE / 2, MADV_FREE), 0, "MADV_FREE of 1.5 THPs: 0");
 	ok(test_pmd_mapped(current->mm, FB) && lazyfree_at(FB),
 	   "R-FREE-THP: the THP covered whole stays PMD-mapped and is lazyfree as one folio");
