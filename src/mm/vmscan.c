@@ -299,11 +299,6 @@ static bool remove_swap_mapping(struct folio *folio)
 }
 
 /*
- * Swap out one locked, isolated anon folio. True if it was freed (unlocked
- * then). A large folio the swap areas cannot take whole is split first, its
- * tails going on @folio_list (isolated) and *@nr becoming 1.
- */
-/*
  * Discard one locked, isolated lazyfree folio, as Linux's
  * shrink_folio_list() does: unmapped from every mm (try_to_unmap_one()
  * keeps it where it was redirtied or referenced), then freed if the
@@ -331,6 +326,11 @@ static bool discard_lazyfree_folio(struct folio *folio)
 	return true;
 }
 
+/*
+ * Swap out one locked, isolated anon folio. True if it was freed (unlocked
+ * then). A large folio the swap areas cannot take whole is split first, its
+ * tails going on @folio_list (isolated) and *@nr becoming 1.
+ */
 static bool pageout_anon_folio(struct folio *folio, struct list_head *folio_list,
 			       unsigned long *nr)
 {
