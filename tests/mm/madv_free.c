@@ -338,6 +338,31 @@ static void thp_whole_and_part(void)
 	gt_teardown("thp", t, 1);
 }
 
+/*
+ * R-FREE-THP: reclaim of one lazyfree THP splits its own PMD and no other:
+ * the THP right after it stays PMD-mapped and whole.
+ */
+static void thp_neighbour_untouched(void)
+{
+	struct task_struct *t[1];
+	long lfd0;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("thp-next");
+	if (!gt_thp(FB) || !gt_thp(FB + PMD_SIZE)) {
+		skip(3, "no THP");
+		gt_teardown("thp-next", t, 1);
+		return;
+	}
+	is_int(madv(FB, 2 * PMD_SIZE, MADV_FREE), 0, "MADV_FREE of two THPs side by side");
+	lfd0 = gt_ev(PGLAZYFREED);
+	is_int(madv(FB, PMD_SIZE, MADV_PAGEOUT), 0, "MADV_PAGEOUT of the first only");
+	ok(gt_ev(PGLAZYFREED) - lfd0 == HPAGE_PMD_NR && test_pmd_mapped(current->mm, FB + PMD_SIZE) &&
+	   lazyfree_at(FB + PMD_SIZE),
+	   "R-FREE-THP: the first was discarded; the second is still PMD-mapped and lazyfree");
+	gt_teardown("thp-next", t, 1);
+}
+
 /* R-FREE-THP: a THP a fork child maps too is left as it is (madvise_free_huge_pmd). */
 static void thp_shared_left(void)
 {
@@ -440,6 +465,7 @@ int main(void)
 	fork_keeps_child_data();
 	thp_whole_and_part();
 	thp_shared_left();
+	thp_neighbour_untouched();
 	migrate_keeps_lazyfree();
 	return done_testing();
 }
