@@ -296,18 +296,25 @@ int main(void)
 	is_int(gt_acq(), gt_rel(), "ksm stress: nr_foll_pin_acquired == nr_foll_pin_released");
 	pinmm_task_exit(parent);
 	pinmm_ksm_get_stats(&st);
-	ok(st.mm_slots == 0 && st.stable_nodes == 0 && st.rmap_items == 0 && st.pages_shared == 0 &&
-	   st.pages_sharing == 0, "ksm stress: exit leaves no KSM record (ksm_exit)");
+	ok(st.mm_slots == 0 && st.rmap_items == 0 && st.pages_sharing == 0,
+	   "ksm stress: exit leaves no mm slot, no rmap item, no sharer (ksm_exit)");
 	rcu_barrier();
 	/*
 	 * A swap-cache folio whose last entry was zapped while someone held
 	 * its lock stays cached (free_swap_and_cache() only try-locks), in
-	 * Linux too, until reclaim or swapoff drops it: let reclaim run first.
+	 * Linux too, until reclaim or swapoff drops it; a KSM one keeps its
+	 * stable node alive until then. Reclaim first, then run=2, which
+	 * drops the stale nodes as writing 2 to /sys/kernel/mm/ksm/run does.
 	 */
 	cached = global_node_page_state_snapshot(NR_SWAPCACHE);
 	pinmm_reclaim_anon(4 * NPAGES);
 	diag("%ld folios left in the swap cache after the exits; %ld after a reclaim pass", cached,
 	     global_node_page_state_snapshot(NR_SWAPCACHE));
+	pinmm_ksm_set_run(KSM_RUN_UNMERGE);
+	pinmm_ksm_set_run(KSM_RUN_STOP);
+	pinmm_ksm_get_stats(&st);
+	ok(st.stable_nodes == 0 && st.pages_shared == 0,
+	   "ksm stress: then no stable node is left (every KSM page is gone)");
 	if (!is_uint(pinmm_frames_in_use(), 1, "ksm stress: no leaked frame (only the zero page)"))
 		dump_frames_in_use();
 	test_shutdown_ok("ksm_stress");

@@ -94,7 +94,13 @@ static void verify_page(struct worker *w, unsigned long i)
 		w->lazy[i] = false;
 		return;
 	}
-	w->bad++;
+	if (!w->bad++) {
+		bool leaf;
+
+		diag("first bad page: worker %ld page %lu (lazy %d, reads zeroes %d), entry %#lx",
+		     (long)(w - workers), i, w->lazy[i], XXH64(buf, PAGE_SIZE, 0) == zero_sum,
+		     test_pt_entry(w->task->mm, w_addr(i), &leaf));
+	}
 }
 
 /* Pin a few pages, write through them as a device, let reclaim run, check, unpin. */
