@@ -718,16 +718,15 @@ again:
 			rb = rb->rb_right;
 		} else {
 			/*
-			 * Lock it once, as Linux does: a migration of this page
-			 * has either finished (the node moved: look again) or
-			 * will see our reference and fail.
+			 * Take it again locked, as Linux does: a migration of
+			 * this page has then either finished (the lookup follows
+			 * the node to the new page, the same contents) or will
+			 * see our reference and fail.
 			 */
-			folio_lock(tree_folio);
-			if (folio_stable_node(tree_folio) != node) {
-				folio_unlock(tree_folio);
-				folio_put(tree_folio);
+			folio_put(tree_folio);
+			tree_folio = ksm_get_folio(node, KSM_GET_FOLIO_LOCK);
+			if (!tree_folio)
 				goto again;
-			}
 			folio_unlock(tree_folio);
 			return tree_folio;
 		}
