@@ -328,13 +328,16 @@ int do_mprotect(unsigned long start, size_t len, unsigned long prot);
  *	      MADV_PAGEOUT (src/mm/madvise.c: -EINVAL on locked, PFN-mapped or
  *	      hugetlb VMAs, as Linux's can_madv_lru_vma(); shared mappings are
  *	      skipped), MADV_FREE (private anonymous memory only, else -EINVAL;
- *	      docs/swap.md).
+ *	      docs/swap.md), MADV_REMOVE (punches the file behind a shared
+ *	      mapping; -EACCES without VM_SHARED|VM_MAYWRITE, -EINVAL on
+ *	      anonymous private or locked VMAs; drops mmap_lock around the punch).
  *
  * Advice that changes vm_flags splits and merges VMAs like mprotect.
  * Context: may sleep; takes @mm's mmap_lock (read or write, per advice).
  * Return: 0, -EINVAL (unknown advice, bad range, advice that does not apply
- * to the mapping), -ENOMEM (part of the range is not mapped), or the error of
- * populating (-EFAULT, -ENOMEM, -EINTR).
+ * to the mapping), -ENOMEM (part of the range is not mapped), the error of
+ * populating (-EFAULT, -ENOMEM, -EINTR), or of punching (-EACCES, -EPERM
+ * on a sealed memfd, the file system's).
  */
 int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int behavior);
 

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * madvise(): advice that drops pages (MADV_DONTNEED, MADV_FREE), faults
- * them in (MADV_POPULATE_*), ages or reclaims them (MADV_COLD,
- * MADV_PAGEOUT), or changes vm_flags (fork and THP policy), with Linux's
- * argument rules and errors.
+ * madvise(): advice that drops pages (MADV_DONTNEED, MADV_FREE, and
+ * MADV_REMOVE, which punches them out of the file), faults them in
+ * (MADV_POPULATE_*), ages or reclaims them (MADV_COLD, MADV_PAGEOUT), or
+ * changes vm_flags (fork and THP policy), with Linux's argument rules and
+ * errors.
  */
 #include "vma.h"
 
+#include <pinmm/fs.h>
 #include <pinmm/migrate.h>
 #include <pinmm/pagemap.h>
 #include <pinmm/swap.h>
@@ -18,6 +20,7 @@ static bool madvise_behavior_valid(int behavior)
 	switch (behavior) {
 	case MADV_DONTNEED:
 	case MADV_FREE:
+	case MADV_REMOVE:
 	case MADV_HUGEPAGE:
 	case MADV_NOHUGEPAGE:
 	case MADV_DONTFORK:
@@ -43,6 +46,7 @@ static bool madvise_need_mmap_write(int behavior)
 	switch (behavior) {
 	case MADV_DONTNEED:
 	case MADV_FREE:
+	case MADV_REMOVE:
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:
 	case MADV_COLD:
@@ -137,6 +141,57 @@ static int madvise_dontneed(struct mm_struct *mm, unsigned long start, unsigned 
 	}
 	if (prev_end < end)
 		hole = true;
+	return hole ? -ENOMEM : 0;
+}
+
+/*
+ * MADV_REMOVE (Linux: madvise_remove()): punch the file's pages behind each
+ * shared mapping of the range out of the file (vfs_fallocate(PUNCH_HOLE |
+ * KEEP_SIZE)), which unmaps them from every mapping and frees the blocks.
+ * A pinned page leaves the page cache with its pin, as on truncation: what
+ * a device writes to it afterwards reaches neither the file nor a mapping.
+ * Only a VMA that could be written through (VM_SHARED|VM_MAYWRITE) may
+ * punch: others are -EACCES; anonymous and locked VMAs -EINVAL. mmap_lock
+ * (held for read on entry and on return) is dropped around each punch:
+ * i_rwsem ranks above it. Holes give -ENOMEM at the end; the first VMA
+ * that fails ends the walk with its error, the VMAs before it punched.
+ */
+static int madvise_remove(struct mm_struct *mm, unsigned long start, unsigned long end)
+{
+	bool hole = false;
+
+	while (start < end) {
+		struct vm_area_struct *vma = find_vma(mm, start);
+		unsigned long e;
+		struct file *file;
+		loff_t offset;
+		int err;
+
+		if (!vma || vma->vm_start >= end)
+			return -ENOMEM;
+		if (vma->vm_start > start) {
+			hole = true;
+			start = vma->vm_start;
+		}
+		if (vma->vm_flags & VM_LOCKED)
+			return -EINVAL;
+		file = vma->vm_file;
+		if (!file || !file->f_mapping)
+			return -EINVAL;
+		if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) != (VM_SHARED | VM_MAYWRITE))
+			return -EACCES;
+		e = min(end, vma->vm_end);
+		offset = (loff_t)(start - vma->vm_start) + ((loff_t)vma->vm_pgoff << PAGE_SHIFT);
+		get_file(file);
+		mmap_read_unlock(mm);
+		err = vfs_fallocate(file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset,
+				    (loff_t)(e - start));
+		fput(file);
+		mmap_read_lock(mm);
+		if (err)
+			return err;
+		start = e;
+	}
 	return hole ? -ENOMEM : 0;
 }
 
@@ -573,6 +628,9 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len_in, int beh
 		break;
 	case MADV_FREE:
 		err = madvise_free(mm, start, end);
+		break;
+	case MADV_REMOVE:
+		err = madvise_remove(mm, start, end);
 		break;
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:

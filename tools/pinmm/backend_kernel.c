@@ -961,7 +961,7 @@ static void exec(struct kstate *k, int idx)
 			[ADV_PAGEOUT] = MADV_PAGEOUT,
 			[ADV_MERGEABLE] = MADV_MERGEABLE,
 			[ADV_UNMERGEABLE] = MADV_UNMERGEABLE,
-			[ADV_FREE] = MADV_FREE,
+			[ADV_FREE] = MADV_FREE, [ADV_REMOVE] = MADV_REMOVE,
 		};
 
 		err = madvise((void *)addr, len, adv[st->num]);

@@ -517,7 +517,7 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 			[ADV_PAGEOUT] = MADV_PAGEOUT,
 			[ADV_MERGEABLE] = MADV_MERGEABLE,
 			[ADV_UNMERGEABLE] = MADV_UNMERGEABLE,
-			[ADV_FREE] = MADV_FREE,
+			[ADV_FREE] = MADV_FREE, [ADV_REMOVE] = MADV_REMOVE,
 		};
 
 		err = do_madvise(current->mm, addr, len, adv[st->num]);
