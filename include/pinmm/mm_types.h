@@ -212,6 +212,8 @@ struct userfaultfd_ctx;
 #define VM_UFFD_WP	0x00001000UL	/* userfaultfd write-protect tracking (userfaultfd.h) */
 #define VM_LOCKED	0x00002000UL
 #define VM_IO		0x00004000UL	/* memory-mapped I/O */
+#define VM_SEQ_READ	0x00008000UL	/* MADV_SEQUENTIAL: read once, in order */
+#define VM_RAND_READ	0x00010000UL	/* MADV_RANDOM: no read-ahead */
 #define VM_DONTCOPY	0x00020000UL	/* MADV_DONTFORK */
 #define VM_DONTEXPAND	0x00040000UL
 #define VM_LOCKONFAULT	0x00080000UL

@@ -185,6 +185,17 @@ static inline bool vma_is_anonymous(const struct vm_area_struct *vma)
 	return !vma->vm_ops;
 }
 
+/*
+ * Do accesses through @vma say anything about what is used next? Not where
+ * the process said it reads once in order or at random (MADV_SEQUENTIAL,
+ * MADV_RANDOM): reclaim ignores its young bits (Linux's vma_has_recency()).
+ */
+static inline bool vma_has_recency(const struct vm_area_struct *vma)
+{
+	/* rmap walkers ask without mmap_lock (READ_ONCE in Linux) */
+	return !(__atomic_load_n(&vma->vm_flags, __ATOMIC_RELAXED) & (VM_SEQ_READ | VM_RAND_READ));
+}
+
 /* A private mapping that may become writable: writes copy (COW). */
 static inline bool is_cow_mapping(vm_flags_t flags)
 {
@@ -322,7 +333,12 @@ int do_mprotect(unsigned long start, size_t len, unsigned long prot);
  * @mm: the address space.
  * @start: page-aligned start.
  * @len: length, rounded up to pages.
- * @behavior: MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTFORK,
+ * @behavior: MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL (VM_RAND_READ,
+ *	      VM_SEQ_READ: reclaim ignores such a mapping's young bits),
+ *	      MADV_WILLNEED (swapped-out anon pages into the swap cache, file
+ *	      pages into the page cache; nothing mapped), MADV_DONTDUMP,
+ *	      MADV_DODUMP (-EINVAL on VM_SPECIAL mappings),
+ *	      MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTFORK,
  *	      MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
  *	      MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_COLLAPSE, MADV_COLD,
  *	      MADV_PAGEOUT (src/mm/madvise.c: -EINVAL on locked, PFN-mapped or

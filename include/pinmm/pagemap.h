@@ -215,6 +215,18 @@ struct folio *read_mapping_folio(struct address_space *mapping, pgoff_t index,
 				 struct file *file);
 
 /**
+ * force_page_cache_readahead - read [@index, @index + @nr_to_read) of @file
+ * into the page cache, up to the end of the file (POSIX_FADV_WILLNEED,
+ * MADV_WILLNEED). Folios already cached are left as they are; a read or
+ * allocation that fails ends it (advice: no error to report). A mapping
+ * with no ->read_folio (shmem, hugetlbfs) has nothing to read.
+ * Context: may sleep; no mmap_lock (it may take i_rwsem's peers).
+ * Return: pages read in.
+ */
+unsigned long force_page_cache_readahead(struct address_space *mapping, struct file *file,
+					 pgoff_t index, unsigned long nr_to_read);
+
+/**
  * filemap_migrate_folio - ->migrate_folio of page-cache files: @dst takes
  * @src's place in the cache (every slot, the cache's references, its
  * mapping and index) and its private data (block map).

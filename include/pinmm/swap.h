@@ -170,6 +170,16 @@ void put_swap_folio_entries(swp_entry_t entry, unsigned long nr);
 /* Host I/O of one folio (Linux: swap_writepage/swap_read_folio). 0 or -EIO. */
 int swap_write_folio(struct folio *folio);
 int swap_read_folio(struct folio *folio, swp_entry_t entry);
+/**
+ * read_swap_cache_async - bring @entry's data into the swap cache, unmapped
+ * (Linux's read_swap_cache_async(), for MADV_WILLNEED).
+ * The read is synchronous here. A slot freed meanwhile, or one another
+ * thread is adding to or taking from the cache, is left alone.
+ * Context: may sleep; the caller keeps the swap area from going (mmap_lock
+ * of a process whose entry it is, as a fault does).
+ * Return: the cache's folio with a reference the caller puts, or NULL.
+ */
+struct folio *read_swap_cache_async(swp_entry_t entry);
 
 /* ---- swap_state.c: the swap cache ------------------------------------------ */
 

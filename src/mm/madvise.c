@@ -2,8 +2,9 @@
 /*
  * madvise(): advice that drops pages (MADV_DONTNEED, MADV_FREE, and
  * MADV_REMOVE, which punches them out of the file), faults them in
- * (MADV_POPULATE_*), ages or reclaims them (MADV_COLD, MADV_PAGEOUT), or
- * changes vm_flags (fork and THP policy), with Linux's argument rules and
+ * (MADV_POPULATE_*), reads them in unmapped (MADV_WILLNEED), ages or
+ * reclaims them (MADV_COLD, MADV_PAGEOUT), or changes vm_flags (fork, THP,
+ * read-pattern and core-dump policy), with Linux's argument rules and
  * errors.
  */
 #include "vma.h"
@@ -11,6 +12,7 @@
 #include <pinmm/fs.h>
 #include <pinmm/migrate.h>
 #include <pinmm/pagemap.h>
+#include <pinmm/shmem_fs.h>
 #include <pinmm/swap.h>
 #include <pinmm/vmstat.h>
 #include <pinmm/ksm.h>
@@ -18,6 +20,12 @@
 static bool madvise_behavior_valid(int behavior)
 {
 	switch (behavior) {
+	case MADV_NORMAL:
+	case MADV_RANDOM:
+	case MADV_SEQUENTIAL:
+	case MADV_WILLNEED:
+	case MADV_DONTDUMP:
+	case MADV_DODUMP:
 	case MADV_DONTNEED:
 	case MADV_FREE:
 	case MADV_REMOVE:
@@ -44,6 +52,7 @@ static bool madvise_behavior_valid(int behavior)
 static bool madvise_need_mmap_write(int behavior)
 {
 	switch (behavior) {
+	case MADV_WILLNEED:
 	case MADV_DONTNEED:
 	case MADV_FREE:
 	case MADV_REMOVE:
@@ -63,6 +72,24 @@ static int madvise_newflags(struct vm_area_struct *vma, vm_flags_t *flags, void 
 	int behavior = *(int *)arg;
 
 	switch (behavior) {
+	case MADV_NORMAL:
+		*flags &= ~(VM_SEQ_READ | VM_RAND_READ);
+		break;
+	case MADV_SEQUENTIAL:
+		*flags = (*flags & ~VM_RAND_READ) | VM_SEQ_READ;
+		break;
+	case MADV_RANDOM:
+		*flags = (*flags & ~VM_SEQ_READ) | VM_RAND_READ;
+		break;
+	case MADV_DONTDUMP:
+		*flags |= VM_DONTDUMP;
+		break;
+	case MADV_DODUMP:
+		/* I/O and PFN maps stay out of core dumps */
+		if (!(vma->vm_flags & VM_HUGETLB) && (*flags & VM_SPECIAL))
+			return -EINVAL;
+		*flags &= ~VM_DONTDUMP;
+		break;
 	case MADV_DONTFORK:
 		if (vma->vm_flags & VM_IO)
 			return -EINVAL;
@@ -190,6 +217,97 @@ static int madvise_remove(struct mm_struct *mm, unsigned long start, unsigned lo
 		mmap_read_lock(mm);
 		if (err)
 			return err;
+		start = e;
+	}
+	return hole ? -ENOMEM : 0;
+}
+
+/* ---- MADV_WILLNEED (Linux: madvise_willneed) --------------------------------------- */
+
+/*
+ * The swapped-out pages of [@start, @end) of anonymous @vma are read into
+ * the swap cache, not mapped: the fault that comes finds them there (Linux's
+ * swapin_walk_pmd_entry()). Each page table's entries are gathered under
+ * its lock and read after it; an entry gone meanwhile costs a read at most.
+ */
+static void willneed_swapin(struct vm_area_struct *vma, unsigned long start, unsigned long end)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	swp_entry_t entries[PTRS_PER_TABLE];
+	unsigned long addr, next;
+
+	for (addr = start; addr < end; addr = next) {
+		pmd_t *pmd = mm_find_pmd(mm, addr);
+		unsigned int n = 0;
+		spinlock_t *ptl;
+		pte_t *pte;
+
+		next = pmd_addr_end(addr, end);
+		if (!pmd || pmd_leaf(pmdp_get(pmd)))
+			continue;	/* nothing, or a THP: nothing swapped */
+		pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+		if (!pte)
+			continue;
+		for (unsigned long a = addr; a < next; a += PAGE_SIZE) {
+			pte_t ptent = ptep_get(pte + ((a - addr) >> PAGE_SHIFT));
+
+			if (is_swapfile_pte(ptent))
+				entries[n++] = pte_to_swp_entry(ptent);
+		}
+		pte_unmap_unlock(pte, ptl);
+		for (unsigned int i = 0; i < n; i++) {
+			struct folio *folio = read_swap_cache_async(entries[i]);
+
+			if (folio)
+				folio_put(folio);
+		}
+	}
+}
+
+/*
+ * MADV_WILLNEED: what the range will need is brought in without mapping
+ * it: swapped-out anonymous pages into the swap cache, a file's pages into
+ * the page cache (force_page_cache_readahead(), mmap_lock dropped around
+ * it as around Linux's vfs_fadvise()). shmem (which pinmm never swaps),
+ * hugetlbfs and DAX files have nothing to read. Locked VMAs too are
+ * advised. Called and returns with mmap_lock held for read. Return: 0, or
+ * -ENOMEM for a hole (the mapped parts advised all the same).
+ */
+static int madvise_willneed(struct mm_struct *mm, unsigned long start, unsigned long end)
+{
+	bool hole = false;
+
+	while (start < end) {
+		struct vm_area_struct *vma = find_vma(mm, start);
+		struct file *file;
+		unsigned long e;
+		pgoff_t index;
+
+		if (!vma || vma->vm_start >= end)
+			return -ENOMEM;
+		if (vma->vm_start > start) {
+			hole = true;
+			start = vma->vm_start;
+		}
+		e = min(end, vma->vm_end);
+		file = vma->vm_file;
+		if (!file) {
+			if (vma_is_anonymous(vma) && !(vma->vm_flags & VM_SHARED))
+				willneed_swapin(vma, start, e);
+			start = e;
+			continue;
+		}
+		if (shmem_mapping(file->f_mapping) || (vma->vm_flags & VM_HUGETLB) ||
+		    IS_DAX(file_inode(file))) {
+			start = e;
+			continue;
+		}
+		index = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT);
+		get_file(file);
+		mmap_read_unlock(mm);
+		force_page_cache_readahead(file->f_mapping, file, index, (e - start) >> PAGE_SHIFT);
+		fput(file);
+		mmap_read_lock(mm);
 		start = e;
 	}
 	return hole ? -ENOMEM : 0;
@@ -631,6 +749,9 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len_in, int beh
 		break;
 	case MADV_REMOVE:
 		err = madvise_remove(mm, start, end);
+		break;
+	case MADV_WILLNEED:
+		err = madvise_willneed(mm, start, end);
 		break;
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:

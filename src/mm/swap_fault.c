@@ -38,7 +38,7 @@
 #include <errno.h>
 
 /* A new folio for @entry, read in and in the swap cache, locked; NULL to retry, ERR_PTR on error. */
-static struct folio *swapin_new_folio(struct vm_fault *vmf, swp_entry_t entry)
+static struct folio *swapin_new_folio(swp_entry_t entry)
 {
 	struct folio *folio;
 	int err;
@@ -69,8 +69,22 @@ static struct folio *swapin_new_folio(struct vm_fault *vmf, swp_entry_t entry)
 	}
 	folio_mark_uptodate(folio);
 	folio_add_lru(folio);
-	count_vm_event(PGMAJFAULT);
-	(void)vmf;
+	return folio;
+}
+
+struct folio *read_swap_cache_async(swp_entry_t entry)
+{
+	struct folio *folio;
+
+	if (!swp_swap_info(entry))
+		return NULL;
+	folio = swap_cache_get_folio(entry);
+	if (folio)
+		return folio;
+	folio = swapin_new_folio(entry);
+	if (IS_ERR_OR_NULL(folio))
+		return NULL;
+	folio_unlock(folio);
 	return folio;
 }
 
@@ -113,7 +127,7 @@ vm_fault_t do_swap_page(struct vm_fault *vmf)
 
 	folio = swap_cache_get_folio(entry);
 	if (!folio) {
-		folio = swapin_new_folio(vmf, entry);
+		folio = swapin_new_folio(entry);
 		if (IS_ERR(folio))
 			return PTR_ERR(folio) == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
 		if (!folio) {
@@ -122,6 +136,7 @@ vm_fault_t do_swap_page(struct vm_fault *vmf)
 			return 0;
 		}
 		ret |= VM_FAULT_MAJOR;
+		count_vm_event(PGMAJFAULT);
 	} else {
 		folio_lock(folio);
 	}

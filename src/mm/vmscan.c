@@ -53,6 +53,7 @@
 #include <pinmm/migrate.h>
 #include <pinmm/mm.h>
 #include <pinmm/mmu_notifier.h>
+#include <pinmm/mman.h>
 #include <pinmm/mmzone.h>
 #include <pinmm/pagemap.h>
 #include <pinmm/rmap.h>
@@ -250,6 +251,19 @@ static bool folio_referenced_one(struct folio *folio, struct vm_area_struct *vma
 	return true;
 }
 
+/*
+ * A mapping with no recency (MADV_SEQUENTIAL, MADV_RANDOM) is skipped, young
+ * bits and all: if the folio is in use elsewhere, that mapping says so
+ * (Linux's invalid_folio_referenced_vma()). A locked one is still looked at:
+ * Linux keeps mlocked folios off the scanned lists, pinmm by this walk.
+ */
+static bool invalid_folio_referenced_vma(struct vm_area_struct *vma, void *arg)
+{
+	(void)arg;
+	return !vma_has_recency(vma) &&
+	       !(__atomic_load_n(&vma->vm_flags, __ATOMIC_RELAXED) & VM_LOCKED);
+}
+
 /* Young entries of locked @folio, cleared as they are counted (Linux folio_referenced). */
 static int folio_referenced(struct folio *folio)
 {
@@ -257,6 +271,7 @@ static int folio_referenced(struct folio *folio)
 	struct rmap_walk_control rwc = {
 		.rmap_one = folio_referenced_one,
 		.arg = &referenced,
+		.invalid_vma = invalid_folio_referenced_vma,
 		.try_lock = true,
 	};
 

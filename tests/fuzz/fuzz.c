@@ -3,7 +3,8 @@
  * The operation fuzzer (issue 13): one interpreter that reads bytes as a
  * sequence of operations on a booted machine — mmap of private/shared
  * anonymous memory, THP regions, device (PFNMAP) windows, diskfs files and
- * memfds (MAP_SHARED and MAP_PRIVATE); munmap, mprotect, madvise (MADV_FREE too); CPU reads
+ * memfds (MAP_SHARED and MAP_PRIVATE); munmap, mprotect, madvise (MADV_FREE, MADV_REMOVE,
+ * MADV_WILLNEED and the read-pattern advice too); CPU reads
  * and writes (copy_from_user/copy_to_user); device reads and writes through
  * pinned pages; fork, child actions and exit; every pin, GET and release
  * variant (pin_user_pages{,_fast,_unlocked,_remote}, get_user_pages
@@ -1288,7 +1289,8 @@ static void op_madvise(void)
 {
 	static const int advice[] = { MADV_DONTNEED, MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
 				      MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
-				      MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_FREE };
+				      MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_FREE, MADV_REMOVE,
+				      MADV_WILLNEED, MADV_RANDOM, MADV_SEQUENTIAL, MADV_NORMAL };
 	int p = pick_proc(get8()), s, i, r, want = 0, adv = advice[get8() % ARRAY_SIZE(advice)];
 	bool hole = false;
 	long n;
@@ -1348,6 +1350,16 @@ static void op_madvise(void)
 				m->flags |= MF_LAZY;
 			}
 			break;
+		case MADV_REMOVE:
+			/* the file behind a shared mapping is punched; private ones refuse */
+			if (m->kind != MK_OBJ) {
+				want = m->kind == MK_ANON ? -EINVAL : -EACCES;
+				k = n;
+				break;
+			}
+			obj_punch(m->obj, (long)m->pgoff * (long)PAGE_SIZE, PAGE_SIZE);
+			fz.objs[m->obj].used = true;
+			break;
 		case MADV_POPULATE_READ:
 		case MADV_POPULATE_WRITE:
 			/* a VMA that does not allow the access is -EINVAL, a failed fault -EFAULT */
@@ -1367,6 +1379,8 @@ static void op_madvise(void)
 	if (r != want)
 		fz_fail(R_RETURN, "madvise(%#lx, %ld pages, %d) = %d, want %d", slot_addr(s, i), n,
 			adv, r, want);
+	if (adv == MADV_REMOVE)
+		check_holds();
 }
 
 /*

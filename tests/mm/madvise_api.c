@@ -2,7 +2,10 @@
 /*
  * madvise(): argument rules and the advice that changes vm_flags, with
  * Linux's errors (madvise_behavior_valid, madvise_walk_vmas,
- * madvise_vma_behavior, madvise_populate).
+ * madvise_vma_behavior, madvise_populate). The read-pattern and core-dump
+ * advice (MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_DONTDUMP,
+ * MADV_DODUMP) as the live 6.18 kernel shows it in /proc/self/smaps
+ * VmFlags: "rr" and "sr" exclude each other, NORMAL clears both; "dd".
  */
 #include "vma_helpers.h"
 
@@ -30,8 +33,9 @@ static void arguments(void)
 	vt_mmap(BASE, 4 * PAGE_SIZE, RW, MAP_PRIVATE | MAP_FIXED);
 	is_int(madv(BASE, PAGE_SIZE, 12345), -EINVAL, "madvise: unknown advice is -EINVAL");
 	is_int(madv(BASE, PAGE_SIZE, MADV_REMOVE), -EINVAL,
-	       "madvise: advice pinmm does not implement (MADV_REMOVE; Linux refuses it on private "
-	       "memory too) is -EINVAL");
+	       "madvise: MADV_REMOVE of private anonymous memory (no file to punch) is -EINVAL");
+	is_int(madv(BASE, PAGE_SIZE, MADV_HWPOISON), -EINVAL,
+	       "madvise: advice pinmm does not implement (MADV_HWPOISON) is -EINVAL");
 	is_int(madv(BASE + 1, PAGE_SIZE, MADV_DONTNEED), -EINVAL,
 	       "madvise: an unaligned start is -EINVAL");
 	is_int(madv(BASE, 0, MADV_DONTNEED), 0, "madvise: length 0 succeeds");
@@ -91,6 +95,53 @@ static void fork_flags(void)
 	test_shutdown_ok("madvise fork/THP flags");
 }
 
+static void read_and_dump_flags(void)
+{
+	const vm_flags_t rw = VM_SEQ_READ | VM_RAND_READ;
+	struct task_struct *t;
+	struct mm_struct *mm;
+	unsigned long dev;
+
+	vt_boot();
+	t = vt_process("madv-read");
+	mm = t->mm;
+	vt_mmap(BASE, 8 * PAGE_SIZE, RW, MAP_PRIVATE | MAP_FIXED);
+	is_int(madv(BASE + 2 * PAGE_SIZE, 2 * PAGE_SIZE, MADV_RANDOM), 0, "madvise: MADV_RANDOM");
+	ok((flags_at(BASE + 2 * PAGE_SIZE) & rw) == VM_RAND_READ && !(flags_at(BASE) & rw) &&
+	   vt_nr_vmas(mm) == 3, "madvise: MADV_RANDOM sets VM_RAND_READ on the range only (split)");
+	is_int(madv(BASE + 2 * PAGE_SIZE, 2 * PAGE_SIZE, MADV_SEQUENTIAL), 0,
+	       "madvise: MADV_SEQUENTIAL");
+	is_int((long)(flags_at(BASE + 2 * PAGE_SIZE) & rw), (long)VM_SEQ_READ,
+	       "madvise: MADV_SEQUENTIAL replaces VM_RAND_READ with VM_SEQ_READ");
+	is_int(madv(BASE, 8 * PAGE_SIZE, MADV_NORMAL), 0, "madvise: MADV_NORMAL");
+	ok(!(flags_at(BASE + 2 * PAGE_SIZE) & rw) && vt_nr_vmas(mm) == 1,
+	   "madvise: MADV_NORMAL clears both; the pieces merge back");
+	is_int(madv(BASE + 6 * PAGE_SIZE, 4 * PAGE_SIZE, MADV_RANDOM), -ENOMEM,
+	       "madvise: MADV_RANDOM running into a hole is -ENOMEM ...");
+	ok(flags_at(BASE + 7 * PAGE_SIZE) & VM_RAND_READ,
+	   "madvise: ... the mapped part advised all the same");
+	is_int(madv(BASE, 8 * PAGE_SIZE, MADV_DONTDUMP), 0, "madvise: MADV_DONTDUMP");
+	ok((flags_at(BASE) & VM_DONTDUMP) && (flags_at(BASE + 7 * PAGE_SIZE) & VM_DONTDUMP),
+	   "madvise: MADV_DONTDUMP sets VM_DONTDUMP");
+	is_int(madv(BASE, 8 * PAGE_SIZE, MADV_DODUMP), 0, "madvise: MADV_DODUMP");
+	ok(!(flags_at(BASE) & VM_DONTDUMP) && (flags_at(BASE + 7 * PAGE_SIZE) & VM_RAND_READ),
+	   "madvise: MADV_DODUMP clears it (and leaves the read advice)");
+	dev = pinmm_map_device(pinmm_mmio_pfn, PAGE_SIZE, PROT_READ | PROT_WRITE);
+	if (!IS_ERR_VALUE(dev)) {
+		ok(flags_at(dev) & VM_DONTDUMP, "madvise: a device mapping is VM_DONTDUMP");
+		is_int(madv(dev, PAGE_SIZE, MADV_DODUMP), -EINVAL,
+		       "madvise: MADV_DODUMP of a VM_IO|VM_PFNMAP mapping is -EINVAL (never dumped)");
+		ok(flags_at(dev) & VM_DONTDUMP, "madvise: ... and it stays VM_DONTDUMP");
+		is_int(madv(dev, PAGE_SIZE, MADV_DONTDUMP), 0,
+		       "madvise: MADV_DONTDUMP of it is allowed (nothing changes)");
+		vm_munmap(dev, PAGE_SIZE);
+	} else {
+		ok(false, "pinmm_map_device: %ld", (long)dev);
+	}
+	pinmm_task_exit(t);
+	test_shutdown_ok("madvise read and dump flags");
+}
+
 static void populate_rules(void)
 {
 	struct task_struct *t;
@@ -131,6 +182,7 @@ int main(void)
 	plan_no_plan();
 	arguments();
 	fork_flags();
+	read_and_dump_flags();
 	populate_rules();
 	return done_testing();
 }

@@ -962,6 +962,8 @@ static void exec(struct kstate *k, int idx)
 			[ADV_MERGEABLE] = MADV_MERGEABLE,
 			[ADV_UNMERGEABLE] = MADV_UNMERGEABLE,
 			[ADV_FREE] = MADV_FREE, [ADV_REMOVE] = MADV_REMOVE,
+			[ADV_WILLNEED] = MADV_WILLNEED, [ADV_NORMAL] = MADV_NORMAL,
+			[ADV_RANDOM] = MADV_RANDOM, [ADV_SEQUENTIAL] = MADV_SEQUENTIAL,
 		};
 
 		err = madvise((void *)addr, len, adv[st->num]);

@@ -518,6 +518,8 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 			[ADV_MERGEABLE] = MADV_MERGEABLE,
 			[ADV_UNMERGEABLE] = MADV_UNMERGEABLE,
 			[ADV_FREE] = MADV_FREE, [ADV_REMOVE] = MADV_REMOVE,
+			[ADV_WILLNEED] = MADV_WILLNEED, [ADV_NORMAL] = MADV_NORMAL,
+			[ADV_RANDOM] = MADV_RANDOM, [ADV_SEQUENTIAL] = MADV_SEQUENTIAL,
 		};
 
 		err = do_madvise(current->mm, addr, len, adv[st->num]);

@@ -595,7 +595,8 @@ static const struct { const char *name; enum scn_advice adv; } advices[] = {
 	{ "populate-read", ADV_POPULATE_READ }, { "populate-write", ADV_POPULATE_WRITE },
 	{ "collapse", ADV_COLLAPSE }, { "cold", ADV_COLD }, { "pageout", ADV_PAGEOUT },
 	{ "mergeable", ADV_MERGEABLE }, { "unmergeable", ADV_UNMERGEABLE },
-	{ "free", ADV_FREE }, { "remove", ADV_REMOVE },
+	{ "free", ADV_FREE }, { "remove", ADV_REMOVE }, { "willneed", ADV_WILLNEED },
+	{ "normal", ADV_NORMAL }, { "random", ADV_RANDOM }, { "sequential", ADV_SEQUENTIAL },
 };
 
 /*
@@ -835,7 +836,8 @@ static int parse_step(struct parser *p, struct scn_step *st)
 		return perr(p, p->w[2].col,
 			    "bad advice '%s' (dontneed, hugepage, nohugepage, dontfork, dofork, "
 			    "populate-read, populate-write, collapse, cold, pageout, mergeable, "
-			    "unmergeable, free, remove)", p->w[2].s);
+			    "unmergeable, free, remove, willneed, normal, random, sequential)",
+			    p->w[2].s);
 	case SK_FORK:
 		if (p->in_block >= 0)
 			return perr(p, p->w[0].col, "fork inside a block (children do not fork)");
