@@ -454,6 +454,7 @@ int pinmm_set_fault_around_bytes(unsigned long bytes);
  *
  * MADV_DONTNEED: the next touch faults in fresh memory. MMU notifiers see a
  * CLEAR event around the change. PMD THPs not fully covered are split first.
+ * Guard markers (MADV_GUARD_INSTALL) stay.
  * Context: mmap_lock held (read or write); takes page-table locks.
  */
 void zap_page_range_single(struct vm_area_struct *vma, unsigned long address,
@@ -464,8 +465,9 @@ void zap_page_range_single(struct vm_area_struct *vma, unsigned long address,
  * @start: page-aligned start, inside @vma.
  * @end: page-aligned end.
  *
- * Drops the rmap and the reference each entry held and the rss counters.
- * MMU notifiers see an UNMAP event around the change.
+ * Drops the rmap and the reference each entry held and the rss counters,
+ * and every marker, guards included. MMU notifiers see an UNMAP event
+ * around the change.
  * Context: mmap_lock held for write (or the mm has no users); takes
  * page-table locks.
  */

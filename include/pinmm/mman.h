@@ -57,6 +57,12 @@
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE	23
 #endif
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL	102
+#endif
+#ifndef MADV_GUARD_REMOVE
+#define MADV_GUARD_REMOVE	103
+#endif
 #ifndef MLOCK_ONFAULT
 #define MLOCK_ONFAULT		0x01
 #endif
@@ -337,7 +343,9 @@ int do_mprotect(unsigned long start, size_t len, unsigned long prot);
  *	      VM_SEQ_READ: reclaim ignores such a mapping's young bits),
  *	      MADV_WILLNEED (swapped-out anon pages into the swap cache, file
  *	      pages into the page cache; nothing mapped), MADV_DONTDUMP,
- *	      MADV_DODUMP (-EINVAL on VM_SPECIAL mappings),
+ *	      MADV_DODUMP (-EINVAL on VM_SPECIAL mappings), MADV_GUARD_INSTALL,
+ *	      MADV_GUARD_REMOVE (guard pages; -EINVAL on hugetlb, VM_SPECIAL
+ *	      and, on install, locked VMAs; docs/guard.md),
  *	      MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTFORK,
  *	      MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
  *	      MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_COLLAPSE, MADV_COLD,

@@ -328,9 +328,13 @@ static inline pte_t pte_swp_clear_uffd_wp(pte_t p) { return __pte(p.pte & ~_PAGE
  * PTE markers (SWP_PTE_MARKER): a non-present entry that maps nothing and
  * records something about the empty slot; the offset holds marker bits.
  * PTE_MARKER_UFFD_WP: the range is uffd-wp protected though unpopulated.
+ * PTE_MARKER_GUARD: a guard page (MADV_GUARD_INSTALL): every access to it,
+ * the CPU's or GUP's, faults with SIGSEGV/-EFAULT; only MADV_GUARD_REMOVE,
+ * munmap and exit take it away. Linux's values.
  */
 #define PTE_MARKER_UFFD_WP	(1UL << 0)
-#define PTE_MARKER_MASK		PTE_MARKER_UFFD_WP
+#define PTE_MARKER_GUARD	(1UL << 2)
+#define PTE_MARKER_MASK		(PTE_MARKER_UFFD_WP | PTE_MARKER_GUARD)
 
 static inline pte_t make_pte_marker(unsigned long marker)
 {
@@ -347,6 +351,10 @@ static inline unsigned long pte_marker_get(pte_t p)
 static inline bool pte_marker_uffd_wp(pte_t p)
 {
 	return is_pte_marker(p) && (pte_marker_get(p) & PTE_MARKER_UFFD_WP);
+}
+static inline bool is_guard_pte_marker(pte_t p)
+{
+	return is_pte_marker(p) && (pte_marker_get(p) & PTE_MARKER_GUARD);
 }
 
 /*

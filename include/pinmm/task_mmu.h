@@ -24,6 +24,7 @@ enum clear_refs_types {
 #define PM_SOFT_DIRTY		(1ULL << 55)
 #define PM_MMAP_EXCLUSIVE	(1ULL << 56)		/* page mapped exactly once */
 #define PM_UFFD_WP		(1ULL << 57)
+#define PM_GUARD_REGION		(1ULL << 58)		/* a guard marker (MADV_GUARD_INSTALL) */
 #define PM_FILE			(1ULL << 61)		/* file page or shared anon */
 #define PM_SWAP			(1ULL << 62)		/* swap, migration or device entry */
 #define PM_PRESENT		(1ULL << 63)

@@ -187,6 +187,9 @@ static uint64_t pte_to_pagemap_entry(struct vm_area_struct *vma, unsigned long a
 	} else if (is_pte_marker(pte)) {
 		if (pte_marker_uffd_wp(pte))
 			e |= PM_UFFD_WP;
+		/* the live 6.18 kernel: a swap entry, and the guard bit */
+		if (is_guard_pte_marker(pte))
+			e |= PM_SWAP | PM_GUARD_REGION;
 	} else if (is_swap_pte(pte)) {
 		e = PM_SWAP;
 		if (pte_swp_soft_dirty(pte))

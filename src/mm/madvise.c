@@ -26,6 +26,8 @@ static bool madvise_behavior_valid(int behavior)
 	case MADV_WILLNEED:
 	case MADV_DONTDUMP:
 	case MADV_DODUMP:
+	case MADV_GUARD_INSTALL:
+	case MADV_GUARD_REMOVE:
 	case MADV_DONTNEED:
 	case MADV_FREE:
 	case MADV_REMOVE:
@@ -53,6 +55,8 @@ static bool madvise_need_mmap_write(int behavior)
 {
 	switch (behavior) {
 	case MADV_WILLNEED:
+	case MADV_GUARD_INSTALL:
+	case MADV_GUARD_REMOVE:
 	case MADV_DONTNEED:
 	case MADV_FREE:
 	case MADV_REMOVE:
@@ -310,6 +314,135 @@ static int madvise_willneed(struct mm_struct *mm, unsigned long start, unsigned 
 		mmap_read_lock(mm);
 		start = e;
 	}
+	return hole ? -ENOMEM : 0;
+}
+
+/* ---- MADV_GUARD_INSTALL, MADV_GUARD_REMOVE (Linux: madvise_guard_install) ---------- */
+
+/* Linux's is_valid_guard_vma(): not hugetlb, not a special mapping, not locked on install. */
+static bool valid_guard_vma(struct vm_area_struct *vma, bool allow_locked)
+{
+	vm_flags_t disallowed = VM_SPECIAL | VM_HUGETLB | (allow_locked ? 0 : VM_LOCKED_MASK);
+
+	return !(vma->vm_flags & disallowed);
+}
+
+/*
+ * Guard markers into the empty entries of [@start, @end) of @vma, page
+ * tables allocated as needed. Return 0 when every entry is a guard now,
+ * 1 when a page (or anything else: a swap entry, a THP) is in the way and
+ * must be zapped first (the markers set so far stay), -ENOMEM.
+ */
+static int guard_install_range(struct vm_area_struct *vma, unsigned long start, unsigned long end)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long addr, next;
+
+	for (addr = start; addr < end; addr = next) {
+		pmd_t *pmd = pmd_alloc_walk(mm, addr);
+		spinlock_t *ptl;
+		pte_t *pte;
+
+		next = pmd_addr_end(addr, end);
+		if (!pmd)
+			return -ENOMEM;
+		if (pmd_none(pmdp_get_lockless(pmd)) && __pte_alloc(mm, pmd))
+			return -ENOMEM;
+		pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+		if (!pte)
+			return 1;	/* a THP (or one came meanwhile): zap, then again */
+		for (unsigned long a = addr; a < next; a += PAGE_SIZE) {
+			pte_t *p = pte + ((a - addr) >> PAGE_SHIFT), old = ptep_get(p);
+
+			if (pte_none(old)) {
+				set_pte(p, make_pte_marker(PTE_MARKER_GUARD));
+			} else if (!is_guard_pte_marker(old)) {
+				pte_unmap_unlock(pte, ptl);
+				return 1;
+			}
+		}
+		pte_unmap_unlock(pte, ptl);
+	}
+	return 0;
+}
+
+/*
+ * One VMA's part of MADV_GUARD_INSTALL: what is mapped there is zapped (a
+ * pinned page leaves the mapping and stays the pin holder's), and every
+ * entry becomes a guard. The VMA gets an anon_vma, so that fork copies its
+ * page tables and the child keeps the guards (Linux does the same).
+ */
+static int guard_install_vma(struct vm_area_struct *vma, unsigned long start, unsigned long end)
+{
+	int err;
+
+	if (!valid_guard_vma(vma, false))
+		return -EINVAL;
+	if (anon_vma_prepare(vma))
+		return -ENOMEM;
+	while ((err = guard_install_range(vma, start, end)) > 0) {
+		/* zap keeps the guards already set; a fault may refill a hole meanwhile */
+		zap_page_range_single(vma, start, end - start);
+		cond_resched();
+	}
+	return err;
+}
+
+/* One VMA's part of MADV_GUARD_REMOVE: guard entries become empty again. */
+static int guard_remove_vma(struct vm_area_struct *vma, unsigned long start, unsigned long end)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long addr, next;
+
+	if (!valid_guard_vma(vma, true))
+		return -EINVAL;
+	for (addr = start; addr < end; addr = next) {
+		pmd_t *pmd = mm_find_pmd(mm, addr);
+		spinlock_t *ptl;
+		pte_t *pte;
+
+		next = pmd_addr_end(addr, end);
+		if (!pmd || !pmd_is_table(pmdp_get_lockless(pmd)))
+			continue;	/* no table, or a THP: no guard there */
+		pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+		if (!pte)
+			continue;
+		for (unsigned long a = addr; a < next; a += PAGE_SIZE) {
+			pte_t *p = pte + ((a - addr) >> PAGE_SHIFT);
+
+			if (is_guard_pte_marker(ptep_get(p)))
+				ptep_get_and_clear(p);
+		}
+		pte_unmap_unlock(pte, ptl);
+	}
+	return 0;
+}
+
+/*
+ * MADV_GUARD_INSTALL / MADV_GUARD_REMOVE over every VMA of [@start, @end),
+ * mmap_lock held for read: -EINVAL from the first VMA that cannot have
+ * guards (the VMAs before it done), -ENOMEM for holes (the rest done).
+ */
+static int madvise_guard(struct mm_struct *mm, unsigned long start, unsigned long end,
+			 bool install)
+{
+	unsigned long prev_end = start;
+	struct vm_area_struct *vma;
+	bool hole = false;
+
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end; vma = vma_next(vma)) {
+		unsigned long s = max(start, vma->vm_start), e = min(end, vma->vm_end);
+		int err;
+
+		if (vma->vm_start > prev_end)
+			hole = true;
+		prev_end = vma->vm_end;
+		err = install ? guard_install_vma(vma, s, e) : guard_remove_vma(vma, s, e);
+		if (err)
+			return err;
+	}
+	if (prev_end < end)
+		hole = true;
 	return hole ? -ENOMEM : 0;
 }
 
@@ -752,6 +885,10 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len_in, int beh
 		break;
 	case MADV_WILLNEED:
 		err = madvise_willneed(mm, start, end);
+		break;
+	case MADV_GUARD_INSTALL:
+	case MADV_GUARD_REMOVE:
+		err = madvise_guard(mm, start, end, behavior == MADV_GUARD_INSTALL);
 		break;
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:

@@ -748,11 +748,16 @@ static vm_fault_t pte_marker_clear(struct vm_fault *vmf)
 	return 0;
 }
 
-/* Linux's handle_pte_marker(): a uffd-wp marker is a hole that is born protected. */
+/*
+ * Linux's handle_pte_marker(): a guard page is never mapped (SIGSEGV, and
+ * -EFAULT to GUP); a uffd-wp marker is a hole that is born protected.
+ */
 static vm_fault_t handle_pte_marker(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 
+	if (is_guard_pte_marker(vmf->orig_pte))
+		return VM_FAULT_SIGSEGV;
 	if (pte_marker_uffd_wp(vmf->orig_pte) && userfaultfd_wp(vma) && vma_is_anonymous(vma))
 		return do_anonymous_page(vmf);
 	return pte_marker_clear(vmf);
@@ -929,6 +934,7 @@ struct zap_batch {
 	/* Linux's zap_details: which entries an unmap_mapping_range() takes */
 	struct folio *single_folio;	/* only the PTEs of this folio */
 	bool skip_cows;			/* leave private COW copies (anon) alone */
+	bool drop_markers;		/* guard markers go too (munmap, exit) */
 };
 
 /* Does the zap described by @b leave the entry that maps @folio? */
@@ -967,6 +973,9 @@ static unsigned long zap_pte_range(struct vm_area_struct *vma, pmd_t *pmd, unsig
 		struct page *page;
 
 		if (pte_none(ptent))
+			continue;
+		/* a guard outlives MADV_DONTNEED; unmapping the VMA takes it (ZAP_FLAG_DROP_MARKER) */
+		if (is_guard_pte_marker(ptent) && !batch->drop_markers)
 			continue;
 		if (batch->nr == ZAP_BATCH)
 			break;
@@ -1082,9 +1091,10 @@ static void __unmap_page_range(struct vm_area_struct *vma, unsigned long addr,
 	}
 }
 
-static void unmap_page_range(struct vm_area_struct *vma, unsigned long addr, unsigned long end)
+static void unmap_page_range(struct vm_area_struct *vma, unsigned long addr, unsigned long end,
+			     bool drop_markers)
 {
-	struct zap_batch batch = { .nr = 0 };
+	struct zap_batch batch = { .nr = 0, .drop_markers = drop_markers };
 
 	__unmap_page_range(vma, addr, end, &batch);
 }
@@ -1101,7 +1111,7 @@ void unmap_vma_range(struct vm_area_struct *vma, unsigned long start, unsigned l
 	vma_adjust_trans_huge(vma, start, end);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, vma->vm_mm, start, end);
 	mmu_notifier_invalidate_range_start(&range);
-	unmap_page_range(vma, start, end);
+	unmap_page_range(vma, start, end, true);
 	mmu_notifier_invalidate_range_end(&range);
 }
 
@@ -1117,7 +1127,7 @@ void zap_page_range_single(struct vm_area_struct *vma, unsigned long address,
 	vma_adjust_trans_huge(vma, start, end);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, start, end);
 	mmu_notifier_invalidate_range_start(&range);
-	unmap_page_range(vma, start, end);
+	unmap_page_range(vma, start, end, false);
 	mmu_notifier_invalidate_range_end(&range);
 }
 
@@ -1503,7 +1513,7 @@ int remap_pfn_range(struct vm_area_struct *vma, unsigned long addr, unsigned lon
 		pte_unmap_unlock(pte, ptl);
 	}
 	if (err && addr > start)
-		unmap_page_range(vma, start, addr);
+		unmap_page_range(vma, start, addr, true);
 	return err;
 }
 

@@ -34,6 +34,12 @@
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25	/* Linux 6.1; older C libraries lack the name */
 #endif
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102	/* Linux 6.13 */
+#endif
+#ifndef MADV_GUARD_REMOVE
+#define MADV_GUARD_REMOVE 103
+#endif
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -964,6 +970,8 @@ static void exec(struct kstate *k, int idx)
 			[ADV_FREE] = MADV_FREE, [ADV_REMOVE] = MADV_REMOVE,
 			[ADV_WILLNEED] = MADV_WILLNEED, [ADV_NORMAL] = MADV_NORMAL,
 			[ADV_RANDOM] = MADV_RANDOM, [ADV_SEQUENTIAL] = MADV_SEQUENTIAL,
+			[ADV_GUARD_INSTALL] = MADV_GUARD_INSTALL,
+			[ADV_GUARD_REMOVE] = MADV_GUARD_REMOVE,
 		};
 
 		err = madvise((void *)addr, len, adv[st->num]);

@@ -520,6 +520,8 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 			[ADV_FREE] = MADV_FREE, [ADV_REMOVE] = MADV_REMOVE,
 			[ADV_WILLNEED] = MADV_WILLNEED, [ADV_NORMAL] = MADV_NORMAL,
 			[ADV_RANDOM] = MADV_RANDOM, [ADV_SEQUENTIAL] = MADV_SEQUENTIAL,
+			[ADV_GUARD_INSTALL] = MADV_GUARD_INSTALL,
+			[ADV_GUARD_REMOVE] = MADV_GUARD_REMOVE,
 		};
 
 		err = do_madvise(current->mm, addr, len, adv[st->num]);

@@ -597,6 +597,7 @@ static const struct { const char *name; enum scn_advice adv; } advices[] = {
 	{ "mergeable", ADV_MERGEABLE }, { "unmergeable", ADV_UNMERGEABLE },
 	{ "free", ADV_FREE }, { "remove", ADV_REMOVE }, { "willneed", ADV_WILLNEED },
 	{ "normal", ADV_NORMAL }, { "random", ADV_RANDOM }, { "sequential", ADV_SEQUENTIAL },
+	{ "guard-install", ADV_GUARD_INSTALL }, { "guard-remove", ADV_GUARD_REMOVE },
 };
 
 /*
@@ -836,7 +837,8 @@ static int parse_step(struct parser *p, struct scn_step *st)
 		return perr(p, p->w[2].col,
 			    "bad advice '%s' (dontneed, hugepage, nohugepage, dontfork, dofork, "
 			    "populate-read, populate-write, collapse, cold, pageout, mergeable, "
-			    "unmergeable, free, remove, willneed, normal, random, sequential)",
+			    "unmergeable, free, remove, willneed, normal, random, sequential, guard-install, "
+			    "guard-remove)",
 			    p->w[2].s);
 	case SK_FORK:
 		if (p->in_block >= 0)
