@@ -4,7 +4,7 @@
  * sequence of operations on a booted machine — mmap of private/shared
  * anonymous memory, THP regions, device (PFNMAP) windows, diskfs files and
  * memfds (MAP_SHARED and MAP_PRIVATE); munmap, mprotect, madvise (MADV_FREE, MADV_REMOVE,
- * MADV_WILLNEED and the read-pattern advice too); CPU reads
+ * MADV_WILLNEED, the read-pattern advice and guard regions too); CPU reads
  * and writes (copy_from_user/copy_to_user); device reads and writes through
  * pinned pages; fork, child actions and exit; every pin, GET and release
  * variant (pin_user_pages{,_fast,_unlocked,_remote}, get_user_pages
@@ -133,6 +133,7 @@ enum mkind { MK_NONE, MK_ANON, MK_OBJ, MK_FPRIV };
 #define MF_DONTFORK	0x02
 #define MF_WIPE		0x04
 #define MF_LAZY		0x08	/* MK_ANON: MADV_FREEd, not written by the CPU since */
+#define MF_GUARD	0x10	/* MADV_GUARD_INSTALL: every access faults */
 
 /* What one process maps at one page, and what it holds. */
 struct mpage {
@@ -373,12 +374,14 @@ static bool in_eof(const struct mpage *m)
 
 static bool cpu_readable(const struct mpage *m)
 {
-	return m->kind != MK_NONE && (m->prot & PROT_READ) && (!file_backed(m) || in_eof(m));
+	return m->kind != MK_NONE && !(m->flags & MF_GUARD) && (m->prot & PROT_READ) &&
+	       (!file_backed(m) || in_eof(m));
 }
 
 static bool cpu_writable(const struct mpage *m)
 {
-	return m->kind != MK_NONE && (m->prot & PROT_WRITE) && (!file_backed(m) || in_eof(m));
+	return m->kind != MK_NONE && !(m->flags & MF_GUARD) && (m->prot & PROT_WRITE) &&
+	       (!file_backed(m) || in_eof(m));
 }
 
 /* Is the byte at @off of this page's content known to the model? */
@@ -833,8 +836,8 @@ static int gup_page_err(int p, int s, int i, unsigned int flags, bool pin)
 	if (i >= SLOT_PAGES)
 		return -EFAULT;
 	m = &fz.procs[p].pg[s][i];
-	if (m->kind == MK_NONE)
-		return -EFAULT;
+	if (m->kind == MK_NONE || (m->flags & MF_GUARD))
+		return -EFAULT;		/* a guard faults (SIGSEGV), FOLL_FORCE or not */
 	if ((flags & FOLL_ANON) && m->kind != MK_ANON)
 		return -EFAULT;
 	if (flags & FOLL_WRITE) {
@@ -1290,7 +1293,8 @@ static void op_madvise(void)
 	static const int advice[] = { MADV_DONTNEED, MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
 				      MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
 				      MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_FREE, MADV_REMOVE,
-				      MADV_WILLNEED, MADV_RANDOM, MADV_SEQUENTIAL, MADV_NORMAL };
+				      MADV_WILLNEED, MADV_RANDOM, MADV_SEQUENTIAL, MADV_NORMAL,
+				      MADV_GUARD_INSTALL, MADV_GUARD_REMOVE };
 	int p = pick_proc(get8()), s, i, r, want = 0, adv = advice[get8() % ARRAY_SIZE(advice)];
 	bool hole = false;
 	long n;
@@ -1312,14 +1316,23 @@ static void op_madvise(void)
 		}
 		switch (adv) {
 		case MADV_DONTNEED:
+		case MADV_GUARD_INSTALL:
 			/* private data is dropped: anon reads zeroes, a COW copy the file */
 			if (private_data(m)) {
 				free(m->data);
 				m->data = NULL;
-				m->flags &= (uint8_t)~MF_COWED;
+				m->flags &= (uint8_t)~(MF_COWED | MF_LAZY);
 				m->unk = PAGE_SIZE;
 				m->gen = new_gen();
 			}
+			if (adv == MADV_GUARD_INSTALL) {
+				/* what was mapped went (a pin keeps its page); zapped, not wiped */
+				m->flags |= MF_GUARD;
+				m->gen = new_gen();
+			}
+			break;
+		case MADV_GUARD_REMOVE:
+			m->flags &= (uint8_t)~MF_GUARD;
 			break;
 		case MADV_DONTFORK:
 			m->flags |= MF_DONTFORK;
@@ -1364,7 +1377,7 @@ static void op_madvise(void)
 		case MADV_POPULATE_WRITE:
 			/* a VMA that does not allow the access is -EINVAL, a failed fault -EFAULT */
 			e = !(m->prot & (adv == MADV_POPULATE_WRITE ? PROT_WRITE : PROT_READ)) ? -EINVAL :
-			    file_backed(m) && !in_eof(m) ? -EFAULT : 0;
+			    (m->flags & MF_GUARD) || (file_backed(m) && !in_eof(m)) ? -EFAULT : 0;
 			if (e) {
 				want = e;
 				k = n;
@@ -1909,8 +1922,11 @@ static void proc_model_copy(struct proc *dst, const struct proc *src)
 					bail_out("out of memory");
 				memcpy(d->data, m->data, PAGE_SIZE);
 			}
-			if (m->flags & MF_WIPE)
+			if (m->flags & MF_WIPE) {
+				/* fork does not copy a wiped VMA's tables: no guards either */
 				d->unk = PAGE_SIZE;
+				d->flags &= (uint8_t)~MF_GUARD;
+			}
 		}
 	dst->dev_addr = src->dev_addr;
 	dst->dev_pages = src->dev_pages;
