@@ -363,6 +363,48 @@ static void thp_neighbour_untouched(void)
 	gt_teardown("thp-next", t, 1);
 }
 
+/*
+ * R-FREE-THP: a THP mapped by PTEs that the range covers exactly is not split
+ * (madvise_free_pte_range() and madvise_cold_or_pageout_pte_range() split a
+ * large folio only when the range holds part of it): it stays one folio,
+ * lazyfree (or deactivated) whole. Live 6.18: thp_split_page +0, pglazyfree
+ * +512 for such a THP.
+ */
+static void thp_pte_mapped_exact(int advice, const char *name)
+{
+	struct task_struct *t[1];
+	struct folio *folio;
+	long sf0;
+	bool all = true;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("thp-pte");
+	if (!gt_thp(FB)) {
+		skip(4, "no THP");
+		gt_teardown("thp-pte", t, 1);
+		return;
+	}
+	gt_fill(FB, HPAGE_PMD_NR, 14);
+	/* mprotect of one page splits the PMD (not the folio); the VMAs merge back */
+	do_mprotect(FB, PAGE_SIZE, PROT_READ);
+	do_mprotect(FB, PAGE_SIZE, GT_RW);
+	folio = page_folio(gt_page(current->mm, FB));
+	ok(!test_pmd_mapped(current->mm, FB) && folio_test_large(folio),
+	   "setup [%s]: a whole THP mapped by PTEs", name);
+	sf0 = gt_ev(THP_SPLIT_PAGE);
+	is_int(madv(FB, PMD_SIZE, advice), 0, "%s of exactly its 2 MiB: 0", name);
+	ok(gt_ev(THP_SPLIT_PAGE) == sf0 && page_folio(gt_page(current->mm, FB)) == folio &&
+	   folio_test_large(folio),
+	   "R-FREE-THP [%s]: covered exactly, the PTE-mapped THP is not split", name);
+	for (unsigned long i = 0; advice == MADV_FREE && i < HPAGE_PMD_NR; i++)
+		all &= lazyfree_at(FB + i * PAGE_SIZE);
+	ok(advice == MADV_FREE ? all && !folio_test_swapbacked(folio) : !folio_test_active(folio),
+	   "R-FREE-THP [%s]: %s", name, advice == MADV_FREE ? "the whole folio is lazyfree" :
+	   "the whole folio is inactive");
+	is_int(gt_check(FB, HPAGE_PMD_NR, 14), 0, "R-FREE-THP [%s]: its data is still there", name);
+	gt_teardown("thp-pte", t, 1);
+}
+
 /* R-FREE-THP: a THP a fork child maps too is left as it is (madvise_free_huge_pmd). */
 static void thp_shared_left(void)
 {
@@ -466,6 +508,8 @@ int main(void)
 	thp_whole_and_part();
 	thp_shared_left();
 	thp_neighbour_untouched();
+	thp_pte_mapped_exact(MADV_FREE, "MADV_FREE");
+	thp_pte_mapped_exact(MADV_COLD, "MADV_COLD");
 	migrate_keeps_lazyfree();
 	return done_testing();
 }
