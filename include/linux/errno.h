@@ -8,6 +8,7 @@
 
 
 #define ERESTARTSYS	512
+#define ERESTARTNOINTR	513	/* restart the call, no signal to see first */
 #define ENOTSUPP	524
 
 #endif

@@ -216,8 +216,9 @@ struct folio *read_mapping_folio(struct address_space *mapping, pgoff_t index,
 
 /**
  * force_page_cache_readahead - read [@index, @index + @nr_to_read) of @file
- * into the page cache, up to the end of the file (POSIX_FADV_WILLNEED,
- * MADV_WILLNEED). Folios already cached are left as they are; a read or
+ * into the page cache, up to the end of the file and at most 2048 pages
+ * (8 MiB, Linux's max(bdi->io_pages, ra_pages) as this machine's kernel
+ * shows it) from @index (POSIX_FADV_WILLNEED, MADV_WILLNEED). Folios already cached are left as they are; a read or
  * allocation that fails ends it (advice: no error to report). A mapping
  * with no ->read_folio (shmem, hugetlbfs) has nothing to read.
  * Context: may sleep; no mmap_lock (it may take i_rwsem's peers).

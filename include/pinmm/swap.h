@@ -175,8 +175,10 @@ int swap_read_folio(struct folio *folio, swp_entry_t entry);
  * (Linux's read_swap_cache_async(), for MADV_WILLNEED).
  * The read is synchronous here. A slot freed meanwhile, or one another
  * thread is adding to or taking from the cache, is left alone.
- * Context: may sleep; the caller keeps the swap area from going (mmap_lock
- * of a process whose entry it is, as a fault does).
+ * Context: may sleep. As for do_swap_page(), nothing here holds the area
+ * against a swapoff that runs once the entry's slot was freed meanwhile
+ * (Linux's get_swap_device()): pinmm's swapoff only ever runs with no slot
+ * in use, and its tests run it at quiescence (docs/swap.md, "Not built").
  * Return: the cache's folio with a reference the caller puts, or NULL.
  */
 struct folio *read_swap_cache_async(swp_entry_t entry);

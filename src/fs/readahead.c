@@ -9,6 +9,15 @@
  */
 #include "internal.h"
 
+/*
+ * The most one call reads, from its first index: Linux's
+ * max(bdi->io_pages, ra_pages), which the live 6.18 kernel shows as 8 MiB
+ * for this machine's virtio disk (MADV_WILLNEED or POSIX_FADV_WILLNEED of
+ * 64 MiB caches the first 2048 pages; of 8 MiB, all of it). pinmm's disk is
+ * a host file with no queue limits of its own: it takes that figure.
+ */
+#define RA_MAX_PAGES	2048UL
+
 unsigned long force_page_cache_readahead(struct address_space *mapping, struct file *file,
 					 pgoff_t index, unsigned long nr_to_read)
 {
@@ -18,6 +27,7 @@ unsigned long force_page_cache_readahead(struct address_space *mapping, struct f
 
 	if (!isize || !nr_to_read || !mapping->a_ops->read_folio)
 		return 0;
+	nr_to_read = min(nr_to_read, RA_MAX_PAGES);
 	eof = (pgoff_t)((isize - 1) >> PAGE_SHIFT);
 	if (index > eof)
 		return 0;

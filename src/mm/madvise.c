@@ -95,18 +95,17 @@ static int madvise_newflags(struct vm_area_struct *vma, vm_flags_t *flags, void 
 		*flags &= ~VM_DONTDUMP;
 		break;
 	case MADV_DONTFORK:
-		if (vma->vm_flags & VM_IO)
-			return -EINVAL;
 		*flags |= VM_DONTCOPY;
 		break;
 	case MADV_DOFORK:
+		/* I/O memory never goes to a child once kept from it */
 		if (vma->vm_flags & VM_IO)
 			return -EINVAL;
 		*flags &= ~VM_DONTCOPY;
 		break;
 	case MADV_WIPEONFORK:
 		/* Only private anonymous memory can be wiped. */
-		if (vma->vm_file || (vma->vm_flags & VM_SHARED) || !vma_is_anonymous(vma))
+		if (vma->vm_file || (vma->vm_flags & VM_SHARED))
 			return -EINVAL;
 		*flags |= VM_WIPEONFORK;
 		break;
@@ -366,26 +365,33 @@ static int guard_install_range(struct vm_area_struct *vma, unsigned long start, 
 	return 0;
 }
 
+/* Zap-and-walk rounds before the call starts over with mmap_lock let go (Linux's). */
+#define MAX_MADVISE_GUARD_RETRIES	3
+
 /*
  * One VMA's part of MADV_GUARD_INSTALL: what is mapped there is zapped (a
  * pinned page leaves the mapping and stays the pin holder's), and every
  * entry becomes a guard. The VMA gets an anon_vma, so that fork copies its
- * page tables and the child keeps the guards (Linux does the same).
+ * page tables and the child keeps the guards (Linux does the same). Faults
+ * that keep refilling the range make it -ERESTARTNOINTR after a few
+ * rounds: do_madvise() then drops mmap_lock and starts again, as Linux's
+ * restart_syscall() does.
  */
 static int guard_install_vma(struct vm_area_struct *vma, unsigned long start, unsigned long end)
 {
-	int err;
-
 	if (!valid_guard_vma(vma, false))
 		return -EINVAL;
 	if (anon_vma_prepare(vma))
 		return -ENOMEM;
-	while ((err = guard_install_range(vma, start, end)) > 0) {
+	for (int i = 0; i < MAX_MADVISE_GUARD_RETRIES; i++) {
+		int err = guard_install_range(vma, start, end);
+
+		if (err <= 0)
+			return err;
 		/* zap keeps the guards already set; a fault may refill a hole meanwhile */
 		zap_page_range_single(vma, start, end - start);
-		cond_resched();
 	}
-	return err;
+	return -ERESTARTNOINTR;
 }
 
 /* One VMA's part of MADV_GUARD_REMOVE: guard entries become empty again. */
@@ -865,6 +871,7 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len_in, int beh
 		return 0;
 
 	write = madvise_need_mmap_write(behavior);
+restart:
 	if (write) {
 		if (mmap_write_lock_killable(mm))
 			return -EINTR;
@@ -915,5 +922,10 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len_in, int beh
 		mmap_write_unlock(mm);
 	else
 		mmap_read_unlock(mm);
+	if (err == -ERESTARTNOINTR) {
+		/* the call is made again, as a restarted syscall is (idempotent advice only) */
+		cond_resched();
+		goto restart;
+	}
 	return err;
 }

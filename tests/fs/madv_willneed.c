@@ -7,7 +7,10 @@
  *                   force_page_cache_ra(): the file pages behind the range
  *                   (at the mapping's offset) are read into the page cache,
  *                   not mapped; nothing past the end of the file is read;
- *                   pages already cached stay as they are.
+ *                   pages already cached stay as they are. One call reads at
+ *                   most max(bdi->io_pages, ra_pages) pages from its start:
+ *                   the live 6.18 kernel on this machine's disk caches the
+ *                   first 2048 pages (8 MiB) of a 64 MiB MADV_WILLNEED.
  *  R-WILLNEED-SHMEM madvise_willneed(): shmem has no storage to read from
  *                   (pinmm never swaps it): holes stay holes, nothing is
  *                   allocated, and the call succeeds.
@@ -78,6 +81,38 @@ static void willneed_file(void)
 	fs_teardown("willneed_file", t);
 }
 
+static void willneed_cap(void)
+{
+	const unsigned long n = 2100;
+	struct task_struct *t;
+	unsigned long a, cached = 0, last = 0;
+	struct file *f;
+
+	fs_boot();
+	t = test_process("wncap");
+	f = fs_open("wncap", O_RDWR | O_CREAT);
+	is_int(fs_kwrite(f, 0, n * PAGE_SIZE, 13), (long)(n * PAGE_SIZE), "setup: a file of 2100 pages");
+	is_int(vfs_fsync(f, 0), 0, "setup: on the disk");
+	pinmm_drop_caches();
+	a = fs_mmap(f, FS_BASE, n * PAGE_SIZE, PROT_READ, MAP_SHARED, 0);
+	is_int(madv(a, n * PAGE_SIZE), 0, "R-WILLNEED-FILE: MADV_WILLNEED of all 2100 pages");
+	for (unsigned long i = 0; i < n; i++) {
+		struct folio *folio = fs_cached(f, i);
+
+		if (folio) {
+			cached++;
+			last = i;
+			folio_put(folio);
+		}
+	}
+	ok(cached == 2048 && last == 2047,
+	   "R-WILLNEED-FILE: one call reads the first 2048 pages (8 MiB), no more (%lu, last %lu)",
+	   cached, last);
+	vm_munmap(a, n * PAGE_SIZE);
+	fput(f);
+	fs_teardown("willneed_cap", t);
+}
+
 static void willneed_shmem(void)
 {
 	struct task_struct *t;
@@ -104,6 +139,7 @@ int main(void)
 {
 	plan_no_plan();
 	willneed_file();
+	willneed_cap();
 	willneed_shmem();
 	return done_testing();
 }

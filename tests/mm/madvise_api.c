@@ -167,8 +167,11 @@ static void populate_rules(void)
 		   "pinmm_map_device: a shared VM_IO|VM_PFNMAP VMA that is not anonymous");
 		is_int(madv(dev, PAGE_SIZE, MADV_POPULATE_READ), -EINVAL,
 		       "madvise: MADV_POPULATE_READ on VM_PFNMAP|VM_IO is -EINVAL");
-		is_int(madv(dev, PAGE_SIZE, MADV_DONTFORK), -EINVAL,
-		       "madvise: MADV_DONTFORK on VM_IO is -EINVAL");
+		is_int(madv(dev, PAGE_SIZE, MADV_DONTFORK), 0,
+		       "madvise: MADV_DONTFORK on VM_IO is allowed (Linux's madvise_update_vma)");
+		ok(flags_at(dev) & VM_DONTCOPY, "madvise: ... and sets VM_DONTCOPY");
+		is_int(madv(dev, PAGE_SIZE, MADV_DOFORK), -EINVAL,
+		       "madvise: MADV_DOFORK on VM_IO is -EINVAL");
 		is_int(madv(dev, PAGE_SIZE, MADV_DONTNEED), -EINVAL,
 		       "madvise: MADV_DONTNEED on VM_PFNMAP is -EINVAL");
 		is_int(vm_munmap(dev, 2 * PAGE_SIZE), 0, "munmap: a device mapping");
