@@ -47,6 +47,7 @@
  */
 #include "../gup/helpers.h"
 
+#include <pinmm/fs.h>
 #include <pinmm/migrate.h>
 #include <pinmm/swap.h>
 
@@ -405,6 +406,78 @@ static void thp_pte_mapped_exact(int advice, const char *name)
 	gt_teardown("thp-pte", t, 1);
 }
 
+/*
+ * R-FREE-THP: a THP mapped by PTEs that the range covers in part, at its
+ * start or at its end, is split first: only the pages in the range become
+ * lazyfree (live 6.18, the second half of one: thp_split_page +1, pglazyfree
+ * +248 at once, the last 8 of 256 still in the CPU's batch of 31).
+ */
+static void thp_pte_mapped_part(bool tail)
+{
+	const char *name = tail ? "second half" : "first half";
+	unsigned long half = HPAGE_PMD_NR / 2, in = tail ? FB + PMD_SIZE / 2 : FB;
+	unsigned long out = tail ? FB : FB + PMD_SIZE / 2, lazy_in = 0, lazy_out = 0;
+	struct task_struct *t[1];
+	long sf0, lf0;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("thp-part");
+	if (!gt_thp(FB)) {
+		skip(4, "no THP");
+		gt_teardown("thp-part", t, 1);
+		return;
+	}
+	gt_fill(FB, HPAGE_PMD_NR, 15);
+	do_mprotect(FB, PAGE_SIZE, PROT_READ);
+	do_mprotect(FB, PAGE_SIZE, GT_RW);
+	ok(!test_pmd_mapped(current->mm, FB) && folio_test_large(page_folio(gt_page(current->mm, FB))),
+	   "setup [%s]: a whole THP mapped by PTEs", name);
+	sf0 = gt_ev(THP_SPLIT_PAGE);
+	lf0 = gt_ev(PGLAZYFREE);
+	is_int(madv(in, PMD_SIZE / 2, MADV_FREE), 0, "MADV_FREE of its %s: 0", name);
+	for (unsigned long i = 0; i < half; i++) {
+		lazy_in += lazyfree_at(in + i * PAGE_SIZE);
+		lazy_out += lazyfree_at(out + i * PAGE_SIZE);
+	}
+	ok(gt_ev(THP_SPLIT_PAGE) - sf0 == 1 && !folio_test_large(page_folio(gt_page(current->mm, FB))),
+	   "R-FREE-THP [%s]: covered in part, the PTE-mapped THP was split", name);
+	ok(lazy_in == half && lazy_out == 0 && gt_ev(PGLAZYFREE) - lf0 == (long)half,
+	   "R-FREE-THP [%s]: only the %lu pages in the range are lazyfree (%lu in, %lu out)", name,
+	   half, lazy_in, lazy_out);
+	is_int(gt_check(FB, HPAGE_PMD_NR, 15), 0, "R-FREE-THP [%s]: the data is all there", name);
+	gt_teardown("thp-part", t, 1);
+}
+
+/*
+ * The huge zero folio mapped by a read fault is nobody's to age or free:
+ * madvise_cold_or_pageout_pte_range() and madvise_free_huge_pmd() pass its
+ * PMD by (is_huge_zero_pmd()), leaving even its young bit as it was.
+ */
+static void huge_zero_left_alone(void)
+{
+	static const int advice[] = { MADV_COLD, MADV_PAGEOUT, MADV_FREE };
+	static const char *const names[] = { "MADV_COLD", "MADV_PAGEOUT", "MADV_FREE" };
+	struct task_struct *t[1];
+	uint64_t word;
+	bool leaf;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("hzp");
+	test_mmap_fixed(FB, PMD_SIZE, GT_RW, MAP_PRIVATE);
+	madv(FB, PMD_SIZE, MADV_HUGEPAGE);
+	copy_from_user(&word, (const void __user *)FB, sizeof(word));	/* a read fault */
+	ok(is_huge_zero_pfn(test_pt_pfn(current->mm, FB)) &&
+	   pmd_young(__pmd(test_pt_entry(current->mm, FB, &leaf))) && leaf,
+	   "setup: a read fault mapped the huge zero folio by a young PMD");
+	for (int k = 0; k < 3; k++) {
+		is_int(madv(FB, PMD_SIZE, advice[k]), 0, "%s over it: 0", names[k]);
+		ok(is_huge_zero_pfn(test_pt_pfn(current->mm, FB)) &&
+		   pmd_young(__pmd(test_pt_entry(current->mm, FB, &leaf))) && leaf,
+		   "R-FREE-THP [%s]: the huge zero PMD is passed by, still mapped and young", names[k]);
+	}
+	gt_teardown("hzp", t, 1);
+}
+
 /* R-FREE-THP: a THP a fork child maps too is left as it is (madvise_free_huge_pmd). */
 static void thp_shared_left(void)
 {
@@ -432,6 +505,48 @@ static void thp_shared_left(void)
 }
 
 /* ---- R-FREE-PRESSURE -------------------------------------------------------------------- */
+
+/*
+ * Without a swap area the scan takes lazyfree folios only: swap-backed ones
+ * are not even aged (Linux does not scan the anon LRU it cannot reclaim), so
+ * their young bits stay as the last access left them.
+ */
+static void noswap_scan_leaves_swapbacked(void)
+{
+	struct task_struct *t[1];
+	unsigned long young = 0, file_page;
+	char word[8] = "pagecch";
+	struct file *f;
+	loff_t pos = 0;
+	long lfd0;
+	bool leaf;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t[0] = test_process("noswap-scan");
+	test_mmap_fixed(FB, 16 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(FB, 16, 16);
+	f = filp_open("noswap-scan", O_RDWR | O_CREAT, 0644);
+	if (IS_ERR(f) || kernel_write(f, word, sizeof(word), &pos) != sizeof(word))
+		bail_out("a disk file");
+	file_page = vm_mmap(f, FB + PMD_SIZE, PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, 0);
+	is_int(madv(FB, 8 * PAGE_SIZE, MADV_FREE), 0, "MADV_FREE of the first 8 of 16 pages");
+	gt_check(FB + 8 * PAGE_SIZE, 8, 16);	/* the other 8: accessed, young */
+	copy_from_user(word, (const void __user *)file_page, sizeof(word));	/* and a file page */
+	lfd0 = gt_ev(PGLAZYFREED);
+	is_uint(pinmm_reclaim_anon(16), 8, "R-FREE-PRESSURE: with no swap the scan frees the 8 lazyfree pages");
+	is_int(gt_ev(PGLAZYFREED) - lfd0, 8, "R-FREE-PRESSURE: ... discarded (pglazyfreed)");
+	for (unsigned long i = 8; i < 16; i++)
+		young += pte_young(__pte(test_pt_entry(current->mm, FB + i * PAGE_SIZE, &leaf)));
+	is_uint(young, 8, "R-FREE-PRESSURE: the swap-backed pages were not aged: still young");
+	is_int(gt_check(FB + 8 * PAGE_SIZE, 8, 16), 0, "R-FREE-PRESSURE: and hold their data");
+	ok(pte_young(__pte(test_pt_entry(current->mm, file_page, &leaf))),
+	   "R-FREE-PRESSURE: nor was the mapped file page: the anon scan leaves page cache alone");
+	vm_munmap(file_page, PAGE_SIZE);
+	vfs_fsync(f, 0);
+	fput(f);
+	pinmm_drop_caches();	/* the teardown counts frames: the file's page goes */
+	gt_teardown("noswap-scan", t, 1);
+}
 
 static void pressure_discards(void)
 {
@@ -502,6 +617,7 @@ int main(void)
 	pinned_kept(false);
 	pinned_kept(true);
 	slow_gup_dirties();
+	noswap_scan_leaves_swapbacked();	/* no swap area on yet either */
 	pressure_discards();	/* before any swapon: no swap area ever on */
 	swap_entries();
 	fork_keeps_child_data();
@@ -510,6 +626,9 @@ int main(void)
 	thp_neighbour_untouched();
 	thp_pte_mapped_exact(MADV_FREE, "MADV_FREE");
 	thp_pte_mapped_exact(MADV_COLD, "MADV_COLD");
+	thp_pte_mapped_part(false);
+	thp_pte_mapped_part(true);
+	huge_zero_left_alone();
 	migrate_keeps_lazyfree();
 	return done_testing();
 }

@@ -791,6 +791,8 @@ static void thp_split_fallback(void)
 	struct task_struct *t[1];
 	struct page *page = GT_POISON, *last;
 	long out0, fb0, split0, fail0;
+	unsigned long warn0;
+	bool quiet;
 
 	/* 200 slots: no room for 512 pages in a row */
 	boot_with_swap(TEST_MEM_MB, 200, false);
@@ -827,6 +829,34 @@ static void thp_split_fallback(void)
 	is_int(gt_check(SW_BASE, HPAGE_PMD_NR, 30), 0,
 	       "R-THP-SPLIT: all 512 pages read back (swapped in or never out)");
 	teardown("thp split", t, 1);
+
+	/*
+	 * An area already full: the THP is split for the fallback and its
+	 * pages find no slot either (the second folio_alloc_swap()): all stay.
+	 */
+	boot_with_swap(TEST_MEM_MB, 4, false);
+	t[0] = test_process("thp full");
+	test_mmap_fixed(SW_BASE + 2 * PMD_SIZE, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(SW_BASE + 2 * PMD_SIZE, 4, 32);
+	pageout(SW_BASE + 2 * PMD_SIZE, 4 * PAGE_SIZE);
+	if (!gt_thp(SW_BASE) || swap_free_pages() != 0) {
+		skip(4, "no THP, or the area did not fill");
+		teardown("thp full", t, 1);
+		return;
+	}
+	gt_fill(SW_BASE, HPAGE_PMD_NR, 33);
+	out0 = gt_ev(PSWPOUT);
+	fb0 = gt_ev(THP_SWPOUT_FALLBACK);
+	warn0 = gt_warn_begin(&quiet);
+	is_int(pageout(SW_BASE, PMD_SIZE), 0, "R-THP-SPLIT: MADV_PAGEOUT of a THP, the area full: 0");
+	is_uint(gt_warn_end(quiet, warn0), 0,
+		"R-THP-SPLIT: no warning (no page tried to go out without a slot)");
+	is_int(gt_ev(THP_SWPOUT_FALLBACK) - fb0, 1, "R-THP-SPLIT: it was split for the fallback");
+	ok(gt_ev(PSWPOUT) == out0 && nr_swapped(SW_BASE, HPAGE_PMD_NR) == 0,
+	   "R-THP-SPLIT: no page found a slot: none went out, all 512 mapped");
+	is_int(gt_check(SW_BASE, HPAGE_PMD_NR, 33) + gt_check(SW_BASE + 2 * PMD_SIZE, 4, 32), 0,
+	       "R-THP-SPLIT: nothing lost, here or in the four pages that filled the area");
+	teardown("thp full", t, 1);
 
 	/* room for it whole, but a GET reference: can_split_folio() keeps it out */
 	boot_with_swap(TEST_MEM_MB, 1024, false);
