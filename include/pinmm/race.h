@@ -102,6 +102,12 @@ enum pinmm_race {
 	 * the kpfn.
 	 */
 	PINMM_RACE_KSM_GET_FOLIO,
+	/*
+	 * read_swap_cache_async() holds an entry's swap area
+	 * (get_swap_device()) and has not looked at the slot yet. "addr" is
+	 * the entry's value.
+	 */
+	PINMM_RACE_SWAPIN_HELD,
 	PINMM_RACE_NR
 };
 

@@ -85,6 +85,7 @@ struct swap_info_struct {
 	char path[4096];
 	unsigned char *mem;		/* memory backing */
 	struct xarray cache;		/* the swap cache: slot -> folio */
+	atomic_long users;		/* get_swap_device() holders, +1 while on */
 };
 
 /* ---- swapfile.c: areas, slots, counts, I/O --------------------------------- */
@@ -171,14 +172,24 @@ void put_swap_folio_entries(swp_entry_t entry, unsigned long nr);
 int swap_write_folio(struct folio *folio);
 int swap_read_folio(struct folio *folio, swp_entry_t entry);
 /**
+ * get_swap_device - hold @entry's swap area against swapoff (Linux's).
+ * For a thread that read @entry and let go of what kept its slot in use
+ * (the PTE lock): a swapoff that finds every slot free meanwhile waits for
+ * put_swap_device() before it frees the area. The slot itself may be free
+ * or reused: the caller looks again (swapcache_prepare()).
+ * Context: any; does not sleep.
+ * Return: the area, or NULL if @entry names none (or it is going away).
+ */
+struct swap_info_struct *get_swap_device(swp_entry_t entry);
+/* Let go of get_swap_device()'s hold. */
+void put_swap_device(struct swap_info_struct *si);
+
+/**
  * read_swap_cache_async - bring @entry's data into the swap cache, unmapped
  * (Linux's read_swap_cache_async(), for MADV_WILLNEED).
  * The read is synchronous here. A slot freed meanwhile, or one another
  * thread is adding to or taking from the cache, is left alone.
- * Context: may sleep. As for do_swap_page(), nothing here holds the area
- * against a swapoff that runs once the entry's slot was freed meanwhile
- * (Linux's get_swap_device()): pinmm's swapoff only ever runs with no slot
- * in use, and its tests run it at quiescence (docs/swap.md, "Not built").
+ * Context: may sleep; holds the area with get_swap_device() while it works.
  * Return: the cache's folio with a reference the caller puts, or NULL.
  */
 struct folio *read_swap_cache_async(swp_entry_t entry);

@@ -21,6 +21,7 @@ static const char *const race_names[PINMM_RACE_NR] = {
 	[PINMM_RACE_WP_REUSE] = "wp_reuse",
 	[PINMM_RACE_KSM_WRPROTECT] = "ksm_wrprotect",
 	[PINMM_RACE_KSM_GET_FOLIO] = "ksm_get_folio",
+	[PINMM_RACE_SWAPIN_HELD] = "swapin_held",
 };
 
 const char *pinmm_race_name(enum pinmm_race point)

@@ -31,6 +31,7 @@
 #include <pinmm/mman.h>
 #include <pinmm/mm.h>
 #include <pinmm/pagemap.h>
+#include <pinmm/race.h>
 #include <pinmm/rmap.h>
 #include <pinmm/sched.h>
 #include <pinmm/vmstat.h>
@@ -74,17 +75,21 @@ static struct folio *swapin_new_folio(swp_entry_t entry)
 
 struct folio *read_swap_cache_async(swp_entry_t entry)
 {
+	struct swap_info_struct *si = get_swap_device(entry);
 	struct folio *folio;
 
-	if (!swp_swap_info(entry))
+	if (!si)
 		return NULL;
+	pinmm_race_point(PINMM_RACE_SWAPIN_HELD, entry.val);
 	folio = swap_cache_get_folio(entry);
-	if (folio)
-		return folio;
-	folio = swapin_new_folio(entry);
-	if (IS_ERR_OR_NULL(folio))
-		return NULL;
-	folio_unlock(folio);
+	if (!folio) {
+		folio = swapin_new_folio(entry);
+		if (IS_ERR(folio))
+			folio = NULL;
+		else if (folio)
+			folio_unlock(folio);
+	}
+	put_swap_device(si);
 	return folio;
 }
 
@@ -105,11 +110,25 @@ static bool should_try_to_free_swap(struct folio *folio, struct vm_area_struct *
 	       folio_ref_count(folio) == 1 + (int)folio_nr_pages(folio);
 }
 
-vm_fault_t do_swap_page(struct vm_fault *vmf)
+/* Is the entry the fault read still there? (Linux's pte_unmap_same(), for a retry) */
+static bool orig_pte_still_there(struct vm_fault *vmf)
+{
+	spinlock_t *ptl;
+	pte_t *pte = pte_offset_map_lock(vmf->vma->vm_mm, vmf->pmd, vmf->address, &ptl);
+	bool same;
+
+	if (!pte)
+		return false;
+	same = pte_same(ptep_get(pte), vmf->orig_pte);
+	pte_unmap_unlock(pte, ptl);
+	return same;
+}
+
+/* The area of @entry is held (get_swap_device()) for the whole fault. */
+static vm_fault_t __do_swap_page(struct vm_fault *vmf, swp_entry_t entry)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct mm_struct *mm = vma->vm_mm;
-	swp_entry_t entry = pte_to_swp_entry(vmf->orig_pte);
 	struct folio *folio, *swapcache;
 	struct page *page;
 	bool exclusive;
@@ -117,11 +136,6 @@ vm_fault_t do_swap_page(struct vm_fault *vmf)
 	vm_fault_t ret = 0;
 	pte_t pte;
 
-	if (unlikely(!swp_swap_info(entry))) {
-		/* a swap entry of no area: Linux's "Bad swap entry" */
-		WARN_ON_ONCE(1);
-		return VM_FAULT_SIGBUS;
-	}
 	if (anon_vma_prepare(vma))
 		return VM_FAULT_OOM;
 
@@ -227,5 +241,31 @@ out_unlock:
 		folio_unlock(swapcache);
 		folio_put(swapcache);
 	}
+	return ret;
+}
+
+vm_fault_t do_swap_page(struct vm_fault *vmf)
+{
+	swp_entry_t entry = pte_to_swp_entry(vmf->orig_pte);
+	struct swap_info_struct *si;
+	vm_fault_t ret;
+
+	/*
+	 * The entry was read without the PTE lock: another thread may have
+	 * zapped it and swapoff freed its area since. Hold the area for the
+	 * fault (Linux's get_swap_device()); none held means that race, and
+	 * the access retries, unless the entry is still there: then it names
+	 * no area at all (Linux's "Bad swap entry").
+	 */
+	si = get_swap_device(entry);
+	if (unlikely(!si)) {
+		if (orig_pte_still_there(vmf)) {
+			WARN_ON_ONCE(1);
+			return VM_FAULT_SIGBUS;
+		}
+		return 0;
+	}
+	ret = __do_swap_page(vmf, entry);
+	put_swap_device(si);
 	return ret;
 }

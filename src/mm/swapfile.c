@@ -27,6 +27,8 @@
 #include <pinmm/gfp.h>
 #include <pinmm/mm.h>
 #include <pinmm/pagemap.h>
+#include <pinmm/rcupdate.h>
+#include <pinmm/wait.h>
 #include <pinmm/rmap.h>
 #include <pinmm/slab.h>
 #include <pinmm/vmstat.h>
@@ -127,6 +129,7 @@ int pinmm_swapon(const char *name, unsigned long bytes)
 	if (!si)
 		return -ENOMEM;
 	si->max = bytes >> PAGE_SHIFT;
+	atomic_init(&si->users, 1);	/* the area's own, dropped by swapoff */
 	si->swap_map = kvcalloc(si->max, sizeof(*si->swap_map), GFP_KERNEL);
 	if (!si->swap_map) {
 		kfree(si);
@@ -219,8 +222,47 @@ int pinmm_swapoff(int type)
 	atomic_fetch_sub(&total_swap_pages, (long)si->max);
 	atomic_fetch_sub(&nr_swap_pages, (long)si->max);
 	pthread_mutex_unlock(&swapon_mutex);
+	/*
+	 * A get_swap_device() that still saw the area has its hold by now;
+	 * later ones find none. Wait for the holders (a fault or MADV_WILLNEED
+	 * that read an entry whose slot was freed since) before freeing it.
+	 */
+	synchronize_rcu();
+	put_swap_device(si);
+	wait_var_event(&si->users, !atomic_load(&si->users));
 	close_area(si);
 	return 0;
+}
+
+struct swap_info_struct *get_swap_device(swp_entry_t entry)
+{
+	struct swap_info_struct *si;
+
+	if (!is_swapfile_entry(entry))
+		return NULL;
+	rcu_read_lock();
+	si = __atomic_load_n(&swap_info[swp_type(entry) - SWP_SWAPFILE], __ATOMIC_ACQUIRE);
+	if (si && swp_offset(entry) < si->max) {
+		long users = atomic_load(&si->users);
+
+		/* not once swapoff dropped the area's own hold (Linux: percpu_ref_tryget_live) */
+		do {
+			if (!users) {
+				si = NULL;
+				break;
+			}
+		} while (!atomic_compare_exchange_weak(&si->users, &users, users + 1));
+	} else {
+		si = NULL;
+	}
+	rcu_read_unlock();
+	return si;
+}
+
+void put_swap_device(struct swap_info_struct *si)
+{
+	if (atomic_fetch_sub(&si->users, 1) == 1)
+		wake_up_var(&si->users);
 }
 
 unsigned long pinmm_swap_shutdown(void)
