@@ -346,7 +346,8 @@ int do_mprotect(unsigned long start, size_t len, unsigned long prot);
  *	      MADV_DODUMP (-EINVAL on VM_SPECIAL mappings), MADV_GUARD_INSTALL,
  *	      MADV_GUARD_REMOVE (guard pages; -EINVAL on hugetlb, VM_SPECIAL
  *	      and, on install, locked VMAs; docs/guard.md),
- *	      MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTFORK,
+ *	      MADV_DONTNEED (whole huge pages on hugetlb: -EINVAL for a start
+ *	      inside one), MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTFORK,
  *	      MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
  *	      MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_COLLAPSE, MADV_COLD,
  *	      MADV_PAGEOUT (src/mm/madvise.c: -EINVAL on locked, PFN-mapped or

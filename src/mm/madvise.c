@@ -10,6 +10,7 @@
 #include "vma.h"
 
 #include <pinmm/fs.h>
+#include <pinmm/hugetlb.h>
 #include <pinmm/migrate.h>
 #include <pinmm/pagemap.h>
 #include <pinmm/shmem_fs.h>
@@ -104,8 +105,12 @@ static int madvise_newflags(struct vm_area_struct *vma, vm_flags_t *flags, void 
 		*flags &= ~VM_DONTCOPY;
 		break;
 	case MADV_WIPEONFORK:
-		/* Only private anonymous memory can be wiped. */
-		if (vma->vm_file || (vma->vm_flags & VM_SHARED))
+		/*
+		 * Only private anonymous memory can be wiped. Linux tests vm_file:
+		 * MAP_HUGETLB and device mappings have one there; here they have
+		 * vm_ops and no file, hence the anonymity test too.
+		 */
+		if (vma->vm_file || (vma->vm_flags & VM_SHARED) || !vma_is_anonymous(vma))
 			return -EINVAL;
 		*flags |= VM_WIPEONFORK;
 		break;
@@ -151,7 +156,13 @@ static int madvise_unmerge(struct mm_struct *mm, unsigned long start, unsigned l
 	return 0;
 }
 
-/* MADV_DONTNEED over every VMA of the range; holes give -ENOMEM at the end. */
+/*
+ * MADV_DONTNEED over every VMA of the range; holes give -ENOMEM at the end.
+ * A hugetlb VMA drops whole huge pages only (Linux 5.18's
+ * madvise_dontneed_free_valid_vma()): its part of the range must start on
+ * one (-EINVAL otherwise) and its end is rounded down, so a length shorter
+ * than a huge page drops nothing.
+ */
 static int madvise_dontneed(struct mm_struct *mm, unsigned long start, unsigned long end)
 {
 	struct vm_area_struct *vma;
@@ -163,10 +174,19 @@ static int madvise_dontneed(struct mm_struct *mm, unsigned long start, unsigned 
 			hole = true;
 		prev_end = vma->vm_end;
 		/* Locked and PFN-mapped memory cannot be dropped. */
-		if (vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB))
+		if (vma->vm_flags & (VM_LOCKED | VM_PFNMAP))
 			return -EINVAL;
 		s = max(start, vma->vm_start);
 		e = min(end, vma->vm_end);
+		if (vma->vm_flags & VM_HUGETLB) {
+			struct hstate *h = hstate_vma(vma);
+
+			if (s & ~huge_page_mask(h))
+				return -EINVAL;
+			e &= huge_page_mask(h);
+			if (e <= s)
+				continue;
+		}
 		zap_page_range_single(vma, s, e - s);
 	}
 	if (prev_end < end)

@@ -1124,7 +1124,8 @@ void zap_page_range_single(struct vm_area_struct *vma, unsigned long address,
 
 	if (start >= end)
 		return;
-	vma_adjust_trans_huge(vma, start, end);
+	if (!is_vm_hugetlb_page(vma))
+		vma_adjust_trans_huge(vma, start, end);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, start, end);
 	mmu_notifier_invalidate_range_start(&range);
 	unmap_page_range(vma, start, end, false);

@@ -460,6 +460,64 @@ static void exit_returns_pages(void)
 	hteardown("exit_returns_pages", NULL, 0);
 }
 
+/*
+ * MADV_DONTNEED on hugetlb (Linux 5.18, madvise_dontneed_free_valid_vma()):
+ * whole huge pages only: an unaligned start is -EINVAL, the end rounds down
+ * (a length under 2 MiB drops nothing); a dropped page goes back to the
+ * pool unless pinned: the pin keeps it, the next fault maps a new zeroed
+ * one. MADV_FREE, MADV_COLD and MADV_PAGEOUT refuse hugetlb (-EINVAL);
+ * MADV_WIPEONFORK too (the VMA has a hugetlbfs file). All seen on the live
+ * 6.18 kernel first (a MAP_HUGETLB buffer registered with io_uring).
+ */
+static void dontneed_huge(void)
+{
+	struct task_struct *t;
+	struct page *page;
+	unsigned long pfn;
+	bool w;
+
+	pt_boot();
+	pinmm_hugetlb_set_nr_hugepages(4);
+	t = test_process("dontneed");
+	hmap(HB, 2 * HPAGE_SIZE, HFLAGS);
+	pt_put(HB, 7);
+	pt_put(HB + HPAGE_SIZE, 7);
+	is_uint(hc().free, 2, "dontneed: two huge pages faulted in");
+	is_int(do_madvise(t->mm, HB + PAGE_SIZE, HPAGE_SIZE, MADV_DONTNEED), -EINVAL,
+	       "dontneed: a start inside a huge page is -EINVAL");
+	is_int(do_madvise(t->mm, HB, PAGE_SIZE, MADV_DONTNEED), 0,
+	       "dontneed: 4 KiB at a huge page's start: 0 ...");
+	ok(leaf_at(t->mm, HB, &w) && pt_get(HB) == 7 && hc().free == 2,
+	   "dontneed: ... and nothing dropped (the end rounds down to the start)");
+	is_int(do_madvise(t->mm, HB, HPAGE_SIZE + HPAGE_SIZE / 2, MADV_DONTNEED), 0,
+	       "dontneed: one and a half huge pages: 0");
+	ok(!leaf_at(t->mm, HB, &w) && leaf_at(t->mm, HB + HPAGE_SIZE, &w) &&
+	   pt_get(HB + HPAGE_SIZE) == 7 && hc().free == 3,
+	   "dontneed: the first went back to the pool, the half-covered second stayed");
+	is_uint(pt_get(HB), 0, "dontneed: the dropped one reads zeroes, a new page");
+	pt_put(HB, 9);
+	is_int(pin_user_pages_fast(HB, 1, FOLL_WRITE | FOLL_LONGTERM, &page), 1,
+	       "dontneed: a long-term pin of the first, as io_uring registers a buffer");
+	pfn = page_to_pfn(page);
+	is_int(do_madvise(t->mm, HB, HPAGE_SIZE, MADV_DONTNEED), 0,
+	       "dontneed: MADV_DONTNEED of the pinned huge page: 0");
+	ok(!leaf_at(t->mm, HB, &w) && folio_maybe_dma_pinned(page_folio(page)) && hc().free == 2,
+	   "dontneed: it left the mapping, still pinned: not back in the pool");
+	ok(pt_get(HB) == 0 && test_pt_pfn(t->mm, HB) != pfn,
+	   "dontneed: the next fault maps a new, zeroed huge page");
+	unpin_user_page(page);
+	is_uint(hc().free, 2, "dontneed: the unpin gave the old page back (two mapped now)");
+	is_int(do_madvise(t->mm, HB, HPAGE_SIZE, MADV_FREE), -EINVAL, "MADV_FREE of hugetlb: -EINVAL");
+	is_int(do_madvise(t->mm, HB, HPAGE_SIZE, MADV_COLD), -EINVAL, "MADV_COLD of hugetlb: -EINVAL");
+	is_int(do_madvise(t->mm, HB, HPAGE_SIZE, MADV_PAGEOUT), -EINVAL,
+	       "MADV_PAGEOUT of hugetlb: -EINVAL");
+	is_int(do_madvise(t->mm, HB, HPAGE_SIZE, MADV_WIPEONFORK), -EINVAL,
+	       "MADV_WIPEONFORK of hugetlb: -EINVAL (a hugetlbfs file behind it)");
+	pinmm_task_detach();
+	pinmm_task_exit(t);
+	hteardown("dontneed_huge", NULL, 0);
+}
+
 /* copy_hugetlb_page_range(): the copy of a maybe-pinned page cannot be allocated: fork fails */
 static void fork_pin_pool_empty(void)
 {
@@ -775,5 +833,6 @@ int main(void)
 	longterm_migration_keeps_dirty();
 	unshare_ro_pin();
 	exit_returns_pages();
+	dontneed_huge();
 	return done_testing();
 }
