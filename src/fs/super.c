@@ -10,6 +10,8 @@
  */
 #include "internal.h"
 
+#include <pinmm/secretmem.h>
+
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,10 +156,15 @@ int pinmm_fs_boot(const struct pinmm_config *cfg)
 	err = dax_init();
 	if (err)
 		goto out_dax;
-	err = diskfs_init(file_dir);
+	err = secretmem_init();
 	if (err)
 		goto out_dax;
+	err = diskfs_init(file_dir);
+	if (err)
+		goto out_secret;
 	return 0;
+out_secret:
+	secretmem_exit();
 out_dax:
 	dax_exit();
 	hugetlbfs_exit();
@@ -187,6 +194,7 @@ unsigned long pinmm_fs_shutdown(void)
 		pinmm_shmem_sb = NULL;
 	}
 	left += hugetlbfs_exit();
+	left += secretmem_exit();
 	left += dax_exit();
 	teardown_file_dir();
 	return left;

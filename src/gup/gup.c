@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pinmm/secretmem.h>
 #include <pinmm/huge_mm.h>
 #include <pinmm/hugetlb.h>
 #include <pinmm/pagemap.h>
@@ -897,6 +898,9 @@ static int check_vma_flags(struct vm_area_struct *vma, unsigned long gup_flags)
 		return -EFAULT;
 	if ((gup_flags & FOLL_LONGTERM) && vma_is_fsdax(vma))
 		return -EOPNOTSUPP;
+	/* no GUP of any kind reaches secret memory (memfd_secret(2)) */
+	if (vma_is_secretmem(vma))
+		return -EFAULT;
 	if (write) {
 		if (!vma_is_anonymous(vma) && !writable_file_mapping_allowed(vma, gup_flags))
 			return -EFAULT;

@@ -19,6 +19,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <pinmm/secretmem.h>
 #include <pinmm/hugetlb.h>
 #include <pinmm/race.h>
 #include <pinmm/rcupdate.h>
@@ -137,26 +138,31 @@ static void gup_fast_undo(struct folio *folio, int refs, unsigned int flags)
  */
 static __always_inline bool gup_fast_folio_allowed(struct folio *folio, unsigned int flags)
 {
+	bool reject_file = (flags & (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)) ==
+			   (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE);
 	unsigned long mapping;
 
-	if ((flags & (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)) !=
-	    (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE))
+	/* secret memory is order 0: a large folio can only be a file's to look at */
+	if (!reject_file && folio_test_large(folio))
 		return true;
 	/* anon first: the common answer, from the one word it needs */
 	mapping = (unsigned long)atomic_load_explicit(&folio->mapping, memory_order_acquire);
 	if (mapping & PAGE_MAPPING_ANON)
 		return true;
-	/* hugetlb needs no dirty tracking (Linux's gup_fast_folio_allowed) */
+	/* hugetlb needs no dirty tracking, and is never secret */
 	if (folio_test_hugetlb(folio))
 		return true;
 	if (!mapping)
 		return false;	/* truncated under us: let the slow path decide */
 	/*
-	 * A file folio: only shmem may be pinned so. The address space is
-	 * freed after an RCU grace period, and we are inside rcu_read_lock():
-	 * reading its flags is safe even if the folio was truncated meanwhile.
+	 * A file folio: never a secretmem one (Linux 5.14+), and for a
+	 * writable long-term pin only shmem's. The address space is freed
+	 * after an RCU grace period, and we are inside rcu_read_lock():
+	 * reading it is safe even if the folio was truncated meanwhile.
 	 */
-	return shmem_mapping((struct address_space *)mapping);
+	if (secretmem_mapping((struct address_space *)mapping))
+		return false;
+	return !reject_file || shmem_mapping((struct address_space *)mapping);
 }
 
 /* How many entries ahead the walk and the unpin loop prefetch struct pages. */

@@ -9,6 +9,7 @@
  * are copied under the lock instead), drop the lock and copy through the
  * frame's arena address; if not, fault like the CPU would and look again.
  */
+#include <pinmm/secretmem.h>
 #include <pinmm/gup.h>
 #include <pinmm/memory.h>
 #include <pinmm/mman.h>
@@ -161,6 +162,9 @@ static bool kernel_vma_ok(struct vm_area_struct *vma, bool write, bool force)
 {
 	vm_flags_t f = vma->vm_flags;
 
+	/* GUP never reaches secret memory; /proc/PID/mem is GUP (EIO to the reader) */
+	if (vma_is_secretmem(vma))
+		return false;
 	if (write) {
 		if (f & VM_WRITE)
 			return true;

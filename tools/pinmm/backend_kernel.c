@@ -30,9 +30,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25	/* Linux 6.1; older C libraries lack the name */
+#endif
+#ifndef SYS_memfd_secret
+#define SYS_memfd_secret 447	/* Linux 5.14, x86-64 */
 #endif
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102	/* Linux 6.13 */
@@ -287,11 +291,14 @@ static int make_file(struct kstate *k, int fi)
 	char path[128];
 	int fd;
 
-	if (f->kind == FK_MEMFD_HUGETLB) {
-		/* k_run() raised the pool; hugetlbfs has no write(2) */
+	if (f->kind == FK_MEMFD_HUGETLB || f->kind == FK_SECRET) {
+		/* k_run() raised the pool; hugetlbfs and secretmem have no write(2) */
 		if (k_file_hugetlb_why(f))
 			return -ENOMEM;
-		fd = memfd_create(f->name, MFD_HUGETLB | (f->gigantic ? K_MFD_HUGE_1GB : 0));
+		if (f->kind == FK_SECRET)
+			fd = (int)syscall(SYS_memfd_secret, 0);
+		else
+			fd = memfd_create(f->name, MFD_HUGETLB | (f->gigantic ? K_MFD_HUGE_1GB : 0));
 		if (fd < 0)
 			return -errno;
 		if (ftruncate(fd, (off_t)f->size)) {

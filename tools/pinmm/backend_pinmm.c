@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pinmm/secretmem.h>
 #include <pinmm/ksm.h>
 #include <pinmm/drivers.h>
 #include <pinmm/fs.h>
@@ -91,13 +92,15 @@ static int make_file(struct pm_run *r, int fi)
 
 	if (sf->kind == FK_DISK)
 		f = filp_open(sf->name, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	else if (sf->kind == FK_SECRET)
+		f = memfd_secret_file(0);
 	else
 		f = memfd_alloc_file(sf->name, sf->kind != FK_MEMFD_HUGETLB ? 0 :
 				     MFD_HUGETLB | (sf->gigantic ? MFD_HUGE_1GB : 0));
 	if (IS_ERR(f))
 		return (int)PTR_ERR(f);
-	if (sf->kind == FK_MEMFD_HUGETLB) {
-		/* no write(2) on hugetlbfs: the size alone, zeroes on first touch */
+	if (sf->kind == FK_MEMFD_HUGETLB || sf->kind == FK_SECRET) {
+		/* no write(2) on hugetlbfs or secretmem: the size alone, zeroes on first touch */
 		int err = do_ftruncate(f, (loff_t)sf->size, 0);
 
 		if (err) {

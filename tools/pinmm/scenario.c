@@ -396,7 +396,8 @@ static int add_file(struct parser *p, struct scn_step *st)
 	bool gig;
 	int col;
 
-	if (need(p, 1, "file name") || need(p, 2, "file kind (disk, memfd or memfd-hugetlb)"))
+	if (need(p, 1, "file name") ||
+	    need(p, 2, "file kind (disk, memfd, memfd-hugetlb or secret)"))
 		return -1;
 	if (!valid_name(p->w[1].s))
 		return perr(p, p->w[1].col, "bad file name '%s'", p->w[1].s);
@@ -415,9 +416,11 @@ static int add_file(struct parser *p, struct scn_step *st)
 		f->kind = FK_MEMFD;
 	else if (!strcmp(p->w[2].s, "memfd-hugetlb"))
 		f->kind = FK_MEMFD_HUGETLB;
+	else if (!strcmp(p->w[2].s, "secret"))
+		f->kind = FK_SECRET;
 	else
-		return perr(p, p->w[2].col, "bad file kind '%s' (disk, memfd or memfd-hugetlb)",
-			    p->w[2].s);
+		return perr(p, p->w[2].col,
+			    "bad file kind '%s' (disk, memfd, memfd-hugetlb or secret)", p->w[2].s);
 	if (parse_pagesize(p, f->kind == FK_MEMFD_HUGETLB, &gig))
 		return -1;
 	f->gigantic = gig;
@@ -443,6 +446,9 @@ static int add_file(struct parser *p, struct scn_step *st)
 	/* hugetlbfs has no write(2): a hugetlb memfd is whole 2M pages of zeroes */
 	if (f->kind == FK_MEMFD_HUGETLB && (f->size % (2UL << 20) || f->fill))
 		return perr(p, p->w[2].col, "a memfd-hugetlb file is a multiple of 2M, fill=0");
+	/* nor has memfd_secret(2): zeroes until the process writes through a mapping */
+	if (f->kind == FK_SECRET && f->fill)
+		return perr(p, p->w[2].col, "a secret file starts as zeroes: fill=0");
 	st->a = s->nr_files++;
 	return 0;
 }

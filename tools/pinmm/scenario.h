@@ -61,7 +61,7 @@ enum scn_op {
 };
 
 enum scn_map_kind { MK_ANON, MK_SHARED_ANON, MK_PRIVATE_FILE, MK_SHARED_FILE, MK_HUGETLB };
-enum scn_file_kind { FK_DISK, FK_MEMFD, FK_MEMFD_HUGETLB };
+enum scn_file_kind { FK_DISK, FK_MEMFD, FK_MEMFD_HUGETLB, FK_SECRET };
 enum scn_pin_flags { PF_WRITE = 1, PF_LONGTERM = 2, PF_FAST = 4 };
 enum scn_advice {
 	ADV_DONTNEED, ADV_HUGEPAGE, ADV_NOHUGEPAGE, ADV_DONTFORK, ADV_DOFORK,
