@@ -156,6 +156,42 @@ static int madvise_unmerge(struct mm_struct *mm, unsigned long start, unsigned l
 	return 0;
 }
 
+/* One VMA's part [@start, @end) of the range; 0 or the error that ends the walk. */
+typedef int (*madvise_visit_t)(struct vm_area_struct *vma, unsigned long start,
+			       unsigned long end, void *arg);
+
+/*
+ * Linux's madvise_walk_vmas(): @visit runs on each VMA's part of [@start,
+ * @end) in address order. A hole gives -ENOMEM at the end, the VMAs around
+ * it visited all the same; the first error from @visit ends the walk. A
+ * visit may drop and retake mmap_lock: the next VMA is looked up afresh
+ * from where the last one ended.
+ */
+static int madvise_walk_vmas(struct mm_struct *mm, unsigned long start, unsigned long end,
+			     madvise_visit_t visit, void *arg)
+{
+	bool hole = false;
+
+	while (start < end) {
+		struct vm_area_struct *vma = find_vma(mm, start);
+		unsigned long e;
+		int err;
+
+		if (!vma || vma->vm_start >= end)
+			return -ENOMEM;
+		if (vma->vm_start > start) {
+			hole = true;
+			start = vma->vm_start;
+		}
+		e = min(end, vma->vm_end);
+		err = visit(vma, start, e, arg);
+		if (err)
+			return err;
+		start = e;
+	}
+	return hole ? -ENOMEM : 0;
+}
+
 /*
  * MADV_DONTNEED over every VMA of the range; holes give -ENOMEM at the end.
  * A hugetlb VMA drops whole huge pages only (Linux 5.18's
@@ -163,35 +199,28 @@ static int madvise_unmerge(struct mm_struct *mm, unsigned long start, unsigned l
  * one (-EINVAL otherwise) and its end is rounded down, so a length shorter
  * than a huge page drops nothing.
  */
+static int dontneed_vma(struct vm_area_struct *vma, unsigned long s, unsigned long e, void *arg)
+{
+	(void)arg;
+	/* Locked and PFN-mapped memory cannot be dropped. */
+	if (vma->vm_flags & (VM_LOCKED | VM_PFNMAP))
+		return -EINVAL;
+	if (vma->vm_flags & VM_HUGETLB) {
+		struct hstate *h = hstate_vma(vma);
+
+		if (s & ~huge_page_mask(h))
+			return -EINVAL;
+		e &= huge_page_mask(h);
+		if (e <= s)
+			return 0;
+	}
+	zap_page_range_single(vma, s, e - s);
+	return 0;
+}
+
 static int madvise_dontneed(struct mm_struct *mm, unsigned long start, unsigned long end)
 {
-	struct vm_area_struct *vma;
-	bool hole = false;
-	unsigned long s, e, prev_end = start;
-
-	for (vma = find_vma(mm, start); vma && vma->vm_start < end; vma = vma_next(vma)) {
-		if (vma->vm_start > prev_end)
-			hole = true;
-		prev_end = vma->vm_end;
-		/* Locked and PFN-mapped memory cannot be dropped. */
-		if (vma->vm_flags & (VM_LOCKED | VM_PFNMAP))
-			return -EINVAL;
-		s = max(start, vma->vm_start);
-		e = min(end, vma->vm_end);
-		if (vma->vm_flags & VM_HUGETLB) {
-			struct hstate *h = hstate_vma(vma);
-
-			if (s & ~huge_page_mask(h))
-				return -EINVAL;
-			e &= huge_page_mask(h);
-			if (e <= s)
-				continue;
-		}
-		zap_page_range_single(vma, s, e - s);
-	}
-	if (prev_end < end)
-		hole = true;
-	return hole ? -ENOMEM : 0;
+	return madvise_walk_vmas(mm, start, end, dontneed_vma, NULL);
 }
 
 /*
@@ -206,43 +235,34 @@ static int madvise_dontneed(struct mm_struct *mm, unsigned long start, unsigned 
  * i_rwsem ranks above it. Holes give -ENOMEM at the end; the first VMA
  * that fails ends the walk with its error, the VMAs before it punched.
  */
+static int punch_vma(struct vm_area_struct *vma, unsigned long start, unsigned long end,
+		     void *arg)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct file *file = vma->vm_file;
+	loff_t offset;
+	int err;
+
+	(void)arg;
+	if (vma->vm_flags & VM_LOCKED)
+		return -EINVAL;
+	if (!file || !file->f_mapping)
+		return -EINVAL;
+	if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) != (VM_SHARED | VM_MAYWRITE))
+		return -EACCES;
+	offset = (loff_t)(start - vma->vm_start) + ((loff_t)vma->vm_pgoff << PAGE_SHIFT);
+	get_file(file);
+	mmap_read_unlock(mm);
+	err = vfs_fallocate(file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset,
+			    (loff_t)(end - start));
+	fput(file);
+	mmap_read_lock(mm);
+	return err;
+}
+
 static int madvise_remove(struct mm_struct *mm, unsigned long start, unsigned long end)
 {
-	bool hole = false;
-
-	while (start < end) {
-		struct vm_area_struct *vma = find_vma(mm, start);
-		unsigned long e;
-		struct file *file;
-		loff_t offset;
-		int err;
-
-		if (!vma || vma->vm_start >= end)
-			return -ENOMEM;
-		if (vma->vm_start > start) {
-			hole = true;
-			start = vma->vm_start;
-		}
-		if (vma->vm_flags & VM_LOCKED)
-			return -EINVAL;
-		file = vma->vm_file;
-		if (!file || !file->f_mapping)
-			return -EINVAL;
-		if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) != (VM_SHARED | VM_MAYWRITE))
-			return -EACCES;
-		e = min(end, vma->vm_end);
-		offset = (loff_t)(start - vma->vm_start) + ((loff_t)vma->vm_pgoff << PAGE_SHIFT);
-		get_file(file);
-		mmap_read_unlock(mm);
-		err = vfs_fallocate(file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset,
-				    (loff_t)(e - start));
-		fput(file);
-		mmap_read_lock(mm);
-		if (err)
-			return err;
-		start = e;
-	}
-	return hole ? -ENOMEM : 0;
+	return madvise_walk_vmas(mm, start, end, punch_vma, NULL);
 }
 
 /* ---- MADV_WILLNEED (Linux: madvise_willneed) --------------------------------------- */
@@ -296,44 +316,34 @@ static void willneed_swapin(struct vm_area_struct *vma, unsigned long start, uns
  * advised. Called and returns with mmap_lock held for read. Return: 0, or
  * -ENOMEM for a hole (the mapped parts advised all the same).
  */
+static int willneed_vma(struct vm_area_struct *vma, unsigned long start, unsigned long end,
+			void *arg)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct file *file = vma->vm_file;
+	pgoff_t index;
+
+	(void)arg;
+	if (!file) {
+		if (vma_is_anonymous(vma) && !(vma->vm_flags & VM_SHARED))
+			willneed_swapin(vma, start, end);
+		return 0;
+	}
+	if (shmem_mapping(file->f_mapping) || (vma->vm_flags & VM_HUGETLB) ||
+	    IS_DAX(file_inode(file)))
+		return 0;
+	index = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT);
+	get_file(file);
+	mmap_read_unlock(mm);
+	force_page_cache_readahead(file->f_mapping, file, index, (end - start) >> PAGE_SHIFT);
+	fput(file);
+	mmap_read_lock(mm);
+	return 0;
+}
+
 static int madvise_willneed(struct mm_struct *mm, unsigned long start, unsigned long end)
 {
-	bool hole = false;
-
-	while (start < end) {
-		struct vm_area_struct *vma = find_vma(mm, start);
-		struct file *file;
-		unsigned long e;
-		pgoff_t index;
-
-		if (!vma || vma->vm_start >= end)
-			return -ENOMEM;
-		if (vma->vm_start > start) {
-			hole = true;
-			start = vma->vm_start;
-		}
-		e = min(end, vma->vm_end);
-		file = vma->vm_file;
-		if (!file) {
-			if (vma_is_anonymous(vma) && !(vma->vm_flags & VM_SHARED))
-				willneed_swapin(vma, start, e);
-			start = e;
-			continue;
-		}
-		if (shmem_mapping(file->f_mapping) || (vma->vm_flags & VM_HUGETLB) ||
-		    IS_DAX(file_inode(file))) {
-			start = e;
-			continue;
-		}
-		index = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT);
-		get_file(file);
-		mmap_read_unlock(mm);
-		force_page_cache_readahead(file->f_mapping, file, index, (e - start) >> PAGE_SHIFT);
-		fput(file);
-		mmap_read_lock(mm);
-		start = e;
-	}
-	return hole ? -ENOMEM : 0;
+	return madvise_walk_vmas(mm, start, end, willneed_vma, NULL);
 }
 
 /* ---- MADV_GUARD_INSTALL, MADV_GUARD_REMOVE (Linux: madvise_guard_install) ---------- */
@@ -397,8 +407,10 @@ static int guard_install_range(struct vm_area_struct *vma, unsigned long start, 
  * rounds: do_madvise() then drops mmap_lock and starts again, as Linux's
  * restart_syscall() does.
  */
-static int guard_install_vma(struct vm_area_struct *vma, unsigned long start, unsigned long end)
+static int guard_install_vma(struct vm_area_struct *vma, unsigned long start, unsigned long end,
+			     void *arg)
 {
+	(void)arg;
 	if (!valid_guard_vma(vma, false))
 		return -EINVAL;
 	if (anon_vma_prepare(vma))
@@ -415,11 +427,13 @@ static int guard_install_vma(struct vm_area_struct *vma, unsigned long start, un
 }
 
 /* One VMA's part of MADV_GUARD_REMOVE: guard entries become empty again. */
-static int guard_remove_vma(struct vm_area_struct *vma, unsigned long start, unsigned long end)
+static int guard_remove_vma(struct vm_area_struct *vma, unsigned long start, unsigned long end,
+			    void *arg)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	unsigned long addr, next;
 
+	(void)arg;
 	if (!valid_guard_vma(vma, true))
 		return -EINVAL;
 	for (addr = start; addr < end; addr = next) {
@@ -452,24 +466,8 @@ static int guard_remove_vma(struct vm_area_struct *vma, unsigned long start, uns
 static int madvise_guard(struct mm_struct *mm, unsigned long start, unsigned long end,
 			 bool install)
 {
-	unsigned long prev_end = start;
-	struct vm_area_struct *vma;
-	bool hole = false;
-
-	for (vma = find_vma(mm, start); vma && vma->vm_start < end; vma = vma_next(vma)) {
-		unsigned long s = max(start, vma->vm_start), e = min(end, vma->vm_end);
-		int err;
-
-		if (vma->vm_start > prev_end)
-			hole = true;
-		prev_end = vma->vm_end;
-		err = install ? guard_install_vma(vma, s, e) : guard_remove_vma(vma, s, e);
-		if (err)
-			return err;
-	}
-	if (prev_end < end)
-		hole = true;
-	return hole ? -ENOMEM : 0;
+	return madvise_walk_vmas(mm, start, end, install ? guard_install_vma : guard_remove_vma,
+				 NULL);
 }
 
 /* ---- MADV_COLD, MADV_PAGEOUT (Linux: madvise_cold_or_pageout_pte_range) ---------- */
@@ -672,35 +670,28 @@ static const struct madvise_walk_ops cold_walk_ops = {
  * page cache has its own reclaim). Without a swap area PAGEOUT isolates
  * and puts back, reclaiming nothing, as Linux does.
  */
+static int cold_or_pageout_vma(struct vm_area_struct *vma, unsigned long start,
+			       unsigned long end, void *arg)
+{
+	if (!can_madv_lru_vma(vma))
+		return -EINVAL;
+	if ((vma->vm_flags & VM_SHARED) || !vma->anon_vma)
+		return 0;	/* nothing private and anonymous in it */
+	madvise_walk_range(vma, start, end, &cold_walk_ops, arg);
+	return 0;
+}
+
 static int madvise_cold_or_pageout(struct mm_struct *mm, unsigned long start, unsigned long end,
 				   bool pageout)
 {
-	struct vm_area_struct *vma;
-	unsigned long prev_end = start;
-	bool hole = false;
 	LIST_HEAD(list);
-	int err = 0;
+	struct cold_walk cw = { pageout, &list };
+	int err = madvise_walk_vmas(mm, start, end, cold_or_pageout_vma, &cw);
 
-	for (vma = find_vma(mm, start); vma && vma->vm_start < end; vma = vma_next(vma)) {
-		if (vma->vm_start > prev_end)
-			hole = true;
-		prev_end = vma->vm_end;
-		if (!can_madv_lru_vma(vma)) {
-			err = -EINVAL;
-			break;
-		}
-		if ((vma->vm_flags & VM_SHARED) || !vma->anon_vma)
-			continue;	/* nothing private and anonymous in it */
-		madvise_walk_range(vma, max(start, vma->vm_start), min(end, vma->vm_end),
-				   &cold_walk_ops, &(struct cold_walk){ pageout, &list });
-	}
+	/* what was isolated before an error or a hole goes to reclaim all the same */
 	if (pageout && !list_empty(&list))
 		shrink_folio_list(&list, true);
-	if (err)
-		return err;
-	if (prev_end < end)
-		hole = true;
-	return hole ? -ENOMEM : 0;
+	return err;
 }
 
 /* ---- MADV_FREE (Linux: madvise_free_single_vma, madvise_free_pte_range) ------------ */
@@ -792,25 +783,20 @@ static void madvise_free_range(struct vm_area_struct *vma, unsigned long start,
  * -EINVAL, as are locked, PFN-mapped and hugetlb ones); holes give -ENOMEM
  * at the end, the mapped parts freed all the same.
  */
+static int free_vma(struct vm_area_struct *vma, unsigned long start, unsigned long end,
+		    void *arg)
+{
+	(void)arg;
+	if (!can_madv_lru_vma(vma) || !vma_is_anonymous(vma) || (vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (vma->anon_vma)
+		madvise_free_range(vma, start, end);
+	return 0;
+}
+
 static int madvise_free(struct mm_struct *mm, unsigned long start, unsigned long end)
 {
-	struct vm_area_struct *vma;
-	unsigned long prev_end = start;
-	bool hole = false;
-
-	for (vma = find_vma(mm, start); vma && vma->vm_start < end; vma = vma_next(vma)) {
-		if (vma->vm_start > prev_end)
-			hole = true;
-		prev_end = vma->vm_end;
-		if (!can_madv_lru_vma(vma) || !vma_is_anonymous(vma) ||
-		    (vma->vm_flags & VM_SHARED))
-			return -EINVAL;
-		if (vma->anon_vma)
-			madvise_free_range(vma, max(start, vma->vm_start), min(end, vma->vm_end));
-	}
-	if (prev_end < end)
-		hole = true;
-	return hole ? -ENOMEM : 0;
+	return madvise_walk_vmas(mm, start, end, free_vma, NULL);
 }
 
 /*
@@ -840,30 +826,17 @@ static int madvise_populate(struct mm_struct *mm, unsigned long start, unsigned 
 	return 0;
 }
 
-/*
- * MADV_COLLAPSE over each VMA of the range, as Linux's madvise_walk_vmas():
- * the first VMA's error ends it; a hole is -ENOMEM, reported at the end.
- */
+static int collapse_vma(struct vm_area_struct *vma, unsigned long start, unsigned long end,
+			void *arg)
+{
+	(void)arg;
+	return madvise_collapse(vma, start, end);
+}
+
+/* MADV_COLLAPSE over each VMA of the range: the first VMA's error ends it. */
 static int madvise_collapse_range(struct mm_struct *mm, unsigned long start, unsigned long end)
 {
-	int unmapped = 0;
-
-	while (start < end) {
-		struct vm_area_struct *vma = find_vma(mm, start);
-		int err;
-
-		if (!vma || vma->vm_start >= end)
-			return -ENOMEM;
-		if (vma->vm_start > start) {
-			unmapped = -ENOMEM;
-			start = vma->vm_start;
-		}
-		err = madvise_collapse(vma, start, min(end, vma->vm_end));
-		if (err)
-			return err;
-		start = min(end, vma->vm_end);
-	}
-	return unmapped;
+	return madvise_walk_vmas(mm, start, end, collapse_vma, NULL);
 }
 
 int do_madvise(struct mm_struct *mm, unsigned long start, size_t len_in, int behavior)
