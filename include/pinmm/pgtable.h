@@ -360,14 +360,18 @@ static inline bool is_guard_pte_marker(pte_t p)
 /*
  * A non-present entry taken elsewhere without its uffd-wp state (mremap,
  * fork without the event): the bit goes, and a marker that was only
- * uffd-wp becomes pte_none. Soft-dirty is set when @mksd (mremap: "moved").
+ * uffd-wp becomes pte_none. Soft-dirty is set when @mksd (mremap: "moved"),
+ * on a marker that stays too (Linux's move_soft_dirty_pte()).
  */
 static inline pte_t pte_swp_drop_uffd_wp(pte_t p, bool mksd)
 {
 	if (is_pte_marker(p)) {
 		unsigned long m = pte_marker_get(p) & ~PTE_MARKER_UFFD_WP;
 
-		return m ? make_pte_marker(m) : __pte(0);
+		if (!m)
+			return __pte(0);
+		p = make_pte_marker(m);
+		return mksd ? pte_swp_mksoft_dirty(p) : p;
 	}
 	p = pte_swp_clear_uffd_wp(p);
 	return mksd ? pte_swp_mksoft_dirty(p) : p;

@@ -185,11 +185,14 @@ static uint64_t pte_to_pagemap_entry(struct vm_area_struct *vma, unsigned long a
 		if (page && page_mapcount(page) == 1)
 			e |= PM_MMAP_EXCLUSIVE;
 	} else if (is_pte_marker(pte)) {
+		/* a marker is a swap-type entry to pagemap (live 6.18: a guard reads 0x44...) */
+		e = PM_SWAP;
 		if (pte_marker_uffd_wp(pte))
 			e |= PM_UFFD_WP;
-		/* the live 6.18 kernel: a swap entry, and the guard bit */
 		if (is_guard_pte_marker(pte))
-			e |= PM_SWAP | PM_GUARD_REGION;
+			e |= PM_GUARD_REGION;
+		if (pte_swp_soft_dirty(pte))
+			e |= PM_SOFT_DIRTY;
 	} else if (is_swap_pte(pte)) {
 		e = PM_SWAP;
 		if (pte_swp_soft_dirty(pte))

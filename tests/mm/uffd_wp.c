@@ -338,7 +338,8 @@ static void marker_write(void)
 	t = test_process("uffd-marker");
 	ctx = setup(&r, UFFD_FEATURE_WP_UNPOPULATED, 2);
 	pinmm_uffd_writeprotect(ctx, A, 2 * PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_WP);
-	ok(wp(A) && !(pm(A) & PM_PRESENT), "R-WP-MARKER: an untouched page is a uffd-wp marker");
+	ok(wp(A) && !(pm(A) & PM_PRESENT) && (pm(A) & PM_SWAP),
+	   "R-WP-MARKER: an untouched page is a uffd-wp marker (pagemap: a swap-type entry, bit 57)");
 	{
 		char c = 1;
 
