@@ -49,11 +49,8 @@ static vm_fault_t secretmem_fault(struct vm_fault *vmf)
 		__folio_mark_uptodate(folio);
 		__folio_set_locked(folio);
 		err = filemap_add_folio(mapping, folio, index, GFP_HIGHUSER);
-		if (!err) {
-			folio_put(folio);	/* the cache's reference and the lock stay */
-			folio_get(folio);	/* ... and the fault's, as a lookup gives it */
-			break;
-		}
+		if (!err)
+			break;	/* locked, our reference the fault's, as a lookup gives it */
 		__folio_clear_locked(folio);
 		folio_put(folio);
 		if (err != -EEXIST) {

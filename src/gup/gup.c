@@ -13,11 +13,11 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <pinmm/secretmem.h>
 #include <pinmm/huge_mm.h>
 #include <pinmm/hugetlb.h>
 #include <pinmm/pagemap.h>
 #include <pinmm/sched.h>
+#include <pinmm/secretmem.h>
 #include <pinmm/shmem_fs.h>
 #include <pinmm/uaccess.h>
 

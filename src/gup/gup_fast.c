@@ -19,10 +19,10 @@
 #include "internal.h"
 
 #include <errno.h>
-#include <pinmm/secretmem.h>
 #include <pinmm/hugetlb.h>
 #include <pinmm/race.h>
 #include <pinmm/rcupdate.h>
+#include <pinmm/secretmem.h>
 
 /*
  * try_get_folio - speculative grab of @refs references on the folio of @page.

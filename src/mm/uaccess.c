@@ -9,11 +9,11 @@
  * are copied under the lock instead), drop the lock and copy through the
  * frame's arena address; if not, fault like the CPU would and look again.
  */
-#include <pinmm/secretmem.h>
 #include <pinmm/gup.h>
 #include <pinmm/memory.h>
 #include <pinmm/mman.h>
 #include <pinmm/rmap.h>
+#include <pinmm/secretmem.h>
 #include <pinmm/task.h>
 #include <pinmm/sched.h>
 #include <pinmm/uaccess.h>
