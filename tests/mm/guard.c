@@ -31,6 +31,9 @@
  *                the mapping faults the file's page in again.
  *  R-GUARD-PAGEMAP fs/proc/task_mmu.c: a guard reads as PM_SWAP |
  *                PM_GUARD_REGION in /proc/PID/pagemap.
+ *  R-GUARD-MLOCK mm/mlock.c: mlock() of a range holding a guard locks the
+ *                VMA but its populate faults on the guard: -ENOMEM; with
+ *                MLOCK_ONFAULT nothing is populated: 0 (live 6.18 both).
  */
 #include "../gup/helpers.h"
 
@@ -109,6 +112,16 @@ static void args(void)
 	ok(guard_at(GB + 17 * PAGE_SIZE) && guard_at(GB + 20 * PAGE_SIZE) &&
 	   !guard_at(GB + 16 * PAGE_SIZE) && !guard_at(GB + 21 * PAGE_SIZE),
 	   "R-GUARD-ARGS: ... the mapped pages of the range got their guards all the same");
+	test_mmap_fixed(GB + 32 * PAGE_SIZE, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	test_mmap_fixed(GB + 40 * PAGE_SIZE, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	madv(GB + 33 * PAGE_SIZE, PAGE_SIZE, MADV_GUARD_INSTALL);
+	madv(GB + 41 * PAGE_SIZE, PAGE_SIZE, MADV_GUARD_INSTALL);
+	is_int(do_mlock(GB + 32 * PAGE_SIZE, 4 * PAGE_SIZE, 0), -ENOMEM,
+	       "R-GUARD-MLOCK: mlock() over a guard: -ENOMEM (its populate faults there)");
+	is_int(do_mlock(GB + 40 * PAGE_SIZE, 4 * PAGE_SIZE, VM_LOCKONFAULT), 0,
+	       "R-GUARD-MLOCK: MLOCK_ONFAULT over a guard: 0 (nothing populated)");
+	ok(guard_at(GB + 33 * PAGE_SIZE) && guard_at(GB + 41 * PAGE_SIZE),
+	   "R-GUARD-MLOCK: the guards stay");
 	dev = pinmm_map_device(pinmm_mmio_pfn, PAGE_SIZE, GT_RW);
 	ok(!IS_ERR_VALUE(dev), "setup: a device (VM_IO|VM_PFNMAP) mapping");
 	is_int(madv(dev, PAGE_SIZE, MADV_GUARD_INSTALL), -EINVAL,
