@@ -50,6 +50,7 @@
 #include <pinmm/gfp.h>
 #include <pinmm/huge_mm.h>
 #include <pinmm/memory.h>
+#include <pinmm/memremap.h>
 #include <pinmm/migrate.h>
 #include <pinmm/mm.h>
 #include <pinmm/mmu_notifier.h>
@@ -127,7 +128,7 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma,
 	mmu_notifier_invalidate_range_start(&range);
 	while (page_vma_mapped_walk(&pvmw)) {
 		struct page *subpage;
-		bool anon_exclusive;
+		bool anon_exclusive, present;
 		swp_entry_t entry;
 		pte_t pteval, swp_pte;
 
@@ -139,12 +140,24 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma,
 			break;
 		}
 		pteval = ptep_get(pvmw.pte);
-		if (!pte_present(pteval))
-			continue;
-		subpage = pte_page(pteval);
+		present = pte_present(pteval);
+		if (present) {
+			subpage = pte_page(pteval);
+		} else {
+			swp_entry_t e = pte_to_swp_entry(pteval);
+
+			/*
+			 * A device-exclusive entry maps its page as a PTE would
+			 * (Linux 6.15+): it goes too; the device gave the page up
+			 * at the notifier above and faults it back like the CPU.
+			 */
+			if (!is_device_exclusive_entry(e))
+				continue;
+			subpage = pfn_swap_entry_to_page(e);
+		}
 		anon_exclusive = PageAnonExclusive(subpage);
 		pteval = ptep_get_and_clear(pvmw.pte);
-		if (pte_dirty(pteval))
+		if (present && pte_dirty(pteval))
 			folio_mark_dirty(folio);
 		if (lazyfree) {
 			if (!lazyfree_may_discard(folio, pvmw.pte, pteval)) {
@@ -186,9 +199,9 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma,
 		if (anon_exclusive)
 			swp_pte = pte_swp_mkexclusive(swp_pte);
 		/* the tracking bits travel with the entry (try_to_unmap_one) */
-		if (pte_soft_dirty(pteval))
+		if (present ? pte_soft_dirty(pteval) : pte_swp_soft_dirty(pteval))
 			swp_pte = pte_swp_mksoft_dirty(swp_pte);
-		if (pte_uffd_wp(pteval))
+		if (present ? pte_uffd_wp(pteval) : pte_swp_uffd_wp(pteval))
 			swp_pte = pte_swp_mkuffd_wp(swp_pte);
 		set_pte(pvmw.pte, swp_pte);
 		add_mm_counter(vma->vm_mm, MM_ANONPAGES, -1);

@@ -700,6 +700,47 @@ static void test_exclusive_pinned(void)
 	finish(mdev, t, "exclusive pinned");
 }
 
+/*
+ * Reclaim meets device-exclusive entries (Linux 6.15+ try_to_unmap_one():
+ * "PFN swap PTEs, such as device-exclusive ones, that actually map pages"):
+ * they are unmapped like PTEs, the device gives the pages up at the MMU
+ * notifier, the pages go to swap with their data (the device made them
+ * dirty), and the CPU faults them back.
+ */
+static void test_exclusive_reclaimed(void)
+{
+	struct dmirror_device *mdev;
+	struct task_struct *t;
+	unsigned long cpages = 0, swapped = 0;
+	bool excl = true, leaf;
+
+	boot();
+	if (pinmm_swapon(NULL, 64 * PAGE_SIZE) != 0)
+		bail_out("swapon");
+	mdev = device(MEMORY_DEVICE_PRIVATE, 4);
+	t = test_process("excl-reclaim");
+	test_mmap_fixed(BASE, NPAGES * PAGE_SIZE, RW, MAP_PRIVATE);
+	ok(cpu_write(BASE, NPAGES, 6), "exclusive reclaimed: buffer filled");
+	is_int(dmirror_exclusive(mdev, t->mm, BASE, NPAGES, &cpages), 0,
+	       "exclusive reclaimed: make_device_exclusive on every page");
+	for (int i = 0; i < NPAGES; i++)
+		excl &= exclusive_entry(BASE + (unsigned long)i * PAGE_SIZE) != -1UL;
+	ok(excl && dmirror_exclusive_held(mdev) == NPAGES, "exclusive reclaimed: the device holds them");
+	pinmm_reclaim_anon(NPAGES);
+	for (int i = 0; i < NPAGES; i++) {
+		pte_t pte = __pte(test_pt_entry(t->mm, BASE + (unsigned long)i * PAGE_SIZE, &leaf));
+
+		swapped += !leaf && is_swap_pte(pte) && !is_device_exclusive_pte(pte);
+	}
+	is_uint(swapped, NPAGES,
+		"try_to_unmap_one: reclaim unmapped the device-exclusive entries: swap entries now");
+	is_uint(dmirror_exclusive_held(mdev), 0,
+		"exclusive reclaimed: the device gave the pages up (the notifier)");
+	ok(cpu_reads(BASE, NPAGES, 6), "exclusive reclaimed: the CPU faults them back, data intact");
+	dmirror_exclusive_release(mdev);
+	finish(mdev, t, "exclusive reclaimed");
+}
+
 static void test_bad_input(void)
 {
 	struct dmirror_device *mdev;
@@ -964,6 +1005,7 @@ int main(void)
 	test_two_devices();
 	test_exclusive();
 	test_exclusive_pinned();
+	test_exclusive_reclaimed();
 	test_bad_input();
 	test_memremap_args();
 	test_leak_report();
