@@ -384,6 +384,14 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int behavi
 int do_mlock(unsigned long start, size_t len, vm_flags_t flags);
 
 /**
+ * mlock_future_ok() - may @mm lock @bytes more (Linux's)? Always for
+ * @flags without VM_LOCKED, with CAP_IPC_LOCK or RLIMIT_MEMLOCK infinite.
+ * For mappings that come locked: MAP_LOCKED, a locked VMA's growth
+ * (mremap), secretmem. Context: current's limits and capabilities.
+ */
+bool mlock_future_ok(struct mm_struct *mm, vm_flags_t flags, unsigned long bytes);
+
+/**
  * __account_locked_vm() - charge or uncharge @pages to @mm->locked_vm.
  * @mm: the mm; its mmap_lock is held for writing.
  * @pages: how many.

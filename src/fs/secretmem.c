@@ -20,7 +20,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/resource.h>
 
 static struct super_block *secretmem_sb;
 
@@ -79,13 +78,9 @@ bool vma_is_secretmem(const struct vm_area_struct *vma)
  */
 static int secretmem_mmap_prepare(struct vm_area_desc *desc)
 {
-	unsigned long pages = (desc->end - desc->start) >> PAGE_SHIFT;
-	unsigned long limit = rlimit(RLIMIT_MEMLOCK);
-
 	if (!(desc->vm_flags & (VM_SHARED | VM_MAYSHARE)))
 		return -EINVAL;
-	if (!(desc->vm_flags & VM_LOCKED) && limit != RLIM_INFINITY && !capable(CAP_IPC_LOCK) &&
-	    current->mm->locked_vm + pages > limit >> PAGE_SHIFT)
+	if (!mlock_future_ok(current->mm, VM_LOCKED, desc->end - desc->start))
 		return -EAGAIN;
 	desc->vm_flags |= VM_LOCKED | VM_DONTDUMP;
 	desc->vm_ops = &secretmem_vm_ops;

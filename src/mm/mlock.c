@@ -83,6 +83,15 @@ static bool can_do_mlock(void)
 	return rlimit(RLIMIT_MEMLOCK) != 0 || capable(CAP_IPC_LOCK);
 }
 
+bool mlock_future_ok(struct mm_struct *mm, vm_flags_t flags, unsigned long bytes)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK);
+
+	if (!(flags & VM_LOCKED) || capable(CAP_IPC_LOCK) || limit == RLIM_INFINITY)
+		return true;
+	return mm->locked_vm + (bytes >> PAGE_SHIFT) <= limit >> PAGE_SHIFT;
+}
+
 /*
  * Would locking [start, end) keep current->mm under RLIMIT_MEMLOCK? Pages
  * already locked in the range are not counted twice (Linux's

@@ -453,11 +453,8 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
 		return -EINVAL;
 	}
 	if (flags & MAP_LOCKED) {
-		/* mlock_future_ok(): MAP_LOCKED is held to RLIMIT_MEMLOCK as mlock is */
-		unsigned long limit = rlimit(RLIMIT_MEMLOCK);
-
-		if (limit != RLIM_INFINITY && !capable(CAP_IPC_LOCK) &&
-		    mm->locked_vm + (len >> PAGE_SHIFT) > limit >> PAGE_SHIFT)
+		/* MAP_LOCKED is held to RLIMIT_MEMLOCK as mlock is */
+		if (!mlock_future_ok(mm, VM_LOCKED, len))
 			return -EAGAIN;
 		vm_flags |= VM_LOCKED;
 	}

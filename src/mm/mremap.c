@@ -180,16 +180,6 @@ static unsigned long move_page_tables(struct vm_area_struct *vma, unsigned long 
 	return min(old_addr, old_end) - start;
 }
 
-/* mlock_future_ok(): may @mm lock @bytes more? */
-static bool mlock_future_ok(struct mm_struct *mm, vm_flags_t flags, unsigned long bytes)
-{
-	unsigned long limit = rlimit(RLIMIT_MEMLOCK);
-
-	if (!(flags & VM_LOCKED) || capable(CAP_IPC_LOCK) || limit == RLIM_INFINITY)
-		return true;
-	return mm->locked_vm + (bytes >> PAGE_SHIFT) <= limit >> PAGE_SHIFT;
-}
-
 /* Linux's vma_to_resize(): the VMA of [@addr, +@old_len), checked for growing. */
 static struct vm_area_struct *vma_to_resize(struct mm_struct *mm, unsigned long addr,
 					    unsigned long old_len, unsigned long new_len,
