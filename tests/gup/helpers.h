@@ -133,6 +133,24 @@ static inline unsigned long gt_check(unsigned long addr, unsigned long npages, u
 	return bad;
 }
 
+/* Pages at @addr that read as zeroes through the CPU path (an unreadable one does not). */
+static inline unsigned long gt_zero_pages(unsigned long addr, unsigned long npages)
+{
+	static __thread uint64_t buf[GT_WORDS];
+	unsigned long c = 0;
+
+	for (unsigned long i = 0; i < npages; i++) {
+		bool zero = true;
+
+		if (copy_from_user(buf, (const void __user *)(addr + i * PAGE_SIZE), PAGE_SIZE))
+			continue;
+		for (unsigned long w = 0; zero && w < GT_WORDS; w++)
+			zero = !buf[w];
+		c += zero;
+	}
+	return c;
+}
+
 /* Does @page (seen as a device sees it) hold @tag's pattern for user address @addr? */
 static inline bool gt_page_holds(struct page *page, unsigned long addr, uint64_t tag)
 {

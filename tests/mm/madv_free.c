@@ -74,24 +74,6 @@ static unsigned long nr_mapped(unsigned long addr, unsigned long n)
 	return c;
 }
 
-/* Pages at @addr that read as zeroes through the CPU path. */
-static unsigned long nr_zero(unsigned long addr, unsigned long n)
-{
-	static uint64_t buf[GT_WORDS];
-	unsigned long c = 0;
-
-	for (unsigned long i = 0; i < n; i++) {
-		bool zero = true;
-
-		if (copy_from_user(buf, (const void __user *)(addr + i * PAGE_SIZE), PAGE_SIZE))
-			continue;
-		for (unsigned long w = 0; w < GT_WORDS; w++)
-			zero &= !buf[w];
-		c += zero;
-	}
-	return c;
-}
-
 /* ---- R-FREE-ARGS ------------------------------------------------------------------- */
 
 static void bad_vmas(void)
@@ -163,7 +145,7 @@ static void discard_and_redirty(void)
 	is_int(gt_check(FB + 3 * PAGE_SIZE, 1, 3), 0, "R-FREE-REDIRTY: the page written after MADV_FREE kept its data");
 	ok(!lazyfree_at(FB + 3 * PAGE_SIZE),
 	   "R-FREE-REDIRTY: ... and is swap-backed again (set by try_to_unmap_one)");
-	is_uint(nr_zero(FB, n), n - 1, "R-FREE-DISCARD: the discarded pages read zero");
+	is_uint(gt_zero_pages(FB, n), n - 1, "R-FREE-DISCARD: the discarded pages read zero");
 	is_uint(nr_mapped(FB, n), n, "R-FREE-DISCARD: ... each a fresh page");
 	gt_teardown("discard", t, 1);
 }
@@ -209,7 +191,7 @@ static void pinned_kept(bool dirty_unpin)
 		is_int(gt_ev(PGLAZYFREED) - lfd0, 1,
 		       "R-FREE-PIN: after a plain unpin it is discarded at the next reclaim (the live kernel "
 		       "does the same: a driver must unpin DMA targets dirty)");
-		is_uint(nr_zero(FB + PAGE_SIZE, 1), 1, "R-FREE-PIN: ... and reads zero");
+		is_uint(gt_zero_pages(FB + PAGE_SIZE, 1), 1, "R-FREE-PIN: ... and reads zero");
 	}
 	gt_teardown(dirty_unpin ? "pinned-dirty" : "pinned", t, 1);
 }
@@ -268,7 +250,7 @@ static void swap_entries(void)
 	is_int(get_mm_counter(current->mm, MM_SWAPENTS), 0, "R-FREE-SWAP: MM_SWAPENTS 0: the entries are cleared");
 	ok(lazyfree_at(FB) && !folio_test_swapcache(page_folio(gt_page(current->mm, FB))),
 	   "R-FREE-SWAP: the swap-cache folio left the cache and is lazyfree");
-	is_uint(nr_zero(FB + PAGE_SIZE, n - 1), n - 1, "R-FREE-SWAP: the swapped-out pages read zero");
+	is_uint(gt_zero_pages(FB + PAGE_SIZE, n - 1), n - 1, "R-FREE-SWAP: the swapped-out pages read zero");
 	gt_teardown("swap", t, 1);
 }
 
@@ -290,7 +272,7 @@ static void fork_keeps_child_data(void)
 	is_int(madv(FB, n * PAGE_SIZE, MADV_FREE), 0, "the parent's MADV_FREE of pages it shares with its child");
 	lfd0 = gt_ev(PGLAZYFREED);
 	pinmm_reclaim_anon(64);
-	is_uint(gt_check(FB, n, 8) - nr_zero(FB, n), 0,
+	is_uint(gt_check(FB, n, 8) - gt_zero_pages(FB, n), 0,
 		"R-FREE-FORK: each of the parent's pages reads its data or zero (it gave them up)");
 	pinmm_task_attach(t[1]);
 	is_int(gt_check(FB, n, 8), 0, "R-FREE-FORK: the child reads its data (its dirty PTEs kept the folios)");
