@@ -812,16 +812,20 @@ out_unlock_src:
 }
 
 /*
- * Phase two, the batch's copy (anon folios only; not KSM, whose lookups
- * wait out a frozen count): freeze @src (locked, unmapped) and copy its
+ * Phase two, the batch's copy: freeze @src (locked, unmapped) and copy its
  * bytes to @dst with streaming stores, which the caller fences once for the
- * whole batch. Freezing first, as the one-at-a-time path does: nothing can
+ * whole batch. Anon folios only, and not KSM or swap-cache ones: their
+ * lookups wait out a frozen count, and a zap holding a PTE lock would spin
+ * in free_swap_and_cache() on a folio frozen here while this thread waits
+ * for that lock to remap an earlier folio of the batch (a deadlock
+ * ksm_stress met). Freezing first, as the one-at-a-time path does: nothing can
  * take a reference and write the source after its bytes are read. Return
  * true if frozen and copied; false leaves it all to migrate_folio_move().
  */
 static bool migrate_folio_copy_early(struct folio *src, struct folio *dst)
 {
-	if (!folio_test_anon(src) || folio_test_ksm(src) || folio_test_large(src))
+	if (!folio_test_anon(src) || folio_test_ksm(src) || folio_test_large(src) ||
+	    folio_test_swapcache(src))
 		return false;
 #ifdef __x86_64__
 	if (!__builtin_cpu_supports("avx2"))
