@@ -42,6 +42,9 @@
 #ifndef MADV_KEEPONFORK
 #define MADV_KEEPONFORK		19
 #endif
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED	24
+#endif
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE		25
 #endif
@@ -346,8 +349,10 @@ int do_mprotect(unsigned long start, size_t len, unsigned long prot);
  *	      MADV_DODUMP (-EINVAL on VM_SPECIAL mappings), MADV_GUARD_INSTALL,
  *	      MADV_GUARD_REMOVE (guard pages; -EINVAL on hugetlb, VM_SPECIAL
  *	      and, on install, locked VMAs; docs/guard.md),
- *	      MADV_DONTNEED (whole huge pages on hugetlb: -EINVAL for a start
- *	      inside one), MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTFORK,
+ *	      MADV_DONTNEED (-EINVAL on locked VMAs but hugetlb ones; whole
+ *	      huge pages on hugetlb: -EINVAL for a start inside one),
+ *	      MADV_DONTNEED_LOCKED (the same on locked VMAs too), MADV_HUGEPAGE,
+ *	      MADV_NOHUGEPAGE, MADV_DONTFORK,
  *	      MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
  *	      MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_COLLAPSE, MADV_COLD,
  *	      MADV_PAGEOUT (src/mm/madvise.c: -EINVAL on locked, PFN-mapped or

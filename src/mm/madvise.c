@@ -30,6 +30,7 @@ static bool madvise_behavior_valid(int behavior)
 	case MADV_GUARD_INSTALL:
 	case MADV_GUARD_REMOVE:
 	case MADV_DONTNEED:
+	case MADV_DONTNEED_LOCKED:
 	case MADV_FREE:
 	case MADV_REMOVE:
 	case MADV_HUGEPAGE:
@@ -59,6 +60,7 @@ static bool madvise_need_mmap_write(int behavior)
 	case MADV_GUARD_INSTALL:
 	case MADV_GUARD_REMOVE:
 	case MADV_DONTNEED:
+	case MADV_DONTNEED_LOCKED:
 	case MADV_FREE:
 	case MADV_REMOVE:
 	case MADV_POPULATE_READ:
@@ -194,16 +196,19 @@ static int madvise_walk_vmas(struct mm_struct *mm, unsigned long start, unsigned
 
 /*
  * MADV_DONTNEED over every VMA of the range; holes give -ENOMEM at the end.
- * A hugetlb VMA drops whole huge pages only (Linux 5.18's
+ * Locked memory is -EINVAL, except for MADV_DONTNEED_LOCKED (Linux 5.18),
+ * which drops it all the same: the VMA stays locked and the next fault
+ * brings a fresh page. A hugetlb VMA drops whole huge pages only (Linux's
  * madvise_dontneed_free_valid_vma()): its part of the range must start on
  * one (-EINVAL otherwise) and its end is rounded down, so a length shorter
- * than a huge page drops nothing.
+ * than a huge page drops nothing. Linux tests VM_LOCKED only for VMAs that
+ * are not hugetlb: mlock() and MAP_LOCKED never lock those.
  */
 static int dontneed_vma(struct vm_area_struct *vma, unsigned long s, unsigned long e, void *arg)
 {
-	(void)arg;
-	/* Locked and PFN-mapped memory cannot be dropped. */
-	if (vma->vm_flags & (VM_LOCKED | VM_PFNMAP))
+	bool allow_locked = *(bool *)arg;
+
+	if (vma->vm_flags & VM_PFNMAP)
 		return -EINVAL;
 	if (vma->vm_flags & VM_HUGETLB) {
 		struct hstate *h = hstate_vma(vma);
@@ -213,14 +218,17 @@ static int dontneed_vma(struct vm_area_struct *vma, unsigned long s, unsigned lo
 		e &= huge_page_mask(h);
 		if (e <= s)
 			return 0;
+	} else if ((vma->vm_flags & VM_LOCKED) && !allow_locked) {
+		return -EINVAL;
 	}
 	zap_page_range_single(vma, s, e - s);
 	return 0;
 }
 
-static int madvise_dontneed(struct mm_struct *mm, unsigned long start, unsigned long end)
+static int madvise_dontneed(struct mm_struct *mm, unsigned long start, unsigned long end,
+			    bool allow_locked)
 {
-	return madvise_walk_vmas(mm, start, end, dontneed_vma, NULL);
+	return madvise_walk_vmas(mm, start, end, dontneed_vma, &allow_locked);
 }
 
 /*
@@ -875,7 +883,8 @@ restart:
 
 	switch (behavior) {
 	case MADV_DONTNEED:
-		err = madvise_dontneed(mm, start, end);
+	case MADV_DONTNEED_LOCKED:
+		err = madvise_dontneed(mm, start, end, behavior == MADV_DONTNEED_LOCKED);
 		break;
 	case MADV_FREE:
 		err = madvise_free(mm, start, end);

@@ -466,8 +466,9 @@ static void exit_returns_pages(void)
  * (a length under 2 MiB drops nothing); a dropped page goes back to the
  * pool unless pinned: the pin keeps it, the next fault maps a new zeroed
  * one. MADV_FREE, MADV_COLD and MADV_PAGEOUT refuse hugetlb (-EINVAL);
- * MADV_WIPEONFORK too (the VMA has a hugetlbfs file). All seen on the live
- * 6.18 kernel first (a MAP_HUGETLB buffer registered with io_uring).
+ * MADV_WIPEONFORK too (the VMA has a hugetlbfs file). mlock() never locks
+ * a hugetlb VMA, so MADV_DONTNEED works after it. All seen on the live 6.18
+ * kernel first (a MAP_HUGETLB buffer registered with io_uring).
  */
 static void dontneed_huge(void)
 {
@@ -507,6 +508,19 @@ static void dontneed_huge(void)
 	   "dontneed: the next fault maps a new, zeroed huge page");
 	unpin_user_page(page);
 	is_uint(hc().free, 2, "dontneed: the unpin gave the old page back (two mapped now)");
+	is_int(do_mlock(HB, 2 * HPAGE_SIZE, 0), 0, "dontneed: mlock of both huge pages: 0 ...");
+	mmap_read_lock(t->mm);
+	w = vma_lookup(t->mm, HB)->vm_flags & VM_LOCKED_MASK;
+	mmap_read_unlock(t->mm);
+	ok(!w && t->mm->locked_vm == 0,
+	   "dontneed: ... which leaves the hugetlb VMA unlocked and uncounted (mlock_fixup())");
+	is_int(do_madvise(t->mm, HB + HPAGE_SIZE, HPAGE_SIZE, MADV_DONTNEED), 0,
+	       "dontneed: so plain MADV_DONTNEED still drops there (live 6.18 too) ...");
+	ok(!leaf_at(t->mm, HB + HPAGE_SIZE, &w) && hc().free == 3,
+	   "dontneed: ... and the huge page went back to the pool");
+	is_int(do_madvise(t->mm, HB, HPAGE_SIZE, MADV_DONTNEED_LOCKED), 0,
+	       "dontneed: MADV_DONTNEED_LOCKED of the other: 0, the page dropped");
+	ok(!leaf_at(t->mm, HB, &w) && hc().free == 4, "dontneed: the pool has all four again");
 	is_int(do_madvise(t->mm, HB, HPAGE_SIZE, MADV_FREE), -EINVAL, "MADV_FREE of hugetlb: -EINVAL");
 	is_int(do_madvise(t->mm, HB, HPAGE_SIZE, MADV_COLD), -EINVAL, "MADV_COLD of hugetlb: -EINVAL");
 	is_int(do_madvise(t->mm, HB, HPAGE_SIZE, MADV_PAGEOUT), -EINVAL,

@@ -3,10 +3,12 @@
  * madvise() and memory contents: MADV_DONTNEED drops private anonymous pages
  * (the next read is zeroes, Linux's zap_page_range_single) and the rss;
  * MADV_POPULATE_READ maps without allocating (zero page), MADV_POPULATE_WRITE
- * allocates every page.
+ * allocates every page. MADV_DONTNEED_LOCKED drops locked pages too.
  */
 #include "vma_helpers.h"
+#include "../lib/process.h"
 
+#include <pinmm/gup.h>
 #include <pinmm/memory.h>
 #include <pinmm/uaccess.h>
 
@@ -52,6 +54,59 @@ static void dontneed(void)
 	test_shutdown_ok("MADV_DONTNEED");
 }
 
+/*
+ * MADV_DONTNEED_LOCKED (Linux 5.18, madvise_dontneed_free_valid_vma()): the
+ * drop MADV_DONTNEED refuses on locked memory. The VMA stays locked and
+ * counted (VmLck), the next touch faults a new zeroed page in. A pinned page
+ * leaves the mapping with its pin: the device keeps writing the old frame,
+ * which the process no longer sees (live 6.18: an io_uring fixed buffer over
+ * mlocked memory, then MADV_DONTNEED_LOCKED, reads zeroes after a device
+ * write; scenarios/dontneed-locked-pinned.scn).
+ */
+static void dontneed_locked(void)
+{
+	struct task_struct *t;
+	struct mm_struct *mm;
+	struct page *page;
+	unsigned long pfn;
+
+	vt_boot();
+	t = vt_process("dontneed-locked");
+	mm = t->mm;
+	vt_mmap(BASE, 8 * PAGE_SIZE, RW, MAP_PRIVATE | MAP_FIXED);
+	memset(buf, 0x5a, 8 * PAGE_SIZE);
+	copy_to_user((void __user *)BASE, buf, 8 * PAGE_SIZE);
+	is_int(do_mlock(BASE, 8 * PAGE_SIZE, 0), 0, "dontneed-locked: mlock 8 pages");
+	is_int(do_madvise(mm, BASE, 4 * PAGE_SIZE, MADV_DONTNEED), -EINVAL,
+	       "dontneed-locked: plain MADV_DONTNEED refuses them");
+	is_int(do_madvise(mm, BASE, 4 * PAGE_SIZE, MADV_DONTNEED_LOCKED), 0,
+	       "dontneed-locked: MADV_DONTNEED_LOCKED of 4: 0");
+	is_int(get_mm_counter(mm, MM_ANONPAGES), 4, "dontneed-locked: their pages are freed (rss)");
+	ok((vt_vma(BASE)->vm_flags & VM_LOCKED) && mm->locked_vm == 8 && vt_nr_vmas(mm) == 1,
+	   "dontneed-locked: the VMA stays locked, whole and counted in locked_vm");
+	copy_from_user(buf, (const void __user *)BASE, 8 * PAGE_SIZE);
+	ok(all(buf, 4 * PAGE_SIZE, 0) && all(buf + 4 * PAGE_SIZE, 4 * PAGE_SIZE, 0x5a),
+	   "dontneed-locked: the dropped pages read zeroes, the others keep their data");
+
+	is_int(pin_user_pages_fast(BASE + 4 * PAGE_SIZE, 1, FOLL_WRITE | FOLL_LONGTERM, &page), 1,
+	       "dontneed-locked: a long-term pin of a locked page (an RDMA registration)");
+	pfn = page_to_pfn(page);
+	is_int(do_madvise(mm, BASE + 4 * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED_LOCKED), 0,
+	       "dontneed-locked: MADV_DONTNEED_LOCKED of the pinned page: 0");
+	ok(folio_maybe_dma_pinned(page_folio(page)) && test_pt_pfn(mm, BASE + 4 * PAGE_SIZE) == -1UL,
+	   "dontneed-locked: it left the mapping with its pin");
+	memset(page_address(page), 0x77, PAGE_SIZE);
+	copy_from_user(buf, (const void __user *)(BASE + 4 * PAGE_SIZE), PAGE_SIZE);
+	ok(all(buf, PAGE_SIZE, 0) && test_pt_pfn(mm, BASE + 4 * PAGE_SIZE) != pfn,
+	   "dontneed-locked: what the device writes afterwards is not seen: the process reads "
+	   "zeroes from a new frame");
+	unpin_user_page(page);
+	is_int(do_madvise(mm, BASE + 8 * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED_LOCKED), -ENOMEM,
+	       "dontneed-locked: an unmapped range is -ENOMEM");
+	pinmm_task_exit(t);
+	test_shutdown_ok("MADV_DONTNEED_LOCKED");
+}
+
 static void populate(void)
 {
 	struct task_struct *t;
@@ -80,6 +135,7 @@ int main(void)
 {
 	plan_no_plan();
 	dontneed();
+	dontneed_locked();
 	populate();
 	return done_testing();
 }

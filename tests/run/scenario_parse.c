@@ -59,7 +59,11 @@ static const char good[] =
 	"munmap buf\n"
 	"expect acquired +4\n"
 	"expect released 4\n"
-	"expect vmpin 16K\n";
+	"expect vmpin 16K\n"
+	"mlock moved onfault\n"
+	"madvise moved dontneed-locked\n"
+	"munlock moved len=4K\n"
+	"expect vmlck 0K\n";
 
 /* Each bad text and where its error must point ("path:line:col: " prefix, then a word). */
 static const struct {
@@ -106,6 +110,8 @@ static const struct {
 	{ "map a anon 8K\nmremap a a\n", "t.scn:2:10: ", "already defined" },
 	{ "map a anon 8K\nblock k\nmremap a b\nend\n", "t.scn:3:1: ", "mremap inside a block" },
 	{ "map a anon 8K\nmremap a\n", "t.scn:2:", "missing argument" },
+	{ "map a anon 8K\nmlock a always\n", "t.scn:2:9: ", "bad mlock mode 'always'" },
+	{ "map a anon 8K\nexpect vmlck\n", "t.scn:2:", "size (VmLck" },
 };
 
 static void test_good(void)
@@ -147,7 +153,7 @@ static const char *const words[] = {
 	"map", "file", "write", "populate", "mprotect", "munmap", "mremap", "madvise", "fork", "in",
 	"exit", "pin", "get", "register", "rdma", "odp", "unpin", "device-write", "dio-read",
 	"dio-write", "force-write", "mark", "counters", "expect", "data", "device", "frame",
-	"acquired", "released", "vmpin", "thp", "block", "end", "machine", "skip", "scenario",
+	"acquired", "released", "vmpin", "vmlck", "mlock", "munlock", "onfault", "thp", "block", "end", "machine", "skip", "scenario",
 	"a", "b", "m", "p", "kid", "anon", "shared-anon", "private-file", "shared-file",
 	"hugetlb", "disk", "memfd", "4K", "2M", "64M", "0", "0x11", "256", "-1", "rw", "ro", "r",
 	"none", "longterm", "short", "fast", "same", "new", "yes", "no", "at=4K", "len=4K",

@@ -44,6 +44,12 @@
 #ifndef MADV_GUARD_REMOVE
 #define MADV_GUARD_REMOVE 103
 #endif
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED 24	/* Linux 5.18 */
+#endif
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 1
+#endif
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -166,19 +172,26 @@ static void stat_refresh(void)
 	}
 }
 
-static long vmpin_kb(void)
+/* A "Name:  N kB" line of /proc/self/status (VmPin, VmLck), or -1. */
+static long status_kb(const char *name)
 {
 	FILE *f = fopen("/proc/self/status", "r");
+	size_t n = strlen(name);
 	char line[256];
 	long v = -1;
 
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmPin:", 6))
-			v = atol(line + 6);
+		if (!strncmp(line, name, n) && line[n] == ':')
+			v = atol(line + n + 1);
 	fclose(f);
 	return v;
+}
+
+static long vmpin_kb(void)
+{
+	return status_kb("VmPin");
 }
 
 /* pfn at @addr from pagemap, 0 when nothing is present. */
@@ -953,6 +966,13 @@ static void exec(struct kstate *k, int idx)
 	case SK_MUNMAP:
 		scn_check_ret(st, munmap((void *)addr, len) ? -errno : 0, &res);
 		break;
+	case SK_MLOCK:
+		err = (int)syscall(SYS_mlock2, addr, len, st->num ? MLOCK_ONFAULT : 0);
+		scn_check_ret(st, err ? -errno : 0, &res);
+		break;
+	case SK_MUNLOCK:
+		scn_check_ret(st, munlock((void *)addr, len) ? -errno : 0, &res);
+		break;
 	case SK_MREMAP: {
 		/* cow.c's "partially mremap()'ed THP": a PROT_NONE place, MREMAP_FIXED onto it */
 		void *to = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -979,6 +999,7 @@ static void exec(struct kstate *k, int idx)
 			[ADV_RANDOM] = MADV_RANDOM, [ADV_SEQUENTIAL] = MADV_SEQUENTIAL,
 			[ADV_GUARD_INSTALL] = MADV_GUARD_INSTALL,
 			[ADV_GUARD_REMOVE] = MADV_GUARD_REMOVE,
+			[ADV_DONTNEED_LOCKED] = MADV_DONTNEED_LOCKED,
 		};
 
 		err = madvise((void *)addr, len, adv[st->num]);
@@ -1164,6 +1185,17 @@ static void exec(struct kstate *k, int idx)
 		else
 			scn_fail(&res, obs, "expected %ld (global counter: other processes count too)",
 				 st->num);
+		break;
+	}
+	case SK_EXPECT_VMLCK: {
+		long kb = status_kb("VmLck");
+		char obs[24];
+
+		snprintf(obs, sizeof(obs), "%ldK", kb);
+		if (kb == st->num)
+			scn_pass(&res, "%s", obs);
+		else
+			scn_fail(&res, obs, "expected %ldK", st->num);
 		break;
 	}
 	case SK_EXPECT_VMPIN: {

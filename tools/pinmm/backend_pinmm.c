@@ -494,6 +494,12 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 	case SK_MUNMAP:
 		scn_check_ret(st, vm_munmap(addr, len), res);
 		return 0;
+	case SK_MLOCK:
+		scn_check_ret(st, do_mlock(addr, len, st->num ? VM_LOCKONFAULT : 0), res);
+		return 0;
+	case SK_MUNLOCK:
+		scn_check_ret(st, do_munlock(addr, len), res);
+		return 0;
 	case SK_MREMAP: {
 		/* as cow.c: a PROT_NONE place to go, then MREMAP_MAYMOVE|MREMAP_FIXED onto it */
 		unsigned long to = vm_mmap(NULL, 0, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, 0);
@@ -525,6 +531,7 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 			[ADV_RANDOM] = MADV_RANDOM, [ADV_SEQUENTIAL] = MADV_SEQUENTIAL,
 			[ADV_GUARD_INSTALL] = MADV_GUARD_INSTALL,
 			[ADV_GUARD_REMOVE] = MADV_GUARD_REMOVE,
+			[ADV_DONTNEED_LOCKED] = MADV_DONTNEED_LOCKED,
 		};
 
 		err = do_madvise(current->mm, addr, len, adv[st->num]);
@@ -667,10 +674,13 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 			scn_fail(res, obs, "expected %ld", st->num);
 		return 0;
 	}
-	case SK_EXPECT_VMPIN: {
-		long kb = (long)atomic64_read(&current->mm->pinned_vm) * (long)(PAGE_SIZE / 1024);
-
+	case SK_EXPECT_VMPIN:
+	case SK_EXPECT_VMLCK: {
+		long kb = st->op == SK_EXPECT_VMPIN ? (long)atomic64_read(&current->mm->pinned_vm) :
+			  (long)READ_ONCE(current->mm->locked_vm);
 		char obs[24];
+
+		kb *= (long)(PAGE_SIZE / 1024);
 
 		snprintf(obs, sizeof(obs), "%ldK", kb);
 		if (kb == st->num)

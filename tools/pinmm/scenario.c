@@ -25,7 +25,7 @@
 static const char *const op_names[SK__NR] = {
 	[SK_FILE] = "file", [SK_MAP] = "map", [SK_POPULATE] = "populate",
 	[SK_WRITE] = "write", [SK_MPROTECT] = "mprotect", [SK_MUNMAP] = "munmap",
-	[SK_MADVISE] = "madvise", [SK_MREMAP] = "mremap", [SK_FORK] = "fork", [SK_IN] = "in", [SK_EXIT] = "exit",
+	[SK_MADVISE] = "madvise", [SK_MLOCK] = "mlock", [SK_MUNLOCK] = "munlock", [SK_MREMAP] = "mremap", [SK_FORK] = "fork", [SK_IN] = "in", [SK_EXIT] = "exit",
 	[SK_PIN] = "pin", [SK_GET] = "get", [SK_REGISTER] = "register", [SK_RDMA] = "rdma",
 	[SK_ODP] = "odp", [SK_UNPIN] = "unpin", [SK_DEVICE_WRITE] = "device-write",
 	[SK_DIO_READ] = "dio-read", [SK_DIO_WRITE] = "dio-write",
@@ -34,6 +34,7 @@ static const char *const op_names[SK__NR] = {
 	[SK_EXPECT_DATA] = "expect data", [SK_EXPECT_DEVICE] = "expect device",
 	[SK_EXPECT_FRAME] = "expect frame", [SK_EXPECT_ACQUIRED] = "expect acquired",
 	[SK_EXPECT_RELEASED] = "expect released", [SK_EXPECT_VMPIN] = "expect vmpin",
+	[SK_EXPECT_VMLCK] = "expect vmlck",
 	[SK_EXPECT_THP] = "expect thp", [SK_EXPECT_SWAPPED] = "expect swapped",
 	[SK_EXPECT_KSM] = "expect ksm",
 };
@@ -42,7 +43,7 @@ int scn_step_mapping(const struct scn_step *st)
 {
 	switch (st->op) {
 	case SK_POPULATE: case SK_WRITE: case SK_MPROTECT: case SK_MUNMAP: case SK_MADVISE:
-	case SK_MREMAP:
+	case SK_MLOCK: case SK_MUNLOCK: case SK_MREMAP:
 	case SK_DIO_READ: case SK_FORCE_WRITE: case SK_EXPECT_DATA: case SK_EXPECT_THP:
 	case SK_EXPECT_SWAPPED: case SK_EXPECT_KSM:
 		return st->a;
@@ -604,6 +605,7 @@ static const struct { const char *name; enum scn_advice adv; } advices[] = {
 	{ "free", ADV_FREE }, { "remove", ADV_REMOVE }, { "willneed", ADV_WILLNEED },
 	{ "normal", ADV_NORMAL }, { "random", ADV_RANDOM }, { "sequential", ADV_SEQUENTIAL },
 	{ "guard-install", ADV_GUARD_INSTALL }, { "guard-remove", ADV_GUARD_REMOVE },
+	{ "dontneed-locked", ADV_DONTNEED_LOCKED },
 };
 
 /*
@@ -682,7 +684,8 @@ static int parse_expect(struct parser *p, struct scn_step *st)
 	struct scenario *s = p->s;
 	const char *what;
 
-	if (need(p, 1, "what to expect (data, device, frame, acquired, released, vmpin, thp, swapped)"))
+	if (need(p, 1, "what to expect (data, device, frame, acquired, released, vmpin, vmlck, thp, "
+		 "swapped, ksm)"))
 		return -1;
 	p->used[1] = true;
 	what = p->w[1].s;
@@ -732,11 +735,12 @@ static int parse_expect(struct parser *p, struct scn_step *st)
 		p->used[2] = true;
 		return parse_count(p, 2, &st->num);
 	}
-	if (!strcmp(what, "vmpin")) {
+	if (!strcmp(what, "vmpin") || !strcmp(what, "vmlck")) {
 		unsigned long v;
 
-		st->op = SK_EXPECT_VMPIN;
-		if (need(p, 2, "size (VmPin, e.g. 8K)"))
+		st->op = what[2] == 'p' ? SK_EXPECT_VMPIN : SK_EXPECT_VMLCK;
+		if (need(p, 2, st->op == SK_EXPECT_VMPIN ? "size (VmPin, e.g. 8K)" :
+			       "size (VmLck, e.g. 8K)"))
 			return -1;
 		p->used[2] = true;
 		if (parse_size_at(p, p->w[2].s, p->w[2].col, &v, "size"))
@@ -775,8 +779,8 @@ static int parse_expect(struct parser *p, struct scn_step *st)
 		return 0;
 	}
 	return perr(p, p->w[1].col,
-		    "unknown expectation '%s' (data, device, frame, acquired, released, vmpin, thp, "
-		    "swapped, ksm)", what);
+		    "unknown expectation '%s' (data, device, frame, acquired, released, vmpin, vmlck, "
+		    "thp, swapped, ksm)", what);
 }
 
 static int parse_step(struct parser *p, struct scn_step *st)
@@ -844,8 +848,21 @@ static int parse_step(struct parser *p, struct scn_step *st)
 			    "bad advice '%s' (dontneed, hugepage, nohugepage, dontfork, dofork, "
 			    "populate-read, populate-write, collapse, cold, pageout, mergeable, "
 			    "unmergeable, free, remove, willneed, normal, random, sequential, guard-install, "
-			    "guard-remove)",
+			    "guard-remove, dontneed-locked)",
 			    p->w[2].s);
+	case SK_MLOCK:
+		if (map_arg(p, 1, st, &st->a))
+			return -1;
+		if (p->nw > 2 && !strchr(p->w[2].s, '=')) {
+			p->used[2] = true;
+			if (strcmp(p->w[2].s, "onfault"))
+				return perr(p, p->w[2].col, "bad mlock mode '%s' (onfault or nothing)",
+					    p->w[2].s);
+			st->num = 1;
+		}
+		return 0;
+	case SK_MUNLOCK:
+		return map_arg(p, 1, st, &st->a);
 	case SK_FORK:
 		if (p->in_block >= 0)
 			return perr(p, p->w[0].col, "fork inside a block (children do not fork)");

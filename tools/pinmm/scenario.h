@@ -29,6 +29,8 @@ enum scn_op {
 	SK_MPROTECT,		/* mprotect M PROT */
 	SK_MUNMAP,		/* munmap M */
 	SK_MADVISE,		/* madvise M ADVICE */
+	SK_MLOCK,		/* mlock M [onfault]: mlock2(), MLOCK_ONFAULT with onfault */
+	SK_MUNLOCK,		/* munlock M */
 	SK_MREMAP,		/* mremap M NEW [range]: move the range away, NEW names it */
 	SK_FORK,		/* fork C [run=BLOCK] */
 	SK_IN,			/* in C BLOCK */
@@ -54,6 +56,7 @@ enum scn_op {
 	SK_EXPECT_ACQUIRED,	/* expect acquired N */
 	SK_EXPECT_RELEASED,	/* expect released N */
 	SK_EXPECT_VMPIN,	/* expect vmpin SIZE */
+	SK_EXPECT_VMLCK,	/* expect vmlck SIZE: /proc/self/status VmLck */
 	SK_EXPECT_THP,		/* expect thp M yes|no */
 	SK_EXPECT_SWAPPED,	/* expect swapped M yes|no */
 	SK_EXPECT_KSM,		/* expect ksm M yes|no: a KSM page is mapped at M+at */
@@ -67,7 +70,7 @@ enum scn_advice {
 	ADV_DONTNEED, ADV_HUGEPAGE, ADV_NOHUGEPAGE, ADV_DONTFORK, ADV_DOFORK,
 	ADV_POPULATE_READ, ADV_POPULATE_WRITE, ADV_COLLAPSE, ADV_COLD, ADV_PAGEOUT,
 	ADV_MERGEABLE, ADV_UNMERGEABLE, ADV_FREE, ADV_REMOVE, ADV_WILLNEED, ADV_NORMAL,
-	ADV_RANDOM, ADV_SEQUENTIAL, ADV_GUARD_INSTALL, ADV_GUARD_REMOVE,
+	ADV_RANDOM, ADV_SEQUENTIAL, ADV_GUARD_INSTALL, ADV_GUARD_REMOVE, ADV_DONTNEED_LOCKED,
 };
 /* prot bits, as PROT_READ / PROT_WRITE */
 #define SCN_PROT_READ	1
