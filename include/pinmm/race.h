@@ -108,6 +108,12 @@ enum pinmm_race {
 	 * the entry's value.
 	 */
 	PINMM_RACE_SWAPIN_HELD,
+	/*
+	 * Reclaim decided an anon folio goes (locked, isolated; in the swap
+	 * cache, or lazyfree): try_to_unmap() has not looked at any of its
+	 * mappings yet. "addr" is the folio's pfn.
+	 */
+	PINMM_RACE_RECLAIM_UNMAP,
 	PINMM_RACE_NR
 };
 

@@ -22,6 +22,7 @@ static const char *const race_names[PINMM_RACE_NR] = {
 	[PINMM_RACE_KSM_WRPROTECT] = "ksm_wrprotect",
 	[PINMM_RACE_KSM_GET_FOLIO] = "ksm_get_folio",
 	[PINMM_RACE_SWAPIN_HELD] = "swapin_held",
+	[PINMM_RACE_RECLAIM_UNMAP] = "reclaim_unmap",
 };
 
 const char *pinmm_race_name(enum pinmm_race point)

@@ -57,6 +57,7 @@
 #include <pinmm/mman.h>
 #include <pinmm/mmzone.h>
 #include <pinmm/pagemap.h>
+#include <pinmm/race.h>
 #include <pinmm/rmap.h>
 #include <pinmm/sched.h>
 #include <pinmm/vmstat.h>
@@ -226,6 +227,8 @@ static bool try_to_unmap(struct folio *folio)
 		.try_lock = true,
 	};
 
+	/* the mappings may change until each is looked at under its PTE lock */
+	pinmm_race_point(PINMM_RACE_RECLAIM_UNMAP, folio_pfn(folio));
 	rmap_walk(folio, &rwc);
 	return !st.refused && !rwc.contended && !folio_mapped(folio);
 }
