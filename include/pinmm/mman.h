@@ -384,7 +384,9 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int behavi
  * Context: may sleep; takes current->mm's mmap_lock for writing, then for
  * reading to populate.
  * Return: 0, -EINVAL, -EPERM, -ENOMEM (over the limit, part of the range is
- * not mapped, or populating ran out of memory).
+ * not mapped, or a page could not be faulted in: PROT_NONE, a guard, past
+ * the end of a file; the VMAs stay locked), -EAGAIN (populating ran out of
+ * memory).
  */
 int do_mlock(unsigned long start, size_t len, vm_flags_t flags);
 

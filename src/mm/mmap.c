@@ -518,9 +518,10 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
  * @locked_only: only VM_LOCKED VMAs without VM_LOCKONFAULT (mlock).
  *
  * Private writable memory is faulted for writing, to break COW now; the rest
- * for reading. PROT_NONE, VM_IO and VM_PFNMAP VMAs are skipped.
+ * for reading. VM_IO and VM_PFNMAP VMAs are skipped, PROT_NONE ones too
+ * where errors are ignored; otherwise a PROT_NONE VMA is -EFAULT.
  * Context: mmap_lock held for reading.
- * Return: 0 or the first error of populate_range().
+ * Return: 0 or the first error of populate_range() (or -EFAULT, above).
  */
 int mm_populate_locked(struct mm_struct *mm, unsigned long start, unsigned long end,
 		       bool ignore_errors, bool locked_only)
@@ -534,8 +535,16 @@ int mm_populate_locked(struct mm_struct *mm, unsigned long start, unsigned long 
 			continue;
 		if (vma->vm_flags & (VM_IO | VM_PFNMAP))
 			continue;
-		if (!(vma->vm_flags & VM_ACCESS_FLAGS))
+		if (!(vma->vm_flags & VM_ACCESS_FLAGS)) {
+			/*
+			 * Linux's populate_vma_page_range() forces no access
+			 * to PROT_NONE memory, so GUP refuses it: mlock()
+			 * locks such a VMA and fails (-ENOMEM, live 6.18).
+			 */
+			if (!ignore_errors)
+				return -EFAULT;
 			continue;
+		}
 		err = populate_range(vma, max(start, vma->vm_start), min(end, vma->vm_end),
 				     (vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE);
 		if (err && !ignore_errors)

@@ -86,6 +86,23 @@ static void populate(void)
 	       "(private writable: write faults, so real pages, not the zero page)");
 	vt_mmap(BASE + 32 * PAGE_SIZE, 4 * PAGE_SIZE, RW, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE);
 	is_int(get_mm_counter(mm, MM_ANONPAGES), 12, "mmap: MAP_POPULATE faults the mapping in");
+	/*
+	 * R-MLOCK-PROTNONE (mm/gup.c populate_vma_page_range(): no FOLL_FORCE
+	 * for PROT_NONE): the lock goes on, the populate fails, mlock() is
+	 * -ENOMEM and faults nothing after it (live 6.18 the same).
+	 */
+	vt_mmap(BASE + 40 * PAGE_SIZE, 2 * PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_FIXED);
+	vt_mmap(BASE + 42 * PAGE_SIZE, 2 * PAGE_SIZE, RW, MAP_PRIVATE | MAP_FIXED);
+	is_int(do_mlock(BASE + 40 * PAGE_SIZE, 4 * PAGE_SIZE, 0), -ENOMEM,
+	       "R-MLOCK-PROTNONE: mlock of PROT_NONE memory (and what follows) is -ENOMEM ...");
+	ok((flags_at(BASE + 40 * PAGE_SIZE) & VM_LOCKED) && (flags_at(BASE + 42 * PAGE_SIZE) & VM_LOCKED),
+	   "R-MLOCK-PROTNONE: ... both VMAs locked all the same ...");
+	is_int(get_mm_counter(mm, MM_ANONPAGES), 12,
+	       "R-MLOCK-PROTNONE: ... and the populate stopped there: nothing faulted in");
+	vt_mmap(BASE + 48 * PAGE_SIZE, 2 * PAGE_SIZE, PROT_NONE,
+		MAP_PRIVATE | MAP_FIXED | MAP_LOCKED);
+	ok(flags_at(BASE + 48 * PAGE_SIZE) & VM_LOCKED,
+	   "mmap: MAP_LOCKED of PROT_NONE succeeds (its populate ignores errors)");
 	pinmm_task_exit(t);
 	test_shutdown_ok("mlock populate");
 }
