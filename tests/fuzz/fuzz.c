@@ -4,7 +4,8 @@
  * sequence of operations on a booted machine — mmap of private/shared
  * anonymous memory, THP regions, device (PFNMAP) windows, diskfs files and
  * memfds (MAP_SHARED and MAP_PRIVATE); munmap, mprotect, madvise (MADV_FREE, MADV_REMOVE,
- * MADV_WILLNEED, the read-pattern advice and guard regions too); CPU reads
+ * MADV_WILLNEED, MADV_DONTNEED_LOCKED, the read-pattern advice and guard
+ * regions too), mlock, mlock2(MLOCK_ONFAULT) and munlock; CPU reads
  * and writes (copy_from_user/copy_to_user); device reads and writes through
  * pinned pages; fork, child actions and exit; every pin, GET and release
  * variant (pin_user_pages{,_fast,_unlocked,_remote}, get_user_pages
@@ -134,6 +135,7 @@ enum mkind { MK_NONE, MK_ANON, MK_OBJ, MK_FPRIV };
 #define MF_WIPE		0x04
 #define MF_LAZY		0x08	/* MK_ANON: MADV_FREEd, not written by the CPU since */
 #define MF_GUARD	0x10	/* MADV_GUARD_INSTALL: every access faults */
+#define MF_LOCKED	0x20	/* mlock: VM_LOCKED (not inherited by fork) */
 
 /* What one process maps at one page, and what it holds. */
 struct mpage {
@@ -1269,6 +1271,7 @@ static void op_mprotect(void)
 	unsigned int pb = get8();
 	unsigned long prot = pb % 3 == 0 ? PROT_NONE : pb % 3 == 1 ? PROT_READ :
 			     PROT_READ | PROT_WRITE;
+	bool relocked = false;
 	long n;
 
 	pick_range(&s, &i, &n, 64);
@@ -1281,11 +1284,70 @@ static void op_mprotect(void)
 			want = -ENOMEM;
 			break;
 		}
+		/* a locked private VMA made writable is faulted in for writing (COW) */
+		if ((m->flags & MF_LOCKED) && !(m->prot & PROT_WRITE) && (prot & PROT_WRITE))
+			relocked = true;
 		m->prot = (uint8_t)prot;
 	}
+	/*
+	 * Which pages that populate copied depends on VMA boundaries the model
+	 * does not keep (it stops at a guard or EOF within each): read them.
+	 */
+	if (relocked)
+		resync_cow(p, s, i, (int)n);
 	if (r != want)
 		fz_fail(R_RETURN, "mprotect(%#lx, %ld pages, %lu) = %d, want %d", slot_addr(s, i), n,
 			prot, r, want);
+}
+
+/*
+ * mlock, mlock2(MLOCK_ONFAULT), munlock (src/mm/mlock.c): the range's VMAs
+ * are (un)locked up to the first hole (-ENOMEM there). mlock then faults the
+ * pages in, in order, stopping at the first that cannot be (PROT_NONE, a
+ * guard, a file page past EOF: -ENOMEM, the lock staying); a private
+ * writable page is faulted for writing, so a MAP_PRIVATE file page gets its
+ * copy. Locked memory refuses the advice that drops or ages it (op_madvise,
+ * op_pageout) and reclaim passes it by; the data checks judge the rest.
+ */
+static void op_mlock(void)
+{
+	int p = pick_proc(get8()), s, i, r, want = 0;
+	unsigned int mode = get8() % 3;	/* mlock, mlock2(MLOCK_ONFAULT), munlock */
+	unsigned long addr;
+	long n, k;
+
+	pick_range(&s, &i, &n, 64);
+	if (get8() & 3)	/* mostly where something is mapped */
+		mapped_run(p, &s, &i, &n);
+	use_proc(p);
+	addr = slot_addr(s, i);
+	r = mode == 2 ? do_munlock(addr, (size_t)n * PAGE_SIZE) :
+			do_mlock(addr, (size_t)n * PAGE_SIZE, mode ? VM_LOCKONFAULT : 0);
+	for (k = 0; k < n; k++) {
+		struct mpage *m = &fz.procs[p].pg[s][i + k];
+
+		if (m->kind == MK_NONE) {
+			want = -ENOMEM;
+			break;
+		}
+		if (mode == 2)
+			m->flags &= (uint8_t)~MF_LOCKED;
+		else
+			m->flags |= MF_LOCKED;
+	}
+	for (k = 0; !want && mode == 0 && k < n; k++) {
+		struct mpage *m = &fz.procs[p].pg[s][i + k];
+
+		if (!(m->prot & (PROT_READ | PROT_WRITE)) || (m->flags & MF_GUARD) ||
+		    (file_backed(m) && !in_eof(m)))
+			want = -ENOMEM;
+		else if ((m->prot & PROT_WRITE) && m->kind == MK_FPRIV)
+			mp_cow(m);
+	}
+	if (r != want)
+		fz_fail(R_RETURN, "%s(%#lx, %ld pages) = %d, want %d",
+			mode == 2 ? "munlock" : mode ? "mlock2(MLOCK_ONFAULT)" : "mlock", addr, n, r,
+			want);
 }
 
 static void op_madvise(void)
@@ -1294,7 +1356,7 @@ static void op_madvise(void)
 				      MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
 				      MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_FREE, MADV_REMOVE,
 				      MADV_WILLNEED, MADV_RANDOM, MADV_SEQUENTIAL, MADV_NORMAL,
-				      MADV_GUARD_INSTALL, MADV_GUARD_REMOVE };
+				      MADV_GUARD_INSTALL, MADV_GUARD_REMOVE, MADV_DONTNEED_LOCKED };
 	int p = pick_proc(get8()), s, i, r, want = 0, adv = advice[get8() % ARRAY_SIZE(advice)];
 	bool hole = false;
 	long n;
@@ -1314,8 +1376,16 @@ static void op_madvise(void)
 			}
 			continue;
 		}
+		/* locked memory refuses what would drop its pages (DONTNEED_LOCKED aside) */
+		if ((m->flags & MF_LOCKED) &&
+		    (adv == MADV_DONTNEED || adv == MADV_GUARD_INSTALL || adv == MADV_FREE ||
+		     adv == MADV_REMOVE)) {
+			want = -EINVAL;
+			break;
+		}
 		switch (adv) {
 		case MADV_DONTNEED:
+		case MADV_DONTNEED_LOCKED:
 		case MADV_GUARD_INSTALL:
 			/* private data is dropped: anon reads zeroes, a COW copy the file */
 			if (private_data(m)) {
@@ -1910,7 +1980,7 @@ static void proc_model_copy(struct proc *dst, const struct proc *src)
 				continue;
 			d->kind = m->kind;
 			d->prot = m->prot;
-			d->flags = m->flags;
+			d->flags = m->flags & (uint8_t)~MF_LOCKED;	/* mlock is not inherited */
 			d->obj = m->obj;
 			d->pgoff = m->pgoff;
 			d->unk = m->unk;
@@ -2542,7 +2612,7 @@ static const struct fz_op fz_ops[] = {
 	{ "munmap", op_munmap, 8, false },
 	{ "mprotect", op_mprotect, 10, false },
 	{ "madvise", op_madvise, 12, false },
-	{ "cpu_write", op_cpu_write, 30, false },
+	{ "cpu_write", op_cpu_write, 28, false },
 	{ "cpu_read", op_cpu_read, 24, false },
 	{ "pin", op_pin, 36, true },
 	{ "memfd_pin_folios", op_memfd_pin, 3, true },
@@ -2569,6 +2639,7 @@ static const struct fz_op fz_ops[] = {
 	{ "collapse", op_collapse, 2, false },
 	{ "pageout", op_pageout, 3, false },
 	{ "ksm", op_ksm, 2, false },
+	{ "mlock", op_mlock, 2, false },
 };
 
 static uint8_t op_table[256];
