@@ -10,6 +10,7 @@
  * fault and because, before PageAnonExclusive, write-protecting it let the
  * next write COW the page away from the pin (Linus, 9348b73c2e1b, 5.10).
  */
+#include <pinmm/hugetlb.h>
 #include <pinmm/memory.h>
 #include <pinmm/mman.h>
 #include <pinmm/mmu_notifier.h>
@@ -208,12 +209,23 @@ static uint64_t pte_to_pagemap_entry(struct vm_area_struct *vma, unsigned long a
 static uint64_t pagemap_entry(struct vm_area_struct *vma, unsigned long addr)
 {
 	struct mm_struct *mm = vma->vm_mm;
-	pmd_t *pmd = mm_find_pmd(mm, addr);
 	uint64_t e = (vma->vm_flags & VM_SOFTDIRTY) ? PM_SOFT_DIRTY : 0;
+	unsigned long leaf_mask = PMD_MASK;
 	spinlock_t *ptl;
+	pmd_t *pmd;
 	pte_t *pte;
 	pmd_t val;
 
+	/*
+	 * A 1 GiB hugetlb page is a PUD leaf, read through the PMD type as
+	 * hugetlb does (Linux: pagemap_hugetlb_range()).
+	 */
+	if (is_vm_hugetlb_page(vma) && hstate_is_gigantic(hstate_vma(vma))) {
+		pmd = (pmd_t *)mm_find_pud(mm, addr);
+		leaf_mask = huge_page_mask(hstate_vma(vma));
+	} else {
+		pmd = mm_find_pmd(mm, addr);
+	}
 	if (!pmd)
 		return e;
 	val = pmdp_get_lockless(pmd);
@@ -221,7 +233,7 @@ static uint64_t pagemap_entry(struct vm_area_struct *vma, unsigned long addr)
 		ptl = pmd_lock(mm, pmd);
 		val = pmdp_get(pmd);
 		if (pmd_leaf(val)) {
-			unsigned long i = (addr & ~PMD_MASK) >> PAGE_SHIFT;
+			unsigned long i = (addr & ~leaf_mask) >> PAGE_SHIFT;
 			struct page *page = vm_normal_page_pmd(vma, addr, val);
 
 			e |= PM_PRESENT | ((pmd_pfn(val) + i) & PM_PFRAME_MASK);
@@ -240,6 +252,8 @@ static uint64_t pagemap_entry(struct vm_area_struct *vma, unsigned long addr)
 	}
 	if (is_swap_pmd(val))
 		return e | pte_to_pagemap_entry(vma, addr, __pte(pmd_val(val)));
+	if (leaf_mask != PMD_MASK)
+		return e;	/* a gigantic page's PUD is a leaf or nothing */
 	pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
 	if (!pte)
 		return e;

@@ -25,6 +25,7 @@
 
 #include <pinmm/drivers.h>
 #include <pinmm/hugetlb.h>
+#include <pinmm/task_mmu.h>
 
 #define HB	GT_BASE			/* 28 GiB: 1 GiB aligned */
 #define GIG	(1UL << 30)
@@ -250,6 +251,16 @@ static void fault_cow_fork(void)
 	is_int(global_node_page_state_snapshot(NR_ANON_MAPPED), 0,
 	       "fault: hugetlb pages are not AnonPages");
 	pfn = folio_pfn(folio);
+	{
+		/* fs/proc/task_mmu.c pagemap_hugetlb_range(): the PUD leaf's page, per 4 KiB */
+		uint64_t pm[2];
+
+		is_int(pinmm_pagemap_read(mm, HB + 5 * PAGE_SIZE, 2, pm), 0, "pagemap: read");
+		ok((pm[0] & PM_PRESENT) && (pm[0] & PM_PFRAME_MASK) == pfn + 5 &&
+		   (pm[1] & PM_PFRAME_MASK) == pfn + 6 && (pm[0] & PM_MMAP_EXCLUSIVE) &&
+		   !(pm[0] & PM_FILE),
+		   "pagemap: a 1 GiB page reads present, each 4 KiB its own pfn, exclusive, anon");
+	}
 
 	is_int(pinmm_fork(t, "gchild", &child), 0, "cow: fork succeeds");
 	cmm = child->mm;

@@ -98,6 +98,7 @@ struct kstate {
 	 */
 	int map_skipped_at[SCN_MAX_NAMES];
 	int counters_skipped_at;
+	unsigned long next_place;	/* k_place()'s next address */
 };
 
 /* What a child is told: run this block (-1: exit), knowing what was skipped. */
@@ -439,6 +440,27 @@ static long k_gigantic_setup(const struct scenario *s)
 	return old;
 }
 
+/*
+ * Scenario mappings live in a window of their own, 2 MiB apart, so that
+ * the backend's own mappings (io_uring rings, buffers) never land in the
+ * hole a scenario's munmap leaves: later steps on that mapping would write
+ * into them. (A ring overwritten that way left io_uring_enter() spinning,
+ * unkillable, on 6.18.) The kernel's own placement is top-down from below
+ * the stack, far above the window.
+ */
+#define K_WINDOW	0x200000000000UL
+
+static void *k_place(struct kstate *k, unsigned long len, unsigned long align)
+{
+	unsigned long a;
+
+	if (!k->next_place)
+		k->next_place = K_WINDOW;
+	a = (k->next_place + align - 1) & ~(align - 1);
+	k->next_place = a + len + KPMD;
+	return (void *)a;
+}
+
 static int do_map(struct kstate *k, const struct scn_step *st)
 {
 	const struct scn_map *m = &k->s->maps[st->a];
@@ -449,37 +471,36 @@ static int do_map(struct kstate *k, const struct scn_step *st)
 
 	switch (m->kind) {
 	case MK_ANON:
-		/* PMD-align mappings of 2M or more, as pinmm places them */
-		if (len >= KPMD) {
-			char *raw = mmap(NULL, len + KPMD, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-			unsigned long a, head;
-
-			if (raw == MAP_FAILED)
-				return -errno;
-			a = ((unsigned long)raw + KPMD - 1) & ~(KPMD - 1);
-			head = a - (unsigned long)raw;
-			if (head)
-				munmap(raw, head);
-			munmap((char *)a + len, KPMD - head);
-			p = (char *)a;
-		} else {
-			p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		}
+		/* PMD-aligned from 2M up, as pinmm places them */
+		p = mmap(k_place(k, len, len >= KPMD ? KPMD : KPAGE), len, prot,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 		break;
 	case MK_SHARED_ANON:
-		p = mmap(NULL, len, prot, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		p = mmap(k_place(k, len, KPAGE), len, prot,
+			 MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 		break;
-	case MK_HUGETLB:
-		/* k_run() raised the pool for the run; the kernel aligns it */
-		p = mmap(NULL, (len + KPMD - 1) & ~(KPMD - 1), prot,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB |
+	case MK_HUGETLB: {
+		/* k_run() raised the pool for the run */
+		unsigned long hsz = m->gigantic ? 1UL << 30 : KPMD;
+
+		len = (len + hsz - 1) & ~(hsz - 1);
+		p = mmap(k_place(k, len, hsz), len, prot,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED_NOREPLACE |
 			 (m->gigantic ? K_MAP_HUGE_1GB : 0), -1, 0);
 		break;
+	}
 	case MK_PRIVATE_FILE:
-	case MK_SHARED_FILE:
-		p = mmap(NULL, len, prot, m->kind == MK_SHARED_FILE ? MAP_SHARED : MAP_PRIVATE,
+	case MK_SHARED_FILE: {
+		/* a hugetlbfs file maps at its page size's alignment only */
+		const struct scn_file *f = &k->s->files[m->file];
+		unsigned long align = f->kind != FK_MEMFD_HUGETLB ? KPAGE :
+				      f->gigantic ? 1UL << 30 : KPMD;
+
+		p = mmap(k_place(k, len, align), len, prot,
+			 (m->kind == MK_SHARED_FILE ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED_NOREPLACE,
 			 k->fd[m->file], (off_t)m->offset);
 		break;
+	}
 	default:
 		return -EOPNOTSUPP;
 	}
@@ -975,7 +996,8 @@ static void exec(struct kstate *k, int idx)
 		break;
 	case SK_MREMAP: {
 		/* cow.c's "partially mremap()'ed THP": a PROT_NONE place, MREMAP_FIXED onto it */
-		void *to = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void *to = mmap(k_place(k, len, KPAGE), len, PROT_NONE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 
 		if (to != MAP_FAILED)
 			to = mremap((void *)addr, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);

@@ -22,6 +22,7 @@
 #include <pinmm/shmem_fs.h>
 #include <pinmm/swap.h>
 #include <pinmm/task.h>
+#include <pinmm/task_mmu.h>
 #include <pinmm/uaccess.h>
 #include <pinmm/vmstat.h>
 #include <stdlib.h>
@@ -169,22 +170,26 @@ static int do_map(struct pm_run *r, const struct scn_step *st, struct scn_result
 /* The frame mapped at @addr (pfn + 1; 0: none), without faulting, as pagemap. */
 static unsigned long frame_at(unsigned long addr, unsigned int *order)
 {
-	struct page *page;
 	unsigned long pfn;
+	struct folio *folio;
+	uint64_t e;
 
-	long got;
-
-	/* the slow walk: GUP-fast refuses special entries such as the zero page */
-	mmap_read_lock(current->mm);
-	got = get_user_pages(addr & PAGE_MASK, 1, FOLL_NOFAULT, &page);
-	mmap_read_unlock(current->mm);
-	if (got != 1)
+	/*
+	 * /proc/self/pagemap, as the kernel backend reads it: a present entry
+	 * counts even where the VMA is PROT_NONE (GUP would refuse it).
+	 */
+	if (pinmm_pagemap_read(current->mm, addr & PAGE_MASK, 1, &e) || !(e & PM_PRESENT))
 		return 0;
-	pfn = page_to_pfn(page) + 1;	/* the zero page may be pfn 0: 0 means none */
-	if (order)
-		*order = folio_order(page_folio(page));
-	put_page(page);
-	return pfn;
+	pfn = (unsigned long)(e & PM_PFRAME_MASK);
+	if (order) {
+		folio = pfn_folio(pfn);
+		*order = 0;
+		if (folio_try_get(folio)) {
+			*order = folio_order(folio);
+			folio_put(folio);
+		}
+	}
+	return pfn + 1;	/* the zero page may be pfn 0: 0 means none */
 }
 
 /* Pages of [@addr, +@len) whose PTE holds a swap-area entry. */
