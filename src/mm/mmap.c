@@ -679,9 +679,13 @@ static int mprotect_apply(struct vm_area_struct *vma, vm_flags_t oldflags, void 
 {
 	(void)arg;
 	change_protection(vma, vma->vm_start, vma->vm_end, vma->vm_flags);
-	/* A locked private mapping made writable: break COW now, as mlock would. */
+	/*
+	 * A locked private mapping made writable: break COW now, as mlock
+	 * would; not one locked on fault (Linux's populate_vma_page_range()
+	 * leaves VM_LOCKONFAULT alone, the live 6.18 kernel maps nothing).
+	 */
 	if ((oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED)) == VM_LOCKED &&
-	    (vma->vm_flags & VM_WRITE))
+	    !(oldflags & VM_LOCKONFAULT) && (vma->vm_flags & VM_WRITE))
 		populate_range(vma, vma->vm_start, vma->vm_end, true);
 	return 0;
 }

@@ -103,6 +103,27 @@ static void populate(void)
 		MAP_PRIVATE | MAP_FIXED | MAP_LOCKED);
 	ok(flags_at(BASE + 48 * PAGE_SIZE) & VM_LOCKED,
 	   "mmap: MAP_LOCKED of PROT_NONE succeeds (its populate ignores errors)");
+
+	/*
+	 * R-MPROTECT-LOCKED (mm/mprotect.c mprotect_fixup()): a locked private
+	 * VMA made writable is faulted in for writing at once; one locked on
+	 * fault is not (populate_vma_page_range() returns early for
+	 * VM_LOCKONFAULT). Both as the live 6.18 kernel.
+	 */
+	vt_mmap(BASE + 56 * PAGE_SIZE, 2 * PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_FIXED);
+	vt_mmap(BASE + 60 * PAGE_SIZE, 2 * PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_FIXED);
+	do_mlock(BASE + 56 * PAGE_SIZE, 2 * PAGE_SIZE, VM_LOCKONFAULT);
+	do_mlock(BASE + 60 * PAGE_SIZE, 2 * PAGE_SIZE, 0);
+	is_int(get_mm_counter(mm, MM_ANONPAGES), 12,
+	       "R-MPROTECT-LOCKED: (the read-only locked VMA maps the zero page: nothing allocated)");
+	is_int(do_mprotect(BASE + 56 * PAGE_SIZE, 2 * PAGE_SIZE, RW), 0,
+	       "R-MPROTECT-LOCKED: mprotect RW of memory locked on fault");
+	is_int(get_mm_counter(mm, MM_ANONPAGES), 12,
+	       "R-MPROTECT-LOCKED: ... faults nothing in");
+	is_int(do_mprotect(BASE + 60 * PAGE_SIZE, 2 * PAGE_SIZE, RW), 0,
+	       "R-MPROTECT-LOCKED: mprotect RW of locked memory ...");
+	is_int(get_mm_counter(mm, MM_ANONPAGES), 14,
+	       "R-MPROTECT-LOCKED: ... write-faults both pages in (COW from the zero page)");
 	pinmm_task_exit(t);
 	test_shutdown_ok("mlock populate");
 }
