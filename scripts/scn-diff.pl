@@ -45,18 +45,18 @@ sub pick { return $_[rnd(scalar @_)]; }
 sub byte { return sprintf('0x%02x', pick(0x11, 0x22, 0x5a, 0x00, 0x7f, rnd(256))); }
 
 my @advice = qw(dontneed dontneed-locked free willneed populate-read populate-write
-	dontfork dofork guard-install guard-remove normal random sequential remove cold);
+	dontfork dofork guard-install guard-remove normal random sequential remove cold pageout);
 
 # One scenario's text.
 sub scenario {
 	my ($id) = @_;
 	my (@maps, @lines, %pinned, @handles, @labels, @kids, @blocks);
-	my ($nfile, $nkid) = (0, 0);
+	my ($nfile, $nkid, $ndio) = (0, 0, 0);
 
 	push @lines, "scenario differential $seed/$id";
 	for my $k (0 .. rnd(3)) {
 		my $pages = 1 + rnd(8);
-		my $kind = pick(qw(anon anon anon shared-anon private-file shared-file));
+		my $kind = pick(qw(anon anon anon shared-anon private-file shared-file hugetlb));
 		my $prot = pick(('', '', '', ' prot=r', ' prot=none'));
 		my $name = "m$k";
 		my $line;
@@ -67,6 +67,10 @@ sub scenario {
 			my $fpages = $pages + rnd(2);
 			push @lines, sprintf('file %s %s size=%dK fill=%s', $f, $fk, 4 * $fpages, byte());
 			$line = "map $name $kind ${\($pages * 4)}K file=$f$prot";
+		} elsif ($kind eq 'hugetlb') {
+			# one 2 MiB page: ranges inside it are 4 KiB pages like any other's
+			$pages = 512;
+			$line = "map $name hugetlb 2M$prot";
 		} else {
 			$line = "map $name $kind ${\($pages * 4)}K$prot" . ($kind eq 'anon' ? ' nothp' : '');
 		}
@@ -88,6 +92,11 @@ sub scenario {
 		my ($m, $p) = @{ pick(@maps) };
 		my $r = rnd(100);
 		my $rg = range($p);
+
+		# A frame freed may come back at the next fault: pinmm's allocator
+		# hands it out again at once, Linux's not always (batched frees,
+		# another CPU). "expect frame" after a step that frees is noise.
+		@labels = () if @lines && $lines[-1] =~ /dontneed|free|remove|guard-install|^munmap|^exit|^unpin|^in /;
 
 		if ($r < 18) {
 			push @lines, "write $m " . byte() . $rg;
@@ -136,8 +145,14 @@ sub scenario {
 			}
 		} elsif ($r < 84) {
 			push @lines, "force-write $m " . byte() . $rg;
+		} elsif ($r < 86) {
+			# O_DIRECT: a read into the mapping, a write from it (a short-term pin each)
+			push @lines, pick("dio-read $m " . byte(), "dio-write d$ndio $m") . $rg;
+			$ndio++ if $lines[-1] =~ /^dio-write/;
 		} elsif ($r < 87) {
 			push @lines, pick('expect vmlck', 'expect vmpin') . ' ' . (4 * rnd(12)) . 'K';
+		} elsif ($r < 88 && $ndio) {
+			push @lines, 'expect device d' . rnd($ndio) . ' ' . byte();
 		} elsif ($r < 89) {
 			push @lines, "munmap $m$rg";
 		} else {

@@ -254,7 +254,8 @@ static int punch_vma(struct vm_area_struct *vma, unsigned long start, unsigned l
 	(void)arg;
 	if (vma->vm_flags & VM_LOCKED)
 		return -EINVAL;
-	if (!file || !file->f_mapping)
+	/* Linux's private MAP_HUGETLB memory has a hugetlbfs file: -EACCES below */
+	if ((!file || !file->f_mapping) && !is_vm_hugetlb_page(vma))
 		return -EINVAL;
 	if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) != (VM_SHARED | VM_MAYWRITE))
 		return -EACCES;

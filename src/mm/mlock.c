@@ -67,7 +67,7 @@ static int apply_vma_lock_flags(unsigned long start, size_t len, vm_flags_t flag
 
 	if (mmap_read_lock_killable(mm))
 		return -EINTR;
-	err = mm_populate_locked(mm, start, end, false, true);
+	err = mm_populate_locked(mm, start, end, false);
 	mmap_read_unlock(mm);
 	/* mlock(2)'s errors for a failed populate (Linux __mlock_posix_error_return). */
 	if (err == -EFAULT)
@@ -133,7 +133,11 @@ int do_mlock(unsigned long start, size_t len, vm_flags_t flags)
 		if (!ok)
 			return -ENOMEM;
 	}
-	return apply_vma_lock_flags(start, len, lock, !(flags & VM_LOCKONFAULT));
+	/*
+	 * MLOCK_ONFAULT populates too, as Linux's do_mlock(): the VMAs it
+	 * locked are passed by, what it could not lock (hugetlb) is faulted in.
+	 */
+	return apply_vma_lock_flags(start, len, lock, true);
 }
 
 int __account_locked_vm(struct mm_struct *mm, unsigned long pages, bool inc,

@@ -510,30 +510,31 @@ static unsigned long do_mmap(struct mm_struct *mm, struct file *file, unsigned l
 }
 
 /**
- * mm_populate_locked() - fault in the accessible VMAs of [@start, @end).
+ * mm_populate_locked() - fault in the VMAs of [@start, @end) (Linux's
+ * __mm_populate()).
  * @mm: the mm.
  * @start: page-aligned start.
  * @end: page-aligned end.
  * @ignore_errors: carry on past a failure (MAP_POPULATE) or stop (mlock).
- * @locked_only: only VM_LOCKED VMAs without VM_LOCKONFAULT (mlock).
  *
  * Private writable memory is faulted for writing, to break COW now; the rest
- * for reading. VM_IO and VM_PFNMAP VMAs are skipped, PROT_NONE ones too
+ * for reading. VM_IO and VM_PFNMAP VMAs are skipped, and so are VMAs locked
+ * on fault (Linux's populate_vma_page_range() returns early for them). Every
+ * other VMA of the range is faulted in, locked or not: mlock() leaves a
+ * hugetlb VMA unlocked but still faults it in. PROT_NONE VMAs are skipped
  * where errors are ignored; otherwise a PROT_NONE VMA is -EFAULT.
  * Context: mmap_lock held for reading.
  * Return: 0 or the first error of populate_range() (or -EFAULT, above).
  */
 int mm_populate_locked(struct mm_struct *mm, unsigned long start, unsigned long end,
-		       bool ignore_errors, bool locked_only)
+		       bool ignore_errors)
 {
 	struct vm_area_struct *vma;
 	int err;
 
 	mmap_assert_locked(mm);
 	for (vma = find_vma(mm, start); vma && vma->vm_start < end; vma = vma_next(vma)) {
-		if (locked_only && (vma->vm_flags & VM_LOCKED_MASK) != VM_LOCKED)
-			continue;
-		if (vma->vm_flags & (VM_IO | VM_PFNMAP))
+		if (vma->vm_flags & (VM_IO | VM_PFNMAP | VM_LOCKONFAULT))
 			continue;
 		if (!(vma->vm_flags & VM_ACCESS_FLAGS)) {
 			/*
@@ -569,7 +570,7 @@ unsigned long vm_mmap(struct file *file, unsigned long addr, unsigned long len,
 	if (populate) {
 		/* Errors do not undo the mapping: a later touch faults normally. */
 		mmap_read_lock(mm);
-		mm_populate_locked(mm, ret, ret + populate, true, false);
+		mm_populate_locked(mm, ret, ret + populate, true);
 		mmap_read_unlock(mm);
 	}
 	return ret;

@@ -407,7 +407,7 @@ long do_mremap(struct mm_struct *mm, unsigned long addr, unsigned long old_len,
 		mm->total_vm += delta >> PAGE_SHIFT;
 		if (vma->vm_flags & VM_LOCKED) {
 			mm->locked_vm += delta >> PAGE_SHIFT;
-			mm_populate_locked(mm, addr + old_len, addr + new_len, true, true);
+			mm_populate_locked(mm, addr + old_len, addr + new_len, true);
 		}
 		vma_merge_next(mm, vma);
 		ret = (long)addr;
@@ -424,7 +424,7 @@ long do_mremap(struct mm_struct *mm, unsigned long addr, unsigned long old_len,
 
 		ret = move_vma(mm, vma, addr, old_len, new_len, new_addr, flags);
 		if (ret > 0 && locked)
-			mm_populate_locked(mm, new_addr + old_len, new_addr + new_len, true, true);
+			mm_populate_locked(mm, new_addr + old_len, new_addr + new_len, true);
 	}
 out:
 	mmap_write_unlock(mm);

@@ -47,29 +47,40 @@ static void ua_copy(struct ua_req *r, void *frame, size_t off, size_t done, size
 }
 
 /* May this kernel-side access go through @pte without a fault? */
+/*
+ * A forced write into an entry that is not writable, in a VMA that is not
+ * either: it lands only in a private page of our own (COW broken), and only
+ * if no write fault is owed to soft-dirty tracking or uffd-wp (Linux's
+ * can_follow_write_pte() and can_follow_write_pmd(); @page is a leaf's head).
+ */
+static bool forced_write_ok(struct vm_area_struct *vma, struct page *page, bool soft_dirty,
+			    bool uffd_wp)
+{
+	if (vma->vm_flags & VM_WRITE)
+		return false;
+	if (vma_soft_dirty_enabled(vma) && !soft_dirty)
+		return false;
+	if ((vma->vm_flags & VM_UFFD_WP) && uffd_wp)
+		return false;
+	return page && PageAnon(page) && PageAnonExclusive(page);
+}
+
+/* May a kernel access (FOLL_FORCE aside, the VMA was checked) use this PTE? */
 static bool kernel_access_ok(struct vm_area_struct *vma, unsigned long addr, pte_t pte,
 			     bool write)
 {
-	struct page *page;
+	if (!write || pte_write(pte))
+		return true;
+	return forced_write_ok(vma, vm_normal_page(vma, addr, pte), pte_soft_dirty(pte),
+			       pte_uffd_wp(pte));
+}
 
-	if (!write)
+/* The same for a PMD or (gigantic hugetlb) PUD leaf. */
+static bool kernel_access_ok_leaf(struct vm_area_struct *vma, pmd_t pmd, bool write)
+{
+	if (!write || pmd_write(pmd))
 		return true;
-	if (pte_write(pte))
-		return true;
-	if (!(vma->vm_flags & VM_WRITE)) {
-		/*
-		 * a forced write lands only in a private page of our own (COW
-		 * broken), and only if no write fault is owed to soft-dirty
-		 * tracking or uffd-wp (can_follow_write_pte())
-		 */
-		page = vm_normal_page(vma, addr, pte);
-		if (vma_soft_dirty_enabled(vma) && !pte_soft_dirty(pte))
-			return false;
-		if ((vma->vm_flags & VM_UFFD_WP) && pte_uffd_wp(pte))
-			return false;
-		return page && PageAnon(page) && PageAnonExclusive(page);
-	}
-	return false;
+	return forced_write_ok(vma, pmd_page(pmd), pmd_soft_dirty(pmd), pmd_uffd_wp(pmd));
 }
 
 /*
@@ -103,7 +114,8 @@ static bool ua_one(struct vm_area_struct *vma, unsigned long addr, size_t done, 
 		ptl = pmd_lock(mm, pmd);
 		pmdval = pmdp_get(pmd);
 		if (!pmd_leaf(pmdval) ||
-		    (r->user ? !pmd_access_permitted(pmdval, write) : (write && !pmd_write(pmdval)))) {
+		    (r->user ? !pmd_access_permitted(pmdval, write) :
+			       !kernel_access_ok_leaf(vma, pmdval, write))) {
 			spin_unlock(ptl);
 			return false;
 		}

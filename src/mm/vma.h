@@ -101,7 +101,7 @@ unsigned long get_unmapped_area(struct mm_struct *mm, bool thp_align,
 				unsigned long addr, unsigned long len);
 /* Fault in [start, end) of @mm as mlock/MAP_POPULATE do; mmap_lock held for reading. */
 int mm_populate_locked(struct mm_struct *mm, unsigned long start, unsigned long end,
-		       bool ignore_errors, bool locked_only);
+		       bool ignore_errors);
 /* Free one detached VMA whose anon_vma chains are gone: ->close, free. */
 void remove_vma(struct vm_area_struct *vma);
 

@@ -29,6 +29,7 @@
 
 #include <pinmm/gup.h>
 #include <pinmm/hugetlb.h>
+#include <pinmm/uaccess.h>
 #include <pinmm/fault-inject.h>
 #include <pinmm/race.h>
 
@@ -527,6 +528,9 @@ static void dontneed_huge(void)
 	       "MADV_PAGEOUT of hugetlb: -EINVAL");
 	is_int(do_madvise(t->mm, HB, HPAGE_SIZE, MADV_WIPEONFORK), -EINVAL,
 	       "MADV_WIPEONFORK of hugetlb: -EINVAL (a hugetlbfs file behind it)");
+	is_int(do_madvise(t->mm, HB, HPAGE_SIZE, MADV_REMOVE), -EACCES,
+	       "MADV_REMOVE of private hugetlb: -EACCES (a file, but no shared mapping of it; "
+	       "live 6.18)");
 	pinmm_task_detach();
 	pinmm_task_exit(t);
 	hteardown("dontneed_huge", NULL, 0);
@@ -826,9 +830,87 @@ static void longterm_migration_keeps_dirty(void)
 	hteardown("longterm_migration_keeps_dirty", &t, 1);
 }
 
+/*
+ * FOLL_FORCE into private hugetlb memory the process may not write (Linux
+ * check_vma_flags(): a COW mapping; /proc/PID/mem, ptrace): the write
+ * faults a private copy in (hugetlb_wp()) and lands there; the mapping
+ * stays read-only, the process reads what was written. PROT_NONE too.
+ * Seen on the live 6.18 kernel (scn-diff: /proc/self/mem into MAP_HUGETLB).
+ */
+static void force_write_ro(void)
+{
+	struct task_struct *t;
+	unsigned long v = 0x5a5a;
+	bool w;
+
+	pt_boot();
+	pinmm_hugetlb_set_nr_hugepages(2);
+	t = test_process("force");
+	vm_mmap(NULL, HB, HPAGE_SIZE, PROT_READ, HFLAGS | MAP_FIXED, 0);
+	vm_mmap(NULL, HB + HPAGE_SIZE, HPAGE_SIZE, PROT_NONE, HFLAGS | MAP_FIXED, 0);
+	is_int(access_process_vm(t, HB + 8, &v, sizeof(v), FOLL_FORCE | FOLL_WRITE), sizeof(v),
+	       "force: FOLL_FORCE write into a read-only private huge page: written ...");
+	ok(leaf_at(t->mm, HB, &w) && !w && pt_get(HB + 8) == 0x5a5a,
+	   "force: ... into a private copy the still read-only mapping shows");
+	v = 0x6b6b;
+	is_int(access_process_vm(t, HB + HPAGE_SIZE + 16, &v, sizeof(v), FOLL_FORCE | FOLL_WRITE),
+	       sizeof(v), "force: and into a PROT_NONE one");
+	v = 0;
+	ok(access_process_vm(t, HB + HPAGE_SIZE + 16, &v, sizeof(v), FOLL_FORCE) == sizeof(v) &&
+	   v == 0x6b6b, "force: a FOLL_FORCE read gets it back");
+	{
+		struct page *page;
+		long got;
+
+		mmap_read_lock(t->mm);
+		got = get_user_pages(HB + PAGE_SIZE, 1, FOLL_FORCE | FOLL_WRITE, &page);
+		mmap_read_unlock(t->mm);
+		ok(got == 1 && page_to_pfn(page) == test_pt_pfn(t->mm, HB + PAGE_SIZE),
+		   "force: get_user_pages(FOLL_FORCE|FOLL_WRITE) takes the private copy");
+		if (got == 1)
+			put_page(page);
+	}
+	pinmm_task_detach();
+	pinmm_task_exit(t);
+	hteardown("force_write_ro", NULL, 0);
+}
+
+/*
+ * mlock() over hugetlb (mm/mlock.c mlock_fixup(), mm/gup.c __mm_populate()):
+ * the VMA is not locked, but the populate that follows faults it in all the
+ * same, MLOCK_ONFAULT's included (it skips only the VMAs it locked on
+ * fault); PROT_NONE cannot be faulted: -ENOMEM. As the live 6.18 kernel.
+ */
+static void mlock_huge(void)
+{
+	struct task_struct *t;
+	bool w;
+
+	pt_boot();
+	pinmm_hugetlb_set_nr_hugepages(3);
+	t = test_process("mlock-huge");
+	hmap(HB, HPAGE_SIZE, HFLAGS);
+	hmap(HB + HPAGE_SIZE, HPAGE_SIZE, HFLAGS);
+	vm_mmap(NULL, HB + 2 * HPAGE_SIZE, HPAGE_SIZE, PROT_NONE, HFLAGS | MAP_FIXED, 0);
+	is_int(do_mlock(HB, HPAGE_SIZE, 0), 0, "mlock-huge: mlock of a hugetlb VMA: 0 ...");
+	ok(leaf_at(t->mm, HB, &w) && w && hc().free == 2 && t->mm->locked_vm == 0,
+	   "mlock-huge: ... faults its page in (writable) without locking it");
+	is_int(do_mlock(HB + HPAGE_SIZE, HPAGE_SIZE, VM_LOCKONFAULT), 0,
+	       "mlock-huge: MLOCK_ONFAULT of another: 0 ...");
+	ok(leaf_at(t->mm, HB + HPAGE_SIZE, &w) && hc().free == 1,
+	   "mlock-huge: ... faults it in too (only VMAs locked on fault are passed by)");
+	is_int(do_mlock(HB + 2 * HPAGE_SIZE, HPAGE_SIZE, VM_LOCKONFAULT), -ENOMEM,
+	       "mlock-huge: a PROT_NONE one cannot be faulted: -ENOMEM");
+	pinmm_task_detach();
+	pinmm_task_exit(t);
+	hteardown("mlock_huge", NULL, 0);
+}
+
 int main(void)
 {
 	plan_no_plan();
+	force_write_ro();
+	mlock_huge();
 	pool_accounting();
 	fault_map_and_free();
 	bad_input();
