@@ -127,12 +127,30 @@ static void on_fault(int sig)
 /* memcpy that turns SIGSEGV/SIGBUS into -EFAULT, as copy_to_user() would. */
 static int cpu_copy(void *dst, const void *src, size_t n)
 {
+	/* volatile: the progress must survive the longjmp out of a fault */
+	volatile size_t done = 0;
+
 	if (sigsetjmp(fault_jmp, 1)) {
 		fault_armed = 0;
 		return -EFAULT;
 	}
 	fault_armed = 1;
-	memcpy(dst, src, n);
+	/*
+	 * A page at a time, in order: a copy that faults partway leaves every
+	 * page before the fault whole and none after it, as pinmm's does
+	 * (memcpy() may store a block's tail first).
+	 */
+	while (done < n) {
+		uintptr_t d = (uintptr_t)dst + done, s = (uintptr_t)src + done;
+		size_t chunk = n - done;
+
+		if (chunk > KPAGE - (d & (KPAGE - 1)))
+			chunk = KPAGE - (d & (KPAGE - 1));
+		if (chunk > KPAGE - (s & (KPAGE - 1)))
+			chunk = KPAGE - (s & (KPAGE - 1));
+		memcpy((void *)d, (const void *)s, chunk);
+		done += chunk;
+	}
 	fault_armed = 0;
 	return 0;
 }
