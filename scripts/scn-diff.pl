@@ -51,7 +51,7 @@ my @advice = qw(dontneed dontneed-locked free willneed populate-read populate-wr
 sub scenario {
 	my ($id) = @_;
 	my (@maps, @lines, %pinned, @handles, @labels, @kids, @blocks);
-	my ($nfile, $nkid, $ndio) = (0, 0, 0);
+	my ($nfile, $nkid, $ndio, $nmoved) = (0, 0, 0, 0);
 
 	push @lines, "scenario differential $seed/$id";
 	for my $k (0 .. rnd(3)) {
@@ -63,9 +63,13 @@ sub scenario {
 
 		if ($kind =~ /file/) {
 			my $f = 'f' . $nfile++;
-			my $fk = pick(qw(disk disk memfd));
+			my $fk = pick(qw(disk disk memfd secret));
 			my $fpages = $pages + rnd(2);
-			push @lines, sprintf('file %s %s size=%dK fill=%s', $f, $fk, 4 * $fpages, byte());
+			my $fill = byte();
+
+			# memfd_secret: zeroes at first, shared mappings only
+			($fill, $kind) = ('0x00', 'shared-file') if $fk eq 'secret';
+			push @lines, sprintf('file %s %s size=%dK fill=%s', $f, $fk, 4 * $fpages, $fill);
 			$line = "map $name $kind ${\($pages * 4)}K file=$f$prot";
 		} elsif ($kind eq 'hugetlb') {
 			# one 2 MiB page: ranges inside it are 4 KiB pages like any other's
@@ -75,7 +79,7 @@ sub scenario {
 			$line = "map $name $kind ${\($pages * 4)}K$prot" . ($kind eq 'anon' ? ' nothp' : '');
 		}
 		push @lines, $line;
-		push @maps, [$name, $pages];
+		push @maps, [$name, $pages, $kind];
 	}
 	# two blocks a child may run: a few CPU steps of its own
 	for my $b (0 .. 1) {
@@ -117,7 +121,8 @@ sub scenario {
 				delete $pinned{$h};
 			} else {
 				# what the live kernel can hold: io_uring's FOLL_WRITE|FOLL_LONGTERM fast pin
-				push @lines, pick("pin $h $m rw longterm fast", "register $h $m") . $rg;
+				push @lines, pick("pin $h $m rw longterm fast", "register $h $m", "rdma $h $m",
+						  "get $h $m") . $rg;
 				$pinned{$h} = 1;
 			}
 		} elsif ($r < 72 && %pinned) {
@@ -155,6 +160,13 @@ sub scenario {
 			push @lines, 'expect device d' . rnd($ndio) . ' ' . byte();
 		} elsif ($r < 89) {
 			push @lines, "munmap $m$rg";
+		} elsif ($r < 90 && $nmoved < 2 && (grep { $_->[0] eq $m && $_->[2] ne 'hugetlb' } @maps)) {
+			# the moved part becomes a mapping of its own, the steps may use it
+			my $at = rnd($p);
+			my $len = 1 + rnd($p - $at);
+			my $new = 'mv' . $nmoved++;
+			push @lines, "mremap $m $new at=${\($at * 4)}K len=${\($len * 4)}K";
+			push @maps, [$new, $len, 'moved'];
 		} else {
 			push @lines, "expect data $m " . byte() . $rg;
 		}

@@ -10,12 +10,18 @@
  */
 #include "vma.h"
 
+#include <pinmm/secretmem.h>
+
 static int mlock_newflags(struct vm_area_struct *vma, vm_flags_t *flags, void *arg)
 {
 	vm_flags_t lock = *(vm_flags_t *)arg;
 
-	/* Special, I/O and PFN mappings are never locked (nor counted). */
-	if (vma->vm_flags & VM_SPECIAL)
+	/*
+	 * Special, I/O and PFN mappings are never locked (nor counted), and
+	 * secret memory stays as it is, locked from its mmap on (Linux's
+	 * mlock_fixup(): munlock() leaves it locked too).
+	 */
+	if ((vma->vm_flags & VM_SPECIAL) || vma_is_secretmem(vma))
 		return 0;
 	*flags = (vma->vm_flags & ~VM_LOCKED_MASK) | lock;
 	return 0;

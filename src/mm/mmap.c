@@ -18,6 +18,7 @@
 #include "vma.h"
 
 #include <pinmm/hugetlb.h>
+#include <pinmm/secretmem.h>
 #include <pinmm/shmem_fs.h>
 #include <pinmm/writeback.h>
 
@@ -536,11 +537,12 @@ int mm_populate_locked(struct mm_struct *mm, unsigned long start, unsigned long 
 	for (vma = find_vma(mm, start); vma && vma->vm_start < end; vma = vma_next(vma)) {
 		if (vma->vm_flags & (VM_IO | VM_PFNMAP | VM_LOCKONFAULT))
 			continue;
-		if (!(vma->vm_flags & VM_ACCESS_FLAGS)) {
+		if (!(vma->vm_flags & VM_ACCESS_FLAGS) || vma_is_secretmem(vma)) {
 			/*
-			 * Linux's populate_vma_page_range() forces no access
-			 * to PROT_NONE memory, so GUP refuses it: mlock()
-			 * locks such a VMA and fails (-ENOMEM, live 6.18).
+			 * Linux populates through GUP, which refuses PROT_NONE
+			 * memory (populate_vma_page_range() forces no access
+			 * there) and secret memory: mlock() locks such a VMA
+			 * and fails (-ENOMEM, live 6.18).
 			 */
 			if (!ignore_errors)
 				return -EFAULT;

@@ -17,6 +17,9 @@
  *                 a fork child's too (the mapping is shared); read(2) of the
  *                 file is -EINVAL (no ->read_iter).
  *  R-SECRET-MOVE  secretmem_migrate_folio(): the pages never move.
+ *  R-SECRET-LOCK  mm/mlock.c mlock_fixup() leaves a secret VMA as it is:
+ *                 munlock() does not unlock it; mlock() and MLOCK_ONFAULT
+ *                 are -ENOMEM (__mm_populate() goes through GUP).
  */
 #include "helpers.h"
 
@@ -67,6 +70,14 @@ static void mmap_rules(void)
 	is_int((long)(t->mm->locked_vm - locked0), NP, "R-SECRET-MMAP: locked_vm counts its 4 pages");
 	is_int(do_madvise(t->mm, a, PAGE_SIZE, MADV_DONTNEED), -EINVAL,
 	       "R-SECRET-MMAP: MADV_DONTNEED of a locked VMA is -EINVAL");
+	is_int(do_munlock(a, NP * PAGE_SIZE), 0, "R-SECRET-LOCK: munlock: 0 ...");
+	ok((vma_of(t->mm, a)->vm_flags & VM_LOCKED_MASK) == VM_LOCKED &&
+	   t->mm->locked_vm - locked0 == NP,
+	   "R-SECRET-LOCK: ... and it stays locked and counted (mlock_fixup() passes it by)");
+	is_int(do_mlock(a, NP * PAGE_SIZE, 0), -ENOMEM,
+	       "R-SECRET-LOCK: mlock is -ENOMEM: its populate is GUP, which refuses secret memory");
+	is_int(do_mlock(a, NP * PAGE_SIZE, VM_LOCKONFAULT), -ENOMEM,
+	       "R-SECRET-LOCK: MLOCK_ONFAULT too (the VMA takes no VM_LOCKONFAULT)");
 	is_int(kernel_read(f, buf, sizeof(buf), &pos), -EINVAL, "R-SECRET-CPU: read(2) is -EINVAL");
 	vm_munmap(a, NP * PAGE_SIZE);
 	pinmm_task_set_cap(t, CAP_IPC_LOCK, false);
