@@ -333,6 +333,59 @@ static long mremap_to(struct mm_struct *mm, unsigned long addr, unsigned long ol
 	return move_vma(mm, vma, addr, old_len, new_len, new_addr, flags);
 }
 
+/*
+ * May this VMA be one of several a move takes (Linux 6.17's
+ * vma_multi_allowed())? Not if userfaultfd watches it (the remap event
+ * needs mmap_lock dropped between VMAs), nor a driver's mapping, which may
+ * place itself where it likes.
+ */
+static bool vma_multi_allowed(struct vm_area_struct *vma)
+{
+	return !(vma->vm_flags & (VM_UFFD_WP | VM_UFFD_MISSING | VM_IO | VM_PFNMAP | VM_MIXEDMAP));
+}
+
+/*
+ * A same-size MREMAP_FIXED move (Linux 6.17's remap_move()): every VMA in
+ * [@addr, +@len) moves, each split to the range as needed, the gaps between
+ * them kept in the new place; the first lands at @new_addr even where the
+ * range starts in a hole (as the live 6.18 kernel does). VMAs already moved
+ * stay moved if a later one fails. mmap_lock held for writing.
+ * Return: @new_addr; -EFAULT if nothing is mapped in the range or a VMA
+ * that may not move with others is met with others; -EINVAL for a bad or
+ * overlapping @new_addr; a single move's error.
+ */
+static long remap_move(struct mm_struct *mm, unsigned long addr, unsigned long len,
+		       unsigned long new_addr, unsigned long flags)
+{
+	unsigned long end = addr + len, target = new_addr, last_end = 0, cursor = addr;
+	struct vm_area_struct *vma;
+	long res = -EFAULT;
+	bool seen = false;
+
+	if (!IS_ALIGNED(new_addr, PAGE_SIZE) || len > TASK_SIZE || new_addr > TASK_SIZE - len)
+		return -EINVAL;
+	if (end > new_addr && new_addr + len > addr)
+		return -EINVAL;
+	while ((vma = find_vma_intersection(mm, cursor, end))) {
+		unsigned long s = max(vma->vm_start, cursor), n = min(end, vma->vm_end) - s;
+		unsigned long to = target + (seen ? vma->vm_start - last_end : 0);
+		long moved;
+
+		if (!vma_multi_allowed(vma) && (seen || vma->vm_end < end))
+			return -EFAULT;
+		last_end = vma->vm_end;
+		moved = mremap_to(mm, s, n, to, n, flags);
+		if (moved < 0)
+			return moved;
+		if (!seen)
+			res = moved;
+		seen = true;
+		target = (unsigned long)moved + n;
+		cursor = s + n;
+	}
+	return res;
+}
+
 /**
  * do_mremap() - mremap(2) on @mm.
  * @mm: the address space.
@@ -344,8 +397,11 @@ static long mremap_to(struct mm_struct *mm, unsigned long addr, unsigned long ol
  * @new_addr: where to go with MREMAP_FIXED (a hint with DONTUNMAP alone).
  *
  * Shrinks in place, grows in place when the gap above allows, else moves
- * (MAYMOVE). A move carries the page-table entries over, never the data,
- * so pinned pages stay pinned and mapped at the new address.
+ * (MAYMOVE). A same-size MREMAP_FIXED move may take several VMAs and the
+ * gaps between them (Linux 6.17, remap_move() above); a same-size call
+ * without FIXED or DONTUNMAP returns @addr at once. A move carries the
+ * page-table entries over, never the data, so pinned pages stay pinned and
+ * mapped at the new address.
  * Context: takes mmap_lock for writing.
  * Return: the new address; -EINVAL for bad flags, a misaligned @addr or
  * @new_addr, a zero @new_len, overlapping ranges with FIXED, or @old_len 0
@@ -376,8 +432,16 @@ long do_mremap(struct mm_struct *mm, unsigned long addr, unsigned long old_len,
 	if (!new_len)
 		return -EINVAL;
 
+	/* Linux 6.17+: a same-size call that moves nothing is done, mapped or not */
+	if (old_len == new_len && !(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)))
+		return (long)addr;
+
 	if (mmap_write_lock_killable(mm))
 		return -EINTR;
+	if ((flags & MREMAP_FIXED) && old_len == new_len) {
+		ret = remap_move(mm, addr, old_len, new_addr, flags);
+		goto out;
+	}
 	vma = vma_lookup(mm, addr);
 	if (!vma) {
 		ret = -EFAULT;

@@ -14,6 +14,8 @@
  *  - R-GROW/SHRINK: in place when the gap allows, -ENOMEM without MAYMOVE;
  *  - R-ERRNO: -EINVAL (flags, alignment, new_len 0, overlap), -EFAULT
  *    (unmapped, across VMAs, growing VM_PFNMAP), and nothing changed;
+ *  - R-MULTI: a same-size MREMAP_FIXED move takes several VMAs and the gaps
+ *    between them (Linux 6.17, multi_move() below);
  *  - R-UNDO: a move that runs out of memory halfway (a page table, a VMA)
  *    moves back what it moved: -ENOMEM and the old mapping as it was.
  */
@@ -24,6 +26,7 @@
 #include <pinmm/fault-inject.h>
 #include <pinmm/mmu_notifier.h>
 #include <pinmm/pagemap.h>
+#include <pinmm/userfaultfd.h>
 
 #define A	GT_BASE			/* 2 MiB aligned */
 #define B	(GT_BASE + 64 * PMD_SIZE)	/* another aligned place, far away */
@@ -337,14 +340,78 @@ static void bad_input(void)
 	       "R-ERRNO: nothing mapped at the old address: -EFAULT");
 	is_int(mr(A, 6 * PAGE_SIZE, 12 * PAGE_SIZE, MREMAP_MAYMOVE, 0), -EFAULT,
 	       "R-ERRNO: an old range across two VMAs: -EFAULT (vma_to_resize)");
-	is_int(mr(A, 6 * PAGE_SIZE, 6 * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, B), -EFAULT,
-	       "R-ERRNO: moving a range across two VMAs: -EFAULT");
+	is_int(mr(A, 6 * PAGE_SIZE, 8 * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, B), -EFAULT,
+	       "R-ERRNO: moving and growing a range across two VMAs: -EFAULT");
+	is_int(mr(A, 6 * PAGE_SIZE, 6 * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, B), -EFAULT,
+	       "R-ERRNO: MREMAP_DONTUNMAP across two VMAs without MREMAP_FIXED: -EFAULT");
 	is_int(mr(A, 0, PAGE_SIZE, MREMAP_MAYMOVE, 0), -EINVAL,
 	       "R-ERRNO: old_len 0 of a private mapping: -EINVAL");
 	ok(nr_vmas() == vmas && gt_check(A, 4, 10) == 0 && !mapped(B) &&
 	   global_node_page_state_snapshot(NR_ANON_MAPPED) == (long)before,
 	   "R-ERRNO: after every refusal the VMAs, pages and data are as before");
 	gt_teardown("bad input", &t, 1);
+}
+
+/*
+ * R-MULTI (Linux 6.17 remap_move(); each case seen on the live 6.18 kernel):
+ * a same-size MREMAP_FIXED move takes every VMA of the range, split at its
+ * ends, and keeps the gaps between them; pages move as entries (a pinned
+ * one stays the pinned one); what is mapped in the target's gaps stays. A
+ * same-size call that moves nothing returns the address, mapped or not. A
+ * VMA userfaultfd watches cannot move with others: -EFAULT, those before it
+ * moved already.
+ */
+static void multi_move(void)
+{
+	struct userfaultfd_ctx *ctx = NULL;
+	struct task_struct *t;
+	struct page *pinned, *p;
+	long r;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("mremap-multi");
+	test_mmap_fixed(A, 8 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	gt_fill(A, 8, 40);
+	is_int(do_mprotect(A + 2 * PAGE_SIZE, PAGE_SIZE, PROT_READ), 0, "setup: three VMAs");
+	is_int(vm_munmap(A + 5 * PAGE_SIZE, PAGE_SIZE), 0, "setup: and a hole at page 5");
+	is_int(gt_pin(A + 3 * PAGE_SIZE, 1, FOLL_WRITE | FOLL_LONGTERM, &pinned), 1,
+	       "setup: page 3 pinned long-term");
+	test_mmap_fixed(B, 8 * PAGE_SIZE, PROT_NONE, MAP_PRIVATE);
+	r = mr(A + PAGE_SIZE, 6 * PAGE_SIZE, 6 * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, B);
+	is_int(r, (long)B, "R-MULTI: pages 1-6 over three VMAs and a hole move to B");
+	ok(!mapped(A + PAGE_SIZE) && !mapped(A + 4 * PAGE_SIZE) && mapped(A) && mapped(A + 7 * PAGE_SIZE),
+	   "R-MULTI: the source range is unmapped, what lay outside it stays");
+	ok(moved_bad(B, A + PAGE_SIZE, 4, 40) == 0 && moved_bad(B + 5 * PAGE_SIZE, A + 6 * PAGE_SIZE, 1, 40) == 0,
+	   "R-MULTI: every moved page reads its data at its offset in B");
+	p = gt_page(current->mm, B + 2 * PAGE_SIZE);
+	ok(p == pinned && folio_maybe_dma_pinned(page_folio(pinned)),
+	   "R-MULTI: the pinned page is the page mapped at its new place");
+	ok(gt_page(current->mm, B + 4 * PAGE_SIZE) == NULL && mapped(B + 4 * PAGE_SIZE) &&
+	   !gt_writable(current->mm, B + 4 * PAGE_SIZE),
+	   "R-MULTI: the gap is kept: B's own PROT_NONE mapping is still there");
+	ok(gt_writable(current->mm, B) && !gt_writable(current->mm, B + PAGE_SIZE),
+	   "R-MULTI: each piece keeps its protection (page 2 was read-only)");
+	unpin_user_page(pinned);
+	is_int(mr(B + 64 * PAGE_SIZE, 4 * PAGE_SIZE, 4 * PAGE_SIZE, 0, 0), (long)(B + 64 * PAGE_SIZE),
+	       "R-MULTI: a same-size call without FIXED returns the address, even unmapped");
+	is_int(mr(B + 64 * PAGE_SIZE, 4 * PAGE_SIZE, 4 * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED,
+		  B + 128 * PAGE_SIZE), -EFAULT, "R-MULTI: a move of a range with nothing mapped: -EFAULT");
+
+	/* a VMA userfaultfd watches may move alone, not with others */
+	test_mmap_fixed(A + 16 * PAGE_SIZE, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	test_mmap_fixed(A + 20 * PAGE_SIZE, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE | MAP_NORESERVE);
+	ctx = pinmm_userfaultfd_create(current->mm, 0, NULL, NULL);
+	ok(ctx && pinmm_uffd_register(ctx, A + 20 * PAGE_SIZE, 4 * PAGE_SIZE,
+				      UFFDIO_REGISTER_MODE_WP) == 0,
+	   "setup: the second of two VMAs registered for uffd-wp");
+	r = mr(A + 16 * PAGE_SIZE, 8 * PAGE_SIZE, 8 * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED,
+	       B + 256 * PAGE_SIZE);
+	is_int(r, -EFAULT, "R-MULTI: a uffd-armed VMA after another: -EFAULT ...");
+	ok(mapped(B + 256 * PAGE_SIZE) && !mapped(A + 16 * PAGE_SIZE) && mapped(A + 20 * PAGE_SIZE),
+	   "R-MULTI: ... the first VMA moved, the watched one stayed");
+	if (ctx)
+		pinmm_userfaultfd_release(ctx);
+	gt_teardown("multi move", &t, 1);
 }
 
 /* Every allocation of a move failing in turn: -ENOMEM, nothing moved, no leak. */
@@ -422,6 +489,7 @@ int main(void)
 	dontunmap();
 	bad_input();
 	move_fails_cleanly();
+	multi_move();
 	pfnmap_grow();
 	return done_testing();
 }
