@@ -13,6 +13,7 @@
 #include <pinmm/hugetlb.h>
 #include <pinmm/migrate.h>
 #include <pinmm/pagemap.h>
+#include <pinmm/secretmem.h>
 #include <pinmm/shmem_fs.h>
 #include <pinmm/swap.h>
 #include <pinmm/vmstat.h>
@@ -823,7 +824,12 @@ static int madvise_populate(struct mm_struct *mm, unsigned long start, unsigned 
 		vma = vma_lookup(mm, start);
 		if (!vma)
 			return -ENOMEM;
-		if (vma->vm_flags & (VM_IO | VM_PFNMAP))
+		/*
+		 * Linux populates through GUP, whose VMA checks answer
+		 * MADV_POPULATE_* with -EINVAL: I/O and PFN mappings, a missing
+		 * permission, and secret memory (the live 6.18 kernel).
+		 */
+		if ((vma->vm_flags & (VM_IO | VM_PFNMAP)) || vma_is_secretmem(vma))
 			return -EINVAL;
 		if (!(vma->vm_flags & (write ? VM_WRITE : VM_READ)))
 			return -EINVAL;

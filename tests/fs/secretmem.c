@@ -70,6 +70,10 @@ static void mmap_rules(void)
 	is_int((long)(t->mm->locked_vm - locked0), NP, "R-SECRET-MMAP: locked_vm counts its 4 pages");
 	is_int(do_madvise(t->mm, a, PAGE_SIZE, MADV_DONTNEED), -EINVAL,
 	       "R-SECRET-MMAP: MADV_DONTNEED of a locked VMA is -EINVAL");
+	is_int(do_madvise(t->mm, a, PAGE_SIZE, MADV_POPULATE_READ), -EINVAL,
+	       "R-SECRET-GUP: MADV_POPULATE_READ is -EINVAL (GUP's VMA check, as populate sees it)");
+	is_int(do_madvise(t->mm, a, PAGE_SIZE, MADV_POPULATE_WRITE), -EINVAL,
+	       "R-SECRET-GUP: MADV_POPULATE_WRITE too");
 	is_int(do_munlock(a, NP * PAGE_SIZE), 0, "R-SECRET-LOCK: munlock: 0 ...");
 	ok((vma_of(t->mm, a)->vm_flags & VM_LOCKED_MASK) == VM_LOCKED &&
 	   t->mm->locked_vm - locked0 == NP,
