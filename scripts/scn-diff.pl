@@ -123,11 +123,13 @@ sub scenario {
 				# what the live kernel can hold: io_uring's FOLL_WRITE|FOLL_LONGTERM fast pin
 				push @lines, pick("pin $h $m rw longterm fast", "register $h $m", "rdma $h $m",
 						  "get $h $m") . $rg;
-				$pinned{$h} = 1;
+				# vmsplice's references are read-only: no device writes through them
+				$pinned{$h} = $lines[-1] =~ /^get/ ? 'get' : 'pin';
 			}
 		} elsif ($r < 72 && %pinned) {
 			my $h = pick(sort keys %pinned);
-			push @lines, pick("device-write $h " . byte(), "expect device $h " . byte());
+			push @lines, $pinned{$h} eq 'get' ? "expect device $h " . byte() :
+				     pick("device-write $h " . byte(), "expect device $h " . byte());
 		} elsif ($r < 76) {
 			my $l = 'L' . rnd(2);
 			my $at = rnd($p) * 4;

@@ -789,9 +789,18 @@ static void take(struct kstate *k, const struct scn_step *st, struct scn_result 
 			memset(h, 0, sizeof(*h));
 		} else {
 			h->kind = KH_IOU;
-			/* a pin charges no VmPin in Linux; its io_uring stand-in does */
+			/*
+			 * A pin charges no VmPin in Linux; its io_uring stand-in
+			 * does. An RDMA registration charges one page per 4 KiB
+			 * page (ib_umem_get()), where io_uring charges a huge
+			 * page whole: what differs is taken off again.
+			 */
 			if (st->op == SK_PIN)
 				h->vmpin_kb = vmpin_kb() - before;
+			else if (st->op == SK_RDMA)
+				h->vmpin_kb = vmpin_kb() - before -
+					      (long)(((addr + len + KPAGE - 1) & ~(KPAGE - 1)) -
+						     (addr & ~(KPAGE - 1))) / 1024;
 		}
 		scn_check_ret(st, err, res);
 		return;
