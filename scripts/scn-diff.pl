@@ -47,6 +47,16 @@ sub byte { return sprintf('0x%02x', pick(0x11, 0x22, 0x5a, 0x00, 0x7f, rnd(256))
 my @advice = qw(dontneed dontneed-locked free willneed populate-read populate-write
 	dontfork dofork guard-install guard-remove normal random sequential remove cold pageout);
 
+# Advice for a mapping of $kind: MADV_PAGEOUT of page-cache and shmem pages
+# is not modelled (pinmm leaves them; Linux may unmap them), so only anon
+# mappings get it.
+sub advice {
+	my ($kind) = @_;
+	my $adv = pick(@advice);
+
+	return $adv eq 'pageout' && $kind ne 'anon' ? 'cold' : $adv;
+}
+
 # One scenario's text.
 sub scenario {
 	my ($id) = @_;
@@ -85,15 +95,15 @@ sub scenario {
 	for my $b (0 .. 1) {
 		my @body;
 		for (0 .. rnd(3)) {
-			my ($m, $p) = @{ pick(@maps) };
+			my ($m, $p, $kind) = @{ pick(@maps) };
 			push @body, '  ' . pick("write $m " . byte(), "expect data $m " . byte(),
-						"madvise $m " . pick(@advice)) . range($p);
+						"madvise $m " . advice($kind)) . range($p);
 		}
 		push @lines, "block b$b", @body, 'end';
 		push @blocks, "b$b";
 	}
 	for (1 .. $nsteps) {
-		my ($m, $p) = @{ pick(@maps) };
+		my ($m, $p, $kind) = @{ pick(@maps) };
 		my $r = rnd(100);
 		my $rg = range($p);
 
@@ -107,7 +117,7 @@ sub scenario {
 		} elsif ($r < 32) {
 			push @lines, "expect data $m " . byte() . $rg;
 		} elsif ($r < 46) {
-			push @lines, "madvise $m " . pick(@advice) . $rg;
+			push @lines, "madvise $m " . advice($kind) . $rg;
 		} elsif ($r < 51) {
 			push @lines, "mprotect $m " . pick(qw(rw r none)) . $rg;
 		} elsif ($r < 56) {
