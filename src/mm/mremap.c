@@ -347,12 +347,11 @@ static bool vma_multi_allowed(struct vm_area_struct *vma)
 /*
  * A same-size MREMAP_FIXED move (Linux 6.17's remap_move()): every VMA in
  * [@addr, +@len) moves, each split to the range as needed, the gaps between
- * them kept in the new place; the first lands at @new_addr even where the
- * range starts in a hole (as the live 6.18 kernel does). VMAs already moved
- * stay moved if a later one fails. mmap_lock held for writing.
- * Return: @new_addr; -EFAULT if nothing is mapped in the range or a VMA
- * that may not move with others is met with others; -EINVAL for a bad or
- * overlapping @new_addr; a single move's error.
+ * them kept in the new place. The range must start in a VMA. VMAs already
+ * moved stay moved if a later one fails. mmap_lock held for writing.
+ * Return: @new_addr; -EFAULT if the range starts in a hole (nothing mapped
+ * at all included) or a VMA that may not move with others is met with
+ * others; -EINVAL for a bad or overlapping @new_addr; a single move's error.
  */
 static long remap_move(struct mm_struct *mm, unsigned long addr, unsigned long len,
 		       unsigned long new_addr, unsigned long flags)
@@ -371,6 +370,9 @@ static long remap_move(struct mm_struct *mm, unsigned long addr, unsigned long l
 		unsigned long to = target + (seen ? vma->vm_start - last_end : 0);
 		long moved;
 
+		/* no hole at the start: the first VMA sets where the rest go */
+		if (!seen && vma->vm_start > addr)
+			return -EFAULT;
 		if (!vma_multi_allowed(vma) && (seen || vma->vm_end < end))
 			return -EFAULT;
 		last_end = vma->vm_end;

@@ -396,6 +396,10 @@ static void multi_move(void)
 	       "R-MULTI: a same-size call without FIXED returns the address, even unmapped");
 	is_int(mr(B + 64 * PAGE_SIZE, 4 * PAGE_SIZE, 4 * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED,
 		  B + 128 * PAGE_SIZE), -EFAULT, "R-MULTI: a move of a range with nothing mapped: -EFAULT");
+	is_int(mr(A - PAGE_SIZE, 2 * PAGE_SIZE, 2 * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED,
+		  B + 128 * PAGE_SIZE), -EFAULT,
+	       "R-MULTI: a range that starts in a hole: -EFAULT, nothing moved ...");
+	ok(mapped(A) && !mapped(B + 129 * PAGE_SIZE), "R-MULTI: ... page 0 still at A");
 
 	/* a VMA userfaultfd watches may move alone, not with others */
 	test_mmap_fixed(A + 16 * PAGE_SIZE, 4 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
