@@ -9,13 +9,14 @@
 # backend does; a tool for developers, not a test (tests never use the live
 # kernel).
 #
-#   perl scripts/scn-diff.pl [-n SCENARIOS] [-s SEED] [-k STEPS] [-o DIR]
+#   perl scripts/scn-diff.pl [-n SCENARIOS] [-s SEED] [-k STEPS] [-o DIR] [-t]
 #
 # Scenarios that disagree are kept in DIR (default build/scn-diff) with the
 # rows that differ; the exit status is 1 if any did. The same seed writes
 # the same scenarios. Avoided on purpose, because the live kernel does them
-# on its own schedule: THP (every anon mapping is nothp), swap and reclaim
-# (no pageout), KSM, collapse, and the global pin counters.
+# on its own schedule: THP (anon mappings are nothp unless -t), swap
+# (MADV_PAGEOUT goes to anon memory only; with no swap area it discards just
+# MADV_FREE pages), KSM, collapse, and the global pin counters.
 use strict;
 use warnings;
 use Getopt::Std;
@@ -23,7 +24,7 @@ use JSON::PP;
 use File::Path qw(make_path);
 
 my %o;
-getopts('n:s:k:o:', \%o) or die "usage: $0 [-n N] [-s SEED] [-k STEPS] [-o DIR]\n";
+getopts('n:s:k:o:t', \%o) or die "usage: $0 [-n N] [-s SEED] [-k STEPS] [-o DIR] [-t]\n";
 my $nscn = $o{n} // 200;
 my $seed = $o{s} // 1;
 my $nsteps = $o{k} // 24;
@@ -43,6 +44,10 @@ sub rnd {
 }
 sub pick { return $_[rnd(scalar @_)]; }
 sub byte { return sprintf('0x%02x', pick(0x11, 0x22, 0x5a, 0x00, 0x7f, rnd(256))); }
+
+# -t adds THP-backed anon mappings (the live kernel's THP allocation can fail
+# when memory is fragmented: an occasional difference there is noise)
+my @kinds = (qw(anon anon anon shared-anon private-file shared-file hugetlb), $o{t} ? qw(thp thp) : ());
 
 my @advice = qw(dontneed dontneed-locked free willneed populate-read populate-write
 	dontfork dofork guard-install guard-remove normal random sequential remove cold pageout);
@@ -66,7 +71,7 @@ sub scenario {
 	push @lines, "scenario differential $seed/$id";
 	for my $k (0 .. rnd(3)) {
 		my $pages = 1 + rnd(8);
-		my $kind = pick(qw(anon anon anon shared-anon private-file shared-file hugetlb));
+		my $kind = pick(@kinds);
 		my $prot = pick(('', '', '', ' prot=r', ' prot=none'));
 		my $name = "m$k";
 		my $line;
@@ -85,6 +90,10 @@ sub scenario {
 			# one 2 MiB page: ranges inside it are 4 KiB pages like any other's
 			$pages = 512;
 			$line = "map $name hugetlb 2M$prot";
+		} elsif ($kind eq 'thp') {
+			# 2 MiB of anon memory that asks for a THP (-t)
+			($pages, $kind) = (512, 'anon');
+			$line = "map $name anon 2M thp$prot";
 		} else {
 			$line = "map $name $kind ${\($pages * 4)}K$prot" . ($kind eq 'anon' ? ' nothp' : '');
 		}
