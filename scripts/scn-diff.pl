@@ -9,8 +9,10 @@
 # backend does; a tool for developers, not a test (tests never use the live
 # kernel).
 #
-#   perl scripts/scn-diff.pl [-n SCENARIOS] [-s SEED] [-k STEPS] [-o DIR] [-t]
+#   perl scripts/scn-diff.pl [-n SCENARIOS] [-s SEED] [-k STEPS] [-o DIR] [-t] [-w]
 #
+# -w gives pinmm's machine a swap area and asks "expect swapped": the live
+# kernel needs one too (swapon a file first), or those steps are skipped.
 # Scenarios that disagree are kept in DIR (default build/scn-diff) with the
 # rows that differ; the exit status is 1 if any did. The same seed writes
 # the same scenarios. Avoided on purpose, because the live kernel does them
@@ -24,7 +26,7 @@ use JSON::PP;
 use File::Path qw(make_path);
 
 my %o;
-getopts('n:s:k:o:t', \%o) or die "usage: $0 [-n N] [-s SEED] [-k STEPS] [-o DIR] [-t]\n";
+getopts('n:s:k:o:tw', \%o) or die "usage: $0 [-n N] [-s SEED] [-k STEPS] [-o DIR] [-t] [-w]\n";
 my $nscn = $o{n} // 200;
 my $seed = $o{s} // 1;
 my $nsteps = $o{k} // 24;
@@ -69,6 +71,7 @@ sub scenario {
 	my ($nfile, $nkid, $ndio, $nmoved) = (0, 0, 0, 0);
 
 	push @lines, "scenario differential $seed/$id";
+	push @lines, 'machine swap=64M' if $o{w};
 	for my $k (0 .. rnd(3)) {
 		my $pages = 1 + rnd(8);
 		my $kind = pick(@kinds);
@@ -177,6 +180,8 @@ sub scenario {
 			$ndio++ if $lines[-1] =~ /^dio-write/;
 		} elsif ($r < 87) {
 			push @lines, pick('expect vmlck', 'expect vmpin') . ' ' . (4 * rnd(12)) . 'K';
+		} elsif ($r < 88 && $o{w} && rnd(2)) {
+			push @lines, "expect swapped $m " . pick('yes', 'no') . $rg;
 		} elsif ($r < 88 && $ndio) {
 			push @lines, 'expect device d' . rnd($ndio) . ' ' . byte();
 		} elsif ($r < 89) {

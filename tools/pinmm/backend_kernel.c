@@ -259,7 +259,8 @@ static long pages_swapped(unsigned long addr, unsigned long len)
 			close(fd);
 			return -1;
 		}
-		n += (e >> 62) & 1;
+		/* PM_SWAP, but not a guard marker (PM_GUARD_REGION, bit 58): it is no swap */
+		n += ((e >> 62) & 1) && !((e >> 58) & 1);
 	}
 	close(fd);
 	return n;
