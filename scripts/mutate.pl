@@ -76,7 +76,14 @@ my @SCOPE = (
 	['src/mm/vmscan.c', qw(lazyfree_may_discard discard_lazyfree_folio folio_mark_lazyfree
 			       try_to_unmap_one pageout_anon_folio scan_one)],
 	['src/mm/madvise.c', qw(free_folio_lazily free_swap_entry free_pmd_folio free_pte_folio
-				madvise_free madvise_walk_range)],
+				madvise_free madvise_walk_range dontneed_vma punch_vma
+				madvise_populate)],
+	# the rules scn-diff found against the live kernel (2026-12-07): the
+	# multi-VMA mremap, mlock's populate, forced writes into huge pages
+	['src/mm/mremap.c', qw(remap_move vma_multi_allowed)],
+	['src/mm/mmap.c', qw(mm_populate_locked mprotect_apply)],
+	['src/mm/uaccess.c', qw(forced_write_ok kernel_access_ok kernel_access_ok_leaf)],
+	['src/mm/mlock.c', qw(mlock_newflags)],
 	['include/pinmm/memory.h', qw(folio_needs_cow_for_dma)],
 	['include/pinmm/mm.h', qw(folio_maybe_dma_pinned page_maybe_dma_pinned)],
 );
