@@ -415,7 +415,62 @@ static void multi_move(void)
 	   "R-MULTI: ... the first VMA moved, the watched one stayed");
 	if (ctx)
 		pinmm_userfaultfd_release(ctx);
+
+	/*
+	 * The whole range is checked before anything moves (Linux's
+	 * check_mremap_params()): a target that overlaps the range, or runs
+	 * past TASK_SIZE, is -EINVAL even where the first VMA alone would fit.
+	 */
+	test_mmap_fixed(A + 32 * PAGE_SIZE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	test_mmap_fixed(A + 35 * PAGE_SIZE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+	is_int(mr(A + 32 * PAGE_SIZE, 4 * PAGE_SIZE, 4 * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED,
+		  A + 34 * PAGE_SIZE), -EINVAL,
+	       "R-MULTI: a target overlapping the range (not the first VMA's part): -EINVAL");
+	is_int(mr(A + 32 * PAGE_SIZE, 4 * PAGE_SIZE, 4 * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED,
+		  TASK_SIZE - 2 * PAGE_SIZE), -EINVAL,
+	       "R-MULTI: a target running past TASK_SIZE (its first page would fit): -EINVAL");
+	ok(mapped(A + 32 * PAGE_SIZE) && mapped(A + 35 * PAGE_SIZE) && !mapped(A + 34 * PAGE_SIZE) &&
+	   !mapped(TASK_SIZE - 2 * PAGE_SIZE), "R-MULTI: ... and nothing moved");
 	gt_teardown("multi move", &t, 1);
+}
+
+/*
+ * R-MULTI under failing allocations: each allocation of a two-VMA move
+ * failing in turn. The call either moves both or says it failed (the first
+ * may have moved: Linux's move is not undone either); it never reports
+ * success with a VMA left behind.
+ */
+static void multi_move_fails(void)
+{
+	static const enum pinmm_fail_site sites[] = { PINMM_FAIL_PAGE_TABLE, PINMM_FAIL_SLAB };
+	unsigned long lied = 0, failed = 0;
+	struct task_struct *t;
+
+	test_boot(TEST_MEM_MB, 0, 0);
+	t = test_process("mremap-multi-enomem");
+	for (size_t si = 0; si < ARRAY_SIZE(sites); si++)
+		for (unsigned long nth = 1; nth < 64; nth++) {
+			unsigned long fails;
+			long r;
+
+			vm_munmap(A, 8 * PAGE_SIZE);
+			vm_munmap(B, 8 * PAGE_SIZE);
+			test_mmap_fixed(A, 2 * PAGE_SIZE, GT_RW, MAP_PRIVATE);
+			test_mmap_fixed(A + 3 * PAGE_SIZE, 2 * PAGE_SIZE, PROT_READ, MAP_PRIVATE);
+			gt_fill(A, 2, 50);
+			pinmm_fail_nth(sites[si], nth, 0);
+			r = mr(A, 5 * PAGE_SIZE, 5 * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, B);
+			fails = pinmm_fail_failures(sites[si]);
+			pinmm_fail_nth(sites[si], 0, 0);
+			if (r == (long)B && (mapped(A + 3 * PAGE_SIZE) || !mapped(B + 3 * PAGE_SIZE)))
+				lied++;
+			failed += r < 0;
+			if (!fails)
+				break;	/* the move got through without reaching the armed one */
+		}
+	ok(failed > 0, "R-MULTI: some injected failures stopped the move (%lu)", failed);
+	is_uint(lied, 0, "R-MULTI: no move reported success with a VMA left behind");
+	gt_teardown("multi move enomem", &t, 1);
 }
 
 /* Every allocation of a move failing in turn: -ENOMEM, nothing moved, no leak. */
@@ -494,6 +549,7 @@ int main(void)
 	bad_input();
 	move_fails_cleanly();
 	multi_move();
+	multi_move_fails();
 	pfnmap_grow();
 	return done_testing();
 }
