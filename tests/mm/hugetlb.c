@@ -844,7 +844,7 @@ static void force_write_ro(void)
 	bool w;
 
 	pt_boot();
-	pinmm_hugetlb_set_nr_hugepages(2);
+	pinmm_hugetlb_set_nr_hugepages(4);
 	t = test_process("force");
 	vm_mmap(NULL, HB, HPAGE_SIZE, PROT_READ, HFLAGS | MAP_FIXED, 0);
 	vm_mmap(NULL, HB + HPAGE_SIZE, HPAGE_SIZE, PROT_NONE, HFLAGS | MAP_FIXED, 0);
@@ -858,6 +858,25 @@ static void force_write_ro(void)
 	v = 0;
 	ok(access_process_vm(t, HB + HPAGE_SIZE + 16, &v, sizeof(v), FOLL_FORCE) == sizeof(v) &&
 	   v == 0x6b6b, "force: a FOLL_FORCE read gets it back");
+	{
+		struct task_struct *child = NULL;
+		unsigned long w2 = 0x7c7c;
+
+		/* shared with a child now: a read goes through, a write copies again */
+		is_int(pinmm_fork(t, "force-child", &child), 0, "force: fork (the copy is shared)");
+		v = 0;
+		ok(access_process_vm(t, HB + 8, &v, sizeof(v), FOLL_FORCE) == sizeof(v) &&
+		   v == 0x5a5a, "force: a FOLL_FORCE read of the shared, read-only leaf");
+		is_int(access_process_vm(t, HB + 8, &w2, sizeof(w2), FOLL_FORCE | FOLL_WRITE),
+		       sizeof(w2), "force: a FOLL_FORCE write breaks COW again ...");
+		v = 0;
+		ok(child && access_process_vm(child, HB + 8, &v, sizeof(v), FOLL_FORCE) == sizeof(v) &&
+		   v == 0x5a5a && pt_get(HB + 8) == 0x7c7c,
+		   "force: ... the child keeps the old bytes, the parent reads the new");
+		if (child)
+			pinmm_task_exit(child);
+		pinmm_task_attach(t);
+	}
 	{
 		struct page *page;
 		long got;

@@ -431,6 +431,18 @@ static void multi_move(void)
 	       "R-MULTI: a target running past TASK_SIZE (its first page would fit): -EINVAL");
 	ok(mapped(A + 32 * PAGE_SIZE) && mapped(A + 35 * PAGE_SIZE) && !mapped(A + 34 * PAGE_SIZE) &&
 	   !mapped(TASK_SIZE - 2 * PAGE_SIZE), "R-MULTI: ... and nothing moved");
+	/* the bounds themselves are allowed: right after the range, ending at TASK_SIZE */
+	is_int(mr(A + 32 * PAGE_SIZE, 4 * PAGE_SIZE, 4 * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED,
+		  A + 36 * PAGE_SIZE), (long)(A + 36 * PAGE_SIZE),
+	       "R-MULTI: a target starting where the range ends: moved");
+	is_int(mr(A + 36 * PAGE_SIZE, 4 * PAGE_SIZE, 4 * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED,
+		  A + 32 * PAGE_SIZE), (long)(A + 32 * PAGE_SIZE),
+	       "R-MULTI: and back, to end where the range starts: moved");
+	is_int(mr(A + 32 * PAGE_SIZE, 4 * PAGE_SIZE, 4 * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED,
+		  TASK_SIZE - 4 * PAGE_SIZE), (long)(TASK_SIZE - 4 * PAGE_SIZE),
+	       "R-MULTI: a target ending exactly at TASK_SIZE: moved");
+	ok(mapped(TASK_SIZE - 4 * PAGE_SIZE) && mapped(TASK_SIZE - PAGE_SIZE) &&
+	   !mapped(A + 32 * PAGE_SIZE), "R-MULTI: ... both VMAs, the gap kept");
 	gt_teardown("multi move", &t, 1);
 }
 

@@ -27,6 +27,7 @@
 #include "../gup/helpers.h"
 
 #include <pinmm/swap.h>
+#include <pinmm/uaccess.h>
 #include <pinmm/task_mmu.h>
 
 #define A	GT_BASE
@@ -214,6 +215,29 @@ static void force_write_and_mprotect(void)
 	is_int((long)vm_mremap(A, 2 * PAGE_SIZE, 2 * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, B),
 	       (long)B, "mremap the two pages");
 	ok(sd(B) && sd(B + PAGE_SIZE), "R-SD-MREMAP: moved entries are soft-dirty");
+	{
+		/* the same through /proc/PID/mem's path (access_process_vm) */
+		unsigned long v = 0x1234, w = 0;
+
+		test_mmap_fixed(B + PMD_SIZE, PAGE_SIZE, GT_RW, MAP_PRIVATE);
+		gt_fill(B + PMD_SIZE, 1, 6);
+		do_mprotect(B + PMD_SIZE, PAGE_SIZE, PROT_READ);
+		pinmm_clear_refs(current->mm, CLEAR_REFS_SOFT_DIRTY);
+		ok(!sd(B + PMD_SIZE), "clean, exclusive, R/O (a second mapping)");
+		is_int(access_process_vm(t, B + PMD_SIZE, &v, sizeof(v), FOLL_FORCE | FOLL_WRITE),
+		       sizeof(v), "a forced write through access_process_vm ...");
+		ok(sd(B + PMD_SIZE) &&
+		   access_process_vm(t, B + PMD_SIZE, &w, sizeof(w), FOLL_FORCE) == sizeof(w) && w == v,
+		   "R-SD-FORCE: ... went through a write fault too: soft-dirty, and written");
+		/* a read of a page that is not ours alone (the zero page) needs no write rule */
+		test_mmap_fixed(B + 2 * PMD_SIZE, PAGE_SIZE, PROT_READ, MAP_PRIVATE);
+		w = 1;
+		ok(test_get_word(B + 2 * PMD_SIZE) == 0 &&
+		   access_process_vm(t, B + 2 * PMD_SIZE, &w, sizeof(w), FOLL_FORCE) == sizeof(w) &&
+		   w == 0, "a FOLL_FORCE read of the zero page mapped read-only: zeroes");
+		vm_munmap(B + PMD_SIZE, PAGE_SIZE);
+		vm_munmap(B + 2 * PMD_SIZE, PAGE_SIZE);
+	}
 	gt_teardown("sd force", &t, 1);
 }
 
