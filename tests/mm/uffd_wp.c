@@ -39,6 +39,7 @@
 
 #include <pinmm/task_mmu.h>
 #include <pinmm/swap.h>
+#include <pinmm/uaccess.h>
 #include <pinmm/userfaultfd.h>
 #include <pinmm/fault-inject.h>
 
@@ -173,6 +174,17 @@ static void gup_and_force(void)
 	is_int(gt_get(A + PAGE_SIZE, 1, FOLL_FORCE | FOLL_WRITE, pages), -EFAULT,
 	       "R-WP-GUP: FOLL_FORCE cannot write through a uffd-wp entry (can_follow_write_pte)");
 	ok(wp(A + PAGE_SIZE) && gt_check(A + PAGE_SIZE, 1, 3) == 0, "... the page is untouched");
+	{
+		/* the same through /proc/PID/mem's path, access_process_vm() */
+		unsigned long v = 0x5151;
+
+		ok(access_process_vm(t, A + PAGE_SIZE, &v, sizeof(v), FOLL_FORCE | FOLL_WRITE) !=
+		   sizeof(v) && wp(A + PAGE_SIZE) && gt_check(A + PAGE_SIZE, 1, 3) == 0,
+		   "R-WP-GUP: a forced write through access_process_vm() does not land either");
+		ok(!wp(A) &&
+		   access_process_vm(t, A, &v, sizeof(v), FOLL_FORCE | FOLL_WRITE) == sizeof(v),
+		   "R-WP-GUP: ... while one into the registered VMA's unprotected page does");
+	}
 	pinmm_userfaultfd_release(ctx);
 	gt_teardown("uffd gup", &t, 1);
 }
