@@ -80,7 +80,7 @@ my @SCOPE = (
 				madvise_populate)],
 	# the rules scn-diff found against the live kernel (2026-12-07): the
 	# multi-VMA mremap, mlock's populate, forced writes into huge pages
-	['src/mm/mremap.c', qw(remap_move vma_multi_allowed)],
+	['src/mm/mremap.c', qw(remap_move vma_multi_allowed check_mremap_target)],
 	['src/mm/mmap.c', qw(mm_populate_locked mprotect_apply)],
 	['src/mm/uaccess.c', qw(forced_write_ok kernel_access_ok kernel_access_ok_leaf)],
 	['src/mm/mlock.c', qw(mlock_newflags)],

@@ -296,18 +296,29 @@ static bool vma_expandable(struct mm_struct *mm, struct vm_area_struct *vma, uns
 	return !find_vma_intersection(mm, vma->vm_end, end);
 }
 
+/*
+ * Linux's check_mremap_params() for a new address: aligned, below TASK_SIZE
+ * with the new length, and not overlapping the old range. 0 or -EINVAL.
+ */
+static int check_mremap_target(unsigned long addr, unsigned long old_len,
+			       unsigned long new_addr, unsigned long new_len)
+{
+	if (!IS_ALIGNED(new_addr, PAGE_SIZE))
+		return -EINVAL;
+	if (new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len)
+		return -EINVAL;
+	if (addr + old_len > new_addr && new_addr + new_len > addr)
+		return -EINVAL;
+	return 0;
+}
+
 static long mremap_to(struct mm_struct *mm, unsigned long addr, unsigned long old_len,
 		      unsigned long new_addr, unsigned long new_len, unsigned long flags)
 {
 	struct vm_area_struct *vma;
 	long err;
 
-	if (!IS_ALIGNED(new_addr, PAGE_SIZE))
-		return -EINVAL;
-	if (new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len)
-		return -EINVAL;
-	/* the old and new ranges must not overlap */
-	if (addr + old_len > new_addr && new_addr + new_len > addr)
+	if (check_mremap_target(addr, old_len, new_addr, new_len))
 		return -EINVAL;
 	if (flags & MREMAP_FIXED) {
 		if (new_addr < FIRST_USER_ADDRESS)
@@ -361,9 +372,8 @@ static long remap_move(struct mm_struct *mm, unsigned long addr, unsigned long l
 	long res = -EFAULT;
 	bool seen = false;
 
-	if (!IS_ALIGNED(new_addr, PAGE_SIZE) || len > TASK_SIZE || new_addr > TASK_SIZE - len)
-		return -EINVAL;
-	if (end > new_addr && new_addr + len > addr)
+	/* the whole range first: nothing moves if any of it could not */
+	if (check_mremap_target(addr, len, new_addr, len))
 		return -EINVAL;
 	while ((vma = find_vma_intersection(mm, cursor, end))) {
 		unsigned long s = max(vma->vm_start, cursor), n = min(end, vma->vm_end) - s;
