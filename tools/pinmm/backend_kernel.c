@@ -481,24 +481,14 @@ static long k_gigantic_setup(const struct scenario *s)
 }
 
 /*
- * Scenario mappings live in a window of their own, 2 MiB apart, so that
- * the backend's own mappings (io_uring rings, buffers) never land in the
- * hole a scenario's munmap leaves: later steps on that mapping would write
- * into them. (A ring overwritten that way left io_uring_enter() spinning,
- * unkillable, on 6.18.) The kernel's own placement is top-down from below
- * the stack, far above the window.
+ * Scenario mappings live in a window of their own (scn_place()): no io_uring
+ * ring of the backend's lands in the hole a scenario's munmap leaves, where
+ * later steps on that mapping would write into it. (A ring overwritten that
+ * way left io_uring_enter() spinning, unkillable, on 6.18.)
  */
-#define K_WINDOW	0x200000000000UL
-
 static void *k_place(struct kstate *k, unsigned long len, unsigned long align)
 {
-	unsigned long a;
-
-	if (!k->next_place)
-		k->next_place = K_WINDOW;
-	a = (k->next_place + align - 1) & ~(align - 1);
-	k->next_place = a + len + KPMD;
-	return (void *)a;
+	return (void *)scn_place(&k->next_place, len, align);
 }
 
 static int do_map(struct kstate *k, const struct scn_step *st)

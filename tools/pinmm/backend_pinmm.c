@@ -55,7 +55,7 @@ struct pm_run {
 	unsigned long label_pfn[SCN_MAX_NAMES];
 	long acq0, rel0;
 	int dio_files;
-	unsigned long next_place;	/* p_place()'s next address */
+	unsigned long next_place;	/* scn_place()'s cursor */
 };
 
 /* Boot and shutdown times of the last scenarios (run.c prints them). */
@@ -132,24 +132,6 @@ static int make_file(struct pm_run *r, int fi)
 	return 0;
 }
 
-/*
- * Mappings go at rising addresses 2 MiB apart, as the kernel backend's
- * (k_place()): a mapping never lands in the hole an earlier munmap left, so
- * steps on the unmapped name meet the same nothing on both backends.
- */
-#define P_WINDOW	0x200000000000UL
-
-static unsigned long p_place(struct pm_run *r, unsigned long len, unsigned long align)
-{
-	unsigned long a;
-
-	if (!r->next_place)
-		r->next_place = P_WINDOW;
-	a = ALIGN(r->next_place, align);
-	r->next_place = a + len + PMD_SIZE;
-	return a;
-}
-
 static int do_map(struct pm_run *r, const struct scn_step *st, struct scn_result *res)
 {
 	const struct scn_map *m = &r->s->maps[st->a];
@@ -176,7 +158,7 @@ static int do_map(struct pm_run *r, const struct scn_step *st, struct scn_result
 	else
 		align = m->size >= PMD_SIZE ? PMD_SIZE : PAGE_SIZE;
 	/* pinmm's vm_mmap() takes a page offset (do_mmap's pgoff), not bytes */
-	addr = vm_mmap(file, p_place(r, ALIGN(m->size, align), align), m->size, prot,
+	addr = vm_mmap(file, scn_place(&r->next_place, ALIGN(m->size, align), align), m->size, prot,
 		       flags | MAP_FIXED_NOREPLACE, file ? m->offset >> PAGE_SHIFT : 0);
 	if (IS_ERR_VALUE(addr)) {
 		scn_check_ret(st, (int)(long)addr, res);
@@ -533,7 +515,7 @@ static int exec(struct pm_run *r, const struct scn_step *st, struct scn_result *
 		return 0;
 	case SK_MREMAP: {
 		/* as cow.c: a PROT_NONE place to go, then MREMAP_MAYMOVE|MREMAP_FIXED onto it */
-		unsigned long to = vm_mmap(NULL, p_place(r, len, PAGE_SIZE), len, PROT_NONE,
+		unsigned long to = vm_mmap(NULL, scn_place(&r->next_place, len, PAGE_SIZE), len, PROT_NONE,
 					   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, 0);
 
 		if (IS_ERR_VALUE(to)) {

@@ -55,6 +55,18 @@ int scn_step_mapping(const struct scn_step *st)
 	}
 }
 
+unsigned long scn_place(unsigned long *next, unsigned long len, unsigned long align)
+{
+	const unsigned long window = 0x200000000000UL, gap = 2UL << 20;
+	unsigned long a;
+
+	if (!*next)
+		*next = window;
+	a = (*next + align - 1) & ~(align - 1);
+	*next = a + len + gap;
+	return a;
+}
+
 const char *scn_op_name(enum scn_op op)
 {
 	return op < SK__NR ? op_names[op] : "?";

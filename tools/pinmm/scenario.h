@@ -135,6 +135,16 @@ struct scenario {
 };
 
 /**
+ * scn_place - where a backend maps its next scenario mapping of @len bytes
+ * (@align a power of two): at rising addresses from a window of their own,
+ * 2 MiB apart, never in the hole an earlier munmap left. The backend's own
+ * mappings (an io_uring ring) land elsewhere, so steps on an unmapped name
+ * meet the same nothing on both backends. @next is the backend's cursor,
+ * 0 at first.
+ */
+unsigned long scn_place(unsigned long *next, unsigned long len, unsigned long align);
+
+/**
  * scn_parse - parse the scenario text @buf (@len bytes, need not end in NUL).
  * @path: the file name used in messages.
  * @out: filled; free with scn_free() whatever the result.
