@@ -281,22 +281,9 @@ static int kpageflag(uint64_t pfn, int bit)
 	return (int)(e >> bit & 1);
 }
 
-static int write_all(int fd, int byte, unsigned long len)
-{
-	unsigned char *buf = malloc(len);
-	ssize_t n;
-
-	if (!buf)
-		return -ENOMEM;
-	memset(buf, byte, len);
-	n = pwrite(fd, buf, len, 0);
-	free(buf);
-	return n == (ssize_t)len ? 0 : -EIO;
-}
-
 /*
- * A new disk file's contents, one page per pwrite(): the page cache then
- * holds order-0 folios, as pinmm's does. One large write() lets ext4 (Linux
+ * @len bytes of @byte at the start of a file, one page per pwrite(): the
+ * page cache then holds order-0 folios, as pinmm's does. One large write() lets ext4 (Linux
  * 6.16+) build large folios, and a fault on one page of such a folio maps
  * all of it, even a write fault on a shared mapping (seen on 6.18): a
  * difference of folio size, not of the rules scenarios compare.
@@ -650,7 +637,7 @@ static int device_write(struct khandle *h, unsigned long off, int byte, unsigned
 	fd = memfd_create("device-data", 0);
 	if (fd < 0)
 		return -errno;
-	ret = write_all(fd, byte, len);
+	ret = write_pages(fd, byte, len);
 	if (!ret)
 		ret = iou_rw(h, fd, off, len, false);
 	close(fd);
@@ -842,7 +829,7 @@ static void dio(struct kstate *k, const struct scn_step *st, struct scn_result *
 
 	snprintf(path, sizeof(path), "%s/dio-%d", k->dir, k->nfiles++);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0 || write_all(fd, to_mem ? (int)st->num : 0, flen) || fsync(fd)) {
+	if (fd < 0 || write_pages(fd, to_mem ? (int)st->num : 0, flen) || fsync(fd)) {
 		scn_fail(res, "EIO", "setting up %s failed", path);
 		if (fd >= 0)
 			close(fd);
